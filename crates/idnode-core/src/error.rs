@@ -1,0 +1,22 @@
+use thiserror::Error;
+
+/// Everything that can be wrong with a handle, a value or an encoded value payload.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// The handle text is not a valid identifier.
+    #[error("invalid handle: {0}")]
+    InvalidHandle(String),
+    /// A value is malformed (bad format, bad payload, duplicate index ...).
+    #[error("invalid value: {0}")]
+    InvalidValue(String),
+}
+
+impl CoreError {
+    pub(crate) fn handle(msg: impl Into<String>) -> Self {
+        Self::InvalidHandle(msg.into())
+    }
+    pub(crate) fn value(msg: impl Into<String>) -> Self {
+        Self::InvalidValue(msg.into())
+    }
+}

@@ -1,0 +1,26 @@
+//! The idnode domain model: identifiers (handles), handle values, permissions and the
+//! binary encodings of the structured value types. No I/O happens here.
+
+mod admin;
+mod error;
+mod identifier;
+pub mod json;
+mod site;
+mod value;
+mod wire;
+
+pub use admin::{AdminPerms, AdminRef, VList, ValueRef};
+pub use error::CoreError;
+pub use identifier::{
+    is_under, normalize_prefix, Identifier, MAX_HANDLE_CHARS, MAX_PREFIX_CHARS, NA_PREFIX,
+};
+pub use site::{SiteInfo, SiteInterface, SiteServer};
+pub use value::{
+    validate_record, HandleValue, Permissions, Ttl, DEFAULT_TTL, MAX_DATA_BYTES, MAX_TYPE_CHARS,
+    MAX_VALUES,
+};
+
+/// Index conventionally holding `HS_ADMIN`.
+pub const ADMIN_INDEX: u32 = 100;
+/// Index conventionally holding an admin key (`HS_SECKEY` / `HS_PUBKEY`).
+pub const KEY_INDEX: u32 = 300;
