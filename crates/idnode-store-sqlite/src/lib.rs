@@ -1,0 +1,341 @@
+//! [`Store`] on SQLite: the zero-setup default. One writer connection (SQLite has one writer
+//! anyway; a single connection avoids lock upgrades) and a pool of readers, in WAL mode.
+
+mod apply;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use idnode_core::json::values_from_json;
+use idnode_store::{
+    Batch, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency,
+    PrefixRecord, PrefixStatus, Result, SecretHash, Store, StoreError, StoreStats,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// The SQLite backend.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+        e => StoreError::Database(Box::new(e)),
+    }
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        d.is_unique_violation() || d.is_foreign_key_violation() || d.is_check_violation()
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`)
+    /// and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(db_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(db_err)?;
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&write)
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts.read_only(true))
+            .await
+            .map_err(db_err)?;
+        Ok(Self { read, write })
+    }
+}
+
+fn decode_values(text: &str) -> Result<Vec<idnode_core::HandleValue>> {
+    values_from_json(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn handle_record(row: &sqlx::sqlite::SqliteRow) -> Result<HandleRecord> {
+    Ok(HandleRecord {
+        handle: row.get("handle"),
+        values: decode_values(row.get("vals"))?,
+        version: row.get("version"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
+}
+
+fn prefix_record(row: &sqlx::sqlite::SqliteRow) -> Result<PrefixRecord> {
+    let status: String = row.get("status");
+    Ok(PrefixRecord {
+        prefix: row.get("prefix"),
+        enterprise_id: row.get("enterprise_id"),
+        status: PrefixStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("prefix status {status}")))?,
+        created_at: row.get("created_at"),
+    })
+}
+
+fn enterprise(row: &sqlx::sqlite::SqliteRow) -> Result<Enterprise> {
+    let status: String = row.get("status");
+    Ok(Enterprise {
+        id: row.get("id"),
+        name: row.get("name"),
+        status: EnterpriseStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("enterprise status {status}")))?,
+        created_at: row.get("created_at"),
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>> {
+        let row = sqlx::query(
+            "SELECT handle, vals, version, created_at, updated_at FROM handles WHERE handle = ?",
+        )
+        .bind(handle)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(handle_record).transpose()
+    }
+
+    async fn get_handles(&self, handles: &[String]) -> Result<Vec<HandleRecord>> {
+        let mut out = Vec::with_capacity(handles.len());
+        for chunk in handles.chunks(500) {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT handle, vals, version, created_at, updated_at FROM handles WHERE handle IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for h in chunk {
+                sep.push_bind(h);
+            }
+            qb.push(")");
+            let rows = qb.build().fetch_all(&self.read).await.map_err(db_err)?;
+            for r in &rows {
+                out.push(handle_record(r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn find_folded(&self, folded: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT handle FROM handles WHERE folded = ?")
+            .bind(folded)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn list_handles(
+        &self,
+        prefix: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<String>)> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM handles WHERE prefix = ?")
+            .bind(prefix)
+            .fetch_one(&self.read)
+            .await
+            .map_err(db_err)?;
+        if limit == 0 {
+            return Ok((total as u64, Vec::new()));
+        }
+        let page = sqlx::query_scalar(
+            "SELECT handle FROM handles WHERE prefix = ? ORDER BY handle LIMIT ? OFFSET ?",
+        )
+        .bind(prefix)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .bind(offset.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok((total as u64, page))
+    }
+
+    async fn apply(&self, batch: &Batch) -> Result<()> {
+        apply::apply(&self.write, batch).await
+    }
+
+    async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, handle, action, actor, at, vals_before, vals_after FROM history \
+             WHERE handle = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(handle)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let action: String = r.get("action");
+                let before: Option<String> = r.get("vals_before");
+                let after: Option<String> = r.get("vals_after");
+                Ok(HistoryRecord {
+                    id: r.get("id"),
+                    handle: r.get("handle"),
+                    action: HistoryAction::parse(&action)
+                        .ok_or_else(|| StoreError::Corrupt(format!("history action {action}")))?,
+                    actor: r.get("actor"),
+                    at: r.get("at"),
+                    before: before.as_deref().map(decode_values).transpose()?,
+                    after: after.as_deref().map(decode_values).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>> {
+        let row = sqlx::query(
+            "SELECT alg, salt, iterations, hash FROM secrets WHERE handle = ? AND idx = ?",
+        )
+        .bind(handle)
+        .bind(i64::from(index))
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|r| SecretHash {
+            alg: r.get("alg"),
+            salt: r.get("salt"),
+            iterations: r.get::<i64, _>("iterations") as u32,
+            hash: r.get("hash"),
+        }))
+    }
+
+    async fn get_prefix(&self, prefix: &str) -> Result<Option<PrefixRecord>> {
+        let row = sqlx::query(
+            "SELECT prefix, enterprise_id, status, created_at FROM prefixes WHERE prefix = ?",
+        )
+        .bind(prefix)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(prefix_record).transpose()
+    }
+
+    async fn list_prefixes(&self, enterprise_id: Option<i64>) -> Result<Vec<PrefixRecord>> {
+        let rows = sqlx::query(
+            "SELECT prefix, enterprise_id, status, created_at FROM prefixes \
+             WHERE ?1 IS NULL OR enterprise_id = ?1 ORDER BY prefix",
+        )
+        .bind(enterprise_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(prefix_record).collect()
+    }
+
+    async fn get_enterprise(&self, id: i64) -> Result<Option<Enterprise>> {
+        let row = sqlx::query("SELECT id, name, status, created_at FROM enterprises WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(enterprise).transpose()
+    }
+
+    async fn list_enterprises(&self) -> Result<Vec<Enterprise>> {
+        let rows = sqlx::query("SELECT id, name, status, created_at FROM enterprises ORDER BY id")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(enterprise).collect()
+    }
+
+    async fn get_idempotency(&self, actor: &str, key: &str) -> Result<Option<Idempotency>> {
+        let row = sqlx::query(
+            "SELECT actor, key, request_hash, status, body FROM idempotency \
+             WHERE actor = ? AND key = ?",
+        )
+        .bind(actor)
+        .bind(key)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|r| Idempotency {
+            actor: r.get("actor"),
+            key: r.get("key"),
+            request_hash: r.get("request_hash"),
+            status: r.get::<i64, _>("status") as u16,
+            body: r.get("body"),
+        }))
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM handles) AS h, (SELECT count(*) FROM enterprises) AS e, \
+             (SELECT count(*) FROM prefixes) AS p",
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok(StoreStats {
+            handles: row.get::<i64, _>("h") as u64,
+            enterprises: row.get::<i64, _>("e") as u64,
+            prefixes: row.get::<i64, _>("p") as u64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        idnode_store::conformance::run(&store).await;
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_migrations_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store
+            .apply(&Batch {
+                actor: "t".into(),
+                ops: vec![idnode_store::Op::Create {
+                    handle: idnode_core::Identifier::parse("88.1/x").unwrap(),
+                    values: vec![],
+                }],
+                idempotency: None,
+            })
+            .await
+            .unwrap();
+        drop(store);
+        let again = SqliteStore::connect(&url).await.unwrap();
+        assert!(again.get_handle("88.1/x").await.unwrap().is_some());
+    }
+}

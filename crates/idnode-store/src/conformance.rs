@@ -1,0 +1,400 @@
+//! The story every backend must pass, run by each backend's tests against a real database.
+//! Panics (assertions) on the first deviation.
+
+use idnode_core::{HandleValue, Identifier};
+
+use crate::{
+    Batch, EnterpriseStatus, HistoryAction, Idempotency, ItemErrorKind, NewEnterprise, Op,
+    PrefixRecord, PrefixStatus, SecretHash, Store, StoreError,
+};
+
+fn id(s: &str) -> Identifier {
+    Identifier::parse(s).unwrap()
+}
+
+fn batch(ops: Vec<Op>) -> Batch {
+    Batch {
+        actor: "conformance".into(),
+        ops,
+        idempotency: None,
+    }
+}
+
+fn create(h: &str, url: &str) -> Op {
+    Op::Create {
+        handle: id(h),
+        values: vec![HandleValue::text(1, "URL", url)],
+    }
+}
+
+/// Runs the whole story against an empty store.
+pub async fn run(store: &dyn Store) {
+    store.ping().await.unwrap();
+    enterprises_and_prefixes(store).await;
+    handles_and_history(store).await;
+    batches_are_atomic(store).await;
+    listing(store).await;
+    secrets(store).await;
+    idempotency(store).await;
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.enterprises, 2);
+    assert_eq!(stats.prefixes, 3);
+    assert!(stats.handles >= 50);
+}
+
+async fn enterprises_and_prefixes(store: &dyn Store) {
+    let node = PrefixRecord {
+        prefix: "88.118".into(),
+        enterprise_id: None,
+        status: PrefixStatus::Active,
+        created_at: 1,
+    };
+    store
+        .apply(&batch(vec![
+            Op::CreatePrefix(node.clone()),
+            Op::CreateEnterprise(NewEnterprise {
+                id: 1,
+                name: "Gearbox Co".into(),
+            }),
+            Op::CreatePrefix(PrefixRecord {
+                prefix: "88.118.8".into(),
+                enterprise_id: Some(1),
+                status: PrefixStatus::Active,
+                created_at: 2,
+            }),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(store.get_prefix("88.118").await.unwrap(), Some(node));
+    assert!(store.get_prefix("88.119").await.unwrap().is_none());
+
+    // A duplicate prefix or enterprise name is a conflict, and the batch leaves nothing behind.
+    let dup = store
+        .apply(&batch(vec![
+            Op::CreateEnterprise(NewEnterprise {
+                id: 2,
+                name: "Valve Co".into(),
+            }),
+            Op::CreatePrefix(PrefixRecord {
+                prefix: "88.118.8".into(),
+                enterprise_id: Some(2),
+                status: PrefixStatus::Active,
+                created_at: 3,
+            }),
+        ]))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    assert!(store.get_enterprise(2).await.unwrap().is_none());
+    let dup_name = store
+        .apply(&batch(vec![Op::CreateEnterprise(NewEnterprise {
+            id: 2,
+            name: "Gearbox Co".into(),
+        })]))
+        .await;
+    assert!(
+        matches!(dup_name, Err(StoreError::Conflict(_))),
+        "{dup_name:?}"
+    );
+
+    store
+        .apply(&batch(vec![
+            Op::CreateEnterprise(NewEnterprise {
+                id: 2,
+                name: "Valve Co".into(),
+            }),
+            Op::CreatePrefix(PrefixRecord {
+                prefix: "88.118.9".into(),
+                enterprise_id: Some(2),
+                status: PrefixStatus::Active,
+                created_at: 3,
+            }),
+            Op::SetEnterpriseStatus {
+                id: 2,
+                status: EnterpriseStatus::Suspended,
+            },
+            Op::SetPrefixStatus {
+                prefix: "88.118.9".into(),
+                status: PrefixStatus::Suspended,
+            },
+        ]))
+        .await
+        .unwrap();
+    let e = store.get_enterprise(2).await.unwrap().unwrap();
+    assert_eq!(e.name, "Valve Co");
+    assert_eq!(e.status, EnterpriseStatus::Suspended);
+    assert_eq!(store.list_enterprises().await.unwrap().len(), 2);
+    let mine = store.list_prefixes(Some(2)).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].status, PrefixStatus::Suspended);
+    assert_eq!(store.list_prefixes(None).await.unwrap().len(), 3);
+    let missing = store
+        .apply(&batch(vec![Op::SetEnterpriseStatus {
+            id: 99,
+            status: EnterpriseStatus::Active,
+        }]))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+}
+
+async fn handles_and_history(store: &dyn Store) {
+    store
+        .apply(&batch(vec![create("88.118.8/Abc", "https://a")]))
+        .await
+        .unwrap();
+    let rec = store.get_handle("88.118.8/Abc").await.unwrap().unwrap();
+    assert_eq!(rec.values, vec![HandleValue::text(1, "URL", "https://a")]);
+    let v1 = rec.version;
+
+    // Exact duplicate and case variant are refused, naming the existing handle.
+    let err = store
+        .apply(&batch(vec![create("88.118.8/Abc", "x")]))
+        .await
+        .unwrap_err();
+    let StoreError::Batch(items) = err else {
+        panic!("expected batch error, got {err:?}")
+    };
+    assert_eq!(items[0].kind, ItemErrorKind::Exists);
+    let err = store
+        .apply(&batch(vec![create("88.118.8/aBC", "x")]))
+        .await
+        .unwrap_err();
+    let StoreError::Batch(items) = err else {
+        panic!("expected batch error, got {err:?}")
+    };
+    assert_eq!(
+        items[0].kind,
+        ItemErrorKind::CaseConflict {
+            existing: "88.118.8/Abc".into()
+        }
+    );
+    assert_eq!(
+        store.find_folded("88.118.8/abc").await.unwrap().as_deref(),
+        Some("88.118.8/Abc")
+    );
+    assert!(store.get_handle("88.118.8/abc").await.unwrap().is_none());
+
+    // Update with the right version succeeds, with a stale one fails.
+    let new_values = vec![
+        HandleValue::text(1, "URL", "https://b"),
+        HandleValue::text(2, "EMAIL", "ops@example.com"),
+    ];
+    store
+        .apply(&batch(vec![Op::Update {
+            handle: id("88.118.8/Abc"),
+            expected_version: v1,
+            before: rec.values.clone(),
+            values: new_values.clone(),
+        }]))
+        .await
+        .unwrap();
+    let rec2 = store.get_handle("88.118.8/Abc").await.unwrap().unwrap();
+    assert_eq!(rec2.values, new_values);
+    assert!(rec2.version > v1);
+    let stale = store
+        .apply(&batch(vec![Op::Update {
+            handle: id("88.118.8/Abc"),
+            expected_version: v1,
+            before: rec.values.clone(),
+            values: vec![],
+        }]))
+        .await
+        .unwrap_err();
+    let StoreError::Batch(items) = stale else {
+        panic!("expected batch error")
+    };
+    assert_eq!(items[0].kind, ItemErrorKind::VersionConflict);
+    let gone = store
+        .apply(&batch(vec![Op::Update {
+            handle: id("88.118.8/nope"),
+            expected_version: 1,
+            before: vec![],
+            values: vec![],
+        }]))
+        .await
+        .unwrap_err();
+    let StoreError::Batch(items) = gone else {
+        panic!("expected batch error")
+    };
+    assert_eq!(items[0].kind, ItemErrorKind::NotFound);
+
+    // Unicode suffixes keep their bytes.
+    store
+        .apply(&batch(vec![create("88.118.8/齿轮-Ä", "https://u")]))
+        .await
+        .unwrap();
+    assert!(store.get_handle("88.118.8/齿轮-Ä").await.unwrap().is_some());
+
+    // Delete, then history shows create, update, delete newest first with before/after.
+    store
+        .apply(&batch(vec![Op::Delete {
+            handle: id("88.118.8/Abc"),
+            expected_version: rec2.version,
+            before: rec2.values.clone(),
+        }]))
+        .await
+        .unwrap();
+    assert!(store.get_handle("88.118.8/Abc").await.unwrap().is_none());
+    let h = store.history("88.118.8/Abc", 10).await.unwrap();
+    let actions: Vec<_> = h.iter().map(|r| r.action).collect();
+    assert_eq!(
+        actions,
+        [
+            HistoryAction::Delete,
+            HistoryAction::Update,
+            HistoryAction::Create
+        ]
+    );
+    assert_eq!(h[0].before.as_ref(), Some(&new_values));
+    assert_eq!(h[0].after, None);
+    assert_eq!(h[1].after.as_ref(), Some(&new_values));
+    assert_eq!(h[2].before, None);
+    assert_eq!(h[2].actor, "conformance");
+    assert!(h[0].id > h[1].id);
+    // The name is free again once deleted.
+    store
+        .apply(&batch(vec![create("88.118.8/abc", "https://c")]))
+        .await
+        .unwrap();
+}
+
+async fn batches_are_atomic(store: &dyn Store) {
+    let mut ops: Vec<Op> = (0..40)
+        .map(|i| create(&format!("88.118.8/batch-{i:03}"), "https://b"))
+        .collect();
+    ops.push(create("88.118.8/ABC", "clashes with 88.118.8/abc"));
+    ops.push(create("88.118.8/batch-007", "duplicate inside the batch"));
+    let err = store.apply(&batch(ops)).await.unwrap_err();
+    let StoreError::Batch(items) = err else {
+        panic!("expected batch error, got {err:?}")
+    };
+    let positions: Vec<_> = items.iter().map(|i| i.position).collect();
+    assert_eq!(positions, [40, 41], "{items:?}");
+    assert!(store
+        .get_handle("88.118.8/batch-000")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .history("88.118.8/batch-000", 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A large batch lands whole (crosses the backends' statement chunking).
+    let ops: Vec<Op> = (0..12_000)
+        .map(|i| create(&format!("88.118.9/bulk-{i:06}"), "https://bulk"))
+        .collect();
+    store.apply(&batch(ops)).await.unwrap();
+    let (total, _) = store.list_handles("88.118.9", 0, 0).await.unwrap();
+    assert_eq!(total, 12_000);
+    let ops: Vec<Op> = (0..40)
+        .map(|i| create(&format!("88.118.8/batch-{i:03}"), "https://b"))
+        .collect();
+    store.apply(&batch(ops)).await.unwrap();
+}
+
+async fn listing(store: &dyn Store) {
+    let (total, page) = store.list_handles("88.118.8", 0, 5).await.unwrap();
+    assert_eq!(total, 42);
+    assert_eq!(page.len(), 5);
+    let mut sorted = page.clone();
+    sorted.sort();
+    assert_eq!(page, sorted);
+    let (_, next) = store.list_handles("88.118.8", 5, 5).await.unwrap();
+    assert!(next[0] > page[4]);
+    let (_, tail) = store.list_handles("88.118.8", 40, 5).await.unwrap();
+    assert_eq!(tail.len(), 2);
+    let (none, empty) = store.list_handles("88.118.77", 0, 5).await.unwrap();
+    assert_eq!((none, empty.len()), (0, 0));
+    let got = store
+        .get_handles(&[
+            "88.118.8/batch-001".into(),
+            "88.118.8/missing".into(),
+            "88.118.8/batch-002".into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+}
+
+async fn secrets(store: &dyn Store) {
+    let s = SecretHash {
+        alg: "PBKDF2-HMAC-SHA256".into(),
+        salt: vec![1, 2, 3],
+        iterations: 1000,
+        hash: vec![9; 32],
+    };
+    store
+        .apply(&batch(vec![Op::PutSecret {
+            handle: "0.NA/88.118.8".into(),
+            index: 300,
+            secret: s.clone(),
+        }]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_secret("0.NA/88.118.8", 300).await.unwrap(),
+        Some(s.clone())
+    );
+    let s2 = SecretHash {
+        hash: vec![7; 32],
+        ..s
+    };
+    store
+        .apply(&batch(vec![Op::PutSecret {
+            handle: "0.NA/88.118.8".into(),
+            index: 300,
+            secret: s2.clone(),
+        }]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_secret("0.NA/88.118.8", 300).await.unwrap(),
+        Some(s2)
+    );
+    store
+        .apply(&batch(vec![Op::DeleteSecret {
+            handle: "0.NA/88.118.8".into(),
+            index: None,
+        }]))
+        .await
+        .unwrap();
+    assert!(store
+        .get_secret("0.NA/88.118.8", 300)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn idempotency(store: &dyn Store) {
+    let rec = Idempotency {
+        actor: "300:0.NA/88.118.8".into(),
+        key: "k-1".into(),
+        request_hash: "abc".into(),
+        status: 200,
+        body: "{\"ok\":true}".into(),
+    };
+    let mut b = batch(vec![create("88.118.8/idem-1", "https://i")]);
+    b.idempotency = Some(rec.clone());
+    store.apply(&b).await.unwrap();
+    assert_eq!(
+        store.get_idempotency(&rec.actor, "k-1").await.unwrap(),
+        Some(rec.clone())
+    );
+    assert!(store
+        .get_idempotency("someone else", "k-1")
+        .await
+        .unwrap()
+        .is_none());
+    // Reusing the key fails the whole batch.
+    let mut again = batch(vec![create("88.118.8/idem-2", "https://i")]);
+    again.idempotency = Some(rec);
+    assert!(matches!(
+        store.apply(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.get_handle("88.118.8/idem-2").await.unwrap().is_none());
+}

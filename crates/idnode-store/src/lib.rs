@@ -1,0 +1,75 @@
+//! The storage contract of idnode: one [`Store`] trait, implemented by the SQLite and the
+//! PostgreSQL backends, with the records it reads and writes.
+//!
+//! All writes go through [`Store::apply`], which runs a whole [`Batch`] in one transaction:
+//! either every operation (and its history row) lands, or none does.
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+mod model;
+
+use async_trait::async_trait;
+pub use error::{ItemError, ItemErrorKind, StoreError};
+pub use model::{
+    now_millis, Batch, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord,
+    Idempotency, NewEnterprise, Op, PrefixRecord, PrefixStatus, SecretHash, StoreStats,
+};
+
+/// Result alias for store calls.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A storage backend. Implementations must be safe to share between tasks.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short backend name (`sqlite`, `postgres`) for logs and metrics.
+    fn backend(&self) -> &'static str;
+
+    /// Checks the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// One handle by its normalised text.
+    async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>>;
+
+    /// Several handles at once (missing ones are left out).
+    async fn get_handles(&self, handles: &[String]) -> Result<Vec<HandleRecord>>;
+
+    /// The existing handle whose folded (lower-cased) form equals `folded`, if any.
+    async fn find_folded(&self, folded: &str) -> Result<Option<String>>;
+
+    /// Total count and one page of the handles directly under `prefix`, ordered.
+    async fn list_handles(
+        &self,
+        prefix: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<String>)>;
+
+    /// Applies a batch atomically. On any failing item nothing is written and
+    /// [`StoreError::Batch`] lists every failing item.
+    async fn apply(&self, batch: &Batch) -> Result<()>;
+
+    /// Change history of a handle, newest first.
+    async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>>;
+
+    /// The stored hash of a secret key value.
+    async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>>;
+
+    /// A prefix allocation.
+    async fn get_prefix(&self, prefix: &str) -> Result<Option<PrefixRecord>>;
+
+    /// All prefixes, or those of one enterprise.
+    async fn list_prefixes(&self, enterprise: Option<i64>) -> Result<Vec<PrefixRecord>>;
+
+    /// One enterprise.
+    async fn get_enterprise(&self, id: i64) -> Result<Option<Enterprise>>;
+
+    /// All enterprises, by id.
+    async fn list_enterprises(&self) -> Result<Vec<Enterprise>>;
+
+    /// The response recorded for an idempotency key of an actor.
+    async fn get_idempotency(&self, actor: &str, key: &str) -> Result<Option<Idempotency>>;
+
+    /// Counts for metrics and the console.
+    async fn stats(&self) -> Result<StoreStats>;
+}

@@ -1,0 +1,289 @@
+//! Records and write operations of the store.
+
+use idnode_core::{HandleValue, Identifier};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A stored handle record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandleRecord {
+    /// Normalised handle.
+    pub handle: String,
+    /// Its values, ordered by index.
+    pub values: Vec<HandleValue>,
+    /// Bumped by every update (optimistic concurrency).
+    pub version: i64,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+    /// Last change, unix ms.
+    pub updated_at: i64,
+}
+
+/// One write operation of a batch.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Creates a handle; fails if it (or a case variant) exists.
+    Create {
+        /// The handle.
+        handle: Identifier,
+        /// Its values.
+        values: Vec<HandleValue>,
+    },
+    /// Replaces the values of a handle read at `expected_version`.
+    Update {
+        /// The handle.
+        handle: Identifier,
+        /// The version read before computing `values`.
+        expected_version: i64,
+        /// Values before the change (for history).
+        before: Vec<HandleValue>,
+        /// The new values.
+        values: Vec<HandleValue>,
+    },
+    /// Deletes a handle read at `expected_version`.
+    Delete {
+        /// The handle.
+        handle: Identifier,
+        /// The version read before deciding to delete.
+        expected_version: i64,
+        /// Values before the deletion (for history).
+        before: Vec<HandleValue>,
+    },
+    /// Stores (or replaces) the hash of a secret key value.
+    PutSecret {
+        /// Handle holding the `HS_SECKEY` value.
+        handle: String,
+        /// Index of that value.
+        index: u32,
+        /// The salted hash.
+        secret: SecretHash,
+    },
+    /// Forgets a secret key value.
+    DeleteSecret {
+        /// Handle holding the `HS_SECKEY` value.
+        handle: String,
+        /// Index of that value (`None`: every secret of the handle).
+        index: Option<u32>,
+    },
+    /// Allocates a prefix.
+    CreatePrefix(PrefixRecord),
+    /// Changes the status of a prefix.
+    SetPrefixStatus {
+        /// The prefix.
+        prefix: String,
+        /// New status.
+        status: PrefixStatus,
+    },
+    /// Creates an enterprise with a caller-chosen id.
+    CreateEnterprise(NewEnterprise),
+    /// Changes the status of an enterprise.
+    SetEnterpriseStatus {
+        /// The enterprise.
+        id: i64,
+        /// New status.
+        status: EnterpriseStatus,
+    },
+}
+
+/// Operations applied in one transaction, attributed to one actor.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Who makes the change (`300:0.NA/88.118.8`, `cli`, …), recorded in history.
+    pub actor: String,
+    /// The operations, in order.
+    pub ops: Vec<Op>,
+    /// Records the response for an `Idempotency-Key` in the same transaction.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// A recorded idempotent response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The actor that used the key.
+    pub actor: String,
+    /// The client's key.
+    pub key: String,
+    /// Hash of the request, to detect a key reused for another request.
+    pub request_hash: String,
+    /// HTTP status of the recorded response.
+    pub status: u16,
+    /// The recorded response body.
+    pub body: String,
+}
+
+/// What kind of change a history row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryAction {
+    /// Handle created.
+    Create,
+    /// Values changed.
+    Update,
+    /// Handle deleted.
+    Delete,
+}
+
+impl HistoryAction {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "create" => Self::Create,
+            "update" => Self::Update,
+            "delete" => Self::Delete,
+            _ => return None,
+        })
+    }
+}
+
+/// One change of a handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRecord {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The handle.
+    pub handle: String,
+    /// The kind of change.
+    pub action: HistoryAction,
+    /// Who made it.
+    pub actor: String,
+    /// When, unix ms.
+    pub at: i64,
+    /// Values before (none for a create).
+    pub before: Option<Vec<HandleValue>>,
+    /// Values after (none for a delete).
+    pub after: Option<Vec<HandleValue>>,
+}
+
+/// A salted PBKDF2 hash of a secret key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash {
+    /// Algorithm name, e.g. `PBKDF2-HMAC-SHA256`.
+    pub alg: String,
+    /// Random salt.
+    pub salt: Vec<u8>,
+    /// Iteration count.
+    pub iterations: u32,
+    /// Derived key.
+    pub hash: Vec<u8>,
+}
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretHash")
+            .field("alg", &self.alg)
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Status of a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixStatus {
+    /// Served normally.
+    Active,
+    /// Writes refused.
+    Suspended,
+}
+
+impl PrefixStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "suspended" => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// An allocated prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixRecord {
+    /// The prefix, upper-cased (`88.118.8`).
+    pub prefix: String,
+    /// Owning enterprise; `None` for the node's own prefix.
+    pub enterprise_id: Option<i64>,
+    /// Status.
+    pub status: PrefixStatus,
+    /// Allocation time, unix ms.
+    pub created_at: i64,
+}
+
+/// Status of an enterprise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnterpriseStatus {
+    /// May write.
+    Active,
+    /// Writes refused; identifiers still resolve.
+    Suspended,
+}
+
+impl EnterpriseStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "suspended" => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// An enterprise to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEnterprise {
+    /// Id chosen by the registry (unique).
+    pub id: i64,
+    /// Display name (unique).
+    pub name: String,
+}
+
+/// An onboarded enterprise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enterprise {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Status.
+    pub status: EnterpriseStatus,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+}
+
+/// Counts for metrics and the console.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Handles stored.
+    pub handles: u64,
+    /// Enterprises onboarded.
+    pub enterprises: u64,
+    /// Prefixes allocated.
+    pub prefixes: u64,
+}

@@ -1,0 +1,60 @@
+-- idnode schema, SQLite flavour. Times are unix milliseconds.
+
+CREATE TABLE enterprises (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE,
+    status      TEXT    NOT NULL CHECK (status IN ('active', 'suspended')),
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE prefixes (
+    prefix        TEXT    PRIMARY KEY,
+    enterprise_id INTEGER REFERENCES enterprises (id),
+    status        TEXT    NOT NULL CHECK (status IN ('active', 'suspended')),
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX prefixes_enterprise ON prefixes (enterprise_id);
+
+-- One row per identifier; vals is the JSON array of its values (REST form).
+CREATE TABLE handles (
+    handle      TEXT    PRIMARY KEY,
+    folded      TEXT    NOT NULL UNIQUE,
+    prefix      TEXT    NOT NULL,
+    vals        TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX handles_prefix ON handles (prefix, handle);
+
+CREATE TABLE history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    handle      TEXT    NOT NULL,
+    action      TEXT    NOT NULL CHECK (action IN ('create', 'update', 'delete')),
+    actor       TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    vals_before TEXT,
+    vals_after  TEXT
+);
+CREATE INDEX history_handle ON history (handle, id);
+
+-- Secret keys are kept only as salted hashes, never as values.
+CREATE TABLE secrets (
+    handle      TEXT    NOT NULL,
+    idx         INTEGER NOT NULL,
+    alg         TEXT    NOT NULL,
+    salt        BLOB    NOT NULL,
+    iterations  INTEGER NOT NULL,
+    hash        BLOB    NOT NULL,
+    PRIMARY KEY (handle, idx)
+);
+
+CREATE TABLE idempotency (
+    actor        TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    request_hash TEXT    NOT NULL,
+    status       INTEGER NOT NULL,
+    body         TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (actor, key)
+);
