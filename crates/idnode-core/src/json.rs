@@ -152,9 +152,10 @@ pub fn render_data(v: &HandleValue) -> Value {
         "HS_PUBKEY" => Some(json!({"format": "key", "value": B64.encode(d)})),
         _ => None,
     };
+    // NUL is valid UTF-8 but not storable in PostgreSQL JSONB text: such data goes as base64.
     structured.unwrap_or_else(|| match std::str::from_utf8(d) {
-        Ok(s) => json!({"format": "string", "value": s}),
-        Err(_) => json!({"format": "base64", "value": B64.encode(d)}),
+        Ok(s) if !s.contains('\0') => json!({"format": "string", "value": s}),
+        _ => json!({"format": "base64", "value": B64.encode(d)}),
     })
 }
 

@@ -1,0 +1,364 @@
+//! The single write path: a whole [`Batch`] in one transaction, bulk parts as `UNNEST`.
+
+use std::collections::{HashMap, HashSet};
+
+use idnode_core::json::values_to_json;
+use idnode_store::{
+    now_millis, Batch, HistoryAction, ItemError, ItemErrorKind, Op, Result, StoreError,
+};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::{db_err, is_unique_violation};
+
+/// Creates per `UNNEST` statement.
+const CHUNK: usize = 10_000;
+
+#[derive(Default)]
+struct Hist {
+    handles: Vec<String>,
+    actions: Vec<&'static str>,
+    before: Vec<Option<String>>,
+    after: Vec<Option<String>>,
+}
+
+impl Hist {
+    fn push(&mut self, h: &str, a: HistoryAction, before: Option<String>, after: Option<String>) {
+        self.handles.push(h.to_owned());
+        self.actions.push(a.as_str());
+        self.before.push(before);
+        self.after.push(after);
+    }
+}
+
+pub(crate) async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let now = now_millis();
+    let mut errors = Vec::new();
+    let mut history = Hist::default();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let ops = &batch.ops;
+    let mut i = 0;
+    while i < ops.len() {
+        if matches!(ops[i], Op::Create { .. }) {
+            let start = i;
+            while i < ops.len() && matches!(ops[i], Op::Create { .. }) && i - start < CHUNK {
+                i += 1;
+            }
+            let chunk = Chunk {
+                ops: &ops[start..i],
+                offset: start,
+            };
+            creates(&mut tx, chunk, now, &mut seen, &mut errors, &mut history).await?;
+            continue;
+        }
+        other(&mut tx, &ops[i], i, now, &mut errors, &mut history).await?;
+        i += 1;
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.position);
+        tx.rollback().await.map_err(db_err)?;
+        return Err(StoreError::Batch(errors));
+    }
+    if !history.handles.is_empty() {
+        sqlx::query(
+            "INSERT INTO history (handle, action, actor, at, vals_before, vals_after) \
+             SELECT h, a, $3, $4, b::jsonb, af::jsonb \
+             FROM UNNEST($1::text[], $2::text[], $5::text[], $6::text[]) AS t(h, a, b, af)",
+        )
+        .bind(&history.handles)
+        .bind(&history.actions)
+        .bind(&batch.actor)
+        .bind(now)
+        .bind(&history.before)
+        .bind(&history.after)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    if let Some(idem) = &batch.idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency (actor, key, request_hash, status, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&idem.actor)
+        .bind(&idem.key)
+        .bind(&idem.request_hash)
+        .bind(i32::from(idem.status))
+        .bind(&idem.body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "idempotency key already used"))?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+fn conflict(e: sqlx::Error, what: &str) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict(what.to_owned())
+    } else {
+        db_err(e)
+    }
+}
+
+struct Chunk<'a> {
+    ops: &'a [Op],
+    offset: usize,
+}
+
+async fn creates(
+    tx: &mut Transaction<'_, Postgres>,
+    chunk: Chunk<'_>,
+    now: i64,
+    seen: &mut HashMap<String, String>,
+    errors: &mut Vec<ItemError>,
+    history: &mut Hist,
+) -> Result<()> {
+    let n = chunk.ops.len();
+    let (mut pos, mut handles, mut folded, mut prefixes, mut vals) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (k, op) in chunk.ops.iter().enumerate() {
+        let Op::Create { handle, values } = op else {
+            continue;
+        };
+        let f = handle.folded();
+        if let Some(first) = seen.get(&f) {
+            errors.push(item(
+                chunk.offset + k,
+                handle.as_str(),
+                dup_kind(first, handle.as_str()),
+            ));
+            continue;
+        }
+        seen.insert(f.clone(), handle.as_str().to_owned());
+        pos.push(chunk.offset + k);
+        handles.push(handle.as_str());
+        folded.push(f);
+        prefixes.push(handle.prefix());
+        vals.push(values_to_json(values));
+    }
+    if handles.is_empty() {
+        return Ok(());
+    }
+    let inserted: HashSet<String> = sqlx::query_scalar(
+        "INSERT INTO handles (handle, folded, prefix, vals, version, created_at, updated_at) \
+         SELECT h, f, p, v::jsonb, 1, $5, $5 \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS t(h, f, p, v) \
+         ON CONFLICT DO NOTHING RETURNING handle",
+    )
+    .bind(&handles)
+    .bind(&folded)
+    .bind(&prefixes)
+    .bind(&vals)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?
+    .into_iter()
+    .collect();
+    for (((p, h), f), v) in pos.into_iter().zip(handles).zip(folded).zip(vals) {
+        if inserted.contains(h) {
+            history.push(h, HistoryAction::Create, None, Some(v));
+            continue;
+        }
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT handle FROM handles WHERE folded = $1")
+                .bind(&f)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        let kind = existing.map_or(ItemErrorKind::Exists, |e| dup_kind(&e, h));
+        errors.push(item(p, h, kind));
+    }
+    Ok(())
+}
+
+fn dup_kind(existing: &str, handle: &str) -> ItemErrorKind {
+    if existing == handle {
+        ItemErrorKind::Exists
+    } else {
+        ItemErrorKind::CaseConflict {
+            existing: existing.to_owned(),
+        }
+    }
+}
+
+fn item(position: usize, handle: &str, kind: ItemErrorKind) -> ItemError {
+    ItemError {
+        position,
+        handle: handle.to_owned(),
+        kind,
+    }
+}
+
+async fn other(
+    tx: &mut Transaction<'_, Postgres>,
+    op: &Op,
+    pos: usize,
+    now: i64,
+    errors: &mut Vec<ItemError>,
+    history: &mut Hist,
+) -> Result<()> {
+    match op {
+        Op::Create { .. } => unreachable!("creates are handled in chunks"),
+        Op::Update {
+            handle,
+            expected_version,
+            before,
+            values,
+        } => {
+            let vals = values_to_json(values);
+            let n = sqlx::query(
+                "UPDATE handles SET vals = $1::jsonb, version = version + 1, updated_at = $2 \
+                 WHERE handle = $3 AND version = $4",
+            )
+            .bind(&vals)
+            .bind(now)
+            .bind(handle.as_str())
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if n == 0 {
+                errors.push(item(
+                    pos,
+                    handle.as_str(),
+                    missing_kind(tx, handle.as_str()).await?,
+                ));
+            } else {
+                history.push(
+                    handle.as_str(),
+                    HistoryAction::Update,
+                    Some(values_to_json(before)),
+                    Some(vals),
+                );
+            }
+        }
+        Op::Delete {
+            handle,
+            expected_version,
+            before,
+        } => {
+            let n = sqlx::query("DELETE FROM handles WHERE handle = $1 AND version = $2")
+                .bind(handle.as_str())
+                .bind(expected_version)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            if n == 0 {
+                errors.push(item(
+                    pos,
+                    handle.as_str(),
+                    missing_kind(tx, handle.as_str()).await?,
+                ));
+            } else {
+                history.push(
+                    handle.as_str(),
+                    HistoryAction::Delete,
+                    Some(values_to_json(before)),
+                    None,
+                );
+            }
+        }
+        Op::PutSecret {
+            handle,
+            index,
+            secret,
+        } => {
+            sqlx::query(
+                "INSERT INTO secrets (handle, idx, alg, salt, iterations, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (handle, idx) DO UPDATE SET \
+                 alg = excluded.alg, salt = excluded.salt, iterations = excluded.iterations, \
+                 hash = excluded.hash",
+            )
+            .bind(handle)
+            .bind(i64::from(*index))
+            .bind(&secret.alg)
+            .bind(&secret.salt)
+            .bind(i64::from(secret.iterations))
+            .bind(&secret.hash)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        }
+        Op::DeleteSecret { handle, index } => {
+            sqlx::query(
+                "DELETE FROM secrets WHERE handle = $1 AND ($2::bigint IS NULL OR idx = $2)",
+            )
+            .bind(handle)
+            .bind(index.map(i64::from))
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        }
+        Op::CreatePrefix(p) => {
+            sqlx::query(
+                "INSERT INTO prefixes (prefix, enterprise_id, status, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&p.prefix)
+            .bind(p.enterprise_id)
+            .bind(p.status.as_str())
+            .bind(p.created_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| conflict(e, &format!("prefix {} is already allocated", p.prefix)))?;
+        }
+        Op::SetPrefixStatus { prefix, status } => {
+            let n = sqlx::query("UPDATE prefixes SET status = $1 WHERE prefix = $2")
+                .bind(status.as_str())
+                .bind(prefix)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("prefix {prefix}")));
+            }
+        }
+        Op::CreateEnterprise(e) => {
+            sqlx::query(
+                "INSERT INTO enterprises (id, name, status, created_at) VALUES ($1, $2, 'active', $3)",
+            )
+            .bind(e.id)
+            .bind(&e.name)
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(|err| conflict(err, &format!("enterprise '{}' or id {} exists", e.name, e.id)))?;
+        }
+        Op::SetEnterpriseStatus { id, status } => {
+            let n = sqlx::query("UPDATE enterprises SET status = $1 WHERE id = $2")
+                .bind(status.as_str())
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("enterprise {id}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn missing_kind(tx: &mut Transaction<'_, Postgres>, handle: &str) -> Result<ItemErrorKind> {
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM handles WHERE handle = $1")
+        .bind(handle)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(if exists.is_some() {
+        ItemErrorKind::VersionConflict
+    } else {
+        ItemErrorKind::NotFound
+    })
+}
