@@ -5,6 +5,7 @@ mod admin;
 mod error;
 mod identifier;
 pub mod json;
+mod rc;
 mod site;
 mod value;
 mod wire;
@@ -14,6 +15,7 @@ pub use error::CoreError;
 pub use identifier::{
     is_under, normalize_prefix, Identifier, MAX_HANDLE_CHARS, MAX_PREFIX_CHARS, NA_PREFIX,
 };
+pub use rc::ResponseCode;
 pub use site::{address_bytes, SiteInfo, SiteInterface, SiteServer};
 pub use value::{
     validate_record, HandleValue, Permissions, Ttl, DEFAULT_TTL, MAX_DATA_BYTES, MAX_TYPE_CHARS,

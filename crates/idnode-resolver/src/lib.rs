@@ -1,0 +1,213 @@
+//! The resolution hot path shared by every front end (HTTP, Handle, DNS).
+//!
+//! A hit costs one concurrent hash-map look-up and returns an [`Entry`] that already holds
+//! the serialised REST body. Misses read the store, build the entry for the requested
+//! [`View`] and cache it; unknown handles go to a short-lived negative cache. Every write
+//! calls [`Resolver::invalidate`] after its commit, so a read after a write sees it.
+
+mod cache;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use idnode_core::json::render_record;
+use idnode_core::{is_under, HandleValue, Identifier, ResponseCode};
+use idnode_store::{Store, StoreError};
+use metrics::Counter;
+
+use crate::cache::Caches;
+
+/// Resolution failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// No such handle on this node.
+    #[error("handle not found")]
+    NotFound,
+    /// The handle's prefix is not served by this node.
+    #[error("this node is not responsible for prefix {0}")]
+    NotResponsible(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ResolveError {
+    /// The Handle response code for this failure.
+    pub fn response_code(&self) -> ResponseCode {
+        match self {
+            Self::NotFound => ResponseCode::HandleNotFound,
+            Self::NotResponsible(_) => ResponseCode::ServerNotResponsible,
+            Self::Store(_) => ResponseCode::Error,
+        }
+    }
+}
+
+/// Which values a reader may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum View {
+    /// Anonymous readers: values with public read permission.
+    Public,
+    /// Administrators of the handle: also values with admin read permission.
+    Admin,
+}
+
+impl View {
+    fn admits(self, v: &HandleValue) -> bool {
+        !v.is_secret()
+            && match self {
+                Self::Public => v.permissions.public_read(),
+                Self::Admin => v.permissions.public_read() || v.permissions.admin_read(),
+            }
+    }
+}
+
+/// A resolved handle as one view sees it.
+#[derive(Debug)]
+pub struct Entry {
+    /// The normalised handle.
+    pub handle: String,
+    /// The visible values, by index.
+    pub values: Vec<HandleValue>,
+    /// The REST response body for the whole visible record.
+    pub body: Bytes,
+}
+
+impl Entry {
+    fn build(handle: &str, all: &[HandleValue], view: View) -> Self {
+        let mut values: Vec<HandleValue> = all.iter().filter(|v| view.admits(v)).cloned().collect();
+        values.sort_by_key(|v| v.index);
+        let body = Bytes::from(render_record(handle, &values));
+        Self {
+            handle: handle.to_owned(),
+            values,
+            body,
+        }
+    }
+
+    /// Approximate memory footprint, for the cache weigher.
+    fn weight(&self) -> u32 {
+        let values: usize = self
+            .values
+            .iter()
+            .map(|v| 96 + v.type_name.len() + v.data.len())
+            .sum();
+        (128 + 2 * self.handle.len() + self.body.len() + values).min(u32::MAX as usize) as u32
+    }
+}
+
+/// Cache sizing.
+#[derive(Clone, Debug)]
+pub struct CacheConfig {
+    /// Total bytes for cached entries (both views).
+    pub capacity_bytes: u64,
+    /// How long "not found" answers are cached.
+    pub negative_ttl: Duration,
+    /// Most "not found" answers kept.
+    pub negative_capacity: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            capacity_bytes: 256 * 1024 * 1024,
+            negative_ttl: Duration::from_secs(5),
+            negative_capacity: 100_000,
+        }
+    }
+}
+
+struct Meters {
+    hit: Counter,
+    miss: Counter,
+    negative_hit: Counter,
+}
+
+/// The resolver. Cheap to share behind an `Arc`.
+pub struct Resolver {
+    store: Arc<dyn Store>,
+    served: Vec<String>,
+    caches: Caches,
+    meters: Meters,
+}
+
+impl Resolver {
+    /// A resolver for the handles under `served` prefixes (and their `0.NA/` prefix handles).
+    pub fn new(store: Arc<dyn Store>, served: Vec<String>, config: &CacheConfig) -> Self {
+        Self {
+            store,
+            served,
+            caches: Caches::new(config),
+            meters: Meters {
+                hit: metrics::counter!("idnode_cache_lookups_total", "result" => "hit"),
+                miss: metrics::counter!("idnode_cache_lookups_total", "result" => "miss"),
+                negative_hit: metrics::counter!("idnode_cache_lookups_total", "result" => "negative_hit"),
+            },
+        }
+    }
+
+    /// The store behind the resolver.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// True when this node serves the handle's prefix.
+    pub fn serves(&self, id: &Identifier) -> bool {
+        let prefix = if id.is_prefix_handle() {
+            id.suffix()
+        } else {
+            id.prefix()
+        };
+        self.served.iter().any(|p| is_under(prefix, p))
+    }
+
+    /// Resolves a handle for a view. `fresh` bypasses the cache (still refreshing it).
+    pub async fn resolve(
+        &self,
+        id: &Identifier,
+        view: View,
+        fresh: bool,
+    ) -> Result<Arc<Entry>, ResolveError> {
+        let key = id.as_str();
+        if !fresh {
+            if let Some(e) = self.caches.get(key, view) {
+                self.meters.hit.increment(1);
+                return Ok(e);
+            }
+            if self.caches.is_negative(key) {
+                self.meters.negative_hit.increment(1);
+                return Err(ResolveError::NotFound);
+            }
+        }
+        if !self.serves(id) {
+            return Err(ResolveError::NotResponsible(id.prefix().to_owned()));
+        }
+        self.meters.miss.increment(1);
+        let epoch = self.caches.epoch(key);
+        match self.store.get_handle(key).await? {
+            Some(rec) => {
+                let entry = Arc::new(Entry::build(key, &rec.values, view));
+                self.caches.insert(key, view, entry.clone(), epoch);
+                Ok(entry)
+            }
+            None => {
+                self.caches.insert_negative(key, epoch);
+                Err(ResolveError::NotFound)
+            }
+        }
+    }
+
+    /// Drops every cached answer for a handle. Call after the write has committed.
+    pub fn invalidate(&self, handle: &str) {
+        self.caches.invalidate(handle);
+    }
+
+    /// Number of cached entries and their weighted size in bytes.
+    pub fn cache_usage(&self) -> (u64, u64) {
+        self.caches.usage()
+    }
+}
+
+#[cfg(test)]
+mod tests;

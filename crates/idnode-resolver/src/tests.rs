@@ -1,0 +1,164 @@
+use std::sync::Arc;
+
+use idnode_core::{HandleValue, Identifier, Permissions};
+use idnode_store::{Batch, Op, Store};
+use idnode_store_sqlite::SqliteStore;
+
+use super::*;
+
+async fn setup() -> (tempfile::TempDir, Arc<dyn Store>, Resolver) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    let mut hidden = HandleValue::text(2, "SECRET_NOTE", "admins only");
+    hidden.permissions = Permissions::from_rest("1100").unwrap();
+    let mut key = HandleValue::text(300, "HS_SECKEY", "");
+    key.permissions = Permissions::SECRET;
+    store
+        .apply(&Batch {
+            actor: "test".into(),
+            ops: vec![Op::Create {
+                handle: Identifier::parse("88.118.8/a").unwrap(),
+                values: vec![HandleValue::text(1, "URL", "https://a"), hidden, key],
+            }],
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    let r = Resolver::new(
+        store.clone(),
+        vec!["88.118".into()],
+        &CacheConfig::default(),
+    );
+    (dir, store, r)
+}
+
+fn id(s: &str) -> Identifier {
+    Identifier::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn views_filter_values_and_secrets_never_show() {
+    let (_d, _s, r) = setup().await;
+    let public = r
+        .resolve(&id("88.118.8/a"), View::Public, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        public.values.iter().map(|v| v.index).collect::<Vec<_>>(),
+        [1]
+    );
+    let admin = r
+        .resolve(&id("88.118.8/a"), View::Admin, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        admin.values.iter().map(|v| v.index).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let body = std::str::from_utf8(&admin.body).unwrap();
+    assert!(body.starts_with(r#"{"responseCode":1,"handle":"88.118.8/a","values":["#));
+    assert!(!body.contains("HS_SECKEY"));
+}
+
+#[tokio::test]
+async fn hits_come_from_cache_until_invalidated() {
+    let (_d, store, r) = setup().await;
+    let first = r
+        .resolve(&id("88.118.8/a"), View::Public, false)
+        .await
+        .unwrap();
+    let again = r
+        .resolve(&id("88.118.8/a"), View::Public, false)
+        .await
+        .unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "second read must be the cached entry"
+    );
+
+    let rec = store.get_handle("88.118.8/a").await.unwrap().unwrap();
+    store
+        .apply(&Batch {
+            actor: "test".into(),
+            ops: vec![Op::Update {
+                handle: id("88.118.8/a"),
+                expected_version: rec.version,
+                before: rec.values.clone(),
+                values: vec![HandleValue::text(1, "URL", "https://b")],
+            }],
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    // Without invalidation the stale entry is still served ...
+    let stale = r
+        .resolve(&id("88.118.8/a"), View::Public, false)
+        .await
+        .unwrap();
+    assert_eq!(stale.values[0].data, b"https://a");
+    // ... and `fresh` bypasses it.
+    let fresh = r
+        .resolve(&id("88.118.8/a"), View::Public, true)
+        .await
+        .unwrap();
+    assert_eq!(fresh.values[0].data, b"https://b");
+    r.invalidate("88.118.8/a");
+    let after = r
+        .resolve(&id("88.118.8/a"), View::Public, false)
+        .await
+        .unwrap();
+    assert_eq!(after.values[0].data, b"https://b");
+}
+
+#[tokio::test]
+async fn unknown_handles_are_negatively_cached_until_created() {
+    let (_d, store, r) = setup().await;
+    let missing = id("88.118.8/new");
+    assert!(matches!(
+        r.resolve(&missing, View::Public, false).await,
+        Err(ResolveError::NotFound)
+    ));
+    store
+        .apply(&Batch {
+            actor: "test".into(),
+            ops: vec![Op::Create {
+                handle: missing.clone(),
+                values: vec![HandleValue::text(1, "URL", "https://n")],
+            }],
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    // The negative entry hides the new handle until the write path invalidates it.
+    assert!(r.resolve(&missing, View::Public, false).await.is_err());
+    r.invalidate(missing.as_str());
+    assert!(r.resolve(&missing, View::Public, false).await.is_ok());
+}
+
+#[tokio::test]
+async fn foreign_prefixes_are_not_ours() {
+    let (_d, _s, r) = setup().await;
+    let err = r
+        .resolve(&id("88.200.1/x"), View::Public, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.response_code(), ResponseCode::ServerNotResponsible);
+    assert!(r.serves(&id("0.NA/88.118.8")));
+    assert!(!r.serves(&id("0.NA/88.1")));
+}
+
+#[tokio::test]
+async fn a_fill_racing_a_write_is_discarded() {
+    let (_d, _s, r) = setup().await;
+    let key = "88.118.8/a";
+    let epoch = r.caches.epoch(key);
+    let entry = Arc::new(Entry::build(
+        key,
+        &[HandleValue::text(1, "URL", "old")],
+        View::Public,
+    ));
+    r.invalidate(key); // a write committed while the miss was reading
+    r.caches.insert(key, View::Public, entry, epoch);
+    assert!(r.caches.get(key, View::Public).is_none());
+}
