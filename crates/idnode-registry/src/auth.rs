@@ -1,0 +1,214 @@
+//! Secret keys (salted PBKDF2 hashes only) and the authenticated principal.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use idnode_core::Identifier;
+use idnode_store::{SecretHash, Store};
+use moka::sync::Cache;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::{hmac, pbkdf2};
+
+use crate::RegistryError;
+
+/// Algorithm used for new secrets.
+pub const SECRET_ALG: &str = "PBKDF2-HMAC-SHA256";
+/// Iterations used for new secrets.
+pub const SECRET_ITERATIONS: u32 = 100_000;
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Nobody authenticated.
+    Anonymous,
+    /// The node operator (owns the node prefix).
+    Operator {
+        /// `index:handle` of the identity used.
+        identity: String,
+    },
+    /// An enterprise.
+    Enterprise {
+        /// `index:handle` of the identity used.
+        identity: String,
+        /// The enterprise's id.
+        id: i64,
+    },
+}
+
+impl Principal {
+    /// The identity string recorded in history (`anonymous` when none).
+    pub fn actor(&self) -> &str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::Operator { identity } | Self::Enterprise { identity, .. } => identity,
+        }
+    }
+}
+
+/// Credentials printed once at creation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// `300:0.NA/88.118.8`.
+    pub identity: String,
+    /// The secret in clear, never stored.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("identity", &self.identity)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A new random secret: 32 bytes, base64url.
+pub fn generate_secret() -> String {
+    let mut b = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut b)
+        .expect("the system random source works");
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Salts and hashes a secret.
+pub fn hash_secret(secret: &[u8]) -> SecretHash {
+    let mut salt = vec![0u8; 16];
+    SystemRandom::new()
+        .fill(&mut salt)
+        .expect("the system random source works");
+    let mut hash = vec![0u8; 32];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        NonZeroU32::new(SECRET_ITERATIONS).expect("non-zero"),
+        &salt,
+        secret,
+        &mut hash,
+    );
+    SecretHash {
+        alg: SECRET_ALG.into(),
+        salt,
+        iterations: SECRET_ITERATIONS,
+        hash,
+    }
+}
+
+/// Constant-time check of a secret against its stored hash.
+pub fn verify_secret(stored: &SecretHash, secret: &[u8]) -> bool {
+    let alg = match stored.alg.as_str() {
+        "PBKDF2-HMAC-SHA256" => pbkdf2::PBKDF2_HMAC_SHA256,
+        "PBKDF2-HMAC-SHA1" => pbkdf2::PBKDF2_HMAC_SHA1,
+        _ => return false,
+    };
+    let Some(iterations) = NonZeroU32::new(stored.iterations) else {
+        return false;
+    };
+    pbkdf2::verify(alg, iterations, &stored.salt, secret, &stored.hash).is_ok()
+}
+
+/// Parses `300:0.NA/88.118.8` into the index and the handle.
+pub fn parse_identity(s: &str) -> Result<(u32, Identifier), RegistryError> {
+    let (idx, handle) = s
+        .split_once(':')
+        .ok_or(RegistryError::AuthenticationFailed)?;
+    let idx: u32 = idx
+        .parse()
+        .map_err(|_| RegistryError::AuthenticationFailed)?;
+    let id = Identifier::parse(handle).map_err(|_| RegistryError::AuthenticationFailed)?;
+    Ok((idx, id))
+}
+
+/// Verifies secrets, remembering recent successes so PBKDF2 is paid once per credential
+/// every few minutes rather than per request.
+pub(crate) struct Authenticator {
+    store: Arc<dyn Store>,
+    verified: Cache<[u8; 32], ()>,
+    key: hmac::Key,
+}
+
+impl Authenticator {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
+        let rng = SystemRandom::new();
+        Self {
+            store,
+            verified: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(300))
+                .build(),
+            key: hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("random key"),
+        }
+    }
+
+    /// Checks `secret` for the `index:handle` identity; returns the normalised identity.
+    pub(crate) async fn verify(
+        &self,
+        identity: &str,
+        secret: &str,
+    ) -> Result<(String, Identifier), RegistryError> {
+        let (idx, handle) = parse_identity(identity)?;
+        let stored = self
+            .store
+            .get_secret(handle.as_str(), idx)
+            .await?
+            .ok_or(RegistryError::AuthenticationFailed)?;
+        let normalised = format!("{idx}:{handle}");
+        // The cache key binds identity, stored salt/hash and secret: a rotated secret misses.
+        let mut ctx = hmac::Context::with_key(&self.key);
+        for part in [
+            normalised.as_bytes(),
+            &stored.salt,
+            &stored.hash,
+            secret.as_bytes(),
+        ] {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        let tag: [u8; 32] = ctx
+            .sign()
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA256 is 32 bytes");
+        if self.verified.contains_key(&tag) {
+            return Ok((normalised, handle));
+        }
+        let secret = secret.as_bytes().to_vec();
+        let ok = tokio::task::spawn_blocking(move || verify_secret(&stored, &secret))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(RegistryError::AuthenticationFailed);
+        }
+        self.verified.insert(tag, ());
+        Ok((normalised, handle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_only_the_right_secret() {
+        let s = generate_secret();
+        assert_eq!(s.len(), 43);
+        let h = hash_secret(s.as_bytes());
+        assert!(verify_secret(&h, s.as_bytes()));
+        assert!(!verify_secret(&h, b"wrong"));
+        let other = hash_secret(s.as_bytes());
+        assert_ne!(h.salt, other.salt, "salts are random");
+        assert_ne!(h.hash, other.hash);
+        assert!(!format!("{h:?}").contains(&hex::encode(&h.hash)));
+    }
+
+    #[test]
+    fn identities_parse() {
+        let (i, h) = parse_identity("300:0.na/88.118.8").unwrap();
+        assert_eq!((i, h.as_str()), (300, "0.NA/88.118.8"));
+        assert!(parse_identity("0.NA/88.118.8").is_err());
+        assert!(parse_identity("x:0.NA/88.118.8").is_err());
+    }
+}

@@ -1,0 +1,342 @@
+//! All-or-nothing batches of up to [`MAX_BATCH`] creates, updates and deletes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use idnode_core::json::ValueIn;
+use idnode_core::{validate_record, HandleValue, Identifier};
+use idnode_store::{Batch, Idempotency, ItemErrorKind, Op, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::handles::{item_error, prepare, with_default_admin};
+use crate::scope::PrefixInfo;
+use crate::{ItemProblem, Principal, Registry, RegistryError, Result, MAX_BATCH};
+
+/// A batch as clients send it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The operations, applied in order, all or none.
+    pub operations: Vec<BatchItem>,
+}
+
+/// One operation of a batch. Values stay raw JSON so each item's errors can be reported.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    /// `create`, `update` (replace all values) or `delete`.
+    pub op: String,
+    /// The handle.
+    pub handle: String,
+    /// Values in the REST form (create, update).
+    #[serde(default)]
+    pub values: Option<Vec<serde_json::Value>>,
+}
+
+/// Summary of an applied batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    /// Always 1.
+    #[serde(rename = "responseCode")]
+    pub response_code: u32,
+    /// Handles created.
+    pub created: usize,
+    /// Handles updated.
+    pub updated: usize,
+    /// Handles deleted.
+    pub deleted: usize,
+    /// The normalised handles, in request order.
+    pub handles: Vec<String>,
+}
+
+/// The reply to a batch: fresh, or replayed for a repeated `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchReply {
+    /// HTTP status to answer with.
+    pub status: u16,
+    /// JSON body.
+    pub body: String,
+    /// True when this is the recorded reply of an earlier identical request.
+    pub replayed: bool,
+}
+
+enum Kind {
+    Create(Vec<HandleValue>),
+    Update(Vec<HandleValue>),
+    Delete,
+}
+
+struct Checked {
+    id: Identifier,
+    kind: Kind,
+    info: Arc<PrefixInfo>,
+}
+
+fn problem(position: usize, handle: &str, e: &RegistryError) -> ItemProblem {
+    ItemProblem {
+        position,
+        handle: handle.to_owned(),
+        code: e.response_code().code(),
+        message: e.to_string(),
+    }
+}
+
+impl Registry {
+    /// Applies a batch atomically. `idempotency` is `(key, hash of the request)`.
+    pub async fn batch(
+        &self,
+        p: &Principal,
+        req: BatchRequest,
+        idempotency: Option<(String, String)>,
+    ) -> Result<BatchReply> {
+        if matches!(p, Principal::Anonymous) {
+            return Err(RegistryError::AuthenticationNeeded);
+        }
+        if req.operations.is_empty() || req.operations.len() > MAX_BATCH {
+            return Err(RegistryError::BadRequest(format!(
+                "a batch holds 1 to {MAX_BATCH} operations, not {}",
+                req.operations.len()
+            )));
+        }
+        if let Some((key, hash)) = &idempotency {
+            if let Some(rec) = self.store.get_idempotency(p.actor(), key).await? {
+                if &rec.request_hash != hash {
+                    return Err(RegistryError::Conflict(
+                        "Idempotency-Key was already used for a different request".into(),
+                    ));
+                }
+                return Ok(BatchReply {
+                    status: rec.status,
+                    body: rec.body,
+                    replayed: true,
+                });
+            }
+        }
+        let checked = self.check_items(p, req.operations).await?;
+        for attempt in 0..3 {
+            let (ops, outcome) = self.plan(&checked).await?;
+            let body = serde_json::to_string(&outcome).expect("plain data serialises");
+            let batch = Batch {
+                actor: p.actor().to_owned(),
+                ops,
+                idempotency: idempotency.as_ref().map(|(key, hash)| Idempotency {
+                    actor: p.actor().to_owned(),
+                    key: key.clone(),
+                    request_hash: hash.clone(),
+                    status: 200,
+                    body: body.clone(),
+                }),
+            };
+            match self.store.apply(&batch).await {
+                Ok(()) => {
+                    self.invalidate(checked.iter().map(|c| c.id.as_str()));
+                    self.registrations.increment(outcome.created as u64);
+                    return Ok(BatchReply {
+                        status: 200,
+                        body,
+                        replayed: false,
+                    });
+                }
+                Err(StoreError::Batch(items))
+                    if attempt < 2
+                        && items
+                            .iter()
+                            .all(|i| i.kind == ItemErrorKind::VersionConflict) =>
+                {
+                    continue;
+                }
+                Err(StoreError::Batch(items)) => {
+                    // Store positions count ops; map them back to request items by handle.
+                    let pos: HashMap<&str, usize> = checked
+                        .iter()
+                        .enumerate()
+                        .map(|(k, c)| (c.id.as_str(), k))
+                        .collect();
+                    let mut problems: Vec<ItemProblem> = items
+                        .iter()
+                        .map(|i| {
+                            let e = item_error(&i.handle, &i.kind);
+                            problem(
+                                pos.get(i.handle.as_str()).copied().unwrap_or(0),
+                                &i.handle,
+                                &e,
+                            )
+                        })
+                        .collect();
+                    problems.sort_by_key(|p| p.position);
+                    return Err(RegistryError::Batch(problems));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RegistryError::Conflict(
+            "the handles kept changing concurrently; retry".into(),
+        ))
+    }
+
+    /// Parses and authorises every item, collecting every problem before failing.
+    async fn check_items(&self, p: &Principal, items: Vec<BatchItem>) -> Result<Vec<Checked>> {
+        let mut problems = Vec::new();
+        let mut out = Vec::with_capacity(items.len());
+        let mut scopes: HashMap<String, Result<Arc<PrefixInfo>, ItemProblem>> = HashMap::new();
+        let mut touched = HashSet::new();
+        for (k, item) in items.into_iter().enumerate() {
+            let id = match Identifier::parse(&item.handle) {
+                Ok(id) => id,
+                Err(e) => {
+                    problems.push(problem(k, &item.handle, &e.into()));
+                    continue;
+                }
+            };
+            let governing = if id.is_prefix_handle() {
+                id.suffix()
+            } else {
+                id.prefix()
+            };
+            let scope = match scopes.get(governing) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = self
+                        .write_scope(p, &id)
+                        .await
+                        .map_err(|e| problem(k, &item.handle, &e));
+                    scopes.insert(governing.to_owned(), s.clone());
+                    s
+                }
+            };
+            let info = match scope {
+                Ok(info) => info,
+                Err(mut pr) => {
+                    pr.position = k;
+                    pr.handle = item.handle.clone();
+                    problems.push(pr);
+                    continue;
+                }
+            };
+            let values = || -> Result<Vec<HandleValue>> {
+                let raw = item.values.clone().unwrap_or_default();
+                let vs = raw
+                    .into_iter()
+                    .map(|v| {
+                        serde_json::from_value::<ValueIn>(v)
+                            .map_err(|e| RegistryError::InvalidValue(e.to_string()))?
+                            .into_value()
+                            .map_err(RegistryError::from)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                validate_record(&vs)?;
+                Ok(vs)
+            };
+            let kind = match item.op.as_str() {
+                "create" => values().map(Kind::Create),
+                "update" => values().map(Kind::Update),
+                "delete" if item.values.is_some() => Err(RegistryError::BadRequest(
+                    "a delete carries no values".into(),
+                )),
+                "delete" => Ok(Kind::Delete),
+                other => Err(RegistryError::BadRequest(format!(
+                    "unknown op '{other}' (create, update, delete)"
+                ))),
+            };
+            let kind = match kind {
+                Ok(kind) => kind,
+                Err(e) => {
+                    problems.push(problem(k, &item.handle, &e));
+                    continue;
+                }
+            };
+            if !matches!(kind, Kind::Create(_)) && !touched.insert(id.as_str().to_owned()) {
+                let e = RegistryError::BadRequest(format!("{id} is updated or deleted twice"));
+                problems.push(problem(k, &item.handle, &e));
+                continue;
+            }
+            out.push(Checked { id, kind, info });
+        }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(RegistryError::Batch(problems))
+        }
+    }
+
+    /// Reads the records that updates and deletes address and builds the store operations.
+    async fn plan(&self, checked: &[Checked]) -> Result<(Vec<Op>, BatchOutcome)> {
+        let addressed: Vec<String> = checked
+            .iter()
+            .filter(|c| !matches!(c.kind, Kind::Create(_)))
+            .map(|c| c.id.as_str().to_owned())
+            .collect();
+        let current: HashMap<String, _> = if addressed.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .get_handles(&addressed)
+                .await?
+                .into_iter()
+                .map(|r| (r.handle.clone(), r))
+                .collect()
+        };
+        let mut ops = Vec::with_capacity(checked.len());
+        let mut secrets = Vec::new();
+        let mut problems = Vec::new();
+        let mut outcome = BatchOutcome {
+            response_code: 1,
+            created: 0,
+            updated: 0,
+            deleted: 0,
+            handles: Vec::with_capacity(checked.len()),
+        };
+        for (k, c) in checked.iter().enumerate() {
+            outcome.handles.push(c.id.as_str().to_owned());
+            match &c.kind {
+                Kind::Create(values) => {
+                    let mut values = values.clone();
+                    prepare(&c.id, &mut values, &mut secrets);
+                    with_default_admin(&c.info, &mut values);
+                    if let Err(e) = validate_record(&values) {
+                        problems.push(problem(k, c.id.as_str(), &e.into()));
+                        continue;
+                    }
+                    ops.push(Op::Create {
+                        handle: c.id.clone(),
+                        values,
+                    });
+                    outcome.created += 1;
+                }
+                Kind::Update(_) | Kind::Delete => {
+                    let Some(rec) = current.get(c.id.as_str()) else {
+                        problems.push(problem(k, c.id.as_str(), &RegistryError::HandleNotFound));
+                        continue;
+                    };
+                    secrets.push(Op::DeleteSecret {
+                        handle: c.id.as_str().to_owned(),
+                        index: None,
+                    });
+                    if let Kind::Update(values) = &c.kind {
+                        let mut values = values.clone();
+                        prepare(&c.id, &mut values, &mut secrets);
+                        ops.push(Op::Update {
+                            handle: c.id.clone(),
+                            expected_version: rec.version,
+                            before: rec.values.clone(),
+                            values,
+                        });
+                        outcome.updated += 1;
+                    } else {
+                        ops.push(Op::Delete {
+                            handle: c.id.clone(),
+                            expected_version: rec.version,
+                            before: rec.values.clone(),
+                        });
+                        outcome.deleted += 1;
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(RegistryError::Batch(problems));
+        }
+        ops.extend(secrets);
+        Ok((ops, outcome))
+    }
+}

@@ -1,0 +1,108 @@
+use idnode_core::{CoreError, ResponseCode};
+use idnode_store::StoreError;
+use thiserror::Error;
+
+/// Why a registry call failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// Malformed handle.
+    #[error("{0}")]
+    InvalidHandle(String),
+    /// Malformed value or record.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// Malformed request outside handles and values.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The handle does not exist.
+    #[error("handle not found")]
+    HandleNotFound,
+    /// The handle (or a case variant of it) exists.
+    #[error("{0}")]
+    HandleExists(String),
+    /// None of the addressed values exist.
+    #[error("values not found")]
+    ValuesNotFound,
+    /// A value exists at the index and overwrite was refused.
+    #[error("value {0} already exists")]
+    ValueExists(u32),
+    /// The prefix is not served (or not allocated) here.
+    #[error("{0}")]
+    NotResponsible(String),
+    /// The operation needs an authenticated caller.
+    #[error("authentication needed")]
+    AuthenticationNeeded,
+    /// Credentials were wrong or unknown.
+    #[error("authentication failed")]
+    AuthenticationFailed,
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A non-handle record (enterprise, prefix) does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A uniqueness rule outside handles (prefix taken, name taken, key reused).
+    #[error("{0}")]
+    Conflict(String),
+    /// Items of a batch failed; nothing was written.
+    #[error("{} item(s) of the batch failed; nothing was written", .0.len())]
+    Batch(Vec<ItemProblem>),
+    /// The store failed.
+    #[error("storage failure")]
+    Store(#[source] StoreError),
+}
+
+/// One failing item of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ItemProblem {
+    /// Position in the request.
+    pub position: usize,
+    /// The handle addressed (as sent).
+    pub handle: String,
+    /// Handle response code.
+    #[serde(rename = "responseCode")]
+    pub code: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl RegistryError {
+    /// The Handle response code for this failure.
+    pub fn response_code(&self) -> ResponseCode {
+        match self {
+            Self::InvalidHandle(_) => ResponseCode::InvalidHandle,
+            Self::InvalidValue(_) => ResponseCode::InvalidValue,
+            Self::BadRequest(_) | Self::Batch(_) => ResponseCode::ProtocolError,
+            Self::HandleNotFound | Self::NotFound(_) => ResponseCode::HandleNotFound,
+            Self::HandleExists(_) | Self::Conflict(_) => ResponseCode::HandleAlreadyExists,
+            Self::ValuesNotFound => ResponseCode::ValuesNotFound,
+            Self::ValueExists(_) => ResponseCode::ValueAlreadyExists,
+            Self::NotResponsible(_) => ResponseCode::ServerNotResponsible,
+            Self::AuthenticationNeeded => ResponseCode::AuthenticationNeeded,
+            Self::AuthenticationFailed => ResponseCode::AuthenticationFailed,
+            Self::Forbidden(_) => ResponseCode::InsufficientPermissions,
+            Self::Store(_) => ResponseCode::Error,
+        }
+    }
+}
+
+impl From<CoreError> for RegistryError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::InvalidHandle(m) => Self::InvalidHandle(m),
+            CoreError::InvalidValue(m) => Self::InvalidValue(m),
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for RegistryError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::NotFound(m) => Self::NotFound(m),
+            other => Self::Store(other),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Single-handle writes (the Handle.Net REST semantics) and listing.
+
+use std::collections::BTreeMap;
+
+use idnode_core::{
+    validate_record, AdminPerms, AdminRef, HandleValue, Identifier, Permissions, ADMIN_INDEX,
+};
+use idnode_store::{Batch, ItemErrorKind, Op, StoreError};
+
+use crate::auth::hash_secret;
+use crate::scope::PrefixInfo;
+use crate::{Principal, Registry, RegistryError, Result};
+
+/// How a PUT treats the existing record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutMode {
+    /// Create the handle, or replace all its values (`overwrite` false refuses an existing one).
+    Replace {
+        /// Replace an existing handle.
+        overwrite: bool,
+    },
+    /// Add or modify the given values of an existing handle (`index=` in REST).
+    Values {
+        /// Only these indexes of the body (`None`: all, `index=various`).
+        indexes: Option<Vec<u32>>,
+        /// Modify values that exist (false: refuse with "value exists").
+        overwrite: bool,
+    },
+}
+
+/// The result of a PUT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// The handle written (the minted one when a suffix was minted).
+    pub handle: String,
+    /// True when the handle was created.
+    pub created: bool,
+}
+
+const RETRIES: usize = 3;
+
+pub(crate) fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().min(u64::from(u32::MAX)) as u32)
+}
+
+/// Stamps values with the time, and turns `HS_SECKEY` data into hashed secrets: the value
+/// keeps no data and is readable by nobody.
+pub(crate) fn prepare(handle: &Identifier, values: &mut [HandleValue], ops: &mut Vec<Op>) {
+    let now = now_secs();
+    for v in values.iter_mut() {
+        v.timestamp = now;
+        if v.is_secret() {
+            ops.push(Op::PutSecret {
+                handle: handle.as_str().to_owned(),
+                index: v.index,
+                secret: hash_secret(&v.data),
+            });
+            v.data.clear();
+            v.permissions = Permissions::SECRET;
+        }
+    }
+}
+
+/// Adds the default `HS_ADMIN` (the prefix owner's identity) when a new record has none.
+pub(crate) fn with_default_admin(info: &PrefixInfo, values: &mut Vec<HandleValue>) {
+    if values.iter().any(|v| v.type_name == "HS_ADMIN") {
+        return;
+    }
+    let index = if values.iter().any(|v| v.index == ADMIN_INDEX) {
+        (ADMIN_INDEX..)
+            .find(|i| values.iter().all(|v| v.index != *i))
+            .unwrap_or(ADMIN_INDEX)
+    } else {
+        ADMIN_INDEX
+    };
+    let mut admin = HandleValue::admin(
+        index,
+        &AdminRef {
+            handle: info.admin_handle.clone(),
+            index: 300,
+            perms: AdminPerms::DEFAULT,
+        },
+    );
+    admin.timestamp = now_secs();
+    values.push(admin);
+}
+
+pub(crate) fn item_error(handle: &str, kind: &ItemErrorKind) -> RegistryError {
+    match kind {
+        ItemErrorKind::Exists => RegistryError::HandleExists(format!("handle {handle} exists")),
+        ItemErrorKind::CaseConflict { existing } => RegistryError::HandleExists(format!(
+            "handle {handle} differs only by case from existing handle {existing}"
+        )),
+        ItemErrorKind::NotFound => RegistryError::HandleNotFound,
+        _ => RegistryError::Conflict(format!("handle {handle} changed concurrently")),
+    }
+}
+
+fn is_version_conflict(e: &StoreError) -> bool {
+    matches!(e, StoreError::Batch(items)
+        if items.iter().all(|i| i.kind == ItemErrorKind::VersionConflict))
+}
+
+impl Registry {
+    /// Creates, replaces or amends one handle (REST `PUT /api/handles/{handle}`).
+    ///
+    /// With `mint`, a random UUID is appended to `handle` to form a new handle.
+    pub async fn put_handle(
+        &self,
+        p: &Principal,
+        handle: &str,
+        values: Vec<HandleValue>,
+        mode: PutMode,
+        mint: bool,
+    ) -> Result<PutOutcome> {
+        let text = if mint {
+            format!("{handle}{}", uuid::Uuid::new_v4())
+        } else {
+            handle.to_owned()
+        };
+        let id = Identifier::parse(&text)?;
+        let info = self.write_scope(p, &id).await?;
+        for v in &values {
+            v.validate()?;
+        }
+        for attempt in 0.. {
+            let existing = self.store.get_handle(id.as_str()).await?;
+            let mut ops = Vec::new();
+            let mut new_values = values.clone();
+            let created = existing.is_none();
+            match (&mode, existing) {
+                (PutMode::Replace { .. }, None) => {
+                    prepare(&id, &mut new_values, &mut ops);
+                    with_default_admin(&info, &mut new_values);
+                    validate_record(&new_values)?;
+                    ops.insert(
+                        0,
+                        Op::Create {
+                            handle: id.clone(),
+                            values: new_values,
+                        },
+                    );
+                }
+                (PutMode::Replace { overwrite: false }, Some(_)) => {
+                    return Err(RegistryError::HandleExists(format!("handle {id} exists")));
+                }
+                (PutMode::Replace { overwrite: true }, Some(rec)) => {
+                    ops.push(Op::DeleteSecret {
+                        handle: id.as_str().to_owned(),
+                        index: None,
+                    });
+                    prepare(&id, &mut new_values, &mut ops);
+                    validate_record(&new_values)?;
+                    ops.insert(
+                        0,
+                        Op::Update {
+                            handle: id.clone(),
+                            expected_version: rec.version,
+                            before: rec.values,
+                            values: new_values,
+                        },
+                    );
+                }
+                (PutMode::Values { .. }, None) => return Err(RegistryError::HandleNotFound),
+                (PutMode::Values { indexes, overwrite }, Some(rec)) => {
+                    let mut merged: BTreeMap<u32, HandleValue> =
+                        rec.values.iter().map(|v| (v.index, v.clone())).collect();
+                    new_values.retain(|v| indexes.as_ref().is_none_or(|l| l.contains(&v.index)));
+                    if new_values.is_empty() {
+                        return Err(RegistryError::InvalidValue(
+                            "no value in the body matches the given indexes".into(),
+                        ));
+                    }
+                    prepare(&id, &mut new_values, &mut ops);
+                    for v in new_values {
+                        if let Some(old) = merged.get(&v.index) {
+                            if !overwrite {
+                                return Err(RegistryError::ValueExists(v.index));
+                            }
+                            if old.is_secret() && !v.is_secret() {
+                                ops.push(Op::DeleteSecret {
+                                    handle: id.as_str().to_owned(),
+                                    index: Some(v.index),
+                                });
+                            }
+                        }
+                        merged.insert(v.index, v);
+                    }
+                    let all: Vec<HandleValue> = merged.into_values().collect();
+                    validate_record(&all)?;
+                    ops.insert(
+                        0,
+                        Op::Update {
+                            handle: id.clone(),
+                            expected_version: rec.version,
+                            before: rec.values,
+                            values: all,
+                        },
+                    );
+                }
+            }
+            match self.commit(p, ops).await {
+                Ok(()) => {
+                    self.invalidate([id.as_str()]);
+                    if created {
+                        self.registrations.increment(1);
+                    }
+                    return Ok(PutOutcome {
+                        handle: id.into_string(),
+                        created,
+                    });
+                }
+                Err(e) if is_version_conflict(&e) && attempt + 1 < RETRIES => continue,
+                Err(StoreError::Batch(items)) => {
+                    return Err(item_error(id.as_str(), &items[0].kind));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Deletes a handle, or only the values at `indexes` (REST `DELETE`).
+    pub async fn delete_handle(
+        &self,
+        p: &Principal,
+        handle: &str,
+        indexes: Option<Vec<u32>>,
+    ) -> Result<()> {
+        let id = Identifier::parse(handle)?;
+        self.write_scope(p, &id).await?;
+        for attempt in 0.. {
+            let rec = self
+                .store
+                .get_handle(id.as_str())
+                .await?
+                .ok_or(RegistryError::HandleNotFound)?;
+            let ops = match &indexes {
+                None => vec![
+                    Op::Delete {
+                        handle: id.clone(),
+                        expected_version: rec.version,
+                        before: rec.values,
+                    },
+                    Op::DeleteSecret {
+                        handle: id.as_str().to_owned(),
+                        index: None,
+                    },
+                ],
+                Some(list) => {
+                    let (removed, kept): (Vec<_>, Vec<_>) = rec
+                        .values
+                        .iter()
+                        .cloned()
+                        .partition(|v| list.contains(&v.index));
+                    if removed.is_empty() {
+                        return Err(RegistryError::ValuesNotFound);
+                    }
+                    let mut ops = vec![Op::Update {
+                        handle: id.clone(),
+                        expected_version: rec.version,
+                        before: rec.values,
+                        values: kept,
+                    }];
+                    ops.extend(removed.iter().filter(|v| v.is_secret()).map(|v| {
+                        Op::DeleteSecret {
+                            handle: id.as_str().to_owned(),
+                            index: Some(v.index),
+                        }
+                    }));
+                    ops
+                }
+            };
+            match self.commit(p, ops).await {
+                Ok(()) => {
+                    self.invalidate([id.as_str()]);
+                    return Ok(());
+                }
+                Err(e) if is_version_conflict(&e) && attempt + 1 < RETRIES => continue,
+                Err(StoreError::Batch(items)) => {
+                    return Err(item_error(id.as_str(), &items[0].kind));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Total and one page of the handles under `prefix` (operator, or the owning enterprise).
+    pub async fn list_handles(
+        &self,
+        p: &Principal,
+        prefix: &str,
+        page: u64,
+        page_size: u64,
+    ) -> Result<(u64, Vec<String>)> {
+        let prefix = idnode_core::normalize_prefix(prefix)?;
+        // Listing needs the same rights as writing under the prefix.
+        let probe = Identifier::parse(&format!("{prefix}/x"))?;
+        if prefix != idnode_core::NA_PREFIX {
+            self.write_scope(p, &probe).await?;
+        } else {
+            Self::require_operator(p)?;
+        }
+        Ok(self
+            .store
+            .list_handles(&prefix, page.saturating_mul(page_size), page_size)
+            .await?)
+    }
+
+    pub(crate) async fn commit(&self, p: &Principal, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.store
+            .apply(&Batch {
+                actor: p.actor().to_owned(),
+                ops,
+                idempotency: None,
+            })
+            .await
+    }
+}

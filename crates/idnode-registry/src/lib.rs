@@ -1,0 +1,93 @@
+//! The write side of idnode: who may do what, value preparation, batches and onboarding.
+//!
+//! Every change is one [`idnode_store::Batch`], applied atomically, followed by a
+//! synchronous cache invalidation on the resolver so that a read after a write sees it.
+
+mod auth;
+mod batch;
+mod error;
+mod handles;
+mod onboarding;
+mod scope;
+
+use std::sync::Arc;
+
+use idnode_resolver::Resolver;
+use idnode_store::Store;
+use metrics::Counter;
+
+pub use auth::{
+    generate_secret, hash_secret, parse_identity, verify_secret, Credentials, Principal,
+    SECRET_ALG, SECRET_ITERATIONS,
+};
+pub use batch::{BatchItem, BatchOutcome, BatchRequest};
+pub use error::{ItemProblem, RegistryError};
+pub use handles::{PutMode, PutOutcome};
+
+/// Largest batch accepted by [`Registry::batch`].
+pub const MAX_BATCH: usize = 10_000;
+
+/// Result alias for registry calls.
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// The registry service.
+pub struct Registry {
+    store: Arc<dyn Store>,
+    resolver: Arc<Resolver>,
+    node_prefix: String,
+    auth: auth::Authenticator,
+    prefixes: scope::PrefixCache,
+    registrations: Counter,
+}
+
+impl Registry {
+    /// A registry for the node whose prefix is `node_prefix` (`88.118`).
+    pub fn new(store: Arc<dyn Store>, resolver: Arc<Resolver>, node_prefix: &str) -> Self {
+        Self {
+            auth: auth::Authenticator::new(store.clone()),
+            prefixes: scope::PrefixCache::new(store.clone()),
+            store,
+            resolver,
+            node_prefix: node_prefix.to_ascii_uppercase(),
+            registrations: metrics::counter!("idnode_registrations_total"),
+        }
+    }
+
+    /// The node prefix.
+    pub fn node_prefix(&self) -> &str {
+        &self.node_prefix
+    }
+
+    /// The resolver whose cache this registry keeps fresh.
+    pub fn resolver(&self) -> &Arc<Resolver> {
+        &self.resolver
+    }
+
+    /// Authenticates an `index:handle` identity with its secret.
+    pub async fn authenticate(&self, identity: &str, secret: &str) -> Result<Principal> {
+        let (identity, handle) = self.auth.verify(identity, secret).await?;
+        let owner = if handle.is_prefix_handle() {
+            handle.suffix().to_owned()
+        } else {
+            handle.prefix().to_owned()
+        };
+        let info = self
+            .prefixes
+            .get(&owner)
+            .await?
+            .ok_or(RegistryError::AuthenticationFailed)?;
+        Ok(match info.record.enterprise_id {
+            None => Principal::Operator { identity },
+            Some(id) => Principal::Enterprise { identity, id },
+        })
+    }
+
+    fn invalidate<'a>(&self, handles: impl IntoIterator<Item = &'a str>) {
+        for h in handles {
+            self.resolver.invalidate(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+//! Node initialisation, enterprises and prefix allocation (operator tasks).
+
+use idnode_core::{is_under, normalize_prefix, AdminPerms, AdminRef, HandleValue, Identifier};
+use idnode_store::{
+    now_millis, Enterprise, EnterpriseStatus, NewEnterprise, Op, PrefixRecord, PrefixStatus,
+    StoreError,
+};
+
+use crate::auth::{generate_secret, hash_secret};
+use crate::handles::now_secs;
+use crate::{Credentials, Principal, Registry, RegistryError, Result};
+
+/// Index of the secret key on identity handles.
+const KEY_INDEX: u32 = 300;
+/// `HS_ADMIN` rights an enterprise gets on its own prefix handle: all but prefix creation.
+const ENTERPRISE_PERMS: AdminPerms =
+    AdminPerms(AdminPerms::ALL.0 & !(AdminPerms::ADD_NA | AdminPerms::DELETE_NA));
+
+/// The values of a prefix handle `0.NA/<prefix>`: its admins and, when `secret` is given,
+/// a hashed `HS_SECKEY` at 300 (making the handle an identity).
+fn prefix_handle_ops(id: &Identifier, admins: &[AdminRef], secret: Option<&str>) -> Vec<Op> {
+    let now = now_secs();
+    let mut values: Vec<HandleValue> = admins
+        .iter()
+        .enumerate()
+        .map(|(k, a)| {
+            let mut v = HandleValue::admin(100 + k as u32, a);
+            v.timestamp = now;
+            v
+        })
+        .collect();
+    let mut ops = Vec::new();
+    if let Some(secret) = secret {
+        let mut key = HandleValue::bytes(KEY_INDEX, "HS_SECKEY", Vec::new());
+        key.permissions = idnode_core::Permissions::SECRET;
+        key.timestamp = now;
+        values.push(key);
+        ops.push(Op::PutSecret {
+            handle: id.as_str().to_owned(),
+            index: KEY_INDEX,
+            secret: hash_secret(secret.as_bytes()),
+        });
+    }
+    ops.insert(
+        0,
+        Op::Create {
+            handle: id.clone(),
+            values,
+        },
+    );
+    ops
+}
+
+fn handle_conflict(e: StoreError, what: &str) -> RegistryError {
+    match e {
+        StoreError::Batch(_) => RegistryError::Conflict(format!("{what} exists already")),
+        other => other.into(),
+    }
+}
+
+impl Registry {
+    /// Creates the node prefix and the operator identity `300:0.NA/<node prefix>`.
+    /// `secret` defaults to a generated one.
+    pub async fn init_node(&self, secret: Option<String>) -> Result<Credentials> {
+        let existing = self.store.list_prefixes(None).await?;
+        if let Some(node) = existing.iter().find(|p| p.enterprise_id.is_none()) {
+            return Err(RegistryError::Conflict(format!(
+                "the node is already initialised with prefix {}",
+                node.prefix
+            )));
+        }
+        let secret = secret.unwrap_or_else(generate_secret);
+        let id = Identifier::for_prefix(&self.node_prefix)?;
+        let admin = AdminRef {
+            handle: id.as_str().to_owned(),
+            index: KEY_INDEX,
+            perms: AdminPerms::ALL,
+        };
+        let mut ops = vec![Op::CreatePrefix(PrefixRecord {
+            prefix: self.node_prefix.clone(),
+            enterprise_id: None,
+            status: PrefixStatus::Active,
+            created_at: now_millis(),
+        })];
+        ops.extend(prefix_handle_ops(&id, &[admin], Some(&secret)));
+        self.commit(&system(), ops)
+            .await
+            .map_err(|e| handle_conflict(e, id.as_str()))?;
+        self.prefixes.clear();
+        self.invalidate([id.as_str()]);
+        Ok(Credentials {
+            identity: format!("{KEY_INDEX}:{id}"),
+            secret,
+        })
+    }
+
+    /// Onboards an enterprise with its first prefix and identity `300:0.NA/<prefix>`.
+    pub async fn create_enterprise(
+        &self,
+        p: &Principal,
+        name: &str,
+        prefix: &str,
+    ) -> Result<(Enterprise, Credentials)> {
+        Self::require_operator(p)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(RegistryError::BadRequest(
+                "an enterprise name has 1 to 200 printable characters".into(),
+            ));
+        }
+        let prefix = self.check_new_prefix(prefix)?;
+        let secret = generate_secret();
+        let id = Identifier::for_prefix(&prefix)?;
+        let all = self.store.list_enterprises().await?;
+        if all.iter().any(|e| e.name == name) {
+            return Err(RegistryError::Conflict(format!(
+                "enterprise '{name}' exists"
+            )));
+        }
+        let next = all.iter().map(|e| e.id).max().unwrap_or(0) + 1;
+        let admins = [
+            AdminRef {
+                handle: id.as_str().to_owned(),
+                index: KEY_INDEX,
+                perms: ENTERPRISE_PERMS,
+            },
+            self.operator_admin()?,
+        ];
+        let mut ops = vec![
+            Op::CreateEnterprise(NewEnterprise {
+                id: next,
+                name: name.to_owned(),
+            }),
+            Op::CreatePrefix(PrefixRecord {
+                prefix: prefix.clone(),
+                enterprise_id: Some(next),
+                status: PrefixStatus::Active,
+                created_at: now_millis(),
+            }),
+        ];
+        ops.extend(prefix_handle_ops(&id, &admins, Some(&secret)));
+        // A concurrent onboarding that took the same id or prefix makes this a conflict.
+        self.commit(p, ops)
+            .await
+            .map_err(|e| handle_conflict(e, id.as_str()))?;
+        self.prefixes.clear();
+        self.invalidate([id.as_str()]);
+        let e = self
+            .store
+            .get_enterprise(next)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {next}")))?;
+        Ok((
+            e,
+            Credentials {
+                identity: format!("{KEY_INDEX}:{id}"),
+                secret,
+            },
+        ))
+    }
+
+    /// Allocates another prefix to an existing enterprise.
+    pub async fn allocate_prefix(
+        &self,
+        p: &Principal,
+        enterprise_id: i64,
+        prefix: &str,
+    ) -> Result<PrefixRecord> {
+        Self::require_operator(p)?;
+        let prefix = self.check_new_prefix(prefix)?;
+        self.store
+            .get_enterprise(enterprise_id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {enterprise_id}")))?;
+        let mut own = self.store.list_prefixes(Some(enterprise_id)).await?;
+        own.sort_by(|a, b| (a.created_at, &a.prefix).cmp(&(b.created_at, &b.prefix)));
+        let id = Identifier::for_prefix(&prefix)?;
+        let mut admins = Vec::new();
+        if let Some(primary) = own.first() {
+            admins.push(AdminRef {
+                handle: Identifier::for_prefix(&primary.prefix)?.into_string(),
+                index: KEY_INDEX,
+                perms: ENTERPRISE_PERMS,
+            });
+        }
+        admins.push(self.operator_admin()?);
+        let record = PrefixRecord {
+            prefix: prefix.clone(),
+            enterprise_id: Some(enterprise_id),
+            status: PrefixStatus::Active,
+            created_at: now_millis(),
+        };
+        let mut ops = vec![Op::CreatePrefix(record.clone())];
+        ops.extend(prefix_handle_ops(&id, &admins, None));
+        self.commit(p, ops)
+            .await
+            .map_err(|e| handle_conflict(e, id.as_str()))?;
+        self.prefixes.clear();
+        self.invalidate([id.as_str()]);
+        Ok(record)
+    }
+
+    /// Suspends or reactivates an enterprise (its prefixes follow for writes).
+    pub async fn set_enterprise_status(
+        &self,
+        p: &Principal,
+        id: i64,
+        status: EnterpriseStatus,
+    ) -> Result<Enterprise> {
+        Self::require_operator(p)?;
+        self.commit(p, vec![Op::SetEnterpriseStatus { id, status }])
+            .await?;
+        self.prefixes.clear();
+        self.store
+            .get_enterprise(id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
+    }
+
+    /// Enterprises (operator: all; an enterprise: itself).
+    pub async fn enterprises(&self, p: &Principal) -> Result<Vec<Enterprise>> {
+        match p {
+            Principal::Operator { .. } => Ok(self.store.list_enterprises().await?),
+            Principal::Enterprise { id, .. } => {
+                Ok(self.store.get_enterprise(*id).await?.into_iter().collect())
+            }
+            Principal::Anonymous => Err(RegistryError::AuthenticationNeeded),
+        }
+    }
+
+    /// One enterprise (operator, or the enterprise itself).
+    pub async fn enterprise(&self, p: &Principal, id: i64) -> Result<Enterprise> {
+        match p {
+            Principal::Operator { .. } => {}
+            Principal::Enterprise { id: own, .. } if *own == id => {}
+            Principal::Enterprise { .. } => {
+                return Err(RegistryError::Forbidden("not your enterprise".into()))
+            }
+            Principal::Anonymous => return Err(RegistryError::AuthenticationNeeded),
+        }
+        self.store
+            .get_enterprise(id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
+    }
+
+    /// Prefixes (operator: all, or one enterprise's; an enterprise: its own).
+    pub async fn prefixes(
+        &self,
+        p: &Principal,
+        enterprise: Option<i64>,
+    ) -> Result<Vec<PrefixRecord>> {
+        match p {
+            Principal::Operator { .. } => Ok(self.store.list_prefixes(enterprise).await?),
+            Principal::Enterprise { id, .. } => {
+                if enterprise.is_some_and(|e| e != *id) {
+                    return Err(RegistryError::Forbidden("not your enterprise".into()));
+                }
+                Ok(self.store.list_prefixes(Some(*id)).await?)
+            }
+            Principal::Anonymous => Err(RegistryError::AuthenticationNeeded),
+        }
+    }
+
+    fn check_new_prefix(&self, prefix: &str) -> Result<String> {
+        let prefix = normalize_prefix(prefix)?;
+        if prefix == self.node_prefix || !is_under(&prefix, &self.node_prefix) {
+            return Err(RegistryError::BadRequest(format!(
+                "prefix {prefix} must lie below the node prefix {}",
+                self.node_prefix
+            )));
+        }
+        Ok(prefix)
+    }
+
+    fn operator_admin(&self) -> Result<AdminRef> {
+        Ok(AdminRef {
+            handle: Identifier::for_prefix(&self.node_prefix)?.into_string(),
+            index: KEY_INDEX,
+            perms: AdminPerms::ALL,
+        })
+    }
+}
+
+/// The actor recorded for changes made by `idnode init`.
+fn system() -> Principal {
+    Principal::Operator {
+        identity: "system:init".into(),
+    }
+}

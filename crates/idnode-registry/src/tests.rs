@@ -1,0 +1,404 @@
+use std::sync::Arc;
+
+use idnode_core::{AdminRef, HandleValue, Identifier};
+use idnode_resolver::{CacheConfig, Resolver, View};
+use idnode_store::{EnterpriseStatus, Store};
+use idnode_store_sqlite::SqliteStore;
+use serde_json::json;
+
+use super::*;
+
+struct Node {
+    _dir: tempfile::TempDir,
+    reg: Registry,
+    op: Principal,
+    ent: Principal,
+    ent_secret: String,
+}
+
+async fn node() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    let resolver = Arc::new(Resolver::new(
+        store.clone(),
+        vec!["88.118".into()],
+        &CacheConfig::default(),
+    ));
+    let reg = Registry::new(store, resolver, "88.118");
+    let creds = reg.init_node(Some("operator-secret".into())).await.unwrap();
+    assert_eq!(creds.identity, "300:0.NA/88.118");
+    let op = reg
+        .authenticate(&creds.identity, "operator-secret")
+        .await
+        .unwrap();
+    assert!(matches!(op, Principal::Operator { .. }));
+    let (e, c) = reg
+        .create_enterprise(&op, "Gearbox Co", "88.118.8")
+        .await
+        .unwrap();
+    assert_eq!(c.identity, "300:0.NA/88.118.8");
+    let ent = reg.authenticate(&c.identity, &c.secret).await.unwrap();
+    assert_eq!(
+        ent,
+        Principal::Enterprise {
+            identity: c.identity.clone(),
+            id: e.id
+        }
+    );
+    Node {
+        _dir: dir,
+        reg,
+        op,
+        ent,
+        ent_secret: c.secret,
+    }
+}
+
+fn url(i: u32, u: &str) -> HandleValue {
+    HandleValue::text(i, "URL", u)
+}
+
+#[tokio::test]
+async fn init_twice_and_wrong_secrets_fail() {
+    let n = node().await;
+    assert!(matches!(
+        n.reg.init_node(None).await,
+        Err(RegistryError::Conflict(_))
+    ));
+    for (id, secret) in [
+        ("300:0.NA/88.118.8", "wrong"),
+        ("300:0.NA/88.118.9", n.ent_secret.as_str()),
+        ("301:0.NA/88.118.8", n.ent_secret.as_str()),
+        ("nonsense", "x"),
+    ] {
+        assert!(matches!(
+            n.reg.authenticate(id, secret).await,
+            Err(RegistryError::AuthenticationFailed)
+        ));
+    }
+    // The prefix handle resolves with its admin values; the secret never shows.
+    let e = n
+        .reg
+        .resolver()
+        .resolve(
+            &Identifier::parse("0.NA/88.118.8").unwrap(),
+            View::Admin,
+            false,
+        )
+        .await
+        .unwrap();
+    let types: Vec<_> = e.values.iter().map(|v| v.type_name.as_str()).collect();
+    assert_eq!(types, ["HS_ADMIN", "HS_ADMIN"]);
+    assert_eq!(
+        AdminRef::decode(&e.values[0].data).unwrap().handle,
+        "0.NA/88.118.8"
+    );
+}
+
+#[tokio::test]
+async fn put_modes_follow_handle_rest_semantics() {
+    let n = node().await;
+    let h = "88.118.8/GBX-1";
+    let out = n
+        .reg
+        .put_handle(
+            &n.ent,
+            h,
+            vec![url(1, "https://a")],
+            PutMode::Replace { overwrite: false },
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(out.created);
+    let again = n
+        .reg
+        .put_handle(
+            &n.ent,
+            h,
+            vec![url(1, "https://b")],
+            PutMode::Replace { overwrite: false },
+            false,
+        )
+        .await;
+    assert!(matches!(again, Err(RegistryError::HandleExists(_))));
+    let case = n
+        .reg
+        .put_handle(
+            &n.ent,
+            "88.118.8/gbx-1",
+            vec![url(1, "x")],
+            PutMode::Replace { overwrite: true },
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert!(case.to_string().contains("differs only by case"), "{case}");
+
+    // A default HS_ADMIN was added for the enterprise identity.
+    let id = Identifier::parse(h).unwrap();
+    let e = n
+        .reg
+        .resolver()
+        .resolve(&id, View::Public, false)
+        .await
+        .unwrap();
+    assert_eq!(e.values.len(), 2);
+    assert_eq!(
+        AdminRef::decode(&e.values[1].data).unwrap().handle,
+        "0.NA/88.118.8"
+    );
+
+    // Add a value by index; overwrite=false refuses an existing index.
+    n.reg
+        .put_handle(
+            &n.ent,
+            h,
+            vec![HandleValue::text(2, "EMAIL", "x@example.com")],
+            PutMode::Values {
+                indexes: Some(vec![2]),
+                overwrite: true,
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    let dup = n
+        .reg
+        .put_handle(
+            &n.ent,
+            h,
+            vec![url(1, "https://c")],
+            PutMode::Values {
+                indexes: None,
+                overwrite: false,
+            },
+            false,
+        )
+        .await;
+    assert!(matches!(dup, Err(RegistryError::ValueExists(1))));
+    // The cache saw every write.
+    let e = n
+        .reg
+        .resolver()
+        .resolve(&id, View::Public, false)
+        .await
+        .unwrap();
+    assert_eq!(e.values.len(), 3);
+
+    n.reg.delete_handle(&n.ent, h, Some(vec![2])).await.unwrap();
+    assert!(matches!(
+        n.reg.delete_handle(&n.ent, h, Some(vec![42])).await,
+        Err(RegistryError::ValuesNotFound)
+    ));
+    n.reg.delete_handle(&n.ent, h, None).await.unwrap();
+    assert!(n
+        .reg
+        .resolver()
+        .resolve(&id, View::Public, false)
+        .await
+        .is_err());
+    assert!(matches!(
+        n.reg.delete_handle(&n.ent, h, None).await,
+        Err(RegistryError::HandleNotFound)
+    ));
+    let minted = n
+        .reg
+        .put_handle(
+            &n.ent,
+            "88.118.8/lot-",
+            vec![url(1, "m")],
+            PutMode::Replace { overwrite: false },
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(minted.handle.starts_with("88.118.8/lot-") && minted.handle.len() == 13 + 36);
+}
+
+#[tokio::test]
+async fn secrets_set_through_values_are_hashed_and_usable() {
+    let n = node().await;
+    n.reg
+        .put_handle(
+            &n.ent,
+            "88.118.8/robot",
+            vec![HandleValue::text(300, "HS_SECKEY", "robot-secret")],
+            PutMode::Replace { overwrite: false },
+            false,
+        )
+        .await
+        .unwrap();
+    let p = n
+        .reg
+        .authenticate("300:88.118.8/robot", "robot-secret")
+        .await
+        .unwrap();
+    assert!(matches!(p, Principal::Enterprise { .. }));
+    let e = n
+        .reg
+        .resolver()
+        .resolve(
+            &Identifier::parse("88.118.8/robot").unwrap(),
+            View::Admin,
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(e.values.iter().all(|v| v.type_name != "HS_SECKEY"));
+}
+
+#[tokio::test]
+async fn batches_are_all_or_nothing_with_every_problem_listed() {
+    let n = node().await;
+    let req = |ops: serde_json::Value| -> BatchRequest { serde_json::from_value(ops).unwrap() };
+    let bad = req(json!({"operations": [
+        {"op": "create", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://1"}]},
+        {"op": "create", "handle": "88.118.9/elsewhere", "values": []},
+        {"op": "create", "handle": "88.118.8/bad-value", "values": [{"index": 1, "type": "URL", "data": {"format": "hex", "value": "zz"}}]},
+        {"op": "frobnicate", "handle": "88.118.8/x"},
+        {"op": "delete", "handle": "88.118.8/missing"},
+        {"op": "create", "handle": "no slash"}
+    ]}));
+    let Err(RegistryError::Batch(problems)) = n.reg.batch(&n.ent, bad, None).await else {
+        panic!("expected a batch error")
+    };
+    let positions: Vec<_> = problems.iter().map(|p| (p.position, p.code)).collect();
+    assert_eq!(
+        positions,
+        [(1, 301), (2, 202), (3, 4), (5, 102)],
+        "{problems:?}"
+    );
+    assert!(n
+        .reg
+        .resolver()
+        .store()
+        .get_handle("88.118.8/ok-1")
+        .await
+        .unwrap()
+        .is_none());
+
+    let good = json!({"operations": [
+        {"op": "create", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://1"}]},
+        {"op": "create", "handle": "88.118.8/ok-2", "values": []}
+    ]});
+    let reply = n
+        .reg
+        .batch(
+            &n.ent,
+            req(good.clone()),
+            Some(("key-1".into(), "h1".into())),
+        )
+        .await
+        .unwrap();
+    assert!(!reply.replayed);
+    assert!(reply.body.contains(r#""created":2"#));
+    let replay = n
+        .reg
+        .batch(
+            &n.ent,
+            req(good.clone()),
+            Some(("key-1".into(), "h1".into())),
+        )
+        .await
+        .unwrap();
+    assert!(replay.replayed);
+    assert_eq!(replay.body, reply.body);
+    let reused = n
+        .reg
+        .batch(&n.ent, req(good), Some(("key-1".into(), "other".into())))
+        .await;
+    assert!(matches!(reused, Err(RegistryError::Conflict(_))));
+
+    let upd = req(json!({"operations": [
+        {"op": "update", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://new"}]},
+        {"op": "delete", "handle": "88.118.8/ok-2"}
+    ]}));
+    let r = n.reg.batch(&n.ent, upd, None).await.unwrap();
+    assert!(r.body.contains(r#""updated":1,"deleted":1"#), "{}", r.body);
+    let e = n
+        .reg
+        .resolver()
+        .resolve(
+            &Identifier::parse("88.118.8/ok-1").unwrap(),
+            View::Public,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.values[0].data, b"https://new");
+}
+
+#[tokio::test]
+async fn suspension_and_ownership_limit_enterprises() {
+    let n = node().await;
+    let (_, c2) = n
+        .reg
+        .create_enterprise(&n.op, "Valve Co", "88.118.9")
+        .await
+        .unwrap();
+    let other = n.reg.authenticate(&c2.identity, &c2.secret).await.unwrap();
+    let w = |p: &Principal, h: &str| {
+        let p = p.clone();
+        let h = h.to_owned();
+        let reg = &n.reg;
+        async move {
+            reg.put_handle(
+                &p,
+                &h,
+                vec![url(1, "x")],
+                PutMode::Replace { overwrite: true },
+                false,
+            )
+            .await
+        }
+    };
+    assert!(w(&n.ent, "88.118.8/mine").await.is_ok());
+    assert!(matches!(
+        w(&other, "88.118.8/theirs").await,
+        Err(RegistryError::Forbidden(_))
+    ));
+    assert!(matches!(
+        w(&Principal::Anonymous, "88.118.8/a").await,
+        Err(RegistryError::AuthenticationNeeded)
+    ));
+    assert!(matches!(
+        w(&n.ent, "88.118.77/a").await,
+        Err(RegistryError::NotResponsible(_))
+    ));
+    assert!(matches!(
+        w(&n.ent, "0.NA/88.118.8").await,
+        Err(RegistryError::Forbidden(_))
+    ));
+    assert!(w(&n.op, "88.118.8/by-operator").await.is_ok());
+    let Principal::Enterprise { id, .. } = n.ent.clone() else {
+        unreachable!()
+    };
+    n.reg
+        .set_enterprise_status(&n.op, id, EnterpriseStatus::Suspended)
+        .await
+        .unwrap();
+    assert!(matches!(
+        w(&n.ent, "88.118.8/mine").await,
+        Err(RegistryError::Forbidden(_))
+    ));
+    assert!(matches!(
+        n.reg.create_enterprise(&n.ent, "X", "88.118.10").await,
+        Err(RegistryError::Forbidden(_))
+    ));
+    assert!(matches!(
+        n.reg.create_enterprise(&n.op, "Y", "88.119.1").await,
+        Err(RegistryError::BadRequest(_))
+    ));
+    assert!(matches!(
+        n.reg.create_enterprise(&n.op, "Z", "88.118.9").await,
+        Err(RegistryError::Conflict(_))
+    ));
+    n.reg.allocate_prefix(&n.op, id, "88.118.80").await.unwrap();
+    n.reg
+        .set_enterprise_status(&n.op, id, EnterpriseStatus::Active)
+        .await
+        .unwrap();
+    assert!(w(&n.ent, "88.118.80/second-prefix").await.is_ok());
+}
