@@ -320,3 +320,22 @@ impl Registry {
             .await
     }
 }
+
+impl Registry {
+    /// Change history of a handle, newest first (operator or the owning enterprise).
+    pub async fn history(
+        &self,
+        p: &Principal,
+        handle: &str,
+        limit: u64,
+    ) -> Result<Vec<idnode_store::HistoryRecord>> {
+        let id = Identifier::parse(handle)?;
+        match (p, self.view_for(p, &id).await?) {
+            (Principal::Anonymous, _) => Err(RegistryError::AuthenticationNeeded),
+            (_, idnode_resolver::View::Admin) => Ok(self.store.history(id.as_str(), limit).await?),
+            _ => Err(RegistryError::Forbidden(
+                "only the handle's administrators may read its history".into(),
+            )),
+        }
+    }
+}

@@ -20,7 +20,7 @@ pub use auth::{
     generate_secret, hash_secret, parse_identity, verify_secret, Credentials, Principal,
     SECRET_ALG, SECRET_ITERATIONS,
 };
-pub use batch::{BatchItem, BatchOutcome, BatchRequest};
+pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, UpsertReport};
 pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
 

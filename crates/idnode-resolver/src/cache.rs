@@ -6,7 +6,7 @@
 //! epoch before reading the store and after inserting: if it moved, they remove what they
 //! inserted.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ impl Caches {
             Cache::builder()
                 .max_capacity(bytes)
                 .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
+                .time_to_live(c.max_age)
                 .build()
         };
         Self {
@@ -53,9 +54,7 @@ impl Caches {
     }
 
     fn stripe(&self, key: &str) -> &AtomicU64 {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        &self.epochs[(h.finish() as usize) % STRIPES]
+        &self.epochs[(self.hasher.hash_one(key) as usize) % STRIPES]
     }
 
     pub(crate) fn get(&self, key: &str, view: View) -> Option<Arc<Entry>> {

@@ -102,6 +102,8 @@ impl Entry {
 pub struct CacheConfig {
     /// Total bytes for cached entries (both views).
     pub capacity_bytes: u64,
+    /// Longest life of a cached answer (bounds staleness from writes made elsewhere).
+    pub max_age: Duration,
     /// How long "not found" answers are cached.
     pub negative_ttl: Duration,
     /// Most "not found" answers kept.
@@ -112,6 +114,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             capacity_bytes: 256 * 1024 * 1024,
+            max_age: Duration::from_secs(300),
             negative_ttl: Duration::from_secs(5),
             negative_capacity: 100_000,
         }

@@ -155,6 +155,25 @@ impl Store for PgStore {
         Ok((total as u64, page))
     }
 
+    async fn scan_handles(
+        &self,
+        prefix: Option<&str>,
+        after: &str,
+        limit: u64,
+    ) -> Result<Vec<HandleRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {HANDLE_COLS} FROM handles WHERE handle > $1 \
+             AND ($2::text IS NULL OR prefix = $2) ORDER BY handle LIMIT $3"
+        ))
+        .bind(after)
+        .bind(prefix)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(handle_record).collect()
+    }
+
     async fn apply(&self, batch: &Batch) -> Result<()> {
         apply::apply(&self.pool, batch).await
     }

@@ -181,6 +181,25 @@ impl Store for SqliteStore {
         Ok((total as u64, page))
     }
 
+    async fn scan_handles(
+        &self,
+        prefix: Option<&str>,
+        after: &str,
+        limit: u64,
+    ) -> Result<Vec<HandleRecord>> {
+        let rows = sqlx::query(
+            "SELECT handle, vals, version, created_at, updated_at FROM handles \
+             WHERE handle > ?1 AND (?2 IS NULL OR prefix = ?2) ORDER BY handle LIMIT ?3",
+        )
+        .bind(after)
+        .bind(prefix)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(handle_record).collect()
+    }
+
     async fn apply(&self, batch: &Batch) -> Result<()> {
         apply::apply(&self.write, batch).await
     }

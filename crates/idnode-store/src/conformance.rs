@@ -309,6 +309,22 @@ async fn listing(store: &dyn Store) {
     assert_eq!(tail.len(), 2);
     let (none, empty) = store.list_handles("88.118.77", 0, 5).await.unwrap();
     assert_eq!((none, empty.len()), (0, 0));
+    // Keyset scan visits every handle of the prefix once, in order.
+    let mut after = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let page = store
+            .scan_handles(Some("88.118.8"), &after, 7)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.handle.clone();
+        seen.extend(page.into_iter().map(|r| r.handle));
+    }
+    assert_eq!(seen.len(), 42);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    let everything = store.scan_handles(None, "", 100_000).await.unwrap();
+    assert_eq!(everything.len(), 42 + 12_000);
     let got = store
         .get_handles(&[
             "88.118.8/batch-001".into(),

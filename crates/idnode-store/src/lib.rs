@@ -45,6 +45,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u64,
     ) -> Result<(u64, Vec<String>)>;
 
+    /// Up to `limit` records with handles after `after` (keyset paging, ordered by handle),
+    /// optionally only those directly under `prefix`.
+    async fn scan_handles(
+        &self,
+        prefix: Option<&str>,
+        after: &str,
+        limit: u64,
+    ) -> Result<Vec<HandleRecord>>;
+
     /// Applies a batch atomically. On any failing item nothing is written and
     /// [`StoreError::Batch`] lists every failing item.
     async fn apply(&self, batch: &Batch) -> Result<()>;

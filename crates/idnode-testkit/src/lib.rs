@@ -157,6 +157,8 @@ fn start_cluster() -> String {
 }
 
 /// Stops the cluster and deletes its directory once this process has exited.
+// The watchdog must outlive us, so it is deliberately never waited for.
+#[allow(clippy::zombie_processes)]
 fn spawn_watchdog(dir: &Path, data: &Path, root: bool) {
     let pg_ctl = bin("pg_ctl");
     let stop = if root {

@@ -1,0 +1,74 @@
+//! `Authorization: Basic` with `index:handle` identities (urlencoded or not).
+
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use idnode_core::ResponseCode;
+use idnode_registry::Principal;
+use percent_encoding::percent_decode_str;
+
+use crate::{ApiError, AppState};
+
+/// Longest `Authorization` header accepted.
+const MAX_AUTH_HEADER: usize = 4096;
+
+/// Splits decoded Basic credentials into identity and secret.
+///
+/// Handle.Net clients send `urlencode("300:0.NA/88.118.8") + ":" + secret`; plain
+/// `300:0.NA/88.118.8:secret` (as `curl -u` sends it) is accepted too.
+pub(crate) fn split_basic(decoded: &str) -> Option<(String, String)> {
+    let (user, rest) = decoded.split_once(':')?;
+    if !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit()) {
+        // Unencoded identity: index:handle:secret.
+        let (handle, secret) = rest.split_once(':')?;
+        return Some((format!("{user}:{handle}"), secret.to_owned()));
+    }
+    let user = percent_decode_str(user).decode_utf8().ok()?.into_owned();
+    Some((user, rest.to_owned()))
+}
+
+/// The caller: anonymous without an `Authorization` header, authenticated otherwise.
+pub(crate) async fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Principal::Anonymous);
+    };
+    let failed = || ApiError::new(ResponseCode::AuthenticationFailed, "authentication failed");
+    if value.len() > MAX_AUTH_HEADER {
+        return Err(failed());
+    }
+    let value = value.to_str().map_err(|_| failed())?;
+    let Some(b64) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return Err(ApiError::new(
+            ResponseCode::AuthenticationFailed,
+            "only the Basic authorization scheme is supported",
+        ));
+    };
+    let raw = STANDARD.decode(b64.trim()).map_err(|_| failed())?;
+    let decoded = String::from_utf8(raw).map_err(|_| failed())?;
+    let (identity, secret) = split_basic(&decoded).ok_or_else(failed)?;
+    Ok(state.registry.authenticate(&identity, &secret).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_identity_spellings() {
+        assert_eq!(
+            split_basic("300%3A0.NA%2F88.118.8:s:e:c"),
+            Some(("300:0.NA/88.118.8".into(), "s:e:c".into()))
+        );
+        assert_eq!(
+            split_basic("300:0.NA/88.118.8:secret"),
+            Some(("300:0.NA/88.118.8".into(), "secret".into()))
+        );
+        assert_eq!(split_basic("nocolon"), None);
+    }
+}

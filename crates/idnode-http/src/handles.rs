@@ -1,0 +1,266 @@
+//! Handle.Net REST: `/api/handles/{handle}`, `/api/handles?prefix=` and the `/{handle}` proxy.
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use idnode_core::json::{render_record, ValueIn};
+use idnode_core::{HandleValue, Identifier, ResponseCode};
+use idnode_registry::PutMode;
+use idnode_resolver::View;
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+use crate::auth::principal;
+use crate::error::http_status;
+use crate::query::HandleQuery;
+use crate::{ApiError, AppState};
+
+const API_PREFIX: &str = "/api/handles/";
+
+/// The handle named by the request path after `strip`, percent-decoded.
+fn path_handle(uri: &Uri, strip: &str) -> Result<String, ApiError> {
+    let raw = uri.path().strip_prefix(strip).unwrap_or_default();
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| ApiError::new(ResponseCode::InvalidHandle, "handle is not valid UTF-8"))
+}
+
+fn parse_handle(text: &str) -> Result<Identifier, ApiError> {
+    Identifier::parse(text).map_err(|e| ApiError::from(e).with_handle(text))
+}
+
+fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn count(result: &'static str) {
+    metrics::counter!("idnode_resolutions_total", "frontend" => "http", "result" => result)
+        .increment(1);
+}
+
+/// `GET /api/handles/{handle}`: the hot path. A plain anonymous request is one cache look-up
+/// and a clone of the pre-serialised body.
+pub(crate) async fn get_handle(State(s): State<AppState>, req: Request) -> Response {
+    match resolve(&s, req.uri(), req.headers()).await {
+        Ok(r) => {
+            count("ok");
+            r
+        }
+        Err(e) => {
+            count(match e.rc {
+                100 => "not_found",
+                301 => "not_responsible",
+                102 | 4 => "bad_request",
+                402 | 403 => "denied",
+                _ => "error",
+            });
+            e.into_response()
+        }
+    }
+}
+
+async fn resolve(s: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let text = path_handle(uri, API_PREFIX)?;
+    let id = parse_handle(&text)?;
+    let q = HandleQuery::parse(uri.query())?;
+    let p = principal(s, headers).await?;
+    let view = if q.public_only {
+        View::Public
+    } else {
+        s.registry.view_for(&p, &id).await?
+    };
+    let entry = s
+        .resolver
+        .resolve(&id, view, q.auth)
+        .await
+        .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
+    if q.indexes.is_empty() && q.types.is_empty() {
+        return Ok(json_response(StatusCode::OK, entry.body.clone()));
+    }
+    let picked: Vec<&HandleValue> = entry
+        .values
+        .iter()
+        .filter(|v| {
+            (q.indexes.is_empty() || q.indexes.contains(&v.index))
+                && (q.types.is_empty() || q.types.iter().any(|t| v.type_matches(t)))
+        })
+        .collect();
+    if picked.is_empty() {
+        return Err(
+            ApiError::new(ResponseCode::ValuesNotFound, "Values Not Found")
+                .with_handle(id.as_str())
+                .with_status(http_status(200, false, true)),
+        );
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        render_record(id.as_str(), picked),
+    ))
+}
+
+/// Values of a PUT body: an array, `{"values": [...]}`, or one value object.
+fn body_values(body: &[u8]) -> Result<Vec<HandleValue>, ApiError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
+    let list = match v {
+        Value::Array(a) => a,
+        Value::Object(mut o) if o.contains_key("values") => match o.remove("values") {
+            Some(Value::Array(a)) => a,
+            _ => return Err(ApiError::bad_request("\"values\" must be an array")),
+        },
+        Value::Object(o) => vec![Value::Object(o)],
+        _ => {
+            return Err(ApiError::bad_request(
+                "body must be a value, a list or {\"values\": [...]}",
+            ))
+        }
+    };
+    list.into_iter()
+        .map(|v| {
+            let vi: ValueIn = serde_json::from_value(v).map_err(|e| {
+                ApiError::new(ResponseCode::InvalidValue, format!("invalid value: {e}"))
+            })?;
+            Ok(vi.into_value()?)
+        })
+        .collect()
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "request body exceeds the size limit".to_owned()
+        } else {
+            format!("cannot read the request body: {e}")
+        };
+        ApiError::bad_request(msg).with_status(if status.is_client_error() {
+            status
+        } else {
+            StatusCode::BAD_REQUEST
+        })
+    })
+}
+
+fn ok_body(handle: &str) -> String {
+    serde_json::json!({"responseCode": 1, "handle": handle}).to_string()
+}
+
+/// `PUT /api/handles/{handle}`: create, replace or amend values.
+pub(crate) async fn put_handle(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let text = path_handle(&uri, API_PREFIX)?;
+    let q = HandleQuery::parse(uri.query())?;
+    let p = principal(&s, &headers).await?;
+    let body = body_or_error(body)?;
+    let values = body_values(&body).map_err(|e| e.with_handle(&text))?;
+    let overwrite = q.overwrite.unwrap_or(true);
+    let mode = if q.various || !q.indexes.is_empty() {
+        PutMode::Values {
+            indexes: (!q.various).then_some(q.indexes),
+            overwrite,
+        }
+    } else {
+        PutMode::Replace { overwrite }
+    };
+    let out = s
+        .registry
+        .put_handle(&p, &text, values, mode, q.mint)
+        .await
+        .map_err(|e| ApiError::from(e).with_handle(&text))?;
+    let status = http_status(1, out.created, false);
+    Ok(json_response(status, ok_body(&out.handle)))
+}
+
+/// `DELETE /api/handles/{handle}[?index=…]`.
+pub(crate) async fn delete_handle(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let text = path_handle(&uri, API_PREFIX)?;
+    let q = HandleQuery::parse(uri.query())?;
+    let p = principal(&s, &headers).await?;
+    let indexes = (!q.indexes.is_empty()).then_some(q.indexes);
+    s.registry
+        .delete_handle(&p, &text, indexes)
+        .await
+        .map_err(|e| ApiError::from(e).with_handle(&text))?;
+    let id = parse_handle(&text)?;
+    Ok(json_response(StatusCode::OK, ok_body(id.as_str())))
+}
+
+/// Largest page of `GET /api/handles?prefix=`.
+const MAX_PAGE: u64 = 10_000;
+
+/// `GET /api/handles?prefix=P&page=&pageSize=`.
+pub(crate) async fn list_handles(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let q = HandleQuery::parse(uri.query())?;
+    let prefix = q
+        .prefix
+        .ok_or_else(|| ApiError::bad_request("the prefix parameter is required"))?;
+    let page_size = q.page_size.unwrap_or(MAX_PAGE);
+    if page_size > MAX_PAGE {
+        return Err(ApiError::bad_request(format!(
+            "pageSize is at most {MAX_PAGE}"
+        )));
+    }
+    let page = q.page.unwrap_or(0);
+    let p = principal(&s, &headers).await?;
+    let (total, handles) = s
+        .registry
+        .list_handles(&p, &prefix, page, page_size)
+        .await?;
+    let body = serde_json::json!({
+        "responseCode": 1,
+        "prefix": prefix.to_ascii_uppercase(),
+        "totalCount": total.to_string(),
+        "page": page,
+        "pageSize": page_size,
+        "handles": handles,
+    });
+    Ok(json_response(StatusCode::OK, body.to_string()))
+}
+
+/// `GET /{handle}`: the proxy form, a 302 to the first `URL` value.
+pub(crate) async fn redirect(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let text = path_handle(&uri, "/")?;
+    let id = parse_handle(&text)?;
+    let entry = s
+        .resolver
+        .resolve(&id, View::Public, false)
+        .await
+        .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
+    count("ok");
+    let url = entry
+        .values
+        .iter()
+        .find(|v| v.type_name == "URL")
+        .and_then(|v| std::str::from_utf8(&v.data).ok())
+        .and_then(|u| HeaderValue::from_str(u).ok())
+        .ok_or_else(|| {
+            ApiError::new(ResponseCode::ValuesNotFound, "the handle has no URL value")
+                .with_handle(id.as_str())
+                .with_status(StatusCode::NOT_FOUND)
+        })?;
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::FOUND;
+    r.headers_mut().insert(header::LOCATION, url);
+    Ok(r)
+}

@@ -1,0 +1,437 @@
+//! The management API under `/api/v1`, described by a generated OpenAPI document.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use idnode_core::json::values_to_json;
+use idnode_registry::BatchRequest;
+use idnode_store::{Enterprise, EnterpriseStatus, HistoryRecord, PrefixRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::auth::principal;
+use crate::{ApiError, AppState, Limits};
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+pub(crate) fn router(limits: &Limits) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/enterprises",
+            get(list_enterprises).post(create_enterprise),
+        )
+        .route("/enterprises/{id}", get(get_enterprise))
+        .route("/enterprises/{id}/suspend", post(suspend_enterprise))
+        .route("/enterprises/{id}/activate", post(activate_enterprise))
+        .route("/prefixes", get(list_prefixes).post(allocate_prefix))
+        .route(
+            "/identifiers/batch",
+            post(batch).layer(DefaultBodyLimit::max(limits.max_batch_bytes)),
+        )
+        .route("/history/{*handle}", get(history))
+}
+
+/// The OpenAPI document of the management API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "idnode management API", description = "Onboarding, prefixes and bulk identifier writes of an idnode secondary node."),
+    paths(list_enterprises, create_enterprise, get_enterprise, suspend_enterprise,
+          activate_enterprise, list_prefixes, allocate_prefix, batch, history),
+    components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
+                       NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
+                       ProblemDoc, HistoryDto)),
+    modifiers(&BasicAuth),
+    security(("basic" = []))
+)]
+pub struct ApiDoc;
+
+struct BasicAuth;
+
+impl Modify for BasicAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "user = urlencoded `index:handle` identity (e.g. 300:0.NA/88.118.8), password = its secret",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub(crate) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("document serialises"),
+    )
+        .into_response()
+}
+
+/// An enterprise.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EnterpriseDto {
+    id: i64,
+    name: String,
+    /// `active` or `suspended`.
+    status: String,
+    /// Unix milliseconds.
+    created_at: i64,
+}
+
+impl From<Enterprise> for EnterpriseDto {
+    fn from(e: Enterprise) -> Self {
+        Self {
+            id: e.id,
+            name: e.name,
+            status: e.status.as_str().into(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// An enterprise to onboard with its first prefix.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewEnterpriseDto {
+    name: String,
+    /// Below the node prefix, e.g. `88.118.8`.
+    prefix: String,
+}
+
+/// The onboarded enterprise and its admin identity; the secret is shown only here.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedEnterpriseDto {
+    enterprise: EnterpriseDto,
+    /// `300:0.NA/<prefix>`.
+    identity: String,
+    secret: String,
+}
+
+/// An allocated prefix.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PrefixDto {
+    prefix: String,
+    /// Absent for the node's own prefix.
+    enterprise_id: Option<i64>,
+    status: String,
+    created_at: i64,
+}
+
+impl From<PrefixRecord> for PrefixDto {
+    fn from(p: PrefixRecord) -> Self {
+        Self {
+            prefix: p.prefix,
+            enterprise_id: p.enterprise_id,
+            status: p.status.as_str().into(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// A prefix to allocate to an enterprise.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NewPrefixDto {
+    prefix: String,
+    enterprise_id: i64,
+}
+
+/// A batch of identifier writes, applied all or nothing.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BatchDoc {
+    /// 1 to 10,000 operations.
+    operations: Vec<BatchItemDoc>,
+}
+
+/// One operation of a batch.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BatchItemDoc {
+    /// `create`, `update` (replaces all values) or `delete`.
+    op: String,
+    /// The identifier, e.g. `88.118.8/GBX-2026-000123`.
+    handle: String,
+    /// Values in the Handle.Net REST form (create and update).
+    values: Option<Vec<serde_json::Value>>,
+}
+
+/// The result of an applied batch.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BatchOutcomeDoc {
+    #[schema(rename = "responseCode")]
+    response_code: u32,
+    created: usize,
+    updated: usize,
+    deleted: usize,
+    /// Normalised identifiers in request order.
+    handles: Vec<String>,
+}
+
+/// An error: Handle response code, message and, for batches, every failing item.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ErrorDoc {
+    #[schema(rename = "responseCode")]
+    response_code: u32,
+    message: String,
+    problems: Option<Vec<ProblemDoc>>,
+}
+
+/// One failing item of a batch.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ProblemDoc {
+    position: usize,
+    handle: String,
+    #[schema(rename = "responseCode")]
+    response_code: u32,
+    message: String,
+}
+
+/// One change of an identifier.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HistoryDto {
+    id: i64,
+    /// `create`, `update` or `delete`.
+    action: String,
+    /// Identity that made the change.
+    actor: String,
+    /// Unix milliseconds.
+    at: i64,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+}
+
+impl From<HistoryRecord> for HistoryDto {
+    fn from(h: HistoryRecord) -> Self {
+        let json = |v: Option<Vec<idnode_core::HandleValue>>| {
+            v.map(|v| serde_json::from_str(&values_to_json(&v)).unwrap_or_default())
+        };
+        Self {
+            id: h.id,
+            action: h.action.as_str().into(),
+            actor: h.actor,
+            at: h.at,
+            before: json(h.before),
+            after: json(h.after),
+        }
+    }
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| {
+        ApiError::bad_request(format!("cannot read the request body: {e}")).with_status(
+            if e.status().is_client_error() {
+                e.status()
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+        )
+    })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/enterprises", responses(
+    (status = 200, body = [EnterpriseDto]), (status = 401, body = ErrorDoc)))]
+async fn list_enterprises(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<EnterpriseDto>>, ApiError> {
+    let p = principal(&s, &headers).await?;
+    Ok(Json(
+        s.registry
+            .enterprises(&p)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/enterprises", request_body = NewEnterpriseDto, responses(
+    (status = 201, body = CreatedEnterpriseDto), (status = 409, body = ErrorDoc), (status = 403, body = ErrorDoc)))]
+async fn create_enterprise(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<CreatedEnterpriseDto>), ApiError> {
+    let p = principal(&s, &headers).await?;
+    let req: NewEnterpriseDto = json_body(body)?;
+    let (e, c) = s
+        .registry
+        .create_enterprise(&p, &req.name, &req.prefix)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedEnterpriseDto {
+            enterprise: e.into(),
+            identity: c.identity,
+            secret: c.secret,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/enterprises/{id}", params(("id" = i64, Path)), responses(
+    (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
+async fn get_enterprise(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<EnterpriseDto>, ApiError> {
+    let p = principal(&s, &headers).await?;
+    Ok(Json(s.registry.enterprise(&p, id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/enterprises/{id}/suspend", params(("id" = i64, Path)), responses(
+    (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
+async fn suspend_enterprise(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<EnterpriseDto>, ApiError> {
+    let p = principal(&s, &headers).await?;
+    Ok(Json(
+        s.registry
+            .set_enterprise_status(&p, id, EnterpriseStatus::Suspended)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/enterprises/{id}/activate", params(("id" = i64, Path)), responses(
+    (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
+async fn activate_enterprise(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<EnterpriseDto>, ApiError> {
+    let p = principal(&s, &headers).await?;
+    Ok(Json(
+        s.registry
+            .set_enterprise_status(&p, id, EnterpriseStatus::Active)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PrefixFilter {
+    enterprise_id: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/prefixes", params(("enterpriseId" = Option<i64>, Query)), responses(
+    (status = 200, body = [PrefixDto])))]
+async fn list_prefixes(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<Vec<PrefixDto>>, ApiError> {
+    let Query(f) = Query::<PrefixFilter>::try_from_uri(&uri)
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let p = principal(&s, &headers).await?;
+    Ok(Json(
+        s.registry
+            .prefixes(&p, f.enterprise_id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/prefixes", request_body = NewPrefixDto, responses(
+    (status = 201, body = PrefixDto), (status = 409, body = ErrorDoc)))]
+async fn allocate_prefix(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<PrefixDto>), ApiError> {
+    let p = principal(&s, &headers).await?;
+    let req: NewPrefixDto = json_body(body)?;
+    let rec = s
+        .registry
+        .allocate_prefix(&p, req.enterprise_id, &req.prefix)
+        .await?;
+    Ok((StatusCode::CREATED, Json(rec.into())))
+}
+
+#[utoipa::path(post, path = "/api/v1/identifiers/batch", request_body = BatchDoc,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the recorded reply of an identical earlier request")),
+    responses((status = 200, body = BatchOutcomeDoc), (status = 400, body = ErrorDoc), (status = 409, body = ErrorDoc)))]
+async fn batch(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let p = principal(&s, &headers).await?;
+    let raw = body.map_err(|e| {
+        ApiError::bad_request(format!("cannot read the request body: {e}")).with_status(
+            if e.status().is_client_error() {
+                e.status()
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+        )
+    })?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
+                .ok_or_else(|| {
+                    ApiError::bad_request("Idempotency-Key must be 1 to 200 visible characters")
+                })?;
+            let hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, &raw));
+            Some((k.to_owned(), hash))
+        }
+    };
+    let req: BatchRequest = serde_json::from_slice(&raw)
+        .map_err(|e| ApiError::bad_request(format!("invalid batch: {e}")))?;
+    let reply = s.registry.batch(&p, req, key).await?;
+    let mut r = (
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, "application/json")],
+        reply.body,
+    )
+        .into_response();
+    if reply.replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(r)
+}
+
+#[utoipa::path(get, path = "/api/v1/history/{handle}", params(("handle" = String, Path)), responses(
+    (status = 200, body = [HistoryDto]), (status = 403, body = ErrorDoc)))]
+async fn history(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(handle): Path<String>,
+) -> Result<Json<Vec<HistoryDto>>, ApiError> {
+    let p = principal(&s, &headers).await?;
+    let h = s.registry.history(&p, &handle, 1000).await?;
+    Ok(Json(h.into_iter().map(Into::into).collect()))
+}

@@ -1,0 +1,339 @@
+//! Command-line interface (clap). Every command and flag has `--help`.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use idnode_store::EnterpriseStatus;
+
+use crate::config::{Config, DEFAULT_CONFIG};
+use crate::transfer::Format;
+use crate::{cli_operator, demo, node_prefix, open_store, start, Services};
+
+/// idnode: an industrial-internet identifier resolution secondary node (Handle-based).
+#[derive(Debug, Parser)]
+#[command(name = "idnode", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML configuration file (see `idnode config default`).
+    #[arg(long, global = true, env = "IDNODE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://user:pass@host/db.
+    #[arg(long, global = true, env = "IDNODE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the node prefix and the operator identity 300:0.NA/<prefix>.
+    Init {
+        /// The node prefix, e.g. 88.118.
+        #[arg(long)]
+        node_prefix: String,
+        /// Write the operator secret to this new file (mode 0600) instead of printing it.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
+    /// Run the node.
+    Serve {
+        /// HTTP listen address (default 127.0.0.1:8000).
+        #[arg(long, env = "IDNODE_HTTP_ADDR")]
+        http: Option<SocketAddr>,
+        /// On an empty database: initialise node 88.118 and load demo enterprises and
+        /// identifiers, printing their credentials.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage enterprises.
+    Enterprise {
+        /// Enterprise command.
+        #[command(subcommand)]
+        command: EnterpriseCommand,
+    },
+    /// Import identifiers from CSV or JSON Lines (batch-atomic, idempotent).
+    Import {
+        /// The file (.csv is read as CSV, anything else as JSON Lines).
+        file: PathBuf,
+        /// Override the format guessed from the extension.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Handles per transaction (at most 10000).
+        #[arg(long, default_value_t = 5_000)]
+        batch_size: usize,
+    },
+    /// Export identifiers (secrets excluded) as JSON Lines or CSV.
+    Export {
+        /// Only the handles directly under this prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Configuration helpers.
+    Config {
+        /// Config command.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// Enterprise commands.
+#[derive(Debug, Subcommand)]
+pub enum EnterpriseCommand {
+    /// Onboard an enterprise with its first prefix; prints its identity and secret once.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Prefix below the node prefix, e.g. 88.118.8.
+        #[arg(long)]
+        prefix: String,
+    },
+    /// List enterprises and their prefixes.
+    List,
+    /// Refuse the enterprise's writes (its identifiers still resolve).
+    Suspend {
+        /// Enterprise id.
+        id: i64,
+    },
+    /// Allow the enterprise's writes again.
+    Activate {
+        /// Enterprise id.
+        id: i64,
+    },
+}
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the documented default configuration.
+    Default,
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    f.write_all(secret.as_bytes())?;
+    f.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config {
+        command: ConfigCommand::Default,
+    } = cli.command
+    {
+        print!("{DEFAULT_CONFIG}");
+        return Ok(());
+    }
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        config.database.url = url;
+    }
+    init_logging(&config.log.filter);
+    match cli.command {
+        Command::Config { .. } => unreachable!("handled above"),
+        Command::Init {
+            node_prefix: prefix,
+            secret_file,
+        } => {
+            let prefix = idnode_core::normalize_prefix(&prefix)?;
+            let store = open_store(&config.database.url).await?;
+            let services = Services::new(store, &prefix, &config.cache);
+            let secret = idnode_registry::generate_secret();
+            if let Some(path) = &secret_file {
+                // Create the file first so a failure leaves no identity without its secret.
+                write_secret_file(path, &secret)?;
+            }
+            let creds = match services.registry.init_node(Some(secret)).await {
+                Ok(c) => c,
+                Err(e) => {
+                    if let Some(path) = &secret_file {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(e.into());
+                }
+            };
+            println!("node prefix: {prefix}");
+            println!("operator identity: {}", creds.identity);
+            match &secret_file {
+                Some(path) => println!("operator secret written to {}", path.display()),
+                None => {
+                    println!("operator secret: {}", creds.secret);
+                    println!("(shown once: store it now)");
+                }
+            }
+        }
+        Command::Serve { http, demo } => {
+            if let Some(addr) = http {
+                config.http.listen = addr;
+            }
+            serve(&config, demo).await?;
+        }
+        Command::Enterprise { command } => enterprise(&config, command).await?,
+        Command::Import {
+            file,
+            format,
+            batch_size,
+        } => {
+            let services = Services::open(&config).await?;
+            let r = crate::transfer::import(&services, &file, format, batch_size).await?;
+            println!(
+                "imported {}: {} created, {} updated, {} unchanged",
+                file.display(),
+                r.created,
+                r.updated,
+                r.unchanged
+            );
+        }
+        Command::Export {
+            prefix,
+            format,
+            output,
+        } => {
+            let store = open_store(&config.database.url).await?;
+            let prefix = prefix.map(|p| p.to_ascii_uppercase());
+            let n = match &output {
+                Some(path) => {
+                    let mut f = std::io::BufWriter::new(
+                        std::fs::File::create(path)
+                            .with_context(|| format!("creating {}", path.display()))?,
+                    );
+                    crate::transfer::export(store.as_ref(), prefix.as_deref(), format, &mut f)
+                        .await?
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut lock = std::io::BufWriter::new(stdout.lock());
+                    crate::transfer::export(store.as_ref(), prefix.as_deref(), format, &mut lock)
+                        .await?
+                }
+            };
+            eprintln!("exported {n} handle(s)");
+        }
+    }
+    Ok(())
+}
+
+async fn enterprise(config: &Config, command: EnterpriseCommand) -> anyhow::Result<()> {
+    let s = Services::open(config).await?;
+    let op = cli_operator();
+    match command {
+        EnterpriseCommand::Create { name, prefix } => {
+            let (e, c) = s.registry.create_enterprise(&op, &name, &prefix).await?;
+            println!("enterprise id: {}", e.id);
+            println!("name: {}", e.name);
+            println!("prefix: {}", prefix.to_ascii_uppercase());
+            println!("identity: {}", c.identity);
+            println!("secret: {}", c.secret);
+            println!("(shown once: hand it to the enterprise now)");
+        }
+        EnterpriseCommand::List => {
+            for e in s.registry.enterprises(&op).await? {
+                let prefixes: Vec<String> = s
+                    .registry
+                    .prefixes(&op, Some(e.id))
+                    .await?
+                    .into_iter()
+                    .map(|p| p.prefix)
+                    .collect();
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    e.id,
+                    e.status.as_str(),
+                    e.name,
+                    prefixes.join(",")
+                );
+            }
+        }
+        EnterpriseCommand::Suspend { id } | EnterpriseCommand::Activate { id } => {
+            let status = if matches!(command, EnterpriseCommand::Suspend { .. }) {
+                EnterpriseStatus::Suspended
+            } else {
+                EnterpriseStatus::Active
+            };
+            let e = s.registry.set_enterprise_status(&op, id, status).await?;
+            println!("enterprise {} is {}", e.id, e.status.as_str());
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
+    let store = open_store(&config.database.url).await?;
+    let prefix = match node_prefix(&store).await? {
+        Some(p) => p,
+        None if demo => {
+            let s = Services::new(store.clone(), demo::DEMO_NODE_PREFIX, &config.cache);
+            let creds = s.registry.init_node(None).await?;
+            println!("demo node {} initialised", demo::DEMO_NODE_PREFIX);
+            println!(
+                "operator identity {} secret {}",
+                creds.identity, creds.secret
+            );
+            for line in demo::seed(&s).await? {
+                println!("{line}");
+            }
+            demo::DEMO_NODE_PREFIX.to_owned()
+        }
+        None => bail!(
+            "the node is not initialised: run `idnode init --node-prefix 88.xxx` first, \
+             or `idnode serve --demo` for a demo node"
+        ),
+    };
+    let services = std::sync::Arc::new(Services::new(store, &prefix, &config.cache));
+    let node = start(config, services).await?;
+    tracing::info!(
+        http = %node.http_addr,
+        node_prefix = %prefix,
+        database = %crate::config::redact_url(&config.database.url),
+        "idnode serving"
+    );
+    println!("idnode serving node {prefix}: http://{}", node.http_addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

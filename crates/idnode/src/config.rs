@@ -1,0 +1,225 @@
+//! Configuration: a TOML file (`--config`), overridden by `IDNODE_*` variables and flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+/// The documented default configuration (`idnode config default`).
+pub const DEFAULT_CONFIG: &str = r#"# idnode configuration. Every key is optional; the values shown are the defaults.
+# Environment overrides: IDNODE_DATABASE_URL, IDNODE_HTTP_ADDR, IDNODE_LOG.
+
+[database]
+# sqlite://PATH (embedded, created if missing) or postgres://user:pass@host:port/db
+url = "sqlite://./idnode-data/idnode.db"
+
+[http]
+# Address of the HTTP front end (Handle.Net REST, management API, /metrics).
+listen = "127.0.0.1:8000"
+# Largest body of a REST PUT (one handle record), bytes.
+max_body_bytes = 1048576
+# Largest body of a management batch (up to 10,000 identifiers), bytes.
+max_batch_bytes = 33554432
+
+[cache]
+# Memory for cached resolution answers, bytes. See README "Sizing the cache".
+capacity_bytes = 268435456
+# Longest time a cached answer is served without re-reading the store, seconds. Writes made
+# through this node invalidate at once; this bounds staleness from writes made elsewhere
+# (another node on the same PostgreSQL, `idnode import` while serving).
+max_age_secs = 300
+# How long "not found" answers are cached, seconds.
+negative_ttl_secs = 5
+
+[log]
+# tracing filter, e.g. "info", "idnode=debug,info".
+filter = "info"
+"#;
+
+/// The whole configuration.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Storage.
+    pub database: DatabaseConfig,
+    /// HTTP front end.
+    pub http: HttpConfig,
+    /// Resolver cache.
+    pub cache: CacheSection,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[database]`.
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+}
+
+/// `[http]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// REST PUT body limit.
+    pub max_body_bytes: usize,
+    /// Batch body limit.
+    pub max_batch_bytes: usize,
+}
+
+/// `[cache]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSection {
+    /// Bytes for cached answers.
+    pub capacity_bytes: u64,
+    /// Longest life of a cached answer, seconds.
+    pub max_age_secs: u64,
+    /// Life of a "not found" answer, seconds.
+    pub negative_ttl_secs: u64,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// tracing filter.
+    pub filter: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./idnode-data/idnode.db".into(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            max_body_bytes: 1024 * 1024,
+            max_batch_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        Self {
+            capacity_bytes: 256 * 1024 * 1024,
+            max_age_secs: 300,
+            negative_ttl_secs: 5,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` (when given) and applies environment overrides.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let mut c = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config {}", p.display()))?
+            }
+            None => Self::default(),
+        };
+        if let Ok(v) = std::env::var("IDNODE_DATABASE_URL") {
+            c.database.url = v;
+        }
+        if let Ok(v) = std::env::var("IDNODE_HTTP_ADDR") {
+            c.http.listen = v.parse().context("IDNODE_HTTP_ADDR is not an address")?;
+        }
+        if let Ok(v) = std::env::var("IDNODE_LOG") {
+            c.log.filter = v;
+        }
+        Ok(c)
+    }
+}
+
+/// Hides the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let host_start = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_start].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end], &rest[at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database)
+            .field("http", &self.http)
+            .field("cache", &self.cache)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_text_matches_default_values() {
+        let parsed: Config = toml::from_str(DEFAULT_CONFIG).unwrap();
+        assert_eq!(parsed.database, DatabaseConfig::default());
+        assert_eq!(parsed.http, HttpConfig::default());
+        assert_eq!(parsed.cache, CacheSection::default());
+        assert_eq!(parsed.log, LogConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("[http]\nlisten = \"127.0.0.1:1\"\nport = 3\n").is_err());
+        assert!(toml::from_str::<Config>("[nope]\n").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://idnode:s3cret@db:5432/idnode"),
+            "postgres://idnode:***@db:5432/idnode"
+        );
+        let c = Config {
+            database: DatabaseConfig {
+                url: "postgres://u:pw@h/d".into(),
+            },
+            ..Config::default()
+        };
+        assert!(!format!("{c:?}").contains("pw"));
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}
