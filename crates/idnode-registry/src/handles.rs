@@ -63,7 +63,8 @@ pub(crate) fn prepare(handle: &Identifier, values: &mut [HandleValue], ops: &mut
     }
 }
 
-/// Adds the default `HS_ADMIN` (the prefix owner's identity) when a new record has none.
+/// Adds the default `HS_ADMIN` (the prefix owner's identity) when a whole record (created
+/// or replaced) has none, so no handle is left without an administrator.
 pub(crate) fn with_default_admin(info: &PrefixInfo, values: &mut Vec<HandleValue>) {
     if values.iter().any(|v| v.type_name == "HS_ADMIN") {
         return;
@@ -152,6 +153,7 @@ impl Registry {
                         index: None,
                     });
                     prepare(&id, &mut new_values, &mut ops);
+                    with_default_admin(&info, &mut new_values);
                     validate_record(&new_values)?;
                     ops.insert(
                         0,

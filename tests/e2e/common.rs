@@ -1,0 +1,137 @@
+use std::sync::Arc;
+
+use base64::Engine as _;
+use idnode::{start, Config, RunningNode, Services};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+
+/// Which database a node runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+/// An identity and its secret.
+#[derive(Clone, Debug)]
+pub struct Who {
+    pub identity: String,
+    pub secret: String,
+}
+
+/// A running node with an operator and two enterprises:
+/// A (Gearbox, 88.118.8) and B (Valve, 88.118.9).
+pub struct TestNode {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub operator: Who,
+    pub a: Who,
+    pub a_id: i64,
+    pub b: Who,
+    pub node: RunningNode,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn node(backend: Backend) -> TestNode {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("e2e.db").display()),
+        Backend::Postgres => tokio::task::spawn_blocking(idnode_testkit::pg_database)
+            .await
+            .unwrap(),
+    };
+    let mut config = Config::default();
+    config.database.url = url.clone();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    let store = idnode::open_store(&url).await.unwrap();
+    let services = Arc::new(Services::new(store, "88.118", &config.cache));
+    let op = services.registry.init_node(None).await.unwrap();
+    let cli = idnode::cli_operator();
+    let (ea, ca) = services
+        .registry
+        .create_enterprise(&cli, "Gearbox Co", "88.118.8")
+        .await
+        .unwrap();
+    let (_, cb) = services
+        .registry
+        .create_enterprise(&cli, "Valve Co", "88.118.9")
+        .await
+        .unwrap();
+    let node = start(&config, services).await.unwrap();
+    let who = |identity: String, secret: String| Who { identity, secret };
+    TestNode {
+        backend,
+        base: format!("http://{}", node.http_addr),
+        client: reqwest::Client::new(),
+        operator: who(op.identity, op.secret),
+        a: who(ca.identity, ca.secret),
+        a_id: ea.id,
+        b: who(cb.identity, cb.secret),
+        node,
+        _dir: dir,
+    }
+}
+
+/// `Authorization: Basic` as Handle.Net clients build it (urlencoded identity).
+pub fn basic(who: &Who) -> String {
+    let user = who.identity.replace(':', "%3A").replace('/', "%2F");
+    let raw = format!("{user}:{}", who.secret);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+impl TestNode {
+    pub fn req(&self, method: Method, path: &str, who: Option<&Who>) -> RequestBuilder {
+        let mut r = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(w) = who {
+            r = r.header("authorization", basic(w));
+        }
+        r
+    }
+
+    pub async fn get(&self, path: &str, who: Option<&Who>) -> (u16, Value) {
+        send(self.req(Method::GET, path, who)).await
+    }
+
+    pub async fn put(&self, path: &str, who: Option<&Who>, body: &Value) -> (u16, Value) {
+        send(self.req(Method::PUT, path, who).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, who: Option<&Who>) -> (u16, Value) {
+        send(self.req(Method::DELETE, path, who)).await
+    }
+
+    pub async fn post(&self, path: &str, who: Option<&Who>, body: &Value) -> (u16, Value) {
+        send(self.req(Method::POST, path, who).json(body)).await
+    }
+}
+
+/// Sends, asserts the answer is never a server error, and parses JSON (Null if not JSON).
+pub async fn send(r: RequestBuilder) -> (u16, Value) {
+    let resp: Response = r.send().await.expect("the server answers");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    assert!(status < 500, "server error {status}: {text}");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Declares a test running the async fn `$check(&TestNode)` on a fresh node per backend.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, $check:path) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in $crate::common::BACKENDS {
+                let n = $crate::common::node(backend).await;
+                eprintln!("running on {:?}", n.backend);
+                $check(&n).await;
+                n.node.stop().await.unwrap();
+            }
+        }
+    };
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: each starts a real node (HTTP on port 0) over a real database, once on
+//! SQLite and once on PostgreSQL, and drives it as clients would.
+#![allow(missing_docs, unreachable_pub)]
+
+mod access;
+mod bad_input;
+mod common;
+mod manage;
+mod observe;
+mod rest;

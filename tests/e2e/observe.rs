@@ -1,0 +1,65 @@
+//! Metrics and health as an operator sees them.
+
+use serde_json::json;
+
+use crate::common::TestNode;
+use crate::on_both;
+
+fn metric(text: &str, line_start: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn metrics_and_health(n: &TestNode) {
+    let scrape = || async {
+        n.client
+            .get(format!("{}/metrics", n.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = scrape().await;
+    let ok = "idnode_resolutions_total{frontend=\"http\",result=\"ok\"}";
+    let missing = "idnode_resolutions_total{frontend=\"http\",result=\"not_found\"}";
+    let regs = "idnode_registrations_total";
+    n.put("/api/handles/88.118.8/m-1", Some(&n.a), &json!([]))
+        .await;
+    for _ in 0..3 {
+        assert_eq!(n.get("/api/handles/88.118.8/m-1", None).await.0, 200);
+    }
+    assert_eq!(n.get("/api/handles/88.118.8/m-none", None).await.0, 404);
+    let after = scrape().await;
+    // Other tests share the process-wide recorder, so compare increases.
+    assert!(metric(&after, ok) >= metric(&before, ok) + 3.0, "{after}");
+    assert!(metric(&after, missing) >= metric(&before, missing) + 1.0);
+    assert!(metric(&after, regs) >= metric(&before, regs) + 1.0);
+    assert!(after.contains("idnode_cache_lookups_total{result=\"hit\"}"));
+    assert!(after
+        .contains("idnode_http_request_duration_seconds_bucket{route=\"/api/handles/{handle}\""));
+    assert!(after.contains("idnode_cache_entries"));
+
+    let health = n
+        .client
+        .get(format!("{}/healthz", n.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let ready = n
+        .client
+        .get(format!("{}/readyz", n.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+}
+on_both!(
+    metrics_count_resolutions_and_health_answers,
+    metrics_and_health
+);
