@@ -1,0 +1,197 @@
+//! The `idnode` binary as an operator uses it: init, enterprise, serve, import, export.
+#![allow(missing_docs)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn idnode(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idnode"))
+        .env_remove("IDNODE_CONFIG")
+        .env_remove("IDNODE_HTTP_ADDR")
+        .env("IDNODE_DATABASE_URL", db)
+        .env("IDNODE_LOG", "warn")
+        .args(args)
+        .output()
+        .expect("idnode runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn sqlite(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("cli.db").display())
+}
+
+#[test]
+fn init_writes_the_secret_once_and_refuses_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path());
+    let file = dir.path().join("operator.secret");
+    let out = ok(&idnode(&db, &["init", "--node-prefix", "88.118", "--secret-file", file.to_str().unwrap()]));
+    assert!(out.contains("operator identity: 300:0.NA/88.118"), "{out}");
+    assert!(!out.contains("operator secret:"), "the secret must not be printed: {out}");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(&file).unwrap().trim().len() >= 40);
+    let again = idnode(&db, &["init", "--node-prefix", "88.118"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already initialised"));
+
+    let out = ok(&idnode(&db, &["enterprise", "create", "--name", "Gearbox Co", "--prefix", "88.118.8"]));
+    assert!(out.contains("identity: 300:0.NA/88.118.8"), "{out}");
+    assert!(out.contains("secret: "), "{out}");
+    let list = ok(&idnode(&db, &["enterprise", "list"]));
+    assert!(list.contains("Gearbox Co") && list.contains("88.118.8"), "{list}");
+    let out = ok(&idnode(&db, &["enterprise", "suspend", "1"]));
+    assert!(out.contains("suspended"));
+    let bad = idnode(&db, &["enterprise", "create", "--name", "X", "--prefix", "99.1"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn default_config_is_valid_and_unknown_keys_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path());
+    let text = ok(&idnode(&db, &["config", "default"]));
+    let cfg = dir.path().join("idnode.toml");
+    std::fs::write(&cfg, &text).unwrap();
+    ok(&idnode(&db, &["--config", cfg.to_str().unwrap(), "init", "--node-prefix", "88.7"]));
+    std::fs::write(&cfg, format!("{text}\n[http]\nport = 1\n")).unwrap();
+    let bad = idnode(&db, &["--config", cfg.to_str().unwrap(), "enterprise", "list"]);
+    assert!(!bad.status.success());
+    for cmd in [&["--help"][..], &["serve", "--help"], &["import", "--help"], &["enterprise", "create", "--help"]] {
+        let out = ok(&idnode(&db, cmd));
+        assert!(out.contains("Usage"), "{out}");
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serve_demo_answers_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
+        .env("IDNODE_DATABASE_URL", &db)
+        .env("IDNODE_LOG", "warn")
+        .args(["serve", "--demo", "--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut addr = None;
+    let mut printed = Vec::new();
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.split("http://").nth(1) {
+            addr = Some(rest.trim().to_owned());
+            break;
+        }
+        printed.push(line);
+    }
+    let addr = addr.unwrap_or_else(|| panic!("no address printed: {printed:?}"));
+    assert!(printed.iter().any(|l| l.contains("identity 300:0.NA/88.118.8 secret ")), "{printed:?}");
+    let resp = http_get(&addr, "/api/handles/88.118.8/GBX-2026-000001");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("gearbox housing"), "{resp}");
+    let resp = http_get(&addr, "/healthz");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn import_export_story(db: &str, dir: &Path) {
+    ok(&idnode(db, &["init", "--node-prefix", "88.118"]));
+    ok(&idnode(db, &["enterprise", "create", "--name", "Gearbox Co", "--prefix", "88.118.8"]));
+    let jsonl = dir.join("in.jsonl");
+    let mut f = std::fs::File::create(&jsonl).unwrap();
+    for i in 0..25 {
+        writeln!(
+            f,
+            r#"{{"handle":"88.118.8/J-{i:03}","values":[{{"index":1,"type":"URL","data":"https://j/{i}"}},{{"index":2,"type":"batchNo","data":{{"format":"string","value":"B7"}}}}]}}"#
+        )
+        .unwrap();
+    }
+    drop(f);
+    let out = ok(&idnode(db, &["import", jsonl.to_str().unwrap(), "--batch-size", "10"]));
+    assert!(out.contains("25 created, 0 updated, 0 unchanged"), "{out}");
+    // Re-running changes nothing.
+    let out = ok(&idnode(db, &["import", jsonl.to_str().unwrap()]));
+    assert!(out.contains("0 created, 0 updated, 25 unchanged"), "{out}");
+
+    let csv = dir.join("in.csv");
+    std::fs::write(
+        &csv,
+        "handle,index,type,data,format\n\
+         88.118.8/C-1,1,URL,\"https://c/1?a=1,b=2\",\n\
+         88.118.8/C-1,2,BIN,AAE=,base64\n\
+         88.118.8/C-2,1,URL,https://c/2,\n",
+    )
+    .unwrap();
+    let out = ok(&idnode(db, &["import", csv.to_str().unwrap()]));
+    assert!(out.contains("2 created"), "{out}");
+
+    // A bad row anywhere: nothing of the file is written, and the line is named.
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "handle,index,type,data\n88.118.8/D-1,1,URL,https://d\n88.118.8/D-2,one,URL,https://d\n",
+    )
+    .unwrap();
+    let o = idnode(db, &["import", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 3"), "{err}");
+    // A row the database refuses (a case variant of an existing handle) fails its batch.
+    let clash = dir.join("clash.jsonl");
+    std::fs::write(&clash, "{\"handle\":\"88.118.8/j-000\",\"values\":[]}\n").unwrap();
+    let o = idnode(db, &["import", clash.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 1"));
+
+    let out_file = dir.join("out.jsonl");
+    let o = idnode(db, &["export", "--prefix", "88.118.8", "--output", out_file.to_str().unwrap()]);
+    ok(&o);
+    let exported = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(exported.lines().count(), 27, "{exported}");
+    assert!(!exported.contains("D-1"));
+    assert!(exported.contains("https://c/1?a=1,b=2"));
+    let all = ok(&idnode(db, &["export", "--format", "csv"]));
+    assert!(all.starts_with("handle,index,type,format,data,permissions,ttl"));
+    assert!(!all.contains("HS_SECKEY"), "secrets are never exported");
+
+    // The export imports unchanged into the same node.
+    let out = ok(&idnode(db, &["import", out_file.to_str().unwrap()]));
+    assert!(out.contains("0 created, 0 updated, 27 unchanged"), "{out}");
+}
+
+#[test]
+fn import_and_export_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    import_export_story(&sqlite(dir.path()), dir.path());
+}
+
+#[test]
+fn import_and_export_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = idnode_testkit::pg_database();
+    import_export_story(&db, dir.path());
+}
