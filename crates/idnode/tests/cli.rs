@@ -38,9 +38,21 @@ fn init_writes_the_secret_once_and_refuses_twice() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite(dir.path());
     let file = dir.path().join("operator.secret");
-    let out = ok(&idnode(&db, &["init", "--node-prefix", "88.118", "--secret-file", file.to_str().unwrap()]));
+    let out = ok(&idnode(
+        &db,
+        &[
+            "init",
+            "--node-prefix",
+            "88.118",
+            "--secret-file",
+            file.to_str().unwrap(),
+        ],
+    ));
     assert!(out.contains("operator identity: 300:0.NA/88.118"), "{out}");
-    assert!(!out.contains("operator secret:"), "the secret must not be printed: {out}");
+    assert!(
+        !out.contains("operator secret:"),
+        "the secret must not be printed: {out}"
+    );
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert!(std::fs::read_to_string(&file).unwrap().trim().len() >= 40);
@@ -48,14 +60,30 @@ fn init_writes_the_secret_once_and_refuses_twice() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already initialised"));
 
-    let out = ok(&idnode(&db, &["enterprise", "create", "--name", "Gearbox Co", "--prefix", "88.118.8"]));
+    let out = ok(&idnode(
+        &db,
+        &[
+            "enterprise",
+            "create",
+            "--name",
+            "Gearbox Co",
+            "--prefix",
+            "88.118.8",
+        ],
+    ));
     assert!(out.contains("identity: 300:0.NA/88.118.8"), "{out}");
     assert!(out.contains("secret: "), "{out}");
     let list = ok(&idnode(&db, &["enterprise", "list"]));
-    assert!(list.contains("Gearbox Co") && list.contains("88.118.8"), "{list}");
+    assert!(
+        list.contains("Gearbox Co") && list.contains("88.118.8"),
+        "{list}"
+    );
     let out = ok(&idnode(&db, &["enterprise", "suspend", "1"]));
     assert!(out.contains("suspended"));
-    let bad = idnode(&db, &["enterprise", "create", "--name", "X", "--prefix", "99.1"]);
+    let bad = idnode(
+        &db,
+        &["enterprise", "create", "--name", "X", "--prefix", "99.1"],
+    );
     assert!(!bad.status.success());
 }
 
@@ -66,11 +94,28 @@ fn default_config_is_valid_and_unknown_keys_fail() {
     let text = ok(&idnode(&db, &["config", "default"]));
     let cfg = dir.path().join("idnode.toml");
     std::fs::write(&cfg, &text).unwrap();
-    ok(&idnode(&db, &["--config", cfg.to_str().unwrap(), "init", "--node-prefix", "88.7"]));
+    ok(&idnode(
+        &db,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "init",
+            "--node-prefix",
+            "88.7",
+        ],
+    ));
     std::fs::write(&cfg, format!("{text}\n[http]\nport = 1\n")).unwrap();
-    let bad = idnode(&db, &["--config", cfg.to_str().unwrap(), "enterprise", "list"]);
+    let bad = idnode(
+        &db,
+        &["--config", cfg.to_str().unwrap(), "enterprise", "list"],
+    );
     assert!(!bad.status.success());
-    for cmd in [&["--help"][..], &["serve", "--help"], &["import", "--help"], &["enterprise", "create", "--help"]] {
+    for cmd in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["import", "--help"],
+        &["enterprise", "create", "--help"],
+    ] {
         let out = ok(&idnode(&db, cmd));
         assert!(out.contains("Usage"), "{out}");
     }
@@ -78,7 +123,11 @@ fn default_config_is_valid_and_unknown_keys_fail() {
 
 fn http_get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -108,7 +157,12 @@ fn serve_demo_answers_over_http() {
         printed.push(line);
     }
     let addr = addr.unwrap_or_else(|| panic!("no address printed: {printed:?}"));
-    assert!(printed.iter().any(|l| l.contains("identity 300:0.NA/88.118.8 secret ")), "{printed:?}");
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("identity 300:0.NA/88.118.8 secret ")),
+        "{printed:?}"
+    );
     let resp = http_get(&addr, "/api/handles/88.118.8/GBX-2026-000001");
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("gearbox housing"), "{resp}");
@@ -120,7 +174,17 @@ fn serve_demo_answers_over_http() {
 
 fn import_export_story(db: &str, dir: &Path) {
     ok(&idnode(db, &["init", "--node-prefix", "88.118"]));
-    ok(&idnode(db, &["enterprise", "create", "--name", "Gearbox Co", "--prefix", "88.118.8"]));
+    ok(&idnode(
+        db,
+        &[
+            "enterprise",
+            "create",
+            "--name",
+            "Gearbox Co",
+            "--prefix",
+            "88.118.8",
+        ],
+    ));
     let jsonl = dir.join("in.jsonl");
     let mut f = std::fs::File::create(&jsonl).unwrap();
     for i in 0..25 {
@@ -131,7 +195,10 @@ fn import_export_story(db: &str, dir: &Path) {
         .unwrap();
     }
     drop(f);
-    let out = ok(&idnode(db, &["import", jsonl.to_str().unwrap(), "--batch-size", "10"]));
+    let out = ok(&idnode(
+        db,
+        &["import", jsonl.to_str().unwrap(), "--batch-size", "10"],
+    ));
     assert!(out.contains("25 created, 0 updated, 0 unchanged"), "{out}");
     // Re-running changes nothing.
     let out = ok(&idnode(db, &["import", jsonl.to_str().unwrap()]));
@@ -168,7 +235,16 @@ fn import_export_story(db: &str, dir: &Path) {
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 1"));
 
     let out_file = dir.join("out.jsonl");
-    let o = idnode(db, &["export", "--prefix", "88.118.8", "--output", out_file.to_str().unwrap()]);
+    let o = idnode(
+        db,
+        &[
+            "export",
+            "--prefix",
+            "88.118.8",
+            "--output",
+            out_file.to_str().unwrap(),
+        ],
+    );
     ok(&o);
     let exported = std::fs::read_to_string(&out_file).unwrap();
     assert_eq!(exported.lines().count(), 27, "{exported}");

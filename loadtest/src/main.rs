@@ -1,0 +1,141 @@
+//! idnode load generators. `bulk` registers identifiers through `POST
+//! /api/v1/identifiers/batch` and prints the rate; `paths` writes a wrk script that requests
+//! random registered identifiers.
+
+use std::io::Write as _;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use base64::Engine as _;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "idnode load generators")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Register COUNT identifiers PREFIX/p000000000… in batches; prints identifiers/s.
+    Bulk {
+        /// Base URL of the node.
+        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        url: String,
+        /// Identity, e.g. 300:0.NA/88.118.8.
+        #[arg(long)]
+        identity: String,
+        /// Its secret.
+        #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
+        secret: String,
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// How many identifiers.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// Identifiers per batch.
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+    },
+    /// Write a wrk Lua script requesting random ones of COUNT registered identifiers.
+    Paths {
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// How many identifiers were registered.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+    },
+}
+
+fn handle(prefix: &str, i: usize) -> String {
+    format!("{prefix}/p{i:09}")
+}
+
+async fn bulk(
+    url: &str,
+    identity: &str,
+    secret: &str,
+    prefix: &str,
+    count: usize,
+    batch: usize,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let user = identity.replace(':', "%3A").replace('/', "%2F");
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+    );
+    // Bodies are built before the clock starts: the figure is the node's, not ours.
+    let bodies: Vec<String> = (0..count)
+        .step_by(batch)
+        .map(|start| {
+            let ops: Vec<_> = (start..(start + batch).min(count))
+                .map(|i| {
+                    json!({"op": "create", "handle": handle(prefix, i), "values": [
+                        {"index": 1, "type": "URL", "data": format!("https://trace.example.com/p/{i}")},
+                        {"index": 2, "type": "productName", "data": "gearbox housing"}
+                    ]})
+                })
+                .collect();
+            json!({"operations": ops}).to_string()
+        })
+        .collect();
+    let t = Instant::now();
+    for body in bodies {
+        let r = client
+            .post(format!("{url}/api/v1/identifiers/batch"))
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .context("posting a batch")?;
+        if !r.status().is_success() {
+            bail!(
+                "batch failed: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            );
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!("bulk_registered {count}");
+    println!("bulk_seconds {secs:.3}");
+    println!("bulk_ids_per_s {:.0}", count as f64 / secs);
+    Ok(())
+}
+
+fn paths(prefix: &str, count: usize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "local ids = {{}}")?;
+    writeln!(
+        out,
+        "for i = 1, 100000 do ids[i] = string.format('/api/handles/{prefix}/p%09d', math.random(0, {})) end",
+        count - 1
+    )?;
+    writeln!(out, "local k = 0")?;
+    writeln!(
+        out,
+        "request = function() k = k % 100000 + 1; return wrk.format('GET', ids[k]) end"
+    )?;
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Bulk {
+            url,
+            identity,
+            secret,
+            prefix,
+            count,
+            batch,
+        } => bulk(&url, &identity, &secret, &prefix, count, batch).await,
+        Cmd::Paths { prefix, count } => paths(&prefix, count),
+    }
+}
