@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Whole-server benchmark of idnode's HTTP front end, each figure beside its reference system
+# from ../shared/bench measured in the same run (server on core 1, load on core 0):
+#   1. bulk registration through POST /api/v1/identifiers/batch on SQLite and on PostgreSQL,
+#      beside PostgreSQL's \copy of the same number of rows (pg.sh);
+#   2. cached GET /api/handles/{handle} with wrk (64 connections) over the registered
+#      identifiers, beside nginx serving the same-shaped JSON files (http_nginx.sh).
+# Usage: loadtest/http.sh [COUNT=100000] [SECONDS=15]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED:-$ROOT/../shared/bench}
+N=${1:-100000}; T=${2:-15}
+PORT=18000
+command -v wrk >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk >/dev/null; }
+command -v initdb >/dev/null || export PATH=$(ls -d /usr/lib/postgresql/*/bin | tail -1):$PATH
+cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
+BIN=$ROOT/target/release
+W=$(mktemp -d /tmp/idnode-lt.XXXX); chmod 755 "$W"
+SP=""; PGDATA=""
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
+  [ -n "$PGDATA" ] && as_pg pg_ctl -D "$PGDATA" stop -m fast >/dev/null 2>&1
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+start_node() { # $1 database url -> prints the enterprise secret, leaves the server in $SP
+  "$BIN/idnode" --database-url "$1" init --node-prefix 88.100 >/dev/null
+  local secret
+  secret=$("$BIN/idnode" --database-url "$1" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
+  IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
+  SP=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+  echo "$secret"
+}
+stop_node() { kill "$SP"; wait "$SP" 2>/dev/null || true; SP=""; }
+bulk() { # $1 secret
+  taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity 300:0.NA/88.100.1 \
+    --secret "$1" --prefix 88.100.1 --count "$N" | awk '/bulk_ids_per_s/{print $2}'
+}
+
+echo "== idnode HTTP benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="
+
+# --- SQLite: bulk registration, then cached resolution ---
+S=$(start_node "sqlite://$W/sqlite/idnode.db")
+SQLITE_BULK=$(bulk "$S")
+"$BIN/idnode-loadtest" paths --prefix 88.100.1 --count "$N" > "$W/paths.lua"
+taskset -c 0 wrk -t1 -c64 -d5s -s "$W/paths.lua" "http://127.0.0.1:$PORT/" >/dev/null  # warm the cache
+OURS=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")
+stop_node
+OUR_RPS=$(echo "$OURS" | awk '/Requests\/sec/{print $2}')
+OUR_P50=$(echo "$OURS" | awk '$1=="50%"{print $2}')
+OUR_P99=$(echo "$OURS" | awk '$1=="99%"{print $2}')
+echo "$OURS" | grep -q "Non-2xx" && { echo "idnode answered non-2xx during the run:"; echo "$OURS"; exit 1; }
+
+# --- PostgreSQL: bulk registration ---
+PGDATA=$W/pg; mkdir -p "$PGDATA"; chown postgres "$W" "$PGDATA" 2>/dev/null || true
+as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
+taskset -c 1 runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p 55434 -k $W -c shared_buffers=1GB -c fsync=on -c synchronous_commit=on" -l "$W/pg.log" start >/dev/null
+S=$(start_node "postgres://postgres@127.0.0.1:55434/postgres")
+PG_BULK=$(bulk "$S")
+stop_node
+as_pg pg_ctl -D "$PGDATA" stop -m fast >/dev/null; PGDATA=""
+
+# --- reference systems, same machine, same run ---
+NGINX=$(bash "$SHARED/http_nginx.sh" "$N" "$T")
+NGINX_RPS=$(echo "$NGINX" | awk '/Requests\/sec/{print $2}')
+NGINX_P99=$(echo "$NGINX" | awk '$1=="99%"{print $2}')
+PGREF=$(bash "$SHARED/pg.sh" "$N" 5)
+COPY=$(echo "$PGREF" | awk '/copy_rows_per_s/{print $2}')
+
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+echo
+printf "%-44s %12s   %s\n" "measure" "figure" "reference (same run)"
+printf "%-44s %12s   %s\n" "cached REST resolve, req/s (1 core)" "$OUR_RPS" "nginx $NGINX_RPS req/s -> ratio $(ratio "$OUR_RPS" "$NGINX_RPS") (target >= 1.5)"
+printf "%-44s %12s   %s\n" "  latency p50 / p99" "$OUR_P50 / $OUR_P99" "nginx p99 $NGINX_P99"
+printf "%-44s %12s   %s\n" "bulk registration, SQLite, ids/s" "$SQLITE_BULK" "target >= 100000"
+printf "%-44s %12s   %s\n" "bulk registration, PostgreSQL, ids/s" "$PG_BULK" "\\copy $COPY rows/s -> ratio $(ratio "$PG_BULK" "$COPY") (target >= 0.5)"
