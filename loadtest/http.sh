@@ -25,14 +25,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_node() { # $1 database url -> prints the enterprise secret, leaves the server in $SP
+start_node() { # $1 database url; sets SECRET (enterprise secret) and SP (server pid)
   "$BIN/idnode" --database-url "$1" init --node-prefix 88.100 >/dev/null
-  local secret
-  secret=$("$BIN/idnode" --database-url "$1" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
+  SECRET=$("$BIN/idnode" --database-url "$1" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
   IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
   SP=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-  echo "$secret"
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
+  echo "idnode did not start" >&2; exit 1
 }
 stop_node() { kill "$SP"; wait "$SP" 2>/dev/null || true; SP=""; }
 bulk() { # $1 secret
@@ -43,8 +42,8 @@ bulk() { # $1 secret
 echo "== idnode HTTP benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="
 
 # --- SQLite: bulk registration, then cached resolution ---
-S=$(start_node "sqlite://$W/sqlite/idnode.db")
-SQLITE_BULK=$(bulk "$S")
+start_node "sqlite://$W/sqlite/idnode.db"
+SQLITE_BULK=$(bulk "$SECRET")
 "$BIN/idnode-loadtest" paths --prefix 88.100.1 --count "$N" > "$W/paths.lua"
 taskset -c 0 wrk -t1 -c64 -d5s -s "$W/paths.lua" "http://127.0.0.1:$PORT/" >/dev/null  # warm the cache
 OURS=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")
@@ -58,8 +57,8 @@ echo "$OURS" | grep -q "Non-2xx" && { echo "idnode answered non-2xx during the r
 PGDATA=$W/pg; mkdir -p "$PGDATA"; chown postgres "$W" "$PGDATA" 2>/dev/null || true
 as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
 taskset -c 1 runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p 55434 -k $W -c shared_buffers=1GB -c fsync=on -c synchronous_commit=on" -l "$W/pg.log" start >/dev/null
-S=$(start_node "postgres://postgres@127.0.0.1:55434/postgres")
-PG_BULK=$(bulk "$S")
+start_node "postgres://postgres@127.0.0.1:55434/postgres"
+PG_BULK=$(bulk "$SECRET")
 stop_node
 as_pg pg_ctl -D "$PGDATA" stop -m fast >/dev/null; PGDATA=""
 

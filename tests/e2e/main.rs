@@ -4,6 +4,7 @@
 
 mod access;
 mod bad_input;
+mod clients;
 mod common;
 mod manage;
 mod observe;

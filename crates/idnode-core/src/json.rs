@@ -17,6 +17,7 @@ use crate::{
 #[derive(Debug, Deserialize)]
 pub struct ValueIn {
     /// Index.
+    #[serde(deserialize_with = "lenient_u32")]
     pub index: u32,
     /// Type name.
     #[serde(rename = "type")]
@@ -44,8 +45,27 @@ pub struct ValueIn {
 #[serde(deny_unknown_fields)]
 struct AdminJson {
     handle: String,
+    #[serde(deserialize_with = "lenient_u32")]
     index: u32,
     permissions: String,
+}
+
+/// Accepts a number or a string of digits: Handle clients (pyhandle among them) send
+/// indexes both ways.
+pub(crate) fn lenient_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrText {
+        Num(u32),
+        Text(String),
+    }
+    match NumOrText::deserialize(d)? {
+        NumOrText::Num(n) => Ok(n),
+        NumOrText::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("'{t}' is not an index"))),
+    }
 }
 
 impl ValueIn {
@@ -277,6 +297,13 @@ mod tests {
         assert_eq!(h.data, [0, 255]);
         let a = parse_one(r#"{"index":100,"type":"HS_ADMIN","data":{"format":"admin","value":{"handle":"0.NA/88.118","index":300,"permissions":"011111110011"}}}"#).unwrap();
         assert_eq!(AdminRef::decode(&a.data).unwrap().perms, AdminPerms(0x7F3));
+        // pyhandle sends indexes as strings.
+        let p = parse_one(r#"{"index":"100","type":"HS_ADMIN","data":{"format":"admin","value":{"handle":"0.NA/88.118","index":"200","permissions":"011111110011"}}}"#).unwrap();
+        assert_eq!(
+            (p.index, AdminRef::decode(&p.data).unwrap().index),
+            (100, 200)
+        );
+        assert!(parse_one(r#"{"index":"x1","type":"URL","data":"u"}"#).is_err());
         let l = parse_one(r#"{"index":200,"type":"HS_VLIST","data":{"format":"vlist","value":[{"handle":"0.NA/88.118","index":300}]}}"#).unwrap();
         assert_eq!(VList::decode(&l.data).unwrap().0.len(), 1);
         let site = r#"{"index":1,"type":"HS_SITE","data":{"format":"site","value":{"version":1,"protocolVersion":"2.10","serialNumber":1,"primarySite":true,"multiPrimary":false,"attributes":[{"name":"desc","value":"d"}],"servers":[{"serverId":1,"address":"127.0.0.1","publicKey":{"format":"base64","value":""},"interfaces":[{"query":true,"admin":true,"protocol":"TCP","port":2641}]}]}}}"#;
