@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whole-server benchmark of idnode's HTTP front end, each figure beside its reference system
 # from ../shared/bench measured in the same run (server on core 1, load on core 0):
-#   1. bulk registration through POST /api/v1/identifiers/batch on SQLite and on PostgreSQL,
+#   1. bulk registration through POST /api/v1/identifiers/batch on SQLite (idnode on core 1)
+#      and on PostgreSQL (the PostgreSQL server on core 1, idnode on core 0 like pg.sh's psql),
 #      beside PostgreSQL's \copy of the same number of rows (pg.sh);
 #   2. cached GET /api/handles/{handle} with wrk (64 connections) over the registered
 #      identifiers, beside nginx serving the same-shaped JSON files (http_nginx.sh).
@@ -25,10 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_node() { # $1 database url; sets SECRET (enterprise secret) and SP (server pid)
+start_node() { # $1 database url, $2 core; sets SECRET (enterprise secret) and SP (server pid)
   "$BIN/idnode" --database-url "$1" init --node-prefix 88.100 >/dev/null
   SECRET=$("$BIN/idnode" --database-url "$1" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
-  IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
+  IDNODE_LOG=warn taskset -c "$2" "$BIN/idnode" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
   SP=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
   echo "idnode did not start" >&2; exit 1
@@ -42,7 +43,7 @@ bulk() { # $1 secret
 echo "== idnode HTTP benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="
 
 # --- SQLite: bulk registration, then cached resolution ---
-start_node "sqlite://$W/sqlite/idnode.db"
+start_node "sqlite://$W/sqlite/idnode.db" 1
 SQLITE_BULK=$(bulk "$SECRET")
 "$BIN/idnode-loadtest" paths --prefix 88.100.1 --count "$N" > "$W/paths.lua"
 taskset -c 0 wrk -t1 -c64 -d5s -s "$W/paths.lua" "http://127.0.0.1:$PORT/" >/dev/null  # warm the cache
@@ -57,7 +58,9 @@ echo "$OURS" | grep -q "Non-2xx" && { echo "idnode answered non-2xx during the r
 PGDATA=$W/pg; mkdir -p "$PGDATA"; chown postgres "$W" "$PGDATA" 2>/dev/null || true
 as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
 taskset -c 1 runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p 55434 -k $W -c shared_buffers=1GB -c fsync=on -c synchronous_commit=on" -l "$W/pg.log" start >/dev/null
-start_node "postgres://postgres@127.0.0.1:55434/postgres"
+# PostgreSQL has core 1 as in pg.sh; idnode, its client, runs on core 0 (where pg.sh's psql
+# and our load generator also run).
+start_node "postgres://postgres@127.0.0.1:55434/postgres" 0
 PG_BULK=$(bulk "$SECRET")
 stop_node
 as_pg pg_ctl -D "$PGDATA" stop -m fast >/dev/null; PGDATA=""

@@ -15,21 +15,23 @@ CREATE TABLE prefixes (
 );
 CREATE INDEX prefixes_enterprise ON prefixes (enterprise_id);
 
--- One row per identifier; vals is the JSON array of its values (REST form).
+-- One row per identifier, keyed by its lower-cased form so that two handles differing only
+-- by case cannot coexist; look-ups match folded and the exact handle. Listing a prefix is a
+-- range of the key ('p/' <= folded < 'p0', byte order). vals is the JSON array of the values.
 CREATE TABLE handles (
-    handle      TEXT   PRIMARY KEY,
-    folded      TEXT   NOT NULL UNIQUE,
-    prefix      TEXT   NOT NULL,
+    folded      TEXT COLLATE "C" PRIMARY KEY,
+    handle      TEXT   NOT NULL,
     vals        JSONB  NOT NULL,
     version     BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
-CREATE INDEX handles_prefix ON handles (prefix, handle);
 
+-- One row per change. A create keeps no copy of its values: they are the next row's
+-- vals_before, or the current record.
 CREATE TABLE history (
     id          BIGSERIAL PRIMARY KEY,
-    handle      TEXT   NOT NULL,
+    handle      TEXT COLLATE "C" NOT NULL,
     action      TEXT   NOT NULL CHECK (action IN ('create', 'update', 'delete')),
     actor       TEXT   NOT NULL,
     at          BIGINT NOT NULL,

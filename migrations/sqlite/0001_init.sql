@@ -15,18 +15,20 @@ CREATE TABLE prefixes (
 );
 CREATE INDEX prefixes_enterprise ON prefixes (enterprise_id);
 
--- One row per identifier; vals is the JSON array of its values (REST form).
+-- One row per identifier, keyed by its lower-cased form so that two handles differing only
+-- by case cannot coexist; look-ups match folded and the exact handle. Listing a prefix is a
+-- range of the key ('p/' <= folded < 'p0'). vals is the JSON array of the values (REST form).
 CREATE TABLE handles (
-    handle      TEXT    PRIMARY KEY,
-    folded      TEXT    NOT NULL UNIQUE,
-    prefix      TEXT    NOT NULL,
+    folded      TEXT    PRIMARY KEY,
+    handle      TEXT    NOT NULL,
     vals        TEXT    NOT NULL,
     version     INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX handles_prefix ON handles (prefix, handle);
 
+-- One row per change. A create keeps no copy of its values: they are the next row's
+-- vals_before, or the current record.
 CREATE TABLE history (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     handle      TEXT    NOT NULL,

@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -147,36 +147,97 @@ fn decode_data(d: &Value) -> Result<Vec<u8>, CoreError> {
     }
 }
 
-/// The `data` object of a value, in the format its type calls for.
-///
-/// A structured type is rendered structurally only when its payload re-encodes to the exact
-/// same bytes; anything else falls back to `string` (UTF-8) or `base64`, so nothing is lost.
+/// The `data` of a value as it is rendered: borrowed where possible, so serialising a
+/// record allocates little.
+enum DataOut<'a> {
+    String(&'a str),
+    Base64(String),
+    Admin(AdminRef),
+    VList(VList),
+    Site(Box<SiteInfo>),
+    Key(String),
+}
+
+impl<'a> DataOut<'a> {
+    /// Picks the format a value's type calls for. A structured type is rendered
+    /// structurally only when its payload re-encodes to the exact same bytes; anything else
+    /// falls back to `string` (UTF-8 without NUL, which JSONB cannot store) or `base64`, so
+    /// nothing is lost.
+    fn of(v: &'a HandleValue) -> Self {
+        let d = &v.data;
+        let structured = match v.type_name.as_str() {
+            "HS_ADMIN" => AdminRef::decode(d)
+                .ok()
+                .filter(|a| a.encode() == *d)
+                .map(Self::Admin),
+            "HS_VLIST" => VList::decode(d)
+                .ok()
+                .filter(|l| l.encode() == *d)
+                .map(Self::VList),
+            "HS_SITE" | "HS_SITE.PREFIX" => SiteInfo::decode(d)
+                .ok()
+                .filter(|s| s.encode() == *d)
+                .map(|s| Self::Site(Box::new(s))),
+            "HS_PUBKEY" => Some(Self::Key(B64.encode(d))),
+            _ => None,
+        };
+        structured.unwrap_or_else(|| match std::str::from_utf8(d) {
+            Ok(s) if !s.contains('\0') => Self::String(s),
+            _ => Self::Base64(B64.encode(d)),
+        })
+    }
+}
+
+impl Serialize for DataOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(Serialize)]
+        struct AdminOut<'a> {
+            handle: &'a str,
+            index: u32,
+            permissions: String,
+        }
+        let mut st = ser.serialize_struct("data", 2)?;
+        match self {
+            Self::String(s) => {
+                st.serialize_field("format", "string")?;
+                st.serialize_field("value", s)?;
+            }
+            Self::Base64(s) => {
+                st.serialize_field("format", "base64")?;
+                st.serialize_field("value", s)?;
+            }
+            Self::Key(s) => {
+                st.serialize_field("format", "key")?;
+                st.serialize_field("value", s)?;
+            }
+            Self::Admin(a) => {
+                st.serialize_field("format", "admin")?;
+                st.serialize_field(
+                    "value",
+                    &AdminOut {
+                        handle: &a.handle,
+                        index: a.index,
+                        permissions: a.perms.to_bit_string(),
+                    },
+                )?;
+            }
+            Self::VList(l) => {
+                st.serialize_field("format", "vlist")?;
+                st.serialize_field("value", &l.0)?;
+            }
+            Self::Site(s) => {
+                st.serialize_field("format", "site")?;
+                st.serialize_field("value", &s.to_json())?;
+            }
+        }
+        st.end()
+    }
+}
+
+/// The `data` object of a value, in the format its type calls for (see [`render_record`]).
 pub fn render_data(v: &HandleValue) -> Value {
-    let d = &v.data;
-    let structured = match v.type_name.as_str() {
-        "HS_ADMIN" => AdminRef::decode(d)
-            .ok()
-            .filter(|a| a.encode() == *d)
-            .map(|a| {
-                json!({"format": "admin", "value": {
-                "handle": a.handle, "index": a.index, "permissions": a.perms.to_bit_string()}})
-            }),
-        "HS_VLIST" => VList::decode(d)
-            .ok()
-            .filter(|l| l.encode() == *d)
-            .map(|l| json!({"format": "vlist", "value": l.0})),
-        "HS_SITE" | "HS_SITE.PREFIX" => SiteInfo::decode(d)
-            .ok()
-            .filter(|s| s.encode() == *d)
-            .map(|s| json!({"format": "site", "value": s.to_json()})),
-        "HS_PUBKEY" => Some(json!({"format": "key", "value": B64.encode(d)})),
-        _ => None,
-    };
-    // NUL is valid UTF-8 but not storable in PostgreSQL JSONB text: such data goes as base64.
-    structured.unwrap_or_else(|| match std::str::from_utf8(d) {
-        Ok(s) if !s.contains('\0') => json!({"format": "string", "value": s}),
-        _ => json!({"format": "base64", "value": B64.encode(d)}),
-    })
+    serde_json::to_value(DataOut::of(v)).expect("plain data serialises")
 }
 
 #[derive(Serialize)]
@@ -184,7 +245,7 @@ struct ValueOut<'a> {
     index: u32,
     #[serde(rename = "type")]
     type_name: &'a str,
-    data: Value,
+    data: DataOut<'a>,
     #[serde(rename = "ttlType", skip_serializing_if = "is_zero")]
     ttl_type: u8,
     ttl: u32,
@@ -207,7 +268,7 @@ fn value_out(v: &HandleValue) -> ValueOut<'_> {
     ValueOut {
         index: v.index,
         type_name: &v.type_name,
-        data: render_data(v),
+        data: DataOut::of(v),
         ttl_type,
         ttl,
         timestamp: format_time(v.timestamp),

@@ -9,6 +9,9 @@ use idnode_core::json::{render_record, ValueIn};
 use idnode_core::{HandleValue, Identifier, ResponseCode};
 use idnode_registry::PutMode;
 use idnode_resolver::View;
+use std::sync::OnceLock;
+
+use metrics::Counter;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
@@ -42,9 +45,28 @@ fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
     r
 }
 
+const RESULTS: [&str; 6] = [
+    "ok",
+    "not_found",
+    "not_responsible",
+    "bad_request",
+    "denied",
+    "error",
+];
+
+/// Counts a resolution by result, with handles registered once.
 fn count(result: &'static str) {
-    metrics::counter!("idnode_resolutions_total", "frontend" => "http", "result" => result)
-        .increment(1);
+    static C: OnceLock<[Counter; RESULTS.len()]> = OnceLock::new();
+    let counters = C.get_or_init(|| {
+        RESULTS.map(
+            |r| metrics::counter!("idnode_resolutions_total", "frontend" => "http", "result" => r),
+        )
+    });
+    let i = RESULTS
+        .iter()
+        .position(|r| *r == result)
+        .unwrap_or(RESULTS.len() - 1);
+    counters[i].increment(1);
 }
 
 /// `GET /api/handles/{handle}`: the hot path. A plain anonymous request is one cache look-up

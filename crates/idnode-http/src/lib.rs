@@ -13,12 +13,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use idnode_registry::Registry;
 use idnode_resolver::Resolver;
+use metrics::Histogram;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
@@ -67,12 +69,14 @@ impl AppState {
 }
 
 /// Installs the process-wide Prometheus recorder once and returns its handle.
-/// Call before building services so their counters register with it.
+/// Call before building services so their counters register with it. Histogram samples
+/// are folded into buckets every five seconds (and at every scrape), so memory stays
+/// bounded when nobody scrapes.
 pub fn install_prometheus() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("seconds".into()),
                     &[
@@ -82,7 +86,16 @@ pub fn install_prometheus() -> PrometheusHandle {
                 )
                 .expect("bucket list is not empty")
                 .install_recorder()
-                .expect("no other metrics recorder is installed")
+                .expect("no other metrics recorder is installed");
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                })
+                .expect("a thread can be spawned");
+            handle
         })
         .clone()
 }
@@ -112,34 +125,62 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .with_state(state)
 }
 
+/// Route labels of the request-duration histogram (a small fixed set).
+const ROUTES: [&str; 7] = [
+    "/api/handles/{handle}",
+    "/api/handles",
+    "/{handle}",
+    "/metrics",
+    "/health",
+    "/api/v1",
+    "other",
+];
+const METHODS: [&str; 5] = ["GET", "PUT", "DELETE", "POST", "other"];
+
+/// Histogram handles registered once, so timing a request costs no registry look-up.
+fn histograms() -> &'static [[Histogram; METHODS.len()]; ROUTES.len()] {
+    static H: OnceLock<[[Histogram; METHODS.len()]; ROUTES.len()]> = OnceLock::new();
+    H.get_or_init(|| {
+        ROUTES.map(|route| {
+            METHODS.map(|method| {
+                metrics::histogram!(
+                    "idnode_http_request_duration_seconds",
+                    "route" => route,
+                    "method" => method,
+                )
+            })
+        })
+    })
+}
+
+fn route_index(p: &str) -> usize {
+    match p {
+        "/api/handles/{*handle}" => 0,
+        "/api/handles" => 1,
+        "/{*handle}" => 2,
+        "/metrics" => 3,
+        "/healthz" | "/readyz" => 4,
+        p if p.starts_with("/api/v1") => 5,
+        _ => 6,
+    }
+}
+
 async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", |m| route_label(m.as_str()));
-    let method = req.method().clone();
+        .map_or(ROUTES.len() - 1, |m| route_index(m.as_str()));
+    let method = match *req.method() {
+        Method::GET => 0,
+        Method::PUT => 1,
+        Method::DELETE => 2,
+        Method::POST => 3,
+        _ => 4,
+    };
     let resp = next.run(req).await;
-    metrics::histogram!(
-        "idnode_http_request_duration_seconds",
-        "route" => route,
-        "method" => method.to_string(),
-    )
-    .record(start.elapsed().as_secs_f64());
+    histograms()[route][method].record(start.elapsed().as_secs_f64());
     resp
-}
-
-/// Maps matched paths to a small, fixed label set.
-fn route_label(p: &str) -> &'static str {
-    match p {
-        "/api/handles/{*handle}" => "/api/handles/{handle}",
-        "/api/handles" => "/api/handles",
-        "/{*handle}" => "/{handle}",
-        "/metrics" => "/metrics",
-        "/healthz" | "/readyz" => "/health",
-        p if p.starts_with("/api/v1") => "/api/v1",
-        _ => "other",
-    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.

@@ -28,9 +28,9 @@ pub struct BatchItem {
     pub op: String,
     /// The handle.
     pub handle: String,
-    /// Values in the REST form (create, update).
+    /// Values in the REST form (create, update), parsed per item so errors name the item.
     #[serde(default)]
-    pub values: Option<Vec<serde_json::Value>>,
+    pub values: Option<Vec<Box<serde_json::value::RawValue>>>,
 }
 
 /// Summary of an applied batch.
@@ -214,11 +214,11 @@ impl Registry {
                 }
             };
             let values = || -> Result<Vec<HandleValue>> {
-                let raw = item.values.clone().unwrap_or_default();
+                let raw = item.values.as_deref().unwrap_or_default();
                 let vs = raw
-                    .into_iter()
+                    .iter()
                     .map(|v| {
-                        serde_json::from_value::<ValueIn>(v)
+                        serde_json::from_str::<ValueIn>(v.get())
                             .map_err(|e| RegistryError::InvalidValue(e.to_string()))?
                             .into_value()
                             .map_err(RegistryError::from)

@@ -115,8 +115,7 @@ async fn creates(
     history: &mut Hist,
 ) -> Result<()> {
     let n = chunk.ops.len();
-    let (mut pos, mut handles, mut folded, mut prefixes, mut vals) = (
-        Vec::with_capacity(n),
+    let (mut pos, mut handles, mut folded, mut vals) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -139,21 +138,19 @@ async fn creates(
         pos.push(chunk.offset + k);
         handles.push(handle.as_str());
         folded.push(f);
-        prefixes.push(handle.prefix());
         vals.push(values_to_json(values));
     }
     if handles.is_empty() {
         return Ok(());
     }
     let inserted: HashSet<String> = sqlx::query_scalar(
-        "INSERT INTO handles (handle, folded, prefix, vals, version, created_at, updated_at) \
-         SELECT h, f, p, v::jsonb, 1, $5, $5 \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS t(h, f, p, v) \
+        "INSERT INTO handles (folded, handle, vals, version, created_at, updated_at) \
+         SELECT f, h, v::jsonb, 1, $4, $4 \
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) AS t(f, h, v) \
          ON CONFLICT DO NOTHING RETURNING handle",
     )
-    .bind(&handles)
     .bind(&folded)
-    .bind(&prefixes)
+    .bind(&handles)
     .bind(&vals)
     .bind(now)
     .fetch_all(&mut **tx)
@@ -161,9 +158,10 @@ async fn creates(
     .map_err(db_err)?
     .into_iter()
     .collect();
-    for (((p, h), f), v) in pos.into_iter().zip(handles).zip(folded).zip(vals) {
+    for ((p, h), f) in pos.into_iter().zip(handles).zip(folded) {
         if inserted.contains(h) {
-            history.push(h, HistoryAction::Create, None, Some(v));
+            // A create keeps no copy of its values (see the history table).
+            history.push(h, HistoryAction::Create, None, None);
             continue;
         }
         let existing: Option<String> =
@@ -215,10 +213,11 @@ async fn other(
             let vals = values_to_json(values);
             let n = sqlx::query(
                 "UPDATE handles SET vals = $1::jsonb, version = version + 1, updated_at = $2 \
-                 WHERE handle = $3 AND version = $4",
+                 WHERE folded = $3 AND handle = $4 AND version = $5",
             )
             .bind(&vals)
             .bind(now)
+            .bind(handle.folded())
             .bind(handle.as_str())
             .bind(expected_version)
             .execute(&mut **tx)
@@ -245,13 +244,16 @@ async fn other(
             expected_version,
             before,
         } => {
-            let n = sqlx::query("DELETE FROM handles WHERE handle = $1 AND version = $2")
-                .bind(handle.as_str())
-                .bind(expected_version)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
+            let n = sqlx::query(
+                "DELETE FROM handles WHERE folded = $1 AND handle = $2 AND version = $3",
+            )
+            .bind(handle.folded())
+            .bind(handle.as_str())
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
             if n == 0 {
                 errors.push(item(
                     pos,
@@ -351,11 +353,13 @@ async fn other(
 }
 
 async fn missing_kind(tx: &mut Transaction<'_, Postgres>, handle: &str) -> Result<ItemErrorKind> {
-    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM handles WHERE handle = $1")
-        .bind(handle)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?;
+    let exists: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM handles WHERE folded = $1 AND handle = $2")
+            .bind(idnode_store::fold(handle))
+            .bind(handle)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
     Ok(if exists.is_some() {
         ItemErrorKind::VersionConflict
     } else {

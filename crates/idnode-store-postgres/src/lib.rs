@@ -6,8 +6,9 @@ mod apply;
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
 use idnode_store::{
-    Batch, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency,
-    PrefixRecord, PrefixStatus, Result, SecretHash, Store, StoreError, StoreStats,
+    fill_created_values, fold, prefix_range, Batch, Enterprise, EnterpriseStatus, HandleRecord,
+    HistoryAction, HistoryRecord, Idempotency, PrefixRecord, PrefixStatus, Result, SecretHash,
+    Store, StoreError, StoreStats,
 };
 use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
@@ -101,8 +102,9 @@ impl Store for PgStore {
 
     async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {HANDLE_COLS} FROM handles WHERE handle = $1"
+            "SELECT {HANDLE_COLS} FROM handles WHERE folded = $1 AND handle = $2"
         ))
+        .bind(fold(handle))
         .bind(handle)
         .fetch_optional(&self.pool)
         .await
@@ -111,9 +113,11 @@ impl Store for PgStore {
     }
 
     async fn get_handles(&self, handles: &[String]) -> Result<Vec<HandleRecord>> {
+        let folded: Vec<String> = handles.iter().map(|h| fold(h)).collect();
         let rows = sqlx::query(&format!(
-            "SELECT {HANDLE_COLS} FROM handles WHERE handle = ANY($1)"
+            "SELECT {HANDLE_COLS} FROM handles WHERE folded = ANY($1) AND handle = ANY($2)"
         ))
+        .bind(&folded)
         .bind(handles)
         .fetch_all(&self.pool)
         .await
@@ -135,18 +139,23 @@ impl Store for PgStore {
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<String>)> {
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM handles WHERE prefix = $1")
-            .bind(prefix)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let (lo, hi) = prefix_range(prefix);
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM handles WHERE folded >= $1 AND folded < $2")
+                .bind(&lo)
+                .bind(&hi)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
         if limit == 0 {
             return Ok((total as u64, Vec::new()));
         }
         let page = sqlx::query_scalar(
-            "SELECT handle FROM handles WHERE prefix = $1 ORDER BY handle LIMIT $2 OFFSET $3",
+            "SELECT handle FROM handles WHERE folded >= $1 AND folded < $2 \
+             ORDER BY folded LIMIT $3 OFFSET $4",
         )
-        .bind(prefix)
+        .bind(&lo)
+        .bind(&hi)
         .bind(limit.min(i64::MAX as u64) as i64)
         .bind(offset.min(i64::MAX as u64) as i64)
         .fetch_all(&self.pool)
@@ -161,12 +170,14 @@ impl Store for PgStore {
         after: &str,
         limit: u64,
     ) -> Result<Vec<HandleRecord>> {
+        let (lo, hi) = prefix.map(prefix_range).unzip();
         let rows = sqlx::query(&format!(
-            "SELECT {HANDLE_COLS} FROM handles WHERE handle > $1 \
-             AND ($2::text IS NULL OR prefix = $2) ORDER BY handle LIMIT $3"
+            "SELECT {HANDLE_COLS} FROM handles WHERE folded > $1 \
+             AND ($2::text IS NULL OR (folded >= $2 AND folded < $3)) ORDER BY folded LIMIT $4"
         ))
-        .bind(after)
-        .bind(prefix)
+        .bind(fold(after))
+        .bind(lo)
+        .bind(hi)
         .bind(limit.min(i64::MAX as u64) as i64)
         .fetch_all(&self.pool)
         .await
@@ -188,7 +199,8 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter()
+        let mut out = rows
+            .iter()
             .map(|r| {
                 let action: String = r.get("action");
                 let before: Option<String> = r.get("vals_before");
@@ -204,7 +216,17 @@ impl Store for PgStore {
                     after: after.as_deref().map(decode_values).transpose()?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let current = if out
+            .first()
+            .is_some_and(|r| r.action == HistoryAction::Create)
+        {
+            self.get_handle(handle).await?
+        } else {
+            None
+        };
+        fill_created_values(&mut out, current.as_ref().map(|c| c.values.as_slice()));
+        Ok(out)
     }
 
     async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>> {

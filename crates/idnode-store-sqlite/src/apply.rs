@@ -91,7 +91,7 @@ async fn creates<'a>(
     errors: &mut Vec<ItemError>,
     history: &mut Vec<Hist<'a>>,
 ) -> Result<()> {
-    // Rows to insert: (position, handle, folded, prefix, vals).
+    // Rows to insert: (position, handle, folded, vals).
     let mut rows = Vec::with_capacity(ops.len());
     for (k, op) in ops.iter().enumerate() {
         let Op::Create { handle, values } = op else {
@@ -113,12 +113,11 @@ async fn creates<'a>(
         return Ok(());
     }
     let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-        "INSERT INTO handles (handle, folded, prefix, vals, version, created_at, updated_at) ",
+        "INSERT INTO handles (folded, handle, vals, version, created_at, updated_at) ",
     );
     qb.push_values(&rows, |mut b, (_, h, folded, vals)| {
-        b.push_bind(h.as_str())
-            .push_bind(folded.as_str())
-            .push_bind(h.prefix())
+        b.push_bind(folded.as_str())
+            .push_bind(h.as_str())
             .push_bind(vals.as_str())
             .push("1")
             .push_bind(now)
@@ -132,13 +131,14 @@ async fn creates<'a>(
         .map_err(db_err)?
         .into_iter()
         .collect();
-    for (pos, h, folded, vals) in rows {
+    for (pos, h, folded, _) in rows {
         if inserted.contains(h.as_str()) {
+            // A create keeps no copy of its values (see the history table).
             history.push(Hist {
                 handle: h.as_str(),
                 action: HistoryAction::Create,
                 before: None,
-                after: Some(vals),
+                after: None,
             });
             continue;
         }
@@ -191,10 +191,11 @@ async fn other<'a>(
             let vals = values_to_json(values);
             let n = sqlx::query(
                 "UPDATE handles SET vals = ?, version = version + 1, updated_at = ? \
-                 WHERE handle = ? AND version = ?",
+                 WHERE folded = ? AND handle = ? AND version = ?",
             )
             .bind(&vals)
             .bind(now)
+            .bind(handle.folded())
             .bind(handle.as_str())
             .bind(expected_version)
             .execute(&mut **tx)
@@ -221,13 +222,15 @@ async fn other<'a>(
             expected_version,
             before,
         } => {
-            let n = sqlx::query("DELETE FROM handles WHERE handle = ? AND version = ?")
-                .bind(handle.as_str())
-                .bind(expected_version)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
+            let n =
+                sqlx::query("DELETE FROM handles WHERE folded = ? AND handle = ? AND version = ?")
+                    .bind(handle.folded())
+                    .bind(handle.as_str())
+                    .bind(expected_version)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
             if n == 0 {
                 errors.push(item(
                     pos,
@@ -330,11 +333,13 @@ async fn other<'a>(
 }
 
 async fn missing_kind(tx: &mut Transaction<'_, Sqlite>, handle: &str) -> Result<ItemErrorKind> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM handles WHERE handle = ?")
-        .bind(handle)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM handles WHERE folded = ? AND handle = ?")
+            .bind(idnode_store::fold(handle))
+            .bind(handle)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
     Ok(if exists.is_some() {
         ItemErrorKind::VersionConflict
     } else {

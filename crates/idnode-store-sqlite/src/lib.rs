@@ -9,8 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
 use idnode_store::{
-    Batch, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency,
-    PrefixRecord, PrefixStatus, Result, SecretHash, Store, StoreError, StoreStats,
+    fill_created_values, fold, prefix_range, Batch, Enterprise, EnterpriseStatus, HandleRecord,
+    HistoryAction, HistoryRecord, Idempotency, PrefixRecord, PrefixStatus, Result, SecretHash,
+    Store, StoreError, StoreStats,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -119,8 +120,10 @@ impl Store for SqliteStore {
 
     async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>> {
         let row = sqlx::query(
-            "SELECT handle, vals, version, created_at, updated_at FROM handles WHERE handle = ?",
+            "SELECT handle, vals, version, created_at, updated_at FROM handles \
+             WHERE folded = ? AND handle = ?",
         )
+        .bind(fold(handle))
         .bind(handle)
         .fetch_optional(&self.read)
         .await
@@ -129,19 +132,22 @@ impl Store for SqliteStore {
     }
 
     async fn get_handles(&self, handles: &[String]) -> Result<Vec<HandleRecord>> {
+        let wanted: std::collections::HashSet<&str> = handles.iter().map(String::as_str).collect();
         let mut out = Vec::with_capacity(handles.len());
         for chunk in handles.chunks(500) {
             let mut qb = sqlx::QueryBuilder::new(
-                "SELECT handle, vals, version, created_at, updated_at FROM handles WHERE handle IN (",
+                "SELECT handle, vals, version, created_at, updated_at FROM handles WHERE folded IN (",
             );
             let mut sep = qb.separated(", ");
             for h in chunk {
-                sep.push_bind(h);
+                sep.push_bind(fold(h));
             }
             qb.push(")");
             let rows = qb.build().fetch_all(&self.read).await.map_err(db_err)?;
             for r in &rows {
-                out.push(handle_record(r)?);
+                if wanted.contains(r.get::<&str, _>("handle")) {
+                    out.push(handle_record(r)?);
+                }
             }
         }
         Ok(out)
@@ -161,18 +167,23 @@ impl Store for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<String>)> {
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM handles WHERE prefix = ?")
-            .bind(prefix)
-            .fetch_one(&self.read)
-            .await
-            .map_err(db_err)?;
+        let (lo, hi) = prefix_range(prefix);
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM handles WHERE folded >= ? AND folded < ?")
+                .bind(&lo)
+                .bind(&hi)
+                .fetch_one(&self.read)
+                .await
+                .map_err(db_err)?;
         if limit == 0 {
             return Ok((total as u64, Vec::new()));
         }
         let page = sqlx::query_scalar(
-            "SELECT handle FROM handles WHERE prefix = ? ORDER BY handle LIMIT ? OFFSET ?",
+            "SELECT handle FROM handles WHERE folded >= ? AND folded < ? \
+             ORDER BY folded LIMIT ? OFFSET ?",
         )
-        .bind(prefix)
+        .bind(&lo)
+        .bind(&hi)
         .bind(limit.min(i64::MAX as u64) as i64)
         .bind(offset.min(i64::MAX as u64) as i64)
         .fetch_all(&self.read)
@@ -187,12 +198,15 @@ impl Store for SqliteStore {
         after: &str,
         limit: u64,
     ) -> Result<Vec<HandleRecord>> {
+        let (lo, hi) = prefix.map(prefix_range).unzip();
         let rows = sqlx::query(
             "SELECT handle, vals, version, created_at, updated_at FROM handles \
-             WHERE handle > ?1 AND (?2 IS NULL OR prefix = ?2) ORDER BY handle LIMIT ?3",
+             WHERE folded > ?1 AND (?2 IS NULL OR (folded >= ?2 AND folded < ?3)) \
+             ORDER BY folded LIMIT ?4",
         )
-        .bind(after)
-        .bind(prefix)
+        .bind(fold(after))
+        .bind(lo)
+        .bind(hi)
         .bind(limit.min(i64::MAX as u64) as i64)
         .fetch_all(&self.read)
         .await
@@ -214,7 +228,8 @@ impl Store for SqliteStore {
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
-        rows.iter()
+        let mut out = rows
+            .iter()
             .map(|r| {
                 let action: String = r.get("action");
                 let before: Option<String> = r.get("vals_before");
@@ -230,7 +245,17 @@ impl Store for SqliteStore {
                     after: after.as_deref().map(decode_values).transpose()?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let current = if out
+            .first()
+            .is_some_and(|r| r.action == HistoryAction::Create)
+        {
+            self.get_handle(handle).await?
+        } else {
+            None
+        };
+        fill_created_values(&mut out, current.as_ref().map(|c| c.values.as_slice()));
+        Ok(out)
     }
 
     async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>> {

@@ -251,6 +251,11 @@ async fn handles_and_history(store: &dyn Store) {
     assert_eq!(h[0].after, None);
     assert_eq!(h[1].after.as_ref(), Some(&new_values));
     assert_eq!(h[2].before, None);
+    assert_eq!(
+        h[2].after.as_ref(),
+        Some(&rec.values),
+        "a create's values are reconstructed"
+    );
     assert_eq!(h[2].actor, "conformance");
     assert!(h[0].id > h[1].id);
     // The name is free again once deleted.
@@ -301,10 +306,10 @@ async fn listing(store: &dyn Store) {
     assert_eq!(total, 42);
     assert_eq!(page.len(), 5);
     let mut sorted = page.clone();
-    sorted.sort();
+    sorted.sort_by_key(|h| h.to_lowercase());
     assert_eq!(page, sorted);
     let (_, next) = store.list_handles("88.118.8", 5, 5).await.unwrap();
-    assert!(next[0] > page[4]);
+    assert!(next[0].to_lowercase() > page[4].to_lowercase());
     let (_, tail) = store.list_handles("88.118.8", 40, 5).await.unwrap();
     assert_eq!(tail.len(), 2);
     let (none, empty) = store.list_handles("88.118.77", 0, 5).await.unwrap();
@@ -322,9 +327,18 @@ async fn listing(store: &dyn Store) {
         seen.extend(page.into_iter().map(|r| r.handle));
     }
     assert_eq!(seen.len(), 42);
-    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].to_lowercase() < w[1].to_lowercase()));
+    // A neighbouring prefix that extends this one is not part of its range.
+    store
+        .apply(&batch(vec![create("88.118.80/x", "https://n")]))
+        .await
+        .unwrap();
+    assert_eq!(store.list_handles("88.118.8", 0, 0).await.unwrap().0, 42);
+    assert_eq!(store.list_handles("88.118.80", 0, 0).await.unwrap().0, 1);
     let everything = store.scan_handles(None, "", 100_000).await.unwrap();
-    assert_eq!(everything.len(), 42 + 12_000);
+    assert_eq!(everything.len(), 42 + 12_000 + 1);
     let got = store
         .get_handles(&[
             "88.118.8/batch-001".into(),

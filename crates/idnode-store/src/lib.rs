@@ -12,8 +12,9 @@ mod model;
 use async_trait::async_trait;
 pub use error::{ItemError, ItemErrorKind, StoreError};
 pub use model::{
-    now_millis, Batch, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord,
-    Idempotency, NewEnterprise, Op, PrefixRecord, PrefixStatus, SecretHash, StoreStats,
+    fill_created_values, fold, now_millis, prefix_range, Batch, Enterprise, EnterpriseStatus,
+    HandleRecord, HistoryAction, HistoryRecord, Idempotency, NewEnterprise, Op, PrefixRecord,
+    PrefixStatus, SecretHash, StoreStats,
 };
 
 /// Result alias for store calls.

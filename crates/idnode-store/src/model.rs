@@ -287,3 +287,28 @@ pub struct StoreStats {
     /// Prefixes allocated.
     pub prefixes: u64,
 }
+
+/// The lower-cased form a handle is keyed by (the same folding as `Identifier::folded`).
+pub fn fold(handle: &str) -> String {
+    handle.to_lowercase()
+}
+
+/// The key range `[lo, hi)` holding exactly the handles directly under `prefix`.
+pub fn prefix_range(prefix: &str) -> (String, String) {
+    let p = prefix.to_lowercase();
+    (format!("{p}/"), format!("{p}0"))
+}
+
+/// Fills in the values after each create (stored without a copy): the next newer row's
+/// `before`, or `current` for the newest. `rows` are newest first.
+pub fn fill_created_values(rows: &mut [HistoryRecord], current: Option<&[HandleValue]>) {
+    for i in 0..rows.len() {
+        if rows[i].action == HistoryAction::Create && rows[i].after.is_none() {
+            rows[i].after = if i == 0 {
+                current.map(<[HandleValue]>::to_vec)
+            } else {
+                rows[i - 1].before.clone()
+            };
+        }
+    }
+}
