@@ -2,7 +2,7 @@
 # Whole-server benchmark of idnode's HTTP front end, each figure beside its reference system
 # from ../shared/bench measured in the same run (server on core 1, load on core 0):
 #   1. bulk registration through POST /api/v1/identifiers/batch on SQLite (idnode on core 1)
-#      and on PostgreSQL (the PostgreSQL server on core 1, idnode on core 0 like pg.sh's psql),
+#      and on PostgreSQL (the PostgreSQL server on core 1, idnode on core 0 as its client),
 #      beside PostgreSQL's \copy of the same number of rows (pg.sh);
 #   2. cached GET /api/handles/{handle} with wrk (64 connections) over the registered
 #      identifiers, beside nginx serving the same-shaped JSON files (http_nginx.sh).
@@ -58,8 +58,8 @@ echo "$OURS" | grep -q "Non-2xx" && { echo "idnode answered non-2xx during the r
 PGDATA=$W/pg; mkdir -p "$PGDATA"; chown postgres "$W" "$PGDATA" 2>/dev/null || true
 as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
 taskset -c 1 runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p 55434 -k $W -c shared_buffers=1GB -c fsync=on -c synchronous_commit=on" -l "$W/pg.log" start >/dev/null
-# PostgreSQL has core 1 as in pg.sh; idnode, its client, runs on core 0 (where pg.sh's psql
-# and our load generator also run).
+# PostgreSQL has core 1 as in pg.sh; idnode, its client, runs on core 0 with the load
+# generator (pg.sh leaves its client, psql, unpinned).
 start_node "postgres://postgres@127.0.0.1:55434/postgres" 0
 PG_BULK=$(bulk "$SECRET")
 stop_node

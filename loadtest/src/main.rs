@@ -39,6 +39,9 @@ enum Cmd {
         /// Identifiers per batch.
         #[arg(long, default_value_t = 10_000)]
         batch: usize,
+        /// Batches in flight at once.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
     },
     /// Write a wrk Lua script requesting random ones of COUNT registered identifiers.
     Paths {
@@ -55,14 +58,26 @@ fn handle(prefix: &str, i: usize) -> String {
     format!("{prefix}/p{i:09}")
 }
 
-async fn bulk(
-    url: &str,
-    identity: &str,
-    secret: &str,
-    prefix: &str,
+struct Bulk {
+    url: String,
+    identity: String,
+    secret: String,
+    prefix: String,
     count: usize,
     batch: usize,
-) -> anyhow::Result<()> {
+    concurrency: usize,
+}
+
+async fn bulk(b: Bulk) -> anyhow::Result<()> {
+    let Bulk {
+        url,
+        identity,
+        secret,
+        prefix,
+        count,
+        batch,
+        concurrency,
+    } = b;
     let client = reqwest::Client::new();
     let user = identity.replace(':', "%3A").replace('/', "%2F");
     let auth = format!(
@@ -75,7 +90,7 @@ async fn bulk(
         .map(|start| {
             let ops: Vec<_> = (start..(start + batch).min(count))
                 .map(|i| {
-                    json!({"op": "create", "handle": handle(prefix, i), "values": [
+                    json!({"op": "create", "handle": handle(&prefix, i), "values": [
                         {"index": 1, "type": "URL", "data": format!("https://trace.example.com/p/{i}")},
                         {"index": 2, "type": "productName", "data": "gearbox housing"}
                     ]})
@@ -85,22 +100,30 @@ async fn bulk(
         })
         .collect();
     let t = Instant::now();
+    let mut running = tokio::task::JoinSet::new();
     for body in bodies {
-        let r = client
-            .post(format!("{url}/api/v1/identifiers/batch"))
-            .header("authorization", &auth)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .context("posting a batch")?;
-        if !r.status().is_success() {
-            bail!(
-                "batch failed: {} {}",
-                r.status(),
-                r.text().await.unwrap_or_default()
-            );
+        if running.len() >= concurrency.max(1) {
+            running.join_next().await.expect("a task runs")??;
         }
+        let req = client
+            .post(format!("{url}/api/v1/identifiers/batch"))
+            .header("authorization", auth.clone())
+            .header("content-type", "application/json")
+            .body(body);
+        running.spawn(async move {
+            let r = req.send().await.context("posting a batch")?;
+            if !r.status().is_success() {
+                bail!(
+                    "batch failed: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                );
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done??;
     }
     let secs = t.elapsed().as_secs_f64();
     println!("bulk_registered {count}");
@@ -135,7 +158,19 @@ async fn main() -> anyhow::Result<()> {
             prefix,
             count,
             batch,
-        } => bulk(&url, &identity, &secret, &prefix, count, batch).await,
+            concurrency,
+        } => {
+            bulk(Bulk {
+                url,
+                identity,
+                secret,
+                prefix,
+                count,
+                batch,
+                concurrency,
+            })
+            .await
+        }
         Cmd::Paths { prefix, count } => paths(&prefix, count),
     }
 }

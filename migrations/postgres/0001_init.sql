@@ -17,11 +17,13 @@ CREATE INDEX prefixes_enterprise ON prefixes (enterprise_id);
 
 -- One row per identifier, keyed by its lower-cased form so that two handles differing only
 -- by case cannot coexist; look-ups match folded and the exact handle. Listing a prefix is a
--- range of the key ('p/' <= folded < 'p0', byte order). vals is the JSON array of the values.
+-- range of the key ('p/' <= folded < 'p0', byte order). vals is the JSON array of the values
+-- as text: idnode never queries inside it, and text costs no parsing on write or read
+-- (cast to jsonb for ad-hoc queries).
 CREATE TABLE handles (
     folded      TEXT COLLATE "C" PRIMARY KEY,
     handle      TEXT   NOT NULL,
-    vals        JSONB  NOT NULL,
+    vals        TEXT   NOT NULL,
     version     BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
@@ -30,15 +32,15 @@ CREATE TABLE handles (
 -- One row per change. A create keeps no copy of its values: they are the next row's
 -- vals_before, or the current record.
 CREATE TABLE history (
-    id          BIGSERIAL PRIMARY KEY,
+    id          BIGSERIAL,
     handle      TEXT COLLATE "C" NOT NULL,
     action      TEXT   NOT NULL CHECK (action IN ('create', 'update', 'delete')),
     actor       TEXT   NOT NULL,
     at          BIGINT NOT NULL,
-    vals_before JSONB,
-    vals_after  JSONB
+    vals_before TEXT,
+    vals_after  TEXT,
+    PRIMARY KEY (handle, id)
 );
-CREATE INDEX history_handle ON history (handle, id);
 
 -- Secret keys are kept only as salted hashes, never as values.
 CREATE TABLE secrets (

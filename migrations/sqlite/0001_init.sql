@@ -30,7 +30,7 @@ CREATE TABLE handles (
 -- One row per change. A create keeps no copy of its values: they are the next row's
 -- vals_before, or the current record.
 CREATE TABLE history (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     handle      TEXT    NOT NULL,
     action      TEXT    NOT NULL CHECK (action IN ('create', 'update', 'delete')),
     actor       TEXT    NOT NULL,

@@ -9,6 +9,7 @@ use idnode_core::json::{render_record, ValueIn};
 use idnode_core::{HandleValue, Identifier, ResponseCode};
 use idnode_registry::PutMode;
 use idnode_resolver::View;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use metrics::Counter;
@@ -22,12 +23,12 @@ use crate::{ApiError, AppState};
 
 const API_PREFIX: &str = "/api/handles/";
 
-/// The handle named by the request path after `strip`, percent-decoded.
-fn path_handle(uri: &Uri, strip: &str) -> Result<String, ApiError> {
+/// The handle named by the request path after `strip`, percent-decoded (borrowed when the
+/// path has no escapes).
+fn path_handle<'a>(uri: &'a Uri, strip: &str) -> Result<Cow<'a, str>, ApiError> {
     let raw = uri.path().strip_prefix(strip).unwrap_or_default();
     percent_decode_str(raw)
         .decode_utf8()
-        .map(|c| c.into_owned())
         .map_err(|_| ApiError::new(ResponseCode::InvalidHandle, "handle is not valid UTF-8"))
 }
 

@@ -108,7 +108,11 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
             get(handles::get_handle)
                 .put(handles::put_handle)
                 .delete(handles::delete_handle)
-                .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
+                .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+                .layer(middleware::from_fn_with_state(
+                    limits.max_body_bytes,
+                    ops::reject_oversize,
+                )),
         )
         .route("/api/handles", get(handles::list_handles))
         .nest("/api/v1", manage::router(limits))

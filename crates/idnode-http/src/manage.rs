@@ -32,7 +32,12 @@ pub(crate) fn router(limits: &Limits) -> Router<AppState> {
         .route("/prefixes", get(list_prefixes).post(allocate_prefix))
         .route(
             "/identifiers/batch",
-            post(batch).layer(DefaultBodyLimit::max(limits.max_batch_bytes)),
+            post(batch)
+                .layer(DefaultBodyLimit::max(limits.max_batch_bytes))
+                .layer(axum::middleware::from_fn_with_state(
+                    limits.max_batch_bytes,
+                    crate::ops::reject_oversize,
+                )),
         )
         .route("/history/{*handle}", get(history))
 }

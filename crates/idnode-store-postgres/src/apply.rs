@@ -8,7 +8,7 @@ use idnode_store::{
 };
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::{db_err, is_unique_violation};
+use crate::{copy, db_err, is_unique_violation};
 
 /// Creates per `UNNEST` statement.
 const CHUNK: usize = 10_000;
@@ -60,18 +60,27 @@ pub(crate) async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
         return Err(StoreError::Batch(errors));
     }
     if !history.handles.is_empty() {
-        sqlx::query(
-            "INSERT INTO history (handle, action, actor, at, vals_before, vals_after) \
-             SELECT h, a, $3, $4, b::jsonb, af::jsonb \
-             FROM UNNEST($1::text[], $2::text[], $5::text[], $6::text[]) AS t(h, a, b, af)",
+        let mut rows = String::with_capacity(history.handles.len() * 64);
+        let at = now.to_string();
+        for i in 0..history.handles.len() {
+            copy::field(&mut rows, &history.handles[i]);
+            rows.push('\t');
+            rows.push_str(history.actions[i]);
+            rows.push('\t');
+            copy::field(&mut rows, &batch.actor);
+            rows.push('\t');
+            rows.push_str(&at);
+            rows.push('\t');
+            copy::opt_field(&mut rows, history.before[i].as_deref());
+            rows.push('\t');
+            copy::opt_field(&mut rows, history.after[i].as_deref());
+            rows.push('\n');
+        }
+        copy::copy_in(
+            &mut tx,
+            "COPY history (handle, action, actor, at, vals_before, vals_after) FROM STDIN",
+            &rows,
         )
-        .bind(&history.handles)
-        .bind(&history.actions)
-        .bind(&batch.actor)
-        .bind(now)
-        .bind(&history.before)
-        .bind(&history.after)
-        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     }
@@ -143,9 +152,35 @@ async fn creates(
     if handles.is_empty() {
         return Ok(());
     }
+    // Fast path: one COPY. Only if it meets an existing handle does the chunk go through
+    // INSERT … ON CONFLICT DO NOTHING, which names every conflicting item.
+    let mut rows = String::with_capacity(handles.len() * 160);
+    for ((h, f), v) in handles.iter().zip(&folded).zip(&vals) {
+        copy::field(&mut rows, f);
+        rows.push('\t');
+        copy::field(&mut rows, h);
+        rows.push('\t');
+        copy::field(&mut rows, v);
+        rows.push_str(&format!("\t1\t{now}\t{now}\n"));
+    }
+    // With errors already found the batch fails anyway: skip the COPY, name the conflicts.
+    let copied = errors.is_empty()
+        && copy::try_copy(
+            tx,
+            "COPY handles (folded, handle, vals, version, created_at, updated_at) FROM STDIN",
+            &rows,
+        )
+        .await?;
+    if copied {
+        for h in handles {
+            // A create keeps no copy of its values (see the history table).
+            history.push(h, HistoryAction::Create, None, None);
+        }
+        return Ok(());
+    }
     let inserted: HashSet<String> = sqlx::query_scalar(
         "INSERT INTO handles (folded, handle, vals, version, created_at, updated_at) \
-         SELECT f, h, v::jsonb, 1, $4, $4 \
+         SELECT f, h, v, 1, $4, $4 \
          FROM UNNEST($1::text[], $2::text[], $3::text[]) AS t(f, h, v) \
          ON CONFLICT DO NOTHING RETURNING handle",
     )
@@ -212,7 +247,7 @@ async fn other(
         } => {
             let vals = values_to_json(values);
             let n = sqlx::query(
-                "UPDATE handles SET vals = $1::jsonb, version = version + 1, updated_at = $2 \
+                "UPDATE handles SET vals = $1, version = version + 1, updated_at = $2 \
                  WHERE folded = $3 AND handle = $4 AND version = $5",
             )
             .bind(&vals)

@@ -2,6 +2,7 @@
 //! `UNNEST` arrays so a batch of thousands of identifiers is one statement.
 
 mod apply;
+mod copy;
 
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
@@ -84,7 +85,7 @@ fn enterprise(row: &PgRow) -> Result<Enterprise> {
     })
 }
 
-const HANDLE_COLS: &str = "handle, vals::text AS vals, version, created_at, updated_at";
+const HANDLE_COLS: &str = "handle, vals, version, created_at, updated_at";
 
 #[async_trait]
 impl Store for PgStore {
@@ -191,8 +192,8 @@ impl Store for PgStore {
 
     async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>> {
         let rows = sqlx::query(
-            "SELECT id, handle, action, actor, at, vals_before::text AS vals_before, \
-             vals_after::text AS vals_after FROM history WHERE handle = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT id, handle, action, actor, at, vals_before, \
+             vals_after FROM history WHERE handle = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(handle)
         .bind(limit.min(i64::MAX as u64) as i64)

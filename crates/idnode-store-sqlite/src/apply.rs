@@ -1,6 +1,6 @@
 //! The single write path: a whole [`Batch`] in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use idnode_core::json::values_to_json;
 use idnode_store::{
@@ -112,10 +112,37 @@ async fn creates<'a>(
     if rows.is_empty() {
         return Ok(());
     }
+    // Existing rows first: this transaction runs on the only writer connection, so nothing
+    // can appear between this check and the insert. (A RETURNING clause would stream every
+    // inserted row back through the SQLite worker thread.)
+    let mut check =
+        sqlx::QueryBuilder::<Sqlite>::new("SELECT folded, handle FROM handles WHERE folded IN (");
+    let mut sep = check.separated(", ");
+    for (_, _, folded, _) in &rows {
+        sep.push_bind(folded.as_str());
+    }
+    check.push(")");
+    let existing: HashMap<String, String> = check
+        .build_query_as::<(String, String)>()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
+    let mut fresh = Vec::with_capacity(rows.len());
+    for row in rows {
+        match existing.get(&row.2) {
+            Some(e) => errors.push(item(row.0, row.1.as_str(), dup_kind(e, row.1.as_str()))),
+            None => fresh.push(row),
+        }
+    }
+    if fresh.is_empty() || !errors.is_empty() {
+        return Ok(());
+    }
     let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
         "INSERT INTO handles (folded, handle, vals, version, created_at, updated_at) ",
     );
-    qb.push_values(&rows, |mut b, (_, h, folded, vals)| {
+    qb.push_values(&fresh, |mut b, (_, h, folded, vals)| {
         b.push_bind(folded.as_str())
             .push_bind(h.as_str())
             .push_bind(vals.as_str())
@@ -123,34 +150,14 @@ async fn creates<'a>(
             .push_bind(now)
             .push_bind(now);
     });
-    qb.push(" ON CONFLICT DO NOTHING RETURNING handle");
-    let inserted: HashSet<String> = qb
-        .build_query_scalar::<String>()
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .collect();
-    for (pos, h, folded, _) in rows {
-        if inserted.contains(h.as_str()) {
-            // A create keeps no copy of its values (see the history table).
-            history.push(Hist {
-                handle: h.as_str(),
-                action: HistoryAction::Create,
-                before: None,
-                after: None,
-            });
-            continue;
-        }
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT handle FROM handles WHERE folded = ?")
-                .bind(&folded)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db_err)?;
-        let kind = existing.map_or(ItemErrorKind::Exists, |e| dup_kind(&e, h.as_str()));
-        errors.push(item(pos, h.as_str(), kind));
-    }
+    qb.build().execute(&mut **tx).await.map_err(db_err)?;
+    // A create keeps no copy of its values (see the history table).
+    history.extend(fresh.into_iter().map(|(_, h, _, _)| Hist {
+        handle: h.as_str(),
+        action: HistoryAction::Create,
+        before: None,
+        after: None,
+    }));
     Ok(())
 }
 
