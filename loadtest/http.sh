@@ -8,6 +8,7 @@
 #      identifiers, beside nginx serving the same-shaped JSON files (http_nginx.sh).
 # Usage: loadtest/http.sh [COUNT=100000] [SECONDS=15]
 set -euo pipefail
+export RUST_BACKTRACE=0
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared/bench}
 N=${1:-100000}; T=${2:-15}
@@ -29,7 +30,7 @@ trap cleanup EXIT
 start_node() { # $1 database url, $2 core; sets SECRET (enterprise secret) and SP (server pid)
   "$BIN/idnode" --database-url "$1" init --node-prefix 88.100 >/dev/null
   SECRET=$("$BIN/idnode" --database-url "$1" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
-  IDNODE_LOG=warn taskset -c "$2" "$BIN/idnode" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
+  RUST_BACKTRACE=0 IDNODE_LOG=warn taskset -c "$2" "$BIN/idnode" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
   SP=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
   echo "idnode did not start" >&2; exit 1

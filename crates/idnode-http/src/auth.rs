@@ -52,7 +52,7 @@ pub(crate) async fn principal(
     let raw = STANDARD.decode(b64.trim()).map_err(|_| failed())?;
     let decoded = String::from_utf8(raw).map_err(|_| failed())?;
     let (identity, secret) = split_basic(&decoded).ok_or_else(failed)?;
-    Ok(state.registry.authenticate(&identity, &secret).await?)
+    Ok(state.0.registry.authenticate(&identity, &secret).await?)
 }
 
 #[cfg(test)]

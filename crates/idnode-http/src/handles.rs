@@ -99,13 +99,13 @@ async fn resolve(s: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Respons
     let view = if q.public_only {
         View::Public
     } else {
-        s.registry.view_for(&p, &id).await?
+        s.0.registry.view_for(&p, &id).await?
     };
-    let entry = s
-        .resolver
-        .resolve(&id, view, q.auth)
-        .await
-        .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
+    let entry =
+        s.0.resolver
+            .resolve(&id, view, q.auth)
+            .await
+            .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
     if q.indexes.is_empty() && q.types.is_empty() {
         return Ok(json_response(StatusCode::OK, entry.body.clone()));
     }
@@ -198,11 +198,11 @@ pub(crate) async fn put_handle(
     } else {
         PutMode::Replace { overwrite }
     };
-    let out = s
-        .registry
-        .put_handle(&p, &text, values, mode, q.mint)
-        .await
-        .map_err(|e| ApiError::from(e).with_handle(&text))?;
+    let out =
+        s.0.registry
+            .put_handle(&p, &text, values, mode, q.mint)
+            .await
+            .map_err(|e| ApiError::from(e).with_handle(&text))?;
     let status = http_status(1, out.created, false);
     Ok(json_response(status, ok_body(&out.handle)))
 }
@@ -217,7 +217,7 @@ pub(crate) async fn delete_handle(
     let q = HandleQuery::parse(uri.query())?;
     let p = principal(&s, &headers).await?;
     let indexes = (!q.indexes.is_empty()).then_some(q.indexes);
-    s.registry
+    s.0.registry
         .delete_handle(&p, &text, indexes)
         .await
         .map_err(|e| ApiError::from(e).with_handle(&text))?;
@@ -246,10 +246,10 @@ pub(crate) async fn list_handles(
     }
     let page = q.page.unwrap_or(0);
     let p = principal(&s, &headers).await?;
-    let (total, handles) = s
-        .registry
-        .list_handles(&p, &prefix, page, page_size)
-        .await?;
+    let (total, handles) =
+        s.0.registry
+            .list_handles(&p, &prefix, page, page_size)
+            .await?;
     let body = serde_json::json!({
         "responseCode": 1,
         "prefix": prefix.to_ascii_uppercase(),
@@ -265,11 +265,11 @@ pub(crate) async fn list_handles(
 pub(crate) async fn redirect(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     let text = path_handle(&uri, "/")?;
     let id = parse_handle(&text)?;
-    let entry = s
-        .resolver
-        .resolve(&id, View::Public, false)
-        .await
-        .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
+    let entry =
+        s.0.resolver
+            .resolve(&id, View::Public, false)
+            .await
+            .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
     count("ok");
     let url = entry
         .values

@@ -45,9 +45,12 @@ impl Default for Limits {
     }
 }
 
-/// Shared state of the HTTP front end.
+/// Shared state of the HTTP front end: one `Arc`, so the per-request clone axum makes is a
+/// single reference-count update.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Inner>);
+
+pub(crate) struct Inner {
     pub(crate) resolver: Arc<Resolver>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) prometheus: Option<PrometheusHandle>,
@@ -60,11 +63,11 @@ impl AppState {
         registry: Arc<Registry>,
         prometheus: Option<PrometheusHandle>,
     ) -> Self {
-        Self {
+        Self(Arc::new(Inner {
             resolver,
             registry,
             prometheus,
-        }
+        }))
     }
 }
 

@@ -264,7 +264,7 @@ async fn list_enterprises(
 ) -> Result<Json<Vec<EnterpriseDto>>, ApiError> {
     let p = principal(&s, &headers).await?;
     Ok(Json(
-        s.registry
+        s.0.registry
             .enterprises(&p)
             .await?
             .into_iter()
@@ -282,10 +282,10 @@ async fn create_enterprise(
 ) -> Result<(StatusCode, Json<CreatedEnterpriseDto>), ApiError> {
     let p = principal(&s, &headers).await?;
     let req: NewEnterpriseDto = json_body(body)?;
-    let (e, c) = s
-        .registry
-        .create_enterprise(&p, &req.name, &req.prefix)
-        .await?;
+    let (e, c) =
+        s.0.registry
+            .create_enterprise(&p, &req.name, &req.prefix)
+            .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedEnterpriseDto {
@@ -304,7 +304,7 @@ async fn get_enterprise(
     Path(id): Path<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
     let p = principal(&s, &headers).await?;
-    Ok(Json(s.registry.enterprise(&p, id).await?.into()))
+    Ok(Json(s.0.registry.enterprise(&p, id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/suspend", params(("id" = i64, Path)), responses(
@@ -316,7 +316,7 @@ async fn suspend_enterprise(
 ) -> Result<Json<EnterpriseDto>, ApiError> {
     let p = principal(&s, &headers).await?;
     Ok(Json(
-        s.registry
+        s.0.registry
             .set_enterprise_status(&p, id, EnterpriseStatus::Suspended)
             .await?
             .into(),
@@ -332,7 +332,7 @@ async fn activate_enterprise(
 ) -> Result<Json<EnterpriseDto>, ApiError> {
     let p = principal(&s, &headers).await?;
     Ok(Json(
-        s.registry
+        s.0.registry
             .set_enterprise_status(&p, id, EnterpriseStatus::Active)
             .await?
             .into(),
@@ -356,7 +356,7 @@ async fn list_prefixes(
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
     let p = principal(&s, &headers).await?;
     Ok(Json(
-        s.registry
+        s.0.registry
             .prefixes(&p, f.enterprise_id)
             .await?
             .into_iter()
@@ -374,10 +374,10 @@ async fn allocate_prefix(
 ) -> Result<(StatusCode, Json<PrefixDto>), ApiError> {
     let p = principal(&s, &headers).await?;
     let req: NewPrefixDto = json_body(body)?;
-    let rec = s
-        .registry
-        .allocate_prefix(&p, req.enterprise_id, &req.prefix)
-        .await?;
+    let rec =
+        s.0.registry
+            .allocate_prefix(&p, req.enterprise_id, &req.prefix)
+            .await?;
     Ok((StatusCode::CREATED, Json(rec.into())))
 }
 
@@ -415,7 +415,7 @@ async fn batch(
     };
     let req: BatchRequest = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::bad_request(format!("invalid batch: {e}")))?;
-    let reply = s.registry.batch(&p, req, key).await?;
+    let reply = s.0.registry.batch(&p, req, key).await?;
     let mut r = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
         [(header::CONTENT_TYPE, "application/json")],
@@ -437,6 +437,6 @@ async fn history(
     Path(handle): Path<String>,
 ) -> Result<Json<Vec<HistoryDto>>, ApiError> {
     let p = principal(&s, &headers).await?;
-    let h = s.registry.history(&p, &handle, 1000).await?;
+    let h = s.0.registry.history(&p, &handle, 1000).await?;
     Ok(Json(h.into_iter().map(Into::into).collect()))
 }

@@ -16,11 +16,11 @@ use crate::{ApiError, AppState};
 
 /// Prometheus text exposition.
 pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
-    let Some(p) = &s.prometheus else {
+    let Some(p) = &s.0.prometheus else {
         return ApiError::new(ResponseCode::OperationNotSupported, "metrics are disabled")
             .into_response();
     };
-    let (entries, bytes) = s.resolver.cache_usage();
+    let (entries, bytes) = s.0.resolver.cache_usage();
     metrics::gauge!("idnode_cache_entries").set(entries as f64);
     metrics::gauge!("idnode_cache_bytes").set(bytes as f64);
     p.run_upkeep();
@@ -38,7 +38,7 @@ pub(crate) async fn healthz() -> &'static str {
 
 /// Readiness: the database answers.
 pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
-    match s.resolver.store().ping().await {
+    match s.0.resolver.store().ping().await {
         Ok(()) => "ready\n".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "database not ready");
