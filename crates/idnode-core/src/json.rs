@@ -310,8 +310,22 @@ pub fn render_record<'a>(
     serde_json::to_vec(&r).expect("serialising plain data cannot fail")
 }
 
-/// RFC 3339 UTC, whole seconds: `2001-11-21T16:21:35Z`.
+/// RFC 3339 UTC, whole seconds: `2001-11-21T16:21:35Z`. The last result is remembered per
+/// thread: the values of a batch share one timestamp.
 pub fn format_time(unix: u32) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u32, String)> = const { std::cell::RefCell::new((u32::MAX, String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != unix {
+            *last = (unix, format_time_uncached(unix));
+        }
+        last.1.clone()
+    })
+}
+
+fn format_time_uncached(unix: u32) -> String {
     let t =
         OffsetDateTime::from_unix_timestamp(i64::from(unix)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());

@@ -155,13 +155,14 @@ async fn creates(
     // Fast path: one COPY. Only if it meets an existing handle does the chunk go through
     // INSERT … ON CONFLICT DO NOTHING, which names every conflicting item.
     let mut rows = String::with_capacity(handles.len() * 160);
+    let tail = format!("\t1\t{now}\t{now}\n");
     for ((h, f), v) in handles.iter().zip(&folded).zip(&vals) {
         copy::field(&mut rows, f);
         rows.push('\t');
         copy::field(&mut rows, h);
         rows.push('\t');
         copy::field(&mut rows, v);
-        rows.push_str(&format!("\t1\t{now}\t{now}\n"));
+        rows.push_str(&tail);
     }
     // With errors already found the batch fails anyway: skip the COPY, name the conflicts.
     let copied = errors.is_empty()

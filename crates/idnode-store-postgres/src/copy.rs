@@ -7,6 +7,11 @@ use crate::db_err;
 
 /// Appends a field in COPY text format (backslash, tab, newline and carriage return escaped).
 pub(crate) fn field(buf: &mut String, s: &str) {
+    let special = |b: &u8| matches!(b, b'\\' | b'\t' | b'\n' | b'\r');
+    if !s.as_bytes().iter().any(special) {
+        buf.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => buf.push_str("\\\\"),
