@@ -46,7 +46,14 @@ fn cache_hit(c: &mut Criterion) {
         (r, ids)
     });
     let mut i = 0;
-    c.bench_function("resolver_cache_hit", |b| {
+    c.bench_function("resolver_cached_lookup", |b| {
+        b.iter(|| {
+            i = (i + 7919) % ids.len();
+            let e = resolver.cached(&ids[i], View::Public).unwrap();
+            criterion::black_box(e.body.len())
+        })
+    });
+    c.bench_function("resolver_resolve_hit_incl_block_on", |b| {
         b.iter(|| {
             i = (i + 7919) % ids.len();
             let e = rt

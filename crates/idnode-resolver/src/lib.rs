@@ -174,8 +174,7 @@ impl Resolver {
     ) -> Result<Arc<Entry>, ResolveError> {
         let key = id.as_str();
         if !fresh {
-            if let Some(e) = self.caches.get(key, view) {
-                self.meters.hit.increment(1);
+            if let Some(e) = self.cached(id, view) {
                 return Ok(e);
             }
             if self.caches.is_negative(key) {
@@ -199,6 +198,14 @@ impl Resolver {
                 Err(ResolveError::NotFound)
             }
         }
+    }
+
+    /// The cached answer for a view, if any: the synchronous part of [`Resolver::resolve`]
+    /// (front ends on a packet loop can answer hits without an async round).
+    pub fn cached(&self, id: &Identifier, view: View) -> Option<Arc<Entry>> {
+        let e = self.caches.get(id.as_str(), view)?;
+        self.meters.hit.increment(1);
+        Some(e)
     }
 
     /// Drops every cached answer for a handle. Call after the write has committed.
