@@ -72,6 +72,21 @@ struct Checked {
     info: Arc<PrefixInfo>,
 }
 
+/// Store item errors as problems, positioned by request item (store positions count ops).
+fn store_problems(
+    items: &[idnode_store::ItemError],
+    position_of: &HashMap<&str, usize>,
+) -> Vec<ItemProblem> {
+    items
+        .iter()
+        .map(|i| {
+            let e = item_error(&i.handle, &i.kind);
+            let position = position_of.get(i.handle.as_str()).copied().unwrap_or(0);
+            problem(position, &i.handle, &e)
+        })
+        .collect()
+}
+
 fn problem(position: usize, handle: &str, e: &RegistryError) -> ItemProblem {
     ItemProblem {
         position,
@@ -147,22 +162,12 @@ impl Registry {
                 }
                 Err(StoreError::Batch(items)) => {
                     // Store positions count ops; map them back to request items by handle.
-                    let pos: HashMap<&str, usize> = checked
+                    let pos = checked
                         .iter()
                         .enumerate()
                         .map(|(k, c)| (c.id.as_str(), k))
                         .collect();
-                    let mut problems: Vec<ItemProblem> = items
-                        .iter()
-                        .map(|i| {
-                            let e = item_error(&i.handle, &i.kind);
-                            problem(
-                                pos.get(i.handle.as_str()).copied().unwrap_or(0),
-                                &i.handle,
-                                &e,
-                            )
-                        })
-                        .collect();
+                    let mut problems = store_problems(&items, &pos);
                     problems.sort_by_key(|p| p.position);
                     return Err(RegistryError::Batch(problems));
                 }
@@ -469,21 +474,8 @@ impl Registry {
                             .iter()
                             .all(|i| i.kind == ItemErrorKind::VersionConflict) => {}
                 Err(StoreError::Batch(items)) => {
-                    let pos: HashMap<&str, usize> =
-                        parsed.iter().map(|(k, id, _)| (id.as_str(), *k)).collect();
-                    return Err(RegistryError::Batch(
-                        items
-                            .iter()
-                            .map(|i| {
-                                let e = item_error(&i.handle, &i.kind);
-                                problem(
-                                    pos.get(i.handle.as_str()).copied().unwrap_or(0),
-                                    &i.handle,
-                                    &e,
-                                )
-                            })
-                            .collect(),
-                    ));
+                    let pos = parsed.iter().map(|(k, id, _)| (id.as_str(), *k)).collect();
+                    return Err(RegistryError::Batch(store_problems(&items, &pos)));
                 }
                 Err(e) => return Err(e.into()),
             }

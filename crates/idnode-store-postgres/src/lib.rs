@@ -203,19 +203,15 @@ impl Store for PgStore {
         let mut out = rows
             .iter()
             .map(|r| {
-                let action: String = r.get("action");
-                let before: Option<String> = r.get("vals_before");
-                let after: Option<String> = r.get("vals_after");
-                Ok(HistoryRecord {
-                    id: r.get("id"),
-                    handle: r.get("handle"),
-                    action: HistoryAction::parse(&action)
-                        .ok_or_else(|| StoreError::Corrupt(format!("history action {action}")))?,
-                    actor: r.get("actor"),
-                    at: r.get("at"),
-                    before: before.as_deref().map(decode_values).transpose()?,
-                    after: after.as_deref().map(decode_values).transpose()?,
-                })
+                HistoryRecord::from_columns(
+                    r.get("id"),
+                    r.get("handle"),
+                    r.get("action"),
+                    r.get("actor"),
+                    r.get("at"),
+                    r.get("vals_before"),
+                    r.get("vals_after"),
+                )
             })
             .collect::<Result<Vec<_>>>()?;
         let current = if out

@@ -312,3 +312,31 @@ pub fn fill_created_values(rows: &mut [HistoryRecord], current: Option<&[HandleV
         }
     }
 }
+
+impl HistoryRecord {
+    /// Builds a record from stored columns (values as their JSON text).
+    pub fn from_columns(
+        id: i64,
+        handle: String,
+        action: &str,
+        actor: String,
+        at: i64,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<Self, crate::StoreError> {
+        let values = |t: &str| {
+            idnode_core::json::values_from_json(t)
+                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+        };
+        Ok(Self {
+            id,
+            handle,
+            action: HistoryAction::parse(action)
+                .ok_or_else(|| crate::StoreError::Corrupt(format!("history action {action}")))?,
+            actor,
+            at,
+            before: before.map(values).transpose()?,
+            after: after.map(values).transpose()?,
+        })
+    }
+}
