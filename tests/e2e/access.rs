@@ -243,3 +243,39 @@ async fn matrix(n: &TestNode) {
     assert_eq!(plain.status().as_u16(), 201);
 }
 on_both!(access_control_matrix, matrix);
+
+/// Wrong secrets cost PBKDF2 time: one client gets a bounded number of checks, then 429,
+/// while credentials already verified keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_guessing_is_rate_limited_per_client() {
+    let n = crate::common::node(crate::common::Backend::Sqlite).await;
+    let value = json!([{"index": 1, "type": "URL", "data": "https://x"}]);
+    assert_eq!(
+        n.put("/api/handles/88.118.8/ok", Some(&n.a), &value)
+            .await
+            .0,
+        201
+    );
+    let mut statuses = Vec::new();
+    for i in 0..(idnode_registry::VERIFICATION_BURST + 10) {
+        let guess = Who {
+            identity: n.b.identity.clone(),
+            secret: format!("guess-{i}"),
+        };
+        let (s, v) = n.get("/api/handles/88.118.8/ok", Some(&guess)).await;
+        if s == 429 {
+            assert_eq!(v["responseCode"], 3, "{v}");
+        }
+        statuses.push(s);
+    }
+    assert!(statuses.contains(&403), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // A's credential was verified before: it still works from the same client.
+    assert_eq!(
+        n.put("/api/handles/88.118.8/ok2", Some(&n.a), &value)
+            .await
+            .0,
+        201
+    );
+    n.node.stop().await.unwrap();
+}

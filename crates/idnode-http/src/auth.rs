@@ -1,5 +1,9 @@
 //! `Authorization: Basic` with `index:handle` identities (urlencoded or not).
 
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -27,10 +31,35 @@ pub(crate) fn split_basic(decoded: &str) -> Option<(String, String)> {
     Some((user, rest.to_owned()))
 }
 
+/// Who sent a request: its headers and, when the server knows it, its address.
+pub(crate) struct Caller {
+    pub(crate) headers: HeaderMap,
+    pub(crate) ip: Option<IpAddr>,
+}
+
+/// The peer address recorded by `serve` (absent when the router runs without it).
+pub(crate) fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            headers: std::mem::take(&mut parts.headers),
+            ip: peer_ip(&parts.extensions),
+        })
+    }
+}
+
 /// The caller: anonymous without an `Authorization` header, authenticated otherwise.
 pub(crate) async fn principal(
     state: &AppState,
     headers: &HeaderMap,
+    ip: Option<IpAddr>,
 ) -> Result<Principal, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Principal::Anonymous);
@@ -52,7 +81,11 @@ pub(crate) async fn principal(
     let raw = STANDARD.decode(b64.trim()).map_err(|_| failed())?;
     let decoded = String::from_utf8(raw).map_err(|_| failed())?;
     let (identity, secret) = split_basic(&decoded).ok_or_else(failed)?;
-    Ok(state.0.registry.authenticate(&identity, &secret).await?)
+    Ok(state
+        .0
+        .registry
+        .authenticate_from(&identity, &secret, ip)
+        .await?)
 }
 
 #[cfg(test)]

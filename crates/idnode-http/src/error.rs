@@ -91,8 +91,10 @@ impl From<RegistryError> for ApiError {
             tracing::error!(error = %inner, "storage failure");
         }
         let mut out = Self::new(e.response_code(), e.to_string());
-        if let RegistryError::Batch(problems) = e {
-            out.problems = problems;
+        match e {
+            RegistryError::Batch(problems) => out.problems = problems,
+            RegistryError::RateLimited => out.status = StatusCode::TOO_MANY_REQUESTS,
+            _ => {}
         }
         out
     }
@@ -135,6 +137,10 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -16,7 +16,7 @@ use metrics::Counter;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use crate::auth::principal;
+use crate::auth::{principal, Caller};
 use crate::error::http_status;
 use crate::query::HandleQuery;
 use crate::{ApiError, AppState};
@@ -73,7 +73,8 @@ fn count(result: &'static str) {
 /// `GET /api/handles/{handle}`: the hot path. A plain anonymous request is one cache look-up
 /// and a clone of the pre-serialised body.
 pub(crate) async fn get_handle(State(s): State<AppState>, req: Request) -> Response {
-    match resolve(&s, req.uri(), req.headers()).await {
+    let ip = crate::auth::peer_ip(req.extensions());
+    match resolve(&s, req.uri(), req.headers(), ip).await {
         Ok(r) => {
             count("ok");
             r
@@ -91,11 +92,16 @@ pub(crate) async fn get_handle(State(s): State<AppState>, req: Request) -> Respo
     }
 }
 
-async fn resolve(s: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn resolve(
+    s: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Response, ApiError> {
     let text = path_handle(uri, API_PREFIX)?;
     let id = parse_handle(&text)?;
     let q = HandleQuery::parse(uri.query())?;
-    let p = principal(s, headers).await?;
+    let p = principal(s, headers, ip).await?;
     let view = if q.public_only {
         View::Public
     } else {
@@ -181,12 +187,12 @@ fn ok_body(handle: &str) -> String {
 pub(crate) async fn put_handle(
     State(s): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let text = path_handle(&uri, API_PREFIX)?;
     let q = HandleQuery::parse(uri.query())?;
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     let body = body_or_error(body)?;
     let values = body_values(&body).map_err(|e| e.with_handle(&text))?;
     let overwrite = q.overwrite.unwrap_or(true);
@@ -211,11 +217,11 @@ pub(crate) async fn put_handle(
 pub(crate) async fn delete_handle(
     State(s): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
     let text = path_handle(&uri, API_PREFIX)?;
     let q = HandleQuery::parse(uri.query())?;
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     let indexes = (!q.indexes.is_empty()).then_some(q.indexes);
     s.0.registry
         .delete_handle(&p, &text, indexes)
@@ -232,7 +238,7 @@ const MAX_PAGE: u64 = 10_000;
 pub(crate) async fn list_handles(
     State(s): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
     let q = HandleQuery::parse(uri.query())?;
     let prefix = q
@@ -245,7 +251,7 @@ pub(crate) async fn list_handles(
         )));
     }
     let page = q.page.unwrap_or(0);
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     let (total, handles) =
         s.0.registry
             .list_handles(&p, &prefix, page, page_size)

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::auth::principal;
+use crate::auth::{principal, Caller};
 use crate::{ApiError, AppState, Limits};
 
 /// Longest `Idempotency-Key` accepted.
@@ -260,9 +260,9 @@ fn json_body<T: for<'de> Deserialize<'de>>(
     (status = 200, body = [EnterpriseDto]), (status = 401, body = ErrorDoc)))]
 async fn list_enterprises(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Json<Vec<EnterpriseDto>>, ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     Ok(Json(
         s.0.registry
             .enterprises(&p)
@@ -277,10 +277,10 @@ async fn list_enterprises(
     (status = 201, body = CreatedEnterpriseDto), (status = 409, body = ErrorDoc), (status = 403, body = ErrorDoc)))]
 async fn create_enterprise(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CreatedEnterpriseDto>), ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     let req: NewEnterpriseDto = json_body(body)?;
     let (e, c) =
         s.0.registry
@@ -300,10 +300,10 @@ async fn create_enterprise(
     (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
 async fn get_enterprise(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     Ok(Json(s.0.registry.enterprise(&p, id).await?.into()))
 }
 
@@ -311,10 +311,10 @@ async fn get_enterprise(
     (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
 async fn suspend_enterprise(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     Ok(Json(
         s.0.registry
             .set_enterprise_status(&p, id, EnterpriseStatus::Suspended)
@@ -327,10 +327,10 @@ async fn suspend_enterprise(
     (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
 async fn activate_enterprise(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     Ok(Json(
         s.0.registry
             .set_enterprise_status(&p, id, EnterpriseStatus::Active)
@@ -349,12 +349,12 @@ struct PrefixFilter {
     (status = 200, body = [PrefixDto])))]
 async fn list_prefixes(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     uri: Uri,
 ) -> Result<Json<Vec<PrefixDto>>, ApiError> {
     let Query(f) = Query::<PrefixFilter>::try_from_uri(&uri)
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     Ok(Json(
         s.0.registry
             .prefixes(&p, f.enterprise_id)
@@ -369,10 +369,10 @@ async fn list_prefixes(
     (status = 201, body = PrefixDto), (status = 409, body = ErrorDoc)))]
 async fn allocate_prefix(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PrefixDto>), ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     let req: NewPrefixDto = json_body(body)?;
     let rec =
         s.0.registry
@@ -386,10 +386,10 @@ async fn allocate_prefix(
     responses((status = 200, body = BatchOutcomeDoc), (status = 400, body = ErrorDoc), (status = 409, body = ErrorDoc)))]
 async fn batch(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     let raw = body.map_err(|e| {
         ApiError::bad_request(format!("cannot read the request body: {e}")).with_status(
             if e.status().is_client_error() {
@@ -399,7 +399,7 @@ async fn batch(
             },
         )
     })?;
-    let key = match headers.get("idempotency-key") {
+    let key = match caller.headers.get("idempotency-key") {
         None => None,
         Some(v) => {
             let k = v
@@ -433,10 +433,10 @@ async fn batch(
     (status = 200, body = [HistoryDto]), (status = 403, body = ErrorDoc)))]
 async fn history(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(handle): Path<String>,
 ) -> Result<Json<Vec<HistoryDto>>, ApiError> {
-    let p = principal(&s, &headers).await?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
     let h = s.0.registry.history(&p, &handle, 1000).await?;
     Ok(Json(h.into_iter().map(Into::into).collect()))
 }

@@ -1,11 +1,14 @@
 //! Secret keys (salted PBKDF2 hashes only) and the authenticated principal.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use idnode_core::Identifier;
 use idnode_store::{SecretHash, Store};
 use moka::sync::Cache;
@@ -122,12 +125,20 @@ pub fn parse_identity(s: &str) -> Result<(u32, Identifier), RegistryError> {
     Ok((idx, id))
 }
 
+/// PBKDF2 checks one client address may cause per second (successes are then cached, so
+/// well-behaved clients stay far below): wrong secrets cannot buy unlimited CPU.
+pub const VERIFICATIONS_PER_SECOND: u32 = 10;
+/// Burst of PBKDF2 checks allowed before the rate applies.
+pub const VERIFICATION_BURST: u32 = 30;
+
 /// Verifies secrets, remembering recent successes so PBKDF2 is paid once per credential
 /// every few minutes rather than per request.
 pub(crate) struct Authenticator {
     store: Arc<dyn Store>,
     verified: Cache<[u8; 32], ()>,
     key: hmac::Key,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU64,
 }
 
 impl Authenticator {
@@ -140,14 +151,21 @@ impl Authenticator {
                 .time_to_live(Duration::from_secs(300))
                 .build(),
             key: hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("random key"),
+            limiter: RateLimiter::keyed(
+                Quota::per_second(NonZeroU32::new(VERIFICATIONS_PER_SECOND).expect("non-zero"))
+                    .allow_burst(NonZeroU32::new(VERIFICATION_BURST).expect("non-zero")),
+            ),
+            checks: AtomicU64::new(0),
         }
     }
 
     /// Checks `secret` for the `index:handle` identity; returns the normalised identity.
+    /// `client` (the caller's address) is charged for every PBKDF2 computation.
     pub(crate) async fn verify(
         &self,
         identity: &str,
         secret: &str,
+        client: Option<IpAddr>,
     ) -> Result<(String, Identifier), RegistryError> {
         let (idx, handle) = parse_identity(identity)?;
         let stored = self
@@ -174,6 +192,14 @@ impl Authenticator {
             .expect("HMAC-SHA256 is 32 bytes");
         if self.verified.contains_key(&tag) {
             return Ok((normalised, handle));
+        }
+        if let Some(ip) = client {
+            if self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(1024) {
+                self.limiter.retain_recent();
+            }
+            if self.limiter.check_key(&ip).is_err() {
+                return Err(RegistryError::RateLimited);
+            }
         }
         let secret = secret.as_bytes().to_vec();
         let ok = tokio::task::spawn_blocking(move || verify_secret(&stored, &secret))

@@ -36,6 +36,9 @@ pub enum RegistryError {
     /// Credentials were wrong or unknown.
     #[error("authentication failed")]
     AuthenticationFailed,
+    /// Too many secret checks from this client; retry later.
+    #[error("too many authentication attempts from this client; retry in a few seconds")]
+    RateLimited,
     /// Authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
@@ -83,6 +86,7 @@ impl RegistryError {
             Self::AuthenticationFailed => ResponseCode::AuthenticationFailed,
             Self::Forbidden(_) => ResponseCode::InsufficientPermissions,
             Self::Store(_) => ResponseCode::Error,
+            Self::RateLimited => ResponseCode::ServerBusy,
         }
     }
 }

@@ -18,7 +18,7 @@ use metrics::Counter;
 
 pub use auth::{
     generate_secret, hash_secret, parse_identity, verify_secret, Credentials, Principal,
-    SECRET_ALG, SECRET_ITERATIONS,
+    SECRET_ALG, SECRET_ITERATIONS, VERIFICATIONS_PER_SECOND, VERIFICATION_BURST,
 };
 pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, UpsertReport};
 pub use error::{ItemProblem, RegistryError};
@@ -65,7 +65,18 @@ impl Registry {
 
     /// Authenticates an `index:handle` identity with its secret.
     pub async fn authenticate(&self, identity: &str, secret: &str) -> Result<Principal> {
-        let (identity, handle) = self.auth.verify(identity, secret).await?;
+        self.authenticate_from(identity, secret, None).await
+    }
+
+    /// [`Registry::authenticate`] for a request from `client`, which is rate-limited in the
+    /// secret checks it can cause.
+    pub async fn authenticate_from(
+        &self,
+        identity: &str,
+        secret: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Principal> {
+        let (identity, handle) = self.auth.verify(identity, secret, client).await?;
         let owner = if handle.is_prefix_handle() {
             handle.suffix().to_owned()
         } else {
