@@ -194,7 +194,11 @@ impl Authenticator {
             return Ok((normalised, handle));
         }
         if let Some(ip) = client {
-            if self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(1024) {
+            if self
+                .checks
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(1024)
+            {
                 self.limiter.retain_recent();
             }
             if self.limiter.check_key(&ip).is_err() {
