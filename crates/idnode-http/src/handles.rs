@@ -115,14 +115,7 @@ async fn resolve(
     if q.indexes.is_empty() && q.types.is_empty() {
         return Ok(json_response(StatusCode::OK, entry.body.clone()));
     }
-    let picked: Vec<&HandleValue> = entry
-        .values
-        .iter()
-        .filter(|v| {
-            (q.indexes.is_empty() || q.indexes.contains(&v.index))
-                && (q.types.is_empty() || q.types.iter().any(|t| v.type_matches(t)))
-        })
-        .collect();
+    let picked = entry.select(&q.indexes, &q.types);
     if picked.is_empty() {
         return Err(
             ApiError::new(ResponseCode::ValuesNotFound, "Values Not Found")

@@ -300,11 +300,10 @@ impl Registry {
     ) -> Result<(u64, Vec<String>)> {
         let prefix = idnode_core::normalize_prefix(prefix)?;
         // Listing needs the same rights as writing under the prefix.
-        let probe = Identifier::parse(&format!("{prefix}/x"))?;
-        if prefix != idnode_core::NA_PREFIX {
-            self.write_scope(p, &probe).await?;
-        } else {
+        if prefix == idnode_core::NA_PREFIX {
             Self::require_operator(p)?;
+        } else {
+            self.prefix_scope(p, &prefix, false).await?;
         }
         Ok(self
             .store

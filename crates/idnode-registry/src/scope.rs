@@ -85,6 +85,17 @@ impl Registry {
         } else {
             id.prefix()
         };
+        self.prefix_scope(p, governing, id.is_prefix_handle()).await
+    }
+
+    /// The allocated prefix `governing`, after checking `p` may write under it
+    /// (`prefix_handle`: the write addresses its `0.NA/` handle, which is operator-only).
+    pub(crate) async fn prefix_scope(
+        &self,
+        p: &Principal,
+        governing: &str,
+        prefix_handle: bool,
+    ) -> Result<Arc<PrefixInfo>> {
         if !is_under(governing, &self.node_prefix) {
             return Err(RegistryError::NotResponsible(format!(
                 "prefix {governing} is not served by this node ({})",
@@ -100,7 +111,7 @@ impl Registry {
             Principal::Anonymous => Err(RegistryError::AuthenticationNeeded),
             Principal::Operator { .. } => Ok(info),
             Principal::Enterprise { id: eid, .. } => {
-                if id.is_prefix_handle() {
+                if prefix_handle {
                     return Err(RegistryError::Forbidden(
                         "prefix handles are managed by the node operator".into(),
                     ));

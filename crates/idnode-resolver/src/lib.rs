@@ -86,6 +86,18 @@ impl Entry {
         }
     }
 
+    /// The values a resolution request asks for: those at `indexes` (all when empty) whose
+    /// type matches one of `types` (all when empty; `URL.` matches subtypes).
+    pub fn select<'a>(&'a self, indexes: &[u32], types: &[String]) -> Vec<&'a HandleValue> {
+        self.values
+            .iter()
+            .filter(|v| {
+                (indexes.is_empty() || indexes.contains(&v.index))
+                    && (types.is_empty() || types.iter().any(|t| v.type_matches(t)))
+            })
+            .collect()
+    }
+
     /// Approximate memory footprint, for the cache weigher.
     fn weight(&self) -> u32 {
         let values: usize = self

@@ -162,3 +162,21 @@ async fn a_fill_racing_a_write_is_discarded() {
     r.caches.insert(key, View::Public, entry, epoch);
     assert!(r.caches.get(key, View::Public).is_none());
 }
+
+#[tokio::test]
+async fn select_filters_by_index_and_type() {
+    let (_d, _s, r) = setup().await;
+    let e = r
+        .resolve(&id("88.118.8/a"), View::Admin, false)
+        .await
+        .unwrap();
+    let idx = |vs: Vec<&HandleValue>| vs.iter().map(|v| v.index).collect::<Vec<_>>();
+    assert_eq!(idx(e.select(&[], &[])), [1, 2]);
+    assert_eq!(idx(e.select(&[2], &[])), [2]);
+    assert_eq!(idx(e.select(&[], &["URL".into()])), [1]);
+    assert_eq!(idx(e.select(&[2], &["URL".into()])), Vec::<u32>::new());
+    assert_eq!(
+        idx(e.select(&[], &["SECRET_NOTE".into(), "URL".into()])),
+        [1, 2]
+    );
+}
