@@ -56,7 +56,7 @@ const RESULTS: [&str; 6] = [
 ];
 
 /// Counts a resolution by result, with handles registered once.
-fn count(result: &'static str) {
+pub(crate) fn count(result: &'static str) {
     static C: OnceLock<[Counter; RESULTS.len()]> = OnceLock::new();
     let counters = C.get_or_init(|| {
         RESULTS.map(
@@ -68,6 +68,24 @@ fn count(result: &'static str) {
         .position(|r| *r == result)
         .unwrap_or(RESULTS.len() - 1);
     counters[i].increment(1);
+}
+
+/// A cache hit for an anonymous `GET /api/handles/{handle}` without parameters, answered
+/// before routing; `None` sends the request through the router (which handles everything,
+/// including this case on a miss).
+pub(crate) fn cached_hit(s: &AppState, req: &Request) -> Option<Response> {
+    if req.method() != axum::http::Method::GET
+        || req.uri().query().is_some()
+        || req.headers().contains_key(header::AUTHORIZATION)
+    {
+        return None;
+    }
+    let text = req.uri().path().strip_prefix(API_PREFIX)?;
+    let text = percent_decode_str(text).decode_utf8().ok()?;
+    let id = Identifier::parse(&text).ok()?;
+    let entry = s.0.resolver.cached(&id, View::Public)?;
+    count("ok");
+    Some(json_response(StatusCode::OK, entry.body.clone()))
 }
 
 /// `GET /api/handles/{handle}`: the hot path. A plain anonymous request is one cache look-up

@@ -190,15 +190,35 @@ async fn observe(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` until `shutdown` completes. Anonymous cache hits of
+/// `GET /api/handles/{handle}` are answered before routing (`handles::cached_hit`): the same
+/// answer the router gives, without its layers.
 pub async fn serve(
     listener: TcpListener,
+    state: AppState,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use tower::ServiceExt as _;
+    let app = tower::service_fn(move |req: Request| {
+        let start = Instant::now();
+        let hit = handles::cached_hit(&state, &req);
+        if hit.is_some() {
+            histograms()[0][0].record(start.elapsed().as_secs_f64());
+        }
+        let router = router.clone();
+        async move {
+            match hit {
+                Some(resp) => Ok(resp),
+                None => router.oneshot(req).await,
+            }
+        }
+    });
     axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
+            app,
+        ),
     )
     .with_graceful_shutdown(shutdown)
     .await

@@ -150,14 +150,14 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         Some(prometheus),
     );
     let router = idnode_http::router(
-        state,
+        state.clone(),
         &Limits {
             max_body_bytes: config.http.max_body_bytes,
             max_batch_bytes: config.http.max_batch_bytes,
         },
     );
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(idnode_http::serve(listener, router, async {
+    let task = tokio::spawn(idnode_http::serve(listener, state, router, async {
         let _ = rx.await;
     }));
     Ok(RunningNode {
