@@ -314,13 +314,18 @@ async fn suspend_enterprise(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
-    Ok(Json(
-        s.0.registry
-            .set_enterprise_status(&p, id, EnterpriseStatus::Suspended)
-            .await?
-            .into(),
-    ))
+    set_status(&s, &caller, id, EnterpriseStatus::Suspended).await
+}
+
+async fn set_status(
+    s: &AppState,
+    caller: &Caller,
+    id: i64,
+    status: EnterpriseStatus,
+) -> Result<Json<EnterpriseDto>, ApiError> {
+    let p = principal(s, &caller.headers, caller.ip).await?;
+    let e = s.0.registry.set_enterprise_status(&p, id, status).await?;
+    Ok(Json(e.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/activate", params(("id" = i64, Path)), responses(
@@ -330,13 +335,7 @@ async fn activate_enterprise(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
-    Ok(Json(
-        s.0.registry
-            .set_enterprise_status(&p, id, EnterpriseStatus::Active)
-            .await?
-            .into(),
-    ))
+    set_status(&s, &caller, id, EnterpriseStatus::Active).await
 }
 
 #[derive(Deserialize)]
