@@ -174,22 +174,6 @@ fn body_values(body: &[u8]) -> Result<Vec<HandleValue>, ApiError> {
         .collect()
 }
 
-fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        let status = e.status();
-        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "request body exceeds the size limit".to_owned()
-        } else {
-            format!("cannot read the request body: {e}")
-        };
-        ApiError::bad_request(msg).with_status(if status.is_client_error() {
-            status
-        } else {
-            StatusCode::BAD_REQUEST
-        })
-    })
-}
-
 fn ok_body(handle: &str) -> String {
     serde_json::json!({"responseCode": 1, "handle": handle}).to_string()
 }
@@ -204,7 +188,7 @@ pub(crate) async fn put_handle(
     let text = path_handle(&uri, API_PREFIX)?;
     let q = HandleQuery::parse(uri.query())?;
     let p = principal(&s, &caller.headers, caller.ip).await?;
-    let body = body_or_error(body)?;
+    let body = crate::error::read_body(body)?;
     let values = body_values(&body).map_err(|e| e.with_handle(&text))?;
     let overwrite = q.overwrite.unwrap_or(true);
     let mode = if q.various || !q.indexes.is_empty() {

@@ -243,15 +243,7 @@ impl From<HistoryRecord> for HistoryDto {
 fn json_body<T: for<'de> Deserialize<'de>>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
-    let body = body.map_err(|e| {
-        ApiError::bad_request(format!("cannot read the request body: {e}")).with_status(
-            if e.status().is_client_error() {
-                e.status()
-            } else {
-                StatusCode::BAD_REQUEST
-            },
-        )
-    })?;
+    let body = crate::error::read_body(body)?;
     serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
@@ -389,15 +381,7 @@ async fn batch(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let p = principal(&s, &caller.headers, caller.ip).await?;
-    let raw = body.map_err(|e| {
-        ApiError::bad_request(format!("cannot read the request body: {e}")).with_status(
-            if e.status().is_client_error() {
-                e.status()
-            } else {
-                StatusCode::BAD_REQUEST
-            },
-        )
-    })?;
+    let raw = crate::error::read_body(body)?;
     let key = match caller.headers.get("idempotency-key") {
         None => None,
         Some(v) => {
