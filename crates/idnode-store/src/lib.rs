@@ -14,7 +14,7 @@ pub use error::{ItemError, ItemErrorKind, StoreError};
 pub use model::{
     fill_created_values, fold, now_millis, prefix_range, Batch, Enterprise, EnterpriseStatus,
     HandleRecord, HistoryAction, HistoryRecord, Idempotency, NewEnterprise, Op, PrefixRecord,
-    PrefixStatus, SecretHash, StoreStats,
+    PrefixStatus, SecretHash, Status, StoreStats,
 };
 
 /// Result alias for store calls.

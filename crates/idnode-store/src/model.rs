@@ -188,16 +188,17 @@ impl std::fmt::Debug for SecretHash {
     }
 }
 
-/// Status of a prefix.
+/// Status of a prefix or an enterprise: active, or suspended (writes refused; identifiers
+/// still resolve).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrefixStatus {
-    /// Served normally.
+pub enum Status {
+    /// Served normally; may write.
     Active,
     /// Writes refused.
     Suspended,
 }
 
-impl PrefixStatus {
+impl Status {
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -214,6 +215,11 @@ impl PrefixStatus {
         }
     }
 }
+
+/// Status of a prefix.
+pub type PrefixStatus = Status;
+/// Status of an enterprise.
+pub type EnterpriseStatus = Status;
 
 /// An allocated prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,33 +232,6 @@ pub struct PrefixRecord {
     pub status: PrefixStatus,
     /// Allocation time, unix ms.
     pub created_at: i64,
-}
-
-/// Status of an enterprise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnterpriseStatus {
-    /// May write.
-    Active,
-    /// Writes refused; identifiers still resolve.
-    Suspended,
-}
-
-impl EnterpriseStatus {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-        }
-    }
-    /// From the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(Self::Active),
-            "suspended" => Some(Self::Suspended),
-            _ => None,
-        }
-    }
 }
 
 /// An enterprise to create.
