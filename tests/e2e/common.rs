@@ -46,6 +46,13 @@ pub async fn node(backend: Backend) -> TestNode {
     let mut config = Config::default();
     config.database.url = url.clone();
     config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.handle.listen = "127.0.0.1:0".parse().unwrap();
+    config.handle.read_timeout_secs = 1;
+    config.handle.challenge_ttl_secs = 2;
+    config.handle.referral = vec![idnode::config::ReferralConfig {
+        prefix: "88.200".into(),
+        servers: vec!["192.0.2.1:2641".parse().unwrap()],
+    }];
     let store = idnode::open_store(&url).await.unwrap();
     let services = Arc::new(Services::new(store, "88.118", &config.cache));
     let op = services.registry.init_node(None).await.unwrap();

@@ -6,6 +6,8 @@ mod access;
 mod bad_input;
 mod clients;
 mod common;
+mod handle;
+mod hdl;
 mod manage;
 mod observe;
 mod rest;

@@ -5,6 +5,7 @@
 mod auth;
 mod error;
 mod handles;
+mod hdl;
 mod manage;
 mod ops;
 mod query;
@@ -18,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use idnode_handle::HandleService;
 use idnode_registry::Registry;
 use idnode_resolver::Resolver;
 use metrics::Histogram;
@@ -54,19 +56,23 @@ pub(crate) struct Inner {
     pub(crate) resolver: Arc<Resolver>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) prometheus: Option<PrometheusHandle>,
+    pub(crate) handle: Option<Arc<HandleService>>,
 }
 
 impl AppState {
-    /// State over the services; `prometheus` renders `/metrics` when given.
+    /// State over the services; `prometheus` renders `/metrics` when given; `handle`
+    /// answers binary Handle messages POSTed to `/` when given.
     pub fn new(
         resolver: Arc<Resolver>,
         registry: Arc<Registry>,
         prometheus: Option<PrometheusHandle>,
+        handle: Option<Arc<HandleService>>,
     ) -> Self {
         Self(Arc::new(Inner {
             resolver,
             registry,
             prometheus,
+            handle,
         }))
     }
 }
@@ -124,7 +130,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/api/v1/openapi.json", get(manage::openapi))
         .route("/{*handle}", get(handles::redirect))
-        .route("/", post(ops::not_found).get(ops::not_found))
+        .route("/", post(hdl::post_root).get(ops::not_found))
         .layer(middleware::from_fn(observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             ops::panic_response,

@@ -26,6 +26,9 @@ pub enum PutMode {
         /// Modify values that exist (false: refuse with "value exists").
         overwrite: bool,
     },
+    /// Replace values that exist; any index not present fails with "values not found"
+    /// (the Handle protocol's MODIFY_VALUE).
+    Modify,
 }
 
 /// The result of a PUT.
@@ -165,8 +168,21 @@ impl Registry {
                         },
                     );
                 }
-                (PutMode::Values { .. }, None) => return Err(RegistryError::HandleNotFound),
-                (PutMode::Values { indexes, overwrite }, Some(rec)) => {
+                (PutMode::Values { .. } | PutMode::Modify, None) => {
+                    return Err(RegistryError::HandleNotFound)
+                }
+                (PutMode::Modify, Some(rec))
+                    if new_values
+                        .iter()
+                        .any(|v| rec.values.iter().all(|o| o.index != v.index)) =>
+                {
+                    return Err(RegistryError::ValuesNotFound);
+                }
+                (m @ (PutMode::Values { .. } | PutMode::Modify), Some(rec)) => {
+                    let (indexes, overwrite) = match m {
+                        PutMode::Values { indexes, overwrite } => (indexes.clone(), *overwrite),
+                        _ => (None, true),
+                    };
                     let mut merged: BTreeMap<u32, HandleValue> =
                         rec.values.iter().map(|v| (v.index, v.clone())).collect();
                     new_values.retain(|v| indexes.as_ref().is_none_or(|l| l.contains(&v.index)));

@@ -12,6 +12,7 @@ mod scope;
 
 use std::sync::Arc;
 
+use idnode_core::Identifier;
 use idnode_resolver::Resolver;
 use idnode_store::Store;
 use metrics::Counter;
@@ -77,6 +78,12 @@ impl Registry {
         client: Option<std::net::IpAddr>,
     ) -> Result<Principal> {
         let (identity, handle) = self.auth.verify(identity, secret, client).await?;
+        self.principal_of(identity, &handle).await
+    }
+
+    /// The principal an identity (`index:handle`) acts as, once a front end has proved it
+    /// (e.g. by a Handle challenge signed with the key at that index).
+    pub async fn principal_of(&self, identity: String, handle: &Identifier) -> Result<Principal> {
         let owner = if handle.is_prefix_handle() {
             handle.suffix().to_owned()
         } else {

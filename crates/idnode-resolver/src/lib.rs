@@ -72,6 +72,9 @@ pub struct Entry {
     pub values: Vec<HandleValue>,
     /// The REST response body for the whole visible record.
     pub body: Bytes,
+    /// A binary front end's encoding of all visible values, made on first use and cached
+    /// with the entry (the resolver does not interpret it).
+    pub wire: std::sync::OnceLock<Bytes>,
 }
 
 impl Entry {
@@ -83,6 +86,7 @@ impl Entry {
             handle: handle.to_owned(),
             values,
             body,
+            wire: std::sync::OnceLock::new(),
         }
     }
 
@@ -148,6 +152,11 @@ pub struct Resolver {
 }
 
 impl Resolver {
+    /// The prefixes this node serves.
+    pub fn served(&self) -> &[String] {
+        &self.served
+    }
+
     /// A resolver for the handles under `served` prefixes (and their `0.NA/` prefix handles).
     pub fn new(store: Arc<dyn Store>, served: Vec<String>, config: &CacheConfig) -> Self {
         Self {

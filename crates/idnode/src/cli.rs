@@ -44,6 +44,9 @@ pub enum Command {
         /// HTTP listen address (default 127.0.0.1:8000).
         #[arg(long, env = "IDNODE_HTTP_ADDR")]
         http: Option<SocketAddr>,
+        /// Handle protocol (TCP and UDP) listen address (default 127.0.0.1:2641).
+        #[arg(long, env = "IDNODE_HANDLE_ADDR")]
+        handle: Option<SocketAddr>,
         /// On an empty database: initialise node 88.118 and load demo enterprises and
         /// identifiers, printing their credentials.
         #[arg(long)]
@@ -188,9 +191,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Serve { http, demo } => {
+        Command::Serve { http, handle, demo } => {
             if let Some(addr) = http {
                 config.http.listen = addr;
+            }
+            if let Some(addr) = handle {
+                config.handle.listen = addr;
             }
             serve(&config, demo).await?;
         }
@@ -309,10 +315,12 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let node = start(config, services).await?;
     tracing::info!(
         http = %node.http_addr,
+        handle = %node.handle_addr,
         node_prefix = %prefix,
         database = %crate::config::redact_url(&config.database.url),
         "idnode serving"
     );
+    println!("Handle protocol (TCP and UDP) on {}", node.handle_addr);
     println!("idnode serving node {prefix}: http://{}", node.http_addr);
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The documented default configuration (`idnode config default`).
 pub const DEFAULT_CONFIG: &str = r#"# idnode configuration. Every key is optional; the values shown are the defaults.
-# Environment overrides: IDNODE_DATABASE_URL, IDNODE_HTTP_ADDR, IDNODE_LOG.
+# Environment overrides: IDNODE_DATABASE_URL, IDNODE_HTTP_ADDR, IDNODE_HANDLE_ADDR, IDNODE_LOG.
 
 [database]
 # sqlite://PATH (embedded, created if missing) or postgres://user:pass@host:port/db
@@ -22,6 +22,23 @@ listen = "127.0.0.1:8000"
 max_body_bytes = 1048576
 # Largest body of a management batch (up to 10,000 identifiers), bytes.
 max_batch_bytes = 33554432
+
+[handle]
+# Address of the binary Handle protocol front end (TCP and UDP on the same port).
+listen = "127.0.0.1:2641"
+# Address published in this node's HS_SITE (GET_SITE_INFO); defaults to the listen address.
+# public_address = "203.0.113.7"
+# TCP connections served at once.
+max_connections = 1024
+# Seconds an idle TCP connection stays open; seconds a client may take to send a message.
+idle_timeout_secs = 60
+read_timeout_secs = 10
+# Seconds a client has to answer an authentication challenge.
+challenge_ttl_secs = 60
+# Sites of prefixes served elsewhere, for prefix referrals (RC 303). Example:
+# [[handle.referral]]
+# prefix = "88.200"
+# servers = ["198.51.100.4:2641"]
 
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
@@ -46,6 +63,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// HTTP front end.
     pub http: HttpConfig,
+    /// Binary Handle protocol front end.
+    pub handle: HandleSection,
     /// Resolver cache.
     pub cache: CacheSection,
     /// Logging.
@@ -70,6 +89,50 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Batch body limit.
     pub max_batch_bytes: usize,
+}
+
+/// The binary Handle protocol front end.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HandleSection {
+    /// TCP and UDP address.
+    pub listen: SocketAddr,
+    /// Address published in HS_SITE (default: the listen address).
+    pub public_address: Option<std::net::IpAddr>,
+    /// TCP connections served at once.
+    pub max_connections: usize,
+    /// Idle TCP connection lifetime, seconds.
+    pub idle_timeout_secs: u64,
+    /// Time allowed to send one message, seconds.
+    pub read_timeout_secs: u64,
+    /// Time allowed to answer a challenge, seconds.
+    pub challenge_ttl_secs: u64,
+    /// Known sites of other prefixes.
+    pub referral: Vec<ReferralConfig>,
+}
+
+/// A prefix served elsewhere and the servers of its site.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralConfig {
+    /// The prefix, e.g. `88.200`.
+    pub prefix: String,
+    /// `ip:port` of each server (TCP and UDP).
+    pub servers: Vec<SocketAddr>,
+}
+
+impl Default for HandleSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2641)),
+            public_address: None,
+            max_connections: 1024,
+            idle_timeout_secs: 60,
+            read_timeout_secs: 10,
+            challenge_ttl_secs: 60,
+            referral: Vec::new(),
+        }
+    }
 }
 
 /// `[cache]`.
@@ -144,6 +207,9 @@ impl Config {
         }
         if let Ok(v) = std::env::var("IDNODE_HTTP_ADDR") {
             c.http.listen = v.parse().context("IDNODE_HTTP_ADDR is not an address")?;
+        }
+        if let Ok(v) = std::env::var("IDNODE_HANDLE_ADDR") {
+            c.handle.listen = v.parse().context("IDNODE_HANDLE_ADDR is not an address")?;
         }
         if let Ok(v) = std::env::var("IDNODE_LOG") {
             c.log.filter = v;

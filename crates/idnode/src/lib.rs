@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use idnode_core::{address_bytes, SiteInfo, SiteInterface, SiteServer};
+use idnode_handle::{serve_tcp, serve_udp, HandleService, ServiceConfig, TcpLimits};
 use idnode_http::{AppState, Limits};
 use idnode_registry::{Principal, Registry};
 use idnode_resolver::{CacheConfig, Resolver};
@@ -19,7 +21,8 @@ use idnode_store::Store;
 use idnode_store_postgres::PgStore;
 use idnode_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
 
 pub use config::Config;
 
@@ -110,21 +113,27 @@ pub fn cli_operator() -> Principal {
 
 /// A node serving HTTP, stopped by [`RunningNode::stop`] or dropping it.
 pub struct RunningNode {
+    /// Where the Handle protocol front end listens (TCP and UDP).
+    pub handle_addr: SocketAddr,
     /// Where HTTP listens.
     pub http_addr: SocketAddr,
     /// The services behind it.
     pub services: Arc<Services>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<watch::Sender<bool>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    handle_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningNode {
     /// Stops serving and waits for in-flight requests.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         (&mut self.task).await??;
+        for t in std::mem::take(&mut self.handle_tasks) {
+            t.await?;
+        }
         Ok(())
     }
 }
@@ -132,7 +141,7 @@ impl RunningNode {
 impl Drop for RunningNode {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
     }
 }
@@ -144,10 +153,21 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         .await
         .with_context(|| format!("binding HTTP on {}", config.http.listen))?;
     let http_addr = listener.local_addr()?;
+    let (tx, rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let (handle_addr, tcp, udp) = bind_handle(config.handle.listen).await?;
+    let handle = Arc::new(HandleService::new(
+        services.resolver.clone(),
+        services.registry.clone(),
+        &handle_config(&config.handle, handle_addr, http_addr),
+    ));
     let state = AppState::new(
         services.resolver.clone(),
         services.registry.clone(),
         Some(prometheus),
+        Some(handle.clone()),
     );
     let router = idnode_http::router(
         state.clone(),
@@ -156,14 +176,104 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
             max_batch_bytes: config.http.max_batch_bytes,
         },
     );
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(idnode_http::serve(listener, state, router, async {
-        let _ = rx.await;
-    }));
+    let limits = TcpLimits {
+        max_connections: config.handle.max_connections,
+        idle_timeout: Duration::from_secs(config.handle.idle_timeout_secs),
+        read_timeout: Duration::from_secs(config.handle.read_timeout_secs),
+    };
+    let handle_tasks = vec![
+        tokio::spawn(serve_tcp(tcp, handle.clone(), limits, stopped(rx.clone()))),
+        tokio::spawn(serve_udp(udp, handle.clone(), stopped(rx.clone()))),
+    ];
+    let task = tokio::spawn(idnode_http::serve(listener, state, router, stopped(rx)));
     Ok(RunningNode {
+        handle_addr,
+        handle_tasks,
         http_addr,
         services,
         stop: Some(tx),
         task,
     })
+}
+
+/// Binds the Handle TCP listener and a UDP socket on the same port (with port 0, the port
+/// the TCP listener got).
+async fn bind_handle(addr: SocketAddr) -> anyhow::Result<(SocketAddr, TcpListener, UdpSocket)> {
+    for _ in 0..20 {
+        let tcp = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding Handle TCP on {addr}"))?;
+        let bound = tcp.local_addr()?;
+        match UdpSocket::bind(bound).await {
+            Ok(udp) => return Ok((bound, tcp, udp)),
+            Err(e) if addr.port() != 0 => {
+                return Err(e).with_context(|| format!("binding Handle UDP on {bound}"))
+            }
+            Err(_) => continue,
+        }
+    }
+    bail!("no port free for both Handle TCP and UDP on {}", addr.ip())
+}
+
+fn site(id: u32, ip: std::net::IpAddr, interfaces: Vec<SiteInterface>) -> SiteServer {
+    SiteServer {
+        id,
+        address: address_bytes(ip),
+        public_key: Vec::new(),
+        interfaces,
+    }
+}
+
+fn site_info(servers: Vec<SiteServer>, desc: &str) -> SiteInfo {
+    SiteInfo {
+        version: 1,
+        protocol: (2, 10),
+        serial: 1,
+        primary: true,
+        multi_primary: false,
+        hash_option: 0,
+        hash_filter: Vec::new(),
+        attributes: vec![("desc".into(), desc.into())],
+        servers,
+    }
+}
+
+/// This node's HS_SITE (its Handle TCP/UDP and HTTP interfaces) and the referral sites.
+fn handle_config(c: &config::HandleSection, handle: SocketAddr, http: SocketAddr) -> ServiceConfig {
+    let ip = c.public_address.unwrap_or(handle.ip());
+    let both = |protocol, port: u16| SiteInterface {
+        kind: 3,
+        protocol,
+        port: u32::from(port),
+    };
+    let own = site(
+        1,
+        ip,
+        vec![
+            both(1, handle.port()),
+            both(0, handle.port()),
+            both(2, http.port()),
+        ],
+    );
+    let referrals = c
+        .referral
+        .iter()
+        .map(|r| {
+            let servers = r
+                .servers
+                .iter()
+                .zip(1..)
+                .map(|(a, id)| site(id, a.ip(), vec![both(1, a.port()), both(0, a.port())]))
+                .collect();
+            (
+                r.prefix.clone(),
+                site_info(servers, &format!("site of {}", r.prefix)),
+            )
+        })
+        .collect();
+    ServiceConfig {
+        site: site_info(vec![own], "idnode secondary node"),
+        referrals,
+        challenge_ttl: Duration::from_secs(c.challenge_ttl_secs.max(1)),
+    }
 }

@@ -140,7 +140,14 @@ fn serve_demo_answers_over_http() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
         .env("IDNODE_DATABASE_URL", &db)
         .env("IDNODE_LOG", "warn")
-        .args(["serve", "--demo", "--http", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--http",
+            "127.0.0.1:0",
+            "--handle",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -1,0 +1,667 @@
+//! What the Handle front end answers: one request message in, response messages out, through
+//! the same resolver (cache) and registry (permissions, history) as the HTTP front end.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use idnode_core::{HandleValue, Identifier, SiteInfo};
+use idnode_handle_proto::{
+    digest, encode_response, encode_values, flags, op, rc, Body, DigestAlg, Envelope, Header,
+    Message, ProtoError, Request,
+};
+use idnode_registry::{Principal, PutMode, Registry, RegistryError};
+use idnode_resolver::{Entry, ResolveError, Resolver, View};
+
+use crate::challenge::{Challenges, Pending};
+use crate::keys::PublicKey;
+
+/// Seconds a response stays valid (header `expirationTime`).
+const RESPONSE_LIFETIME: u32 = 12 * 3600;
+/// Handles per LIST_HANDLES message; longer lists continue in further messages (CN).
+const LIST_CHUNK: u64 = 5_000;
+
+/// Front-end settings.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// This node's site (answered to GET_SITE_INFO).
+    pub site: SiteInfo,
+    /// Known sites of prefixes served elsewhere (prefix referrals, RC 303).
+    pub referrals: Vec<(String, SiteInfo)>,
+    /// How long a challenge may be answered.
+    pub challenge_ttl: Duration,
+}
+
+/// The Handle protocol service shared by the TCP, UDP and HTTP transports.
+pub struct HandleService {
+    resolver: Arc<Resolver>,
+    registry: Arc<Registry>,
+    site: Vec<u8>,
+    referrals: Vec<(String, Vec<u8>)>,
+    challenges: Challenges,
+}
+
+fn now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
+/// Writes one response message for a request with header `req` to `out`.
+fn write(
+    out: &mut Vec<u8>,
+    reply: &Envelope,
+    req: &Header,
+    code: u32,
+    digest: Option<(DigestAlg, &[u8])>,
+    body: &Body<'_>,
+) {
+    let header = Header {
+        op_code: req.op_code,
+        response_code: code,
+        op_flags: flags::AT | (req.op_flags & (flags::KC | flags::PO | flags::CN)),
+        site_serial: 0,
+        recursion_count: 0,
+        expiration: now().saturating_add(RESPONSE_LIFETIME),
+        body_len: 0,
+    };
+    encode_response(out, reply, &header, digest, body);
+}
+
+/// The request digest, when the request asked for it (RD).
+fn request_digest(m: &Message<'_>) -> Option<(DigestAlg, Vec<u8>)> {
+    m.header.has(flags::RD).then(|| {
+        let alg = DigestAlg::for_version(m.envelope.negotiated());
+        (alg, digest(alg, m.signed))
+    })
+}
+
+fn rd(d: &Option<(DigestAlg, Vec<u8>)>) -> Option<(DigestAlg, &[u8])> {
+    d.as_ref().map(|(a, v)| (*a, v.as_slice()))
+}
+
+/// Encoded values of an entry: the cached whole record, or the requested selection.
+enum Selected<'a> {
+    All(&'a Bytes),
+    Some(Vec<u8>),
+    None,
+}
+
+fn select<'a>(entry: &'a Entry, indexes: &[u32], types: &[&str]) -> Selected<'a> {
+    if indexes.is_empty() && types.is_empty() {
+        return Selected::All(entry.wire.get_or_init(|| {
+            let mut b = Vec::new();
+            encode_values(&mut b, entry.values.iter());
+            Bytes::from(b)
+        }));
+    }
+    let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+    let chosen: Vec<&HandleValue> = entry.select(indexes, &types);
+    if chosen.is_empty() {
+        return Selected::None;
+    }
+    let mut b = Vec::new();
+    encode_values(&mut b, chosen.into_iter());
+    Selected::Some(b)
+}
+
+impl HandleService {
+    /// A service over the node's resolver and registry.
+    pub fn new(resolver: Arc<Resolver>, registry: Arc<Registry>, config: &ServiceConfig) -> Self {
+        let referrals = config
+            .referrals
+            .iter()
+            .map(|(prefix, site)| {
+                let mut v = HandleValue::bytes(1, "HS_SITE.PREFIX", site.encode());
+                v.timestamp = now();
+                let mut b = Vec::new();
+                encode_values(&mut b, std::iter::once(&v));
+                (prefix.to_ascii_uppercase(), b)
+            })
+            .collect();
+        Self {
+            resolver,
+            registry,
+            site: config.site.encode(),
+            referrals,
+            challenges: Challenges::new(config.challenge_ttl, 100_000),
+        }
+    }
+
+    /// Answers an anonymous resolution from the cache without awaiting anything. Returns
+    /// false (writing nothing) when the request needs the full path.
+    pub fn answer_cached(&self, env: &Envelope, msg: &[u8], out: &mut Vec<u8>) -> bool {
+        let Ok(m) = Message::parse(*env, msg) else {
+            return false;
+        };
+        if m.header.op_code != op::RESOLUTION || m.credential.is_some() {
+            return false;
+        }
+        let Ok(Request::Resolution {
+            handle,
+            indexes,
+            types,
+        }) = Request::decode(op::RESOLUTION, m.body)
+        else {
+            return false;
+        };
+        let Ok(id) = Identifier::parse(handle) else {
+            return false;
+        };
+        let Some(entry) = self.resolver.cached(&id, View::Public) else {
+            return false;
+        };
+        if !m.header.has(flags::PO) {
+            // Restricted values need a challenge: only answer here when there are none.
+            match self.resolver.cached(&id, View::Admin) {
+                Some(admin) if admin.values.len() == entry.values.len() => {}
+                _ => return false,
+            }
+        }
+        self.write_values(
+            out,
+            &m,
+            &m.envelope.reply(),
+            handle,
+            &entry,
+            &indexes,
+            &types,
+        );
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_values(
+        &self,
+        out: &mut Vec<u8>,
+        m: &Message<'_>,
+        reply: &Envelope,
+        handle: &str,
+        entry: &Entry,
+        indexes: &[u32],
+        types: &[&str],
+    ) {
+        let d = request_digest(m);
+        match select(entry, indexes, types) {
+            Selected::All(b) => write(
+                out,
+                reply,
+                &m.header,
+                rc::SUCCESS,
+                rd(&d),
+                &Body::Values { handle, values: b },
+            ),
+            Selected::Some(b) => write(
+                out,
+                reply,
+                &m.header,
+                rc::SUCCESS,
+                rd(&d),
+                &Body::Values { handle, values: &b },
+            ),
+            Selected::None => write(
+                out,
+                reply,
+                &m.header,
+                rc::VALUES_NOT_FOUND,
+                rd(&d),
+                &Body::Error("no values match the requested indexes and types"),
+            ),
+        }
+    }
+
+    /// Answers one request message (`msg`: the bytes after `env`) from `peer`, appending one
+    /// or more response messages to `out`.
+    pub async fn answer(&self, peer: IpAddr, env: Envelope, msg: &[u8], out: &mut Vec<u8>) {
+        let m = match Message::parse(env, msg) {
+            Ok(m) => m,
+            Err(e) => {
+                let header = Header::decode(msg).unwrap_or_default();
+                return write(
+                    out,
+                    &env.reply(),
+                    &header,
+                    e.response_code(),
+                    None,
+                    &Body::Error(&e.to_string()),
+                );
+            }
+        };
+        let req = match Request::decode(m.header.op_code, m.body) {
+            Ok(r) => r,
+            Err(e) => {
+                return self.fail(
+                    out,
+                    &m,
+                    &m.envelope.reply(),
+                    e.response_code(),
+                    &e.to_string(),
+                )
+            }
+        };
+        let reply = m.envelope.reply();
+        if let Request::ChallengeAnswer {
+            auth_type,
+            admin,
+            index,
+            response,
+        } = req
+        {
+            return self
+                .answer_challenge(peer, &m, auth_type, admin, index, response, out)
+                .await;
+        }
+        self.dispatch(peer, &m, msg, req, None, &reply, out).await;
+    }
+
+    fn fail(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, code: u32, message: &str) {
+        let d = request_digest(m);
+        write(out, reply, &m.header, code, rd(&d), &Body::Error(message));
+    }
+
+    fn fail_registry(
+        &self,
+        out: &mut Vec<u8>,
+        m: &Message<'_>,
+        reply: &Envelope,
+        e: &RegistryError,
+    ) {
+        self.fail(out, m, reply, e.response_code().code(), &e.to_string());
+    }
+
+    fn ok(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, body: &Body<'_>) {
+        let d = request_digest(m);
+        write(out, reply, &m.header, rc::SUCCESS, rd(&d), body);
+    }
+
+    /// Sends a challenge for request `m` (whose full bytes are `msg`).
+    fn challenge(&self, peer: IpAddr, m: &Message<'_>, msg: &[u8], out: &mut Vec<u8>) {
+        let alg = DigestAlg::for_version(m.envelope.negotiated());
+        let d = digest(alg, m.signed);
+        let nonce = self.challenges.nonce();
+        let session = self.challenges.insert(Pending {
+            peer,
+            envelope: m.envelope,
+            message: msg.to_vec(),
+            nonce,
+            digest: (alg, d.clone()),
+        });
+        let mut reply = m.envelope.reply();
+        reply.session_id = session;
+        write(
+            out,
+            &reply,
+            &m.header,
+            rc::AUTHENTICATION_NEEDED,
+            Some((alg, &d)),
+            &Body::Challenge(&nonce),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_challenge(
+        &self,
+        peer: IpAddr,
+        m: &Message<'_>,
+        auth_type: &str,
+        admin: &str,
+        index: u32,
+        response: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        let reply = m.envelope.reply();
+        let pending = match self.challenges.take(m.envelope.session_id) {
+            Some(p) if p.peer == peer => p,
+            _ => {
+                return self.fail(out, m, &reply, rc::AUTHEN_TIMEOUT, "no such challenge: it expired, was answered already, or was sent to another client");
+            }
+        };
+        let principal = match self
+            .verify(&pending, auth_type, admin, index, response)
+            .await
+        {
+            Ok(p) => p,
+            Err((code, msg)) => return self.fail(out, m, &reply, code, &msg),
+        };
+        let Ok(orig) = Message::parse(pending.envelope, &pending.message) else {
+            return self.fail(
+                out,
+                m,
+                &reply,
+                rc::ERROR,
+                "the challenged request could not be re-read",
+            );
+        };
+        let Ok(req) = Request::decode(orig.header.op_code, orig.body) else {
+            return self.fail(
+                out,
+                m,
+                &reply,
+                rc::ERROR,
+                "the challenged request could not be re-read",
+            );
+        };
+        self.dispatch(
+            peer,
+            &orig,
+            &pending.message,
+            req,
+            Some(principal),
+            &reply,
+            out,
+        )
+        .await;
+    }
+
+    async fn verify(
+        &self,
+        p: &Pending,
+        auth_type: &str,
+        admin: &str,
+        index: u32,
+        response: &[u8],
+    ) -> Result<Principal, (u32, String)> {
+        let admin_id = Identifier::parse(admin).map_err(|e| (rc::INVALID_ADMIN, e.to_string()))?;
+        match auth_type {
+            "HS_PUBKEY" => {
+                let record = self
+                    .resolver
+                    .store()
+                    .get_handle(admin_id.as_str())
+                    .await
+                    .map_err(|e| (rc::ERROR, e.to_string()))?
+                    .ok_or((rc::INVALID_ADMIN, format!("admin handle {admin_id} not found")))?;
+                let value = record
+                    .values
+                    .iter()
+                    .find(|v| v.index == index && v.type_name == "HS_PUBKEY")
+                    .ok_or((rc::INVALID_ADMIN, format!("no HS_PUBKEY at index {index} of {admin_id}")))?;
+                let key = PublicKey::decode(&value.data).map_err(|e| (rc::AUTHEN_ERROR, e.to_string()))?;
+                key.verify_answer(&p.nonce, &p.digest.1, response)
+                    .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
+            }
+            "HS_SECKEY" => {
+                return Err((
+                    rc::AUTHENTICATION_FAILED,
+                    "HS_SECKEY challenge answers are not accepted by this node yet; use an HS_PUBKEY key".into(),
+                ))
+            }
+            other => return Err((rc::AUTHEN_ERROR, format!("unknown authentication type {other}"))),
+        }
+        self.registry
+            .principal_of(format!("{index}:{admin_id}"), &admin_id)
+            .await
+            .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn dispatch(
+        &self,
+        peer: IpAddr,
+        m: &Message<'_>,
+        msg: &[u8],
+        req: Request<'_>,
+        principal: Option<Principal>,
+        reply: &Envelope,
+        out: &mut Vec<u8>,
+    ) {
+        let needs_admin = req.is_admin() || matches!(req, Request::LoginIdSystem { .. });
+        let p = match principal {
+            Some(p) => p,
+            None if needs_admin => return self.challenge(peer, m, msg, out),
+            None => Principal::Anonymous,
+        };
+        let res: Result<(), RegistryError> = match req {
+            Request::Resolution {
+                handle,
+                indexes,
+                types,
+            }
+            | Request::Login {
+                handle,
+                indexes,
+                types,
+            } => {
+                return self
+                    .resolve(peer, m, msg, reply, &p, handle, &indexes, &types, out)
+                    .await;
+            }
+            Request::GetSiteInfo { .. } => {
+                self.ok(out, m, reply, &Body::SiteInfo(&self.site));
+                Ok(())
+            }
+            Request::ListHomedNas { .. } => {
+                let nas: Vec<String> = self
+                    .resolver
+                    .served()
+                    .iter()
+                    .map(|p| format!("0.NA/{p}"))
+                    .collect();
+                self.ok(out, m, reply, &Body::Handles(&nas));
+                Ok(())
+            }
+            Request::LoginIdSystem { .. } => {
+                self.ok(out, m, reply, &Body::Empty);
+                Ok(())
+            }
+            Request::Create { handle, values } => {
+                let mode = PutMode::Replace {
+                    overwrite: m.header.has(flags::OW),
+                };
+                self.registry
+                    .put_handle(&p, handle, values, mode, m.header.has(flags::MINT))
+                    .await
+                    .map(|o| self.ok(out, m, reply, &Body::Handle(&o.handle)))
+            }
+            Request::AddValue { handle, values } => self
+                .registry
+                .put_handle(
+                    &p,
+                    handle,
+                    values,
+                    PutMode::Values {
+                        indexes: None,
+                        overwrite: false,
+                    },
+                    false,
+                )
+                .await
+                .map(|_| self.ok(out, m, reply, &Body::Empty)),
+            Request::ModifyValue { handle, values } => self
+                .registry
+                .put_handle(&p, handle, values, PutMode::Modify, false)
+                .await
+                .map(|_| self.ok(out, m, reply, &Body::Empty)),
+            Request::RemoveValue { handle, indexes } => self
+                .registry
+                .delete_handle(&p, handle, Some(indexes))
+                .await
+                .map(|()| self.ok(out, m, reply, &Body::Empty)),
+            Request::Delete { handle } => self
+                .registry
+                .delete_handle(&p, handle, None)
+                .await
+                .map(|()| self.ok(out, m, reply, &Body::Empty)),
+            Request::ListHandles { handle } => self.list(m, reply, &p, handle, out).await,
+            Request::HomeNa { .. } | Request::UnhomeNa { .. } => {
+                let e = ProtoError::Unsupported(m.header.op_code);
+                self.fail(out, m, reply, e.response_code(), "prefixes are homed through the management API (POST /api/v1/enterprises/{id}/prefixes)");
+                Ok(())
+            }
+            Request::VerifyResponse { .. } | Request::ChallengeAnswer { .. } => {
+                self.fail(
+                    out,
+                    m,
+                    reply,
+                    rc::OPERATION_NOT_SUPPORTED,
+                    "this node does not verify answers for other servers",
+                );
+                Ok(())
+            }
+        };
+        if let Err(e) = res {
+            self.fail_registry(out, m, reply, &e);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn resolve(
+        &self,
+        peer: IpAddr,
+        m: &Message<'_>,
+        msg: &[u8],
+        reply: &Envelope,
+        p: &Principal,
+        handle: &str,
+        indexes: &[u32],
+        types: &[&str],
+        out: &mut Vec<u8>,
+    ) {
+        let id = match Identifier::parse(handle) {
+            Ok(id) => id,
+            Err(e) => return self.fail(out, m, reply, rc::INVALID_HANDLE, &e.to_string()),
+        };
+        if !self.resolver.serves(&id) {
+            return self.refer(out, m, reply, handle, &id);
+        }
+        let view = match p {
+            Principal::Anonymous => View::Public,
+            _ => match self.registry.view_for(p, &id).await {
+                Ok(v) => v,
+                Err(e) => return self.fail_registry(out, m, reply, &e),
+            },
+        };
+        let entry = match self.resolver.resolve(&id, view, false).await {
+            Ok(e) => e,
+            Err(e) => return self.fail_resolve(out, m, reply, &e),
+        };
+        if view == View::Public && !m.header.has(flags::PO) {
+            match self.resolver.resolve(&id, View::Admin, false).await {
+                Ok(admin) if admin.values.len() > entry.values.len() => {
+                    return self.challenge(peer, m, msg, out);
+                }
+                Ok(_) => {}
+                Err(e) => return self.fail_resolve(out, m, reply, &e),
+            }
+        }
+        self.write_values(out, m, reply, handle, &entry, indexes, types);
+    }
+
+    fn fail_resolve(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, e: &ResolveError) {
+        self.fail(out, m, reply, e.response_code().code(), &e.to_string());
+    }
+
+    /// A prefix referral (303) when the prefix's site is known, otherwise 301.
+    fn refer(
+        &self,
+        out: &mut Vec<u8>,
+        m: &Message<'_>,
+        reply: &Envelope,
+        handle: &str,
+        id: &Identifier,
+    ) {
+        let prefix = id.prefix();
+        let known = self
+            .referrals
+            .iter()
+            .filter(|(p, _)| idnode_core::is_under(prefix, p))
+            .max_by_key(|(p, _)| p.len());
+        match known {
+            Some((_, values)) => {
+                let d = request_digest(m);
+                write(
+                    out,
+                    reply,
+                    &m.header,
+                    rc::PREFIX_REFERRAL,
+                    rd(&d),
+                    &Body::Referral { handle, values },
+                );
+            }
+            None => self.fail(
+                out,
+                m,
+                reply,
+                rc::SERVER_NOT_RESP,
+                &format!("this node is not responsible for prefix {prefix}"),
+            ),
+        }
+    }
+
+    /// LIST_HANDLES: every handle under the prefix, in messages of [`LIST_CHUNK`] handles,
+    /// all but the last flagged continuous (CN).
+    async fn list(
+        &self,
+        m: &Message<'_>,
+        reply: &Envelope,
+        p: &Principal,
+        handle: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RegistryError> {
+        let prefix = handle
+            .get(..5)
+            .filter(|s| s.eq_ignore_ascii_case("0.NA/"))
+            .map_or(handle, |_| &handle[5..]);
+        let mut page = 0;
+        loop {
+            let (total, handles) = self
+                .registry
+                .list_handles(p, prefix, page, LIST_CHUNK)
+                .await?;
+            let last = (page + 1) * LIST_CHUNK >= total || handles.is_empty();
+            let mut header = m.header;
+            if !last {
+                header.op_flags |= flags::CN;
+            }
+            let d = request_digest(m);
+            write(
+                out,
+                reply,
+                &header,
+                rc::SUCCESS,
+                rd(&d),
+                &Body::Handles(&handles),
+            );
+            if last {
+                return Ok(());
+            }
+            page += 1;
+        }
+    }
+}
+
+impl HandleService {
+    /// Answers bytes whose envelope could not be decoded (or a message that cannot be
+    /// assembled) with an error response carrying the request id, when one can be read.
+    pub fn reject(&self, bytes: &[u8], err: &ProtoError, out: &mut Vec<u8>) {
+        let word = |i: usize| {
+            bytes
+                .get(i..i + 4)
+                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let reply = Envelope {
+            version: idnode_handle_proto::OUR_VERSION,
+            suggested: idnode_handle_proto::OUR_VERSION,
+            compressed: false,
+            encrypted: false,
+            truncated: false,
+            session_id: word(4),
+            request_id: word(8),
+            sequence: 0,
+            message_length: 0,
+        };
+        let header = bytes
+            .get(idnode_handle_proto::ENVELOPE_LEN..)
+            .and_then(|h| Header::decode(h).ok())
+            .unwrap_or_default();
+        write(
+            out,
+            &reply,
+            &header,
+            err.response_code(),
+            None,
+            &Body::Error(&err.to_string()),
+        );
+    }
+}
