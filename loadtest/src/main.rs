@@ -1,6 +1,8 @@
 //! idnode load generators. `bulk` registers identifiers through `POST
 //! /api/v1/identifiers/batch` and prints the rate; `paths` writes a wrk script that requests
-//! random registered identifiers.
+//! random registered identifiers; `handle` loads the binary Handle protocol (UDP or TCP).
+
+mod handle;
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -42,6 +44,27 @@ enum Cmd {
         /// Batches in flight at once.
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
+    },
+    /// Resolve random ones of COUNT registered identifiers over the Handle protocol.
+    Handle {
+        /// Handle protocol address of the node.
+        #[arg(long, default_value = "127.0.0.1:2641")]
+        addr: std::net::SocketAddr,
+        /// Transport.
+        #[arg(long, value_enum, default_value = "udp")]
+        transport: handle::Transport,
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// How many identifiers were registered.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// Clients, each with one request in flight.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Length of the run.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
     },
     /// Write a wrk Lua script requesting random ones of COUNT registered identifiers.
     Paths {
@@ -172,5 +195,23 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Cmd::Paths { prefix, count } => paths(&prefix, count),
+        Cmd::Handle {
+            addr,
+            transport,
+            prefix,
+            count,
+            concurrency,
+            seconds,
+        } => {
+            handle::run(handle::Run {
+                addr,
+                transport,
+                prefix,
+                count,
+                concurrency,
+                seconds,
+            })
+            .await
+        }
     }
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Whole-server benchmark of idnode's binary Handle protocol front end beside Knot DNS
+# (../shared/bench/dns_knot.sh) measured in the same run, same pinning: server on core 1,
+# load generator on core 0.
+#   1. register COUNT identifiers (SQLite) through the management API;
+#   2. resolve random ones of them from the cache with `idnode-loadtest handle` over UDP and
+#      over TCP (64 clients, one request in flight each, hdrhistogram percentiles);
+#   3. Knot DNS answering TXT records for COUNT identifier-like names, loaded by dnsperf.
+# Usage: loadtest/handle.sh [COUNT=100000] [SECONDS=15]
+set -euo pipefail
+export RUST_BACKTRACE=0
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED:-$ROOT/../shared/bench}
+N=${1:-100000}; T=${2:-15}
+PORT=18000; HPORT=12641
+cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
+BIN=$ROOT/target/release
+W=$(mktemp -d /tmp/idnode-hlt.XXXX)
+SP=""
+cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+
+DB="sqlite://$W/idnode.db"
+"$BIN/idnode" --database-url "$DB" init --node-prefix 88.100 >/dev/null
+SECRET=$("$BIN/idnode" --database-url "$DB" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
+IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --database-url "$DB" serve --http 127.0.0.1:$PORT --handle 127.0.0.1:$HPORT >/dev/null &
+SP=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+echo "== idnode Handle protocol benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="
+taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity 300:0.NA/88.100.1 \
+  --secret "$SECRET" --prefix 88.100.1 --count "$N" >/dev/null
+load() { taskset -c 0 "$BIN/idnode-loadtest" handle --addr 127.0.0.1:$HPORT --prefix 88.100.1 --count "$N" --concurrency 64 "$@"; }
+load --transport udp --seconds 5 >/dev/null   # warm the cache
+UDP=$(load --transport udp --seconds "$T")
+TCP=$(load --transport tcp --seconds "$T")
+kill "$SP"; wait "$SP" 2>/dev/null || true; SP=""
+
+KNOT=$(bash "$SHARED/dns_knot.sh" "$N" "$T")
+KNOT_QPS=$(echo "$KNOT" | awk '/Queries per second/{print $4}')
+KNOT_LAT=$(echo "$KNOT" | awk '/Average Latency/{print $4}')
+
+val() { echo "$1" | awk -v k="$2" '$1==k{print $2}'; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+UDP_RPS=$(val "$UDP" handle_udp_rps); TCP_RPS=$(val "$TCP" handle_tcp_rps)
+echo
+printf "%-40s %10s   %s\n" "measure" "figure" "reference (same run)"
+printf "%-40s %10s   %s\n" "cached Handle resolve over UDP, req/s" "$UDP_RPS" "Knot DNS $KNOT_QPS q/s -> ratio $(ratio "$UDP_RPS" "$KNOT_QPS") (target >= 1.0)"
+printf "%-40s %10s   %s\n" "  latency p50 / p99 / p99.9" "$(val "$UDP" p50) / $(val "$UDP" p99) / $(val "$UDP" p99.9)" "Knot average ${KNOT_LAT}s"
+printf "%-40s %10s   %s\n" "cached Handle resolve over TCP, req/s" "$TCP_RPS" "ratio to Knot UDP $(ratio "$TCP_RPS" "$KNOT_QPS")"
+printf "%-40s %10s\n" "  latency p50 / p99 / p99.9" "$(val "$TCP" p50) / $(val "$TCP" p99) / $(val "$TCP" p99.9)"
+echo "$UDP" | grep -E "^ok"; echo "$TCP" | grep -E "^ok"
