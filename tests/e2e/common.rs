@@ -54,7 +54,8 @@ pub async fn node(backend: Backend) -> TestNode {
         servers: vec!["192.0.2.1:2641".parse().unwrap()],
     }];
     let store = idnode::open_store(&url).await.unwrap();
-    let services = Arc::new(Services::new(store, "88.118", &config.cache));
+    config.secrets.seal_key_file = Some(dir.path().join("seal.key"));
+    let services = Arc::new(Services::new(store, "88.118", &config).unwrap());
     let op = services.registry.init_node(None).await.unwrap();
     let cli = idnode::cli_operator();
     let (ea, ca) = services

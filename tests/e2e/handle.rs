@@ -573,3 +573,96 @@ async fn http_checks(n: &TestNode) {
     assert_eq!(resp.status(), 404);
 }
 on_both!(handle_protocol_over_http_post, http_checks);
+
+/// An HS_SECKEY answer in CNRI's PBKDF2-HMAC-SHA1 form (the default of 2.7+ clients) or as
+/// HMAC-SHA256.
+fn secret_answer(secret: &[u8], nonce: &[u8], digest: &[u8], pbkdf2: bool) -> Vec<u8> {
+    use ring::hmac;
+    let msg = [nonce, digest].concat();
+    if !pbkdf2 {
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), &msg);
+        return [&[0x13u8][..], tag.as_ref()].concat();
+    }
+    let salt = [9u8; 16];
+    let mut key = [0u8; 20];
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA1,
+        std::num::NonZeroU32::new(10_000).unwrap(),
+        &salt,
+        secret,
+        &mut key,
+    );
+    let mac = hmac::sign(
+        &hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &key),
+        &msg,
+    );
+    let mut a = vec![0x22u8];
+    a.extend_from_slice(&(salt.len() as u32).to_be_bytes());
+    a.extend_from_slice(&salt);
+    a.extend_from_slice(&10_000u32.to_be_bytes());
+    a.extend_from_slice(&160u32.to_be_bytes());
+    a.extend_from_slice(&(mac.as_ref().len() as u32).to_be_bytes());
+    a.extend_from_slice(mac.as_ref());
+    a
+}
+
+async fn seckey_checks(n: &TestNode) {
+    let mut tcp = Tcp::connect(n.node.handle_addr).await;
+    let (idx, admin) = n.a.identity.split_once(':').unwrap();
+    let idx: u32 = idx.parse().unwrap();
+    for (i, pbkdf2) in [(1, true), (2, false)] {
+        let handle = format!("88.118.8/SK-{i}");
+        let create = Request::Create {
+            handle: &handle,
+            values: vec![idnode_core::HandleValue::text(
+                1,
+                "URL",
+                "https://sk.example",
+            )],
+        };
+        let r = tcp.call(&message(&create, flags::KC, 0)).await;
+        assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
+        let resp = r.response();
+        let (_, digest) = resp.digest.unwrap();
+        let Decoded::Challenge(nonce) = resp.body else {
+            panic!()
+        };
+        let answer = secret_answer(n.a.secret.as_bytes(), nonce, digest, pbkdf2);
+        let req = Request::ChallengeAnswer {
+            auth_type: "HS_SECKEY",
+            admin,
+            index: idx,
+            response: &answer,
+        };
+        let done = tcp.call(&message(&req, flags::KC, r.env.session_id)).await;
+        assert_eq!(
+            done.code(),
+            rc::SUCCESS,
+            "pbkdf2={pbkdf2}: {:?}",
+            done.body()
+        );
+        assert_eq!(n.get(&format!("/api/handles/{handle}"), None).await.0, 200);
+    }
+    // The wrong secret fails.
+    let create = Request::Create {
+        handle: "88.118.8/SK-3",
+        values: vec![],
+    };
+    let r = tcp.call(&message(&create, flags::KC, 0)).await;
+    let resp = r.response();
+    let (_, digest) = resp.digest.unwrap();
+    let Decoded::Challenge(nonce) = resp.body else {
+        panic!()
+    };
+    let answer = secret_answer(b"not the secret", nonce, digest, true);
+    let req = Request::ChallengeAnswer {
+        auth_type: "HS_SECKEY",
+        admin,
+        index: idx,
+        response: &answer,
+    };
+    let r = tcp.call(&message(&req, flags::KC, r.env.session_id)).await;
+    assert_eq!(r.code(), rc::AUTHENTICATION_FAILED);
+    assert_eq!(n.get("/api/handles/88.118.8/SK-3", None).await.0, 404);
+}
+on_both!(handle_secret_key_challenges, seckey_checks);

@@ -371,23 +371,45 @@ impl HandleService {
                     .get_handle(admin_id.as_str())
                     .await
                     .map_err(|e| (rc::ERROR, e.to_string()))?
-                    .ok_or((rc::INVALID_ADMIN, format!("admin handle {admin_id} not found")))?;
+                    .ok_or((
+                        rc::INVALID_ADMIN,
+                        format!("admin handle {admin_id} not found"),
+                    ))?;
                 let value = record
                     .values
                     .iter()
                     .find(|v| v.index == index && v.type_name == "HS_PUBKEY")
-                    .ok_or((rc::INVALID_ADMIN, format!("no HS_PUBKEY at index {index} of {admin_id}")))?;
-                let key = PublicKey::decode(&value.data).map_err(|e| (rc::AUTHEN_ERROR, e.to_string()))?;
+                    .ok_or((
+                        rc::INVALID_ADMIN,
+                        format!("no HS_PUBKEY at index {index} of {admin_id}"),
+                    ))?;
+                let key = PublicKey::decode(&value.data)
+                    .map_err(|e| (rc::AUTHEN_ERROR, e.to_string()))?;
                 key.verify_answer(&p.nonce, &p.digest.1, response)
                     .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
             }
             "HS_SECKEY" => {
+                let secret = self
+                    .registry
+                    .handle_secret(&admin_id, index)
+                    .await
+                    .map_err(|e| (rc::ERROR, e.to_string()))?
+                    .ok_or((
+                        rc::INVALID_ADMIN,
+                        format!(
+                            "no usable HS_SECKEY at index {index} of {admin_id} (a secret set \
+                             before the node had a sealing key must be set again)"
+                        ),
+                    ))?;
+                crate::keys::verify_secret_answer(&secret, &p.nonce, &p.digest.1, response)
+                    .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
+            }
+            other => {
                 return Err((
-                    rc::AUTHENTICATION_FAILED,
-                    "HS_SECKEY challenge answers are not accepted by this node yet; use an HS_PUBKEY key".into(),
+                    rc::AUTHEN_ERROR,
+                    format!("unknown authentication type {other}"),
                 ))
             }
-            other => return Err((rc::AUTHEN_ERROR, format!("unknown authentication type {other}"))),
         }
         self.registry
             .principal_of(format!("{index}:{admin_id}"), &admin_id)

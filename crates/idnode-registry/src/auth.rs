@@ -97,6 +97,7 @@ pub fn hash_secret(secret: &[u8]) -> SecretHash {
         salt,
         iterations: SECRET_ITERATIONS,
         hash,
+        sealed: None,
     }
 }
 

@@ -8,7 +8,7 @@ use idnode_core::{validate_record, HandleValue, Identifier};
 use idnode_store::{Batch, Idempotency, ItemErrorKind, Op, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::handles::{item_error, prepare, with_default_admin};
+use crate::handles::{item_error, with_default_admin};
 use crate::scope::PrefixInfo;
 use crate::{ItemProblem, Principal, Registry, RegistryError, Result, MAX_BATCH};
 
@@ -296,7 +296,7 @@ impl Registry {
             match &c.kind {
                 Kind::Create(values) => {
                     let mut values = values.clone();
-                    prepare(&c.id, &mut values, &mut secrets);
+                    self.prepare(&c.id, &mut values, &mut secrets);
                     with_default_admin(&c.info, &mut values);
                     if let Err(e) = validate_record(&values) {
                         problems.push(problem(k, c.id.as_str(), &e.into()));
@@ -319,7 +319,7 @@ impl Registry {
                     });
                     if let Kind::Update(values) = &c.kind {
                         let mut values = values.clone();
-                        prepare(&c.id, &mut values, &mut secrets);
+                        self.prepare(&c.id, &mut values, &mut secrets);
                         ops.push(Op::Update {
                             handle: c.id.clone(),
                             expected_version: rec.version,
@@ -434,7 +434,7 @@ impl Registry {
                             handle: id.as_str().to_owned(),
                             index: None,
                         });
-                        prepare(id, &mut values, &mut secrets);
+                        self.prepare(id, &mut values, &mut secrets);
                         ops.push(Op::Update {
                             handle: id.clone(),
                             expected_version: rec.version,
@@ -444,7 +444,7 @@ impl Registry {
                         report.updated += 1;
                     }
                     None => {
-                        prepare(id, &mut values, &mut secrets);
+                        self.prepare(id, &mut values, &mut secrets);
                         ops.push(Op::Create {
                             handle: id.clone(),
                             values,

@@ -7,7 +7,6 @@ use idnode_core::{
 };
 use idnode_store::{Batch, ItemErrorKind, Op, StoreError};
 
-use crate::auth::hash_secret;
 use crate::scope::PrefixInfo;
 use crate::{Principal, Registry, RegistryError, Result};
 
@@ -48,20 +47,23 @@ pub(crate) fn now_secs() -> u32 {
         .map_or(0, |d| d.as_secs().min(u64::from(u32::MAX)) as u32)
 }
 
-/// Stamps values with the time, and turns `HS_SECKEY` data into hashed secrets: the value
-/// keeps no data and is readable by nobody.
-pub(crate) fn prepare(handle: &Identifier, values: &mut [HandleValue], ops: &mut Vec<Op>) {
-    let now = now_secs();
-    for v in values.iter_mut() {
-        v.timestamp = now;
-        if v.is_secret() {
-            ops.push(Op::PutSecret {
-                handle: handle.as_str().to_owned(),
-                index: v.index,
-                secret: hash_secret(&v.data),
-            });
-            v.data.clear();
-            v.permissions = Permissions::SECRET;
+impl Registry {
+    /// Stamps values with the time, and turns `HS_SECKEY` data into stored secrets: the
+    /// value keeps no data and is readable by nobody.
+    pub(crate) fn prepare(
+        &self,
+        handle: &Identifier,
+        values: &mut [HandleValue],
+        ops: &mut Vec<Op>,
+    ) {
+        let now = now_secs();
+        for v in values.iter_mut() {
+            v.timestamp = now;
+            if v.is_secret() {
+                ops.push(self.secret_op(handle.as_str(), v.index, &v.data));
+                v.data.clear();
+                v.permissions = Permissions::SECRET;
+            }
         }
     }
 }
@@ -136,7 +138,7 @@ impl Registry {
             let created = existing.is_none();
             match (&mode, existing) {
                 (PutMode::Replace { .. }, None) => {
-                    prepare(&id, &mut new_values, &mut ops);
+                    self.prepare(&id, &mut new_values, &mut ops);
                     with_default_admin(&info, &mut new_values);
                     validate_record(&new_values)?;
                     ops.insert(
@@ -155,7 +157,7 @@ impl Registry {
                         handle: id.as_str().to_owned(),
                         index: None,
                     });
-                    prepare(&id, &mut new_values, &mut ops);
+                    self.prepare(&id, &mut new_values, &mut ops);
                     with_default_admin(&info, &mut new_values);
                     validate_record(&new_values)?;
                     ops.insert(
@@ -191,7 +193,7 @@ impl Registry {
                             "no value in the body matches the given indexes".into(),
                         ));
                     }
-                    prepare(&id, &mut new_values, &mut ops);
+                    self.prepare(&id, &mut new_values, &mut ops);
                     for v in new_values {
                         if let Some(old) = merged.get(&v.index) {
                             if !overwrite {

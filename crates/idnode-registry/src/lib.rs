@@ -9,6 +9,7 @@ mod error;
 mod handles;
 mod onboarding;
 mod scope;
+mod seal;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub use auth::{
 pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, UpsertReport};
 pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
+pub use seal::{SealingKey, SEALING_KEY_LEN};
 
 /// Largest batch accepted by [`Registry::batch`].
 pub const MAX_BATCH: usize = 10_000;
@@ -39,6 +41,7 @@ pub struct Registry {
     auth: auth::Authenticator,
     prefixes: scope::PrefixCache,
     registrations: Counter,
+    sealing: Option<SealingKey>,
 }
 
 impl Registry {
@@ -51,7 +54,40 @@ impl Registry {
             resolver,
             node_prefix: node_prefix.to_ascii_uppercase(),
             registrations: metrics::counter!("idnode_registrations_total"),
+            sealing: None,
         }
+    }
+
+    /// Seals secrets written from now on under `key`, so Handle protocol `HS_SECKEY`
+    /// challenges can be verified ([`Registry::handle_secret`]).
+    pub fn with_sealing_key(mut self, key: SealingKey) -> Self {
+        self.sealing = Some(key);
+        self
+    }
+
+    /// The store operation saving secret `secret` of value `index` of `handle`: hashed,
+    /// and sealed when the node has a sealing key.
+    pub(crate) fn secret_op(&self, handle: &str, index: u32, secret: &[u8]) -> idnode_store::Op {
+        let mut hash = hash_secret(secret);
+        hash.sealed = self.sealing.as_ref().map(|k| k.seal(handle, index, secret));
+        idnode_store::Op::PutSecret {
+            handle: handle.to_owned(),
+            index,
+            secret: hash,
+        }
+    }
+
+    /// The secret of `HS_SECKEY` value `index` of `handle`, for verifying a challenge
+    /// answer. `None` when there is no such secret or it was stored without a sealed copy
+    /// (written before the node had a sealing key: set the secret again).
+    pub async fn handle_secret(&self, handle: &Identifier, index: u32) -> Result<Option<Vec<u8>>> {
+        let Some(stored) = self.store.get_secret(handle.as_str(), index).await? else {
+            return Ok(None);
+        };
+        Ok(match (&self.sealing, &stored.sealed) {
+            (Some(k), Some(s)) => k.open(handle.as_str(), index, s),
+            _ => None,
+        })
     }
 
     /// The node prefix.

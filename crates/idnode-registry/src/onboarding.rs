@@ -6,7 +6,7 @@ use idnode_store::{
     StoreError,
 };
 
-use crate::auth::{generate_secret, hash_secret};
+use crate::auth::generate_secret;
 use crate::handles::now_secs;
 use crate::{Credentials, Principal, Registry, RegistryError, Result};
 
@@ -18,7 +18,12 @@ const ENTERPRISE_PERMS: AdminPerms =
 
 /// The values of a prefix handle `0.NA/<prefix>`: its admins and, when `secret` is given,
 /// a hashed `HS_SECKEY` at 300 (making the handle an identity).
-fn prefix_handle_ops(id: &Identifier, admins: &[AdminRef], secret: Option<&str>) -> Vec<Op> {
+fn prefix_handle_ops(
+    reg: &Registry,
+    id: &Identifier,
+    admins: &[AdminRef],
+    secret: Option<&str>,
+) -> Vec<Op> {
     let now = now_secs();
     let mut values: Vec<HandleValue> = admins
         .iter()
@@ -35,11 +40,7 @@ fn prefix_handle_ops(id: &Identifier, admins: &[AdminRef], secret: Option<&str>)
         key.permissions = idnode_core::Permissions::SECRET;
         key.timestamp = now;
         values.push(key);
-        ops.push(Op::PutSecret {
-            handle: id.as_str().to_owned(),
-            index: KEY_INDEX,
-            secret: hash_secret(secret.as_bytes()),
-        });
+        ops.push(reg.secret_op(id.as_str(), KEY_INDEX, secret.as_bytes()));
     }
     ops.insert(
         0,
@@ -82,7 +83,7 @@ impl Registry {
             status: PrefixStatus::Active,
             created_at: now_millis(),
         })];
-        ops.extend(prefix_handle_ops(&id, &[admin], Some(&secret)));
+        ops.extend(prefix_handle_ops(self, &id, &[admin], Some(&secret)));
         self.commit(&system(), ops)
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;
@@ -138,7 +139,7 @@ impl Registry {
                 created_at: now_millis(),
             }),
         ];
-        ops.extend(prefix_handle_ops(&id, &admins, Some(&secret)));
+        ops.extend(prefix_handle_ops(self, &id, &admins, Some(&secret)));
         // A concurrent onboarding that took the same id or prefix makes this a conflict.
         self.commit(p, ops)
             .await
@@ -191,7 +192,7 @@ impl Registry {
             created_at: now_millis(),
         };
         let mut ops = vec![Op::CreatePrefix(record.clone())];
-        ops.extend(prefix_handle_ops(&id, &admins, None));
+        ops.extend(prefix_handle_ops(self, &id, &admins, None));
         self.commit(p, ops)
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;

@@ -311,10 +311,10 @@ async fn other(
             secret,
         } => {
             sqlx::query(
-                "INSERT INTO secrets (handle, idx, alg, salt, iterations, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (handle, idx) DO UPDATE SET \
+                "INSERT INTO secrets (handle, idx, alg, salt, iterations, hash, sealed) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (handle, idx) DO UPDATE SET \
                  alg = excluded.alg, salt = excluded.salt, iterations = excluded.iterations, \
-                 hash = excluded.hash",
+                 hash = excluded.hash, sealed = excluded.sealed",
             )
             .bind(handle)
             .bind(i64::from(*index))
@@ -322,6 +322,7 @@ async fn other(
             .bind(&secret.salt)
             .bind(i64::from(secret.iterations))
             .bind(&secret.hash)
+            .bind(&secret.sealed)
             .execute(&mut **tx)
             .await
             .map_err(db_err)?;

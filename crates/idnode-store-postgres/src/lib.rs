@@ -228,7 +228,7 @@ impl Store for PgStore {
 
     async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>> {
         let row = sqlx::query(
-            "SELECT alg, salt, iterations, hash FROM secrets WHERE handle = $1 AND idx = $2",
+            "SELECT alg, salt, iterations, hash, sealed FROM secrets WHERE handle = $1 AND idx = $2",
         )
         .bind(handle)
         .bind(i64::from(index))
@@ -240,6 +240,7 @@ impl Store for PgStore {
             salt: r.get("salt"),
             iterations: r.get::<i64, _>("iterations") as u32,
             hash: r.get("hash"),
+            sealed: r.get("sealed"),
         }))
     }
 

@@ -259,10 +259,10 @@ async fn other<'a>(
             secret,
         } => {
             sqlx::query(
-                "INSERT INTO secrets (handle, idx, alg, salt, iterations, hash) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (handle, idx) DO UPDATE SET \
+                "INSERT INTO secrets (handle, idx, alg, salt, iterations, hash, sealed) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (handle, idx) DO UPDATE SET \
                  alg = excluded.alg, salt = excluded.salt, iterations = excluded.iterations, \
-                 hash = excluded.hash",
+                 hash = excluded.hash, sealed = excluded.sealed",
             )
             .bind(handle)
             .bind(i64::from(*index))
@@ -270,6 +270,7 @@ async fn other<'a>(
             .bind(&secret.salt)
             .bind(i64::from(secret.iterations))
             .bind(&secret.hash)
+            .bind(&secret.sealed)
             .execute(&mut **tx)
             .await
             .map_err(db_err)?;

@@ -256,7 +256,7 @@ impl Store for SqliteStore {
 
     async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>> {
         let row = sqlx::query(
-            "SELECT alg, salt, iterations, hash FROM secrets WHERE handle = ? AND idx = ?",
+            "SELECT alg, salt, iterations, hash, sealed FROM secrets WHERE handle = ? AND idx = ?",
         )
         .bind(handle)
         .bind(i64::from(index))
@@ -268,6 +268,7 @@ impl Store for SqliteStore {
             salt: r.get("salt"),
             iterations: r.get::<i64, _>("iterations") as u32,
             hash: r.get("hash"),
+            sealed: r.get("sealed"),
         }))
     }
 

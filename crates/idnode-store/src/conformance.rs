@@ -356,6 +356,7 @@ async fn secrets(store: &dyn Store) {
         salt: vec![1, 2, 3],
         iterations: 1000,
         hash: vec![9; 32],
+        sealed: None,
     };
     store
         .apply(&batch(vec![Op::PutSecret {
@@ -369,8 +370,10 @@ async fn secrets(store: &dyn Store) {
         store.get_secret("0.NA/88.118.8", 300).await.unwrap(),
         Some(s.clone())
     );
+    // Replacing a secret replaces its sealed copy too.
     let s2 = SecretHash {
         hash: vec![7; 32],
+        sealed: Some(vec![5; 60]),
         ..s
     };
     store

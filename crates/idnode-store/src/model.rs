@@ -177,6 +177,10 @@ pub struct SecretHash {
     pub iterations: u32,
     /// Derived key.
     pub hash: Vec<u8>,
+    /// The secret encrypted under the node's sealing key (AES-256-GCM, bound to handle and
+    /// index), for protocols whose challenge needs the secret itself (Handle HS_SECKEY).
+    /// `None` when written without a sealing key.
+    pub sealed: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SecretHash {

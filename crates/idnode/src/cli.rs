@@ -166,7 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let prefix = idnode_core::normalize_prefix(&prefix)?;
             let store = open_store(&config.database.url).await?;
-            let services = Services::new(store, &prefix, &config.cache);
+            let services = Services::new(store, &prefix, &config)?;
             let secret = idnode_registry::generate_secret();
             if let Some(path) = &secret_file {
                 // Create the file first so a failure leaves no identity without its secret.
@@ -294,7 +294,7 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let prefix = match node_prefix(&store).await? {
         Some(p) => p,
         None if demo => {
-            let s = Services::new(store.clone(), demo::DEMO_NODE_PREFIX, &config.cache);
+            let s = Services::new(store.clone(), demo::DEMO_NODE_PREFIX, config)?;
             let creds = s.registry.init_node(None).await?;
             println!("demo node {} initialised", demo::DEMO_NODE_PREFIX);
             println!(
@@ -311,7 +311,7 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
              or `idnode serve --demo` for a demo node"
         ),
     };
-    let services = std::sync::Arc::new(Services::new(store, &prefix, &config.cache));
+    let services = std::sync::Arc::new(Services::new(store, &prefix, config)?);
     let node = start(config, services).await?;
     tracing::info!(
         http = %node.http_addr,

@@ -40,6 +40,14 @@ challenge_ttl_secs = 60
 # prefix = "88.200"
 # servers = ["198.51.100.4:2641"]
 
+[secrets]
+# File holding the node's 32-byte sealing key, created (mode 0600) when missing. Secrets are
+# stored as salted hashes and, sealed under this key, as ciphertext, so that Handle protocol
+# HS_SECKEY challenges (which need the secret itself) can be verified; a copy of the database
+# alone reveals no secret. Nodes sharing one PostgreSQL database need the same key file.
+# Default: seal.key beside the SQLite database; ./idnode-data/seal.key with PostgreSQL.
+# seal_key_file = "./idnode-data/seal.key"
+
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
 capacity_bytes = 268435456
@@ -65,6 +73,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Binary Handle protocol front end.
     pub handle: HandleSection,
+    /// Secrets at rest.
+    pub secrets: SecretsSection,
     /// Resolver cache.
     pub cache: CacheSection,
     /// Logging.
@@ -133,6 +143,14 @@ impl Default for HandleSection {
             referral: Vec::new(),
         }
     }
+}
+
+/// `[secrets]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsSection {
+    /// The sealing key file (see [`Config::seal_key_path`] for the default).
+    pub seal_key_file: Option<std::path::PathBuf>,
 }
 
 /// `[cache]`.
@@ -215,6 +233,23 @@ impl Config {
             c.log.filter = v;
         }
         Ok(c)
+    }
+}
+
+impl Config {
+    /// Where the sealing key lives: as configured, else beside the SQLite database, else
+    /// `./idnode-data/seal.key`.
+    pub fn seal_key_path(&self) -> std::path::PathBuf {
+        if let Some(p) = &self.secrets.seal_key_file {
+            return p.clone();
+        }
+        if let Some(path) = self.database.url.strip_prefix("sqlite://") {
+            let file = Path::new(path.split('?').next().unwrap_or(path));
+            if let Some(dir) = file.parent() {
+                return dir.join("seal.key");
+            }
+        }
+        Path::new("idnode-data").join("seal.key")
     }
 }
 

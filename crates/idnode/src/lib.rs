@@ -15,7 +15,7 @@ use anyhow::{bail, Context as _};
 use idnode_core::{address_bytes, SiteInfo, SiteInterface, SiteServer};
 use idnode_handle::{serve_tcp, serve_udp, HandleService, ServiceConfig, TcpLimits};
 use idnode_http::{AppState, Limits};
-use idnode_registry::{Principal, Registry};
+use idnode_registry::{Principal, Registry, SealingKey, SEALING_KEY_LEN};
 use idnode_resolver::{CacheConfig, Resolver};
 use idnode_store::Store;
 use idnode_store_postgres::PgStore;
@@ -70,7 +70,9 @@ pub struct Services {
 
 impl Services {
     /// Wires resolver and registry over `store` for the node prefix.
-    pub fn new(store: Arc<dyn Store>, node_prefix: &str, cache: &config::CacheSection) -> Self {
+    pub fn new(store: Arc<dyn Store>, node_prefix: &str, config: &Config) -> anyhow::Result<Self> {
+        let cache = &config.cache;
+        let sealing = load_sealing_key(&config.seal_key_path())?;
         // The recorder must exist before the services register their counters.
         idnode_http::install_prometheus();
         let resolver = Arc::new(Resolver::new(
@@ -83,12 +85,14 @@ impl Services {
                 ..CacheConfig::default()
             },
         ));
-        let registry = Arc::new(Registry::new(store.clone(), resolver.clone(), node_prefix));
-        Self {
+        let registry = Arc::new(
+            Registry::new(store.clone(), resolver.clone(), node_prefix).with_sealing_key(sealing),
+        );
+        Ok(Self {
             store,
             resolver,
             registry,
-        }
+        })
     }
 
     /// Wires the services of an initialised node.
@@ -100,7 +104,7 @@ impl Services {
                  (or `idnode serve --demo`)"
             );
         };
-        Ok(Self::new(store, &prefix, &config.cache))
+        Self::new(store, &prefix, config)
     }
 }
 
@@ -194,6 +198,47 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         stop: Some(tx),
         task,
     })
+}
+
+/// Reads the node's sealing key from `path`, creating it (mode 0600, parent directories
+/// included) when the file does not exist.
+pub fn load_sealing_key(path: &Path) -> anyhow::Result<SealingKey> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let key: [u8; SEALING_KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
+                anyhow::anyhow!(
+                    "{} must hold exactly {SEALING_KEY_LEN} bytes",
+                    path.display()
+                )
+            })?;
+            Ok(SealingKey::new(&key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let key = SealingKey::generate();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = match opts.open(path) {
+                Ok(f) => f,
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return load_sealing_key(path)
+                }
+                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            };
+            std::io::Write::write_all(&mut f, &key)
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+            tracing::info!(path = %path.display(), "created the secret sealing key");
+            Ok(SealingKey::new(&key))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// Binds the Handle TCP listener and a UDP socket on the same port (with port 0, the port
