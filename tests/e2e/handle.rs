@@ -666,3 +666,105 @@ async fn seckey_checks(n: &TestNode) {
     assert_eq!(n.get("/api/handles/88.118.8/SK-3", None).await.0, 404);
 }
 on_both!(handle_secret_key_challenges, seckey_checks);
+
+/// The national SDK's flow: LOGIN_ID_SYSTEM (2001) → challenge → answer; the challenge's
+/// session id then authorises further requests without new challenges.
+async fn sdk_login_checks(n: &TestNode) {
+    publish_key(n).await;
+    let addr = n.node.handle_addr;
+    let mut tcp = Tcp::connect(addr).await;
+    let login = Request::LoginIdSystem {
+        handle: "88.118.8/ADMIN",
+        index: 300,
+    };
+    let r = tcp.call(&message(&login, flags::KC, 0)).await;
+    assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
+    assert_eq!(r.message().header.op_code, op::LOGIN_ID_SYSTEM);
+    let session = r.env.session_id;
+    let resp = r.response();
+    let (_, digest) = resp.digest.unwrap();
+    let Decoded::Challenge(nonce) = resp.body else {
+        panic!()
+    };
+    let answer = Request::ChallengeAnswer {
+        auth_type: "HS_PUBKEY",
+        admin: "88.118.8/ADMIN",
+        index: 300,
+        response: &sign(&test_key(), nonce, digest),
+    };
+    let r = tcp.call(&message(&answer, flags::KC, session)).await;
+    assert_eq!(r.code(), rc::SUCCESS, "{:?}", r.body());
+    assert_eq!(r.message().header.op_code, op::LOGIN_ID_SYSTEM);
+    assert_eq!(r.env.session_id, session);
+
+    // Logged in: writes on the session need no challenge, over TCP and over UDP.
+    let url = idnode_core::HandleValue::text(1, "URL", "https://login.example");
+    let create = Request::Create {
+        handle: "88.118.8/L-1",
+        values: vec![url],
+    };
+    let r = tcp.call(&message(&create, flags::KC, session)).await;
+    assert_eq!(r.code(), rc::SUCCESS, "{:?}", r.body());
+    let r = udp(
+        addr,
+        &message(
+            &Request::Delete {
+                handle: "88.118.8/L-1",
+            },
+            0,
+            session,
+        ),
+    )
+    .await;
+    assert_eq!(r.code(), rc::SUCCESS, "{:?}", r.body());
+    assert_eq!(n.get("/api/handles/88.118.8/L-1", None).await.0, 404);
+    // The session is still bound to its principal: B's prefix stays closed.
+    let r = tcp
+        .call(&message(
+            &Request::Delete {
+                handle: "88.118.9/x",
+            },
+            flags::KC,
+            session,
+        ))
+        .await;
+    assert_eq!(r.code(), rc::INSUFFICIENT_PERMISSIONS);
+
+    // Logging in again on the session: 407; an unknown session: 408.
+    let r = tcp.call(&message(&login, flags::KC, session)).await;
+    assert_eq!(r.code(), rc::RELOGIN);
+    let r = tcp
+        .call(&message(&create, flags::KC, session ^ 0x5A5A))
+        .await;
+    assert_eq!(r.code(), rc::LOGIN_FIRST);
+
+    // LOGIN (2000) answers with the login handle's values once the challenge is met.
+    let login = Request::Login {
+        handle: "88.118.8/ADMIN",
+        indexes: vec![300],
+        types: vec![],
+    };
+    let r = tcp.call(&message(&login, flags::KC, 0)).await;
+    assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
+    let resp = r.response();
+    let (_, digest) = resp.digest.unwrap();
+    let Decoded::Challenge(nonce) = resp.body else {
+        panic!()
+    };
+    let answer = Request::ChallengeAnswer {
+        auth_type: "HS_PUBKEY",
+        admin: "88.118.8/ADMIN",
+        index: 300,
+        response: &sign(&test_key(), nonce, digest),
+    };
+    let r = tcp
+        .call(&message(&answer, flags::KC, r.env.session_id))
+        .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+    assert_eq!(r.message().header.op_code, op::LOGIN);
+    let Decoded::Values { values, .. } = r.body() else {
+        panic!("{:?}", r.body())
+    };
+    assert_eq!(values[0].type_name, "HS_PUBKEY");
+}
+on_both!(handle_national_sdk_login_sessions, sdk_login_checks);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use idnode_core::{HandleValue, Identifier, SiteInfo};
 use idnode_handle_proto::{
     digest, encode_response, encode_values, flags, op, rc, Body, DigestAlg, Envelope, Header,
@@ -13,6 +14,8 @@ use idnode_handle_proto::{
 };
 use idnode_registry::{Principal, PutMode, Registry, RegistryError};
 use idnode_resolver::{Entry, ResolveError, Resolver, View};
+use moka::sync::Cache;
+use std::num::NonZeroU32;
 
 use crate::challenge::{Challenges, Pending};
 use crate::keys::PublicKey;
@@ -31,6 +34,17 @@ pub struct ServiceConfig {
     pub referrals: Vec<(String, SiteInfo)>,
     /// How long a challenge may be answered.
     pub challenge_ttl: Duration,
+    /// How long an idle login session (LOGIN / LOGIN_ID_SYSTEM) lasts.
+    pub session_idle: Duration,
+    /// Challenge answers one client address may send per second (signature checks cost).
+    pub answers_per_second: u32,
+}
+
+/// A logged-in session (national SDK LOGIN_ID_SYSTEM), keyed by its session id.
+#[derive(Debug)]
+struct Session {
+    peer: IpAddr,
+    principal: Principal,
 }
 
 /// The Handle protocol service shared by the TCP, UDP and HTTP transports.
@@ -40,6 +54,8 @@ pub struct HandleService {
     site: Vec<u8>,
     referrals: Vec<(String, Vec<u8>)>,
     challenges: Challenges,
+    sessions: Cache<u32, Arc<Session>>,
+    answers: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn now() -> u32 {
@@ -126,6 +142,18 @@ impl HandleService {
             site: config.site.encode(),
             referrals,
             challenges: Challenges::new(config.challenge_ttl, 100_000),
+            sessions: Cache::builder()
+                .time_to_idle(config.session_idle)
+                .max_capacity(100_000)
+                .build(),
+            answers: RateLimiter::keyed(
+                Quota::per_second(
+                    NonZeroU32::new(config.answers_per_second.max(1)).expect("max(1)"),
+                )
+                .allow_burst(
+                    NonZeroU32::new(config.answers_per_second.max(1) * 3).expect("positive"),
+                ),
+            ),
         }
     }
 
@@ -248,11 +276,48 @@ impl HandleService {
             response,
         } = req
         {
+            if self.answers.check_key(&peer).is_err() {
+                return self.fail(
+                    out,
+                    &m,
+                    &reply,
+                    rc::SERVER_BUSY,
+                    "too many challenge answers from this client; retry in a few seconds",
+                );
+            }
             return self
                 .answer_challenge(peer, &m, auth_type, admin, index, response, out)
                 .await;
         }
-        self.dispatch(peer, &m, msg, req, None, &reply, out).await;
+        let login = matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
+        let session = match m.envelope.session_id {
+            0 => None,
+            id => self.sessions.get(&id).filter(|s| s.peer == peer),
+        };
+        let principal = match session {
+            Some(_) if login => {
+                return self.fail(
+                    out,
+                    &m,
+                    &reply,
+                    rc::RELOGIN,
+                    "this session is logged in already",
+                );
+            }
+            Some(s) => Some(s.principal.clone()),
+            None if m.envelope.session_id != 0 && req.is_admin() => {
+                return self.fail(
+                    out,
+                    &m,
+                    &reply,
+                    rc::LOGIN_FIRST,
+                    "unknown or expired session: log in again",
+                );
+            }
+            None => None,
+        };
+        self.dispatch(peer, &m, msg, req, principal, &reply, out)
+            .await;
     }
 
     fn fail(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, code: u32, message: &str) {
@@ -333,6 +398,16 @@ impl HandleService {
                 "the challenged request could not be re-read",
             );
         };
+        if matches!(orig.header.op_code, op::LOGIN | op::LOGIN_ID_SYSTEM) {
+            // The challenge's session id becomes the logged-in session.
+            self.sessions.insert(
+                m.envelope.session_id,
+                Arc::new(Session {
+                    peer,
+                    principal: principal.clone(),
+                }),
+            );
+        }
         let Ok(req) = Request::decode(orig.header.op_code, orig.body) else {
             return self.fail(
                 out,
@@ -428,7 +503,8 @@ impl HandleService {
         reply: &Envelope,
         out: &mut Vec<u8>,
     ) {
-        let needs_admin = req.is_admin() || matches!(req, Request::LoginIdSystem { .. });
+        let needs_admin =
+            req.is_admin() || matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
         let p = match principal {
             Some(p) => p,
             None if needs_admin => return self.challenge(peer, m, msg, out),

@@ -35,6 +35,10 @@ idle_timeout_secs = 60
 read_timeout_secs = 10
 # Seconds a client has to answer an authentication challenge.
 challenge_ttl_secs = 60
+# Seconds an idle login session (national SDK LOGIN / LOGIN_ID_SYSTEM) stays valid.
+session_idle_secs = 1800
+# Challenge answers (signature / MAC checks) one client address may send per second.
+answers_per_second = 20
 # Sites of prefixes served elsewhere, for prefix referrals (RC 303). Example:
 # [[handle.referral]]
 # prefix = "88.200"
@@ -117,6 +121,10 @@ pub struct HandleSection {
     pub read_timeout_secs: u64,
     /// Time allowed to answer a challenge, seconds.
     pub challenge_ttl_secs: u64,
+    /// Idle lifetime of a login session, seconds.
+    pub session_idle_secs: u64,
+    /// Challenge answers per client address per second.
+    pub answers_per_second: u32,
     /// Known sites of other prefixes.
     pub referral: Vec<ReferralConfig>,
 }
@@ -140,6 +148,8 @@ impl Default for HandleSection {
             idle_timeout_secs: 60,
             read_timeout_secs: 10,
             challenge_ttl_secs: 60,
+            session_idle_secs: 1800,
+            answers_per_second: 20,
             referral: Vec::new(),
         }
     }

@@ -320,5 +320,7 @@ fn handle_config(c: &config::HandleSection, handle: SocketAddr, http: SocketAddr
         site: site_info(vec![own], "idnode secondary node"),
         referrals,
         challenge_ttl: Duration::from_secs(c.challenge_ttl_secs.max(1)),
+        session_idle: Duration::from_secs(c.session_idle_secs.max(1)),
+        answers_per_second: c.answers_per_second,
     }
 }
