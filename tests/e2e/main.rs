@@ -7,6 +7,7 @@ mod bad_input;
 mod clients;
 mod common;
 mod handle;
+mod handle_keys;
 mod hdl;
 mod manage;
 mod observe;

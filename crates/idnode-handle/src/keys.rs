@@ -1,6 +1,37 @@
 //! `HS_PUBKEY` payloads and challenge signatures made with them.
+//!
+//! Key encodings (type string, u16 flags, parts as length-prefixed strings):
+//! - `RSA_PUB_KEY`: exponent, modulus (CNRI and the national SDK);
+//! - `SM2_PUB_KEY`: one X.509 SubjectPublicKeyInfo (the national SDKs' SM2 keys);
+//! - `EC_PUB_KEY`: one SubjectPublicKeyInfo naming its curve, P-256 or SM2 (this node's
+//!   encoding for ECDSA keys: the binary format defines none).
+//!
+//! Challenge answers are a hash algorithm name and a signature over `nonce ‖ digest` (DER or
+//! fixed `r ‖ s` for EC keys): RSA PKCS#1 v1.5 with SHA-256 or SHA-1; ECDSA P-256 with
+//! SHA-256; on SM2 keys either `SM3` (an SM2 signature, signer id the GM/T 0009 default or
+//! the signer's handle) or `SHA-256` (ECDSA on the SM2 curve, which is what the national
+//! SDK's generic signer produces for an EC key).
 
 use ring::signature::{self, RsaPublicKeyComponents};
+use sm2::dsa::signature::Verifier as _;
+use spki::der::Decode as _;
+
+/// id-ecPublicKey.
+const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+/// The P-256 curve.
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+/// The SM2 curve (also used as an algorithm id by some encoders).
+const OID_SM2: &str = "1.2.156.10197.1.301";
+/// DER of a P-256 SubjectPublicKeyInfo up to its 65-byte uncompressed point.
+const SPKI_P256_PREFIX: &[u8] = &[
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+/// DER of an SM2 SubjectPublicKeyInfo up to its 65-byte uncompressed point.
+const SPKI_SM2_PREFIX: &[u8] = &[
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x03, 0x42, 0x00,
+];
 
 /// Why a signed challenge answer was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +57,89 @@ pub enum PublicKey {
         /// Modulus.
         n: Vec<u8>,
     },
+    /// An ECDSA P-256 key: the uncompressed point.
+    P256(Vec<u8>),
+    /// An SM2 key: the uncompressed point.
+    Sm2(Vec<u8>),
+}
+
+/// The curve and uncompressed point of a SubjectPublicKeyInfo (or of a bare SEC1 point,
+/// taken as `bare`).
+fn ec_key(der: &[u8], bare: fn(Vec<u8>) -> PublicKey) -> Result<PublicKey, KeyError> {
+    let key = if der.len() == 65 && der[0] == 4 {
+        bare(der.to_vec())
+    } else {
+        spki_key(der)?
+    };
+    match &key {
+        PublicKey::Sm2(p) if sm2::PublicKey::from_sec1_bytes(p).is_err() => {
+            Err(KeyError::BadKey("SM2 point is not on the curve".into()))
+        }
+        PublicKey::P256(p) if p.len() != 65 || p[0] != 4 => Err(KeyError::BadKey(
+            "P-256 keys must be uncompressed points".into(),
+        )),
+        _ => Ok(key),
+    }
+}
+
+/// The key in a DER SubjectPublicKeyInfo naming P-256 or SM2.
+fn spki_key(der: &[u8]) -> Result<PublicKey, KeyError> {
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(der)
+        .map_err(|e| KeyError::BadKey(format!("not a SubjectPublicKeyInfo: {e}")))?;
+    let point = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| KeyError::BadKey("public key bit string is not whole bytes".into()))?
+        .to_vec();
+    let alg = spki.algorithm.oid.to_string();
+    let curve = spki
+        .algorithm
+        .parameters
+        .and_then(|p| p.decode_as::<spki::ObjectIdentifier>().ok())
+        .map(|o| o.to_string());
+    match (alg.as_str(), curve.as_deref()) {
+        (OID_EC_PUBLIC_KEY, Some(OID_P256)) => Ok(PublicKey::P256(point)),
+        (OID_EC_PUBLIC_KEY, Some(OID_SM2)) | (OID_SM2, _) => Ok(PublicKey::Sm2(point)),
+        _ => Err(KeyError::BadKey(format!(
+            "unsupported key algorithm {alg} / curve {curve:?}"
+        ))),
+    }
+}
+
+/// `r ‖ s` (32 bytes each) from a DER `SEQUENCE { INTEGER r, INTEGER s }` or a 64-byte
+/// fixed encoding.
+fn fixed_signature(sig: &[u8]) -> Option<[u8; 64]> {
+    let mut out = [0u8; 64];
+    if sig.len() == 64 {
+        out.copy_from_slice(sig);
+        return Some(out);
+    }
+    let (&tag, rest) = sig.split_first()?;
+    let (&len, body) = rest.split_first()?;
+    if tag != 0x30 || usize::from(len) != body.len() || len >= 0x80 {
+        return None;
+    }
+    let mut body = body;
+    for half in out.chunks_mut(32) {
+        let (&t, r) = body.split_first()?;
+        let (&l, r) = r.split_first()?;
+        let l = usize::from(l);
+        if t != 0x02 || l == 0 || l > r.len() || l > 33 {
+            return None;
+        }
+        let (int, r) = r.split_at(l);
+        let int = if int.len() == 33 {
+            if int[0] != 0 {
+                return None;
+            }
+            &int[1..]
+        } else {
+            int
+        };
+        half[32 - int.len()..].copy_from_slice(int);
+        body = r;
+    }
+    body.is_empty().then_some(out)
 }
 
 fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], KeyError> {
@@ -54,6 +168,8 @@ impl PublicKey {
         let kind = blob(&mut data)?;
         take(&mut data, 2)?;
         match kind {
+            b"SM2_PUB_KEY" => ec_key(blob(&mut data)?, PublicKey::Sm2),
+            b"EC_PUB_KEY" => ec_key(blob(&mut data)?, PublicKey::P256),
             b"RSA_PUB_KEY" => {
                 let e = strip_zeros(blob(&mut data)?);
                 let n = strip_zeros(blob(&mut data)?);
@@ -71,7 +187,7 @@ impl PublicKey {
         }
     }
 
-    /// Encodes the key as `HS_PUBKEY` data.
+    /// Encodes the key as `HS_PUBKEY` data (EC keys as SubjectPublicKeyInfo).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         let put = |out: &mut Vec<u8>, b: &[u8]| {
@@ -85,14 +201,24 @@ impl PublicKey {
                 put(&mut out, e);
                 put(&mut out, n);
             }
+            Self::P256(point) | Self::Sm2(point) => {
+                let (kind, spki_prefix): (&[u8], &[u8]) = match self {
+                    Self::Sm2(_) => (b"SM2_PUB_KEY", SPKI_SM2_PREFIX),
+                    _ => (b"EC_PUB_KEY", SPKI_P256_PREFIX),
+                };
+                put(&mut out, kind);
+                out.extend_from_slice(&[0, 0]);
+                put(&mut out, &[spki_prefix, point.as_slice()].concat());
+            }
         }
         out
     }
 
-    /// Checks a `HS_PUBKEY` challenge answer: hash algorithm name and signature over
-    /// `nonce ‖ digest`.
+    /// Checks a `HS_PUBKEY` challenge answer from `signer` (the admin handle): hash
+    /// algorithm name and signature over `nonce ‖ digest`.
     pub fn verify_answer(
         &self,
+        signer: &str,
         nonce: &[u8],
         digest: &[u8],
         answer: &[u8],
@@ -117,7 +243,72 @@ impl PublicKey {
                     .verify(params, &msg, sig)
                     .map_err(|_| KeyError::BadSignature)
             }
+            Self::P256(point) => {
+                if !matches!(alg, b"SHA-256" | b"SHA256") {
+                    return Err(KeyError::BadResponse);
+                }
+                let fixed = fixed_signature(sig).ok_or(KeyError::BadResponse)?;
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(&msg, &fixed)
+                    .map_err(|_| KeyError::BadSignature)
+            }
+            Self::Sm2(point) => {
+                let fixed = fixed_signature(sig).ok_or(KeyError::BadResponse)?;
+                match alg {
+                    b"SM3" => sm2_verify(point, signer, &msg, &fixed),
+                    b"SHA-256" | b"SHA256" => ecdsa_sm2_sha256_verify(point, &msg, &fixed),
+                    _ => Err(KeyError::BadResponse),
+                }
+            }
         }
+    }
+}
+
+/// The GM/T 0009 default signer id, used by signers that set none.
+const SM2_DEFAULT_ID: &str = "1234567812345678";
+
+/// An SM2 signature (SM3 over `Z ‖ msg`), made with the default signer id or with the
+/// signer's handle as id.
+fn sm2_verify(point: &[u8], signer: &str, msg: &[u8], fixed: &[u8; 64]) -> Result<(), KeyError> {
+    let sig = sm2::dsa::Signature::from_slice(fixed).map_err(|_| KeyError::BadSignature)?;
+    for id in [SM2_DEFAULT_ID, signer] {
+        let key = sm2::dsa::VerifyingKey::from_sec1_bytes(id, point)
+            .map_err(|e| KeyError::BadKey(e.to_string()))?;
+        if key.verify(msg, &sig).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(KeyError::BadSignature)
+}
+
+/// ECDSA with SHA-256 on the SM2 curve: what a generic `SHA256withECDSA` signer makes
+/// with an SM2 key (the national SDK's default signer for EC keys).
+fn ecdsa_sm2_sha256_verify(point: &[u8], msg: &[u8], fixed: &[u8; 64]) -> Result<(), KeyError> {
+    use sm2::elliptic_curve::{
+        group::Group, ops::Reduce, point::AffineCoordinates, sec1::FromEncodedPoint, PrimeField,
+    };
+    use sm2::{AffinePoint, EncodedPoint, FieldBytes, ProjectivePoint, Scalar, U256};
+    let encoded = EncodedPoint::from_bytes(point).map_err(|e| KeyError::BadKey(e.to_string()))?;
+    let q = Option::<AffinePoint>::from(AffinePoint::from_encoded_point(&encoded))
+        .ok_or_else(|| KeyError::BadKey("SM2 point is not on the curve".into()))?;
+    let scalar = |b: &[u8]| {
+        Option::<Scalar>::from(Scalar::from_repr(*FieldBytes::from_slice(b)))
+            .filter(|s| !bool::from(s.is_zero()))
+            .ok_or(KeyError::BadSignature)
+    };
+    let (r, s) = (scalar(&fixed[..32])?, scalar(&fixed[32..])?);
+    let hash = ring::digest::digest(&ring::digest::SHA256, msg);
+    let e = <Scalar as Reduce<U256>>::reduce_bytes(FieldBytes::from_slice(hash.as_ref()));
+    let w = Option::<Scalar>::from(s.invert()).ok_or(KeyError::BadSignature)?;
+    let big_r = ProjectivePoint::generator() * (e * w) + ProjectivePoint::from(q) * (r * w);
+    if bool::from(big_r.is_identity()) {
+        return Err(KeyError::BadSignature);
+    }
+    let x = <Scalar as Reduce<U256>>::reduce_bytes(&big_r.to_affine().x());
+    if x == r {
+        Ok(())
+    } else {
+        Err(KeyError::BadSignature)
     }
 }
 
@@ -312,5 +503,169 @@ mod tests {
             verify_secret_answer(b"s", NONCE, DIGEST, &[0x99, 1]),
             Err(KeyError::BadResponse)
         );
+    }
+}
+
+#[cfg(test)]
+mod ec_tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair};
+    use sm2::dsa::signature::Signer as _;
+    use sm2::elliptic_curve::{ops::Reduce, point::AffineCoordinates, PrimeField};
+    use sm2::{FieldBytes, ProjectivePoint, Scalar, U256};
+
+    const NONCE: &[u8] = &[5; 16];
+    const DIGEST: &[u8] = &[6; 32];
+    const SIGNER: &str = "88.118.8/ADMIN";
+
+    fn answer(alg: &[u8], sig: &[u8]) -> Vec<u8> {
+        let mut a = Vec::new();
+        for part in [alg, sig] {
+            a.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            a.extend_from_slice(part);
+        }
+        a
+    }
+
+    fn msg() -> Vec<u8> {
+        [NONCE, DIGEST].concat()
+    }
+
+    #[test]
+    fn p256_keys_round_trip_and_verify_fixed_and_der_signatures() {
+        let rng = SystemRandom::new();
+        for (alg, der) in [
+            (&signature::ECDSA_P256_SHA256_FIXED_SIGNING, false),
+            (&signature::ECDSA_P256_SHA256_ASN1_SIGNING, true),
+        ] {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+            let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
+            let key = PublicKey::P256(pair.public_key().as_ref().to_vec());
+            let decoded = PublicKey::decode(&key.encode()).unwrap();
+            assert_eq!(decoded, key);
+            let sig = pair.sign(&rng, &msg()).unwrap();
+            assert_eq!(sig.as_ref()[0] == 0x30, der);
+            let ok = answer(b"SHA-256", sig.as_ref());
+            assert_eq!(decoded.verify_answer(SIGNER, NONCE, DIGEST, &ok), Ok(()));
+            let other = [NONCE, &[7; 32][..]].concat();
+            let sig = pair.sign(&rng, &other).unwrap();
+            let wrong = answer(b"SHA-256", sig.as_ref());
+            assert_eq!(
+                decoded.verify_answer(SIGNER, NONCE, DIGEST, &wrong),
+                Err(KeyError::BadSignature)
+            );
+            assert_eq!(
+                decoded.verify_answer(SIGNER, NONCE, DIGEST, &answer(b"MD5", sig.as_ref())),
+                Err(KeyError::BadResponse)
+            );
+        }
+    }
+
+    fn sm2_secret() -> [u8; 32] {
+        let mut d = [0x3Cu8; 32];
+        d[0] = 0x12;
+        d
+    }
+
+    fn sm2_key() -> PublicKey {
+        let signing = sm2::dsa::SigningKey::from_slice(SM2_DEFAULT_ID, &sm2_secret()).unwrap();
+        PublicKey::Sm2(signing.verifying_key().to_sec1_bytes().to_vec())
+    }
+
+    #[test]
+    fn sm2_keys_round_trip_through_spki_and_bare_points() {
+        let key = sm2_key();
+        let data = key.encode();
+        assert_eq!(PublicKey::decode(&data).unwrap(), key);
+        let PublicKey::Sm2(point) = &key else {
+            unreachable!()
+        };
+        let mut bare = Vec::new();
+        bare.extend_from_slice(&11u32.to_be_bytes());
+        bare.extend_from_slice(b"SM2_PUB_KEY");
+        bare.extend_from_slice(&[0, 0]);
+        bare.extend_from_slice(&65u32.to_be_bytes());
+        bare.extend_from_slice(point);
+        assert_eq!(PublicKey::decode(&bare).unwrap(), key);
+        // A point off the curve is refused.
+        let mut off = point.clone();
+        off[64] ^= 1;
+        let mut bad = bare.clone();
+        let n = bad.len();
+        bad[n - 65..].copy_from_slice(&off);
+        assert!(matches!(PublicKey::decode(&bad), Err(KeyError::BadKey(_))));
+    }
+
+    #[test]
+    fn sm2_signatures_verify_with_default_or_handle_id() {
+        let key = sm2_key();
+        for id in [SM2_DEFAULT_ID, SIGNER] {
+            let signing = sm2::dsa::SigningKey::from_slice(id, &sm2_secret()).unwrap();
+            let sig: sm2::dsa::Signature = signing.sign(&msg());
+            let a = answer(b"SM3", &sig.to_bytes());
+            assert_eq!(
+                key.verify_answer(SIGNER, NONCE, DIGEST, &a),
+                Ok(()),
+                "id {id}"
+            );
+        }
+        let stranger = sm2::dsa::SigningKey::from_slice("someone else", &sm2_secret()).unwrap();
+        let sig: sm2::dsa::Signature = stranger.sign(&msg());
+        assert_eq!(
+            key.verify_answer(SIGNER, NONCE, DIGEST, &answer(b"SM3", &sig.to_bytes())),
+            Err(KeyError::BadSignature)
+        );
+    }
+
+    /// ECDSA on the SM2 curve, signed by hand with a fixed nonce (test only).
+    fn ecdsa_sm2_sign(msg: &[u8], k: u8) -> Vec<u8> {
+        let d = Scalar::from_repr(*FieldBytes::from_slice(&sm2_secret())).unwrap();
+        let k = Scalar::from(u64::from(k) + 1_000_003);
+        let r = <Scalar as Reduce<U256>>::reduce_bytes(
+            &(ProjectivePoint::GENERATOR * k).to_affine().x(),
+        );
+        let hash = ring::digest::digest(&ring::digest::SHA256, msg);
+        let e = <Scalar as Reduce<U256>>::reduce_bytes(FieldBytes::from_slice(hash.as_ref()));
+        let s = k.invert().unwrap() * (e + r * d);
+        [r.to_repr().as_slice(), s.to_repr().as_slice()].concat()
+    }
+
+    #[test]
+    fn ecdsa_sha256_on_sm2_keys_verifies() {
+        let key = sm2_key();
+        let sig = ecdsa_sm2_sign(&msg(), 1);
+        assert_eq!(
+            key.verify_answer(SIGNER, NONCE, DIGEST, &answer(b"SHA-256", &sig)),
+            Ok(())
+        );
+        let other = ecdsa_sm2_sign(&[NONCE, &[9; 32][..]].concat(), 2);
+        assert_eq!(
+            key.verify_answer(SIGNER, NONCE, DIGEST, &answer(b"SHA-256", &other)),
+            Err(KeyError::BadSignature)
+        );
+        // An SM2-scheme signature does not pass as ECDSA, nor the other way round.
+        assert_eq!(
+            key.verify_answer(SIGNER, NONCE, DIGEST, &answer(b"SM3", &sig)),
+            Err(KeyError::BadSignature)
+        );
+        assert_eq!(
+            key.verify_answer(SIGNER, NONCE, DIGEST, &answer(b"SHA-256", &[0u8; 64])),
+            Err(KeyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn der_signatures_convert_to_fixed_and_junk_is_refused() {
+        let mut der = vec![0x30, 0x45, 0x02, 0x21, 0x00];
+        der.extend_from_slice(&[0x80; 32]);
+        der.extend_from_slice(&[0x02, 0x20]);
+        der.extend_from_slice(&[0x01; 32]);
+        let fixed = fixed_signature(&der).unwrap();
+        assert_eq!(&fixed[..32], &[0x80; 32]);
+        assert_eq!(&fixed[32..], &[0x01; 32]);
+        assert_eq!(fixed_signature(&der[..der.len() - 1]), None);
+        assert_eq!(fixed_signature(&[0x30]), None);
+        assert_eq!(fixed_signature(&[]), None);
     }
 }

@@ -460,7 +460,7 @@ impl HandleService {
                     ))?;
                 let key = PublicKey::decode(&value.data)
                     .map_err(|e| (rc::AUTHEN_ERROR, e.to_string()))?;
-                key.verify_answer(&p.nonce, &p.digest.1, response)
+                key.verify_answer(admin_id.as_str(), &p.nonce, &p.digest.1, response)
                     .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
             }
             "HS_SECKEY" => {
