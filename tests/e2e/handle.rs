@@ -165,6 +165,8 @@ async fn resolution_checks(n: &TestNode) {
     let ports: Vec<u32> = site.servers[0].interfaces.iter().map(|i| i.port).collect();
     assert!(ports.contains(&u32::from(addr.port())));
     assert!(ports.contains(&u32::from(n.node.http_addr.port())));
+    // The national SDK talks to whatever protocol the first interface names: TCP here.
+    assert_eq!(site.servers[0].interfaces[0].protocol, 1);
     let r = udp(
         addr,
         &message(&Request::ListHomedNas { handle: None }, 0, 0),
@@ -677,10 +679,21 @@ async fn sdk_login_checks(n: &TestNode) {
         handle: "88.118.8/ADMIN",
         index: 300,
     };
-    let r = tcp.call(&message(&login, flags::KC, 0)).await;
+    // As the SDK does: one session id of its own choosing on every request of the
+    // connection, the challenge answered under it too (whatever id the challenge carries).
+    let session = 73_519_044;
+    let site = Request::GetSiteInfo { handle: None };
+    let r = tcp.call(&message(&site, flags::KC, session)).await;
+    assert_eq!(r.code(), rc::SUCCESS, "{:?}", r.body());
+    let r = tcp
+        .call(&message(&login, flags::KC | flags::RD, session))
+        .await;
     assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
     assert_eq!(r.message().header.op_code, op::LOGIN_ID_SYSTEM);
-    let session = r.env.session_id;
+    assert_eq!(
+        r.env.session_id, session,
+        "the challenge keeps the client's session id"
+    );
     let resp = r.response();
     let (_, digest) = resp.digest.unwrap();
     let Decoded::Challenge(nonce) = resp.body else {

@@ -40,10 +40,10 @@ pub struct ServiceConfig {
     pub answers_per_second: u32,
 }
 
-/// A logged-in session (national SDK LOGIN_ID_SYSTEM), keyed by its session id.
+/// A logged-in session (national SDK LOGIN / LOGIN_ID_SYSTEM), keyed by client address and
+/// session id.
 #[derive(Debug)]
 struct Session {
-    peer: IpAddr,
     principal: Principal,
 }
 
@@ -54,7 +54,7 @@ pub struct HandleService {
     site: Vec<u8>,
     referrals: Vec<(String, Vec<u8>)>,
     challenges: Challenges,
-    sessions: Cache<u32, Arc<Session>>,
+    sessions: Cache<(IpAddr, u32), Arc<Session>>,
     answers: DefaultKeyedRateLimiter<IpAddr>,
 }
 
@@ -292,7 +292,7 @@ impl HandleService {
         let login = matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
         let session = match m.envelope.session_id {
             0 => None,
-            id => self.sessions.get(&id).filter(|s| s.peer == peer),
+            id => self.sessions.get(&(peer, id)),
         };
         let principal = match session {
             Some(_) if login => {
@@ -345,13 +345,16 @@ impl HandleService {
         let alg = DigestAlg::for_version(m.envelope.negotiated());
         let d = digest(alg, m.signed);
         let nonce = self.challenges.nonce();
-        let session = self.challenges.insert(Pending {
-            peer,
-            envelope: m.envelope,
-            message: msg.to_vec(),
-            nonce,
-            digest: (alg, d.clone()),
-        });
+        let session = self.challenges.insert(
+            Pending {
+                peer,
+                envelope: m.envelope,
+                message: msg.to_vec(),
+                nonce,
+                digest: (alg, d.clone()),
+            },
+            m.envelope.session_id,
+        );
         let mut reply = m.envelope.reply();
         reply.session_id = session;
         write(
@@ -376,11 +379,8 @@ impl HandleService {
         out: &mut Vec<u8>,
     ) {
         let reply = m.envelope.reply();
-        let pending = match self.challenges.take(m.envelope.session_id) {
-            Some(p) if p.peer == peer => p,
-            _ => {
-                return self.fail(out, m, &reply, rc::AUTHEN_TIMEOUT, "no such challenge: it expired, was answered already, or was sent to another client");
-            }
+        let Some(pending) = self.challenges.take(peer, m.envelope.session_id) else {
+            return self.fail(out, m, &reply, rc::AUTHEN_TIMEOUT, "no such challenge: it expired, was answered already, or was sent to another client");
         };
         let principal = match self
             .verify(&pending, auth_type, admin, index, response)
@@ -401,9 +401,8 @@ impl HandleService {
         if matches!(orig.header.op_code, op::LOGIN | op::LOGIN_ID_SYSTEM) {
             // The challenge's session id becomes the logged-in session.
             self.sessions.insert(
-                m.envelope.session_id,
+                (peer, m.envelope.session_id),
                 Arc::new(Session {
-                    peer,
                     principal: principal.clone(),
                 }),
             );
