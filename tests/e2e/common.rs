@@ -36,6 +36,11 @@ pub struct TestNode {
 }
 
 pub async fn node(backend: Backend) -> TestNode {
+    node_with(backend, |_| {}).await
+}
+
+/// A fresh node whose configuration `tweak` adjusts after the test defaults are set.
+pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
     let url = match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("e2e.db").display()),
@@ -53,6 +58,7 @@ pub async fn node(backend: Backend) -> TestNode {
         prefix: "88.200".into(),
         servers: vec!["192.0.2.1:2641".parse().unwrap()],
     }];
+    tweak(&mut config);
     let store = idnode::open_store(&url).await.unwrap();
     config.secrets.seal_key_file = Some(dir.path().join("seal.key"));
     let services = Arc::new(Services::new(store, "88.118", &config).unwrap());

@@ -8,6 +8,7 @@ mod clients;
 mod common;
 mod handle;
 mod handle_keys;
+mod handle_limits;
 mod hdl;
 mod manage;
 mod observe;

@@ -4,6 +4,7 @@
 
 mod challenge;
 pub mod keys;
+mod limits;
 mod service;
 mod tcp;
 mod udp;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use idnode_core::{HandleValue, Identifier, SiteInfo};
 use idnode_handle_proto::{
     digest, encode_response, encode_values, flags, op, rc, Body, DigestAlg, Envelope, Header,
@@ -19,6 +18,7 @@ use std::num::NonZeroU32;
 
 use crate::challenge::{Challenges, Pending};
 use crate::keys::PublicKey;
+use crate::limits::ClientLimiter;
 
 /// Seconds a response stays valid (header `expirationTime`).
 const RESPONSE_LIFETIME: u32 = 12 * 3600;
@@ -38,6 +38,9 @@ pub struct ServiceConfig {
     pub session_idle: Duration,
     /// Challenge answers one client address may send per second (signature checks cost).
     pub answers_per_second: u32,
+    /// Requests one client address may send a day (national SDK RC 603 beyond); None: no
+    /// limit.
+    pub daily_requests_per_client: Option<NonZeroU32>,
 }
 
 /// A logged-in session (national SDK LOGIN / LOGIN_ID_SYSTEM), keyed by client address and
@@ -55,7 +58,8 @@ pub struct HandleService {
     referrals: Vec<(String, Vec<u8>)>,
     challenges: Challenges,
     sessions: Cache<(IpAddr, u32), Arc<Session>>,
-    answers: DefaultKeyedRateLimiter<IpAddr>,
+    answers: ClientLimiter,
+    daily: Option<ClientLimiter>,
 }
 
 fn now() -> u32 {
@@ -146,20 +150,36 @@ impl HandleService {
                 .time_to_idle(config.session_idle)
                 .max_capacity(100_000)
                 .build(),
-            answers: RateLimiter::keyed(
-                Quota::per_second(
-                    NonZeroU32::new(config.answers_per_second.max(1)).expect("max(1)"),
-                )
-                .allow_burst(
-                    NonZeroU32::new(config.answers_per_second.max(1) * 3).expect("positive"),
-                ),
-            ),
+            answers: ClientLimiter::per_second(config.answers_per_second),
+            daily: config.daily_requests_per_client.map(ClientLimiter::per_day),
         }
     }
 
-    /// Answers an anonymous resolution from the cache without awaiting anything. Returns
-    /// false (writing nothing) when the request needs the full path.
-    pub fn answer_cached(&self, env: &Envelope, msg: &[u8], out: &mut Vec<u8>) -> bool {
+    /// The first step for every request message from `peer`: charges it to the client's
+    /// daily allowance (answering RC 603 when it is spent), then answers an anonymous
+    /// resolution from the cache without awaiting anything. Returns false (writing nothing)
+    /// when the request needs the full path, [`HandleService::answer`].
+    pub fn answer_cached(
+        &self,
+        peer: IpAddr,
+        env: &Envelope,
+        msg: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        if let Some(daily) = &self.daily {
+            if !daily.allow(peer) {
+                let header = Header::decode(msg).unwrap_or_default();
+                write(
+                    out,
+                    &env.reply(),
+                    &header,
+                    rc::DAILY_REQUEST_LIMIT,
+                    None,
+                    &Body::Error("this client's daily request allowance is spent"),
+                );
+                return true;
+            }
+        }
         let Ok(m) = Message::parse(*env, msg) else {
             return false;
         };
@@ -240,7 +260,8 @@ impl HandleService {
     }
 
     /// Answers one request message (`msg`: the bytes after `env`) from `peer`, appending one
-    /// or more response messages to `out`.
+    /// or more response messages to `out`. Transports call [`HandleService::answer_cached`]
+    /// first, which charges the request to the client's allowance.
     pub async fn answer(&self, peer: IpAddr, env: Envelope, msg: &[u8], out: &mut Vec<u8>) {
         let m = match Message::parse(env, msg) {
             Ok(m) => m,
@@ -276,7 +297,7 @@ impl HandleService {
             response,
         } = req
         {
-            if self.answers.check_key(&peer).is_err() {
+            if !self.answers.allow(peer) {
                 return self.fail(
                     out,
                     &m,

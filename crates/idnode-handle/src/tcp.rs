@@ -113,7 +113,7 @@ async fn connection(
                 return Ok(());
             }
         };
-        if !service.answer_cached(&env, &msg, &mut out) {
+        if !service.answer_cached(peer.ip(), &env, &msg, &mut out) {
             service.answer(peer.ip(), env, &msg, &mut out).await;
         }
         stream.write_all(&out).await?;

@@ -75,7 +75,7 @@ pub async fn serve_udp(
         let data = &packet[ENVELOPE_LEN..];
         let single = !env.truncated && data.len() == env.message_length as usize;
         if single {
-            if service.answer_cached(&env, data, &mut out) {
+            if service.answer_cached(peer.ip(), &env, data, &mut out) {
                 send(&socket, peer, &out).await;
                 continue;
             }
@@ -114,6 +114,10 @@ pub async fn serve_udp(
                 let (a, _) = assemblies.remove(&key).expect("present");
                 held -= a.size();
                 let (env, msg) = a.finish();
+                if service.answer_cached(peer.ip(), &env, &msg, &mut out) {
+                    send(&socket, peer, &out).await;
+                    continue;
+                }
                 let (socket, service) = (socket.clone(), service.clone());
                 tokio::spawn(async move {
                     let mut out = Vec::new();

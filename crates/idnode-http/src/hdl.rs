@@ -61,7 +61,7 @@ pub(crate) async fn post_root(State(state): State<AppState>, req: Request) -> Re
         );
         return reply(out);
     }
-    if !service.answer_cached(&env, msg, &mut out) {
+    if !service.answer_cached(ip, &env, msg, &mut out) {
         service.answer(ip, env, msg, &mut out).await;
     }
     reply(out)

@@ -39,6 +39,9 @@ challenge_ttl_secs = 60
 session_idle_secs = 1800
 # Challenge answers (signature / MAC checks) one client address may send per second.
 answers_per_second = 20
+# Requests one client address may send a day; beyond it the answer is RC 603 (the national
+# SDK's daily request limit). 0: no limit.
+daily_requests_per_client = 0
 # Sites of prefixes served elsewhere, for prefix referrals (RC 303). Example:
 # [[handle.referral]]
 # prefix = "88.200"
@@ -125,6 +128,8 @@ pub struct HandleSection {
     pub session_idle_secs: u64,
     /// Challenge answers per client address per second.
     pub answers_per_second: u32,
+    /// Requests per client address per day (0: no limit).
+    pub daily_requests_per_client: u32,
     /// Known sites of other prefixes.
     pub referral: Vec<ReferralConfig>,
 }
@@ -150,6 +155,7 @@ impl Default for HandleSection {
             challenge_ttl_secs: 60,
             session_idle_secs: 1800,
             answers_per_second: 20,
+            daily_requests_per_client: 0,
             referral: Vec::new(),
         }
     }

@@ -322,5 +322,6 @@ fn handle_config(c: &config::HandleSection, handle: SocketAddr, http: SocketAddr
         challenge_ttl: Duration::from_secs(c.challenge_ttl_secs.max(1)),
         session_idle: Duration::from_secs(c.session_idle_secs.max(1)),
         answers_per_second: c.answers_per_second,
+        daily_requests_per_client: std::num::NonZeroU32::new(c.daily_requests_per_client),
     }
 }
