@@ -209,7 +209,7 @@ on_both!(handle_resolution_over_udp_and_tcp, resolution_checks);
 
 /// Runs `req` as enterprise A over TCP: expects a challenge, answers it with the test key at
 /// index 300 of 88.118.8/ADMIN, and returns the final reply.
-async fn as_a(tcp: &mut Tcp, req: &Request<'_>, extra_flags: u32) -> crate::hdl::Reply {
+pub(crate) async fn as_a(tcp: &mut Tcp, req: &Request<'_>, extra_flags: u32) -> crate::hdl::Reply {
     let key = test_key();
     let r = tcp.call(&message(req, flags::KC | extra_flags, 0)).await;
     assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED, "{:?}", r.body());
@@ -228,7 +228,7 @@ async fn as_a(tcp: &mut Tcp, req: &Request<'_>, extra_flags: u32) -> crate::hdl:
         .await
 }
 
-async fn publish_key(n: &TestNode) {
+pub(crate) async fn publish_key(n: &TestNode) {
     let data = base64::engine::general_purpose::STANDARD.encode(pubkey_data(&test_key()));
     let (s, body) = n
         .put(

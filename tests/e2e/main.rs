@@ -12,4 +12,5 @@ mod handle_limits;
 mod hdl;
 mod manage;
 mod observe;
+mod quotas;
 mod rest;

@@ -36,6 +36,10 @@ pub enum ResponseCode {
     AuthenticationNeeded,
     /// 403: authentication failed.
     AuthenticationFailed,
+    /// 604 (national SDK): the enterprise's registration allowance is spent.
+    RegistrationLimit,
+    /// 605 (national SDK): the enterprise holds as many prefixes as it may.
+    PrefixLimit,
 }
 
 impl ResponseCode {
@@ -58,6 +62,8 @@ impl ResponseCode {
             Self::InsufficientPermissions => 401,
             Self::AuthenticationNeeded => 402,
             Self::AuthenticationFailed => 403,
+            Self::RegistrationLimit => 604,
+            Self::PrefixLimit => 605,
         }
     }
 }

@@ -21,7 +21,7 @@ pub fn http_status(rc: u32, created: bool, resolving: bool) -> StatusCode {
         3 | 7 => StatusCode::SERVICE_UNAVAILABLE,
         302 | 303 => StatusCode::MULTIPLE_CHOICES,
         402 => StatusCode::UNAUTHORIZED,
-        400 | 401 | 403 | 404 => StatusCode::FORBIDDEN,
+        400 | 401 | 403 | 404 | 604 | 605 => StatusCode::FORBIDDEN,
         200 if resolving => StatusCode::OK,
         _ => StatusCode::BAD_REQUEST,
     }

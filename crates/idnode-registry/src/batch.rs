@@ -130,6 +130,8 @@ impl Registry {
         let checked = self.check_items(p, req.operations).await?;
         for attempt in 0..3 {
             let (ops, outcome) = self.plan(&checked).await?;
+            self.usage.check(&self.store, p, &ops).await?;
+            let net = crate::quota::net_creates(&ops);
             let body = serde_json::to_string(&outcome).expect("plain data serialises");
             let batch = Batch {
                 actor: p.actor().to_owned(),
@@ -144,6 +146,7 @@ impl Registry {
             };
             match self.store.apply(&batch).await {
                 Ok(()) => {
+                    self.usage.record(p, net).await;
                     self.invalidate(checked.iter().map(|c| c.id.as_str()));
                     self.registrations.increment(outcome.created as u64);
                     return Ok(BatchReply {

@@ -51,6 +51,12 @@ pub enum RegistryError {
     /// Items of a batch failed; nothing was written.
     #[error("{} item(s) of the batch failed; nothing was written", .0.len())]
     Batch(Vec<ItemProblem>),
+    /// The enterprise may not register more identifiers (national SDK RC 604).
+    #[error("{0}")]
+    RegistrationLimit(String),
+    /// The enterprise may not hold more prefixes (national SDK RC 605).
+    #[error("{0}")]
+    PrefixLimit(String),
     /// The store failed.
     #[error("storage failure")]
     Store(#[source] StoreError),
@@ -87,6 +93,8 @@ impl RegistryError {
             Self::Forbidden(_) => ResponseCode::InsufficientPermissions,
             Self::Store(_) => ResponseCode::Error,
             Self::RateLimited => ResponseCode::ServerBusy,
+            Self::RegistrationLimit(_) => ResponseCode::RegistrationLimit,
+            Self::PrefixLimit(_) => ResponseCode::PrefixLimit,
         }
     }
 }

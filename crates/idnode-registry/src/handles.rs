@@ -221,8 +221,11 @@ impl Registry {
                     );
                 }
             }
+            self.usage.check(&self.store, p, &ops).await?;
+            let net = crate::quota::net_creates(&ops);
             match self.commit(p, ops).await {
                 Ok(()) => {
+                    self.usage.record(p, net).await;
                     self.invalidate([id.as_str()]);
                     if created {
                         self.registrations.increment(1);
@@ -293,8 +296,10 @@ impl Registry {
                     ops
                 }
             };
+            let net = crate::quota::net_creates(&ops);
             match self.commit(p, ops).await {
                 Ok(()) => {
+                    self.usage.record(p, net).await;
                     self.invalidate([id.as_str()]);
                     return Ok(());
                 }

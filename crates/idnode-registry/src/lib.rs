@@ -8,6 +8,7 @@ mod batch;
 mod error;
 mod handles;
 mod onboarding;
+mod quota;
 mod scope;
 mod seal;
 
@@ -25,6 +26,7 @@ pub use auth::{
 pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, UpsertReport};
 pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
+pub use quota::Quotas;
 pub use seal::{SealingKey, SEALING_KEY_LEN};
 
 /// Largest batch accepted by [`Registry::batch`].
@@ -42,6 +44,7 @@ pub struct Registry {
     prefixes: scope::PrefixCache,
     registrations: Counter,
     sealing: Option<SealingKey>,
+    usage: quota::Usage,
 }
 
 impl Registry {
@@ -55,7 +58,14 @@ impl Registry {
             node_prefix: node_prefix.to_ascii_uppercase(),
             registrations: metrics::counter!("idnode_registrations_total"),
             sealing: None,
+            usage: quota::Usage::new(Quotas::default()),
         }
+    }
+
+    /// Limits what enterprises may hold (identifiers, prefixes).
+    pub fn with_quotas(mut self, quotas: Quotas) -> Self {
+        self.usage = quota::Usage::new(quotas);
+        self
     }
 
     /// Seals secrets written from now on under `key`, so Handle protocol `HS_SECKEY`

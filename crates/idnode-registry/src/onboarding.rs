@@ -174,6 +174,7 @@ impl Registry {
             .await?
             .ok_or_else(|| RegistryError::NotFound(format!("enterprise {enterprise_id}")))?;
         let mut own = self.store.list_prefixes(Some(enterprise_id)).await?;
+        self.usage.check_prefixes(own.len())?;
         own.sort_by(|a, b| (a.created_at, &a.prefix).cmp(&(b.created_at, &b.prefix)));
         let id = Identifier::for_prefix(&prefix)?;
         let mut admins = Vec::new();

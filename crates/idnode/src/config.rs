@@ -55,6 +55,13 @@ daily_requests_per_client = 0
 # Default: seal.key beside the SQLite database; ./idnode-data/seal.key with PostgreSQL.
 # seal_key_file = "./idnode-data/seal.key"
 
+[quotas]
+# Identifiers one enterprise may hold; registering beyond it is refused with RC 604 (HTTP
+# 403). Prefixes one enterprise may hold; allocating beyond it: RC 605. 0: no limit. The
+# operator's own writes are not limited.
+identifiers_per_enterprise = 0
+prefixes_per_enterprise = 0
+
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
 capacity_bytes = 268435456
@@ -82,6 +89,8 @@ pub struct Config {
     pub handle: HandleSection,
     /// Secrets at rest.
     pub secrets: SecretsSection,
+    /// Per-enterprise allowances.
+    pub quotas: QuotasSection,
     /// Resolver cache.
     pub cache: CacheSection,
     /// Logging.
@@ -167,6 +176,27 @@ impl Default for HandleSection {
 pub struct SecretsSection {
     /// The sealing key file (see [`Config::seal_key_path`] for the default).
     pub seal_key_file: Option<std::path::PathBuf>,
+}
+
+/// `[quotas]` (0: no limit).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotasSection {
+    /// Identifiers one enterprise may hold.
+    pub identifiers_per_enterprise: u64,
+    /// Prefixes one enterprise may hold.
+    pub prefixes_per_enterprise: u64,
+}
+
+impl QuotasSection {
+    /// The registry's form of these limits.
+    pub fn quotas(&self) -> idnode_registry::Quotas {
+        let limit = |n: u64| (n > 0).then_some(n);
+        idnode_registry::Quotas {
+            identifiers_per_enterprise: limit(self.identifiers_per_enterprise),
+            prefixes_per_enterprise: limit(self.prefixes_per_enterprise),
+        }
+    }
 }
 
 /// `[cache]`.

@@ -86,7 +86,9 @@ impl Services {
             },
         ));
         let registry = Arc::new(
-            Registry::new(store.clone(), resolver.clone(), node_prefix).with_sealing_key(sealing),
+            Registry::new(store.clone(), resolver.clone(), node_prefix)
+                .with_sealing_key(sealing)
+                .with_quotas(config.quotas.quotas()),
         );
         Ok(Self {
             store,
