@@ -3,9 +3,10 @@
 //!
 //! Counting an enterprise's identifiers is a key-range count per prefix, so the count is
 //! cached for [`COUNT_TTL`] and adjusted after every write made through this registry.
-//! Writes made elsewhere (another node on the same PostgreSQL) are seen when the cached
-//! count expires, so concurrent writers may overshoot a limit by what they write in that
-//! window.
+//! The check and the commit are not one transaction: concurrent writes of one enterprise
+//! (on this node, or on another node sharing the PostgreSQL database, whose writes are seen
+//! only when the cached count expires) can each pass the check and overshoot the limit by
+//! what they write together. The allowance is a policy bound, not an invariant.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
