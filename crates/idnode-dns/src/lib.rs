@@ -3,3 +3,21 @@
 //! Only publicly readable values are published: the DNS has no authentication.
 
 pub mod name;
+mod service;
+mod tcp;
+mod udp;
+
+pub use service::{DnsConfig, DnsService, Facts, Prepared, Step, Transport, MAX_UDP_PAYLOAD};
+pub use tcp::serve_tcp;
+pub use udp::serve_udp;
+
+/// Why the DNS front end could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum DnsError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] idnode_store::StoreError),
+    /// The resolver failed.
+    #[error(transparent)]
+    Resolve(#[from] idnode_resolver::ResolveError),
+}

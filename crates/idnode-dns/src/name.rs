@@ -13,6 +13,7 @@
 //! case). Prefix segments beginning with `_` or `h--` cannot be reached by name.
 
 use data_encoding::BASE32HEX_NOPAD;
+pub use hickory_proto::rr::Name;
 use idnode_core::{normalize_prefix, Identifier};
 
 /// Marks a label carrying encoded suffix bytes.
@@ -69,7 +70,9 @@ pub fn identifier_labels(id: &Identifier) -> Option<Vec<String>> {
     if is_plain_label(suffix) {
         labels.push(suffix.to_owned());
     } else {
-        let enc = BASE32HEX_NOPAD.encode(suffix.as_bytes()).to_ascii_lowercase();
+        let enc = BASE32HEX_NOPAD
+            .encode(suffix.as_bytes())
+            .to_ascii_lowercase();
         for chunk in enc.as_bytes().chunks(CHUNK) {
             let chunk = std::str::from_utf8(chunk).expect("base32hex is ASCII");
             labels.push(format!("{ENCODED}{chunk}"));
@@ -137,8 +140,7 @@ pub fn parse(labels: &[&str]) -> Result<Owner, NameError> {
         });
     }
     let identifier = if is_plain_label(labels[0]) {
-        prefix_of(&labels[1..])
-            .and_then(|p| Identifier::parse(&format!("{p}/{}", labels[0])).ok())
+        prefix_of(&labels[1..]).and_then(|p| Identifier::parse(&format!("{p}/{}", labels[0])).ok())
     } else {
         None
     };

@@ -47,6 +47,13 @@ pub enum Command {
         /// Handle protocol (TCP and UDP) listen address (default 127.0.0.1:2641).
         #[arg(long, env = "IDNODE_HANDLE_ADDR")]
         handle: Option<SocketAddr>,
+        /// DNS (UDP and TCP) listen address; the DNS front end is off without it (or
+        /// `[dns] listen`).
+        #[arg(long, env = "IDNODE_DNS_ADDR")]
+        dns: Option<SocketAddr>,
+        /// The DNS zone identifiers are published under (default `id.example.`).
+        #[arg(long)]
+        dns_zone: Option<String>,
         /// On an empty database: initialise node 88.118 and load demo enterprises and
         /// identifiers, printing their credentials.
         #[arg(long)]
@@ -191,7 +198,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Serve { http, handle, demo } => {
+        Command::Serve {
+            http,
+            handle,
+            dns,
+            dns_zone,
+            demo,
+        } => {
+            if dns.is_some() {
+                config.dns.listen = dns;
+            }
+            if let Some(z) = dns_zone {
+                config.dns.zone = z;
+            }
             if let Some(addr) = http {
                 config.http.listen = addr;
             }
@@ -321,6 +340,9 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         "idnode serving"
     );
     println!("Handle protocol (TCP and UDP) on {}", node.handle_addr);
+    if let Some(dns) = node.dns_addr {
+        println!("DNS (UDP and TCP) on {dns}, zone {}", config.dns.zone);
+    }
     println!("idnode serving node {prefix}: http://{}", node.http_addr);
     shutdown_signal().await;
     tracing::info!("shutting down");

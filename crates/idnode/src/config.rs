@@ -55,6 +55,26 @@ daily_requests_per_client = 0
 # Default: seal.key beside the SQLite database; ./idnode-data/seal.key with PostgreSQL.
 # seal_key_file = "./idnode-data/seal.key"
 
+[dns]
+# The DNS front end (off unless `listen` is set): identifiers as names under `zone`, e.g.
+# 88.118.8/GBX-1 as GBX-1.8.118.88.id.example. (UDP and TCP on the same port).
+# listen = "127.0.0.1:5300"
+zone = "id.example."
+# Name servers of the zone (NS at the apex; the first is the SOA MNAME). Default: ns.<zone>
+# nameservers = ["ns1.id.example.", "ns2.id.example."]
+# The SOA RNAME. Default: hostmaster.<zone>
+# hostmaster = "hostmaster.id.example."
+# The host SRV records name for this node's Handle and HTTP ports. Default: the first name
+# server.
+# target = "node.id.example."
+# TTL of SOA, NS and SRV records; TTL of negative answers (SOA MINIMUM), seconds.
+ttl = 3600
+negative_ttl = 60
+# Prefixes served by another node, delegated to its name servers. Example:
+# [[dns.delegation]]
+# prefix = "88.118.9"
+# nameservers = ["ns1.valve.example."]
+
 [quotas]
 # Identifiers one enterprise may hold; registering beyond it is refused with RC 604 (HTTP
 # 403). Prefixes one enterprise may hold; allocating beyond it: RC 605. 0: no limit. The
@@ -91,6 +111,8 @@ pub struct Config {
     pub secrets: SecretsSection,
     /// Per-enterprise allowances.
     pub quotas: QuotasSection,
+    /// DNS front end.
+    pub dns: DnsSection,
     /// Resolver cache.
     pub cache: CacheSection,
     /// Logging.
@@ -176,6 +198,53 @@ impl Default for HandleSection {
 pub struct SecretsSection {
     /// The sealing key file (see [`Config::seal_key_path`] for the default).
     pub seal_key_file: Option<std::path::PathBuf>,
+}
+
+/// `[dns]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsSection {
+    /// UDP and TCP address; None: no DNS front end.
+    pub listen: Option<SocketAddr>,
+    /// The zone (`id.example.`).
+    pub zone: String,
+    /// Name servers of the zone (default `ns.<zone>`).
+    pub nameservers: Vec<String>,
+    /// SOA RNAME (default `hostmaster.<zone>`).
+    pub hostmaster: Option<String>,
+    /// SRV target (default: the first name server).
+    pub target: Option<String>,
+    /// TTL of SOA, NS and SRV records, seconds.
+    pub ttl: u32,
+    /// TTL of negative answers, seconds.
+    pub negative_ttl: u32,
+    /// Prefixes delegated to other nodes' name servers.
+    pub delegation: Vec<DelegationConfig>,
+}
+
+/// A prefix whose names another node's name servers answer.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationConfig {
+    /// The prefix, e.g. `88.118.9`.
+    pub prefix: String,
+    /// Its name servers.
+    pub nameservers: Vec<String>,
+}
+
+impl Default for DnsSection {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            zone: "id.example.".into(),
+            nameservers: Vec::new(),
+            hostmaster: None,
+            target: None,
+            ttl: 3600,
+            negative_ttl: 60,
+            delegation: Vec::new(),
+        }
+    }
 }
 
 /// `[quotas]` (0: no limit).

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 mod demo;
+mod dns;
 pub mod transfer;
 
 use std::net::SocketAddr;
@@ -123,6 +124,8 @@ pub struct RunningNode {
     pub handle_addr: SocketAddr,
     /// Where HTTP listens.
     pub http_addr: SocketAddr,
+    /// Where the DNS front end listens (UDP and TCP), when configured.
+    pub dns_addr: Option<SocketAddr>,
     /// The services behind it.
     pub services: Arc<Services>,
     stop: Option<watch::Sender<bool>>,
@@ -187,15 +190,39 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         idle_timeout: Duration::from_secs(config.handle.idle_timeout_secs),
         read_timeout: Duration::from_secs(config.handle.read_timeout_secs),
     };
-    let handle_tasks = vec![
+    let mut handle_tasks = vec![
         tokio::spawn(serve_tcp(tcp, handle.clone(), limits, stopped(rx.clone()))),
         tokio::spawn(serve_udp(udp, handle.clone(), stopped(rx.clone()))),
     ];
+    let dns_addr = match config.dns.listen {
+        None => None,
+        Some(addr) => {
+            let service = Arc::new(dns::service(
+                &config.dns,
+                services.resolver.clone(),
+                handle_addr.port(),
+                http_addr.port(),
+            )?);
+            let (bound, udp, tcp) = dns::bind(addr).await?;
+            handle_tasks.push(tokio::spawn(idnode_dns::serve_udp(
+                udp,
+                service.clone(),
+                stopped(rx.clone()),
+            )));
+            handle_tasks.push(tokio::spawn(idnode_dns::serve_tcp(
+                tcp,
+                service,
+                stopped(rx.clone()),
+            )));
+            Some(bound)
+        }
+    };
     let task = tokio::spawn(idnode_http::serve(listener, state, router, stopped(rx)));
     Ok(RunningNode {
         handle_addr,
         handle_tasks,
         http_addr,
+        dns_addr,
         services,
         stop: Some(tx),
         task,

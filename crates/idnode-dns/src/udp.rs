@@ -1,0 +1,62 @@
+//! The UDP listener: answers from the caches inline, and hands queries whose facts must be
+//! read from the store to a task, so one slow read never holds up the socket.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+
+use crate::{DnsService, Step, Transport};
+
+async fn send(socket: &UdpSocket, peer: SocketAddr, out: &[u8]) {
+    if out.is_empty() {
+        return;
+    }
+    if let Err(e) = socket.send_to(out, peer).await {
+        tracing::debug!("dns udp send to {peer}: {e}");
+    }
+}
+
+/// Serves DNS queries on `socket` until `shutdown` completes.
+pub async fn serve_udp(
+    socket: UdpSocket,
+    service: Arc<DnsService>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let socket = Arc::new(socket);
+    let mut buf = vec![0u8; 4096];
+    tokio::pin!(shutdown);
+    loop {
+        let (n, peer) = tokio::select! {
+            () = &mut shutdown => return,
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::debug!("dns udp receive: {e}");
+                    continue;
+                }
+            },
+        };
+        match service.prepare(&buf[..n], Transport::Udp) {
+            Step::Done(out) => send(&socket, peer, &out).await,
+            Step::Needs(p) => {
+                if let Some(f) = service.cached_facts(&p) {
+                    send(&socket, peer, &service.respond(&p, &f)).await;
+                    continue;
+                }
+                let (socket, service) = (socket.clone(), service.clone());
+                tokio::spawn(async move {
+                    let out = match service.facts(&p).await {
+                        Ok(f) => service.respond(&p, &f),
+                        Err(e) => {
+                            tracing::warn!("dns: {e}");
+                            service.servfail(&p)
+                        }
+                    };
+                    send(&socket, peer, &out).await;
+                });
+            }
+        }
+    }
+}
