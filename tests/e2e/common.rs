@@ -54,6 +54,12 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     config.handle.listen = "127.0.0.1:0".parse().unwrap();
     config.handle.read_timeout_secs = 1;
     config.handle.challenge_ttl_secs = 2;
+    config.dns.listen = Some("127.0.0.1:0".parse().unwrap());
+    config.dns.zone = "id.test.".into();
+    config.dns.delegation = vec![idnode::config::DelegationConfig {
+        prefix: "88.118.9".into(),
+        nameservers: vec!["ns1.valve.example.".into()],
+    }];
     config.handle.referral = vec![idnode::config::ReferralConfig {
         prefix: "88.200".into(),
         servers: vec!["192.0.2.1:2641".parse().unwrap()],

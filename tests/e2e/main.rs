@@ -6,6 +6,7 @@ mod access;
 mod bad_input;
 mod clients;
 mod common;
+mod dns;
 mod handle;
 mod handle_keys;
 mod handle_limits;
