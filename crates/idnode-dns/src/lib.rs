@@ -2,12 +2,14 @@
 //! UDP and TCP from the same resolver (cache, permissions) as HTTP and the Handle protocol.
 //! Only publicly readable values are published: the DNS has no authentication.
 
+mod answer;
 pub mod name;
 mod service;
 mod tcp;
 mod udp;
 
-pub use service::{DnsConfig, DnsService, Facts, Prepared, Step, Transport, MAX_UDP_PAYLOAD};
+pub use answer::{DnsConfig, Facts, Prepared, Responder, Step, Transport, MAX_UDP_PAYLOAD};
+pub use service::DnsService;
 pub use tcp::serve_tcp;
 pub use udp::serve_udp;
 

@@ -121,7 +121,9 @@ pub fn parse(labels: &[&str]) -> Result<Owner, NameError> {
     }
     let encoded = labels
         .iter()
-        .take_while(|l| l.len() > ENCODED.len() && l[..3].eq_ignore_ascii_case(ENCODED))
+        .take_while(|l| {
+            l.len() > ENCODED.len() && l.as_bytes()[..3].eq_ignore_ascii_case(ENCODED.as_bytes())
+        })
         .count();
     if encoded > 0 {
         let text: String = labels[..encoded]
@@ -230,6 +232,8 @@ mod tests {
         );
         assert_eq!(parse(&["h--zz!", "88"]), Err(NameError::NoSuch));
         assert_eq!(parse(&["a b"]), Err(NameError::NoSuch));
+        // Found by fuzzing: a multi-byte character where the marker would end.
+        assert_eq!(parse(&["h-ќ4g65", "88"]), Err(NameError::NoSuch));
     }
 
     proptest! {

@@ -1,98 +1,20 @@
-//! What the DNS front end answers: one query message in, one response message out.
-//!
-//! Answering has three steps. [`DnsService::prepare`] parses the query and either answers
-//! at once (errors, names outside the zone, the apex) or says which facts it needs: an
-//! identifier's public values and whether a prefix exists. The facts come from the caches
-//! without waiting ([`DnsService::cached_facts`]) or from the store
-//! ([`DnsService::facts`]). [`DnsService::respond`] then builds the response.
+//! Gathers the facts a DNS answer needs from the resolver's caches or the store, and runs
+//! the [`Responder`] over them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::{NS, NULL, SOA, SRV, TXT};
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use idnode_core::{is_under, HandleValue, Identifier, Ttl};
+use idnode_core::{is_under, Identifier};
 use idnode_resolver::{Entry, ResolveError, Resolver, View};
 use moka::sync::Cache;
 
-use crate::name::{self, Owner};
-use crate::DnsError;
-
-/// The URI resource record type (RFC 7553), which hickory-proto does not model.
-const URI: u16 = 256;
-/// Largest UDP response this server sends when the client's EDNS allows it (RFC 9715's
-/// recommendation, avoiding fragmentation).
-pub const MAX_UDP_PAYLOAD: u16 = 1232;
-/// Largest UDP response without EDNS.
-const PLAIN_UDP_PAYLOAD: usize = 512;
-/// Longest character-string in a TXT record.
-const TXT_STRING: usize = 255;
-
-/// DNS front-end settings.
-#[derive(Clone, Debug)]
-pub struct DnsConfig {
-    /// The zone identifiers are published under (`id.example.`).
-    pub zone: Name,
-    /// Name servers of the zone (NS at the apex; the first is the SOA MNAME).
-    pub nameservers: Vec<Name>,
-    /// The SOA RNAME (`hostmaster.id.example.`).
-    pub hostmaster: Name,
-    /// The SOA serial.
-    pub serial: u32,
-    /// TTL of SOA, NS and SRV records, seconds.
-    pub ttl: u32,
-    /// TTL of negative answers (SOA MINIMUM), seconds.
-    pub negative_ttl: u32,
-    /// The host SRV records point at (this node).
-    pub target: Name,
-    /// The Handle protocol port (SRV `_handle._tcp`, `_handle._udp`).
-    pub handle_port: u16,
-    /// The HTTP port (SRV `_http._tcp`).
-    pub http_port: u16,
-    /// Prefixes served by another node, and that node's name servers (NS delegation).
-    pub delegations: Vec<(String, Vec<Name>)>,
-}
-
-/// The transport a query came over (it bounds the response size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    /// UDP: 512 octets, or the client's EDNS payload up to [`MAX_UDP_PAYLOAD`].
-    Udp,
-    /// TCP: 65,535 octets.
-    Tcp,
-}
-
-/// A query understood and waiting for its facts.
-#[derive(Debug)]
-pub struct Prepared {
-    request: Message,
-    query: Query,
-    owner: Owner,
-    transport: Transport,
-}
-
-/// What the store says about the names a query asks for.
-#[derive(Debug, Default)]
-pub struct Facts {
-    /// The identifier's public values, when it exists.
-    entry: Option<Arc<Entry>>,
-    /// Whether the prefix the name spells exists (is allocated here or lies above one).
-    prefix_exists: bool,
-}
-
-/// The outcome of [`DnsService::prepare`].
-#[derive(Debug)]
-pub enum Step {
-    /// The response is ready (possibly empty: nothing to send).
-    Done(Vec<u8>),
-    /// Facts are needed first.
-    Needs(Box<Prepared>),
-}
+use crate::answer::{Facts, Prepared, Responder, Step, Transport};
+use crate::name::Name;
+use crate::{DnsConfig, DnsError};
 
 /// The DNS service shared by the UDP and TCP listeners.
 pub struct DnsService {
-    config: DnsConfig,
+    responder: Responder,
     resolver: Arc<Resolver>,
     /// Folded handle → the stored handle (None: no such handle), so that names in any case
     /// find the cached record.
@@ -101,65 +23,12 @@ pub struct DnsService {
     prefixes: Cache<String, bool>,
 }
 
-fn ttl_of(v: &HandleValue, now: u32) -> u32 {
-    match v.ttl {
-        Ttl::Relative(t) => t,
-        Ttl::Absolute(t) => t.saturating_sub(now),
-    }
-}
-
-fn now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
-}
-
-/// A value as TXT character-strings: `index type data`, data as text when it is printable
-/// UTF-8 and as `base64:…` otherwise, cut at 255 octets (on character boundaries).
-fn txt_strings(v: &HandleValue) -> Vec<String> {
-    let data = match std::str::from_utf8(&v.data) {
-        Ok(s) if !s.chars().any(char::is_control) => s.to_owned(),
-        _ => format!("base64:{}", data_encoding::BASE64.encode(&v.data)),
-    };
-    let text = format!("{} {} {}", v.index, v.type_name, data);
-    let mut out = Vec::new();
-    let mut rest = text.as_str();
-    while !rest.is_empty() {
-        let mut cut = rest.len().min(TXT_STRING);
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.push(rest[..cut].to_owned());
-        rest = &rest[cut..];
-    }
-    out
-}
-
-/// RFC 7553 URI RDATA: priority, weight, target.
-fn uri_rdata(priority: u16, target: &[u8]) -> RData {
-    let mut b = Vec::with_capacity(4 + target.len());
-    b.extend_from_slice(&priority.to_be_bytes());
-    b.extend_from_slice(&1u16.to_be_bytes());
-    b.extend_from_slice(target);
-    RData::Unknown {
-        code: RecordType::Unknown(URI),
-        rdata: NULL::with(b),
-    }
-}
-
-fn is_url(v: &HandleValue) -> bool {
-    v.type_name.eq_ignore_ascii_case("URL") || v.type_name.to_ascii_uppercase().starts_with("URL.")
-}
-
 impl DnsService {
     /// A service answering for `config.zone` from `resolver`.
     pub fn new(config: DnsConfig, resolver: Arc<Resolver>) -> Self {
         let negative = Duration::from_secs(u64::from(config.negative_ttl.clamp(1, 5)));
         Self {
-            config: DnsConfig {
-                zone: config.zone.to_lowercase(),
-                ..config
-            },
+            responder: Responder::new(config),
             resolver,
             canonical: Cache::builder()
                 .time_to_live(negative)
@@ -174,7 +43,22 @@ impl DnsService {
 
     /// The zone answered for.
     pub fn zone(&self) -> &Name {
-        &self.config.zone
+        &self.responder.config().zone
+    }
+
+    /// Parses a query; answers at once what needs no facts ([`Responder::prepare`]).
+    pub fn prepare(&self, bytes: &[u8], transport: Transport) -> Step {
+        self.responder.prepare(bytes, transport)
+    }
+
+    /// Builds the response from the facts ([`Responder::respond`]).
+    pub fn respond(&self, p: &Prepared, facts: &Facts) -> Vec<u8> {
+        self.responder.respond(p, facts)
+    }
+
+    /// SERVFAIL for a query whose facts could not be read.
+    pub fn servfail(&self, p: &Prepared) -> Vec<u8> {
+        self.responder.servfail(p)
     }
 
     /// Answers `bytes` completely, waiting for the store when the caches do not know.
@@ -197,70 +81,6 @@ impl DnsService {
         }
     }
 
-    /// Parses a query; answers at once what needs no facts.
-    pub fn prepare(&self, bytes: &[u8], transport: Transport) -> Step {
-        let Ok(request) = Message::from_vec(bytes) else {
-            return Step::Done(formerr(bytes));
-        };
-        if request.metadata.message_type != MessageType::Query {
-            return Step::Done(Vec::new());
-        }
-        if request.metadata.op_code != OpCode::Query {
-            return Step::Done(self.error(&request, ResponseCode::NotImp));
-        }
-        if request.queries.len() != 1 {
-            return Step::Done(self.error(&request, ResponseCode::FormErr));
-        }
-        if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
-            return Step::Done(self.error(&request, ResponseCode::BADVERS));
-        }
-        let query = request.queries[0].clone();
-        if query.query_class() != DNSClass::IN {
-            return Step::Done(self.error(&request, ResponseCode::Refused));
-        }
-        let qname = query.name();
-        if !self.config.zone.zone_of(qname) {
-            return Step::Done(self.error(&request, ResponseCode::Refused));
-        }
-        let below = usize::from(qname.num_labels() - self.config.zone.num_labels());
-        let labels: Option<Vec<&str>> = qname
-            .iter()
-            .take(below)
-            .map(|l| std::str::from_utf8(l).ok())
-            .collect();
-        let Some(Ok(owner)) = labels.map(|l| name::parse(&l)) else {
-            let p = Prepared {
-                request,
-                query,
-                owner: Owner::Leaf {
-                    identifier: None,
-                    prefix: None,
-                },
-                transport,
-            };
-            return Step::Done(self.respond(&p, &Facts::default()));
-        };
-        let p = Prepared {
-            request,
-            query,
-            owner,
-            transport,
-        };
-        if matches!(p.owner, Owner::Apex) {
-            return Step::Done(self.respond(&p, &Facts::default()));
-        }
-        Step::Needs(Box::new(p))
-    }
-
-    /// The prefix a query's facts are about, and the identifier.
-    fn needs(p: &Prepared) -> (Option<&str>, Option<&Identifier>) {
-        match &p.owner {
-            Owner::Apex => (None, None),
-            Owner::Service { prefix, .. } => (Some(prefix), None),
-            Owner::Leaf { identifier, prefix } => (prefix.as_deref(), identifier.as_ref()),
-        }
-    }
-
     /// True when `prefix` lies above a prefix this node serves (an empty non-terminal such
     /// as `88`), so its name exists.
     fn above_served(&self, prefix: &str) -> bool {
@@ -279,7 +99,7 @@ impl DnsService {
 
     /// The facts, if the caches hold them all.
     pub fn cached_facts(&self, p: &Prepared) -> Option<Facts> {
-        let (prefix, identifier) = Self::needs(p);
+        let (prefix, identifier) = p.needs();
         let prefix_exists = match prefix {
             Some(pre) => self.prefix_known(pre)?,
             None => false,
@@ -297,15 +117,12 @@ impl DnsService {
                 },
             },
         };
-        Some(Facts {
-            entry,
-            prefix_exists,
-        })
+        Some(Facts::new(entry, prefix_exists))
     }
 
     /// The facts, read from the store where the caches do not know.
     pub async fn facts(&self, p: &Prepared) -> Result<Facts, DnsError> {
-        let (prefix, identifier) = Self::needs(p);
+        let (prefix, identifier) = p.needs();
         let prefix_exists = match prefix {
             None => false,
             Some(pre) => match self.prefix_known(pre) {
@@ -321,10 +138,7 @@ impl DnsService {
             None => None,
             Some(id) => self.entry(id).await?,
         };
-        Ok(Facts {
-            entry,
-            prefix_exists,
-        })
+        Ok(Facts::new(entry, prefix_exists))
     }
 
     async fn entry(&self, id: &Identifier) -> Result<Option<Arc<Entry>>, DnsError> {
@@ -357,212 +171,4 @@ impl DnsService {
             Err(e) => Err(e.into()),
         }
     }
-
-    fn soa(&self) -> Record {
-        let c = &self.config;
-        let mname = c
-            .nameservers
-            .first()
-            .cloned()
-            .unwrap_or_else(|| c.zone.clone());
-        Record::from_rdata(
-            c.zone.clone(),
-            c.ttl,
-            RData::SOA(SOA::new(
-                mname,
-                c.hostmaster.clone(),
-                c.serial,
-                3600,
-                600,
-                604_800,
-                c.negative_ttl,
-            )),
-        )
-    }
-
-    /// The SOA as the authority of a negative answer (its TTL capped by MINIMUM).
-    fn negative_soa(&self) -> Record {
-        let mut r = self.soa();
-        r.ttl = self.config.ttl.min(self.config.negative_ttl);
-        r
-    }
-
-    fn prefix_name(&self, prefix: &str) -> Option<Name> {
-        let labels = name::prefix_labels(prefix)?;
-        Name::from_labels(labels)
-            .ok()?
-            .append_domain(&self.config.zone)
-            .ok()
-    }
-
-    /// The delegation covering `prefix`, if another node serves it.
-    fn delegation(&self, prefix: &str) -> Option<(&str, &[Name])> {
-        self.config
-            .delegations
-            .iter()
-            .find(|(d, _)| is_under(prefix, d))
-            .map(|(d, ns)| (d.as_str(), ns.as_slice()))
-    }
-
-    /// Builds the response to a prepared query from its facts.
-    pub fn respond(&self, p: &Prepared, facts: &Facts) -> Vec<u8> {
-        let mut m = Message::response(p.request.metadata.id, OpCode::Query);
-        m.metadata.recursion_desired = p.request.metadata.recursion_desired;
-        m.metadata.checking_disabled = p.request.metadata.checking_disabled;
-        m.add_query(p.query.clone());
-        let qname = p.query.name().clone();
-        let qtype = p.query.query_type();
-        let c = &self.config;
-        // A delegated prefix (of the name, the service or the identifier) is a referral.
-        let covering = match &p.owner {
-            Owner::Apex => None,
-            Owner::Service { prefix, .. } => Some(prefix.as_str()),
-            Owner::Leaf { identifier, prefix } => prefix
-                .as_deref()
-                .filter(|pre| self.delegation(pre).is_some())
-                .or(identifier.as_ref().map(Identifier::prefix)),
-        };
-        if let Some((d, ns)) = covering.and_then(|pre| self.delegation(pre)) {
-            if let Some(cut) = self.prefix_name(d) {
-                for n in ns {
-                    m.add_authority(Record::from_rdata(
-                        cut.clone(),
-                        c.ttl,
-                        RData::NS(NS(n.clone())),
-                    ));
-                }
-                return self.finish(p, m);
-            }
-        }
-        m.metadata.authoritative = true;
-        let mut exists = true;
-        match &p.owner {
-            Owner::Apex => match qtype {
-                RecordType::SOA => {
-                    m.add_answer(self.soa());
-                }
-                RecordType::NS | RecordType::ANY => {
-                    for n in &c.nameservers {
-                        m.add_answer(Record::from_rdata(
-                            qname.clone(),
-                            c.ttl,
-                            RData::NS(NS(n.clone())),
-                        ));
-                    }
-                    if qtype == RecordType::ANY {
-                        m.add_answer(self.soa());
-                    }
-                }
-                _ => {}
-            },
-            Owner::Service { service, proto, .. } => {
-                let port = match (service.as_str(), proto.as_str()) {
-                    ("_handle", "_tcp" | "_udp") => Some(c.handle_port),
-                    ("_http", "_tcp") => Some(c.http_port),
-                    _ => None,
-                };
-                match port {
-                    Some(port) if facts.prefix_exists => {
-                        if matches!(qtype, RecordType::SRV | RecordType::ANY) {
-                            m.add_answer(Record::from_rdata(
-                                qname.clone(),
-                                c.ttl,
-                                RData::SRV(SRV::new(0, 0, port, c.target.clone())),
-                            ));
-                        }
-                    }
-                    _ => exists = false,
-                }
-            }
-            Owner::Leaf { .. } => match &facts.entry {
-                Some(entry) => {
-                    let now = now();
-                    let txt = matches!(qtype, RecordType::TXT | RecordType::ANY);
-                    let uri = qtype == RecordType::Unknown(URI);
-                    for v in &entry.values {
-                        if txt {
-                            m.add_answer(Record::from_rdata(
-                                qname.clone(),
-                                ttl_of(v, now),
-                                RData::TXT(TXT::new(txt_strings(v))),
-                            ));
-                        } else if uri && is_url(v) {
-                            m.add_answer(Record::from_rdata(
-                                qname.clone(),
-                                ttl_of(v, now),
-                                uri_rdata(u16::try_from(v.index).unwrap_or(u16::MAX), &v.data),
-                            ));
-                        }
-                    }
-                }
-                None => exists = facts.prefix_exists,
-            },
-        }
-        if !exists {
-            m.metadata.response_code = ResponseCode::NXDomain;
-        }
-        if m.answers.is_empty() {
-            m.add_authority(self.negative_soa());
-        }
-        self.finish(p, m)
-    }
-
-    /// Adds EDNS, serialises, and truncates to what the transport allows.
-    fn finish(&self, p: &Prepared, mut m: Message) -> Vec<u8> {
-        let limit = match (p.transport, &p.request.edns) {
-            (Transport::Tcp, _) => usize::from(u16::MAX),
-            (Transport::Udp, Some(e)) => usize::from(e.max_payload().clamp(512, MAX_UDP_PAYLOAD)),
-            (Transport::Udp, None) => PLAIN_UDP_PAYLOAD,
-        };
-        if p.request.edns.is_some() {
-            let mut e = Edns::new();
-            e.set_max_payload(MAX_UDP_PAYLOAD);
-            m.set_edns(e);
-        }
-        match m.to_vec() {
-            Ok(b) if b.len() <= limit => b,
-            Ok(_) => {
-                let mut t = m.truncate();
-                t.metadata.truncation = true;
-                t.to_vec().unwrap_or_default()
-            }
-            Err(e) => {
-                tracing::warn!("dns: cannot encode a response: {e}");
-                self.error(&p.request, ResponseCode::ServFail)
-            }
-        }
-    }
-
-    /// SERVFAIL for a query whose facts could not be read.
-    pub fn servfail(&self, p: &Prepared) -> Vec<u8> {
-        self.error(&p.request, ResponseCode::ServFail)
-    }
-
-    fn error(&self, request: &Message, code: ResponseCode) -> Vec<u8> {
-        let mut m = Message::error_msg(request.metadata.id, request.metadata.op_code, code);
-        m.metadata.recursion_desired = request.metadata.recursion_desired;
-        m.add_queries(request.queries.iter().cloned());
-        if request.edns.is_some() {
-            let mut e = Edns::new();
-            e.set_max_payload(MAX_UDP_PAYLOAD);
-            if code == ResponseCode::BADVERS {
-                e.set_rcode_high(code.high());
-            }
-            m.set_edns(e);
-        }
-        m.to_vec().unwrap_or_default()
-    }
-}
-
-/// FORMERR for bytes that did not parse: the id and opcode echoed when the header is
-/// there, nothing otherwise (and nothing for responses, to avoid loops).
-fn formerr(bytes: &[u8]) -> Vec<u8> {
-    if bytes.len() < 12 || bytes[2] & 0x80 != 0 {
-        return Vec::new();
-    }
-    let mut out = vec![0u8; 12];
-    out[..2].copy_from_slice(&bytes[..2]);
-    out[2] = 0x80 | (bytes[2] & 0x78);
-    out[3] = ResponseCode::FormErr.low();
-    out
 }
