@@ -2,7 +2,10 @@
 
 use serde_json::json;
 
+use idnode_handle_proto::{flags, rc, Request};
+
 use crate::common::TestNode;
+use crate::hdl::{message, udp};
 use crate::on_both;
 
 fn metric(text: &str, line_start: &str) -> f64 {
@@ -34,7 +37,44 @@ async fn metrics_and_health(n: &TestNode) {
         assert_eq!(n.get("/api/handles/88.118.8/m-1", None).await.0, 200);
     }
     assert_eq!(n.get("/api/handles/88.118.8/m-none", None).await.0, 404);
+    // The same series counts the Handle protocol and DNS front ends.
+    let resolution = |h| Request::Resolution {
+        handle: h,
+        indexes: vec![],
+        types: vec![],
+    };
+    let r = udp(
+        n.node.handle_addr,
+        &message(&resolution("88.118.8/m-1"), flags::PO, 0),
+    )
+    .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+    let r = udp(
+        n.node.handle_addr,
+        &message(&resolution("88.118.8/m-none"), flags::PO, 0),
+    )
+    .await;
+    assert_eq!(r.code(), rc::HANDLE_NOT_FOUND);
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut q = hickory_proto::op::Message::query();
+    q.add_query(hickory_proto::op::Query::query(
+        hickory_proto::rr::Name::from_ascii("m-1.8.118.88.id.test.").unwrap(),
+        hickory_proto::rr::RecordType::TXT,
+    ));
+    sock.send_to(&q.to_vec().unwrap(), n.node.dns_addr.unwrap())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    sock.recv(&mut buf).await.unwrap();
     let after = scrape().await;
+    for (frontend, result) in [("handle", "ok"), ("handle", "not_found"), ("dns", "ok")] {
+        let series =
+            format!("idnode_resolutions_total{{frontend=\"{frontend}\",result=\"{result}\"}}");
+        assert!(
+            metric(&after, &series) >= metric(&before, &series) + 1.0,
+            "{series} in {after}"
+        );
+    }
     // Other tests share the process-wide recorder, so compare increases.
     assert!(metric(&after, ok) >= metric(&before, ok) + 3.0, "{after}");
     assert!(metric(&after, missing) >= metric(&before, missing) + 1.0);

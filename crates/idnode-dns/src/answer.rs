@@ -97,6 +97,11 @@ impl Facts {
             prefix_exists,
         }
     }
+
+    /// Whether the identifier exists.
+    pub fn found(&self) -> bool {
+        self.entry.is_some()
+    }
 }
 
 /// The outcome of [`DnsService::prepare`].

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idnode_core::{is_under, Identifier};
-use idnode_resolver::{Entry, ResolveError, Resolver, View};
+use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
 use moka::sync::Cache;
 
 use crate::answer::{Facts, Prepared, Responder, Step, Transport};
@@ -21,6 +21,7 @@ pub struct DnsService {
     canonical: Cache<String, Option<Arc<str>>>,
     /// Prefix → allocated here.
     prefixes: Cache<String, bool>,
+    meter: Meter,
 }
 
 impl DnsService {
@@ -38,6 +39,7 @@ impl DnsService {
                 .time_to_live(Duration::from_secs(5))
                 .max_capacity(100_000)
                 .build(),
+            meter: Meter::new("dns"),
         }
     }
 
@@ -51,8 +53,16 @@ impl DnsService {
         self.responder.prepare(bytes, transport)
     }
 
-    /// Builds the response from the facts ([`Responder::respond`]).
+    /// Builds the response from the facts ([`Responder::respond`]), counting identifier
+    /// look-ups in `idnode_resolutions_total{frontend="dns"}`.
     pub fn respond(&self, p: &Prepared, facts: &Facts) -> Vec<u8> {
+        if p.needs().1.is_some() {
+            self.meter.count(if facts.found() {
+                Outcome::Ok
+            } else {
+                Outcome::NotFound
+            });
+        }
         self.responder.respond(p, facts)
     }
 

@@ -9,10 +9,10 @@ use bytes::Bytes;
 use idnode_core::{HandleValue, Identifier, SiteInfo};
 use idnode_handle_proto::{
     digest, encode_response, encode_values, flags, op, rc, Body, DigestAlg, Envelope, Header,
-    Message, ProtoError, Request,
+    Message, ProtoError, Request, ENVELOPE_LEN,
 };
 use idnode_registry::{Principal, PutMode, Registry, RegistryError};
-use idnode_resolver::{Entry, ResolveError, Resolver, View};
+use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
 use moka::sync::Cache;
 use std::num::NonZeroU32;
 
@@ -60,6 +60,7 @@ pub struct HandleService {
     sessions: Cache<(IpAddr, u32), Arc<Session>>,
     answers: ClientLimiter,
     daily: Option<ClientLimiter>,
+    meter: Meter,
 }
 
 fn now() -> u32 {
@@ -152,6 +153,7 @@ impl HandleService {
                 .build(),
             answers: ClientLimiter::per_second(config.answers_per_second),
             daily: config.daily_requests_per_client.map(ClientLimiter::per_day),
+            meter: Meter::new("handle"),
         }
     }
 
@@ -216,6 +218,7 @@ impl HandleService {
             &indexes,
             &types,
         );
+        self.meter.count(Outcome::Ok);
         true
     }
 
@@ -541,9 +544,18 @@ impl HandleService {
                 indexes,
                 types,
             } => {
-                return self
-                    .resolve(peer, m, msg, reply, &p, handle, &indexes, &types, out)
+                let start = out.len();
+                self.resolve(peer, m, msg, reply, &p, handle, &indexes, &types, out)
                     .await;
+                // The response code of the message just written (after envelope and opCode).
+                let at = start + ENVELOPE_LEN + 4;
+                if let Some(rc) = out.get(at..at + 4) {
+                    let rc = u32::from_be_bytes([rc[0], rc[1], rc[2], rc[3]]);
+                    if let Some(o) = Outcome::from_rc(rc) {
+                        self.meter.count(o);
+                    }
+                }
+                return;
             }
             Request::GetSiteInfo { .. } => {
                 self.ok(out, m, reply, &Body::SiteInfo(&self.site));
@@ -770,7 +782,7 @@ impl HandleService {
             message_length: 0,
         };
         let header = bytes
-            .get(idnode_handle_proto::ENVELOPE_LEN..)
+            .get(ENVELOPE_LEN..)
             .and_then(|h| Header::decode(h).ok())
             .unwrap_or_default();
         write(

@@ -8,11 +8,10 @@ use axum::response::{IntoResponse, Response};
 use idnode_core::json::{render_record, ValueIn};
 use idnode_core::{HandleValue, Identifier, ResponseCode};
 use idnode_registry::PutMode;
-use idnode_resolver::View;
+use idnode_resolver::{Meter, Outcome, View};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use metrics::Counter;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
@@ -46,28 +45,10 @@ fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
     r
 }
 
-const RESULTS: [&str; 6] = [
-    "ok",
-    "not_found",
-    "not_responsible",
-    "bad_request",
-    "denied",
-    "error",
-];
-
-/// Counts a resolution by result, with handles registered once.
-pub(crate) fn count(result: &'static str) {
-    static C: OnceLock<[Counter; RESULTS.len()]> = OnceLock::new();
-    let counters = C.get_or_init(|| {
-        RESULTS.map(
-            |r| metrics::counter!("idnode_resolutions_total", "frontend" => "http", "result" => r),
-        )
-    });
-    let i = RESULTS
-        .iter()
-        .position(|r| *r == result)
-        .unwrap_or(RESULTS.len() - 1);
-    counters[i].increment(1);
+/// Counts an HTTP resolution by outcome.
+pub(crate) fn count(outcome: Outcome) {
+    static M: OnceLock<Meter> = OnceLock::new();
+    M.get_or_init(|| Meter::new("http")).count(outcome);
 }
 
 /// A cache hit for an anonymous `GET /api/handles/{handle}` without parameters, answered
@@ -84,7 +65,7 @@ pub(crate) fn cached_hit(s: &AppState, req: &Request) -> Option<Response> {
     let text = percent_decode_str(text).decode_utf8().ok()?;
     let id = Identifier::parse(&text).ok()?;
     let entry = s.0.resolver.cached(&id, View::Public)?;
-    count("ok");
+    count(Outcome::Ok);
     Some(json_response(StatusCode::OK, entry.body.clone()))
 }
 
@@ -94,17 +75,11 @@ pub(crate) async fn get_handle(State(s): State<AppState>, req: Request) -> Respo
     let ip = crate::auth::peer_ip(req.extensions());
     match resolve(&s, req.uri(), req.headers(), ip).await {
         Ok(r) => {
-            count("ok");
+            count(Outcome::Ok);
             r
         }
         Err(e) => {
-            count(match e.rc {
-                100 => "not_found",
-                301 => "not_responsible",
-                102 | 4 => "bad_request",
-                402 | 403 => "denied",
-                _ => "error",
-            });
+            count(Outcome::from_rc(e.rc).unwrap_or(Outcome::Denied));
             e.into_response()
         }
     }
@@ -271,7 +246,7 @@ pub(crate) async fn redirect(State(s): State<AppState>, uri: Uri) -> Result<Resp
             .resolve(&id, View::Public, false)
             .await
             .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
-    count("ok");
+    count(Outcome::Ok);
     let url = entry
         .values
         .iter()

@@ -6,6 +6,9 @@
 //! calls [`Resolver::invalidate`] after its commit, so a read after a write sees it.
 
 mod cache;
+mod meter;
+
+pub use meter::{Meter, Outcome};
 
 use std::sync::Arc;
 use std::time::Duration;
