@@ -25,6 +25,7 @@ fn responder() -> &'static Responder {
             handle_port: 2641,
             http_port: 8000,
             delegations: vec![("88.118.9".into(), vec![n("ns1.valve.example.")])],
+            responses_per_second: 0,
         })
     })
 }
@@ -43,6 +44,10 @@ fn check(query: &[u8], out: &[u8], transport: Transport) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Some(out) = idnode_dns::slip(data) {
+        assert!(out.len() <= data.len());
+        Message::from_vec(&out).expect("a slip parses");
+    }
     let r = responder();
     for transport in [Transport::Udp, Transport::Tcp] {
         match r.prepare(data, transport) {

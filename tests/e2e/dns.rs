@@ -294,3 +294,28 @@ async fn dns_bad_input(n: &TestNode) {
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
 }
 on_both!(dns_rejects_bad_input, dns_bad_input);
+
+/// Over its response rate a client's UDP answers slip: empty with TC=1; TCP still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_response_rate_limit_slips_to_tc() {
+    let n = crate::common::node_with(crate::common::Backend::Sqlite, |c| {
+        c.dns.responses_per_second = 2;
+    })
+    .await;
+    let addr = n.node.dns_addr.unwrap();
+    let q = query("id.test.", RecordType::SOA, None);
+    let mut slipped = 0;
+    // A burst of three seconds' worth (6) is answered; the rest slips.
+    for _ in 0..30 {
+        let m = udp(addr, &q).await;
+        if m.metadata.truncation {
+            assert!(m.answers.is_empty());
+            assert_eq!(m.queries, q.queries);
+            slipped += 1;
+        }
+    }
+    assert!(slipped >= 10, "{slipped} of 30 slipped");
+    let m = tcp(addr, &q).await;
+    assert!(!m.metadata.truncation && !m.answers.is_empty());
+    n.node.stop().await.unwrap();
+}

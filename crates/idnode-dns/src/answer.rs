@@ -48,6 +48,9 @@ pub struct DnsConfig {
     pub http_port: u16,
     /// Prefixes served by another node, and that node's name servers (NS delegation).
     pub delegations: Vec<(String, Vec<Name>)>,
+    /// UDP responses per second per client address before answers slip to TC=1 (0: no
+    /// limit).
+    pub responses_per_second: u32,
 }
 
 /// The transport a query came over (it bounds the response size).
@@ -439,4 +442,64 @@ fn formerr(bytes: &[u8]) -> Vec<u8> {
     out[2] = 0x80 | (bytes[2] & 0x78);
     out[3] = ResponseCode::FormErr.low();
     out
+}
+
+/// The answer to a query from a client over its response rate: the query's header and
+/// question with QR and TC set and no records, so a real client retries over TCP while a
+/// spoofed flood gets nothing bigger than it sent (the "slip" of response rate limiting). None
+/// when the query has no readable single question (such packets are dropped).
+pub fn slip(query: &[u8]) -> Option<Vec<u8>> {
+    if query.len() < 12 || query[2] & 0x80 != 0 || query[4..6] != [0, 1] {
+        return None;
+    }
+    let mut at = 12;
+    loop {
+        let len = usize::from(*query.get(at)?);
+        if len & 0xC0 != 0 {
+            return None;
+        }
+        at += 1 + len;
+        if at - 12 > 255 {
+            return None;
+        }
+        if len == 0 {
+            break;
+        }
+    }
+    let end = at + 4;
+    if end > query.len() {
+        return None;
+    }
+    let mut out = query[..end].to_vec();
+    out[2] = 0x80 | (query[2] & 0x79) | 0x02;
+    out[3] = 0;
+    out[6..12].fill(0);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slip_keeps_id_and_question_and_sets_tc() {
+        let mut q = Message::query();
+        q.add_query(Query::query(
+            Name::from_ascii("a.id.test.").unwrap(),
+            RecordType::TXT,
+        ));
+        q.metadata.recursion_desired = true;
+        let mut e = Edns::new();
+        e.set_max_payload(1232);
+        q.set_edns(e);
+        let bytes = q.to_vec().unwrap();
+        let m = Message::from_vec(&slip(&bytes).unwrap()).unwrap();
+        assert_eq!(m.metadata.id, q.metadata.id);
+        assert_eq!(m.metadata.message_type, MessageType::Response);
+        assert!(m.metadata.truncation && m.metadata.recursion_desired);
+        assert_eq!(m.queries, q.queries);
+        assert!(m.answers.is_empty() && m.additionals.is_empty() && m.edns.is_none());
+        assert_eq!(slip(&bytes[..20]), None);
+        assert_eq!(slip(&[0; 5]), None);
+    }
 }

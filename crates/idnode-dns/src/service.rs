@@ -1,10 +1,13 @@
 //! Gathers the facts a DNS answer needs from the resolver's caches or the store, and runs
 //! the [`Responder`] over them.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use idnode_core::{is_under, Identifier};
+use idnode_ratelimit::ClientLimiter;
 use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
 use moka::sync::Cache;
 
@@ -22,11 +25,16 @@ pub struct DnsService {
     /// Prefix → allocated here.
     prefixes: Cache<String, bool>,
     meter: Meter,
+    /// Responses per second per client address over UDP (None: unlimited).
+    rrl: Option<ClientLimiter>,
+    slipped: metrics::Counter,
 }
 
 impl DnsService {
     /// A service answering for `config.zone` from `resolver`.
     pub fn new(config: DnsConfig, resolver: Arc<Resolver>) -> Self {
+        let rrl = NonZeroU32::new(config.responses_per_second)
+            .map(|n| ClientLimiter::per_second(n.get()));
         let negative = Duration::from_secs(u64::from(config.negative_ttl.clamp(1, 5)));
         Self {
             responder: Responder::new(config),
@@ -40,12 +48,26 @@ impl DnsService {
                 .max_capacity(100_000)
                 .build(),
             meter: Meter::new("dns"),
+            rrl,
+            slipped: metrics::counter!("idnode_dns_rrl_slipped_total"),
         }
     }
 
     /// The zone answered for.
     pub fn zone(&self) -> &Name {
         &self.responder.config().zone
+    }
+
+    /// Whether a UDP response to `peer` is within its response rate; when it is not, the
+    /// caller sends [`crate::slip`] instead (counted in `idnode_dns_rrl_slipped_total`).
+    pub fn within_rate(&self, peer: IpAddr) -> bool {
+        match &self.rrl {
+            Some(l) if !l.allow(peer) => {
+                self.slipped.increment(1);
+                false
+            }
+            _ => true,
+        }
     }
 
     /// Parses a query; answers at once what needs no facts ([`Responder::prepare`]).

@@ -38,6 +38,12 @@ pub async fn serve_udp(
                 }
             },
         };
+        if !service.within_rate(peer.ip()) {
+            if let Some(out) = crate::slip(&buf[..n]) {
+                send(&socket, peer, &out).await;
+            }
+            continue;
+        }
         match service.prepare(&buf[..n], Transport::Udp) {
             Step::Done(out) => send(&socket, peer, &out).await,
             Step::Needs(p) => {

@@ -4,7 +4,6 @@
 
 mod challenge;
 pub mod keys;
-mod limits;
 mod service;
 mod tcp;
 mod udp;

@@ -18,7 +18,7 @@ use std::num::NonZeroU32;
 
 use crate::challenge::{Challenges, Pending};
 use crate::keys::PublicKey;
-use crate::limits::ClientLimiter;
+use idnode_ratelimit::ClientLimiter;
 
 /// Seconds a response stays valid (header `expirationTime`).
 const RESPONSE_LIFETIME: u32 = 12 * 3600;

@@ -70,6 +70,9 @@ zone = "id.example."
 # TTL of SOA, NS and SRV records; TTL of negative answers (SOA MINIMUM), seconds.
 ttl = 3600
 negative_ttl = 60
+# UDP responses per second one client address gets; beyond it answers "slip": empty, with
+# TC=1, so real clients retry over TCP and spoofed floods are not amplified. 0: no limit.
+responses_per_second = 1000
 # Prefixes served by another node, delegated to its name servers. Example:
 # [[dns.delegation]]
 # prefix = "88.118.9"
@@ -218,6 +221,8 @@ pub struct DnsSection {
     pub ttl: u32,
     /// TTL of negative answers, seconds.
     pub negative_ttl: u32,
+    /// UDP responses per second per client address (0: no limit).
+    pub responses_per_second: u32,
     /// Prefixes delegated to other nodes' name servers.
     pub delegation: Vec<DelegationConfig>,
 }
@@ -242,6 +247,7 @@ impl Default for DnsSection {
             target: None,
             ttl: 3600,
             negative_ttl: 60,
+            responses_per_second: 1000,
             delegation: Vec::new(),
         }
     }

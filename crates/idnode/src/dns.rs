@@ -72,6 +72,7 @@ pub(crate) fn service(
             handle_port,
             http_port,
             delegations,
+            responses_per_second: c.responses_per_second,
         },
         resolver,
     ))

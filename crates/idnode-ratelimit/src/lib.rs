@@ -1,5 +1,5 @@
-//! Per-client-address rate limits of the Handle front end (governor), with periodic pruning
-//! so that many distinct (or spoofed) addresses cannot grow the state without bound.
+//! Per-client-address rate limits shared by the front ends (governor), with periodic
+//! pruning so that many distinct (or spoofed) addresses cannot grow the state without bound.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -12,14 +12,14 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 const PRUNE_EVERY: u64 = 4096;
 
 /// A keyed GCRA limiter: `burst` requests at once, refilled one per `period`.
-pub(crate) struct ClientLimiter {
+pub struct ClientLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU64,
 }
 
 impl ClientLimiter {
     /// `per_second` requests a second, bursts of three seconds' worth.
-    pub(crate) fn per_second(per_second: u32) -> Self {
+    pub fn per_second(per_second: u32) -> Self {
         let n = NonZeroU32::new(per_second.max(1)).expect("max(1)");
         let burst = NonZeroU32::new(n.get().saturating_mul(3)).expect("positive");
         Self::new(Quota::per_second(n).allow_burst(burst))
@@ -27,7 +27,7 @@ impl ClientLimiter {
 
     /// At most `per_day` requests in a day (the whole allowance may be spent at once; it
     /// refills evenly over the day).
-    pub(crate) fn per_day(per_day: NonZeroU32) -> Self {
+    pub fn per_day(per_day: NonZeroU32) -> Self {
         let period = Duration::from_secs(86_400) / per_day.get();
         let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
             .expect("non-zero period")
@@ -43,7 +43,7 @@ impl ClientLimiter {
     }
 
     /// Takes one request from `peer`'s allowance; false when it is spent.
-    pub(crate) fn allow(&self, peer: IpAddr) -> bool {
+    pub fn allow(&self, peer: IpAddr) -> bool {
         if self
             .checks
             .fetch_add(1, Ordering::Relaxed)
