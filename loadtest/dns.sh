@@ -22,9 +22,11 @@ cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null; rm
 trap cleanup EXIT
 
 DB="sqlite://$W/idnode.db"
+# Response rate limiting off, as in the Knot configuration: all load comes from one address.
+printf '[dns]\nresponses_per_second = 0\n' >"$W/idnode.toml"
 "$BIN/idnode" --database-url "$DB" init --node-prefix 88.100 >/dev/null
 SECRET=$("$BIN/idnode" --database-url "$DB" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
-IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --database-url "$DB" serve --http 127.0.0.1:$PORT \
+IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --config "$W/idnode.toml" --database-url "$DB" serve --http 127.0.0.1:$PORT \
   --handle 127.0.0.1:$HPORT --dns 127.0.0.1:$DPORT --dns-zone id. >/dev/null &
 SP=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

@@ -1,12 +1,13 @@
 //! Gathers the facts a DNS answer needs from the resolver's caches or the store, and runs
 //! the [`Responder`] over them.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use idnode_core::{is_under, Identifier};
+use idnode_core::Identifier;
 use idnode_ratelimit::ClientLimiter;
 use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
 use moka::sync::Cache;
@@ -22,8 +23,8 @@ pub struct DnsService {
     /// Folded handle → the stored handle (None: no such handle), so that names in any case
     /// find the cached record.
     canonical: Cache<String, Option<Arc<str>>>,
-    /// Prefix → allocated here.
-    prefixes: Cache<String, bool>,
+    /// The prefix names that exist.
+    prefixes: PrefixSet,
     meter: Meter,
     /// Responses per second per client address over UDP (None: unlimited).
     rrl: Option<ClientLimiter>,
@@ -43,10 +44,7 @@ impl DnsService {
                 .time_to_live(negative)
                 .max_capacity(1_000_000)
                 .build(),
-            prefixes: Cache::builder()
-                .time_to_live(Duration::from_secs(5))
-                .max_capacity(100_000)
-                .build(),
+            prefixes: PrefixSet::default(),
             meter: Meter::new("dns"),
             rrl,
             slipped: metrics::counter!("idnode_dns_rrl_slipped_total"),
@@ -113,27 +111,11 @@ impl DnsService {
         }
     }
 
-    /// True when `prefix` lies above a prefix this node serves (an empty non-terminal such
-    /// as `88`), so its name exists.
-    fn above_served(&self, prefix: &str) -> bool {
-        self.resolver
-            .served()
-            .iter()
-            .any(|s| is_under(s, prefix) && s != prefix)
-    }
-
-    fn prefix_known(&self, prefix: &str) -> Option<bool> {
-        if self.above_served(prefix) {
-            return Some(true);
-        }
-        self.prefixes.get(prefix)
-    }
-
     /// The facts, if the caches hold them all.
     pub fn cached_facts(&self, p: &Prepared) -> Option<Facts> {
         let (prefix, identifier) = p.needs();
         let prefix_exists = match prefix {
-            Some(pre) => self.prefix_known(pre)?,
+            Some(pre) => self.prefixes.fresh()?.contains(pre),
             None => false,
         };
         let entry = match identifier {
@@ -157,13 +139,9 @@ impl DnsService {
         let (prefix, identifier) = p.needs();
         let prefix_exists = match prefix {
             None => false,
-            Some(pre) => match self.prefix_known(pre) {
-                Some(b) => b,
-                None => {
-                    let b = self.resolver.store().get_prefix(pre).await?.is_some();
-                    self.prefixes.insert(pre.to_owned(), b);
-                    b
-                }
+            Some(pre) => match self.prefixes.fresh() {
+                Some(set) => set.contains(pre),
+                None => self.prefixes.refresh(&self.resolver).await?.contains(pre),
             },
         };
         let entry = match identifier {
@@ -202,5 +180,53 @@ impl DnsService {
             Err(ResolveError::NotFound | ResolveError::NotResponsible(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// How long the set of prefix names is trusted before it is read again.
+const PREFIX_REFRESH: Duration = Duration::from_secs(5);
+
+/// The prefix names that exist: every prefix allocated on this node or served by it, and
+/// every name above one (`88`, the empty non-terminals a QNAME-minimising resolver walks
+/// through). Small (one entry per prefix), read whole from the store every few seconds.
+#[derive(Default)]
+struct PrefixSet {
+    state: RwLock<Option<(Instant, Arc<HashSet<String>>)>>,
+}
+
+impl PrefixSet {
+    /// The set, unless it is missing or older than [`PREFIX_REFRESH`].
+    fn fresh(&self) -> Option<Arc<HashSet<String>>> {
+        let guard = self
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, set) = guard.as_ref()?;
+        (at.elapsed() < PREFIX_REFRESH).then(|| set.clone())
+    }
+
+    /// Reads the prefixes again.
+    async fn refresh(&self, resolver: &Resolver) -> Result<Arc<HashSet<String>>, DnsError> {
+        let mut set = HashSet::new();
+        let allocated = resolver.store().list_prefixes(None).await?;
+        let names = allocated
+            .iter()
+            .map(|p| p.prefix.as_str())
+            .chain(resolver.served().iter().map(String::as_str));
+        for p in names {
+            let mut at = p.len();
+            set.insert(p.to_owned());
+            while let Some(dot) = p[..at].rfind('.') {
+                set.insert(p[..dot].to_owned());
+                at = dot;
+            }
+        }
+        let set = Arc::new(set);
+        *self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((Instant::now(), set.clone()));
+        Ok(set)
     }
 }
