@@ -3,8 +3,9 @@
 # measured in the same run, same pinning (server on core 1, dnsperf on core 0) and the same
 # dnsperf settings (-c 4 -Q 2000000):
 #   1. register COUNT identifiers (SQLite) through the management API;
-#   2. dnsperf asks idnode for the TXT records of random ones of them (5 s warm-up pass,
-#      then SECONDS measured);
+#   2. dnsperf asks idnode once for every identifier (the warm-up: answers come from the
+#      cache afterwards, as Knot's come from memory), then for the TXT records of random ones
+#      of them for SECONDS;
 #   3. Knot DNS answering TXT records for COUNT identifier-like names, loaded by dnsperf.
 # Usage: loadtest/dns.sh [COUNT=100000] [SECONDS=15]
 set -euo pipefail
@@ -34,15 +35,18 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 echo "== idnode DNS benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="
 taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity 300:0.NA/88.100.1 \
   --secret "$SECRET" --prefix 88.100.1 --count "$N" >/dev/null
-python3 - "$N" "$W/queries" <<'PY'
+python3 - "$N" "$W/queries" "$W/all" <<'PY'
 import sys, random
 n = int(sys.argv[1]); rnd = random.Random(1)
 with open(sys.argv[2], "w") as q:
     for _ in range(200000):
         q.write(f"p{rnd.randrange(n):09d}.1.100.88.id. TXT\n")
+with open(sys.argv[3], "w") as a:
+    for i in range(n):
+        a.write(f"p{i:09d}.1.100.88.id. TXT\n")
 PY
 perf() { taskset -c 0 dnsperf -s 127.0.0.1 -p $DPORT -d "$W/queries" -l "$1" -c 4 -Q 2000000 2>&1; }
-perf 5 >/dev/null   # warm the cache
+taskset -c 0 dnsperf -s 127.0.0.1 -p $DPORT -d "$W/all" -n 1 -c 4 >/dev/null 2>&1   # warm the cache
 IDN=$(perf "$T" | grep -E "Queries per second|Average Latency|Queries lost|Queries completed")
 kill "$SP"; wait "$SP" 2>/dev/null || true; SP=""
 

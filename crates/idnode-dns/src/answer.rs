@@ -69,6 +69,9 @@ pub struct Prepared {
     query: Query,
     owner: Owner,
     transport: Transport,
+    /// The question as it came (name in the client's case), when it is the plain
+    /// uncompressed form the fast path can copy.
+    question: Option<Vec<u8>>,
 }
 
 impl Prepared {
@@ -228,6 +231,7 @@ impl Responder {
                     prefix: None,
                 },
                 transport,
+                question: None,
             };
             return Step::Done(self.respond(&p, &Facts::default()));
         };
@@ -236,6 +240,7 @@ impl Responder {
             query,
             owner,
             transport,
+            question: question_bytes(bytes),
         };
         if matches!(p.owner, Owner::Apex) {
             return Step::Done(self.respond(&p, &Facts::default()));
@@ -286,6 +291,14 @@ impl Responder {
     }
     /// Builds the response to a prepared query from its facts.
     pub fn respond(&self, p: &Prepared, facts: &Facts) -> Vec<u8> {
+        match self.txt_fast(p, facts) {
+            Some(out) => out,
+            None => self.respond_general(p, facts),
+        }
+    }
+
+    /// [`Responder::respond`] record by record, for every case.
+    fn respond_general(&self, p: &Prepared, facts: &Facts) -> Vec<u8> {
         let mut m = Message::response(p.request.metadata.id, OpCode::Query);
         m.metadata.recursion_desired = p.request.metadata.recursion_desired;
         m.metadata.checking_disabled = p.request.metadata.checking_disabled;
@@ -444,6 +457,109 @@ fn formerr(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The question section of a query (one question, name uncompressed), or None.
+fn question_bytes(query: &[u8]) -> Option<Vec<u8>> {
+    if query.get(4..6)? != [0, 1] {
+        return None;
+    }
+    let mut at = 12;
+    loop {
+        let len = usize::from(*query.get(at)?);
+        if len & 0xC0 != 0 {
+            return None;
+        }
+        at += 1 + len;
+        if at - 12 > 255 {
+            return None;
+        }
+        if len == 0 {
+            break;
+        }
+    }
+    query.get(12..at + 4).map(<[u8]>::to_vec)
+}
+
+/// TXT records of `values` as answer-section bytes, each owner a pointer to the question
+/// name (offset 12), or None when a TTL depends on the time (absolute TTLs).
+fn txt_records(values: &[HandleValue]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for v in values {
+        let Ttl::Relative(ttl) = v.ttl else {
+            return None;
+        };
+        out.extend_from_slice(&[0xC0, 0x0C, 0, 16, 0, 1]);
+        out.extend_from_slice(&ttl.to_be_bytes());
+        let strings = txt_strings(v);
+        let len: usize = strings.iter().map(|s| s.len() + 1).sum();
+        out.extend_from_slice(&u16::try_from(len).ok()?.to_be_bytes());
+        for st in strings {
+            out.push(u8::try_from(st.len()).ok()?);
+            out.extend_from_slice(st.as_bytes());
+        }
+    }
+    Some(out)
+}
+
+impl Responder {
+    /// The commonest answer, built from bytes cached with the entry instead of records: a
+    /// TXT (or ANY) query for an existing identifier outside any delegation, the question
+    /// copied as sent. The same bytes the general path builds (unit-tested); None when any
+    /// of that does not hold or the answer would not fit.
+    fn txt_fast(&self, p: &Prepared, facts: &Facts) -> Option<Vec<u8>> {
+        let question = p.question.as_ref()?;
+        let entry = facts.entry.as_ref()?;
+        let Owner::Leaf {
+            identifier: Some(id),
+            prefix,
+        } = &p.owner
+        else {
+            return None;
+        };
+        if !matches!(p.query.query_type(), RecordType::TXT)
+            || p.request.metadata.checking_disabled
+            || entry.values.is_empty()
+            || self.delegation(id.prefix()).is_some()
+            || prefix
+                .as_deref()
+                .is_some_and(|pre| self.delegation(pre).is_some())
+        {
+            return None;
+        }
+        let records = match entry.dns.get() {
+            Some(b) => b.clone(),
+            None => {
+                let b = bytes::Bytes::from(txt_records(&entry.values)?);
+                entry.dns.get_or_init(|| b).clone()
+            }
+        };
+        let edns = p.request.edns.as_ref();
+        let limit = match (p.transport, edns) {
+            (Transport::Tcp, _) => usize::from(u16::MAX),
+            (Transport::Udp, Some(e)) => usize::from(e.max_payload().clamp(512, MAX_UDP_PAYLOAD)),
+            (Transport::Udp, None) => PLAIN_UDP_PAYLOAD,
+        };
+        let len = 12 + question.len() + records.len() + if edns.is_some() { 11 } else { 0 };
+        if len > limit {
+            return None;
+        }
+        let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(&p.request.metadata.id.to_be_bytes());
+        out.push(0x84 | u8::from(p.request.metadata.recursion_desired));
+        out.push(0);
+        out.extend_from_slice(&[0, 1]);
+        out.extend_from_slice(&u16::try_from(entry.values.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(&[0, 0, 0, u8::from(edns.is_some())]);
+        out.extend_from_slice(question);
+        out.extend_from_slice(&records);
+        if edns.is_some() {
+            out.extend_from_slice(&[0, 0, 41]);
+            out.extend_from_slice(&MAX_UDP_PAYLOAD.to_be_bytes());
+            out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        }
+        Some(out)
+    }
+}
+
 /// The answer to a query from a client over its response rate: the query's header and
 /// question with QR and TC set and no records, so a real client retries over TCP while a
 /// spoofed flood gets nothing bigger than it sent (the "slip" of response rate limiting). None
@@ -480,6 +596,80 @@ pub fn slip(query: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn responder() -> Responder {
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        Responder::new(DnsConfig {
+            zone: n("id.test."),
+            nameservers: vec![n("ns.id.test.")],
+            hostmaster: n("hostmaster.id.test."),
+            serial: 7,
+            ttl: 3600,
+            negative_ttl: 60,
+            target: n("ns.id.test."),
+            handle_port: 2641,
+            http_port: 8000,
+            delegations: vec![("88.118.9".into(), vec![n("ns1.valve.example.")])],
+            responses_per_second: 0,
+        })
+    }
+
+    #[test]
+    fn the_fast_txt_answer_is_byte_for_byte_the_general_one() {
+        use idnode_core::HandleValue;
+        use idnode_resolver::View;
+        let r = responder();
+        let mut long = HandleValue::text(3, "NOTE", &"x".repeat(600));
+        long.ttl = Ttl::Relative(60);
+        let values = vec![
+            HandleValue::text(1, "URL", "https://gearbox.example/GBX-1"),
+            HandleValue::bytes(2, "BLOB", vec![0, 255, 16]),
+            long,
+        ];
+        let entry = Arc::new(Entry::build("88.118.8/GBX-1", &values, View::Public));
+        for (name, edns, rd, tcp) in [
+            ("GBX-1.8.118.88.id.test.", None, false, true),
+            ("gbx-1.8.118.88.ID.test.", Some(1232), true, false),
+            ("GBX-1.8.118.88.id.test.", Some(4096), false, true),
+        ] {
+            let mut q = Message::query();
+            q.add_query(Query::query(
+                Name::from_ascii(name).unwrap(),
+                RecordType::TXT,
+            ));
+            q.metadata.recursion_desired = rd;
+            if let Some(size) = edns {
+                let mut e = Edns::new();
+                e.set_max_payload(size);
+                q.set_edns(e);
+            }
+            let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+            let Step::Needs(p) = r.prepare(&q.to_vec().unwrap(), transport) else {
+                panic!("an identifier needs facts")
+            };
+            let facts = Facts::new(Some(entry.clone()), false);
+            let fast = r.txt_fast(&p, &facts).expect("the fast path applies");
+            assert_eq!(fast, r.respond_general(&p, &facts), "{name}");
+            assert!(entry.dns.get().is_some(), "cached with the entry");
+        }
+        // Too big for 512 octets: the fast path steps aside and the general one truncates.
+        let mut q = Message::query();
+        q.add_query(Query::query(
+            Name::from_ascii("GBX-1.8.118.88.id.test.").unwrap(),
+            RecordType::TXT,
+        ));
+        let Step::Needs(p) = r.prepare(&q.to_vec().unwrap(), Transport::Udp) else {
+            panic!()
+        };
+        let facts = Facts::new(Some(entry), false);
+        assert_eq!(r.txt_fast(&p, &facts), None);
+        assert!(
+            Message::from_vec(&r.respond(&p, &facts))
+                .unwrap()
+                .metadata
+                .truncation
+        );
+    }
 
     #[test]
     fn a_slip_keeps_id_and_question_and_sets_tc() {

@@ -78,10 +78,14 @@ pub struct Entry {
     /// A binary front end's encoding of all visible values, made on first use and cached
     /// with the entry (the resolver does not interpret it).
     pub wire: std::sync::OnceLock<Bytes>,
+    /// The DNS front end's encoding of the values (its TXT records), made on first use and
+    /// cached with the entry likewise.
+    pub dns: std::sync::OnceLock<Bytes>,
 }
 
 impl Entry {
-    fn build(handle: &str, all: &[HandleValue], view: View) -> Self {
+    /// The entry of `handle` for `view`: the values of `all` the view admits, by index.
+    pub fn build(handle: &str, all: &[HandleValue], view: View) -> Self {
         let mut values: Vec<HandleValue> = all.iter().filter(|v| view.admits(v)).cloned().collect();
         values.sort_by_key(|v| v.index);
         let body = Bytes::from(render_record(handle, &values));
@@ -90,6 +94,7 @@ impl Entry {
             values,
             body,
             wire: std::sync::OnceLock::new(),
+            dns: std::sync::OnceLock::new(),
         }
     }
 
