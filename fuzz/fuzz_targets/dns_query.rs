@@ -26,6 +26,7 @@ fn responder() -> &'static Responder {
             http_port: 8000,
             delegations: vec![("88.118.9".into(), vec![n("ns1.valve.example.")])],
             responses_per_second: 0,
+            naptr: Vec::new(),
         })
     })
 }

@@ -56,6 +56,13 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     config.handle.challenge_ttl_secs = 2;
     config.dns.listen = Some("127.0.0.1:0".parse().unwrap());
     config.dns.zone = "id.test.".into();
+    config.dns.naptr = vec![idnode::config::NaptrConfig {
+        prefix: Some("88.118.8".into()),
+        services: "x-idnode+http".into(),
+        template: "https://node.test/api/handles/{handle}".into(),
+        order: 100,
+        preference: 10,
+    }];
     config.dns.delegation = vec![idnode::config::DelegationConfig {
         prefix: "88.118.9".into(),
         nameservers: vec!["ns1.valve.example.".into()],

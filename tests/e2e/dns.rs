@@ -156,6 +156,23 @@ async fn dns_checks(n: &TestNode) {
     let raw = &rdata.anything;
     assert_eq!(&raw[4..], b"https://gearbox.example/GBX-1");
 
+    // NAPTR: the configured service mapping, rewritten to this identifier.
+    let m = udp(
+        addr,
+        &query("GBX-1.8.118.88.id.test.", RecordType::NAPTR, None),
+    )
+    .await;
+    let RData::NAPTR(naptr) = &m.answers[0].data else {
+        panic!("{m:?}")
+    };
+    assert_eq!((naptr.order, naptr.preference), (100, 10));
+    assert_eq!(&*naptr.flags, b"U");
+    assert_eq!(&*naptr.services, b"x-idnode+http");
+    assert_eq!(
+        &*naptr.regexp,
+        b"!^.*$!https://node.test/api/handles/88.118.8/GBX-1!"
+    );
+
     // A suffix that is not a label travels encoded.
     let m = udp(
         addr,

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::{NS, NULL, SOA, SRV, TXT};
+use hickory_proto::rr::rdata::{NAPTR, NS, NULL, SOA, SRV, TXT};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use idnode_core::{is_under, HandleValue, Identifier, Ttl};
 use idnode_resolver::Entry;
@@ -51,6 +51,26 @@ pub struct DnsConfig {
     /// UDP responses per second per client address before answers slip to TC=1 (0: no
     /// limit).
     pub responses_per_second: u32,
+    /// Service mappings published as NAPTR records (RFC 3403) at identifier names.
+    pub naptr: Vec<NaptrMapping>,
+}
+
+/// A service an identifier can be resolved with, published as a terminal NAPTR record
+/// (flags `U`) whose regexp rewrites the query to `template` with `{handle}` replaced by the
+/// identifier: e.g. services `x-idnode+http`, template
+/// `https://node.example/api/handles/{handle}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NaptrMapping {
+    /// Only identifiers under this prefix (None: all).
+    pub prefix: Option<String>,
+    /// NAPTR ORDER.
+    pub order: u16,
+    /// NAPTR PREFERENCE.
+    pub preference: u16,
+    /// NAPTR SERVICES.
+    pub services: String,
+    /// The URI, `{handle}` standing for the identifier.
+    pub template: String,
 }
 
 /// The transport a query came over (it bounds the response size).
@@ -372,6 +392,30 @@ impl Responder {
                     let now = now();
                     let txt = matches!(qtype, RecordType::TXT | RecordType::ANY);
                     let uri = qtype == RecordType::Unknown(URI);
+                    if qtype == RecordType::NAPTR {
+                        let handle = entry.handle.as_str();
+                        for n in &c.naptr {
+                            if n.prefix.as_deref().is_some_and(|pre| {
+                                !is_under(handle.split('/').next().unwrap_or(""), pre)
+                            }) {
+                                continue;
+                            }
+                            // `!` delimits the regexp; one in the URI would end it early.
+                            let uri = n.template.replace("{handle}", handle).replace('!', "%21");
+                            m.add_answer(Record::from_rdata(
+                                qname.clone(),
+                                c.ttl,
+                                RData::NAPTR(NAPTR::new(
+                                    n.order,
+                                    n.preference,
+                                    b"U".to_vec().into_boxed_slice(),
+                                    n.services.as_bytes().into(),
+                                    format!("!^.*$!{uri}!").into_bytes().into_boxed_slice(),
+                                    Name::root(),
+                                )),
+                            ));
+                        }
+                    }
                     for v in &entry.values {
                         if txt {
                             m.add_answer(Record::from_rdata(
@@ -611,6 +655,7 @@ mod tests {
             http_port: 8000,
             delegations: vec![("88.118.9".into(), vec![n("ns1.valve.example.")])],
             responses_per_second: 0,
+            naptr: Vec::new(),
         })
     }
 

@@ -8,7 +8,9 @@ mod service;
 mod tcp;
 mod udp;
 
-pub use answer::{slip, DnsConfig, Facts, Prepared, Responder, Step, Transport, MAX_UDP_PAYLOAD};
+pub use answer::{
+    slip, DnsConfig, Facts, NaptrMapping, Prepared, Responder, Step, Transport, MAX_UDP_PAYLOAD,
+};
 pub use service::DnsService;
 pub use tcp::serve_tcp;
 pub use udp::serve_udp;

@@ -73,6 +73,14 @@ negative_ttl = 60
 # UDP responses per second one client address gets; beyond it answers "slip": empty, with
 # TC=1, so real clients retry over TCP and spoofed floods are not amplified. 0: no limit.
 responses_per_second = 1000
+# Services identifiers resolve with, published as NAPTR records (RFC 3403, flags "U") at
+# identifier names; {handle} in the template stands for the identifier. Example:
+# [[dns.naptr]]
+# services = "x-idnode+http"
+# template = "https://node.example/api/handles/{handle}"
+# prefix = "88.118.8"      # optional: only identifiers under it
+# order = 100
+# preference = 10
 # Prefixes served by another node, delegated to its name servers. Example:
 # [[dns.delegation]]
 # prefix = "88.118.9"
@@ -225,6 +233,35 @@ pub struct DnsSection {
     pub responses_per_second: u32,
     /// Prefixes delegated to other nodes' name servers.
     pub delegation: Vec<DelegationConfig>,
+    /// Service mappings published as NAPTR records.
+    pub naptr: Vec<NaptrConfig>,
+}
+
+/// A service mapping published as NAPTR records at identifier names.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NaptrConfig {
+    /// Only identifiers under this prefix.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// NAPTR SERVICES, e.g. `x-idnode+http`.
+    pub services: String,
+    /// The URI, `{handle}` standing for the identifier.
+    pub template: String,
+    /// NAPTR ORDER.
+    #[serde(default = "default_naptr_order")]
+    pub order: u16,
+    /// NAPTR PREFERENCE.
+    #[serde(default = "default_naptr_preference")]
+    pub preference: u16,
+}
+
+fn default_naptr_order() -> u16 {
+    100
+}
+
+fn default_naptr_preference() -> u16 {
+    10
 }
 
 /// A prefix whose names another node's name servers answer.
@@ -249,6 +286,7 @@ impl Default for DnsSection {
             negative_ttl: 60,
             responses_per_second: 1000,
             delegation: Vec::new(),
+            naptr: Vec::new(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use idnode_dns::name::Name;
-use idnode_dns::{DnsConfig, DnsService};
+use idnode_dns::{DnsConfig, DnsService, NaptrMapping};
 use idnode_resolver::Resolver;
 use tokio::net::{TcpListener, UdpSocket};
 
@@ -73,6 +73,23 @@ pub(crate) fn service(
             http_port,
             delegations,
             responses_per_second: c.responses_per_second,
+            naptr: c
+                .naptr
+                .iter()
+                .map(|n| {
+                    Ok(NaptrMapping {
+                        prefix: n
+                            .prefix
+                            .as_deref()
+                            .map(idnode_core::normalize_prefix)
+                            .transpose()?,
+                        order: n.order,
+                        preference: n.preference,
+                        services: n.services.clone(),
+                        template: n.template.clone(),
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
         },
         resolver,
     ))
