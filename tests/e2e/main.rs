@@ -7,6 +7,7 @@ mod bad_input;
 mod clients;
 mod common;
 mod dns;
+mod dns_tools;
 mod handle;
 mod handle_keys;
 mod handle_limits;
