@@ -332,6 +332,21 @@ async fn dns_response_rate_limit_slips_to_tc() {
         }
     }
     assert!(slipped >= 10, "{slipped} of 30 slipped");
+    let metrics = n
+        .client
+        .get(format!("{}/metrics", n.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("idnode_dns_rrl_slipped_total"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0);
+    assert!(counted >= f64::from(slipped), "{metrics}");
     let m = tcp(addr, &q).await;
     assert!(!m.metadata.truncation && !m.answers.is_empty());
     n.node.stop().await.unwrap();
