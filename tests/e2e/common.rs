@@ -113,6 +113,18 @@ pub fn basic(who: &Who) -> String {
 }
 
 impl TestNode {
+    /// The Prometheus exposition text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn req(&self, method: Method, path: &str, who: Option<&Who>) -> RequestBuilder {
         let mut r = self.client.request(method, format!("{}{path}", self.base));
         if let Some(w) = who {

@@ -332,15 +332,7 @@ async fn dns_response_rate_limit_slips_to_tc() {
         }
     }
     assert!(slipped >= 10, "{slipped} of 30 slipped");
-    let metrics = n
-        .client
-        .get(format!("{}/metrics", n.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = n.metrics().await;
     let counted: f64 = metrics
         .lines()
         .find(|l| l.starts_with("idnode_dns_rrl_slipped_total"))

@@ -17,16 +17,7 @@ fn metric(text: &str, line_start: &str) -> f64 {
 }
 
 async fn metrics_and_health(n: &TestNode) {
-    let scrape = || async {
-        n.client
-            .get(format!("{}/metrics", n.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let scrape = || n.metrics();
     let before = scrape().await;
     let ok = "idnode_resolutions_total{frontend=\"http\",result=\"ok\"}";
     let missing = "idnode_resolutions_total{frontend=\"http\",result=\"not_found\"}";

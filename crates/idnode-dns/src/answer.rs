@@ -501,8 +501,9 @@ fn formerr(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The question section of a query (one question, name uncompressed), or None.
-fn question_bytes(query: &[u8]) -> Option<Vec<u8>> {
+/// Where the question section of a query ends, when the query has exactly one question
+/// with an uncompressed name of at most 255 octets.
+fn question_end(query: &[u8]) -> Option<usize> {
     if query.get(4..6)? != [0, 1] {
         return None;
     }
@@ -520,7 +521,12 @@ fn question_bytes(query: &[u8]) -> Option<Vec<u8>> {
             break;
         }
     }
-    query.get(12..at + 4).map(<[u8]>::to_vec)
+    (at + 4 <= query.len()).then_some(at + 4)
+}
+
+/// The question section of a query, as [`question_end`] finds it.
+fn question_bytes(query: &[u8]) -> Option<Vec<u8>> {
+    Some(query[12..question_end(query)?].to_vec())
 }
 
 /// TXT records of `values` as answer-section bytes, each owner a pointer to the question
@@ -609,27 +615,10 @@ impl Responder {
 /// spoofed flood gets nothing bigger than it sent (the "slip" of response rate limiting). None
 /// when the query has no readable single question (such packets are dropped).
 pub fn slip(query: &[u8]) -> Option<Vec<u8>> {
-    if query.len() < 12 || query[2] & 0x80 != 0 || query[4..6] != [0, 1] {
+    if query.len() < 12 || query[2] & 0x80 != 0 {
         return None;
     }
-    let mut at = 12;
-    loop {
-        let len = usize::from(*query.get(at)?);
-        if len & 0xC0 != 0 {
-            return None;
-        }
-        at += 1 + len;
-        if at - 12 > 255 {
-            return None;
-        }
-        if len == 0 {
-            break;
-        }
-    }
-    let end = at + 4;
-    if end > query.len() {
-        return None;
-    }
+    let end = question_end(query)?;
     let mut out = query[..end].to_vec();
     out[2] = 0x80 | (query[2] & 0x79) | 0x02;
     out[3] = 0;

@@ -1,13 +1,11 @@
 //! Wiring of the DNS front end: `[dns]` settings into a [`DnsService`], sockets bound.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use idnode_dns::name::Name;
 use idnode_dns::{DnsConfig, DnsService, NaptrMapping};
 use idnode_resolver::Resolver;
-use tokio::net::{TcpListener, UdpSocket};
 
 use crate::config::DnsSection;
 
@@ -93,23 +91,4 @@ pub(crate) fn service(
         },
         resolver,
     ))
-}
-
-/// Binds the DNS UDP socket and a TCP listener on the same port (with port 0, the port the
-/// UDP socket got).
-pub(crate) async fn bind(addr: SocketAddr) -> anyhow::Result<(SocketAddr, UdpSocket, TcpListener)> {
-    for _ in 0..20 {
-        let udp = UdpSocket::bind(addr)
-            .await
-            .with_context(|| format!("binding DNS UDP on {addr}"))?;
-        let bound = udp.local_addr()?;
-        match TcpListener::bind(bound).await {
-            Ok(tcp) => return Ok((bound, udp, tcp)),
-            Err(e) if addr.port() != 0 => {
-                return Err(e).with_context(|| format!("binding DNS TCP on {bound}"))
-            }
-            Err(_) => continue,
-        }
-    }
-    bail!("no port free for both DNS UDP and TCP on {}", addr.ip())
 }

@@ -166,7 +166,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let (handle_addr, tcp, udp) = bind_handle(config.handle.listen).await?;
+    let (handle_addr, tcp, udp) = bind_tcp_udp(config.handle.listen, "Handle").await?;
     let handle = Arc::new(HandleService::new(
         services.resolver.clone(),
         services.registry.clone(),
@@ -203,7 +203,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
                 handle_addr.port(),
                 http_addr.port(),
             )?);
-            let (bound, udp, tcp) = dns::bind(addr).await?;
+            let (bound, tcp, udp) = bind_tcp_udp(addr, "DNS").await?;
             handle_tasks.push(tokio::spawn(idnode_dns::serve_udp(
                 udp,
                 service.clone(),
@@ -270,23 +270,26 @@ pub fn load_sealing_key(path: &Path) -> anyhow::Result<SealingKey> {
     }
 }
 
-/// Binds the Handle TCP listener and a UDP socket on the same port (with port 0, the port
-/// the TCP listener got).
-async fn bind_handle(addr: SocketAddr) -> anyhow::Result<(SocketAddr, TcpListener, UdpSocket)> {
+/// Binds a TCP listener and a UDP socket on the same port for the `what` front end (with
+/// port 0, the port the TCP listener got).
+pub(crate) async fn bind_tcp_udp(
+    addr: SocketAddr,
+    what: &str,
+) -> anyhow::Result<(SocketAddr, TcpListener, UdpSocket)> {
     for _ in 0..20 {
         let tcp = TcpListener::bind(addr)
             .await
-            .with_context(|| format!("binding Handle TCP on {addr}"))?;
+            .with_context(|| format!("binding {what} TCP on {addr}"))?;
         let bound = tcp.local_addr()?;
         match UdpSocket::bind(bound).await {
             Ok(udp) => return Ok((bound, tcp, udp)),
             Err(e) if addr.port() != 0 => {
-                return Err(e).with_context(|| format!("binding Handle UDP on {bound}"))
+                return Err(e).with_context(|| format!("binding {what} UDP on {bound}"))
             }
             Err(_) => continue,
         }
     }
-    bail!("no port free for both Handle TCP and UDP on {}", addr.ip())
+    bail!("no port free for both {what} TCP and UDP on {}", addr.ip())
 }
 
 fn site(id: u32, ip: std::net::IpAddr, interfaces: Vec<SiteInterface>) -> SiteServer {
