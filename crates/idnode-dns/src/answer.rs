@@ -267,6 +267,7 @@ impl Responder {
         }
         Step::Needs(Box::new(p))
     }
+
     fn soa(&self) -> Record {
         let c = &self.config;
         let mname = c
@@ -288,12 +289,14 @@ impl Responder {
             )),
         )
     }
+
     /// The SOA as the authority of a negative answer (its TTL capped by MINIMUM).
     fn negative_soa(&self) -> Record {
         let mut r = self.soa();
         r.ttl = self.config.ttl.min(self.config.negative_ttl);
         r
     }
+
     fn prefix_name(&self, prefix: &str) -> Option<Name> {
         let labels = name::prefix_labels(prefix)?;
         Name::from_labels(labels)
@@ -301,6 +304,7 @@ impl Responder {
             .append_domain(&self.config.zone)
             .ok()
     }
+
     /// The delegation covering `prefix`, if another node serves it.
     fn delegation(&self, prefix: &str) -> Option<(&str, &[Name])> {
         self.config
@@ -309,6 +313,7 @@ impl Responder {
             .find(|(d, _)| is_under(prefix, d))
             .map(|(d, ns)| (d.as_str(), ns.as_slice()))
     }
+
     /// Builds the response to a prepared query from its facts.
     pub fn respond(&self, p: &Prepared, facts: &Facts) -> Vec<u8> {
         match self.txt_fast(p, facts) {
@@ -443,6 +448,7 @@ impl Responder {
         }
         self.finish(p, m)
     }
+
     /// Adds EDNS, serialises, and truncates to what the transport allows.
     fn finish(&self, p: &Prepared, mut m: Message) -> Vec<u8> {
         let limit = match (p.transport, &p.request.edns) {
@@ -468,10 +474,12 @@ impl Responder {
             }
         }
     }
+
     /// SERVFAIL for a query whose facts could not be read.
     pub fn servfail(&self, p: &Prepared) -> Vec<u8> {
         self.error(&p.request, ResponseCode::ServFail)
     }
+
     fn error(&self, request: &Message, code: ResponseCode) -> Vec<u8> {
         let mut m = Message::error_msg(request.metadata.id, request.metadata.op_code, code);
         m.metadata.recursion_desired = request.metadata.recursion_desired;
