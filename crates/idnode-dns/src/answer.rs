@@ -483,7 +483,11 @@ impl Responder {
     fn error(&self, request: &Message, code: ResponseCode) -> Vec<u8> {
         let mut m = Message::error_msg(request.metadata.id, request.metadata.op_code, code);
         m.metadata.recursion_desired = request.metadata.recursion_desired;
-        m.add_queries(request.queries.iter().cloned());
+        // Echo the question only when there is one: echoing many (a FORMERR for 33
+        // questions, found by fuzzing) could exceed what the transport allows.
+        if request.queries.len() == 1 {
+            m.add_queries(request.queries.iter().cloned());
+        }
         if request.edns.is_some() {
             let mut e = Edns::new();
             e.set_max_payload(MAX_UDP_PAYLOAD);
@@ -711,6 +715,24 @@ mod tests {
                 .metadata
                 .truncation
         );
+    }
+
+    #[test]
+    fn formerr_for_many_questions_fits_a_datagram() {
+        let mut q = Message::query();
+        for i in 0..33 {
+            let name = format!("{}.{i}.id.test.", "x".repeat(60));
+            q.add_query(Query::query(
+                Name::from_ascii(&name).unwrap(),
+                RecordType::TXT,
+            ));
+        }
+        let Step::Done(out) = responder().prepare(&q.to_vec().unwrap(), Transport::Udp) else {
+            panic!("answered at once")
+        };
+        assert!(out.len() <= 512, "{}", out.len());
+        let m = Message::from_vec(&out).unwrap();
+        assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
     }
 
     #[test]
