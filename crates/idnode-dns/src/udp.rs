@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
 
 use crate::{DnsService, Step, Transport};
 
@@ -18,6 +19,10 @@ async fn send(socket: &UdpSocket, peer: SocketAddr, out: &[u8]) {
     }
 }
 
+/// Queries waiting for the store at once; beyond this, new ones get SERVFAIL at once, so a
+/// flood of unknown names cannot pile up tasks without bound.
+const MAX_PENDING: usize = 4096;
+
 /// Serves DNS queries on `socket` until `shutdown` completes.
 pub async fn serve_udp(
     socket: UdpSocket,
@@ -25,6 +30,7 @@ pub async fn serve_udp(
     shutdown: impl Future<Output = ()>,
 ) {
     let socket = Arc::new(socket);
+    let pending = Arc::new(Semaphore::new(MAX_PENDING));
     let mut buf = vec![0u8; 4096];
     tokio::pin!(shutdown);
     loop {
@@ -51,8 +57,13 @@ pub async fn serve_udp(
                     send(&socket, peer, &service.respond(&p, &f)).await;
                     continue;
                 }
+                let Ok(permit) = pending.clone().try_acquire_owned() else {
+                    send(&socket, peer, &service.servfail(&p)).await;
+                    continue;
+                };
                 let (socket, service) = (socket.clone(), service.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     let out = match service.facts(&p).await {
                         Ok(f) => service.respond(&p, &f),
                         Err(e) => {

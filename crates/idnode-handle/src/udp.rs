@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use idnode_handle_proto::udp::{split, Assembly};
 use idnode_handle_proto::{Envelope, ENVELOPE_LEN, UDP_PACKET};
 use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
 
 use crate::HandleService;
 
@@ -17,6 +18,9 @@ use crate::HandleService;
 const MAX_ASSEMBLIES: usize = 1024;
 /// Bytes held by all assemblies together.
 const MAX_ASSEMBLY_BYTES: usize = 16 * 1024 * 1024;
+/// Requests being answered off the socket task at once (store reads, signature checks);
+/// beyond this new ones are dropped (UDP clients retry), so a flood cannot pile up tasks.
+const MAX_PENDING: usize = 4096;
 /// How long the packets of one request may take to arrive.
 const ASSEMBLY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -46,6 +50,7 @@ pub async fn serve_udp(
     shutdown: impl Future<Output = ()>,
 ) {
     let socket = Arc::new(socket);
+    let pending = Arc::new(Semaphore::new(MAX_PENDING));
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::with_capacity(UDP_PACKET);
     let mut assemblies: HashMap<(SocketAddr, u32), (Assembly, Instant)> = HashMap::new();
@@ -79,8 +84,13 @@ pub async fn serve_udp(
                 send(&socket, peer, &out).await;
                 continue;
             }
+            let Ok(permit) = pending.clone().try_acquire_owned() else {
+                tracing::debug!("handle udp: {MAX_PENDING} requests pending, dropping one");
+                continue;
+            };
             let (socket, service, data) = (socket.clone(), service.clone(), data.to_vec());
             tokio::spawn(async move {
+                let _permit = permit;
                 let mut out = Vec::new();
                 service.answer(peer.ip(), env, &data, &mut out).await;
                 send(&socket, peer, &out).await;
@@ -118,8 +128,13 @@ pub async fn serve_udp(
                     send(&socket, peer, &out).await;
                     continue;
                 }
+                let Ok(permit) = pending.clone().try_acquire_owned() else {
+                    tracing::debug!("handle udp: {MAX_PENDING} requests pending, dropping one");
+                    continue;
+                };
                 let (socket, service) = (socket.clone(), service.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     let mut out = Vec::new();
                     service.answer(peer.ip(), env, &msg, &mut out).await;
                     send(&socket, peer, &out).await;
