@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use idnode_core::Identifier;
 use idnode_ratelimit::ClientLimiter;
 use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
-use moka::sync::Cache;
 
 use crate::answer::{Facts, Prepared, Responder, Step, Transport};
 use crate::name::Name;
@@ -20,9 +19,6 @@ use crate::{DnsConfig, DnsError};
 pub struct DnsService {
     responder: Responder,
     resolver: Arc<Resolver>,
-    /// Folded handle → the stored handle (None: no such handle), so that names in any case
-    /// find the cached record.
-    canonical: Cache<String, Option<Arc<str>>>,
     /// The prefix names that exist.
     prefixes: PrefixSet,
     meter: Meter,
@@ -36,14 +32,9 @@ impl DnsService {
     pub fn new(config: DnsConfig, resolver: Arc<Resolver>) -> Self {
         let rrl = NonZeroU32::new(config.responses_per_second)
             .map(|n| ClientLimiter::per_second(n.get()));
-        let negative = Duration::from_secs(u64::from(config.negative_ttl.clamp(1, 5)));
         Self {
             responder: Responder::new(config),
             resolver,
-            canonical: Cache::builder()
-                .time_to_live(negative)
-                .max_capacity(1_000_000)
-                .build(),
             prefixes: PrefixSet::default(),
             meter: Meter::new("dns"),
             rrl,
@@ -120,16 +111,7 @@ impl DnsService {
         };
         let entry = match identifier {
             None => None,
-            Some(id) => match self.resolver.cached(id, View::Public) {
-                Some(e) => Some(e),
-                None => match self.canonical.get(&id.folded())? {
-                    None => None,
-                    Some(h) => {
-                        let cid = Identifier::parse(&h).ok()?;
-                        Some(self.resolver.cached(&cid, View::Public)?)
-                    }
-                },
-            },
+            Some(id) => self.resolver.cached_any_case(id, View::Public)?,
         };
         Some(Facts::new(entry, prefix_exists))
     }
@@ -152,30 +134,7 @@ impl DnsService {
     }
 
     async fn entry(&self, id: &Identifier) -> Result<Option<Arc<Entry>>, DnsError> {
-        if let Some(e) = self.resolver.cached(id, View::Public) {
-            return Ok(Some(e));
-        }
-        let folded = id.folded();
-        let handle = match self.canonical.get(&folded) {
-            Some(h) => h,
-            None => {
-                let h: Option<Arc<str>> = self
-                    .resolver
-                    .store()
-                    .find_folded(&folded)
-                    .await?
-                    .map(Arc::from);
-                self.canonical.insert(folded, h.clone());
-                h
-            }
-        };
-        let Some(handle) = handle else {
-            return Ok(None);
-        };
-        let Ok(cid) = Identifier::parse(&handle) else {
-            return Ok(None);
-        };
-        match self.resolver.resolve(&cid, View::Public, false).await {
+        match self.resolver.resolve_any_case(id, View::Public).await {
             Ok(e) => Ok(Some(e)),
             Err(ResolveError::NotFound | ResolveError::NotResponsible(_)) => Ok(None),
             Err(e) => Err(e.into()),

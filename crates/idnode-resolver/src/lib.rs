@@ -157,6 +157,9 @@ pub struct Resolver {
     served: Vec<String>,
     caches: Caches,
     meters: Meters,
+    /// Folded handle → the stored handle (None: no such handle), for case-insensitive
+    /// front ends (DNS); kept as long as negative answers.
+    canonical: moka::sync::Cache<String, Option<Arc<str>>>,
 }
 
 impl Resolver {
@@ -171,12 +174,53 @@ impl Resolver {
             store,
             served,
             caches: Caches::new(config),
+            canonical: moka::sync::Cache::builder()
+                .time_to_live(config.negative_ttl.max(Duration::from_secs(1)))
+                .max_capacity(1_000_000)
+                .build(),
             meters: Meters {
                 hit: metrics::counter!("idnode_cache_lookups_total", "result" => "hit"),
                 miss: metrics::counter!("idnode_cache_lookups_total", "result" => "miss"),
                 negative_hit: metrics::counter!("idnode_cache_lookups_total", "result" => "negative_hit"),
             },
         }
+    }
+
+    /// The cached entry of `id` in any letter case (the stored handle differs from `id` at
+    /// most by case, which the registry keeps unambiguous): `None` when the caches do not
+    /// know, `Some(None)` when it is known not to exist.
+    pub fn cached_any_case(&self, id: &Identifier, view: View) -> Option<Option<Arc<Entry>>> {
+        if let Some(e) = self.cached(id, view) {
+            return Some(Some(e));
+        }
+        match self.canonical.get(&id.folded())? {
+            None => Some(None),
+            Some(h) => Some(Some(self.cached(&Identifier::parse(&h).ok()?, view)?)),
+        }
+    }
+
+    /// [`Resolver::resolve`] for `id` in any letter case.
+    pub async fn resolve_any_case(
+        &self,
+        id: &Identifier,
+        view: View,
+    ) -> Result<Arc<Entry>, ResolveError> {
+        if let Some(e) = self.cached(id, view) {
+            return Ok(e);
+        }
+        let folded = id.folded();
+        let handle = match self.canonical.get(&folded) {
+            Some(h) => h,
+            None => {
+                let h: Option<Arc<str>> = self.store.find_folded(&folded).await?.map(Arc::from);
+                self.canonical.insert(folded, h.clone());
+                h
+            }
+        };
+        let id = handle
+            .and_then(|h| Identifier::parse(&h).ok())
+            .ok_or(ResolveError::NotFound)?;
+        self.resolve(&id, view, false).await
     }
 
     /// The store behind the resolver.
