@@ -1,11 +1,9 @@
 //! Gathers the facts a DNS answer needs from the resolver's caches or the store, and runs
 //! the [`Responder`] over them.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use idnode_core::Identifier;
 use idnode_ratelimit::ClientLimiter;
@@ -19,8 +17,6 @@ use crate::{DnsConfig, DnsError};
 pub struct DnsService {
     responder: Responder,
     resolver: Arc<Resolver>,
-    /// The prefix names that exist.
-    prefixes: PrefixSet,
     meter: Meter,
     /// Responses per second per client address over UDP (None: unlimited).
     rrl: Option<ClientLimiter>,
@@ -35,7 +31,6 @@ impl DnsService {
         Self {
             responder: Responder::new(config),
             resolver,
-            prefixes: PrefixSet::default(),
             meter: Meter::new("dns"),
             rrl,
             slipped: metrics::counter!("idnode_dns_rrl_slipped_total"),
@@ -106,7 +101,7 @@ impl DnsService {
     pub fn cached_facts(&self, p: &Prepared) -> Option<Facts> {
         let (prefix, identifier) = p.needs();
         let prefix_exists = match prefix {
-            Some(pre) => self.prefixes.fresh()?.contains(pre),
+            Some(pre) => self.resolver.prefix_name_known(pre)?,
             None => false,
         };
         let entry = match identifier {
@@ -121,10 +116,7 @@ impl DnsService {
         let (prefix, identifier) = p.needs();
         let prefix_exists = match prefix {
             None => false,
-            Some(pre) => match self.prefixes.fresh() {
-                Some(set) => set.contains(pre),
-                None => self.prefixes.refresh(&self.resolver).await?.contains(pre),
-            },
+            Some(pre) => self.resolver.prefix_name_exists(pre).await?,
         };
         let entry = match identifier {
             None => None,
@@ -139,53 +131,5 @@ impl DnsService {
             Err(ResolveError::NotFound | ResolveError::NotResponsible(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-/// How long the set of prefix names is trusted before it is read again.
-const PREFIX_REFRESH: Duration = Duration::from_secs(5);
-
-/// The prefix names that exist: every prefix allocated on this node or served by it, and
-/// every name above one (`88`, the empty non-terminals a QNAME-minimising resolver walks
-/// through). Small (one entry per prefix), read whole from the store every few seconds.
-#[derive(Default)]
-struct PrefixSet {
-    state: RwLock<Option<(Instant, Arc<HashSet<String>>)>>,
-}
-
-impl PrefixSet {
-    /// The set, unless it is missing or older than [`PREFIX_REFRESH`].
-    fn fresh(&self) -> Option<Arc<HashSet<String>>> {
-        let guard = self
-            .state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (at, set) = guard.as_ref()?;
-        (at.elapsed() < PREFIX_REFRESH).then(|| set.clone())
-    }
-
-    /// Reads the prefixes again.
-    async fn refresh(&self, resolver: &Resolver) -> Result<Arc<HashSet<String>>, DnsError> {
-        let mut set = HashSet::new();
-        let allocated = resolver.store().list_prefixes(None).await?;
-        let names = allocated
-            .iter()
-            .map(|p| p.prefix.as_str())
-            .chain(resolver.served().iter().map(String::as_str));
-        for p in names {
-            let mut at = p.len();
-            set.insert(p.to_owned());
-            while let Some(dot) = p[..at].rfind('.') {
-                set.insert(p[..dot].to_owned());
-                at = dot;
-            }
-        }
-        let set = Arc::new(set);
-        *self
-            .state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((Instant::now(), set.clone()));
-        Ok(set)
     }
 }

@@ -7,6 +7,7 @@
 
 mod cache;
 mod meter;
+mod prefixes;
 
 pub use meter::{Meter, Outcome};
 
@@ -160,6 +161,7 @@ pub struct Resolver {
     /// Folded handle → the stored handle (None: no such handle), for case-insensitive
     /// front ends (DNS); kept as long as negative answers.
     canonical: moka::sync::Cache<String, Option<Arc<str>>>,
+    prefix_names: prefixes::PrefixSet,
 }
 
 impl Resolver {
@@ -178,6 +180,7 @@ impl Resolver {
                 .time_to_live(config.negative_ttl.max(Duration::from_secs(1)))
                 .max_capacity(1_000_000)
                 .build(),
+            prefix_names: prefixes::PrefixSet::default(),
             meters: Meters {
                 hit: metrics::counter!("idnode_cache_lookups_total", "result" => "hit"),
                 miss: metrics::counter!("idnode_cache_lookups_total", "result" => "miss"),
@@ -197,6 +200,20 @@ impl Resolver {
             None => Some(None),
             Some(h) => Some(Some(self.cached(&Identifier::parse(&h).ok()?, view)?)),
         }
+    }
+
+    /// Whether prefix `p` names something here (allocated or served, or above one such
+    /// as `88`), if the prefix names read in the last few seconds say.
+    pub fn prefix_name_known(&self, p: &str) -> Option<bool> {
+        Some(self.prefix_names.fresh()?.contains(p))
+    }
+
+    /// Whether prefix `p` names something here, reading the prefixes again when stale.
+    pub async fn prefix_name_exists(&self, p: &str) -> Result<bool, StoreError> {
+        if let Some(b) = self.prefix_name_known(p) {
+            return Ok(b);
+        }
+        Ok(self.prefix_names.refresh(self).await?.contains(p))
     }
 
     /// [`Resolver::resolve`] for `id` in any letter case.
