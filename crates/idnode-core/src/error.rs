@@ -10,6 +10,9 @@ pub enum CoreError {
     /// A value is malformed (bad format, bad payload, duplicate index ...).
     #[error("invalid value: {0}")]
     InvalidValue(String),
+    /// An enterprise profile field is malformed or too long.
+    #[error("invalid enterprise profile: {0}")]
+    Profile(String),
 }
 
 impl CoreError {

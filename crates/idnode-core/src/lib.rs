@@ -5,6 +5,7 @@ mod admin;
 mod error;
 mod identifier;
 pub mod json;
+mod profile;
 mod rc;
 mod site;
 mod value;
@@ -15,6 +16,7 @@ pub use error::CoreError;
 pub use identifier::{
     is_under, normalize_prefix, Identifier, MAX_HANDLE_CHARS, MAX_PREFIX_CHARS, NA_PREFIX,
 };
+pub use profile::{Contact, EnterpriseProfile, LegalPerson, MAX_PROFILE_IMAGE, MAX_PROFILE_TEXT};
 pub use rc::ResponseCode;
 pub use site::{address_bytes, SiteInfo, SiteInterface, SiteServer};
 pub use value::{
