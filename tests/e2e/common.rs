@@ -79,12 +79,12 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     let cli = idnode::cli_operator();
     let (ea, ca) = services
         .registry
-        .create_enterprise(&cli, "Gearbox Co", "88.118.8")
+        .create_enterprise(&cli, "Gearbox Co", "88.118.8", Default::default())
         .await
         .unwrap();
     let (_, cb) = services
         .registry
-        .create_enterprise(&cli, "Valve Co", "88.118.9")
+        .create_enterprise(&cli, "Valve Co", "88.118.9", Default::default())
         .await
         .unwrap();
     let node = start(&config, services).await.unwrap();

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use idnode_core::json::values_to_json;
+use idnode_core::EnterpriseProfile;
 use idnode_registry::BatchRequest;
 use idnode_store::{Enterprise, EnterpriseStatus, HistoryRecord, PrefixRecord};
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,11 @@ pub(crate) struct EnterpriseDto {
     status: String,
     /// Unix milliseconds.
     created_at: i64,
+    /// Registration material (`idnode_core::EnterpriseProfile`).
+    #[schema(value_type = Object)]
+    profile: EnterpriseProfile,
+    /// The enterprise's id at the top-level node, once created there.
+    upstream_id: Option<String>,
 }
 
 impl From<Enterprise> for EnterpriseDto {
@@ -104,6 +110,8 @@ impl From<Enterprise> for EnterpriseDto {
             name: e.name,
             status: e.status.as_str().into(),
             created_at: e.created_at,
+            profile: e.profile,
+            upstream_id: e.upstream_id,
         }
     }
 }
@@ -115,6 +123,10 @@ pub(crate) struct NewEnterpriseDto {
     name: String,
     /// Below the node prefix, e.g. `88.118.8`.
     prefix: String,
+    /// Registration material sent to the top-level node (`credit_code`, `contact`, …).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    profile: EnterpriseProfile,
 }
 
 /// The onboarded enterprise and its admin identity; the secret is shown only here.
@@ -135,6 +147,10 @@ pub(crate) struct PrefixDto {
     enterprise_id: Option<i64>,
     status: String,
     created_at: i64,
+    /// The top-level node's review: `none`, `pending`, `approved` or `rejected`.
+    review: String,
+    /// Why it was rejected.
+    review_note: String,
 }
 
 impl From<PrefixRecord> for PrefixDto {
@@ -144,6 +160,8 @@ impl From<PrefixRecord> for PrefixDto {
             enterprise_id: p.enterprise_id,
             status: p.status.as_str().into(),
             created_at: p.created_at,
+            review: p.review.as_str().into(),
+            review_note: p.review_note,
         }
     }
 }
@@ -276,7 +294,7 @@ async fn create_enterprise(
     let req: NewEnterpriseDto = json_body(body)?;
     let (e, c) =
         s.0.registry
-            .create_enterprise(&p, &req.name, &req.prefix)
+            .create_enterprise(&p, &req.name, &req.prefix, req.profile)
             .await?;
     Ok((
         StatusCode::CREATED,

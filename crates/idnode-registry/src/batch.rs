@@ -129,9 +129,10 @@ impl Registry {
         }
         let checked = self.check_items(p, req.operations).await?;
         for attempt in 0..3 {
-            let (ops, outcome) = self.plan(&checked).await?;
+            let (mut ops, outcome) = self.plan(&checked).await?;
             self.usage.check(&self.store, p, &ops).await?;
             let net = crate::quota::net_creates(&ops);
+            self.queue_identifier_sync(&mut ops);
             let body = serde_json::to_string(&outcome).expect("plain data serialises");
             let batch = Batch {
                 actor: p.actor().to_owned(),
@@ -460,6 +461,7 @@ impl Registry {
                 return Ok(report);
             }
             ops.extend(secrets);
+            self.queue_identifier_sync(&mut ops);
             let batch = Batch {
                 actor: p.actor().to_owned(),
                 ops,

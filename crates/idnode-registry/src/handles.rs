@@ -334,7 +334,8 @@ impl Registry {
             .await?)
     }
 
-    pub(crate) async fn commit(&self, p: &Principal, ops: Vec<Op>) -> Result<(), StoreError> {
+    pub(crate) async fn commit(&self, p: &Principal, mut ops: Vec<Op>) -> Result<(), StoreError> {
+        self.queue_identifier_sync(&mut ops);
         self.store
             .apply(&Batch {
                 actor: p.actor().to_owned(),

@@ -11,6 +11,7 @@ mod onboarding;
 mod quota;
 mod scope;
 mod seal;
+mod upstream;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
 pub use quota::Quotas;
 pub use seal::{SealingKey, SEALING_KEY_LEN};
+pub use upstream::{Action, IdentifierChange, UpstreamPolicy};
 
 /// Largest batch accepted by [`Registry::batch`].
 pub const MAX_BATCH: usize = 10_000;
@@ -45,6 +47,7 @@ pub struct Registry {
     registrations: Counter,
     sealing: Option<SealingKey>,
     usage: quota::Usage,
+    upstream: Option<UpstreamPolicy>,
 }
 
 impl Registry {
@@ -59,6 +62,7 @@ impl Registry {
             registrations: metrics::counter!("idnode_registrations_total"),
             sealing: None,
             usage: quota::Usage::new(Quotas::default()),
+            upstream: None,
         }
     }
 

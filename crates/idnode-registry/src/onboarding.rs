@@ -1,14 +1,16 @@
 //! Node initialisation, enterprises and prefix allocation (operator tasks).
 
-use idnode_core::{is_under, normalize_prefix, AdminPerms, AdminRef, HandleValue, Identifier};
+use idnode_core::{
+    is_under, normalize_prefix, AdminPerms, AdminRef, EnterpriseProfile, HandleValue, Identifier,
+};
 use idnode_store::{
     now_millis, Enterprise, EnterpriseStatus, NewEnterprise, Op, PrefixRecord, PrefixStatus,
-    StoreError,
+    Review, StoreError,
 };
 
 use crate::auth::generate_secret;
 use crate::handles::now_secs;
-use crate::{Credentials, Principal, Registry, RegistryError, Result};
+use crate::{Action, Credentials, Principal, Registry, RegistryError, Result};
 
 /// Index of the secret key on identity handles.
 const KEY_INDEX: u32 = 300;
@@ -82,9 +84,11 @@ impl Registry {
             enterprise_id: None,
             status: PrefixStatus::Active,
             created_at: now_millis(),
+            review: Review::None,
+            review_note: String::new(),
         })];
         ops.extend(prefix_handle_ops(self, &id, &[admin], Some(&secret)));
-        self.commit(&system(), ops)
+        self.commit(&system("system:init"), ops)
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;
         self.prefixes.clear();
@@ -96,13 +100,17 @@ impl Registry {
     }
 
     /// Onboards an enterprise with its first prefix and identity `300:0.NA/<prefix>`.
+    /// Connected upstream, the enterprise is created at the top-level node and its prefix
+    /// applied for; writes under the prefix wait for the approval.
     pub async fn create_enterprise(
         &self,
         p: &Principal,
         name: &str,
         prefix: &str,
+        mut profile: EnterpriseProfile,
     ) -> Result<(Enterprise, Credentials)> {
         Self::require_operator(p)?;
+        profile.validate()?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
             return Err(RegistryError::BadRequest(
@@ -110,6 +118,9 @@ impl Registry {
             ));
         }
         let prefix = self.check_new_prefix(prefix)?;
+        if profile.name_cn.is_empty() {
+            name.clone_into(&mut profile.name_cn);
+        }
         let secret = generate_secret();
         let id = Identifier::for_prefix(&prefix)?;
         let all = self.store.list_enterprises().await?;
@@ -131,15 +142,27 @@ impl Registry {
             Op::CreateEnterprise(NewEnterprise {
                 id: next,
                 name: name.to_owned(),
+                profile: Box::new(profile),
             }),
             Op::CreatePrefix(PrefixRecord {
                 prefix: prefix.clone(),
                 enterprise_id: Some(next),
                 status: PrefixStatus::Active,
                 created_at: now_millis(),
+                review: self.initial_review(),
+                review_note: String::new(),
             }),
         ];
         ops.extend(prefix_handle_ops(self, &id, &admins, Some(&secret)));
+        self.queue_upstream(
+            &mut ops,
+            &[
+                Action::EnterpriseCreate { enterprise: next },
+                Action::PrefixApply {
+                    prefix: prefix.clone(),
+                },
+            ],
+        );
         // A concurrent onboarding that took the same id or prefix makes this a conflict.
         self.commit(p, ops)
             .await
@@ -191,9 +214,17 @@ impl Registry {
             enterprise_id: Some(enterprise_id),
             status: PrefixStatus::Active,
             created_at: now_millis(),
+            review: self.initial_review(),
+            review_note: String::new(),
         };
         let mut ops = vec![Op::CreatePrefix(record.clone())];
         ops.extend(prefix_handle_ops(self, &id, &admins, None));
+        self.queue_upstream(
+            &mut ops,
+            &[Action::PrefixApply {
+                prefix: prefix.clone(),
+            }],
+        );
         self.commit(p, ops)
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;
@@ -284,9 +315,9 @@ impl Registry {
     }
 }
 
-/// The actor recorded for changes made by `idnode init`.
-fn system() -> Principal {
+/// The actor recorded for changes the node makes itself (`system:init`, `system:upstream`).
+pub(crate) fn system(actor: &str) -> Principal {
     Principal::Operator {
-        identity: "system:init".into(),
+        identity: actor.into(),
     }
 }

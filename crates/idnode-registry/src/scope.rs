@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use idnode_core::{is_under, Identifier};
 use idnode_resolver::View;
-use idnode_store::{Enterprise, EnterpriseStatus, PrefixRecord, PrefixStatus, Store};
+use idnode_store::{Enterprise, EnterpriseStatus, PrefixRecord, PrefixStatus, Review, Store};
 use moka::future::Cache;
 
 use crate::{Principal, Registry, RegistryError, Result};
@@ -107,6 +107,22 @@ impl Registry {
                 "prefix {governing} is not allocated on this node"
             ))
         })?;
+        if !prefix_handle && !matches!(p, Principal::Anonymous) {
+            match info.record.review {
+                Review::Pending => {
+                    return Err(RegistryError::Forbidden(format!(
+                        "prefix {governing} awaits approval by the top-level node"
+                    )))
+                }
+                Review::Rejected => {
+                    return Err(RegistryError::Forbidden(format!(
+                        "prefix {governing} was rejected by the top-level node: {}",
+                        info.record.review_note
+                    )))
+                }
+                Review::None | Review::Approved => {}
+            }
+        }
         match p {
             Principal::Anonymous => Err(RegistryError::AuthenticationNeeded),
             Principal::Operator { .. } => Ok(info),

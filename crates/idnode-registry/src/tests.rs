@@ -34,7 +34,7 @@ async fn node() -> Node {
         .unwrap();
     assert!(matches!(op, Principal::Operator { .. }));
     let (e, c) = reg
-        .create_enterprise(&op, "Gearbox Co", "88.118.8")
+        .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
         .await
         .unwrap();
     assert_eq!(c.identity, "300:0.NA/88.118.8");
@@ -335,7 +335,7 @@ async fn suspension_and_ownership_limit_enterprises() {
     let n = node().await;
     let (_, c2) = n
         .reg
-        .create_enterprise(&n.op, "Valve Co", "88.118.9")
+        .create_enterprise(&n.op, "Valve Co", "88.118.9", Default::default())
         .await
         .unwrap();
     let other = n.reg.authenticate(&c2.identity, &c2.secret).await.unwrap();
@@ -384,15 +384,21 @@ async fn suspension_and_ownership_limit_enterprises() {
         Err(RegistryError::Forbidden(_))
     ));
     assert!(matches!(
-        n.reg.create_enterprise(&n.ent, "X", "88.118.10").await,
+        n.reg
+            .create_enterprise(&n.ent, "X", "88.118.10", Default::default())
+            .await,
         Err(RegistryError::Forbidden(_))
     ));
     assert!(matches!(
-        n.reg.create_enterprise(&n.op, "Y", "88.119.1").await,
+        n.reg
+            .create_enterprise(&n.op, "Y", "88.119.1", Default::default())
+            .await,
         Err(RegistryError::BadRequest(_))
     ));
     assert!(matches!(
-        n.reg.create_enterprise(&n.op, "Z", "88.118.9").await,
+        n.reg
+            .create_enterprise(&n.op, "Z", "88.118.9", Default::default())
+            .await,
         Err(RegistryError::Conflict(_))
     ));
     n.reg.allocate_prefix(&n.op, id, "88.118.80").await.unwrap();
@@ -401,4 +407,130 @@ async fn suspension_and_ownership_limit_enterprises() {
         .await
         .unwrap();
     assert!(w(&n.ent, "88.118.80/second-prefix").await.is_ok());
+}
+
+#[tokio::test]
+async fn upstream_review_gates_writes_and_changes_queue_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let url_ = format!("sqlite://{}", dir.path().join("u.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url_).await.unwrap());
+    let resolver = Arc::new(Resolver::new(
+        store.clone(),
+        vec!["88.118".into()],
+        &CacheConfig::default(),
+    ));
+    let reg = Registry::new(store.clone(), resolver, "88.118").with_upstream(UpstreamPolicy {
+        sync_identifiers: true,
+    });
+    let creds = reg.init_node(Some("operator-secret".into())).await.unwrap();
+    let op = reg
+        .authenticate(&creds.identity, "operator-secret")
+        .await
+        .unwrap();
+    let profile = idnode_core::EnterpriseProfile {
+        credit_code: "bad".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        reg.create_enterprise(&op, "Gearbox Co", "88.118.8", profile)
+            .await,
+        Err(RegistryError::BadRequest(_))
+    ));
+    let (e, c) = reg
+        .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
+        .await
+        .unwrap();
+    assert_eq!(e.profile.name_cn, "Gearbox Co");
+    let ent = reg.authenticate(&c.identity, &c.secret).await.unwrap();
+    let kinds = |rows: Vec<idnode_store::OutboxRow>| {
+        rows.into_iter()
+            .map(|r| Action::from_row(&r).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let queued = kinds(
+        store
+            .outbox_list(idnode_store::OutboxState::Pending, 10)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        queued,
+        [
+            Action::EnterpriseCreate { enterprise: e.id },
+            Action::PrefixApply {
+                prefix: "88.118.8".into()
+            }
+        ]
+    );
+
+    // Pending review: nobody writes under the prefix, not even the operator.
+    for p in [&ent, &op] {
+        let r = reg
+            .put_handle(
+                p,
+                "88.118.8/A",
+                vec![url(1, "https://a")],
+                PutMode::Replace { overwrite: false },
+                false,
+            )
+            .await;
+        assert!(
+            matches!(&r, Err(RegistryError::Forbidden(m)) if m.contains("awaits approval")),
+            "{r:?}"
+        );
+    }
+    reg.record_review("88.118.8", true, "").await.unwrap();
+    reg.put_handle(
+        &ent,
+        "88.118.8/A",
+        vec![url(1, "https://a")],
+        PutMode::Replace { overwrite: false },
+        false,
+    )
+    .await
+    .unwrap();
+    reg.delete_handle(&ent, "88.118.8/A", None).await.unwrap();
+    let queued = kinds(
+        store
+            .outbox_list(idnode_store::OutboxState::Pending, 10)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        &queued[2..],
+        [
+            Action::SiteRegister {
+                prefix: "88.118.8".into()
+            },
+            Action::Identifiers {
+                changes: vec![IdentifierChange::Create {
+                    name: "88.118.8/A".into(),
+                    urls: vec!["https://a".into()]
+                }]
+            },
+            Action::Identifiers {
+                changes: vec![IdentifierChange::Delete {
+                    name: "88.118.8/A".into()
+                }]
+            },
+        ]
+    );
+
+    // A rejection closes the prefix with the reviewer's note.
+    reg.record_review("88.118.8", false, "证照过期")
+        .await
+        .unwrap();
+    let r = reg
+        .put_handle(
+            &ent,
+            "88.118.8/B",
+            vec![url(1, "https://b")],
+            PutMode::Replace { overwrite: false },
+            false,
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(RegistryError::Forbidden(m)) if m.contains("证照过期")),
+        "{r:?}"
+    );
 }

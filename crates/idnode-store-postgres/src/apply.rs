@@ -339,13 +339,15 @@ async fn other(
         }
         Op::CreatePrefix(p) => {
             sqlx::query(
-                "INSERT INTO prefixes (prefix, enterprise_id, status, created_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO prefixes (prefix, enterprise_id, status, created_at, review, \
+                 review_note) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&p.prefix)
             .bind(p.enterprise_id)
             .bind(p.status.as_str())
             .bind(p.created_at)
+            .bind(p.review.as_str())
+            .bind(&p.review_note)
             .execute(&mut **tx)
             .await
             .map_err(|e| conflict(e, &format!("prefix {} is already allocated", p.prefix)))?;
@@ -364,14 +366,21 @@ async fn other(
         }
         Op::CreateEnterprise(e) => {
             sqlx::query(
-                "INSERT INTO enterprises (id, name, status, created_at) VALUES ($1, $2, 'active', $3)",
+                "INSERT INTO enterprises (id, name, status, created_at, profile) \
+                 VALUES ($1, $2, 'active', $3, $4)",
             )
             .bind(e.id)
             .bind(&e.name)
             .bind(now)
+            .bind(idnode_store::profile_to_json(&e.profile))
             .execute(&mut **tx)
             .await
-            .map_err(|err| conflict(err, &format!("enterprise '{}' or id {} exists", e.name, e.id)))?;
+            .map_err(|err| {
+                conflict(
+                    err,
+                    &format!("enterprise '{}' or id {} exists", e.name, e.id),
+                )
+            })?;
         }
         Op::SetEnterpriseStatus { id, status } => {
             let n = sqlx::query("UPDATE enterprises SET status = $1 WHERE id = $2")
@@ -384,6 +393,9 @@ async fn other(
             if n == 0 {
                 return Err(StoreError::NotFound(format!("enterprise {id}")));
             }
+        }
+        upstream => {
+            crate::outbox::apply_op(tx, upstream).await?;
         }
     }
     Ok(())

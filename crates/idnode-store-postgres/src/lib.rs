@@ -3,13 +3,15 @@
 
 mod apply;
 mod copy;
+mod outbox;
 
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, Batch, Enterprise, EnterpriseStatus, HandleRecord,
-    HistoryAction, HistoryRecord, Idempotency, PrefixRecord, PrefixStatus, Result, SecretHash,
-    Store, StoreError, StoreStats,
+    fill_created_values, fold, prefix_range, profile_from_json, Batch, Enterprise,
+    EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency, OutboxRow,
+    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, Store,
+    StoreError, StoreStats,
 };
 use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
@@ -71,6 +73,9 @@ fn prefix_record(row: &PgRow) -> Result<PrefixRecord> {
         status: PrefixStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("prefix status {status}")))?,
         created_at: row.get("created_at"),
+        review: Review::parse(row.get("review"))
+            .ok_or_else(|| StoreError::Corrupt("prefix review".into()))?,
+        review_note: row.get("review_note"),
     })
 }
 
@@ -82,6 +87,8 @@ fn enterprise(row: &PgRow) -> Result<Enterprise> {
         status: EnterpriseStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("enterprise status {status}")))?,
         created_at: row.get("created_at"),
+        profile: profile_from_json(row.get("profile"))?,
+        upstream_id: row.get("upstream_id"),
     })
 }
 
@@ -246,7 +253,8 @@ impl Store for PgStore {
 
     async fn get_prefix(&self, prefix: &str) -> Result<Option<PrefixRecord>> {
         let row = sqlx::query(
-            "SELECT prefix, enterprise_id, status, created_at FROM prefixes WHERE prefix = $1",
+            "SELECT prefix, enterprise_id, status, created_at, review, review_note FROM prefixes \
+             WHERE prefix = $1",
         )
         .bind(prefix)
         .fetch_optional(&self.pool)
@@ -257,7 +265,7 @@ impl Store for PgStore {
 
     async fn list_prefixes(&self, enterprise_id: Option<i64>) -> Result<Vec<PrefixRecord>> {
         let rows = sqlx::query(
-            "SELECT prefix, enterprise_id, status, created_at FROM prefixes \
+            "SELECT prefix, enterprise_id, status, created_at, review, review_note FROM prefixes \
              WHERE $1::bigint IS NULL OR enterprise_id = $1 ORDER BY prefix",
         )
         .bind(enterprise_id)
@@ -268,19 +276,25 @@ impl Store for PgStore {
     }
 
     async fn get_enterprise(&self, id: i64) -> Result<Option<Enterprise>> {
-        let row = sqlx::query("SELECT id, name, status, created_at FROM enterprises WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(
+            "SELECT id, name, status, created_at, profile, upstream_id FROM enterprises \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
         row.as_ref().map(enterprise).transpose()
     }
 
     async fn list_enterprises(&self) -> Result<Vec<Enterprise>> {
-        let rows = sqlx::query("SELECT id, name, status, created_at FROM enterprises ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query(
+            "SELECT id, name, status, created_at, profile, upstream_id FROM enterprises \
+             ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(enterprise).collect()
     }
 
@@ -316,6 +330,18 @@ impl Store for PgStore {
             enterprises: row.get::<i64, _>("e") as u64,
             prefixes: row.get::<i64, _>("p") as u64,
         })
+    }
+
+    async fn outbox_head(&self) -> Result<Option<OutboxRow>> {
+        outbox::head(&self.pool).await
+    }
+
+    async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>> {
+        outbox::list(&self.pool, state, limit).await
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats> {
+        outbox::stats(&self.pool).await
     }
 }
 

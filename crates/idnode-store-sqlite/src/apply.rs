@@ -286,12 +286,15 @@ async fn other<'a>(
         }
         Op::CreatePrefix(p) => {
             sqlx::query(
-                "INSERT INTO prefixes (prefix, enterprise_id, status, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO prefixes (prefix, enterprise_id, status, created_at, review, \
+                 review_note) VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(&p.prefix)
             .bind(p.enterprise_id)
             .bind(p.status.as_str())
             .bind(p.created_at)
+            .bind(p.review.as_str())
+            .bind(&p.review_note)
             .execute(&mut **tx)
             .await
             .map_err(|e| conflict(e, &format!("prefix {} is already allocated", p.prefix)))?;
@@ -310,11 +313,13 @@ async fn other<'a>(
         }
         Op::CreateEnterprise(e) => {
             sqlx::query(
-                "INSERT INTO enterprises (id, name, status, created_at) VALUES (?, ?, 'active', ?)",
+                "INSERT INTO enterprises (id, name, status, created_at, profile) \
+                 VALUES (?, ?, 'active', ?, ?)",
             )
             .bind(e.id)
             .bind(&e.name)
             .bind(now)
+            .bind(idnode_store::profile_to_json(&e.profile))
             .execute(&mut **tx)
             .await
             .map_err(|err| {
@@ -335,6 +340,9 @@ async fn other<'a>(
             if n == 0 {
                 return Err(StoreError::NotFound(format!("enterprise {id}")));
             }
+        }
+        upstream => {
+            crate::outbox::apply_op(tx, upstream).await?;
         }
     }
     Ok(())

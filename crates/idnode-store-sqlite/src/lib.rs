@@ -2,6 +2,7 @@
 //! anyway; a single connection avoids lock upgrades) and a pool of readers, in WAL mode.
 
 mod apply;
+mod outbox;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -9,9 +10,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, Batch, Enterprise, EnterpriseStatus, HandleRecord,
-    HistoryAction, HistoryRecord, Idempotency, PrefixRecord, PrefixStatus, Result, SecretHash,
-    Store, StoreError, StoreStats,
+    fill_created_values, fold, prefix_range, profile_from_json, Batch, Enterprise,
+    EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency, OutboxRow,
+    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, Store,
+    StoreError, StoreStats,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -90,6 +92,9 @@ fn prefix_record(row: &sqlx::sqlite::SqliteRow) -> Result<PrefixRecord> {
         status: PrefixStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("prefix status {status}")))?,
         created_at: row.get("created_at"),
+        review: Review::parse(row.get("review"))
+            .ok_or_else(|| StoreError::Corrupt("prefix review".into()))?,
+        review_note: row.get("review_note"),
     })
 }
 
@@ -101,6 +106,8 @@ fn enterprise(row: &sqlx::sqlite::SqliteRow) -> Result<Enterprise> {
         status: EnterpriseStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("enterprise status {status}")))?,
         created_at: row.get("created_at"),
+        profile: profile_from_json(row.get("profile"))?,
+        upstream_id: row.get("upstream_id"),
     })
 }
 
@@ -274,7 +281,8 @@ impl Store for SqliteStore {
 
     async fn get_prefix(&self, prefix: &str) -> Result<Option<PrefixRecord>> {
         let row = sqlx::query(
-            "SELECT prefix, enterprise_id, status, created_at FROM prefixes WHERE prefix = ?",
+            "SELECT prefix, enterprise_id, status, created_at, review, review_note FROM prefixes \
+             WHERE prefix = ?",
         )
         .bind(prefix)
         .fetch_optional(&self.read)
@@ -285,7 +293,7 @@ impl Store for SqliteStore {
 
     async fn list_prefixes(&self, enterprise_id: Option<i64>) -> Result<Vec<PrefixRecord>> {
         let rows = sqlx::query(
-            "SELECT prefix, enterprise_id, status, created_at FROM prefixes \
+            "SELECT prefix, enterprise_id, status, created_at, review, review_note FROM prefixes \
              WHERE ?1 IS NULL OR enterprise_id = ?1 ORDER BY prefix",
         )
         .bind(enterprise_id)
@@ -296,7 +304,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_enterprise(&self, id: i64) -> Result<Option<Enterprise>> {
-        let row = sqlx::query("SELECT id, name, status, created_at FROM enterprises WHERE id = ?")
+        let row = sqlx::query("SELECT id, name, status, created_at, profile, upstream_id FROM enterprises WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
             .await
@@ -305,7 +313,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_enterprises(&self) -> Result<Vec<Enterprise>> {
-        let rows = sqlx::query("SELECT id, name, status, created_at FROM enterprises ORDER BY id")
+        let rows = sqlx::query("SELECT id, name, status, created_at, profile, upstream_id FROM enterprises ORDER BY id")
             .fetch_all(&self.read)
             .await
             .map_err(db_err)?;
@@ -344,6 +352,18 @@ impl Store for SqliteStore {
             enterprises: row.get::<i64, _>("e") as u64,
             prefixes: row.get::<i64, _>("p") as u64,
         })
+    }
+
+    async fn outbox_head(&self) -> Result<Option<OutboxRow>> {
+        outbox::head(&self.write).await
+    }
+
+    async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>> {
+        outbox::list(&self.read, state, limit).await
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats> {
+        outbox::stats(&self.read).await
     }
 }
 

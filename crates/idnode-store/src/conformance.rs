@@ -1,11 +1,11 @@
 //! The story every backend must pass, run by each backend's tests against a real database.
 //! Panics (assertions) on the first deviation.
 
-use idnode_core::{HandleValue, Identifier};
+use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
 
 use crate::{
     Batch, EnterpriseStatus, HistoryAction, Idempotency, ItemErrorKind, NewEnterprise, Op,
-    PrefixRecord, PrefixStatus, SecretHash, Store, StoreError,
+    OutboxItem, OutboxState, PrefixRecord, PrefixStatus, Review, SecretHash, Store, StoreError,
 };
 
 fn id(s: &str) -> Identifier {
@@ -17,6 +17,25 @@ fn batch(ops: Vec<Op>) -> Batch {
         actor: "conformance".into(),
         ops,
         idempotency: None,
+    }
+}
+
+fn ent(id: i64, name: &str) -> NewEnterprise {
+    NewEnterprise {
+        id,
+        name: name.into(),
+        profile: Box::default(),
+    }
+}
+
+fn prefix(p: &str, enterprise_id: Option<i64>, created_at: i64) -> PrefixRecord {
+    PrefixRecord {
+        prefix: p.into(),
+        enterprise_id,
+        status: PrefixStatus::Active,
+        created_at,
+        review: Review::None,
+        review_note: String::new(),
     }
 }
 
@@ -36,6 +55,7 @@ pub async fn run(store: &dyn Store) {
     listing(store).await;
     secrets(store).await;
     idempotency(store).await;
+    upstream(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);
@@ -43,25 +63,12 @@ pub async fn run(store: &dyn Store) {
 }
 
 async fn enterprises_and_prefixes(store: &dyn Store) {
-    let node = PrefixRecord {
-        prefix: "88.118".into(),
-        enterprise_id: None,
-        status: PrefixStatus::Active,
-        created_at: 1,
-    };
+    let node = prefix("88.118", None, 1);
     store
         .apply(&batch(vec![
             Op::CreatePrefix(node.clone()),
-            Op::CreateEnterprise(NewEnterprise {
-                id: 1,
-                name: "Gearbox Co".into(),
-            }),
-            Op::CreatePrefix(PrefixRecord {
-                prefix: "88.118.8".into(),
-                enterprise_id: Some(1),
-                status: PrefixStatus::Active,
-                created_at: 2,
-            }),
+            Op::CreateEnterprise(ent(1, "Gearbox Co")),
+            Op::CreatePrefix(prefix("88.118.8", Some(1), 2)),
         ]))
         .await
         .unwrap();
@@ -71,25 +78,14 @@ async fn enterprises_and_prefixes(store: &dyn Store) {
     // A duplicate prefix or enterprise name is a conflict, and the batch leaves nothing behind.
     let dup = store
         .apply(&batch(vec![
-            Op::CreateEnterprise(NewEnterprise {
-                id: 2,
-                name: "Valve Co".into(),
-            }),
-            Op::CreatePrefix(PrefixRecord {
-                prefix: "88.118.8".into(),
-                enterprise_id: Some(2),
-                status: PrefixStatus::Active,
-                created_at: 3,
-            }),
+            Op::CreateEnterprise(ent(2, "Valve Co")),
+            Op::CreatePrefix(prefix("88.118.8", Some(2), 3)),
         ]))
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
     assert!(store.get_enterprise(2).await.unwrap().is_none());
     let dup_name = store
-        .apply(&batch(vec![Op::CreateEnterprise(NewEnterprise {
-            id: 2,
-            name: "Gearbox Co".into(),
-        })]))
+        .apply(&batch(vec![Op::CreateEnterprise(ent(2, "Gearbox Co"))]))
         .await;
     assert!(
         matches!(dup_name, Err(StoreError::Conflict(_))),
@@ -98,16 +94,8 @@ async fn enterprises_and_prefixes(store: &dyn Store) {
 
     store
         .apply(&batch(vec![
-            Op::CreateEnterprise(NewEnterprise {
-                id: 2,
-                name: "Valve Co".into(),
-            }),
-            Op::CreatePrefix(PrefixRecord {
-                prefix: "88.118.9".into(),
-                enterprise_id: Some(2),
-                status: PrefixStatus::Active,
-                created_at: 3,
-            }),
+            Op::CreateEnterprise(ent(2, "Valve Co")),
+            Op::CreatePrefix(prefix("88.118.9", Some(2), 3)),
             Op::SetEnterpriseStatus {
                 id: 2,
                 status: EnterpriseStatus::Suspended,
@@ -430,4 +418,166 @@ async fn idempotency(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     assert!(store.get_handle("88.118.8/idem-2").await.unwrap().is_none());
+}
+
+fn item(kind: &str, payload: &str) -> OutboxItem {
+    OutboxItem {
+        kind: kind.into(),
+        payload: payload.into(),
+    }
+}
+
+async fn upstream(store: &dyn Store) {
+    // Registration material, the upstream id and the review are kept.
+    let profile = EnterpriseProfile {
+        credit_code: "91500000MA5U0000X1".into(),
+        name_cn: "齿轮箱公司".into(),
+        ..Default::default()
+    };
+    store
+        .apply(&batch(vec![
+            Op::SetEnterpriseProfile {
+                id: 1,
+                profile: Box::new(profile.clone()),
+            },
+            Op::SetEnterpriseUpstream {
+                id: 1,
+                upstream_id: "E-1001".into(),
+            },
+            Op::SetPrefixReview {
+                prefix: "88.118.8".into(),
+                review: Review::Rejected,
+                note: "材料不全".into(),
+            },
+        ]))
+        .await
+        .unwrap();
+    let e = store.get_enterprise(1).await.unwrap().unwrap();
+    assert_eq!(e.profile, profile);
+    assert_eq!(e.upstream_id.as_deref(), Some("E-1001"));
+    let p = store.get_prefix("88.118.8").await.unwrap().unwrap();
+    assert_eq!(
+        (p.review, p.review_note.as_str()),
+        (Review::Rejected, "材料不全")
+    );
+    let missing = store
+        .apply(&batch(vec![Op::SetPrefixReview {
+            prefix: "88.999".into(),
+            review: Review::Approved,
+            note: String::new(),
+        }]))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+
+    // Actions are queued with the change that causes them, or not at all.
+    assert_eq!(store.outbox_head().await.unwrap(), None);
+    store
+        .apply(&batch(vec![create("88.118.8/OUTBOX-0", "https://o/0")]))
+        .await
+        .unwrap();
+    let failed = store
+        .apply(&batch(vec![
+            Op::Enqueue(item("identifier.sync", "{}")),
+            create("88.118.8/OUTBOX-0", "https://dup"),
+        ]))
+        .await;
+    assert!(matches!(failed, Err(StoreError::Batch(_))), "{failed:?}");
+    assert_eq!(store.outbox_stats().await.unwrap().pending, 0);
+    store
+        .apply(&batch(vec![
+            create("88.118.8/OUTBOX-1", "https://o/1"),
+            Op::Enqueue(item("a", "1")),
+            Op::Enqueue(item("b", "2")),
+            Op::Enqueue(item("c", "3")),
+        ]))
+        .await
+        .unwrap();
+    let head = store.outbox_head().await.unwrap().unwrap();
+    assert_eq!((head.kind.as_str(), head.payload.as_str()), ("a", "1"));
+    assert_eq!(
+        (head.cursor, head.attempts, head.state),
+        (0, 0, OutboxState::Pending)
+    );
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.dead, stats.done), (3, 0, 0));
+    assert_eq!(stats.oldest_pending_at, Some(head.created_at));
+
+    // A failed attempt is recorded; progress clears the error; done moves the head on.
+    store
+        .apply(&batch(vec![Op::OutboxRetry {
+            id: head.id,
+            attempts: 2,
+            next_at: 99,
+            error: "connection refused".into(),
+        }]))
+        .await
+        .unwrap();
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!(stats.head_attempts, 2);
+    assert_eq!(stats.head_error.as_deref(), Some("connection refused"));
+    assert_eq!(store.outbox_head().await.unwrap().unwrap().next_at, 99);
+    store
+        .apply(&batch(vec![Op::OutboxProgress {
+            id: head.id,
+            cursor: 1,
+            done: false,
+        }]))
+        .await
+        .unwrap();
+    let again = store.outbox_head().await.unwrap().unwrap();
+    assert_eq!(
+        (again.id, again.cursor, again.last_error),
+        (head.id, 1, None)
+    );
+    store
+        .apply(&batch(vec![Op::OutboxProgress {
+            id: head.id,
+            cursor: 2,
+            done: true,
+        }]))
+        .await
+        .unwrap();
+    let next = store.outbox_head().await.unwrap().unwrap();
+    assert!(next.id > head.id);
+    assert_eq!(next.kind, "b");
+    let late = store
+        .apply(&batch(vec![Op::OutboxProgress {
+            id: head.id,
+            cursor: 3,
+            done: true,
+        }]))
+        .await;
+    assert!(matches!(late, Err(StoreError::NotFound(_))), "{late:?}");
+    let done = store.outbox_list(OutboxState::Done, 10).await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert!(done[0].done_at.is_some());
+
+    // A refused step becomes a dead row an operator can put back in the queue.
+    store
+        .apply(&batch(vec![Op::OutboxDead {
+            item: item("b", "2-step-0"),
+            error: "2302 Object exists".into(),
+        }]))
+        .await
+        .unwrap();
+    let dead = store.outbox_list(OutboxState::Dead, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("2302 Object exists"));
+    assert_eq!(store.outbox_head().await.unwrap().unwrap().kind, "b");
+    store
+        .apply(&batch(vec![Op::OutboxRequeue { id: dead[0].id }]))
+        .await
+        .unwrap();
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.dead, stats.done), (3, 0, 1));
+    let requeue_pending = store
+        .apply(&batch(vec![Op::OutboxRequeue { id: next.id }]))
+        .await;
+    assert!(matches!(requeue_pending, Err(StoreError::NotFound(_))));
+    let pending = store.outbox_list(OutboxState::Pending, 10).await.unwrap();
+    let kinds: Vec<&str> = pending.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["b", "c", "b"]);
 }

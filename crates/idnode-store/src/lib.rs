@@ -12,9 +12,10 @@ mod model;
 use async_trait::async_trait;
 pub use error::{ItemError, ItemErrorKind, StoreError};
 pub use model::{
-    fill_created_values, fold, now_millis, prefix_range, Batch, Enterprise, EnterpriseStatus,
-    HandleRecord, HistoryAction, HistoryRecord, Idempotency, NewEnterprise, Op, PrefixRecord,
-    PrefixStatus, SecretHash, Status, StoreStats,
+    fill_created_values, fold, now_millis, prefix_range, profile_from_json, profile_to_json, Batch,
+    Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency,
+    NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, OutboxStats, PrefixRecord, PrefixStatus,
+    Review, SecretHash, Status, StoreStats,
 };
 
 /// Result alias for store calls.
@@ -82,4 +83,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts for metrics and the console.
     async fn stats(&self) -> Result<StoreStats>;
+
+    /// The next upstream action to deliver: the pending one with the lowest id.
+    async fn outbox_head(&self) -> Result<Option<OutboxRow>>;
+
+    /// Upstream actions in `state`, oldest first (up to `limit`).
+    async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>>;
+
+    /// The outbox at a glance.
+    async fn outbox_stats(&self) -> Result<OutboxStats>;
 }

@@ -1,6 +1,6 @@
 //! Records and write operations of the store.
 
-use idnode_core::{HandleValue, Identifier};
+use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_millis() -> i64 {
@@ -88,6 +88,185 @@ pub enum Op {
         /// New status.
         status: EnterpriseStatus,
     },
+    /// Replaces the registration material of an enterprise.
+    SetEnterpriseProfile {
+        /// The enterprise.
+        id: i64,
+        /// The material.
+        profile: Box<EnterpriseProfile>,
+    },
+    /// Records the enterprise's id at the top-level node.
+    SetEnterpriseUpstream {
+        /// The enterprise.
+        id: i64,
+        /// Its `entId` upstream.
+        upstream_id: String,
+    },
+    /// Records the top-level node's review of a prefix.
+    SetPrefixReview {
+        /// The prefix.
+        prefix: String,
+        /// The review state.
+        review: Review,
+        /// The reviewer's note.
+        note: String,
+    },
+    /// Queues an upstream action (delivered after earlier ones).
+    Enqueue(OutboxItem),
+    /// Records that steps up to `cursor` of an action were acknowledged upstream; `done`
+    /// when the action is complete.
+    OutboxProgress {
+        /// The action.
+        id: i64,
+        /// Steps acknowledged.
+        cursor: u32,
+        /// Complete.
+        done: bool,
+    },
+    /// Records a failed delivery attempt and when to try again.
+    OutboxRetry {
+        /// The action.
+        id: i64,
+        /// Attempts so far.
+        attempts: u32,
+        /// Next attempt, unix ms.
+        next_at: i64,
+        /// What went wrong.
+        error: String,
+    },
+    /// Records an action the top-level node refused, for an operator (state `dead`).
+    OutboxDead {
+        /// The refused action.
+        item: OutboxItem,
+        /// The refusal.
+        error: String,
+    },
+    /// Puts a dead action back in the queue (operator).
+    OutboxRequeue {
+        /// The action.
+        id: i64,
+    },
+}
+
+/// An upstream action to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// What to do (`enterprise.create`, `prefix.apply`, `identifier.sync`, …).
+    pub kind: String,
+    /// Its parameters (JSON).
+    pub payload: String,
+}
+
+/// Delivery state of an upstream action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Waiting or being delivered.
+    Pending,
+    /// Delivered.
+    Done,
+    /// Refused upstream; needs an operator.
+    Dead,
+}
+
+impl OutboxState {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Dead => "dead",
+        }
+    }
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "done" => Self::Done,
+            "dead" => Self::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// A queued upstream action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Id (delivery order).
+    pub id: i64,
+    /// What to do.
+    pub kind: String,
+    /// Its parameters (JSON).
+    pub payload: String,
+    /// Steps acknowledged upstream.
+    pub cursor: u32,
+    /// State.
+    pub state: OutboxState,
+    /// Failed attempts.
+    pub attempts: u32,
+    /// Next attempt, unix ms.
+    pub next_at: i64,
+    /// Last failure.
+    pub last_error: Option<String>,
+    /// Queued at, unix ms.
+    pub created_at: i64,
+    /// Delivered (or given up) at, unix ms.
+    pub done_at: Option<i64>,
+}
+
+/// The outbox at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Actions waiting.
+    pub pending: u64,
+    /// Actions refused upstream.
+    pub dead: u64,
+    /// Actions delivered (still kept).
+    pub done: u64,
+    /// When the oldest waiting action was queued, unix ms.
+    pub oldest_pending_at: Option<i64>,
+    /// Failed attempts of the next action.
+    pub head_attempts: u32,
+    /// Last failure of the next action.
+    pub head_error: Option<String>,
+}
+
+/// The top-level node's review of a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Review {
+    /// Not applied for (no upstream connection).
+    None,
+    /// Applied for; writes under it are refused until approved.
+    Pending,
+    /// Approved.
+    Approved,
+    /// Rejected; writes under it are refused.
+    Rejected,
+}
+
+impl Review {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "none" => Self::None,
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            _ => return None,
+        })
+    }
+    /// Whether identifiers may be written under the prefix.
+    pub fn allows_writes(self) -> bool {
+        matches!(self, Self::None | Self::Approved)
+    }
 }
 
 /// Operations applied in one transaction, attributed to one actor.
@@ -236,6 +415,10 @@ pub struct PrefixRecord {
     pub status: PrefixStatus,
     /// Allocation time, unix ms.
     pub created_at: i64,
+    /// The top-level node's review.
+    pub review: Review,
+    /// The reviewer's note (why it was rejected).
+    pub review_note: String,
 }
 
 /// An enterprise to create.
@@ -245,6 +428,8 @@ pub struct NewEnterprise {
     pub id: i64,
     /// Display name (unique).
     pub name: String,
+    /// Registration material.
+    pub profile: Box<EnterpriseProfile>,
 }
 
 /// An onboarded enterprise.
@@ -258,6 +443,10 @@ pub struct Enterprise {
     pub status: EnterpriseStatus,
     /// Creation time, unix ms.
     pub created_at: i64,
+    /// Registration material.
+    pub profile: EnterpriseProfile,
+    /// Its id at the top-level node, once created there.
+    pub upstream_id: Option<String>,
 }
 
 /// Counts for metrics and the console.
@@ -322,4 +511,14 @@ impl HistoryRecord {
             after: after.map(values).transpose()?,
         })
     }
+}
+
+/// The stored text of a profile.
+pub fn profile_to_json(p: &EnterpriseProfile) -> String {
+    serde_json::to_string(p).expect("plain data serialises")
+}
+
+/// A profile from its stored text.
+pub fn profile_from_json(s: &str) -> Result<EnterpriseProfile, crate::StoreError> {
+    serde_json::from_str(s).map_err(|e| crate::StoreError::Corrupt(format!("profile: {e}")))
 }

@@ -107,6 +107,10 @@ pub enum EnterpriseCommand {
         /// Prefix below the node prefix, e.g. 88.118.8.
         #[arg(long)]
         prefix: String,
+        /// Registration material for the top-level node: a JSON file with the fields of
+        /// `EnterpriseProfile` (`credit_code`, `contact`, `legal_person`, …).
+        #[arg(long)]
+        profile: Option<PathBuf>,
     },
     /// List enterprises and their prefixes.
     List,
@@ -268,8 +272,24 @@ async fn enterprise(config: &Config, command: EnterpriseCommand) -> anyhow::Resu
     let s = Services::open(config).await?;
     let op = cli_operator();
     match command {
-        EnterpriseCommand::Create { name, prefix } => {
-            let (e, c) = s.registry.create_enterprise(&op, &name, &prefix).await?;
+        EnterpriseCommand::Create {
+            name,
+            prefix,
+            profile,
+        } => {
+            let profile = match profile {
+                None => idnode_core::EnterpriseProfile::default(),
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not a profile", path.display()))?
+                }
+            };
+            let (e, c) = s
+                .registry
+                .create_enterprise(&op, &name, &prefix, profile)
+                .await?;
             println!("enterprise id: {}", e.id);
             println!("name: {}", e.name);
             println!("prefix: {}", prefix.to_ascii_uppercase());

@@ -27,7 +27,10 @@ pub(crate) async fn seed(s: &Services) -> anyhow::Result<Vec<String>> {
             "ball valve DN50",
         ),
     ] {
-        let (e, c) = s.registry.create_enterprise(&op, name, prefix).await?;
+        let (e, c) = s
+            .registry
+            .create_enterprise(&op, name, prefix, Default::default())
+            .await?;
         lines.push(format!(
             "enterprise {} '{}' prefix {prefix}: identity {} secret {}",
             e.id, e.name, c.identity, c.secret

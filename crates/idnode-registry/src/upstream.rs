@@ -1,0 +1,339 @@
+//! What the registry asks of the top-level node: the upstream actions it queues in the
+//! transaction of the local change that causes them (delivered by `idnode-upstream`).
+
+use idnode_core::HandleValue;
+use idnode_store::{Op, OutboxItem, OutboxRow, Review};
+use serde::{Deserialize, Serialize};
+
+use crate::{Registry, RegistryError, Result};
+
+/// What the node reports of its identifiers upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamPolicy {
+    /// Provision identifiers (`identifier:create/update/delete`), not only prefixes.
+    pub sync_identifiers: bool,
+}
+
+/// A change of one identifier, as reported upstream (public URL values only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum IdentifierChange {
+    /// Registered.
+    Create {
+        /// The identifier.
+        name: String,
+        /// Its public URLs.
+        urls: Vec<String>,
+    },
+    /// Changed.
+    Update {
+        /// The identifier.
+        name: String,
+        /// URLs added.
+        added: Vec<String>,
+        /// URLs removed.
+        removed: Vec<String>,
+    },
+    /// Deleted.
+    Delete {
+        /// The identifier.
+        name: String,
+    },
+}
+
+/// An upstream action. Each has one or more steps (EPP commands); the outbox cursor counts
+/// the steps acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Action {
+    /// `ent:create` of an enterprise; its `entId` is recorded.
+    #[serde(rename = "enterprise.create")]
+    EnterpriseCreate {
+        /// Local enterprise id.
+        enterprise: i64,
+    },
+    /// `ent:update` (full) of an enterprise's material.
+    #[serde(rename = "enterprise.update")]
+    EnterpriseUpdate {
+        /// Local enterprise id.
+        enterprise: i64,
+    },
+    /// `prefix:create`: the application for an enterprise prefix (reviewed upstream).
+    #[serde(rename = "prefix.apply")]
+    PrefixApply {
+        /// The prefix.
+        prefix: String,
+    },
+    /// `identifier:create` (or update, when it exists) of a prefix with this node's HS_SITE
+    /// and the prefix's administrators: where resolution of the prefix is referred.
+    #[serde(rename = "site.register")]
+    SiteRegister {
+        /// The prefix.
+        prefix: String,
+    },
+    /// Identifier changes, one step each.
+    #[serde(rename = "identifier.sync")]
+    Identifiers {
+        /// The changes, in commit order.
+        changes: Vec<IdentifierChange>,
+    },
+}
+
+impl Action {
+    /// The outbox `kind` of the action.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::EnterpriseCreate { .. } => "enterprise.create",
+            Self::EnterpriseUpdate { .. } => "enterprise.update",
+            Self::PrefixApply { .. } => "prefix.apply",
+            Self::SiteRegister { .. } => "site.register",
+            Self::Identifiers { .. } => "identifier.sync",
+        }
+    }
+
+    /// Number of steps (EPP commands) the action takes.
+    pub fn steps(&self) -> u32 {
+        match self {
+            Self::Identifiers { changes } => changes.len() as u32,
+            _ => 1,
+        }
+    }
+
+    /// The outbox item queuing this action.
+    pub fn item(&self) -> OutboxItem {
+        OutboxItem {
+            kind: self.kind().to_owned(),
+            payload: serde_json::to_string(self).expect("plain data serialises"),
+        }
+    }
+
+    /// The action of an outbox row.
+    pub fn from_row(row: &OutboxRow) -> Result<Self> {
+        let action: Self = serde_json::from_str(&row.payload)
+            .map_err(|e| RegistryError::BadRequest(format!("upstream action {}: {e}", row.id)))?;
+        if action.kind() != row.kind {
+            return Err(RegistryError::BadRequest(format!(
+                "upstream action {} is a {} but holds a {}",
+                row.id,
+                row.kind,
+                action.kind()
+            )));
+        }
+        Ok(action)
+    }
+
+    /// The same action reduced to step `k` (for recording a refused step as dead).
+    pub fn step(&self, k: u32) -> Self {
+        match self {
+            Self::Identifiers { changes } => Self::Identifiers {
+                changes: changes.get(k as usize).cloned().into_iter().collect(),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+fn public_urls(values: &[HandleValue]) -> Vec<String> {
+    values
+        .iter()
+        .filter(|v| v.type_matches("URL") && v.permissions.public_read())
+        .filter_map(|v| String::from_utf8(v.data.clone()).ok())
+        .collect()
+}
+
+/// The identifier changes a batch makes (prefix handles are reported as sites instead).
+pub(crate) fn identifier_changes(ops: &[Op]) -> Vec<IdentifierChange> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::Create { handle, values } if !handle.is_prefix_handle() => {
+                Some(IdentifierChange::Create {
+                    name: handle.as_str().to_owned(),
+                    urls: public_urls(values),
+                })
+            }
+            Op::Update {
+                handle,
+                before,
+                values,
+                ..
+            } if !handle.is_prefix_handle() => {
+                let (old, new) = (public_urls(before), public_urls(values));
+                let added: Vec<String> = new.iter().filter(|u| !old.contains(u)).cloned().collect();
+                let removed: Vec<String> =
+                    old.iter().filter(|u| !new.contains(u)).cloned().collect();
+                (!added.is_empty() || !removed.is_empty()).then(|| IdentifierChange::Update {
+                    name: handle.as_str().to_owned(),
+                    added,
+                    removed,
+                })
+            }
+            Op::Delete { handle, .. } if !handle.is_prefix_handle() => {
+                Some(IdentifierChange::Delete {
+                    name: handle.as_str().to_owned(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+impl Registry {
+    /// Connects the registry to a top-level node: new prefixes await its review, and changes
+    /// queue upstream actions.
+    pub fn with_upstream(mut self, policy: UpstreamPolicy) -> Self {
+        self.upstream = Some(policy);
+        self
+    }
+
+    /// Whether the registry queues upstream actions.
+    pub fn upstream(&self) -> Option<UpstreamPolicy> {
+        self.upstream
+    }
+
+    /// The review a new prefix starts with.
+    pub(crate) fn initial_review(&self) -> Review {
+        if self.upstream.is_some() {
+            Review::Pending
+        } else {
+            Review::None
+        }
+    }
+
+    /// Appends the upstream actions `ops` cause (when connected upstream).
+    pub(crate) fn queue_upstream(&self, ops: &mut Vec<Op>, actions: &[Action]) {
+        if self.upstream.is_some() {
+            ops.extend(actions.iter().map(|a| Op::Enqueue(a.item())));
+        }
+    }
+
+    /// Appends the identifier sync action for the identifier changes in `ops`.
+    pub(crate) fn queue_identifier_sync(&self, ops: &mut Vec<Op>) {
+        if self.upstream.is_some_and(|u| u.sync_identifiers) {
+            let changes = identifier_changes(ops);
+            if !changes.is_empty() {
+                ops.push(Op::Enqueue(Action::Identifiers { changes }.item()));
+            }
+        }
+    }
+
+    /// Records the top-level node's review of `prefix` (from a poll message): writes under
+    /// it open when approved, and the node's site is then registered for it.
+    pub async fn record_review(&self, prefix: &str, approved: bool, note: &str) -> Result<()> {
+        let review = if approved {
+            Review::Approved
+        } else {
+            Review::Rejected
+        };
+        let mut ops = vec![Op::SetPrefixReview {
+            prefix: prefix.to_owned(),
+            review,
+            note: note.to_owned(),
+        }];
+        if approved {
+            self.queue_upstream(
+                &mut ops,
+                &[Action::SiteRegister {
+                    prefix: prefix.to_owned(),
+                }],
+            );
+        }
+        self.commit(&crate::onboarding::system("system:upstream"), ops)
+            .await?;
+        self.prefixes.clear();
+        Ok(())
+    }
+
+    /// Queues the registration of this node's site for its own prefix (done at every start of
+    /// the upstream connection, so a changed address reaches the top-level node).
+    pub async fn queue_node_site(&self) -> Result<()> {
+        let mut ops = Vec::new();
+        self.queue_upstream(
+            &mut ops,
+            &[Action::SiteRegister {
+                prefix: self.node_prefix.clone(),
+            }],
+        );
+        if !ops.is_empty() {
+            self.commit(&crate::onboarding::system("system:upstream"), ops)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_through_rows() {
+        let actions = [
+            Action::EnterpriseCreate { enterprise: 3 },
+            Action::EnterpriseUpdate { enterprise: 3 },
+            Action::PrefixApply {
+                prefix: "88.118.8".into(),
+            },
+            Action::SiteRegister {
+                prefix: "88.118".into(),
+            },
+            Action::Identifiers {
+                changes: vec![
+                    IdentifierChange::Create {
+                        name: "88.118.8/A".into(),
+                        urls: vec!["https://a".into()],
+                    },
+                    IdentifierChange::Delete {
+                        name: "88.118.8/B".into(),
+                    },
+                ],
+            },
+        ];
+        for a in actions {
+            let item = a.item();
+            let row = OutboxRow {
+                id: 1,
+                kind: item.kind,
+                payload: item.payload,
+                cursor: 0,
+                state: idnode_store::OutboxState::Pending,
+                attempts: 0,
+                next_at: 0,
+                last_error: None,
+                created_at: 0,
+                done_at: None,
+            };
+            assert_eq!(Action::from_row(&row).unwrap(), a);
+        }
+    }
+
+    #[test]
+    fn only_public_url_changes_are_reported() {
+        let id = idnode_core::Identifier::parse("88.118.8/A").unwrap();
+        let mut private = HandleValue::text(2, "URL", "https://private");
+        private.permissions = idnode_core::Permissions::from_bits(0xC);
+        let before = vec![HandleValue::text(1, "URL", "https://old"), private.clone()];
+        let after = vec![HandleValue::text(1, "URL", "https://new"), private];
+        let ops = vec![
+            Op::Update {
+                handle: id.clone(),
+                expected_version: 1,
+                before: before.clone(),
+                values: after,
+            },
+            Op::Update {
+                handle: id.clone(),
+                expected_version: 2,
+                before: before.clone(),
+                values: before,
+            },
+        ];
+        assert_eq!(
+            identifier_changes(&ops),
+            vec![IdentifierChange::Update {
+                name: "88.118.8/A".into(),
+                added: vec!["https://new".into()],
+                removed: vec!["https://old".into()],
+            }]
+        );
+    }
+}
