@@ -16,3 +16,4 @@ mod manage;
 mod observe;
 mod quotas;
 mod rest;
+mod upstream;

@@ -18,7 +18,7 @@ pub use identifier::{
 };
 pub use profile::{Contact, EnterpriseProfile, LegalPerson, MAX_PROFILE_IMAGE, MAX_PROFILE_TEXT};
 pub use rc::ResponseCode;
-pub use site::{address_bytes, SiteInfo, SiteInterface, SiteServer};
+pub use site::{address_bytes, address_to_string, SiteInfo, SiteInterface, SiteServer};
 pub use value::{
     validate_record, HandleValue, Permissions, Ttl, DEFAULT_TTL, MAX_DATA_BYTES, MAX_TYPE_CHARS,
     MAX_VALUES,

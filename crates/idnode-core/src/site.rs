@@ -248,7 +248,8 @@ pub fn address_bytes(ip: IpAddr) -> [u8; 16] {
     }
 }
 
-fn address_to_string(a: &[u8; 16]) -> String {
+/// The text form of a site address (IPv4 when it is right-aligned after 12 zero bytes).
+pub fn address_to_string(a: &[u8; 16]) -> String {
     if a[..12].iter().all(|b| *b == 0) {
         Ipv4Addr::new(a[12], a[13], a[14], a[15]).to_string()
     } else {

@@ -1,11 +1,13 @@
 //! The identifier object of draft-chen-epp-identifier-mapping: name, type, contacts, URLs,
 //! administrators (HS_ADMIN keys) and sites (HS_SITE).
 
+use serde::{Deserialize, Serialize};
+
 use crate::xml::{Element, Writer};
 use crate::EppError;
 
 /// An administrator: an authentication key and what it may do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Administrator {
     /// Index of the key (`adminIndex`).
     pub index: u32,
@@ -18,7 +20,7 @@ pub struct Administrator {
 }
 
 /// A service interface of a server.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interface {
     /// `query` or `admin`.
     pub service: String,
@@ -29,7 +31,7 @@ pub struct Interface {
 }
 
 /// One server of a site.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Server {
     /// Server id.
     pub id: u32,
@@ -42,7 +44,7 @@ pub struct Server {
 }
 
 /// A site (HS_SITE) serving the identifier.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
     /// Index of the HS_SITE value.
     pub index: u32,
@@ -53,7 +55,7 @@ pub struct Site {
 }
 
 /// An identifier object (`identifier:create`, `identifier:infData`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentifierObject {
     /// The identifier (`88.118.8` or `88.118.8/GBX-1`).
     pub name: String,
@@ -72,7 +74,7 @@ pub struct IdentifierObject {
 }
 
 /// What an `identifier:update` adds (`add`) or changes (`chg`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentifierChanges {
     /// Contacts (add only).
     pub contacts: Vec<(String, String)>,
@@ -87,7 +89,7 @@ pub struct IdentifierChanges {
 }
 
 /// What an `identifier:update` removes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentifierRemovals {
     /// Contacts.
     pub contacts: Vec<(String, String)>,
@@ -100,7 +102,7 @@ pub struct IdentifierRemovals {
 }
 
 /// An `identifier:update`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentifierUpdate {
     /// The identifier.
     pub name: String,

@@ -11,6 +11,7 @@ mod error;
 mod frame;
 mod identifier;
 mod response;
+mod site;
 mod xml;
 
 pub use command::{Command, Document, EntChange, Request, Secret};

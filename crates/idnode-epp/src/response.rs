@@ -1,5 +1,7 @@
 //! Server documents: the greeting and responses (result, message queue, object data).
 
+use serde::{Deserialize, Serialize};
+
 use crate::command::epp_root;
 use crate::identifier::IdentifierObject;
 use crate::xml::{Element, Writer};
@@ -32,7 +34,7 @@ pub struct MsgQueue {
 }
 
 /// The top-level node's review of a prefix application (`prefix:resData` in a poll answer).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     /// Client transaction id of the `prefix:create`.
     pub cl_trid: String,

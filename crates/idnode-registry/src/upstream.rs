@@ -217,13 +217,22 @@ impl Registry {
     }
 
     /// Records the top-level node's review of `prefix` (from a poll message): writes under
-    /// it open when approved, and the node's site is then registered for it.
+    /// it open when approved, and the node's site is then registered for it. Recording the
+    /// same result twice changes nothing.
     pub async fn record_review(&self, prefix: &str, approved: bool, note: &str) -> Result<()> {
         let review = if approved {
             Review::Approved
         } else {
             Review::Rejected
         };
+        let current = self
+            .store
+            .get_prefix(prefix)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("prefix {prefix}")))?;
+        if current.review == review {
+            return Ok(()); // A redelivered poll message.
+        }
         let mut ops = vec![Op::SetPrefixReview {
             prefix: prefix.to_owned(),
             review,

@@ -106,7 +106,7 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Postgres>, op: &Op) -> Res
         Op::OutboxProgress { id, cursor, done } => {
             let n = sqlx::query(
                 "UPDATE outbox SET cursor = $1, state = CASE WHEN $2 THEN 'done' ELSE state END, \
-                 done_at = CASE WHEN $3 THEN $4 ELSE done_at END, last_error = NULL \
+                 done_at = CASE WHEN $3 THEN $4 ELSE done_at END, last_error = NULL, attempts = 0 \
                  WHERE id = $5 AND state = 'pending'",
             )
             .bind(i64::from(*cursor))

@@ -105,7 +105,7 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Sqlite>, op: &Op) -> Resul
         Op::OutboxProgress { id, cursor, done } => {
             let n = sqlx::query(
                 "UPDATE outbox SET cursor = ?, state = CASE WHEN ? THEN 'done' ELSE state END, \
-                 done_at = CASE WHEN ? THEN ? ELSE done_at END, last_error = NULL \
+                 done_at = CASE WHEN ? THEN ? ELSE done_at END, last_error = NULL, attempts = 0 \
                  WHERE id = ? AND state = 'pending'",
             )
             .bind(i64::from(*cursor))

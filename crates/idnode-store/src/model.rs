@@ -113,8 +113,8 @@ pub enum Op {
     },
     /// Queues an upstream action (delivered after earlier ones).
     Enqueue(OutboxItem),
-    /// Records that steps up to `cursor` of an action were acknowledged upstream; `done`
-    /// when the action is complete.
+    /// Records that steps up to `cursor` of an action were acknowledged upstream (clearing
+    /// its failure count and error); `done` when the action is complete.
     OutboxProgress {
         /// The action.
         id: i64,

@@ -88,6 +88,12 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// The connection to the top-level node: its queue of upstream actions.
+    Upstream {
+        /// Upstream command.
+        #[command(subcommand)]
+        command: crate::upstream::UpstreamCommand,
+    },
     /// Configuration helpers.
     Config {
         /// Config command.
@@ -224,6 +230,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, demo).await?;
         }
         Command::Enterprise { command } => enterprise(&config, command).await?,
+        Command::Upstream { command } => crate::upstream::command(&config, command).await?,
         Command::Import {
             file,
             format,

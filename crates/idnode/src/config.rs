@@ -93,6 +93,35 @@ responses_per_second = 1000
 identifiers_per_enterprise = 0
 prefixes_per_enterprise = 0
 
+[upstream]
+# The connection to the national top-level node (EPP over TLS, RFC 5730/5734). When enabled,
+# onboarding creates the enterprise upstream and applies for its prefix, which stays pending
+# (no identifiers) until the top-level node approves it; changes are queued in the database
+# and delivered in order, retried with backoff while the top-level node is unreachable.
+# `idnode upstream status` shows the queue.
+enabled = false
+host = "127.0.0.1"
+port = 700
+# server_name = "epp.toplevel.example"   # name on the server certificate, if not host
+# ca_file = "./toplevel-cert.pem"        # required: the CA the server certificate chains to
+# client_cert = "./snms.pem"             # mutual TLS (both or neither)
+# client_key = "./snms.key"
+client_id = ""
+# The password: IDNODE_UPSTREAM_PASSWORD, else password_file, else password.
+# password_file = "./upstream.pw"
+# shr_user_id = ""                       # default: client_id
+# Report every identifier change (identifier:create/update/delete), not only prefixes.
+sync_identifiers = true
+timeout_secs = 30
+poll_interval_secs = 60
+keepalive_secs = 120
+backoff_initial_ms = 1000
+backoff_max_secs = 300
+# The drafts disagree on namespace URIs: every URI listed is accepted, the first is written.
+ent_namespaces = ["urn:ietf:params:xml:ns:idis-ent-1.0", "urn:ietf:params:xml:ns:enterprise-1.0"]
+prefix_namespaces = ["urn:ietf:params:xml:ns:idis-entprefix-1.0", "urn:ietf:params:xml:ns:prefix-1.0"]
+identifier_namespaces = ["urn:ietf:params:xml:ns:identifier-1.0"]
+
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
 capacity_bytes = 268435456
@@ -124,6 +153,8 @@ pub struct Config {
     pub quotas: QuotasSection,
     /// DNS front end.
     pub dns: DnsSection,
+    /// Connection to the top-level node.
+    pub upstream: crate::upstream::UpstreamSection,
     /// Resolver cache.
     pub cache: CacheSection,
     /// Logging.
@@ -443,6 +474,7 @@ impl fmt::Debug for Config {
             .field("database", &self.database)
             .field("http", &self.http)
             .field("cache", &self.cache)
+            .field("upstream", &self.upstream)
             .field("log", &self.log)
             .finish()
     }
@@ -459,6 +491,7 @@ mod tests {
         assert_eq!(parsed.http, HttpConfig::default());
         assert_eq!(parsed.cache, CacheSection::default());
         assert_eq!(parsed.log, LogConfig::default());
+        assert_eq!(parsed.upstream, crate::upstream::UpstreamSection::default());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 mod demo;
 mod dns;
 pub mod transfer;
+pub mod upstream;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -86,11 +87,13 @@ impl Services {
                 ..CacheConfig::default()
             },
         ));
-        let registry = Arc::new(
-            Registry::new(store.clone(), resolver.clone(), node_prefix)
-                .with_sealing_key(sealing)
-                .with_quotas(config.quotas.quotas()),
-        );
+        let mut registry = Registry::new(store.clone(), resolver.clone(), node_prefix)
+            .with_sealing_key(sealing)
+            .with_quotas(config.quotas.quotas());
+        if let Some(policy) = config.upstream.policy() {
+            registry = registry.with_upstream(policy);
+        }
+        let registry = Arc::new(registry);
         Ok(Self {
             store,
             resolver,
@@ -131,6 +134,7 @@ pub struct RunningNode {
     stop: Option<watch::Sender<bool>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     handle_tasks: Vec<tokio::task::JoinHandle<()>>,
+    upstream: Option<idnode_upstream::WorkerHandle>,
 }
 
 impl RunningNode {
@@ -142,6 +146,9 @@ impl RunningNode {
         (&mut self.task).await??;
         for t in std::mem::take(&mut self.handle_tasks) {
             t.await?;
+        }
+        if let Some(w) = self.upstream.take() {
+            w.shutdown().await;
         }
         Ok(())
     }
@@ -167,10 +174,12 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         let _ = rx.wait_for(|s| *s).await;
     };
     let (handle_addr, tcp, udp) = bind_tcp_udp(config.handle.listen, "Handle").await?;
+    let handle_config = handle_config(&config.handle, handle_addr, http_addr);
+    let upstream = upstream::start(&config.upstream, &services, handle_config.site.clone())?;
     let handle = Arc::new(HandleService::new(
         services.resolver.clone(),
         services.registry.clone(),
-        &handle_config(&config.handle, handle_addr, http_addr),
+        &handle_config,
     ));
     let state = AppState::new(
         services.resolver.clone(),
@@ -226,6 +235,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services,
         stop: Some(tx),
         task,
+        upstream,
     })
 }
 

@@ -1,0 +1,94 @@
+//! The connection to the national top-level node (Chongqing).
+//!
+//! * [`Session`]: an EPP client session (RFC 5730 over RFC 5734: TLS, 4-byte length
+//!   framing; greeting, login, commands, `<hello>` keep-alive, logout).
+//! * [`Worker`]: delivers the outbox the registry fills (`idnode_registry::Action`) in
+//!   order, one EPP command per step, with exponential backoff and jitter; polls the
+//!   review results of prefix applications. Each action's client transaction id is derived
+//!   from its row, so a redelivery after a crash is recognised upstream and not applied
+//!   twice.
+
+mod deliver;
+mod error;
+mod session;
+mod tls;
+mod worker;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::UpstreamError;
+pub use idnode_epp::Namespaces;
+pub use session::Session;
+pub use worker::{Worker, WorkerHandle};
+
+/// Where and how to reach the top-level node's EPP server.
+#[derive(Debug, Clone)]
+pub struct EppConfig {
+    /// Host name (also the TLS server name unless `server_name` is set).
+    pub host: String,
+    /// Port (IANA: 700).
+    pub port: u16,
+    /// Name the server's certificate must carry, when it differs from `host`.
+    pub server_name: Option<String>,
+    /// PEM file of the CA certificates the server's certificate must chain to.
+    pub ca_file: PathBuf,
+    /// PEM certificate chain and private key presented to the server (mutual TLS).
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Client id (`clID`).
+    pub client_id: String,
+    /// Password (`pw`); never logged.
+    pub password: String,
+    /// Object namespace URIs.
+    pub namespaces: Namespaces,
+    /// Time allowed to connect and for each answer.
+    pub timeout: Duration,
+    /// Largest frame accepted from the server.
+    pub max_frame: usize,
+}
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The node's prefix (`shrPrefix`).
+    pub node_prefix: String,
+    /// The node's user in charge of enterprises upstream (`shrUserId`).
+    pub shr_user_id: String,
+    /// This node's HS_SITE, registered upstream for its prefixes.
+    pub site: idnode_core::SiteInfo,
+    /// First retry delay.
+    pub backoff_initial: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+    /// How often review results are polled.
+    pub poll_interval: Duration,
+    /// Idle time after which a `<hello>` keeps the session open.
+    pub keepalive: Duration,
+    /// Steps acknowledged between two progress commits (a crash redelivers at most these).
+    pub commit_every: u32,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            node_prefix: String::new(),
+            shr_user_id: String::new(),
+            site: idnode_core::SiteInfo {
+                version: 1,
+                protocol: (2, 10),
+                serial: 1,
+                primary: true,
+                multi_primary: false,
+                hash_option: 0,
+                hash_filter: Vec::new(),
+                attributes: Vec::new(),
+                servers: Vec::new(),
+            },
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(60),
+            keepalive: Duration::from_secs(120),
+            commit_every: 256,
+        }
+    }
+}
