@@ -104,8 +104,7 @@ impl State {
     pub async fn open(dir: &Path, ns: Namespaces, auto_approve: bool) -> Result<Self, Error> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io(e.to_string()))?;
         let url = format!("sqlite://{}", dir.join("state.db").display());
-        let opts = SqliteConnectOptions::from_str(&url)
-            ?
+        let opts = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
@@ -113,8 +112,7 @@ impl State {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(opts)
-            .await
-            ?;
+            .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -157,8 +155,7 @@ impl State {
         .bind(i64::from(h.iterations))
         .bind(&h.hash)
         .execute(&self.pool)
-        .await
-        ?;
+        .await?;
         Ok(())
     }
 
@@ -169,8 +166,7 @@ impl State {
         )
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        ?;
+        .await?;
         let Some(r) = row else {
             return Ok(None);
         };
@@ -203,8 +199,7 @@ impl State {
             .bind(&client.id)
             .bind(&req.cl_trid)
             .fetch_optional(&mut *tx)
-            .await
-            ?;
+            .await?;
             if let Some(p) = prior {
                 let same = p.get::<String, _>("digest") == digest;
                 let xml = if same {
@@ -215,8 +210,7 @@ impl State {
                     .bind(&client.id)
                     .bind(&req.cl_trid)
                     .execute(&mut *tx)
-                    .await
-                    ?;
+                    .await?;
                     p.get("response")
                 } else {
                     let mut r = Response::new(2002, Some(req.cl_trid.clone()), self.sv_trid());
@@ -256,8 +250,7 @@ impl State {
                 .bind(&xml)
                 .bind(now_millis())
                 .execute(&mut *tx)
-                .await
-                ?;
+                .await?;
             }
         }
         tx.commit().await?;
@@ -600,8 +593,7 @@ impl State {
         let rows =
             sqlx::query("SELECT prefix, client, ent_id, state FROM prefixes ORDER BY created_at")
                 .fetch_all(&self.pool)
-                .await
-                ?;
+                .await?;
         Ok(rows
             .iter()
             .map(|r| Application {
@@ -620,8 +612,7 @@ impl State {
              ORDER BY at, rowid",
         )
         .fetch_all(&self.pool)
-        .await
-        ?;
+        .await?;
         Ok(rows
             .iter()
             .map(|r| Applied {
@@ -641,8 +632,7 @@ impl State {
             sqlx::query_scalar("SELECT object FROM identifiers WHERE name = ?")
                 .bind(name)
                 .fetch_optional(&self.pool)
-                .await
-                ?;
+                .await?;
         text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Database(e.to_string())))
             .transpose()
     }
@@ -654,8 +644,7 @@ impl State {
              AS e, (SELECT count(*) FROM prefixes WHERE state = 'pending') AS p",
         )
         .fetch_one(&self.pool)
-        .await
-        ?;
+        .await?;
         Ok((
             r.get::<i64, _>("i") as u64,
             r.get::<i64, _>("e") as u64,
