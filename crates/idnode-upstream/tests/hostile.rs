@@ -235,9 +235,10 @@ async fn hostile_answers_give_clear_errors_and_retries_and_lose_nothing() {
     .await;
     let e = store.get_enterprise(1).await.unwrap().unwrap();
     assert_eq!(e.upstream_id.as_deref(), Some("E7"));
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.creates.len(), 1);
-    assert_eq!(seen.repeats, 0);
-    drop(seen);
+    let (creates, repeats) = {
+        let seen = seen.lock().unwrap();
+        (seen.creates.len(), seen.repeats)
+    };
+    assert_eq!((creates, repeats), (1, 0));
     worker.shutdown().await;
 }
