@@ -62,7 +62,8 @@ fn handle_conflict(e: StoreError, what: &str) -> RegistryError {
 }
 
 impl Registry {
-    /// Creates the node prefix and the operator identity `300:0.NA/<node prefix>`.
+    /// Creates the node prefix and the operator identity `300:0.NA/<node prefix>`; connected
+    /// upstream, queues the registration of the node's site for its prefix.
     /// `secret` defaults to a generated one.
     pub async fn init_node(&self, secret: Option<String>) -> Result<Credentials> {
         let existing = self.store.list_prefixes(None).await?;
@@ -88,6 +89,12 @@ impl Registry {
             review_note: String::new(),
         })];
         ops.extend(prefix_handle_ops(self, &id, &[admin], Some(&secret)));
+        self.queue_upstream(
+            &mut ops,
+            &[Action::SiteRegister {
+                prefix: self.node_prefix.clone(),
+            }],
+        );
         self.commit(&system("system:init"), ops)
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;

@@ -456,6 +456,9 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
     assert_eq!(
         queued,
         [
+            Action::SiteRegister {
+                prefix: "88.118".into()
+            },
             Action::EnterpriseCreate { enterprise: e.id },
             Action::PrefixApply {
                 prefix: "88.118.8".into()
@@ -497,7 +500,7 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
             .unwrap(),
     );
     assert_eq!(
-        &queued[2..],
+        &queued[3..],
         [
             Action::SiteRegister {
                 prefix: "88.118.8".into()

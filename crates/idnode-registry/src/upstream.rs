@@ -252,8 +252,9 @@ impl Registry {
         Ok(())
     }
 
-    /// Queues the registration of this node's site for its own prefix (done at every start of
-    /// the upstream connection, so a changed address reaches the top-level node).
+    /// Queues the registration of this node's site for its own prefix (`idnode init` does it;
+    /// `idnode upstream register-site` again after the node's address changed or when the
+    /// connection was enabled after `init`).
     pub async fn queue_node_site(&self) -> Result<()> {
         let mut ops = Vec::new();
         self.queue_upstream(

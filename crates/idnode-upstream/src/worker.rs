@@ -91,12 +91,6 @@ impl Worker {
     }
 
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        while let Err(e) = self.registry.queue_node_site().await {
-            tracing::warn!(error = %e, "cannot queue the node's site registration");
-            if sleep_or_stop(&mut stop, Duration::from_secs(1)).await {
-                return;
-            }
-        }
         let mut next_poll = 0i64;
         let mut next_stats = 0i64;
         loop {

@@ -22,6 +22,9 @@ pub enum UpstreamCommand {
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
+    /// Queues the registration of this node's site (HS_SITE) for its prefix upstream: after
+    /// its address changed, or when the connection was enabled after `idnode init`.
+    RegisterSite,
     /// Puts a dead (refused) action back in the queue, after fixing its cause.
     Retry {
         /// The action's id (from `status`).
@@ -86,6 +89,17 @@ pub async fn command(config: &Config, command: UpstreamCommand) -> anyhow::Resul
                     );
                 }
             }
+        }
+        UpstreamCommand::RegisterSite => {
+            if !config.upstream.enabled {
+                bail!("[upstream] is not enabled");
+            }
+            let services = Services::open(config).await?;
+            services.registry.queue_node_site().await?;
+            println!(
+                "site registration for {} queued",
+                services.registry.node_prefix()
+            );
         }
         UpstreamCommand::Retry { id } => {
             store
