@@ -9,7 +9,26 @@ use idnode::{start, Config, RunningNode, Services};
 use idnode_toplevel::state::State;
 use serde_json::{json, Value};
 
+use idnode_core::SiteInfo;
+use idnode_handle::client::Answer;
+use idnode_handle_proto::{flags, rc};
+
 use crate::common::{basic, send, Backend, Who};
+
+/// Resolves `handle` at `node`'s Handle port (TCP).
+async fn resolve(node: &Node, handle: &str, flags: u32) -> Answer {
+    idnode_handle::client::resolve(
+        node.node.handle_addr,
+        handle,
+        &[],
+        &[],
+        flags,
+        0,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap()
+}
 
 /// Waits (up to 30 s) until `check` holds.
 pub async fn until<F, Fut>(what: &str, mut check: F)
@@ -37,6 +56,7 @@ impl Toplevel {
         let running = idnode_toplevel::start(&idnode_toplevel::Config {
             data: dir.path().to_owned(),
             epp: "127.0.0.1:0".parse().unwrap(),
+            handle: "127.0.0.1:0".parse().unwrap(),
             auto_approve,
             namespaces: Default::default(),
         })
@@ -80,6 +100,7 @@ pub async fn node(backend: Backend, prefix: &str, tl: &Toplevel) -> Node {
     config.secrets.seal_key_file = Some(dir.path().join("seal.key"));
     let u = &mut config.upstream;
     u.enabled = true;
+    u.handle_server = Some(tl.running.handle_addr);
     u.host = "127.0.0.1".into();
     u.port = tl.running.epp_addr.port();
     u.ca_file = Some(tl.running.cert.clone());
@@ -268,6 +289,39 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     trids.sort();
     trids.dedup();
     assert_eq!(trids.len(), applied.len());
+    // Each node resolves the other's identifiers through the top-level node: a prefix
+    // referral to the other node's site, or, asked for recursion, the other node's answer.
+    for (here, there, handle) in [(&a, &b, "88.119.5/V-2"), (&b, &a, "88.118.5/GBX-2")] {
+        let referral = resolve(here, handle, 0).await;
+        assert_eq!(referral.code, rc::PREFIX_REFERRAL, "{referral:?}");
+        let sites: Vec<SiteInfo> = referral
+            .values
+            .iter()
+            .map(|v| SiteInfo::decode(&v.data).unwrap())
+            .collect();
+        let ports: Vec<u32> = sites[0].servers[0]
+            .interfaces
+            .iter()
+            .map(|i| i.port)
+            .collect();
+        assert!(
+            ports.contains(&u32::from(there.node.handle_addr.port())),
+            "{sites:?}"
+        );
+        let answer = resolve(here, handle, flags::REC).await;
+        assert_eq!(answer.code, rc::SUCCESS, "{answer:?}");
+        let url = answer.values.iter().find(|v| v.type_name == "URL").unwrap();
+        assert_eq!(
+            url.data,
+            format!("https://trace.example/{handle}").as_bytes()
+        );
+    }
+    // A prefix nobody registered: not responsible (301), from the top-level node's answer.
+    assert_eq!(
+        resolve(&a, "88.120.1/X", flags::REC).await.code,
+        rc::SERVER_NOT_RESP
+    );
+
     until("the outbox to drain", || async {
         a.metric("idnode_upstream_outbox_pending").await == Some(0.0)
             && b.metric("idnode_upstream_outbox_pending").await == Some(0.0)

@@ -3,7 +3,9 @@
 //! the same resolver (cache) and registry (permissions, history) as the HTTP front end.
 
 mod challenge;
+pub mod client;
 pub mod keys;
+mod referral;
 mod service;
 mod tcp;
 mod udp;

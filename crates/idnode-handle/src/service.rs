@@ -18,6 +18,7 @@ use std::num::NonZeroU32;
 
 use crate::challenge::{Challenges, Pending};
 use crate::keys::PublicKey;
+use crate::referral::{tcp_server, Referrals, MAX_RECURSION};
 use idnode_ratelimit::ClientLimiter;
 
 /// Seconds a response stays valid (header `expirationTime`).
@@ -32,6 +33,11 @@ pub struct ServiceConfig {
     pub site: SiteInfo,
     /// Known sites of prefixes served elsewhere (prefix referrals, RC 303).
     pub referrals: Vec<(String, SiteInfo)>,
+    /// The top-level node's Handle service, asked for `0.NA/<prefix>` of prefixes served
+    /// elsewhere that `referrals` does not name.
+    pub toplevel: Option<std::net::SocketAddr>,
+    /// Time allowed for each exchange with another server.
+    pub upstream_timeout: Duration,
     /// How long a challenge may be answered.
     pub challenge_ttl: Duration,
     /// How long an idle login session (LOGIN / LOGIN_ID_SYSTEM) lasts.
@@ -55,7 +61,7 @@ pub struct HandleService {
     resolver: Arc<Resolver>,
     registry: Arc<Registry>,
     site: Vec<u8>,
-    referrals: Vec<(String, Vec<u8>)>,
+    referrals: Referrals,
     challenges: Challenges,
     sessions: Cache<(IpAddr, u32), Arc<Session>>,
     answers: ClientLimiter,
@@ -130,17 +136,7 @@ fn select<'a>(entry: &'a Entry, indexes: &[u32], types: &[&str]) -> Selected<'a>
 impl HandleService {
     /// A service over the node's resolver and registry.
     pub fn new(resolver: Arc<Resolver>, registry: Arc<Registry>, config: &ServiceConfig) -> Self {
-        let referrals = config
-            .referrals
-            .iter()
-            .map(|(prefix, site)| {
-                let mut v = HandleValue::bytes(1, "HS_SITE.PREFIX", site.encode());
-                v.timestamp = now();
-                let mut b = Vec::new();
-                encode_values(&mut b, std::iter::once(&v));
-                (prefix.to_ascii_uppercase(), b)
-            })
-            .collect();
+        let referrals = Referrals::new(&config.referrals, config.toplevel, config.upstream_timeout);
         Self {
             resolver,
             registry,
@@ -653,7 +649,7 @@ impl HandleService {
             Err(e) => return self.fail(out, m, reply, rc::INVALID_HANDLE, &e.to_string()),
         };
         if !self.resolver.serves(&id) {
-            return self.refer(out, m, reply, handle, &id);
+            return self.refer(out, m, reply, handle, &id, indexes, types).await;
         }
         let view = match p {
             Principal::Anonymous => View::Public,
@@ -682,40 +678,92 @@ impl HandleService {
         self.fail(out, m, reply, e.response_code().code(), &e.to_string());
     }
 
-    /// A prefix referral (303) when the prefix's site is known, otherwise 301.
-    fn refer(
+    /// A handle under a prefix served elsewhere: with recursion asked (REC), the answer of
+    /// the prefix's site; otherwise a prefix referral (303) with its sites; 301 when no site
+    /// is known.
+    #[allow(clippy::too_many_arguments)]
+    async fn refer(
         &self,
         out: &mut Vec<u8>,
         m: &Message<'_>,
         reply: &Envelope,
         handle: &str,
         id: &Identifier,
+        indexes: &[u32],
+        types: &[&str],
     ) {
         let prefix = id.prefix();
-        let known = self
-            .referrals
-            .iter()
-            .filter(|(p, _)| idnode_core::is_under(prefix, p))
-            .max_by_key(|(p, _)| p.len());
-        match known {
-            Some((_, values)) => {
-                let d = request_digest(m);
-                write(
-                    out,
-                    reply,
-                    &m.header,
-                    rc::PREFIX_REFERRAL,
-                    rd(&d),
-                    &Body::Referral { handle, values },
-                );
-            }
-            None => self.fail(
+        let Some(known) = self.referrals.lookup(prefix).await else {
+            return self.fail(
                 out,
                 m,
                 reply,
                 rc::SERVER_NOT_RESP,
                 &format!("this node is not responsible for prefix {prefix}"),
-            ),
+            );
+        };
+        if !m.header.has(flags::REC) {
+            let d = request_digest(m);
+            return write(
+                out,
+                reply,
+                &m.header,
+                rc::PREFIX_REFERRAL,
+                rd(&d),
+                &Body::Referral {
+                    handle,
+                    values: &known.encoded,
+                },
+            );
+        }
+        if m.header.recursion_count >= MAX_RECURSION {
+            return self.fail(
+                out,
+                m,
+                reply,
+                rc::RECURSION_COUNT_TOO_HIGH,
+                "too many recursion hops",
+            );
+        }
+        let Some(site) = tcp_server(&known.sites) else {
+            return self.fail(
+                out,
+                m,
+                reply,
+                rc::SERVER_NOT_RESP,
+                &format!("the site of {prefix} has no TCP query interface"),
+            );
+        };
+        let flags = m.header.op_flags & (flags::PO | flags::CA);
+        let answer = crate::client::resolve(
+            site,
+            handle,
+            indexes,
+            types,
+            flags,
+            m.header.recursion_count + 1,
+            self.referrals.timeout(),
+        )
+        .await;
+        match answer {
+            Ok(a) if a.code == rc::SUCCESS => {
+                let mut values = Vec::new();
+                encode_values(&mut values, a.values.iter());
+                let d = request_digest(m);
+                write(
+                    out,
+                    reply,
+                    &m.header,
+                    rc::SUCCESS,
+                    rd(&d),
+                    &Body::Values {
+                        handle,
+                        values: &values,
+                    },
+                );
+            }
+            Ok(a) => self.fail(out, m, reply, a.code, &a.message),
+            Err(e) => self.fail(out, m, reply, rc::SERVER_NOT_RESP, &e.to_string()),
         }
     }
 

@@ -8,6 +8,7 @@
 //! response, so a redelivery (same clTRID) is answered without being applied twice.
 
 mod epp;
+mod handle;
 pub mod state;
 pub mod tls;
 
@@ -42,6 +43,8 @@ pub struct Config {
     pub data: PathBuf,
     /// EPP listen address.
     pub epp: SocketAddr,
+    /// Handle protocol listen address (TCP and UDP).
+    pub handle: SocketAddr,
     /// Approve prefix applications at once (otherwise: `approve`/`reject`).
     pub auto_approve: bool,
     /// Namespace URIs.
@@ -54,6 +57,8 @@ pub struct Running {
     pub state: Arc<State>,
     /// Bound EPP address.
     pub epp_addr: SocketAddr,
+    /// Bound Handle address (TCP and UDP).
+    pub handle_addr: SocketAddr,
     /// The certificate file clients trust.
     pub cert: PathBuf,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -87,11 +92,37 @@ pub async fn start(c: &Config) -> Result<Running, Error> {
     let epp_addr = listener
         .local_addr()
         .map_err(|e| Error::Io(e.to_string()))?;
-    let tasks = vec![tokio::spawn(epp::serve(listener, tls, state.clone()))];
+    let (handle_addr, tcp, udp) = bind_tcp_udp(c.handle).await?;
+    let tasks = vec![
+        tokio::spawn(epp::serve(listener, tls, state.clone())),
+        tokio::spawn(handle::serve_tcp(tcp, state.clone())),
+        tokio::spawn(handle::serve_udp(udp, state.clone())),
+    ];
     Ok(Running {
         state,
         epp_addr,
+        handle_addr,
         cert: tls::cert_path(&c.data),
         tasks,
     })
+}
+
+/// A TCP listener and a UDP socket on the same port (with port 0, one free for both).
+async fn bind_tcp_udp(
+    addr: SocketAddr,
+) -> Result<(SocketAddr, tokio::net::TcpListener, tokio::net::UdpSocket), Error> {
+    let io = |e: std::io::Error| Error::Io(format!("Handle {addr}: {e}"));
+    for _ in 0..20 {
+        let tcp = tokio::net::TcpListener::bind(addr).await.map_err(io)?;
+        let bound = tcp.local_addr().map_err(io)?;
+        match tokio::net::UdpSocket::bind(bound).await {
+            Ok(udp) => return Ok((bound, tcp, udp)),
+            Err(e) if addr.port() != 0 => return Err(io(e)),
+            Err(_) => continue,
+        }
+    }
+    Err(Error::Io(format!(
+        "no port free for both TCP and UDP on {}",
+        addr.ip()
+    )))
 }

@@ -27,6 +27,9 @@ enum Cmd {
         /// EPP listen address.
         #[arg(long, default_value = "127.0.0.1:7000")]
         epp: SocketAddr,
+        /// Handle protocol listen address (TCP and UDP), answering 0.NA/<prefix>.
+        #[arg(long, default_value = "127.0.0.1:2640")]
+        handle: SocketAddr,
         /// Approve prefix applications at once.
         #[arg(long)]
         auto_approve: bool,
@@ -72,10 +75,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let open = || State::open(&cli.data, Namespaces::default(), false);
     match cli.command {
-        Cmd::Serve { epp, auto_approve } => {
+        Cmd::Serve {
+            epp,
+            handle,
+            auto_approve,
+        } => {
             let running = idnode_toplevel::start(&Config {
                 data: cli.data.clone(),
                 epp,
+                handle,
                 auto_approve,
                 namespaces: Namespaces::default(),
             })

@@ -637,6 +637,20 @@ impl State {
             .transpose()
     }
 
+    /// The sites registered for `prefix`, or for its nearest ancestor with sites.
+    pub async fn sites_of(&self, prefix: &str) -> Result<Vec<idnode_epp::Site>, Error> {
+        let labels: Vec<&str> = prefix.split('.').collect();
+        for n in (1..=labels.len()).rev() {
+            let name = labels[..n].join(".");
+            if let Some(obj) = self.identifier(&name).await? {
+                if !obj.sites.is_empty() {
+                    return Ok(obj.sites);
+                }
+            }
+        }
+        Ok(Vec::new())
+    }
+
     /// Number of identifier objects, enterprises and pending prefix applications.
     pub async fn counts(&self) -> Result<(u64, u64, u64), Error> {
         let r = sqlx::query(

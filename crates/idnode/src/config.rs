@@ -100,6 +100,11 @@ prefixes_per_enterprise = 0
 # and delivered in order, retried with backoff while the top-level node is unreachable.
 # `idnode upstream status` shows the queue.
 enabled = false
+# The top-level node's Handle service (TCP): a handle under a prefix this node does not serve
+# is looked up there as 0.NA/<prefix> (cached for the TTL of its values) and answered with a
+# prefix referral (RC 303), or resolved at that site when the client asks for recursion.
+# Used even when `enabled` is false.
+# handle_server = "203.0.113.1:2641"
 host = "127.0.0.1"
 port = 700
 # server_name = "epp.toplevel.example"   # name on the server certificate, if not host

@@ -174,7 +174,9 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         let _ = rx.wait_for(|s| *s).await;
     };
     let (handle_addr, tcp, udp) = bind_tcp_udp(config.handle.listen, "Handle").await?;
-    let handle_config = handle_config(&config.handle, handle_addr, http_addr);
+    let mut handle_config = handle_config(&config.handle, handle_addr, http_addr);
+    handle_config.toplevel = config.upstream.handle_server;
+    handle_config.upstream_timeout = Duration::from_secs(config.upstream.timeout_secs.max(1));
     let upstream = upstream::start(&config.upstream, &services, handle_config.site.clone())?;
     let handle = Arc::new(HandleService::new(
         services.resolver.clone(),
@@ -361,6 +363,8 @@ fn handle_config(c: &config::HandleSection, handle: SocketAddr, http: SocketAddr
     ServiceConfig {
         site: site_info(vec![own], "idnode secondary node"),
         referrals,
+        toplevel: None,
+        upstream_timeout: Duration::from_secs(5),
         challenge_ttl: Duration::from_secs(c.challenge_ttl_secs.max(1)),
         session_idle: Duration::from_secs(c.session_idle_secs.max(1)),
         answers_per_second: c.answers_per_second,

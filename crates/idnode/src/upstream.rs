@@ -122,6 +122,9 @@ pub async fn command(config: &Config, command: UpstreamCommand) -> anyhow::Resul
 pub struct UpstreamSection {
     /// Connect to the top-level node.
     pub enabled: bool,
+    /// The top-level node's Handle service (TCP), asked for `0.NA/<prefix>` of prefixes
+    /// served elsewhere (referrals and recursive resolution); used even when `enabled` is off.
+    pub handle_server: Option<std::net::SocketAddr>,
     /// EPP server host.
     pub host: String,
     /// EPP server port.
@@ -167,6 +170,7 @@ impl Default for UpstreamSection {
         let ns = Namespaces::default();
         Self {
             enabled: false,
+            handle_server: None,
             host: "127.0.0.1".into(),
             port: 700,
             server_name: None,

@@ -130,6 +130,7 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
     let tl_config = |epp| idnode_toplevel::Config {
         data: tl_dir.clone(),
         epp,
+        handle: "127.0.0.1:0".parse().unwrap(),
         auto_approve: true,
         namespaces: Default::default(),
     };

@@ -1,0 +1,163 @@
+//! Prefixes served elsewhere. Their sites come from static configuration, or from the
+//! top-level node (`0.NA/<prefix>`, asked over the Handle protocol and cached for the TTL of
+//! its values). A client gets a prefix referral (RC 303) with the sites, or, when it asked
+//! for recursion, the answer of the site itself.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use idnode_core::{HandleValue, SiteInfo, Ttl};
+use idnode_handle_proto::{encode_values, rc};
+use moka::future::Cache;
+
+use crate::client::{self, Answer};
+
+/// How long "the top-level node knows no site for this prefix" is remembered.
+const NEGATIVE_TTL: Duration = Duration::from_secs(30);
+/// Bounds on how long a site from the top-level node is remembered.
+const MIN_TTL: Duration = Duration::from_secs(5);
+const MAX_TTL: Duration = Duration::from_secs(86_400);
+/// Recursion stops at this many hops.
+pub(crate) const MAX_RECURSION: u8 = 4;
+
+/// The sites of a prefix served elsewhere.
+#[derive(Debug)]
+pub(crate) struct Known {
+    /// The referral values, encoded (a count and `HS_SITE.PREFIX` values).
+    pub(crate) encoded: Vec<u8>,
+    /// The sites, for recursion.
+    pub(crate) sites: Vec<SiteInfo>,
+}
+
+struct Cached {
+    known: Option<Arc<Known>>,
+    until: Instant,
+}
+
+/// Where the sites of other prefixes come from.
+pub(crate) struct Referrals {
+    fixed: Vec<(String, Arc<Known>)>,
+    toplevel: Option<SocketAddr>,
+    timeout: Duration,
+    cache: Cache<String, Arc<Cached>>,
+}
+
+fn known(sites: Vec<SiteInfo>) -> Known {
+    let values: Vec<HandleValue> = sites
+        .iter()
+        .zip(1..)
+        .map(|(s, i)| HandleValue::bytes(i, "HS_SITE.PREFIX", s.encode()))
+        .collect();
+    let mut encoded = Vec::new();
+    encode_values(&mut encoded, values.iter());
+    Known { encoded, sites }
+}
+
+/// The address of the first server of `sites` with a TCP query interface.
+pub(crate) fn tcp_server(sites: &[SiteInfo]) -> Option<SocketAddr> {
+    sites.iter().flat_map(|s| &s.servers).find_map(|srv| {
+        let i = srv
+            .interfaces
+            .iter()
+            .find(|i| i.protocol == 1 && i.kind & 2 != 0)?;
+        let a = srv.address;
+        let ip = if a[..12].iter().all(|b| *b == 0) {
+            IpAddr::V4(Ipv4Addr::new(a[12], a[13], a[14], a[15]))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(a))
+        };
+        Some(SocketAddr::new(ip, u16::try_from(i.port).ok()?))
+    })
+}
+
+fn ttl(values: &[HandleValue]) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    values
+        .iter()
+        .map(|v| match v.ttl {
+            Ttl::Relative(s) => Duration::from_secs(u64::from(s)),
+            Ttl::Absolute(t) => Duration::from_secs(u64::from(t).saturating_sub(now)),
+        })
+        .min()
+        .unwrap_or(MIN_TTL)
+        .clamp(MIN_TTL, MAX_TTL)
+}
+
+impl Referrals {
+    pub(crate) fn new(
+        fixed: &[(String, SiteInfo)],
+        toplevel: Option<SocketAddr>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            fixed: fixed
+                .iter()
+                .map(|(p, s)| (p.to_ascii_uppercase(), Arc::new(known(vec![s.clone()]))))
+                .collect(),
+            toplevel,
+            timeout,
+            cache: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(MAX_TTL)
+                .build(),
+        }
+    }
+
+    /// The sites of `prefix`: configured (longest match), else the top-level node's.
+    pub(crate) async fn lookup(&self, prefix: &str) -> Option<Arc<Known>> {
+        let fixed = self
+            .fixed
+            .iter()
+            .filter(|(p, _)| idnode_core::is_under(prefix, p))
+            .max_by_key(|(p, _)| p.len());
+        if let Some((_, k)) = fixed {
+            return Some(k.clone());
+        }
+        let toplevel = self.toplevel?;
+        let key = prefix.to_ascii_uppercase();
+        if let Some(c) = self.cache.get(&key).await {
+            if c.until > Instant::now() {
+                return c.known.clone();
+            }
+        }
+        let handle = format!("0.NA/{key}");
+        let answer = client::resolve(toplevel, &handle, &[], &[], 0, 0, self.timeout).await;
+        let (known, keep) = match answer {
+            Ok(Answer { code, values, .. }) if code == rc::SUCCESS => {
+                let sites: Vec<SiteInfo> = values
+                    .iter()
+                    .filter(|v| v.type_name == "HS_SITE" || v.type_name == "HS_SITE.PREFIX")
+                    .filter_map(|v| SiteInfo::decode(&v.data).ok())
+                    .collect();
+                if sites.is_empty() {
+                    (None, NEGATIVE_TTL)
+                } else {
+                    (Some(Arc::new(known(sites))), ttl(&values))
+                }
+            }
+            Ok(_) => (None, NEGATIVE_TTL),
+            Err(e) => {
+                tracing::warn!(prefix = %key, error = %e, "the top-level node did not tell the site");
+                return None;
+            }
+        };
+        self.cache
+            .insert(
+                key,
+                Arc::new(Cached {
+                    known: known.clone(),
+                    until: Instant::now() + keep,
+                }),
+            )
+            .await;
+        known
+    }
+
+    /// Time allowed for each upstream exchange.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
