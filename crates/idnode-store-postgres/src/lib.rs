@@ -3,12 +3,13 @@
 
 mod apply;
 mod copy;
+mod escrow;
 mod outbox;
 
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, profile_from_json, Batch, Enterprise,
+    fill_created_values, fold, prefix_range, profile_from_json, Batch, DepositRecord, Enterprise,
     EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency, OutboxRow,
     OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, Store,
     StoreError, StoreStats,
@@ -338,6 +339,23 @@ impl Store for PgStore {
 
     async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>> {
         outbox::list(&self.pool, state, limit).await
+    }
+
+    async fn history_cursor(&self, at: i64) -> Result<i64> {
+        escrow::cursor(&self.pool, at).await
+    }
+
+    async fn history_range(
+        &self,
+        after: i64,
+        until: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<HistoryRecord>> {
+        escrow::range(&self.pool, after, until, limit).await
+    }
+
+    async fn deposits(&self, limit: u64) -> Result<Vec<DepositRecord>> {
+        escrow::deposits(&self.pool, limit).await
     }
 
     async fn outbox_stats(&self) -> Result<OutboxStats> {

@@ -153,6 +153,7 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Postgres>, op: &Op) -> Res
             .rows_affected();
             must_touch(n, || format!("dead upstream action {id}"))?;
         }
+        Op::RecordDeposit(d) => crate::escrow::record(tx, d).await?,
         _ => return Err(StoreError::Corrupt("not an upstream operation".into())),
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! anyway; a single connection avoids lock upgrades) and a pool of readers, in WAL mode.
 
 mod apply;
+mod escrow;
 mod outbox;
 
 use std::str::FromStr;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, profile_from_json, Batch, Enterprise,
+    fill_created_values, fold, prefix_range, profile_from_json, Batch, DepositRecord, Enterprise,
     EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency, OutboxRow,
     OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, Store,
     StoreError, StoreStats,
@@ -360,6 +361,23 @@ impl Store for SqliteStore {
 
     async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>> {
         outbox::list(&self.read, state, limit).await
+    }
+
+    async fn history_cursor(&self, at: i64) -> Result<i64> {
+        escrow::cursor(&self.read, at).await
+    }
+
+    async fn history_range(
+        &self,
+        after: i64,
+        until: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<HistoryRecord>> {
+        escrow::range(&self.read, after, until, limit).await
+    }
+
+    async fn deposits(&self, limit: u64) -> Result<Vec<DepositRecord>> {
+        escrow::deposits(&self.read, limit).await
     }
 
     async fn outbox_stats(&self) -> Result<OutboxStats> {

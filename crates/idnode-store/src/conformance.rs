@@ -4,8 +4,9 @@
 use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
 
 use crate::{
-    Batch, EnterpriseStatus, HistoryAction, Idempotency, ItemErrorKind, NewEnterprise, Op,
-    OutboxItem, OutboxState, PrefixRecord, PrefixStatus, Review, SecretHash, Store, StoreError,
+    Batch, DepositRecord, EnterpriseStatus, HistoryAction, Idempotency, ItemErrorKind,
+    NewEnterprise, Op, OutboxItem, OutboxState, PrefixRecord, PrefixStatus, Review, SecretHash,
+    Store, StoreError,
 };
 
 fn id(s: &str) -> Identifier {
@@ -56,6 +57,7 @@ pub async fn run(store: &dyn Store) {
     secrets(store).await;
     idempotency(store).await;
     upstream(store).await;
+    escrow(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);
@@ -580,4 +582,55 @@ async fn upstream(store: &dyn Store) {
     let pending = store.outbox_list(OutboxState::Pending, 10).await.unwrap();
     let kinds: Vec<&str> = pending.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, ["b", "c", "b"]);
+}
+
+async fn escrow(store: &dyn Store) {
+    // History by id ranges, and the cursor of a moment.
+    let all = store.history_range(0, None, 1_000_000).await.unwrap();
+    assert!(all.len() >= 50);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    let last = all.last().unwrap();
+    assert_eq!(store.history_cursor(last.at).await.unwrap(), last.id);
+    assert_eq!(store.history_cursor(0).await.unwrap(), 0);
+    let mid = all[10].id;
+    let window = store.history_range(mid, Some(mid + 5), 100).await.unwrap();
+    assert!(window.iter().all(|r| r.id > mid && r.id <= mid + 5));
+    assert_eq!(store.history_range(mid, None, 3).await.unwrap().len(), 3);
+    let deleted = all
+        .iter()
+        .find(|r| r.action == HistoryAction::Delete)
+        .unwrap();
+    assert!(deleted.before.is_some());
+
+    // Deposits: recorded once each, newest first.
+    let dep = |id: &str, watermark: i64, resend: u16| DepositRecord {
+        id: id.into(),
+        kind: if resend == 0 { "FULL" } else { "DIFF" }.into(),
+        watermark,
+        prev_id: None,
+        resend,
+        history_cursor: 7,
+        nodes: 3,
+        handles: 10_000,
+        files: vec!["a.inde".into(), "a.sig".into(), "a.rep".into()],
+        created_at: 1,
+    };
+    for d in [
+        dep("20261125F0", 100, 0),
+        dep("20261126F0", 200, 0),
+        dep("20261126F1", 200, 1),
+    ] {
+        store
+            .apply(&batch(vec![Op::RecordDeposit(d)]))
+            .await
+            .unwrap();
+    }
+    let again = store
+        .apply(&batch(vec![Op::RecordDeposit(dep("20261126F0", 200, 0))]))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let list = store.deposits(10).await.unwrap();
+    let ids: Vec<&str> = list.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["20261126F1", "20261126F0", "20261125F0"]);
+    assert_eq!(list[1], dep("20261126F0", 200, 0));
 }

@@ -13,9 +13,9 @@ use async_trait::async_trait;
 pub use error::{ItemError, ItemErrorKind, StoreError};
 pub use model::{
     fill_created_values, fold, now_millis, prefix_range, profile_from_json, profile_to_json, Batch,
-    Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency,
-    NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, OutboxStats, PrefixRecord, PrefixStatus,
-    Review, SecretHash, Status, StoreStats,
+    DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord,
+    Idempotency, NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
+    PrefixStatus, Review, SecretHash, Status, StoreStats,
 };
 
 /// Result alias for store calls.
@@ -92,4 +92,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The outbox at a glance.
     async fn outbox_stats(&self) -> Result<OutboxStats>;
+
+    /// The id of the last history row written at or before `at` (unix ms); 0 when none.
+    async fn history_cursor(&self, at: i64) -> Result<i64>;
+
+    /// Up to `limit` history rows with `after < id <= until` (no upper bound without
+    /// `until`), by id. Create rows carry no values after (see [`fill_created_values`]).
+    async fn history_range(
+        &self,
+        after: i64,
+        until: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<HistoryRecord>>;
+
+    /// Escrow deposits made, newest watermark first (up to `limit`).
+    async fn deposits(&self, limit: u64) -> Result<Vec<DepositRecord>>;
 }

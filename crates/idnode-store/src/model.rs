@@ -146,6 +146,33 @@ pub enum Op {
         /// The action.
         id: i64,
     },
+    /// Records an escrow deposit made.
+    RecordDeposit(DepositRecord),
+}
+
+/// An escrow deposit this node made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositRecord {
+    /// Deposit id (`\w{1,13}`).
+    pub id: String,
+    /// `FULL` or `DIFF`.
+    pub kind: String,
+    /// Watermark, unix ms.
+    pub watermark: i64,
+    /// The previous deposit (DIFF).
+    pub prev_id: Option<String>,
+    /// Regeneration count for the same watermark.
+    pub resend: u16,
+    /// The last history row at or before the watermark.
+    pub history_cursor: i64,
+    /// Node objects deposited.
+    pub nodes: u64,
+    /// Handle objects deposited.
+    pub handles: u64,
+    /// The files (data, signature, report), by name.
+    pub files: Vec<String>,
+    /// When it was made, unix ms.
+    pub created_at: i64,
 }
 
 /// An upstream action to queue.
