@@ -57,6 +57,7 @@ impl Toplevel {
             data: dir.path().to_owned(),
             epp: "127.0.0.1:0".parse().unwrap(),
             handle: "127.0.0.1:0".parse().unwrap(),
+            https: "127.0.0.1:0".parse().unwrap(),
             auto_approve,
             namespaces: Default::default(),
         })
@@ -72,6 +73,7 @@ impl Toplevel {
 
 pub struct Node {
     pub node: RunningNode,
+    pub config: Config,
     pub base: String,
     pub operator: Who,
     pub client: reqwest::Client,
@@ -107,15 +109,25 @@ pub async fn node(backend: Backend, prefix: &str, tl: &Toplevel) -> Node {
     u.client_id = client_id;
     u.password = Some(password);
     u.poll_interval_secs = 1;
+    let https = tl.running.https_addr;
+    u.report_url = Some(format!("https://{https}/"));
+    config.escrow.url = Some(format!("https://{https}/escrow/"));
+    config.escrow.dir = Some(dir.path().join("escrow"));
     u.backoff_initial_ms = 50;
     u.backoff_max_secs = 1;
     let store = idnode::open_store(&url).await.unwrap();
     let services = Arc::new(Services::new(store, prefix, &config).unwrap());
     let op = services.registry.init_node(None).await.unwrap();
+    let key = idnode::escrow::signing_key(&config.escrow.key_file(&config)).unwrap();
+    tl.state()
+        .set_escrow_key(&format!("snms-{prefix}"), &key.public_key())
+        .await
+        .unwrap();
     let node = start(&config, services).await.unwrap();
     Node {
         base: format!("http://{}", node.http_addr),
         node,
+        config,
         operator: Who {
             identity: op.identity,
             secret: op.secret,
@@ -321,6 +333,88 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
         resolve(&a, "88.120.1/X", flags::REC).await.code,
         rc::SERVER_NOT_RESP
     );
+
+    // Escrow: a FULL deposit of each node, then a DIFF of node 88.118 after more changes;
+    // each is uploaded, verified by the stand-in (signature, counts, chain) and reported.
+    // (Watermarks are whole seconds: wait for the second of the last change to pass.)
+    let now = || idnode_store::now_millis() / 1000;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for n in [&a, &b] {
+        let d = idnode::escrow::run(&n.config, &n.node.services, now(), false, false)
+            .await
+            .unwrap();
+        assert_eq!(d.kind, "FULL");
+        assert!(d.handles >= 5, "{d:?}");
+    }
+    assert_eq!(a.register(&gear, "88.118.5/GBX-4").await.0, 201);
+    let (status, _) = a
+        .call(
+            reqwest::Method::DELETE,
+            "/api/handles/88.118.5/GBX-1",
+            &gear,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let diff = idnode::escrow::run(&a.config, &a.node.services, now(), false, false)
+        .await
+        .unwrap();
+    let sunday = idnode_escrow::is_sunday(now());
+    if !sunday {
+        assert_eq!((diff.kind.as_str(), diff.handles), ("DIFF", 1), "{diff:?}");
+    }
+    until("the deposits to verify at the stand-in", || {
+        let state = state.clone();
+        async move {
+            let da = state.deposits("snms-88.118").await.unwrap();
+            let db = state.deposits("snms-88.119").await.unwrap();
+            da.len() == 2 && db.len() == 1
+        }
+    })
+    .await;
+    for client in ["snms-88.118", "snms-88.119"] {
+        for d in state.deposits(client).await.unwrap() {
+            assert_eq!(d.status, "DVPN", "{client}: {d:?}");
+        }
+    }
+    let da = state.deposits("snms-88.118").await.unwrap();
+    if !sunday {
+        assert_eq!(da[1].prev_id.as_deref(), Some(da[0].id.as_str()));
+    }
+    // 0.NA/88.118, 0.NA/88.118.5 and GBX-1..3; the DIFF holds GBX-4 and lists GBX-1 deleted.
+    assert_eq!(da[0].counts[idnode_escrow::HANDLE_NS], 5, "{da:?}");
+    until("the deposit reports to arrive", || {
+        let state = state.clone();
+        async move {
+            state.reports("88.118").await.unwrap().len() == 2
+                && state.reports("88.119").await.unwrap().len() == 1
+        }
+    })
+    .await;
+
+    // The daily statistics report reaches the report interface.
+    let today = idnode::reports::Period::day(idnode::escrow::today());
+    idnode::reports::run(&a.config, &a.node.services, &today)
+        .await
+        .unwrap();
+    until("the statistics report to arrive", || {
+        let state = state.clone();
+        let period = today.path();
+        async move {
+            state
+                .statistics("88.118")
+                .await
+                .unwrap()
+                .iter()
+                .any(|(p, _)| *p == period)
+        }
+    })
+    .await;
+    let (_, body) = state.statistics("88.118").await.unwrap().pop().unwrap();
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["registrations"]["created"], 4 + 2, "{report}");
+    assert_eq!(report["registrations"]["deleted"], 1, "{report}");
 
     until("the outbox to drain", || async {
         a.metric("idnode_upstream_outbox_pending").await == Some(0.0)

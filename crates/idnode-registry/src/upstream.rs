@@ -77,6 +77,31 @@ pub enum Action {
         /// The changes, in commit order.
         changes: Vec<IdentifierChange>,
     },
+    /// Uploads an escrow deposit's files (data, signature, report) to the escrow agent, one
+    /// step each.
+    #[serde(rename = "escrow.deposit")]
+    EscrowDeposit {
+        /// Deposit id.
+        id: String,
+        /// File names in the escrow directory.
+        files: Vec<String>,
+    },
+    /// Sends a deposit's report to the top-level node's report interface.
+    #[serde(rename = "escrow.report")]
+    EscrowReport {
+        /// Deposit id.
+        id: String,
+        /// The report file in the escrow directory.
+        file: String,
+    },
+    /// Sends a statistics report (JSON) to the top-level node.
+    #[serde(rename = "report.statistics")]
+    Statistics {
+        /// Report period, e.g. `daily/2026-11-25` or `monthly/2026-10`.
+        period: String,
+        /// The report file in the reports directory.
+        file: String,
+    },
 }
 
 impl Action {
@@ -88,6 +113,9 @@ impl Action {
             Self::PrefixApply { .. } => "prefix.apply",
             Self::SiteRegister { .. } => "site.register",
             Self::Identifiers { .. } => "identifier.sync",
+            Self::EscrowDeposit { .. } => "escrow.deposit",
+            Self::EscrowReport { .. } => "escrow.report",
+            Self::Statistics { .. } => "report.statistics",
         }
     }
 
@@ -95,6 +123,7 @@ impl Action {
     pub fn steps(&self) -> u32 {
         match self {
             Self::Identifiers { changes } => changes.len() as u32,
+            Self::EscrowDeposit { files, .. } => files.len() as u32,
             _ => 1,
         }
     }
@@ -122,11 +151,23 @@ impl Action {
         Ok(action)
     }
 
+    /// Whether the action speaks EPP (the others are HTTPS uploads).
+    pub fn uses_epp(&self) -> bool {
+        !matches!(
+            self,
+            Self::EscrowDeposit { .. } | Self::EscrowReport { .. } | Self::Statistics { .. }
+        )
+    }
+
     /// The same action reduced to step `k` (for recording a refused step as dead).
     pub fn step(&self, k: u32) -> Self {
         match self {
             Self::Identifiers { changes } => Self::Identifiers {
                 changes: changes.get(k as usize).cloned().into_iter().collect(),
+            },
+            Self::EscrowDeposit { id, files } => Self::EscrowDeposit {
+                id: id.clone(),
+                files: files.get(k as usize).cloned().into_iter().collect(),
             },
             other => other.clone(),
         }

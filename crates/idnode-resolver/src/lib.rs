@@ -9,7 +9,7 @@ mod cache;
 mod meter;
 mod prefixes;
 
-pub use meter::{Meter, Outcome};
+pub use meter::{totals as resolution_totals, Meter, Outcome, FRONTENDS};
 
 use std::sync::Arc;
 use std::time::Duration;

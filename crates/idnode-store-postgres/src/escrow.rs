@@ -101,3 +101,42 @@ pub(crate) async fn range(
         })
         .collect()
 }
+
+pub(crate) async fn add_usage(
+    tx: &mut Transaction<'_, Postgres>,
+    day: &str,
+    metric: &str,
+    delta: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO usage (day, metric, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (day, metric) DO UPDATE SET value = usage.value + excluded.value",
+    )
+    .bind(day)
+    .bind(metric)
+    .bind(delta)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn usage(
+    pool: &PgPool,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT day, metric, value FROM usage WHERE day >= $1 AND day <= $2 \
+         ORDER BY day, metric",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("day"), r.get("metric"), r.get("value")))
+        .collect())
+}

@@ -358,6 +358,10 @@ impl Store for PgStore {
         escrow::deposits(&self.pool, limit).await
     }
 
+    async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>> {
+        escrow::usage(&self.pool, from, to).await
+    }
+
     async fn outbox_stats(&self) -> Result<OutboxStats> {
         outbox::stats(&self.pool).await
     }

@@ -154,6 +154,9 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Postgres>, op: &Op) -> Res
             must_touch(n, || format!("dead upstream action {id}"))?;
         }
         Op::RecordDeposit(d) => crate::escrow::record(tx, d).await?,
+        Op::AddUsage { day, metric, delta } => {
+            crate::escrow::add_usage(tx, day, metric, *delta).await?;
+        }
         _ => return Err(StoreError::Corrupt("not an upstream operation".into())),
     }
     Ok(())

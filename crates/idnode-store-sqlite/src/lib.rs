@@ -380,6 +380,10 @@ impl Store for SqliteStore {
         escrow::deposits(&self.read, limit).await
     }
 
+    async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>> {
+        escrow::usage(&self.read, from, to).await
+    }
+
     async fn outbox_stats(&self) -> Result<OutboxStats> {
         outbox::stats(&self.read).await
     }

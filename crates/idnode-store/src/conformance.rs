@@ -633,4 +633,32 @@ async fn escrow(store: &dyn Store) {
     let ids: Vec<&str> = list.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["20261126F1", "20261126F0", "20261125F0"]);
     assert_eq!(list[1], dep("20261126F0", 200, 0));
+
+    // Usage counters add up per day and metric.
+    let add = |day: &str, metric: &str, delta| Op::AddUsage {
+        day: day.into(),
+        metric: metric.into(),
+        delta,
+    };
+    store
+        .apply(&batch(vec![
+            add("2026-11-25", "resolutions.http", 5),
+            add("2026-11-25", "resolutions.http", 7),
+            add("2026-11-26", "uptime_seconds", 60),
+        ]))
+        .await
+        .unwrap();
+    let u = store.usage("2026-11-25", "2026-11-26").await.unwrap();
+    assert_eq!(
+        u,
+        [
+            ("2026-11-25".into(), "resolutions.http".into(), 12),
+            ("2026-11-26".into(), "uptime_seconds".into(), 60)
+        ]
+    );
+    assert!(store
+        .usage("2026-11-27", "2026-12-31")
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -107,4 +107,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Escrow deposits made, newest watermark first (up to `limit`).
     async fn deposits(&self, limit: u64) -> Result<Vec<DepositRecord>>;
+
+    /// Usage counters of the days `from..=to` (`YYYY-MM-DD`): (day, metric, value).
+    async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>>;
 }

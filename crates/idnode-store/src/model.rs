@@ -148,6 +148,15 @@ pub enum Op {
     },
     /// Records an escrow deposit made.
     RecordDeposit(DepositRecord),
+    /// Adds `delta` to a per-day usage counter.
+    AddUsage {
+        /// The day, `YYYY-MM-DD` (UTC).
+        day: String,
+        /// The counter (`resolutions.http`, `uptime_seconds`, …).
+        metric: String,
+        /// The amount.
+        delta: i64,
+    },
 }
 
 /// An escrow deposit this node made.

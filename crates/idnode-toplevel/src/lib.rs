@@ -9,6 +9,8 @@
 
 mod epp;
 mod handle;
+mod http;
+pub mod intake;
 pub mod state;
 pub mod tls;
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub epp: SocketAddr,
     /// Handle protocol listen address (TCP and UDP).
     pub handle: SocketAddr,
+    /// HTTPS listen address (escrow, reports, IIIDAP bootstrap).
+    pub https: SocketAddr,
     /// Approve prefix applications at once (otherwise: `approve`/`reject`).
     pub auto_approve: bool,
     /// Namespace URIs.
@@ -59,6 +63,8 @@ pub struct Running {
     pub epp_addr: SocketAddr,
     /// Bound Handle address (TCP and UDP).
     pub handle_addr: SocketAddr,
+    /// Bound HTTPS address.
+    pub https_addr: SocketAddr,
     /// The certificate file clients trust.
     pub cert: PathBuf,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -93,7 +99,17 @@ pub async fn start(c: &Config) -> Result<Running, Error> {
         .local_addr()
         .map_err(|e| Error::Io(e.to_string()))?;
     let (handle_addr, tcp, udp) = bind_tcp_udp(c.handle).await?;
+    let https = tokio::net::TcpListener::bind(c.https)
+        .await
+        .map_err(|e| Error::Io(format!("HTTPS {}: {e}", c.https)))?;
+    let https_addr = https.local_addr().map_err(|e| Error::Io(e.to_string()))?;
     let tasks = vec![
+        tokio::spawn(http::serve(
+            https,
+            tls.clone(),
+            state.clone(),
+            c.data.clone(),
+        )),
         tokio::spawn(epp::serve(listener, tls, state.clone())),
         tokio::spawn(handle::serve_tcp(tcp, state.clone())),
         tokio::spawn(handle::serve_udp(udp, state.clone())),
@@ -102,6 +118,7 @@ pub async fn start(c: &Config) -> Result<Running, Error> {
         state,
         epp_addr,
         handle_addr,
+        https_addr,
         cert: tls::cert_path(&c.data),
         tasks,
     })

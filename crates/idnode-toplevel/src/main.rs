@@ -30,6 +30,9 @@ enum Cmd {
         /// Handle protocol listen address (TCP and UDP), answering 0.NA/<prefix>.
         #[arg(long, default_value = "127.0.0.1:2640")]
         handle: SocketAddr,
+        /// HTTPS listen address: escrow intake, report interface, IIIDAP bootstrap registry.
+        #[arg(long, default_value = "127.0.0.1:7443")]
+        https: SocketAddr,
         /// Approve prefix applications at once.
         #[arg(long)]
         auto_approve: bool,
@@ -63,6 +66,20 @@ enum Cmd {
     Applications,
     /// Lists the transform commands applied, with how often each was redelivered.
     Log,
+    /// Registers a node's escrow signing key (hex, from `idnode escrow public-key`).
+    EscrowKey {
+        /// EPP client id of the node.
+        #[arg(long)]
+        id: String,
+        /// The public key, hex.
+        key: String,
+    },
+    /// Lists the deposits received from a node and their verification.
+    Deposits {
+        /// EPP client id of the node.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[tokio::main]
@@ -78,12 +95,14 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Serve {
             epp,
             handle,
+            https,
             auto_approve,
         } => {
             let running = idnode_toplevel::start(&Config {
                 data: cli.data.clone(),
                 epp,
                 handle,
+                https,
                 auto_approve,
                 namespaces: Namespaces::default(),
             })
@@ -124,6 +143,19 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Applications => {
             for a in open().await?.applications().await? {
                 println!("{}\t{}\t{}\t{}", a.prefix, a.state, a.client, a.ent_id);
+            }
+        }
+        Cmd::EscrowKey { id, key } => {
+            let key = hex::decode(key.trim()).context("the key is hex")?;
+            open().await?.set_escrow_key(&id, &key).await?;
+            println!("escrow key of {id} registered");
+        }
+        Cmd::Deposits { id } => {
+            for d in open().await?.deposits(&id).await? {
+                println!(
+                    "{}\tR{}\t{}\t{}\t{}\t{:?}",
+                    d.id, d.resend, d.kind, d.status, d.detail, d.counts
+                );
             }
         }
         Cmd::Log => {

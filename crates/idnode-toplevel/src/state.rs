@@ -56,7 +56,7 @@ pub struct Applied {
 
 /// The stand-in's state.
 pub struct State {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     ns: Namespaces,
     auto_approve: bool,
     seq: AtomicU64,

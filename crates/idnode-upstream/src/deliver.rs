@@ -206,5 +206,10 @@ pub(crate) async fn step(
             }
             Ok(Vec::new())
         }
+        Action::EscrowDeposit { .. } | Action::EscrowReport { .. } | Action::Statistics { .. } => {
+            Err(UpstreamError::Undeliverable(
+                "an HTTPS action is not an EPP step".into(),
+            ))
+        }
     }
 }

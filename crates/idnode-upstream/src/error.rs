@@ -35,6 +35,9 @@ pub enum UpstreamError {
         /// Result message (and reason).
         msg: String,
     },
+    /// An HTTPS exchange failed (connection, timeout): retry later.
+    #[error("HTTPS: {0}")]
+    Http(String),
     /// The action cannot be expressed upstream (its enterprise is gone or was never created
     /// there): an operator must look at it.
     #[error("cannot deliver: {0}")]

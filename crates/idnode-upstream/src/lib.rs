@@ -10,6 +10,7 @@
 
 mod deliver;
 mod error;
+mod http;
 mod session;
 mod tls;
 mod worker;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::UpstreamError;
+pub use http::HttpTargets;
 pub use idnode_epp::Namespaces;
 pub use session::Session;
 pub use worker::{Worker, WorkerHandle};
@@ -66,6 +68,8 @@ pub struct WorkerConfig {
     pub keepalive: Duration,
     /// Steps acknowledged between two progress commits (a crash redelivers at most these).
     pub commit_every: u32,
+    /// Where HTTPS actions (escrow, reports) go.
+    pub http: HttpTargets,
 }
 
 impl Default for WorkerConfig {
@@ -89,6 +93,7 @@ impl Default for WorkerConfig {
             poll_interval: Duration::from_secs(60),
             keepalive: Duration::from_secs(120),
             commit_every: 256,
+            http: HttpTargets::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub struct Worker {
     epp: EppConfig,
     cfg: WorkerConfig,
     session: Option<Session>,
+    http: Option<crate::http::Http>,
     connect_failures: u32,
     poll_failures: u32,
 }
@@ -70,12 +71,20 @@ impl Worker {
         epp: EppConfig,
         cfg: WorkerConfig,
     ) -> Self {
+        let http = match crate::http::Http::new(&epp, cfg.http.clone()) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTPS client: escrow and report uploads wait");
+                None
+            }
+        };
         Self {
             store,
             registry,
             epp,
             cfg,
             session: None,
+            http,
             connect_failures: 0,
             poll_failures: 0,
         }
@@ -225,8 +234,19 @@ impl Worker {
         let mut ops = Vec::new();
         let mut since_commit = 0;
         while cursor < steps {
-            let opened = self.session().await.map(|_| ());
+            let opened = if action.uses_epp() {
+                self.session().await.map(|_| ())
+            } else {
+                Ok(())
+            };
             let result = match (opened, self.session.as_mut()) {
+                (Ok(()), _) if !action.uses_epp() => match &self.http {
+                    Some(h) => h
+                        .step(&action, cursor, &self.cfg.node_prefix)
+                        .await
+                        .map(|()| Vec::new()),
+                    None => Err(UpstreamError::Tls("no HTTPS client (see the log)".into())),
+                },
                 (Ok(()), Some(s)) => {
                     let cx = Context {
                         store: self.store.as_ref(),

@@ -88,6 +88,18 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Data escrow deposits.
+    Escrow {
+        /// Escrow command.
+        #[command(subcommand)]
+        command: crate::escrow::EscrowCommand,
+    },
+    /// Statistics reports to the top-level node.
+    Report {
+        /// Report command.
+        #[command(subcommand)]
+        command: crate::reports::ReportCommand,
+    },
     /// The connection to the top-level node: its queue of upstream actions.
     Upstream {
         /// Upstream command.
@@ -231,6 +243,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Enterprise { command } => enterprise(&config, command).await?,
         Command::Upstream { command } => crate::upstream::command(&config, command).await?,
+        Command::Escrow { command } => crate::escrow::command(&config, command).await?,
+        Command::Report { command } => crate::reports::command(&config, command).await?,
         Command::Import {
             file,
             format,

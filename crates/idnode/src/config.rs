@@ -105,6 +105,10 @@ enabled = false
 # prefix referral (RC 303), or resolved at that site when the client asks for recursion.
 # Used even when `enabled` is false.
 # handle_server = "203.0.113.1:2641"
+# The top-level node's report interface (HTTPS): escrow reports go to
+# <report_url>report/sln-escrow-report/<prefix>/<id>, statistics reports to
+# <report_url>report/statistics/<prefix>/<daily|monthly>/<period>.
+# report_url = "https://inde-api.example/"
 host = "127.0.0.1"
 port = 700
 # server_name = "epp.toplevel.example"   # name on the server certificate, if not host
@@ -126,6 +130,25 @@ backoff_max_secs = 300
 ent_namespaces = ["urn:ietf:params:xml:ns:idis-ent-1.0", "urn:ietf:params:xml:ns:enterprise-1.0"]
 prefix_namespaces = ["urn:ietf:params:xml:ns:idis-entprefix-1.0", "urn:ietf:params:xml:ns:prefix-1.0"]
 identifier_namespaces = ["urn:ietf:params:xml:ns:identifier-1.0"]
+
+[escrow]
+# Daily data escrow (inside `serve`; `idnode escrow run` on demand): the state at 00:00:00 UTC
+# as an inde deposit, FULL on Sundays and on the first run, DIFF on other days, gzip-compressed
+# and signed (ECDSA P-256 over the file's SHA-256; the public key: `idnode escrow public-key`).
+# With [upstream] enabled, the files are uploaded to `url` and the report sent to report_url.
+enabled = false
+# dir = "./idnode-data/escrow"      # default: escrow/ beside the SQLite database
+# key_file = "./idnode-data/escrow/escrow.key"
+# url = "https://escrow-agent.example/upload/"
+run_at = "00:10"
+full_every_day = false
+
+[reports]
+# Statistics reports to the top-level node (JSON, documented in docs/reports.md): a daily
+# report after `run_at` UTC and the monthly operations report on the first of each month.
+# Sent through [upstream] (report_url); `idnode report run` makes one on demand.
+enabled = false
+run_at = "00:20"
 
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
@@ -160,6 +183,10 @@ pub struct Config {
     pub dns: DnsSection,
     /// Connection to the top-level node.
     pub upstream: crate::upstream::UpstreamSection,
+    /// Daily escrow deposits.
+    pub escrow: crate::escrow::EscrowSection,
+    /// Statistics reports.
+    pub reports: crate::reports::ReportsSection,
     /// Resolver cache.
     pub cache: CacheSection,
     /// Logging.
@@ -497,6 +524,8 @@ mod tests {
         assert_eq!(parsed.cache, CacheSection::default());
         assert_eq!(parsed.log, LogConfig::default());
         assert_eq!(parsed.upstream, crate::upstream::UpstreamSection::default());
+        assert_eq!(parsed.escrow, crate::escrow::EscrowSection::default());
+        assert_eq!(parsed.reports, crate::reports::ReportsSection::default());
     }
 
     #[test]

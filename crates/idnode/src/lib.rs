@@ -5,6 +5,8 @@ pub mod cli;
 pub mod config;
 mod demo;
 mod dns;
+pub mod escrow;
+pub mod reports;
 pub mod transfer;
 pub mod upstream;
 
@@ -135,6 +137,7 @@ pub struct RunningNode {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     handle_tasks: Vec<tokio::task::JoinHandle<()>>,
     upstream: Option<idnode_upstream::WorkerHandle>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningNode {
@@ -150,6 +153,9 @@ impl RunningNode {
         if let Some(w) = self.upstream.take() {
             w.shutdown().await;
         }
+        for t in std::mem::take(&mut self.background) {
+            t.abort();
+        }
         Ok(())
     }
 }
@@ -158,6 +164,9 @@ impl Drop for RunningNode {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(true);
+        }
+        for t in &self.background {
+            t.abort();
         }
     }
 }
@@ -177,7 +186,11 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
     let mut handle_config = handle_config(&config.handle, handle_addr, http_addr);
     handle_config.toplevel = config.upstream.handle_server;
     handle_config.upstream_timeout = Duration::from_secs(config.upstream.timeout_secs.max(1));
-    let upstream = upstream::start(&config.upstream, &services, handle_config.site.clone())?;
+    let upstream = upstream::start(config, &services, handle_config.site.clone())?;
+    let mut background = vec![reports::spawn(config.clone(), services.clone())?];
+    if config.escrow.enabled {
+        background.push(escrow::spawn_schedule(config.clone(), services.clone())?);
+    }
     let handle = Arc::new(HandleService::new(
         services.resolver.clone(),
         services.registry.clone(),
@@ -238,6 +251,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         stop: Some(tx),
         task,
         upstream,
+        background,
     })
 }
 

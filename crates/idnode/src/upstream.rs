@@ -125,6 +125,9 @@ pub struct UpstreamSection {
     /// The top-level node's Handle service (TCP), asked for `0.NA/<prefix>` of prefixes
     /// served elsewhere (referrals and recursive resolution); used even when `enabled` is off.
     pub handle_server: Option<std::net::SocketAddr>,
+    /// The top-level node's report interface (HTTPS base URL ending in `/`): deposit reports
+    /// and statistics reports are PUT below it.
+    pub report_url: Option<String>,
     /// EPP server host.
     pub host: String,
     /// EPP server port.
@@ -171,6 +174,7 @@ impl Default for UpstreamSection {
         Self {
             enabled: false,
             handle_server: None,
+            report_url: None,
             host: "127.0.0.1".into(),
             port: 700,
             server_name: None,
@@ -258,9 +262,15 @@ impl UpstreamSection {
         })
     }
 
-    /// The worker's pacing, for a node whose HS_SITE is `site`.
-    pub fn worker(&self, node_prefix: &str, site: SiteInfo) -> WorkerConfig {
+    /// The worker's pacing and targets, for a node whose HS_SITE is `site`.
+    pub fn worker(&self, config: &Config, node_prefix: &str, site: SiteInfo) -> WorkerConfig {
         WorkerConfig {
+            http: idnode_upstream::HttpTargets {
+                escrow_url: config.escrow.url.clone(),
+                report_url: self.report_url.clone(),
+                escrow_dir: config.escrow.dir(config),
+                reports_dir: crate::reports::dir(config),
+            },
             node_prefix: node_prefix.to_owned(),
             shr_user_id: self
                 .shr_user_id
@@ -278,10 +288,11 @@ impl UpstreamSection {
 
 /// Starts the upstream worker when `[upstream]` is enabled.
 pub(crate) fn start(
-    c: &UpstreamSection,
+    config: &Config,
     services: &Services,
     site: SiteInfo,
 ) -> anyhow::Result<Option<WorkerHandle>> {
+    let c = &config.upstream;
     if !c.enabled {
         return Ok(None);
     }
@@ -289,7 +300,7 @@ pub(crate) fn start(
         services.store.clone(),
         Arc::clone(&services.registry),
         c.epp()?,
-        c.worker(services.registry.node_prefix(), site),
+        c.worker(config, services.registry.node_prefix(), site),
     );
     Ok(Some(worker.spawn()))
 }

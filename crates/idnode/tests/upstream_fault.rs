@@ -131,6 +131,7 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
         data: tl_dir.clone(),
         epp,
         handle: "127.0.0.1:0".parse().unwrap(),
+        https: "127.0.0.1:0".parse().unwrap(),
         auto_approve: true,
         namespaces: Default::default(),
     };
