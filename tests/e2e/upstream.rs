@@ -111,6 +111,7 @@ pub async fn node(backend: Backend, prefix: &str, tl: &Toplevel) -> Node {
     u.poll_interval_secs = 1;
     let https = tl.running.https_addr;
     u.report_url = Some(format!("https://{https}/"));
+    u.iiidap_url = Some(format!("https://{prefix}.node.test/iiidap/"));
     config.escrow.url = Some(format!("https://{https}/escrow/"));
     config.escrow.dir = Some(dir.path().join("escrow"));
     u.backoff_initial_ms = 50;
@@ -415,6 +416,82 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["registrations"]["created"], 4 + 2, "{report}");
     assert_eq!(report["registrations"]["deleted"], 1, "{report}");
+
+    // IIIDAP: each node answers for itself and its enterprises, and is in the bootstrap
+    // registry with its enterprise prefixes.
+    let iiidap = |n: &Node, path: &str| {
+        let url = format!("{}/iiidap/{path}", n.base);
+        let c = n.client.clone();
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+            let cors = r.headers()["access-control-allow-origin"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(
+                (ct.as_str(), cors.as_str()),
+                (idnode_http::IIIDAP_MEDIA_TYPE, "*")
+            );
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = iiidap(&a, "identifier/88.118.5").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["node"]["name"], "Gearbox Co");
+    assert_eq!(body["node"]["idNumber"], "91500000MA5U0000X1");
+    assert_eq!(body["iiidapConformance"][0], "iiidap_level_0");
+    assert_eq!(
+        iiidap(&a, "identifier/88.118").await.1["node"]["type"],
+        "secondary node"
+    );
+    let (status, body) = iiidap(&b, "identifier/88.119.6").await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("hold")),
+        "{body}"
+    );
+    let (status, body) = iiidap(&a, "identifier/88.118.77").await;
+    assert_eq!(
+        (status, body["errorCode"].as_i64()),
+        (404, Some(404)),
+        "{body}"
+    );
+    assert_eq!(iiidap(&a, "identifier/88.118.5%2FX").await.0, 400);
+    assert_eq!(
+        iiidap(&b, "name/pump%20co").await.1["identifier"],
+        "88.119.6"
+    );
+    let (_, found) = iiidap(&b, "names?name=P*").await;
+    assert_eq!(
+        found["NodeSearchResults"].as_array().unwrap().len(),
+        1,
+        "{found}"
+    );
+    assert_eq!(iiidap(&b, "names?name=*ump").await.0, 422);
+    assert_eq!(iiidap(&b, "help").await.0, 200);
+    // Beyond 20 a second (bursts of 60) a client gets 429.
+    let mut refused = 0;
+    for _ in 0..150 {
+        if iiidap(&b, "help").await.0 == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "no 429 in 150 rapid queries");
+    until("the bootstrap registry to list both nodes", || {
+        let state = state.clone();
+        async move {
+            let reg = state.bootstrap().await.unwrap();
+            reg["services"].as_array().is_some_and(|s| s.len() == 2)
+        }
+    })
+    .await;
+    let reg = state.bootstrap().await.unwrap();
+    assert_eq!(
+        reg["services"][0],
+        json!([["88.118", "88.118.5"], ["https://88.118.node.test/iiidap/"]])
+    );
 
     until("the outbox to drain", || async {
         a.metric("idnode_upstream_outbox_pending").await == Some(0.0)

@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod handles;
 mod hdl;
+mod iiidap;
 mod manage;
 mod ops;
 mod query;
@@ -27,7 +28,11 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 pub use error::{http_status, ApiError};
+pub use iiidap::MEDIA_TYPE as IIIDAP_MEDIA_TYPE;
 pub use manage::ApiDoc;
+
+/// IIIDAP queries one client address may send per second (bursts of three times that).
+pub const IIIDAP_PER_SECOND: u32 = 20;
 
 /// Request size limits.
 #[derive(Clone, Debug)]
@@ -57,6 +62,7 @@ pub(crate) struct Inner {
     pub(crate) registry: Arc<Registry>,
     pub(crate) prometheus: Option<PrometheusHandle>,
     pub(crate) handle: Option<Arc<HandleService>>,
+    pub(crate) iiidap_limiter: idnode_ratelimit::ClientLimiter,
 }
 
 impl AppState {
@@ -73,6 +79,7 @@ impl AppState {
             registry,
             prometheus,
             handle,
+            iiidap_limiter: idnode_ratelimit::ClientLimiter::per_second(IIIDAP_PER_SECOND),
         }))
     }
 }
@@ -125,6 +132,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         )
         .route("/api/handles", get(handles::list_handles))
         .nest("/api/v1", manage::router(limits))
+        .nest("/iiidap", iiidap::router())
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -5,6 +5,7 @@
 
 mod auth;
 mod batch;
+mod directory;
 mod error;
 mod handles;
 mod onboarding;
@@ -25,6 +26,7 @@ pub use auth::{
     SECRET_ALG, SECRET_ITERATIONS, VERIFICATIONS_PER_SECOND, VERIFICATION_BURST,
 };
 pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, UpsertReport};
+pub use directory::NodeEntry;
 pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
 pub use quota::Quotas;

@@ -94,6 +94,12 @@ pub enum Action {
         /// The report file in the escrow directory.
         file: String,
     },
+    /// Publishes the node's IIIDAP base URLs in the top-level node's bootstrap registry.
+    #[serde(rename = "iiidap.bootstrap")]
+    Bootstrap {
+        /// Base URLs, each ending in `/`.
+        urls: Vec<String>,
+    },
     /// Sends a statistics report (JSON) to the top-level node.
     #[serde(rename = "report.statistics")]
     Statistics {
@@ -116,6 +122,7 @@ impl Action {
             Self::EscrowDeposit { .. } => "escrow.deposit",
             Self::EscrowReport { .. } => "escrow.report",
             Self::Statistics { .. } => "report.statistics",
+            Self::Bootstrap { .. } => "iiidap.bootstrap",
         }
     }
 
@@ -155,7 +162,10 @@ impl Action {
     pub fn uses_epp(&self) -> bool {
         !matches!(
             self,
-            Self::EscrowDeposit { .. } | Self::EscrowReport { .. } | Self::Statistics { .. }
+            Self::EscrowDeposit { .. }
+                | Self::EscrowReport { .. }
+                | Self::Statistics { .. }
+                | Self::Bootstrap { .. }
         )
     }
 

@@ -206,10 +206,11 @@ pub(crate) async fn step(
             }
             Ok(Vec::new())
         }
-        Action::EscrowDeposit { .. } | Action::EscrowReport { .. } | Action::Statistics { .. } => {
-            Err(UpstreamError::Undeliverable(
-                "an HTTPS action is not an EPP step".into(),
-            ))
-        }
+        Action::EscrowDeposit { .. }
+        | Action::EscrowReport { .. }
+        | Action::Statistics { .. }
+        | Action::Bootstrap { .. } => Err(UpstreamError::Undeliverable(
+            "an HTTPS action is not an EPP step".into(),
+        )),
     }
 }

@@ -73,13 +73,24 @@ impl Http {
             .await
             .map_err(|e| UpstreamError::Undeliverable(format!("{}: {e}", path.display())))?;
         let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+        self.send(url, reqwest::Body::from(file), len, content_type)
+            .await
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        body: reqwest::Body,
+        len: u64,
+        content_type: &str,
+    ) -> Result<(), UpstreamError> {
         let resp = self
             .client
             .put(url)
             .basic_auth(&self.user, Some(&self.password))
             .header("content-type", content_type)
             .header("content-length", len)
-            .body(reqwest::Body::from(file))
+            .body(body)
             .send()
             .await
             .map_err(transient)?;
@@ -148,9 +159,45 @@ impl Http {
                 )
                 .await
             }
+            Action::Bootstrap { urls } => {
+                let base = self
+                    .targets
+                    .report_url
+                    .as_deref()
+                    .ok_or_else(|| missing("report url"))?;
+                let body = format!("{{\"urls\":{}}}", json_strings(urls));
+                let len = body.len() as u64;
+                self.send(
+                    &format!("{base}iiidap/bootstrap/{prefix}"),
+                    reqwest::Body::from(body),
+                    len,
+                    "application/json",
+                )
+                .await
+            }
             _ => Err(UpstreamError::Undeliverable("not an HTTPS action".into())),
         }
     }
+}
+
+/// A JSON array of strings.
+fn json_strings(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| {
+            let escaped: String = s
+                .chars()
+                .flat_map(|c| match c {
+                    '"' => vec!['\\', '"'],
+                    '\\' => vec!['\\', '\\'],
+                    c if c.is_control() => Vec::new(),
+                    c => vec![c],
+                })
+                .collect();
+            format!("\"{escaped}\"")
+        })
+        .collect();
+    format!("[{}]", quoted.join(","))
 }
 
 #[cfg(test)]

@@ -109,6 +109,9 @@ enabled = false
 # <report_url>report/sln-escrow-report/<prefix>/<id>, statistics reports to
 # <report_url>report/statistics/<prefix>/<daily|monthly>/<period>.
 # report_url = "https://inde-api.example/"
+# This node's IIIDAP base URL, published in the top-level node's bootstrap registry
+# (<report_url>iiidap/bootstrap/<prefix>) at every start.
+# iiidap_url = "https://node.example/iiidap/"
 host = "127.0.0.1"
 port = 700
 # server_name = "epp.toplevel.example"   # name on the server certificate, if not host

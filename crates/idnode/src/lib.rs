@@ -186,7 +186,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
     let mut handle_config = handle_config(&config.handle, handle_addr, http_addr);
     handle_config.toplevel = config.upstream.handle_server;
     handle_config.upstream_timeout = Duration::from_secs(config.upstream.timeout_secs.max(1));
-    let upstream = upstream::start(config, &services, handle_config.site.clone())?;
+    let upstream = upstream::start(config, &services, handle_config.site.clone()).await?;
     let mut background = vec![reports::spawn(config.clone(), services.clone())?];
     if config.escrow.enabled {
         background.push(escrow::spawn_schedule(config.clone(), services.clone())?);

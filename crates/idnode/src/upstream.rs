@@ -128,6 +128,9 @@ pub struct UpstreamSection {
     /// The top-level node's report interface (HTTPS base URL ending in `/`): deposit reports
     /// and statistics reports are PUT below it.
     pub report_url: Option<String>,
+    /// This node's IIIDAP base URL (ending in `/iiidap/`), published in the top-level
+    /// node's bootstrap registry at every start.
+    pub iiidap_url: Option<String>,
     /// EPP server host.
     pub host: String,
     /// EPP server port.
@@ -175,6 +178,7 @@ impl Default for UpstreamSection {
             enabled: false,
             handle_server: None,
             report_url: None,
+            iiidap_url: None,
             host: "127.0.0.1".into(),
             port: 700,
             server_name: None,
@@ -286,8 +290,9 @@ impl UpstreamSection {
     }
 }
 
-/// Starts the upstream worker when `[upstream]` is enabled.
-pub(crate) fn start(
+/// Starts the upstream worker when `[upstream]` is enabled (queuing the IIIDAP bootstrap
+/// publication first).
+pub(crate) async fn start(
     config: &Config,
     services: &Services,
     site: SiteInfo,
@@ -295,6 +300,22 @@ pub(crate) fn start(
     let c = &config.upstream;
     if !c.enabled {
         return Ok(None);
+    }
+    if let Some(url) = &c.iiidap_url {
+        if !url.ends_with('/') {
+            bail!("[upstream] iiidap_url must end with /");
+        }
+        let action = idnode_registry::Action::Bootstrap {
+            urls: vec![url.clone()],
+        };
+        services
+            .store
+            .apply(&idnode_store::Batch {
+                actor: "system:upstream".into(),
+                ops: vec![idnode_store::Op::Enqueue(action.item())],
+                idempotency: None,
+            })
+            .await?;
     }
     let worker = Worker::new(
         services.store.clone(),
