@@ -35,6 +35,8 @@ struct Seen {
     applied: HashSet<String>,
     /// Transform commands received more than once (redeliveries).
     repeats: usize,
+    /// `<hello>` keep-alives received.
+    hellos: usize,
 }
 
 async fn fake_server(dir: &std::path::Path, mode: Arc<AtomicU8>, seen: Arc<Mutex<Seen>>) -> u16 {
@@ -64,8 +66,14 @@ async fn fake_server(dir: &std::path::Path, mode: Arc<AtomicU8>, seen: Arc<Mutex
                     }
                     let mut body = vec![0u8; body_len(h, 1 << 20).unwrap()];
                     s.read_exact(&mut body).await.unwrap();
-                    let Ok(Document::Command(req)) = Document::parse(&body, &ns) else {
-                        continue;
+                    let req = match Document::parse(&body, &ns) {
+                        Ok(Document::Command(req)) => req,
+                        Ok(Document::Hello) => {
+                            seen.lock().unwrap().hellos += 1;
+                            let _ = s.write_all(&encode_frame(&greeting.to_xml())).await;
+                            continue;
+                        }
+                        Err(_) => continue,
                     };
                     let trid = Some(req.cl_trid.clone());
                     let m = mode.load(Ordering::SeqCst);
@@ -172,13 +180,14 @@ async fn hostile_answers_give_clear_errors_and_retries_and_lose_nothing() {
         shr_user_id: "snms-88.118".into(),
         backoff_initial: Duration::from_millis(10),
         backoff_max: Duration::from_millis(40),
-        poll_interval: Duration::from_millis(100),
+        poll_interval: Duration::from_secs(3600),
+        keepalive: Duration::from_millis(100),
         ..WorkerConfig::default()
     };
     let worker = Worker::new(store.clone(), registry.clone(), epp, cfg).spawn();
 
-    // Each misbehaviour leaves the first action queued, with a growing attempt count and an
-    // error that says what happened.
+    // Each misbehaviour leaves the first action (the node's site registration, queued by
+    // init) queued, with a growing attempt count and an error that says what happened.
     for (m, expect) in [
         (BAD_XML, "malformed answer"),
         (UNKNOWN_CODE, "3123"),
@@ -189,8 +198,7 @@ async fn hostile_answers_give_clear_errors_and_retries_and_lose_nothing() {
         mode.store(m, Ordering::SeqCst);
         until(expect, || async {
             let head = store.outbox_head().await.unwrap().unwrap();
-            head.kind == "enterprise.create"
-                && head.attempts >= 1
+            head.attempts >= 1
                 && head
                     .last_error
                     .as_deref()
@@ -235,10 +243,13 @@ async fn hostile_answers_give_clear_errors_and_retries_and_lose_nothing() {
     .await;
     let e = store.get_enterprise(1).await.unwrap().unwrap();
     assert_eq!(e.upstream_id.as_deref(), Some("E7"));
-    let (creates, repeats) = {
+    // Idle, the session is kept open with <hello>.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (creates, repeats, hellos) = {
         let seen = seen.lock().unwrap();
-        (seen.creates.len(), seen.repeats)
+        (seen.creates.len(), seen.repeats, seen.hellos)
     };
     assert_eq!((creates, repeats), (1, 0));
+    assert!(hellos >= 1, "no keep-alive while idle");
     worker.shutdown().await;
 }

@@ -279,6 +279,15 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
         assert_eq!(obj.urls, [format!("https://n.example/{name}")]);
     }
     eprintln!("killed at {at_kill} identifiers delivered; {replays} redeliveries answered from the record");
+    let status = idnode(&config)
+        .args(["upstream", "status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success() && text.contains("queue: 0 pending, 0 dead"),
+        "{text}"
+    );
     drop(node);
     tl.stop().await;
 }
