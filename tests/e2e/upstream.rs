@@ -302,6 +302,49 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     trids.sort();
     trids.dedup();
     assert_eq!(trids.len(), applied.len());
+    // Material changes go upstream as ent:update; an enterprise already on file (same credit
+    // code) is found by ent:check instead of being created twice.
+    let ent_id = ent["upstreamId"].as_str().unwrap().to_owned();
+    let (status, body) = a
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/enterprises/1/profile",
+            &a.operator,
+            Some(json!({"credit_code": "91500000MA5U0000X1", "website": "https://gear.example"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let _branch = a
+        .onboard("Gearbox Branch", "88.118.6", "91500000MA5U0000X1")
+        .await;
+    until(
+        "the update and the branch to reach the top-level node",
+        || {
+            let state = state.clone();
+            let ent_id = ent_id.clone();
+            async move {
+                let website = state
+                    .enterprise_profile(&ent_id)
+                    .await
+                    .unwrap()
+                    .map(|p| p.website)
+                    .unwrap_or_default();
+                let apps = state.applications().await.unwrap();
+                website == "https://gear.example" && apps.iter().any(|a| a.prefix == "88.118.6")
+            }
+        },
+    )
+    .await;
+    let apps = state.applications().await.unwrap();
+    let branch = apps.iter().find(|a| a.prefix == "88.118.6").unwrap();
+    assert_eq!(branch.ent_id, ent_id);
+    let creates = state.applied().await.unwrap();
+    let ent_creates = creates
+        .iter()
+        .filter(|t| t.client == "snms-88.118" && t.command == "ent:create")
+        .count();
+    assert_eq!(ent_creates, 1);
+
     // Each node resolves the other's identifiers through the top-level node: a prefix
     // referral to the other node's site, or, asked for recursion, the other node's answer.
     for (here, there, handle) in [(&a, &b, "88.119.5/V-2"), (&b, &a, "88.118.5/GBX-2")] {
@@ -383,8 +426,9 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     if !sunday {
         assert_eq!(da[1].prev_id.as_deref(), Some(da[0].id.as_str()));
     }
-    // 0.NA/88.118, 0.NA/88.118.5 and GBX-1..3; the DIFF holds GBX-4 and lists GBX-1 deleted.
-    assert_eq!(da[0].counts[idnode_escrow::HANDLE_NS], 5, "{da:?}");
+    // 0.NA/88.118, 0.NA/88.118.5, 0.NA/88.118.6 and GBX-1..3; the DIFF holds GBX-4 and lists
+    // GBX-1 deleted.
+    assert_eq!(da[0].counts[idnode_escrow::HANDLE_NS], 6, "{da:?}");
     until("the deposit reports to arrive", || {
         let state = state.clone();
         async move {
@@ -414,7 +458,7 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     .await;
     let (_, body) = state.statistics("88.118").await.unwrap().pop().unwrap();
     let report: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(report["registrations"]["created"], 4 + 2, "{report}");
+    assert_eq!(report["registrations"]["created"], 4 + 3, "{report}");
     assert_eq!(report["registrations"]["deleted"], 1, "{report}");
 
     // IIIDAP: each node answers for itself and its enterprises, and is in the bootstrap

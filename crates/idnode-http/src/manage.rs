@@ -5,7 +5,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use idnode_core::json::values_to_json;
 use idnode_core::EnterpriseProfile;
@@ -28,6 +28,7 @@ pub(crate) fn router(limits: &Limits) -> Router<AppState> {
             get(list_enterprises).post(create_enterprise),
         )
         .route("/enterprises/{id}", get(get_enterprise))
+        .route("/enterprises/{id}/profile", put(put_profile))
         .route("/enterprises/{id}/suspend", post(suspend_enterprise))
         .route("/enterprises/{id}/activate", post(activate_enterprise))
         .route("/prefixes", get(list_prefixes).post(allocate_prefix))
@@ -47,7 +48,7 @@ pub(crate) fn router(limits: &Limits) -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "idnode management API", description = "Onboarding, prefixes and bulk identifier writes of an idnode secondary node."),
-    paths(list_enterprises, create_enterprise, get_enterprise, suspend_enterprise,
+    paths(list_enterprises, create_enterprise, get_enterprise, put_profile, suspend_enterprise,
           activate_enterprise, list_prefixes, allocate_prefix, batch, history),
     components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
                        NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
@@ -315,6 +316,21 @@ async fn get_enterprise(
 ) -> Result<Json<EnterpriseDto>, ApiError> {
     let p = principal(&s, &caller.headers, caller.ip).await?;
     Ok(Json(s.0.registry.enterprise(&p, id).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/enterprises/{id}/profile", params(("id" = i64, Path)),
+    request_body = Object, responses(
+    (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc), (status = 400, body = ErrorDoc)))]
+async fn put_profile(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EnterpriseDto>, ApiError> {
+    let p = principal(&s, &caller.headers, caller.ip).await?;
+    let profile: EnterpriseProfile = json_body(body)?;
+    let e = s.0.registry.set_enterprise_profile(&p, id, profile).await?;
+    Ok(Json(e.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/suspend", params(("id" = i64, Path)), responses(

@@ -257,6 +257,29 @@ impl Registry {
             .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
     }
 
+    /// Replaces an enterprise's registration material; connected upstream, the change is
+    /// sent as a full `ent:update`.
+    pub async fn set_enterprise_profile(
+        &self,
+        p: &Principal,
+        id: i64,
+        profile: EnterpriseProfile,
+    ) -> Result<Enterprise> {
+        Self::require_operator(p)?;
+        profile.validate()?;
+        let mut ops = vec![Op::SetEnterpriseProfile {
+            id,
+            profile: Box::new(profile),
+        }];
+        self.queue_upstream(&mut ops, &[Action::EnterpriseUpdate { enterprise: id }]);
+        self.commit(p, ops).await?;
+        self.prefixes.clear();
+        self.store
+            .get_enterprise(id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
+    }
+
     /// Enterprises (operator: all; an enterprise: itself).
     pub async fn enterprises(&self, p: &Principal) -> Result<Vec<Enterprise>> {
         match p {

@@ -40,6 +40,19 @@ fn name_with(f: &DepositFile, file: FileKind) -> String {
 }
 
 impl State {
+    /// The registration material on file for enterprise `ent_id`.
+    pub async fn enterprise_profile(
+        &self,
+        ent_id: &str,
+    ) -> Result<Option<idnode_core::EnterpriseProfile>, Error> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT profile FROM enterprises WHERE ent_id = ?")
+                .bind(ent_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
     /// Registers the escrow signing key (public, uncompressed P-256 point) of a client.
     pub async fn set_escrow_key(&self, client: &str, key: &[u8]) -> Result<(), Error> {
         sqlx::query("UPDATE clients SET escrow_key = ? WHERE id = ?")

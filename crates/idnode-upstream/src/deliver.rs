@@ -76,6 +76,28 @@ pub(crate) async fn step(
             if e.upstream_id.is_some() {
                 return Ok(Vec::new());
             }
+            // Already on file upstream (by its credit code)? Then only its id is recorded.
+            if !e.profile.credit_code.is_empty() {
+                let check = Command::EntCheck {
+                    shr_user_id: cx.cfg.shr_user_id.clone(),
+                    crt_type: "1".into(),
+                    crt_code: e.profile.credit_code.clone(),
+                };
+                match s.command(check, &format!("{trid}-c")).await {
+                    Ok(r) => {
+                        if let ResData::EntChecked(id) = r.data {
+                            if !id.is_empty() {
+                                return Ok(vec![Op::SetEnterpriseUpstream {
+                                    id: *enterprise,
+                                    upstream_id: id,
+                                }]);
+                            }
+                        }
+                    }
+                    Err(e) if refused_code(&e) == Some(2303) => {}
+                    Err(e) => return Err(e),
+                }
+            }
             let r = s
                 .command(
                     Command::EntCreate {
