@@ -119,9 +119,9 @@ pub async fn node(backend: Backend, prefix: &str, tl: &Toplevel) -> Node {
     let store = idnode::open_store(&url).await.unwrap();
     let services = Arc::new(Services::new(store, prefix, &config).unwrap());
     let op = services.registry.init_node(None).await.unwrap();
-    let key = idnode::escrow::signing_key(&config.escrow.key_file(&config)).unwrap();
+    let key = idnode::escrow::signing_key(&config.escrow.key_file(&config), prefix).unwrap();
     tl.state()
-        .set_escrow_key(&format!("snms-{prefix}"), &key.public_key())
+        .set_escrow_key(&format!("snms-{prefix}"), &key.public_key().unwrap())
         .await
         .unwrap();
     let node = start(&config, services).await.unwrap();

@@ -20,7 +20,7 @@ mod write;
 pub use error::EscrowError;
 pub use names::{parse_file_name, DepositFile, FileKind};
 pub use report::{parse_report, report_xml, Report};
-pub use sign::{public_key_of, sign, verify_signature, SigningKey};
+pub use sign::{check_public_key, public_key_of, sign, verify_signature, SigningKey};
 pub use verify::{verify_deposit, Summary};
 pub use write::{Contact, DepositWriter, HandleObject, NodeObject};
 

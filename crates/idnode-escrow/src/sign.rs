@@ -1,19 +1,23 @@
-//! Detached signatures: ECDSA P-256 over the SHA-256 digest of the file (so that files of
-//! any size are signed while streaming).
+//! Detached OpenPGP signatures (RFC 4880 / 9580, binary, SHA-256), as the escrow interface
+//! draft asks: the node signs each processed file with its key; the escrow agent verifies with
+//! the node's public key, exchanged out of band (ASCII-armored). rPGP, pure Rust.
 
 use std::io::Read;
 
-use ring::rand::SystemRandom;
-use ring::signature::{
-    EcdsaKeyPair, KeyPair as _, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1,
-    ECDSA_P256_SHA256_ASN1_SIGNING,
+use pgp::composed::{
+    Deserializable, KeyType, SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey,
+    StandaloneSignature,
 };
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::packet::{SignatureConfig, SignatureType, Subpacket, SubpacketData};
+use pgp::ser::Serialize;
+use pgp::types::KeyDetails;
 
 use crate::EscrowError;
 
-/// The node's escrow signing key.
+/// The node's escrow signing key (an OpenPGP Ed25519 signing key).
 pub struct SigningKey {
-    pair: EcdsaKeyPair,
+    key: SignedSecretKey,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -22,64 +26,88 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+fn key_err(e: impl std::fmt::Display) -> EscrowError {
+    EscrowError::Key(e.to_string())
+}
+
 impl SigningKey {
-    /// A new key, as PKCS#8 bytes (to keep in a file).
-    pub fn generate() -> Result<Vec<u8>, EscrowError> {
-        let doc =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-                .map_err(|_| EscrowError::Key("cannot generate".into()))?;
-        Ok(doc.as_ref().to_vec())
+    /// A new key for `user_id` (e.g. `idnode 88.118 <escrow@88.118>`), as an ASCII-armored
+    /// secret key (to keep in a file).
+    pub fn generate(user_id: &str) -> Result<String, EscrowError> {
+        let mut rng = rand::thread_rng();
+        let params = SecretKeyParamsBuilder::default()
+            .key_type(KeyType::Ed25519Legacy)
+            .can_sign(true)
+            .primary_user_id(user_id.into())
+            .passphrase(None)
+            .build()
+            .map_err(key_err)?;
+        let key = params
+            .generate(&mut rng)
+            .and_then(|k| k.sign(&mut rng, &"".into()))
+            .map_err(key_err)?;
+        key.to_armored_string(Default::default()).map_err(key_err)
     }
 
-    /// The key of PKCS#8 bytes.
-    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, EscrowError> {
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &SystemRandom::new())
-                .map_err(|e| EscrowError::Key(e.to_string()))?;
-        Ok(Self { pair })
+    /// The key of its ASCII-armored form.
+    pub fn from_armored(text: &str) -> Result<Self, EscrowError> {
+        let (key, _) = SignedSecretKey::from_string(text).map_err(key_err)?;
+        Ok(Self { key })
     }
 
-    /// The public key (uncompressed point), which the escrow agent is given.
-    pub fn public_key(&self) -> Vec<u8> {
-        self.pair.public_key().as_ref().to_vec()
+    /// The ASCII-armored public key, which the escrow agent is given.
+    pub fn public_key(&self) -> Result<String, EscrowError> {
+        self.key
+            .signed_public_key()
+            .to_armored_string(Default::default())
+            .map_err(key_err)
     }
 }
 
-fn digest_of(mut r: impl Read) -> Result<ring::digest::Digest, EscrowError> {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(ctx.finish());
-        }
-        ctx.update(&buf[..n]);
-    }
-}
-
-/// The public key of PKCS#8 bytes.
-pub fn public_key_of(pkcs8: &[u8]) -> Result<Vec<u8>, EscrowError> {
-    Ok(SigningKey::from_pkcs8(pkcs8)?.public_key())
-}
-
-/// Signs what `r` yields: the DER signature.
+/// Signs what `r` yields: a binary detached OpenPGP signature (SHA-256).
 pub fn sign(key: &SigningKey, r: impl Read) -> Result<Vec<u8>, EscrowError> {
-    let d = digest_of(r)?;
-    let sig = key
-        .pair
-        .sign(&SystemRandom::new(), d.as_ref())
-        .map_err(|_| EscrowError::Key("signing failed".into()))?;
-    Ok(sig.as_ref().to_vec())
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let created = chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0)
+        .ok_or_else(|| key_err("clock out of range"))?;
+    let k = &key.key;
+    let mut config =
+        SignatureConfig::v4(SignatureType::Binary, k.algorithm(), HashAlgorithm::Sha256);
+    config.hashed_subpackets = vec![
+        Subpacket::regular(SubpacketData::SignatureCreationTime(created)).map_err(key_err)?,
+        Subpacket::regular(SubpacketData::Issuer(k.key_id())).map_err(key_err)?,
+    ];
+    let signature = config
+        .sign(&k.primary_key, &"".into(), r)
+        .map_err(key_err)?;
+    StandaloneSignature::new(signature)
+        .to_bytes()
+        .map_err(key_err)
 }
 
-/// Checks `signature` over what `r` yields against `public_key`.
+/// Checks the detached `signature` over what `r` yields against the ASCII-armored
+/// `public_key`.
 pub fn verify_signature(
-    public_key: &[u8],
+    public_key: &str,
     r: impl Read,
     signature: &[u8],
 ) -> Result<(), EscrowError> {
-    let d = digest_of(r)?;
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_key)
-        .verify(d.as_ref(), signature)
+    let (key, _) = SignedPublicKey::from_string(public_key).map_err(key_err)?;
+    let sig = StandaloneSignature::from_bytes(signature).map_err(|_| EscrowError::Signature)?;
+    sig.signature
+        .verify(&key, r)
         .map_err(|_| EscrowError::Signature)
+}
+
+/// The ASCII-armored public key of an ASCII-armored secret key.
+pub fn public_key_of(secret: &str) -> Result<String, EscrowError> {
+    SigningKey::from_armored(secret)?.public_key()
+}
+
+/// Checks that `text` is an ASCII-armored OpenPGP public key.
+pub fn check_public_key(text: &str) -> Result<(), EscrowError> {
+    SignedPublicKey::from_string(text)
+        .map(|_| ())
+        .map_err(key_err)
 }

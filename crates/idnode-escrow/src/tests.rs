@@ -125,18 +125,31 @@ fn broken_deposits_are_refused_with_the_interface_codes() {
 
 #[test]
 fn signatures_detect_any_change() {
-    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+    let armored = SigningKey::generate("idnode 88.118 <escrow@88.118>").unwrap();
+    assert!(armored.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+    let key = SigningKey::from_armored(&armored).unwrap();
+    let public = key.public_key().unwrap();
+    assert!(public.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+    assert_eq!(public_key_of(&armored).unwrap(), public);
     let data = deposit(Kind::Full, THURSDAY, 2);
     let sig = sign(&key, &data[..]).unwrap();
-    verify_signature(&key.public_key(), &data[..], &sig).unwrap();
+    // A binary OpenPGP signature packet (tag 2), not armored.
+    let tag = if sig[0] & 0x40 != 0 {
+        sig[0] & 0x3f
+    } else {
+        (sig[0] >> 2) & 0x0f
+    };
+    assert_eq!(tag, 2, "{:x}", sig[0]);
+    verify_signature(&public, &data[..], &sig).unwrap();
     let mut changed = data.clone();
     changed[100] ^= 1;
     assert!(matches!(
-        verify_signature(&key.public_key(), &changed[..], &sig),
+        verify_signature(&public, &changed[..], &sig),
         Err(EscrowError::Signature)
     ));
-    let other = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
-    assert!(verify_signature(&other.public_key(), &data[..], &sig).is_err());
+    let other = SigningKey::from_armored(&SigningKey::generate("other <o@x>").unwrap()).unwrap();
+    assert!(verify_signature(&other.public_key().unwrap(), &data[..], &sig).is_err());
+    assert!(verify_signature(&public, &data[..], b"garbage").is_err());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 -- Escrow intake, report intake and the IIIDAP bootstrap registry.
 
--- The node's escrow signing public key (ECDSA P-256, uncompressed point).
-ALTER TABLE clients ADD COLUMN escrow_key BLOB;
+-- The node's escrow signing key (ASCII-armored OpenPGP public key).
+ALTER TABLE clients ADD COLUMN escrow_key TEXT;
 
 -- Each deposit received and what its verification found: DVPN (passed) or DVFN (failed).
 CREATE TABLE deposits (

@@ -53,8 +53,9 @@ impl State {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
-    /// Registers the escrow signing key (public, uncompressed P-256 point) of a client.
-    pub async fn set_escrow_key(&self, client: &str, key: &[u8]) -> Result<(), Error> {
+    /// Registers the escrow signing key (ASCII-armored OpenPGP public key) of a client.
+    pub async fn set_escrow_key(&self, client: &str, key: &str) -> Result<(), Error> {
+        idnode_escrow::check_public_key(key).map_err(|e| Error::Refused(e.to_string()))?;
         sqlx::query("UPDATE clients SET escrow_key = ? WHERE id = ?")
             .bind(key)
             .bind(client)
@@ -80,11 +81,10 @@ impl State {
         if !(data.exists() && sig.exists() && rep.exists()) {
             return Ok(None);
         }
-        let key: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT escrow_key FROM clients WHERE id = ?")
-                .bind(client)
-                .fetch_one(&self.pool)
-                .await?;
+        let key: Option<String> = sqlx::query_scalar("SELECT escrow_key FROM clients WHERE id = ?")
+            .bind(client)
+            .fetch_one(&self.pool)
+            .await?;
         let verified = tokio::task::spawn_blocking({
             let (data, sig, rep) = (data.clone(), sig.clone(), rep.clone());
             move || -> Result<idnode_escrow::Summary, String> {

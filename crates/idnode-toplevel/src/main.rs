@@ -66,13 +66,13 @@ enum Cmd {
     Applications,
     /// Lists the transform commands applied, with how often each was redelivered.
     Log,
-    /// Registers a node's escrow signing key (hex, from `idnode escrow public-key`).
+    /// Registers a node's escrow signing key (the output of `idnode escrow public-key`).
     EscrowKey {
         /// EPP client id of the node.
         #[arg(long)]
         id: String,
-        /// The public key, hex.
-        key: String,
+        /// File holding the ASCII-armored OpenPGP public key.
+        file: PathBuf,
     },
     /// Lists the deposits received from a node and their verification.
     Deposits {
@@ -145,8 +145,9 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}\t{}\t{}\t{}", a.prefix, a.state, a.client, a.ent_id);
             }
         }
-        Cmd::EscrowKey { id, key } => {
-            let key = hex::decode(key.trim()).context("the key is hex")?;
+        Cmd::EscrowKey { id, file } => {
+            let key = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             open().await?.set_escrow_key(&id, &key).await?;
             println!("escrow key of {id} registered");
         }

@@ -137,7 +137,8 @@ identifier_namespaces = ["urn:ietf:params:xml:ns:identifier-1.0"]
 [escrow]
 # Daily data escrow (inside `serve`; `idnode escrow run` on demand): the state at 00:00:00 UTC
 # as an inde deposit, FULL on Sundays and on the first run, DIFF on other days, gzip-compressed
-# and signed (ECDSA P-256 over the file's SHA-256; the public key: `idnode escrow public-key`).
+# and signed (detached binary OpenPGP signature, SHA-256; the public key to give the escrow
+# agent: `idnode escrow public-key`).
 # With [upstream] enabled, the files are uploaded to `url` and the report sent to report_url.
 enabled = false
 # dir = "./idnode-data/escrow"      # default: escrow/ beside the SQLite database

@@ -31,8 +31,8 @@ pub struct EscrowSection {
     /// Where deposits are written (default: `escrow/` beside the SQLite database, else
     /// `./idnode-data/escrow`).
     pub dir: Option<PathBuf>,
-    /// The signing key (PKCS#8 ECDSA P-256), created when missing (default: `escrow.key`
-    /// in `dir`).
+    /// The OpenPGP signing key (ASCII-armored secret key), created when missing (default:
+    /// `escrow.key` in `dir`).
     pub key_file: Option<PathBuf>,
     /// The escrow agent's upload base URL (HTTPS; files are PUT below it).
     pub url: Option<String>,
@@ -86,23 +86,25 @@ impl EscrowSection {
     }
 }
 
-/// Loads the signing key, creating it (mode 0600) when missing.
-pub fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+/// Loads the OpenPGP signing key (ASCII-armored) from `path`, creating it (mode 0600) for
+/// node `prefix` when missing.
+pub fn signing_key(path: &Path, prefix: &str) -> anyhow::Result<SigningKey> {
     if !path.exists() {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let pkcs8 = SigningKey::generate()?;
+        let armored = SigningKey::generate(&format!("idnode {prefix} <escrow@{prefix}>"))?;
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         opts.open(path)
-            .and_then(|mut f| f.write_all(&pkcs8))
+            .and_then(|mut f| f.write_all(armored.as_bytes()))
             .with_context(|| format!("creating {}", path.display()))?;
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(SigningKey::from_pkcs8(&bytes)?)
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(SigningKey::from_armored(&text)?)
 }
 
 /// Values a deposit may hold (secrets never).
@@ -350,7 +352,7 @@ pub async fn run(
     file.sync_all()?;
     drop(file);
     std::fs::rename(&tmp, dir.join(&data))?;
-    let key = signing_key(&c.key_file(config))?;
+    let key = signing_key(&c.key_file(config), &prefix)?;
     let signature = idnode_escrow::sign(&key, std::fs::File::open(dir.join(&data))?)?;
     std::fs::write(dir.join(&sig), signature)?;
     let now = idnode_store::now_millis() / 1000;
@@ -455,7 +457,8 @@ pub enum EscrowCommand {
     },
     /// Lists the deposits made.
     List,
-    /// Prints the public key of the signing key (hex), for the escrow agent.
+    /// Prints the OpenPGP public key (ASCII-armored) of the signing key, for the escrow
+    /// agent.
     PublicKey,
 }
 
@@ -496,8 +499,12 @@ pub async fn command(config: &Config, command: EscrowCommand) -> anyhow::Result<
             }
         }
         EscrowCommand::PublicKey => {
-            let key = signing_key(&config.escrow.key_file(config))?;
-            println!("{}", hex::encode(key.public_key()));
+            let services = Services::open(config).await?;
+            let key = signing_key(
+                &config.escrow.key_file(config),
+                services.registry.node_prefix(),
+            )?;
+            print!("{}", key.public_key()?);
         }
     }
     Ok(())
