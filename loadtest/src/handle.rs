@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use hdrhistogram::Histogram;
-use idnode_handle_proto::{
-    encode_message, flags, rc, Envelope, Header, Request, Version, ENVELOPE_LEN,
-};
+use idnode_handle_proto::{encode_message, flags, rc, Envelope, Header, Request, ENVELOPE_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -58,20 +56,7 @@ fn request(prefix: &str, i: usize, id: u32, keep: bool) -> Vec<u8> {
         indexes: vec![],
         types: vec![],
     };
-    let env = Envelope {
-        version: Version { major: 2, minor: 3 },
-        suggested: Version {
-            major: 2,
-            minor: 10,
-        },
-        compressed: false,
-        encrypted: false,
-        truncated: false,
-        session_id: 0,
-        request_id: id,
-        sequence: 0,
-        message_length: 0,
-    };
+    let env = Envelope::request(0, id);
     let header = Header {
         op_code: req.op_code(),
         op_flags: flags::PO | if keep { flags::KC } else { 0 },

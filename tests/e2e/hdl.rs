@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use idnode_handle_proto::udp::Assembly;
 use idnode_handle_proto::{
-    encode_message, Decoded, Envelope, Header, Message, Request, Response, Version, ENVELOPE_LEN,
+    encode_message, Decoded, Envelope, Header, Message, Request, Response, ENVELOPE_LEN,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
@@ -18,20 +18,10 @@ static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new
 /// A request message as CNRI and national SDK clients send it: a 2.3 envelope suggesting
 /// 2.10.
 pub fn message(req: &Request<'_>, flags: u32, session: u32) -> Vec<u8> {
-    let env = Envelope {
-        version: Version { major: 2, minor: 3 },
-        suggested: Version {
-            major: 2,
-            minor: 10,
-        },
-        compressed: false,
-        encrypted: false,
-        truncated: false,
-        session_id: session,
-        request_id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        sequence: 0,
-        message_length: 0,
-    };
+    let env = Envelope::request(
+        session,
+        NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    );
     let header = Header {
         op_code: req.op_code(),
         op_flags: flags,

@@ -57,6 +57,22 @@ pub struct SiteInterface {
 }
 
 impl SiteInfo {
+    /// A single primary site of `servers` speaking protocol 2.10 (serial 1, prefix hashing,
+    /// no attributes).
+    pub fn primary(servers: Vec<SiteServer>) -> Self {
+        Self {
+            version: 1,
+            protocol: (2, 10),
+            serial: 1,
+            primary: true,
+            multi_primary: false,
+            hash_option: 0,
+            hash_filter: Vec::new(),
+            attributes: Vec::new(),
+            servers,
+        }
+    }
+
     /// Binary form.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();

@@ -103,15 +103,8 @@ impl Site {
             })
             .collect::<Result<_, EppError>>()?;
         Ok(SiteInfo {
-            version: 1,
             protocol: (major, minor),
-            serial: 1,
-            primary: true,
-            multi_primary: false,
-            hash_option: 0,
-            hash_filter: Vec::new(),
-            attributes: Vec::new(),
-            servers,
+            ..SiteInfo::primary(servers)
         })
     }
 }

@@ -128,6 +128,25 @@ impl Envelope {
         OUR_VERSION.min(self.suggested.max(self.version))
     }
 
+    /// The envelope of a request as CNRI and national SDK clients send it: version 2.3
+    /// suggesting 2.10, lengths filled in by the encoder.
+    pub fn request(session_id: u32, request_id: u32) -> Self {
+        Self {
+            version: Version { major: 2, minor: 3 },
+            suggested: Version {
+                major: 2,
+                minor: 10,
+            },
+            compressed: false,
+            encrypted: false,
+            truncated: false,
+            session_id,
+            request_id,
+            sequence: 0,
+            message_length: 0,
+        }
+    }
+
     /// The envelope of a response to this request: same ids, negotiated version, our
     /// version suggested, lengths to be filled in by the encoder.
     pub fn reply(&self) -> Self {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use idnode_core::HandleValue;
 use idnode_handle_proto::{
-    encode_message, Decoded, Envelope, Header, Message, Request, Response, Version, ENVELOPE_LEN,
+    encode_message, Decoded, Envelope, Header, Message, Request, Response, ENVELOPE_LEN,
     MAX_MESSAGE,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,20 +63,7 @@ pub async fn resolve(
         indexes: indexes.to_vec(),
         types: types.to_vec(),
     };
-    let env = Envelope {
-        version: Version { major: 2, minor: 1 },
-        suggested: Version {
-            major: 2,
-            minor: 10,
-        },
-        compressed: false,
-        encrypted: false,
-        truncated: false,
-        session_id: 0,
-        request_id: 1,
-        sequence: 0,
-        message_length: 0,
-    };
+    let env = Envelope::request(0, 1);
     let header = Header {
         op_code: req.op_code(),
         op_flags: flags,

@@ -69,6 +69,18 @@ async fn client(app: &App, headers: &HeaderMap) -> Result<Client, Response> {
     }
 }
 
+/// The client, when its credentials are good and `prefix` is its own.
+async fn client_of(app: &App, headers: &HeaderMap, prefix: &str) -> Result<Client, Response> {
+    let c = client(app, headers).await?;
+    if c.prefix != prefix {
+        return Err(plain(
+            StatusCode::UNAUTHORIZED,
+            "credentials do not authorize this prefix",
+        ));
+    }
+    Ok(c)
+}
+
 async fn escrow_put(
     AxState(app): AxState<App>,
     Path(file): Path<String>,
@@ -114,15 +126,8 @@ async fn report_put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let c = match client(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if c.prefix != prefix {
-        return plain(
-            StatusCode::UNAUTHORIZED,
-            "credentials do not authorize this prefix",
-        );
+    if let Err(r) = client_of(&app, &headers, &prefix).await {
+        return r;
     }
     let r = match idnode_escrow::parse_report(&body) {
         Ok(r) => r,
@@ -159,15 +164,8 @@ async fn statistics_put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let c = match client(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if c.prefix != prefix {
-        return plain(
-            StatusCode::UNAUTHORIZED,
-            "credentials do not authorize this prefix",
-        );
+    if let Err(r) = client_of(&app, &headers, &prefix).await {
+        return r;
     }
     let doc: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -227,15 +225,8 @@ async fn bootstrap_put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let c = match client(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if c.prefix != prefix {
-        return plain(
-            StatusCode::UNAUTHORIZED,
-            "credentials do not authorize this prefix",
-        );
+    if let Err(r) = client_of(&app, &headers, &prefix).await {
+        return r;
     }
     let urls: Vec<String> = match serde_json::from_slice::<serde_json::Value>(&body)
         .ok()

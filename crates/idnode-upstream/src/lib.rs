@@ -77,17 +77,7 @@ impl Default for WorkerConfig {
         Self {
             node_prefix: String::new(),
             shr_user_id: String::new(),
-            site: idnode_core::SiteInfo {
-                version: 1,
-                protocol: (2, 10),
-                serial: 1,
-                primary: true,
-                multi_primary: false,
-                hash_option: 0,
-                hash_filter: Vec::new(),
-                attributes: Vec::new(),
-                servers: Vec::new(),
-            },
+            site: idnode_core::SiteInfo::primary(Vec::new()),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             poll_interval: Duration::from_secs(60),

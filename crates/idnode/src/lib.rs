@@ -329,15 +329,8 @@ fn site(id: u32, ip: std::net::IpAddr, interfaces: Vec<SiteInterface>) -> SiteSe
 
 fn site_info(servers: Vec<SiteServer>, desc: &str) -> SiteInfo {
     SiteInfo {
-        version: 1,
-        protocol: (2, 10),
-        serial: 1,
-        primary: true,
-        multi_primary: false,
-        hash_option: 0,
-        hash_filter: Vec::new(),
         attributes: vec![("desc".into(), desc.into())],
-        servers,
+        ..SiteInfo::primary(servers)
     }
 }
 
