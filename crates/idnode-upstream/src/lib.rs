@@ -25,7 +25,7 @@ pub use session::Session;
 pub use worker::{Worker, WorkerHandle};
 
 /// Where and how to reach the top-level node's EPP server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EppConfig {
     /// Host name (also the TLS server name unless `server_name` is set).
     pub host: String,
@@ -47,6 +47,20 @@ pub struct EppConfig {
     pub timeout: Duration,
     /// Largest frame accepted from the server.
     pub max_frame: usize,
+}
+
+impl std::fmt::Debug for EppConfig {
+    /// Everything but the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EppConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("server_name", &self.server_name)
+            .field("ca_file", &self.ca_file)
+            .field("client_id", &self.client_id)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How the worker paces itself.
@@ -85,5 +99,25 @@ impl Default for WorkerConfig {
             commit_every: 256,
             http: HttpTargets::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let c = super::EppConfig {
+            host: "h".into(),
+            port: 700,
+            server_name: None,
+            ca_file: "ca.pem".into(),
+            client_cert: None,
+            client_id: "snms".into(),
+            password: "s3cret-pw".into(),
+            namespaces: Default::default(),
+            timeout: std::time::Duration::from_secs(1),
+            max_frame: 1,
+        };
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 }
