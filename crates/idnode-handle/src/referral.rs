@@ -35,12 +35,28 @@ struct Cached {
     until: Instant,
 }
 
+/// Look-ups at the top-level node one client address may cause per second (cache hits and
+/// configured referrals are free).
+pub(crate) const UPSTREAM_LOOKUPS_PER_SECOND: u32 = 10;
+
+/// What is known of a prefix served elsewhere.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// Its sites.
+    Known(Arc<Known>),
+    /// No site is known.
+    Unknown,
+    /// The client asked the top-level node about too many prefixes this second.
+    Limited,
+}
+
 /// Where the sites of other prefixes come from.
 pub(crate) struct Referrals {
     fixed: Vec<(String, Arc<Known>)>,
     toplevel: Option<SocketAddr>,
     timeout: Duration,
     cache: Cache<String, Arc<Cached>>,
+    per_client: idnode_ratelimit::ClientLimiter,
 }
 
 fn known(sites: Vec<SiteInfo>) -> Known {
@@ -103,25 +119,33 @@ impl Referrals {
                 .max_capacity(100_000)
                 .time_to_live(MAX_TTL)
                 .build(),
+            per_client: idnode_ratelimit::ClientLimiter::per_second(UPSTREAM_LOOKUPS_PER_SECOND),
         }
     }
 
-    /// The sites of `prefix`: configured (longest match), else the top-level node's.
-    pub(crate) async fn lookup(&self, prefix: &str) -> Option<Arc<Known>> {
+    /// The sites of `prefix` for a request from `peer`: configured (longest match), else the
+    /// top-level node's (cached; a look-up there is charged to `peer`).
+    pub(crate) async fn lookup(&self, prefix: &str, peer: IpAddr) -> Lookup {
+        let found = |k: Option<Arc<Known>>| k.map_or(Lookup::Unknown, Lookup::Known);
         let fixed = self
             .fixed
             .iter()
             .filter(|(p, _)| idnode_core::is_under(prefix, p))
             .max_by_key(|(p, _)| p.len());
         if let Some((_, k)) = fixed {
-            return Some(k.clone());
+            return Lookup::Known(k.clone());
         }
-        let toplevel = self.toplevel?;
+        let Some(toplevel) = self.toplevel else {
+            return Lookup::Unknown;
+        };
         let key = prefix.to_ascii_uppercase();
         if let Some(c) = self.cache.get(&key).await {
             if c.until > Instant::now() {
-                return c.known.clone();
+                return found(c.known.clone());
             }
+        }
+        if !self.per_client.allow(peer) {
+            return Lookup::Limited;
         }
         let handle = format!("0.NA/{key}");
         let answer = client::resolve(toplevel, &handle, &[], &[], 0, 0, self.timeout).await;
@@ -141,7 +165,7 @@ impl Referrals {
             Ok(_) => (None, NEGATIVE_TTL),
             Err(e) => {
                 tracing::warn!(prefix = %key, error = %e, "the top-level node did not tell the site");
-                return None;
+                return Lookup::Unknown;
             }
         };
         self.cache
@@ -153,11 +177,35 @@ impl Referrals {
                 }),
             )
             .await;
-        known
+        found(known)
     }
 
     /// Time allowed for each upstream exchange.
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_client_cannot_make_the_node_ask_about_unlimited_prefixes() {
+        // Nothing listens there: every look-up fails (and is not cached), but is charged.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let r = Referrals::new(&[], Some(addr), Duration::from_millis(200));
+        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let mut limited = 0;
+        for k in 0..(UPSTREAM_LOOKUPS_PER_SECOND * 3 + 5) {
+            if matches!(r.lookup(&format!("88.{k}"), peer).await, Lookup::Limited) {
+                limited += 1;
+            }
+        }
+        assert!(limited >= 1, "never limited");
+        let other: IpAddr = "192.0.2.10".parse().unwrap();
+        assert!(matches!(r.lookup("88.999", other).await, Lookup::Unknown));
     }
 }

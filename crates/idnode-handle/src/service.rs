@@ -18,7 +18,7 @@ use std::num::NonZeroU32;
 
 use crate::challenge::{Challenges, Pending};
 use crate::keys::PublicKey;
-use crate::referral::{tcp_server, Referrals, MAX_RECURSION};
+use crate::referral::{tcp_server, Lookup, Referrals, MAX_RECURSION};
 use idnode_ratelimit::ClientLimiter;
 
 /// Seconds a response stays valid (header `expirationTime`).
@@ -649,7 +649,9 @@ impl HandleService {
             Err(e) => return self.fail(out, m, reply, rc::INVALID_HANDLE, &e.to_string()),
         };
         if !self.resolver.serves(&id) {
-            return self.refer(out, m, reply, handle, &id, indexes, types).await;
+            return self
+                .refer(out, m, reply, peer, handle, &id, indexes, types)
+                .await;
         }
         let view = match p {
             Principal::Anonymous => View::Public,
@@ -687,20 +689,33 @@ impl HandleService {
         out: &mut Vec<u8>,
         m: &Message<'_>,
         reply: &Envelope,
+        peer: IpAddr,
         handle: &str,
         id: &Identifier,
         indexes: &[u32],
         types: &[&str],
     ) {
         let prefix = id.prefix();
-        let Some(known) = self.referrals.lookup(prefix).await else {
-            return self.fail(
-                out,
-                m,
-                reply,
-                rc::SERVER_NOT_RESP,
-                &format!("this node is not responsible for prefix {prefix}"),
-            );
+        let known = match self.referrals.lookup(prefix, peer).await {
+            Lookup::Known(k) => k,
+            Lookup::Unknown => {
+                return self.fail(
+                    out,
+                    m,
+                    reply,
+                    rc::SERVER_NOT_RESP,
+                    &format!("this node is not responsible for prefix {prefix}"),
+                )
+            }
+            Lookup::Limited => {
+                return self.fail(
+                    out,
+                    m,
+                    reply,
+                    rc::SERVER_BUSY,
+                    "too many look-ups of other prefixes from this address; retry later",
+                )
+            }
         };
         if !m.header.has(flags::REC) {
             let d = request_digest(m);
