@@ -7,6 +7,7 @@
 //! data directory and survives restarts; every transform command is recorded with its
 //! response, so a redelivery (same clTRID) is answered without being applied twice.
 
+mod commands;
 mod epp;
 mod handle;
 mod http;
