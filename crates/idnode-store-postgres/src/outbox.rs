@@ -28,7 +28,17 @@ fn row(r: &PgRow) -> Result<OutboxRow> {
     })
 }
 
-fn must_touch(n: u64, what: impl FnOnce() -> String) -> Result<()> {
+/// Runs an update that must touch a row; NotFound (named by `what`) when none matched.
+async fn update_one<'q>(
+    tx: &mut Transaction<'_, Postgres>,
+    query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    let n = query
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
     if n == 0 {
         return Err(StoreError::NotFound(what()));
     }
@@ -40,40 +50,36 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Postgres>, op: &Op) -> Res
     let now = now_millis();
     match op {
         Op::SetEnterpriseProfile { id, profile } => {
-            let n = sqlx::query("UPDATE enterprises SET profile = $1 WHERE id = $2")
-                .bind(profile_to_json(profile))
-                .bind(id)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            must_touch(n, || format!("enterprise {id}"))?;
+            update_one(
+                tx,
+                sqlx::query("UPDATE enterprises SET profile = $1 WHERE id = $2")
+                    .bind(profile_to_json(profile))
+                    .bind(id),
+                || format!("enterprise {id}"),
+            )
+            .await?;
         }
         Op::SetEnterpriseUpstream { id, upstream_id } => {
-            let n = sqlx::query("UPDATE enterprises SET upstream_id = $1 WHERE id = $2")
-                .bind(upstream_id)
-                .bind(id)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            must_touch(n, || format!("enterprise {id}"))?;
+            update_one(
+                tx,
+                sqlx::query("UPDATE enterprises SET upstream_id = $1 WHERE id = $2")
+                    .bind(upstream_id)
+                    .bind(id),
+                || format!("enterprise {id}"),
+            )
+            .await?;
         }
         Op::SetPrefixReview {
             prefix,
             review,
             note,
         } => {
-            let n =
+            let q =
                 sqlx::query("UPDATE prefixes SET review = $1, review_note = $2 WHERE prefix = $3")
                     .bind(review.as_str())
                     .bind(note)
-                    .bind(prefix)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-            must_touch(n, || format!("prefix {prefix}"))?;
+                    .bind(prefix);
+            update_one(tx, q, || format!("prefix {prefix}")).await?;
         }
         Op::Enqueue(item) => {
             sqlx::query(
@@ -104,7 +110,7 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Postgres>, op: &Op) -> Res
             .map_err(db_err)?;
         }
         Op::OutboxProgress { id, cursor, done } => {
-            let n = sqlx::query(
+            update_one(tx, sqlx::query(
                 "UPDATE outbox SET cursor = $1, state = CASE WHEN $2 THEN 'done' ELSE state END, \
                  done_at = CASE WHEN $3 THEN $4 ELSE done_at END, last_error = NULL, attempts = 0 \
                  WHERE id = $5 AND state = 'pending'",
@@ -113,12 +119,7 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Postgres>, op: &Op) -> Res
             .bind(done)
             .bind(done)
             .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            must_touch(n, || format!("pending upstream action {id}"))?;
+            .bind(id), || format!("pending upstream action {id}")).await?;
         }
         Op::OutboxRetry {
             id,
@@ -126,32 +127,27 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Postgres>, op: &Op) -> Res
             next_at,
             error,
         } => {
-            let n = sqlx::query(
-                "UPDATE outbox SET attempts = $1, next_at = $2, last_error = $3 \
+            update_one(
+                tx,
+                sqlx::query(
+                    "UPDATE outbox SET attempts = $1, next_at = $2, last_error = $3 \
                  WHERE id = $4 AND state = 'pending'",
+                )
+                .bind(i64::from(*attempts))
+                .bind(next_at)
+                .bind(error)
+                .bind(id),
+                || format!("pending upstream action {id}"),
             )
-            .bind(i64::from(*attempts))
-            .bind(next_at)
-            .bind(error)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            must_touch(n, || format!("pending upstream action {id}"))?;
+            .await?;
         }
         Op::OutboxRequeue { id } => {
-            let n = sqlx::query(
+            update_one(tx, sqlx::query(
                 "UPDATE outbox SET state = 'pending', attempts = 0, next_at = $1, done_at = NULL \
                  WHERE id = $2 AND state = 'dead'",
             )
             .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            must_touch(n, || format!("dead upstream action {id}"))?;
+            .bind(id), || format!("dead upstream action {id}")).await?;
         }
         Op::RecordDeposit(d) => crate::escrow::record(tx, d).await?,
         Op::AddUsage { day, metric, delta } => {

@@ -87,19 +87,7 @@ pub(crate) async fn range(
     .fetch_all(pool)
     .await
     .map_err(db_err)?;
-    rows.iter()
-        .map(|r| {
-            HistoryRecord::from_columns(
-                r.get("id"),
-                r.get("handle"),
-                r.get("action"),
-                r.get("actor"),
-                r.get("at"),
-                r.get("vals_before"),
-                r.get("vals_after"),
-            )
-        })
-        .collect()
+    rows.iter().map(crate::history_row).collect()
 }
 
 pub(crate) async fn add_usage(

@@ -112,6 +112,19 @@ fn enterprise(row: &sqlx::sqlite::SqliteRow) -> Result<Enterprise> {
     })
 }
 
+/// A history record from a row of `id, handle, action, actor, at, vals_before, vals_after`.
+pub(crate) fn history_row(r: &sqlx::sqlite::SqliteRow) -> Result<HistoryRecord> {
+    HistoryRecord::from_columns(
+        r.get("id"),
+        r.get("handle"),
+        r.get("action"),
+        r.get("actor"),
+        r.get("at"),
+        r.get("vals_before"),
+        r.get("vals_after"),
+    )
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -236,20 +249,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
-        let mut out = rows
-            .iter()
-            .map(|r| {
-                HistoryRecord::from_columns(
-                    r.get("id"),
-                    r.get("handle"),
-                    r.get("action"),
-                    r.get("actor"),
-                    r.get("at"),
-                    r.get("vals_before"),
-                    r.get("vals_after"),
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut out = rows.iter().map(history_row).collect::<Result<Vec<_>>>()?;
         let current = if out
             .first()
             .is_some_and(|r| r.action == HistoryAction::Create)

@@ -28,7 +28,17 @@ fn row(r: &SqliteRow) -> Result<OutboxRow> {
     })
 }
 
-fn must_touch(n: u64, what: impl FnOnce() -> String) -> Result<()> {
+/// Runs an update that must touch a row; NotFound (named by `what`) when none matched.
+async fn update_one<'q>(
+    tx: &mut Transaction<'_, Sqlite>,
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    let n = query
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
     if n == 0 {
         return Err(StoreError::NotFound(what()));
     }
@@ -40,39 +50,39 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Sqlite>, op: &Op) -> Resul
     let now = now_millis();
     match op {
         Op::SetEnterpriseProfile { id, profile } => {
-            let n = sqlx::query("UPDATE enterprises SET profile = ? WHERE id = ?")
-                .bind(profile_to_json(profile))
-                .bind(id)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            must_touch(n, || format!("enterprise {id}"))?;
+            update_one(
+                tx,
+                sqlx::query("UPDATE enterprises SET profile = ? WHERE id = ?")
+                    .bind(profile_to_json(profile))
+                    .bind(id),
+                || format!("enterprise {id}"),
+            )
+            .await?;
         }
         Op::SetEnterpriseUpstream { id, upstream_id } => {
-            let n = sqlx::query("UPDATE enterprises SET upstream_id = ? WHERE id = ?")
-                .bind(upstream_id)
-                .bind(id)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            must_touch(n, || format!("enterprise {id}"))?;
+            update_one(
+                tx,
+                sqlx::query("UPDATE enterprises SET upstream_id = ? WHERE id = ?")
+                    .bind(upstream_id)
+                    .bind(id),
+                || format!("enterprise {id}"),
+            )
+            .await?;
         }
         Op::SetPrefixReview {
             prefix,
             review,
             note,
         } => {
-            let n = sqlx::query("UPDATE prefixes SET review = ?, review_note = ? WHERE prefix = ?")
-                .bind(review.as_str())
-                .bind(note)
-                .bind(prefix)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            must_touch(n, || format!("prefix {prefix}"))?;
+            update_one(
+                tx,
+                sqlx::query("UPDATE prefixes SET review = ?, review_note = ? WHERE prefix = ?")
+                    .bind(review.as_str())
+                    .bind(note)
+                    .bind(prefix),
+                || format!("prefix {prefix}"),
+            )
+            .await?;
         }
         Op::Enqueue(item) => {
             sqlx::query(
@@ -103,7 +113,7 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Sqlite>, op: &Op) -> Resul
             .map_err(db_err)?;
         }
         Op::OutboxProgress { id, cursor, done } => {
-            let n = sqlx::query(
+            update_one(tx, sqlx::query(
                 "UPDATE outbox SET cursor = ?, state = CASE WHEN ? THEN 'done' ELSE state END, \
                  done_at = CASE WHEN ? THEN ? ELSE done_at END, last_error = NULL, attempts = 0 \
                  WHERE id = ? AND state = 'pending'",
@@ -112,12 +122,7 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Sqlite>, op: &Op) -> Resul
             .bind(done)
             .bind(done)
             .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            must_touch(n, || format!("pending upstream action {id}"))?;
+            .bind(id), || format!("pending upstream action {id}")).await?;
         }
         Op::OutboxRetry {
             id,
@@ -125,32 +130,27 @@ pub(crate) async fn apply_op(tx: &mut Transaction<'_, Sqlite>, op: &Op) -> Resul
             next_at,
             error,
         } => {
-            let n = sqlx::query(
-                "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? \
+            update_one(
+                tx,
+                sqlx::query(
+                    "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? \
                  WHERE id = ? AND state = 'pending'",
+                )
+                .bind(i64::from(*attempts))
+                .bind(next_at)
+                .bind(error)
+                .bind(id),
+                || format!("pending upstream action {id}"),
             )
-            .bind(i64::from(*attempts))
-            .bind(next_at)
-            .bind(error)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            must_touch(n, || format!("pending upstream action {id}"))?;
+            .await?;
         }
         Op::OutboxRequeue { id } => {
-            let n = sqlx::query(
+            update_one(tx, sqlx::query(
                 "UPDATE outbox SET state = 'pending', attempts = 0, next_at = ?, done_at = NULL \
                  WHERE id = ? AND state = 'dead'",
             )
             .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            must_touch(n, || format!("dead upstream action {id}"))?;
+            .bind(id), || format!("dead upstream action {id}")).await?;
         }
         Op::RecordDeposit(d) => crate::escrow::record(tx, d).await?,
         Op::AddUsage { day, metric, delta } => {
