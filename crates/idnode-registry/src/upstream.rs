@@ -5,7 +5,7 @@ use idnode_core::HandleValue;
 use idnode_store::{Op, OutboxItem, OutboxRow, Review};
 use serde::{Deserialize, Serialize};
 
-use crate::{Registry, RegistryError, Result};
+use crate::{Principal, Registry, RegistryError, Result};
 
 /// What the node reports of its identifiers upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,21 +303,32 @@ impl Registry {
         Ok(())
     }
 
-    /// Queues the registration of this node's site for its own prefix (`idnode init` does it;
-    /// `idnode upstream register-site` again after the node's address changed or when the
-    /// connection was enabled after `init`).
-    pub async fn queue_node_site(&self) -> Result<()> {
+    /// Queues `actions` on their own (they follow no local change), as the node itself;
+    /// nothing happens when the registry is not connected upstream.
+    pub async fn queue_actions(&self, actions: &[Action]) -> Result<()> {
         let mut ops = Vec::new();
-        self.queue_upstream(
-            &mut ops,
-            &[Action::SiteRegister {
-                prefix: self.node_prefix.clone(),
-            }],
-        );
+        self.queue_upstream(&mut ops, actions);
         if !ops.is_empty() {
             self.commit(&crate::onboarding::system("system:upstream"), ops)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Queues the registration of this node's site for its own prefix (`idnode init` does it;
+    /// `idnode upstream register-site` again after the node's address changed or when the
+    /// connection was enabled after `init`).
+    pub async fn queue_node_site(&self) -> Result<()> {
+        self.queue_actions(&[Action::SiteRegister {
+            prefix: self.node_prefix.clone(),
+        }])
+        .await
+    }
+
+    /// Puts a dead (refused) upstream action back in the queue (operator).
+    pub async fn requeue_upstream(&self, p: &Principal, id: i64) -> Result<()> {
+        Self::require_operator(p)?;
+        self.commit(p, vec![Op::OutboxRequeue { id }]).await?;
         Ok(())
     }
 }

@@ -186,18 +186,11 @@ pub async fn run(config: &Config, services: &Services, period: &Period) -> anyho
     std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
     if config.upstream.enabled && config.upstream.report_url.is_some() {
         services
-            .store
-            .apply(&Batch {
-                actor: "system:reports".into(),
-                ops: vec![Op::Enqueue(
-                    Action::Statistics {
-                        period: period.path(),
-                        file,
-                    }
-                    .item(),
-                )],
-                idempotency: None,
-            })
+            .registry
+            .queue_actions(&[Action::Statistics {
+                period: period.path(),
+                file,
+            }])
             .await?;
     }
     Ok(path)

@@ -39,7 +39,7 @@ fn age(ms: i64) -> String {
 
 /// Runs an `idnode upstream` command.
 pub async fn command(config: &Config, command: UpstreamCommand) -> anyhow::Result<()> {
-    use idnode_store::{Op, OutboxState};
+    use idnode_store::OutboxState;
     let store = crate::open_store(&config.database.url).await?;
     match command {
         UpstreamCommand::Status { limit } => {
@@ -102,12 +102,10 @@ pub async fn command(config: &Config, command: UpstreamCommand) -> anyhow::Resul
             );
         }
         UpstreamCommand::Retry { id } => {
-            store
-                .apply(&idnode_store::Batch {
-                    actor: "cli:operator".into(),
-                    ops: vec![Op::OutboxRequeue { id }],
-                    idempotency: None,
-                })
+            let services = Services::open(config).await?;
+            services
+                .registry
+                .requeue_upstream(&crate::cli_operator(), id)
                 .await
                 .with_context(|| format!("re-queuing upstream action {id}"))?;
             println!("upstream action {id} queued again");
@@ -305,16 +303,11 @@ pub(crate) async fn start(
         if !url.ends_with('/') {
             bail!("[upstream] iiidap_url must end with /");
         }
-        let action = idnode_registry::Action::Bootstrap {
-            urls: vec![url.clone()],
-        };
         services
-            .store
-            .apply(&idnode_store::Batch {
-                actor: "system:upstream".into(),
-                ops: vec![idnode_store::Op::Enqueue(action.item())],
-                idempotency: None,
-            })
+            .registry
+            .queue_actions(&[idnode_registry::Action::Bootstrap {
+                urls: vec![url.clone()],
+            }])
             .await?;
     }
     let worker = Worker::new(
