@@ -72,7 +72,7 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
         servers: vec!["192.0.2.1:2641".parse().unwrap()],
     }];
     tweak(&mut config);
-    let store = idnode::open_store(&url).await.unwrap();
+    let store = idnode::open_store(&config.database).await.unwrap();
     config.secrets.seal_key_file = Some(dir.path().join("seal.key"));
     let services = Arc::new(Services::new(store, "88.118", &config).unwrap());
     let op = services.registry.init_node(None).await.unwrap();

@@ -8,6 +8,7 @@ mod clients;
 mod common;
 mod dns;
 mod dns_tools;
+mod full_disk;
 mod handle;
 mod handle_keys;
 mod handle_limits;

@@ -116,7 +116,7 @@ pub async fn node(backend: Backend, prefix: &str, tl: &Toplevel) -> Node {
     config.escrow.dir = Some(dir.path().join("escrow"));
     u.backoff_initial_ms = 50;
     u.backoff_max_secs = 1;
-    let store = idnode::open_store(&url).await.unwrap();
+    let store = idnode::open_store(&config.database).await.unwrap();
     let services = Arc::new(Services::new(store, prefix, &config).unwrap());
     let op = services.registry.init_node(None).await.unwrap();
     let key = idnode::escrow::signing_key(&config.escrow.key_file(&config), prefix).unwrap();

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use idnode_core::ResponseCode;
 use idnode_registry::{ItemProblem, RegistryError};
 use idnode_resolver::ResolveError;
+use idnode_store::StoreError;
 use serde::Serialize;
 
 /// The HTTP status for a Handle response code (SPEC §4).
@@ -105,15 +106,32 @@ impl ApiError {
     }
 }
 
+/// The status of a storage failure, logged here with the database's own text (which the
+/// client never sees): 503 while the database is unreachable, 507 when it is full, else 500.
+fn storage_status(e: &StoreError) -> StatusCode {
+    match e {
+        StoreError::Unavailable(_) => {
+            tracing::warn!(error = %e, "database unavailable");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        StoreError::Full(_) => {
+            tracing::error!(error = %e, "database full");
+            StatusCode::INSUFFICIENT_STORAGE
+        }
+        _ => {
+            tracing::error!(error = %e, "storage failure");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
 impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> Self {
-        if let RegistryError::Store(inner) = &e {
-            tracing::error!(error = %inner, "storage failure");
-        }
         let mut out = Self::new(e.response_code(), e.to_string());
         match e {
             RegistryError::Batch(problems) => out.problems = problems,
             RegistryError::RateLimited => out.status = StatusCode::TOO_MANY_REQUESTS,
+            RegistryError::Store(inner) => out.status = storage_status(&inner),
             _ => {}
         }
         out
@@ -122,14 +140,15 @@ impl From<RegistryError> for ApiError {
 
 impl From<ResolveError> for ApiError {
     fn from(e: ResolveError) -> Self {
-        if let ResolveError::Store(inner) = &e {
-            tracing::error!(error = %inner, "storage failure");
-        }
         let msg = match &e {
             ResolveError::NotFound => "Handle Not Found".to_owned(),
             other => other.to_string(),
         };
-        Self::new(e.response_code(), msg)
+        let mut out = Self::new(e.response_code(), msg);
+        if let ResolveError::Store(inner) = &e {
+            out.status = storage_status(inner);
+        }
+        out
     }
 }
 
@@ -157,7 +176,10 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

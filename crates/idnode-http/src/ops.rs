@@ -36,13 +36,15 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and takes writes (after a full disk, once a probe write
+/// fits again).
 pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
-    match s.0.resolver.store().ping().await {
+    match s.0.resolver.store().ready().await {
         Ok(()) => "ready\n".into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "database not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+            tracing::warn!(error = %e, "not ready");
+            let why = format!("not ready: {}\n", e.public_message());
+            (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
         }
     }
 }

@@ -57,8 +57,8 @@ pub enum RegistryError {
     /// The enterprise may not hold more prefixes (national SDK RC 605).
     #[error("{0}")]
     PrefixLimit(String),
-    /// The store failed.
-    #[error("storage failure")]
+    /// The store failed (the message is [`StoreError::public_message`]).
+    #[error("{}", .0.public_message())]
     Store(#[source] StoreError),
 }
 

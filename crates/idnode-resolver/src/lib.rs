@@ -32,8 +32,8 @@ pub enum ResolveError {
     /// The handle's prefix is not served by this node.
     #[error("this node is not responsible for prefix {0}")]
     NotResponsible(String),
-    /// The store failed.
-    #[error(transparent)]
+    /// The store failed (the message is [`StoreError::public_message`]).
+    #[error("{}", .0.public_message())]
     Store(#[from] StoreError),
 }
 

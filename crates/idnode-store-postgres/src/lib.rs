@@ -6,13 +6,16 @@ mod copy;
 mod escrow;
 mod outbox;
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use idnode_core::json::values_from_json;
 use idnode_store::{
     fill_created_values, fold, prefix_range, profile_from_json, Batch, DepositRecord, Enterprise,
     EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency, OutboxRow,
-    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, Store,
-    StoreError, StoreStats,
+    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, SpaceState,
+    Store, StoreError, StoreOptions, StoreStats,
 };
 use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
@@ -21,12 +24,40 @@ use sqlx::{PgPool, Row};
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    space: Arc<SpaceState>,
 }
 
+/// Bytes the readiness probe writes while the tablespace was last found full.
+const PROBE_BYTES: i32 = 1024 * 1024;
+
+/// How long [`PgStore::connect`] waits for a server that is still starting.
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    let state = e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned());
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
-        e => StoreError::Database(Box::new(e)),
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
+        e => match state.as_deref() {
+            // disk_full
+            Some("53100") => StoreError::Full(e.to_string()),
+            // connection exceptions, too many connections, out of memory, shutting down,
+            // crashed, starting up
+            Some(s)
+                if s.starts_with("08")
+                    || matches!(s, "53200" | "53300" | "57P01" | "57P02" | "57P03") =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Database(Box::new(e)),
+        },
     }
 }
 
@@ -39,16 +70,35 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 impl PgStore {
     /// Connects to `url` (`postgres://…`) and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`PgStore::connect`] with options. A server that is still starting is waited for up
+    /// to 30 s; afterwards every call waits at most `acquire_timeout` for a connection.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .connect(url)
-            .await
+            .acquire_timeout(options.acquire_timeout)
+            .connect_lazy(url)
             .map_err(db_err)?;
+        let deadline = Instant::now() + STARTUP_WAIT;
+        loop {
+            match pool.acquire().await.map_err(db_err) {
+                Ok(_) => break,
+                Err(StoreError::Unavailable(_)) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         sqlx::migrate!("../../migrations/postgres")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            space: Arc::default(),
+        })
     }
 }
 
@@ -114,11 +164,28 @@ impl Store for PgStore {
         "postgres"
     }
 
-    async fn ping(&self) -> Result<()> {
+    async fn ready(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
+        if self.space.probe_due() {
+            // The pad is stored out of line and uncompressed (migration 0006): each probe
+            // needs PROBE_BYTES of fresh space in the tablespace.
+            let probe = sqlx::query(
+                "INSERT INTO space_probe (id, pad) VALUES (1, convert_to(repeat('x', $1), 'UTF8')) \
+                 ON CONFLICT (id) DO UPDATE SET pad = excluded.pad",
+            )
+            .bind(PROBE_BYTES)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(db_err);
+            self.space.probed(&probe);
+        }
+        if self.space.is_full() {
+            return Err(StoreError::Full("no probe write has fitted since".into()));
+        }
         Ok(())
     }
 
@@ -208,7 +275,9 @@ impl Store for PgStore {
     }
 
     async fn apply(&self, batch: &Batch) -> Result<()> {
-        apply::apply(&self.pool, batch).await
+        let out = apply::apply(&self.pool, batch).await;
+        self.space.observe(&out);
+        out
     }
 
     async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>> {

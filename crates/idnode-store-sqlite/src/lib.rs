@@ -1,11 +1,18 @@
 //! [`Store`] on SQLite: the zero-setup default. One writer connection (SQLite has one writer
-//! anyway; a single connection avoids lock upgrades) and a pool of readers, in WAL mode.
+//! anyway; a single connection avoids lock upgrades) and a pool of readers, in WAL mode with
+//! `synchronous=FULL`: a commit is on disk before a write is acknowledged.
+//!
+//! A writer connection whose transaction state is in doubt after a failed statement or
+//! commit (a full disk makes SQLite roll back on its own, and sqlx then believes a
+//! transaction is still open, so later writes would become savepoints that never commit) is
+//! closed instead of being reused: see [`writer_is_clean`].
 
 mod apply;
 mod escrow;
 mod outbox;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,22 +20,46 @@ use idnode_core::json::values_from_json;
 use idnode_store::{
     fill_created_values, fold, prefix_range, profile_from_json, Batch, DepositRecord, Enterprise,
     EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord, Idempotency, OutboxRow,
-    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, Store,
-    StoreError, StoreStats,
+    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Result, Review, SecretHash, SpaceState,
+    Store, StoreError, StoreOptions, StoreStats,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection as _, Row, SqlitePool};
 
 /// The SQLite backend.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    space: Arc<SpaceState>,
 }
 
+/// SQLite's primary result codes this backend tells apart.
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+const SQLITE_FULL: i64 = 13;
+
+/// Bytes the readiness probe writes while the disk was last found full.
+const PROBE_BYTES: i64 = 1024 * 1024;
+
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    let code = e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i64>().ok())
+        .map(|c| c & 0xff);
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        e if code == Some(SQLITE_FULL) => StoreError::Full(e.to_string()),
+        e if matches!(code, Some(SQLITE_BUSY | SQLITE_LOCKED)) => {
+            StoreError::Unavailable(e.to_string())
+        }
         e => StoreError::Database(Box::new(e)),
     }
 }
@@ -39,15 +70,34 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     })
 }
 
+/// Whether the writer connection, handed back to its pool, is outside any transaction, both
+/// as sqlx counts it and as SQLite has it; a connection that is not is closed.
+///
+/// The statement runs after any `ROLLBACK` queued by a dropped transaction (one worker thread
+/// runs a connection's commands in order). `BEGIN` fails inside a transaction; when it
+/// succeeds, the `ROLLBACK` ends it again.
+pub async fn writer_is_clean(conn: &mut SqliteConnection) -> bool {
+    let outside = sqlx::query("BEGIN").execute(&mut *conn).await.is_ok()
+        && sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok();
+    outside && !conn.is_in_transaction()
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`)
     /// and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`SqliteStore::connect`] with options. Readers wait `acquire_timeout` for a
+    /// connection; writers queue for the single writer connection up to 30 s, since a busy
+    /// writer is not an unavailable database.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(db_err)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536")
@@ -55,6 +105,16 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    let clean = writer_is_clean(conn).await;
+                    if !clean {
+                        tracing::warn!("closing the SQLite writer connection: its transaction state is in doubt");
+                    }
+                    Ok(clean)
+                })
+            })
             .connect_with(opts.clone())
             .await
             .map_err(db_err)?;
@@ -64,10 +124,28 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(Box::new(e)))?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(options.acquire_timeout)
             .connect_with(opts.read_only(true))
             .await
             .map_err(db_err)?;
-        Ok(Self { read, write })
+        Ok(Self {
+            read,
+            write,
+            space: Arc::default(),
+        })
+    }
+
+    /// Rewrites the probe row with fresh random bytes: it commits only if the disk has room.
+    async fn probe_write(&self) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO space_probe (id, pad) VALUES (1, randomblob(?)) \
+             ON CONFLICT (id) DO UPDATE SET pad = excluded.pad",
+        )
+        .bind(PROBE_BYTES)
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
 }
 
@@ -131,11 +209,18 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn ping(&self) -> Result<()> {
+    async fn ready(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.read)
             .await
             .map_err(db_err)?;
+        if self.space.probe_due() {
+            let probe = self.probe_write().await;
+            self.space.probed(&probe);
+        }
+        if self.space.is_full() {
+            return Err(StoreError::Full("no probe write has fitted since".into()));
+        }
         Ok(())
     }
 
@@ -236,7 +321,9 @@ impl Store for SqliteStore {
     }
 
     async fn apply(&self, batch: &Batch) -> Result<()> {
-        apply::apply(&self.write, batch).await
+        let out = apply::apply(&self.write, batch).await;
+        self.space.observe(&out);
+        out
     }
 
     async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>> {

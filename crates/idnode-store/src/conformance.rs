@@ -49,7 +49,7 @@ fn create(h: &str, url: &str) -> Op {
 
 /// Runs the whole story against an empty store.
 pub async fn run(store: &dyn Store) {
-    store.ping().await.unwrap();
+    store.ready().await.unwrap();
     enterprises_and_prefixes(store).await;
     handles_and_history(store).await;
     batches_are_atomic(store).await;

@@ -10,13 +10,30 @@ mod error;
 mod model;
 
 use async_trait::async_trait;
-pub use error::{ItemError, ItemErrorKind, StoreError};
+pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
 pub use model::{
     fill_created_values, fold, now_millis, prefix_range, profile_from_json, profile_to_json, Batch,
     DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord,
     Idempotency, NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
     PrefixStatus, Review, SecretHash, Status, StoreStats,
 };
+
+/// How a backend uses its connections.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Longest wait for a free database connection before a call fails with
+    /// [`StoreError::Unavailable`]. Bounds how long requests wait on a stopped or unreachable
+    /// PostgreSQL server (SQLite's single writer queues writes and waits longer).
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: std::time::Duration::from_millis(500),
+        }
+    }
+}
 
 /// Result alias for store calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -27,8 +44,10 @@ pub trait Store: Send + Sync + 'static {
     /// Short backend name (`sqlite`, `postgres`) for logs and metrics.
     fn backend(&self) -> &'static str;
 
-    /// Checks the database answers (for `/readyz`).
-    async fn ping(&self) -> Result<()>;
+    /// Checks the database answers and takes writes (for `/readyz`): a read, and while the
+    /// last write ran out of space ([`StoreError::Full`]), a small probe write, so readiness
+    /// returns once space does.
+    async fn ready(&self) -> Result<()>;
 
     /// One handle by its normalised text.
     async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>>;

@@ -10,6 +10,10 @@
 //! If PostgreSQL cannot be found or started this panics: a missing database is a failure,
 //! never a silent skip.
 
+mod disk;
+
+pub use disk::SmallDisk;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,26 +25,89 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// The URL of a new, empty database. Blocking; call it once per test.
 pub fn pg_database() -> String {
-    let server = SERVER.get_or_init(|| match std::env::var("IDNODE_TEST_DATABASE_URL") {
+    create_database(server(), None)
+}
+
+/// A new, empty database whose tables all live in a new tablespace at `location` (an
+/// empty directory; on a small filesystem, to see what a full disk does). Dropping it drops
+/// the database (ending its sessions) and the tablespace. Blocking.
+pub struct TablespaceDatabase {
+    /// The database's URL.
+    pub url: String,
+    name: String,
+    space: String,
+}
+
+impl TablespaceDatabase {
+    /// Creates the tablespace and the database.
+    pub fn create(location: &Path) -> Self {
+        if is_root() {
+            chown_postgres(location);
+        }
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let space = format!("idnode_s{}_{n}", std::process::id());
+        psql(
+            server(),
+            &format!(
+                "CREATE TABLESPACE {space} LOCATION '{}'",
+                location.display()
+            ),
+        );
+        let url = create_database(server(), Some(&space));
+        let name = url
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.split('?').next())
+            .unwrap_or_default()
+            .to_owned();
+        Self { url, name, space }
+    }
+}
+
+impl Drop for TablespaceDatabase {
+    fn drop(&mut self) {
+        psql(
+            server(),
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+        psql(
+            server(),
+            &format!("DROP TABLESPACE IF EXISTS {}", self.space),
+        );
+    }
+}
+
+fn server() -> &'static str {
+    SERVER.get_or_init(|| match std::env::var("IDNODE_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => start_cluster(),
-    });
+    })
+}
+
+fn psql(server: &str, sql: &str) {
+    let out = Command::new(bin("psql"))
+        .arg(server)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{sql} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn create_database(server: &str, tablespace: Option<&str>) -> String {
     let name = format!(
         "idnode_t{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
-    let out = Command::new(bin("psql"))
-        .arg(server)
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
-        .arg(format!("CREATE DATABASE {name}"))
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "CREATE DATABASE failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let sql = match tablespace {
+        Some(t) => format!("CREATE DATABASE {name} TABLESPACE {t}"),
+        None => format!("CREATE DATABASE {name}"),
+    };
+    psql(server, &sql);
     with_database(server, &name)
 }
 
@@ -108,52 +175,132 @@ fn free_port() -> u16 {
 }
 
 fn start_cluster() -> String {
-    let root = is_root();
-    let dir = std::env::temp_dir().join(format!("idnode-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    if root {
-        let ok = Command::new("chown")
-            .args(["-R", "postgres"])
-            .arg(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "chown of {} to postgres failed", dir.display());
+    let cluster = Cluster::start();
+    let url = cluster.url();
+    // The shared cluster lives as long as the test process; its watchdog removes it.
+    std::mem::forget(cluster);
+    url
+}
+
+/// A throwaway PostgreSQL cluster of one test, which it may stop and start again (to see
+/// what a node does while its database is down). Dropping it stops the cluster; a watchdog
+/// removes it if the test process dies first.
+pub struct Cluster {
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+    root: bool,
+}
+
+impl Cluster {
+    /// Creates and starts a cluster in a new temporary directory. Blocking.
+    pub fn start() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let root = is_root();
+        let dir = std::env::temp_dir().join(format!(
+            "idnode-pg-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        if root {
+            chown_postgres(&dir);
+        }
+        let data = dir.join("data");
+        let out = pg_command("initdb", root)
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "initdb not runnable ({e}); install PostgreSQL or set IDNODE_TEST_DATABASE_URL"
+                )
+            });
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        spawn_watchdog(&dir, &data, root);
+        let cluster = Self {
+            dir,
+            data,
+            port: free_port(),
+            root,
+        };
+        cluster.resume();
+        cluster
     }
-    let data = dir.join("data");
-    let out = pg_command("initdb", root)
-        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
-        .arg(&data)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("initdb not runnable ({e}); install PostgreSQL or set IDNODE_TEST_DATABASE_URL")
-        });
-    assert!(
-        out.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let port = free_port();
-    let opts = format!(
-        "-p {port} -k {} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-        dir.display()
-    );
-    let out = pg_command("pg_ctl", root)
-        .args(["-w", "-D"])
-        .arg(&data)
-        .args(["-o", &opts, "-l"])
-        .arg(dir.join("log"))
-        .arg("start")
-        .stdout(Stdio::null())
-        .output()
-        .expect("pg_ctl runs");
-    assert!(
-        out.status.success(),
-        "pg_ctl start failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    spawn_watchdog(&dir, &data, root);
-    format!("postgres://postgres@127.0.0.1:{port}/postgres")
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A new, empty database in this cluster (`psql` must reach it).
+    pub fn database(&self) -> String {
+        create_database(&self.url(), None)
+    }
+
+    /// Starts the (stopped) cluster again on the same port. Blocking.
+    pub fn resume(&self) {
+        let opts = format!(
+            "-p {} -k {} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            self.port,
+            self.dir.display()
+        );
+        let out = pg_command("pg_ctl", self.root)
+            .args(["-w", "-D"])
+            .arg(&self.data)
+            .args(["-o", &opts, "-l"])
+            .arg(self.dir.join("log"))
+            .arg("start")
+            .stdout(Stdio::null())
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops the cluster (fast shutdown: sessions are ended at once). Blocking.
+    pub fn stop(&self) {
+        let out = pg_command("pg_ctl", self.root)
+            .args(["-w", "-m", "fast", "-D"])
+            .arg(&self.data)
+            .arg("stop")
+            .stdout(Stdio::null())
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = pg_command("pg_ctl", self.root)
+            .args(["-m", "immediate", "-D"])
+            .arg(&self.data)
+            .arg("stop")
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn chown_postgres(path: &Path) {
+    let ok = Command::new("chown")
+        .args(["-R", "postgres"])
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "chown of {} to postgres failed", path.display());
 }
 
 /// Stops the cluster and deletes its directory once this process has exited.

@@ -161,12 +161,7 @@ fn init_logging(filter: &str) {
 }
 
 fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let mut f = crate::files::create_private(path)
         .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
     f.write_all(secret.as_bytes())?;
     f.write_all(b"\n")?;
@@ -194,7 +189,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             secret_file,
         } => {
             let prefix = idnode_core::normalize_prefix(&prefix)?;
-            let store = open_store(&config.database.url).await?;
+            let store = open_store(&config.database).await?;
             let services = Services::new(store, &prefix, &config)?;
             let secret = idnode_registry::generate_secret();
             if let Some(path) = &secret_file {
@@ -265,7 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             output,
         } => {
-            let store = open_store(&config.database.url).await?;
+            let store = open_store(&config.database).await?;
             let prefix = prefix.map(|p| p.to_ascii_uppercase());
             let n = match &output {
                 Some(path) => {
@@ -350,7 +345,7 @@ async fn enterprise(config: &Config, command: EnterpriseCommand) -> anyhow::Resu
 }
 
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
-    let store = open_store(&config.database.url).await?;
+    let store = open_store(&config.database).await?;
     let prefix = match node_prefix(&store).await? {
         Some(p) => p,
         None if demo => {

@@ -12,8 +12,13 @@ pub const DEFAULT_CONFIG: &str = r#"# idnode configuration. Every key is optiona
 # Environment overrides: IDNODE_DATABASE_URL, IDNODE_HTTP_ADDR, IDNODE_HANDLE_ADDR, IDNODE_LOG.
 
 [database]
-# sqlite://PATH (embedded, created if missing) or postgres://user:pass@host:port/db
+# sqlite://PATH (embedded, created if missing, mode 0600) or postgres://user:pass@host:port/db
 url = "sqlite://./idnode-data/idnode.db"
+# Longest wait for a free database connection, milliseconds. With the database stopped or
+# unreachable, requests that need it fail after this long (REST 503 with Retry-After, Handle
+# RC 2, DNS SERVFAIL) while cached answers keep flowing. SQLite writes queue for its single
+# writer longer (30 s).
+acquire_timeout_ms = 500
 
 [http]
 # Address of the HTTP front end (Handle.Net REST, management API, /metrics).
@@ -203,6 +208,26 @@ pub struct Config {
 pub struct DatabaseConfig {
     /// `sqlite://…` or `postgres://…`.
     pub url: String,
+    /// Longest wait for a database connection, milliseconds; beyond it a request fails fast
+    /// (REST 503, Handle RC 2, DNS SERVFAIL).
+    pub acquire_timeout_ms: u64,
+}
+
+impl DatabaseConfig {
+    /// The default settings for the database at `url`.
+    pub fn with_url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The store options these settings give.
+    pub fn options(&self) -> idnode_store::StoreOptions {
+        idnode_store::StoreOptions {
+            acquire_timeout: std::time::Duration::from_millis(self.acquire_timeout_ms.max(1)),
+        }
+    }
 }
 
 /// `[http]`.
@@ -403,6 +428,7 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: "sqlite://./idnode-data/idnode.db".into(),
+            acquire_timeout_ms: 500,
         }
     }
 }
@@ -500,6 +526,7 @@ impl fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .finish()
     }
 }
@@ -545,9 +572,7 @@ mod tests {
             "postgres://idnode:***@db:5432/idnode"
         );
         let c = Config {
-            database: DatabaseConfig {
-                url: "postgres://u:pw@h/d".into(),
-            },
+            database: DatabaseConfig::with_url("postgres://u:pw@h/d"),
             ..Config::default()
         };
         assert!(!format!("{c:?}").contains("pw"));

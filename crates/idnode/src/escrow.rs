@@ -90,20 +90,13 @@ impl EscrowSection {
 /// node `prefix` when missing.
 pub fn signing_key(path: &Path, prefix: &str) -> anyhow::Result<SigningKey> {
     if !path.exists() {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let armored = SigningKey::generate(&format!("idnode {prefix} <escrow@{prefix}>"))?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        opts.open(path)
+        crate::files::create_private(path)
             .and_then(|mut f| f.write_all(armored.as_bytes()))
             .with_context(|| format!("creating {}", path.display()))?;
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8(crate::files::read_key_file(path)?)
+        .with_context(|| format!("{} is not an armored key", path.display()))?;
     Ok(SigningKey::from_armored(&text)?)
 }
 
@@ -485,7 +478,7 @@ pub async fn command(config: &Config, command: EscrowCommand) -> anyhow::Result<
             );
         }
         EscrowCommand::List => {
-            let store = crate::open_store(&config.database.url).await?;
+            let store = crate::open_store(&config.database).await?;
             for d in store.deposits(1_000).await? {
                 println!(
                     "{}\t{}\t{}\tprev {}\t{} nodes\t{} handles",

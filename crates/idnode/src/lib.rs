@@ -6,6 +6,7 @@ pub mod config;
 mod demo;
 mod dns;
 pub mod escrow;
+pub mod files;
 pub mod reports;
 pub mod transfer;
 pub mod upstream;
@@ -30,23 +31,27 @@ use tokio::sync::watch;
 
 pub use config::Config;
 
-/// Opens the store named by a database URL (creating the SQLite directory when needed).
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store named by the database settings. A SQLite database file (and its WAL and
+/// shared-memory files, which SQLite creates with the database's mode) is readable by its
+/// owner only, since it holds secret hashes; a new directory for it is made mode 0700.
+pub async fn open_store(db: &config::DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let url = db.url.as_str();
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = Path::new(file)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        if !file.starts_with(':') {
+            files::private_file(Path::new(file))?;
         }
-        Ok(Arc::new(SqliteStore::connect(url).await.with_context(
-            || format!("opening {}", config::redact_url(url)),
-        )?))
+        Ok(Arc::new(
+            SqliteStore::connect_with(url, &db.options())
+                .await
+                .with_context(|| format!("opening {}", config::redact_url(url)))?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url).await.with_context(
-            || format!("connecting to {}", config::redact_url(url)),
-        )?))
+        Ok(Arc::new(
+            PgStore::connect_with(url, &db.options())
+                .await
+                .with_context(|| format!("connecting to {}", config::redact_url(url)))?,
+        ))
     } else {
         bail!("database URL must start with sqlite:// or postgres://")
     }
@@ -105,7 +110,7 @@ impl Services {
 
     /// Wires the services of an initialised node.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
-        let store = open_store(&config.database.url).await?;
+        let store = open_store(&config.database).await?;
         let Some(prefix) = node_prefix(&store).await? else {
             bail!(
                 "the node is not initialised: run `idnode init --node-prefix 88.xxx` \
@@ -256,44 +261,30 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
 }
 
 /// Reads the node's sealing key from `path`, creating it (mode 0600, parent directories
-/// included) when the file does not exist.
+/// 0700) when the file does not exist. A key file other users can read is refused.
 pub fn load_sealing_key(path: &Path) -> anyhow::Result<SealingKey> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let key: [u8; SEALING_KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
-                anyhow::anyhow!(
-                    "{} must hold exactly {SEALING_KEY_LEN} bytes",
-                    path.display()
-                )
-            })?;
-            Ok(SealingKey::new(&key))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            let key = SealingKey::generate();
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = match opts.open(path) {
-                Ok(f) => f,
-                // Another process created it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return load_sealing_key(path)
-                }
-                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
-            };
-            std::io::Write::write_all(&mut f, &key)
-                .and_then(|()| f.sync_all())
-                .with_context(|| format!("writing {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created the secret sealing key");
-            Ok(SealingKey::new(&key))
-        }
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    if path.exists() {
+        let bytes = files::read_key_file(path)?;
+        let key: [u8; SEALING_KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
+            anyhow::anyhow!(
+                "{} must hold exactly {SEALING_KEY_LEN} bytes",
+                path.display()
+            )
+        })?;
+        return Ok(SealingKey::new(&key));
     }
+    let key = SealingKey::generate();
+    let mut f = match files::create_private(path) {
+        Ok(f) => f,
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return load_sealing_key(path),
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    std::io::Write::write_all(&mut f, &key)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "created the secret sealing key");
+    Ok(SealingKey::new(&key))
 }
 
 /// Binds a TCP listener and a UDP socket on the same port for the `what` front end (with

@@ -40,7 +40,7 @@ fn age(ms: i64) -> String {
 /// Runs an `idnode upstream` command.
 pub async fn command(config: &Config, command: UpstreamCommand) -> anyhow::Result<()> {
     use idnode_store::OutboxState;
-    let store = crate::open_store(&config.database.url).await?;
+    let store = crate::open_store(&config.database).await?;
     match command {
         UpstreamCommand::Status { limit } => {
             let s = store.outbox_stats().await?;
@@ -224,8 +224,8 @@ impl UpstreamSection {
             return Ok(p);
         }
         if let Some(f) = &self.password_file {
-            let text =
-                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let text = String::from_utf8(crate::files::read_key_file(f)?)
+                .with_context(|| format!("{} is not text", f.display()))?;
             return Ok(text.trim_end_matches(['\r', '\n']).to_owned());
         }
         self.password.clone().context(
@@ -239,7 +239,10 @@ impl UpstreamSection {
             bail!("[upstream] needs client_id");
         }
         let client_cert = match (&self.client_cert, &self.client_key) {
-            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            (Some(c), Some(k)) => {
+                crate::files::check_key_file(k)?;
+                Some((c.clone(), k.clone()))
+            }
             (None, None) => None,
             _ => bail!("[upstream] client_cert and client_key go together"),
         };

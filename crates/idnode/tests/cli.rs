@@ -9,7 +9,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn idnode(db: &str, args: &[&str]) -> Output {
+    // Default paths (./idnode-data/seal.key with PostgreSQL) land in target/tmp, never in
+    // the source tree.
     Command::new(env!("CARGO_BIN_EXE_idnode"))
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .env_remove("IDNODE_CONFIG")
         .env_remove("IDNODE_HTTP_ADDR")
         .env("IDNODE_DATABASE_URL", db)
