@@ -17,7 +17,7 @@ use crate::on_both;
 
 const URI: RecordType = RecordType::Unknown(256);
 
-fn query(name: &str, qtype: RecordType, edns: Option<u16>) -> Message {
+pub(crate) fn query(name: &str, qtype: RecordType, edns: Option<u16>) -> Message {
     let mut m = Message::query();
     m.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
     if let Some(size) = edns {
@@ -39,7 +39,7 @@ async fn udp_raw(addr: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
     Some(buf[..n].to_vec())
 }
 
-async fn udp(addr: SocketAddr, q: &Message) -> Message {
+pub(crate) async fn udp(addr: SocketAddr, q: &Message) -> Message {
     let raw = udp_raw(addr, &q.to_vec().unwrap())
         .await
         .expect("an answer");

@@ -6,6 +6,7 @@ mod access;
 mod bad_input;
 mod clients;
 mod common;
+mod db_down;
 mod dns;
 mod dns_tools;
 mod full_disk;

@@ -1,0 +1,155 @@
+//! PostgreSQL stops under a serving node: requests that need the database fail fast with
+//! their protocol's error (REST 503 with Retry-After, Handle RC 2, DNS SERVFAIL) before a
+//! client's one-second deadline, cached answers keep flowing, anonymous callers never see
+//! the database's own error text, and everything recovers when the database returns.
+
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use idnode_handle_proto::{flags, rc, Request};
+use idnode_testkit::Cluster;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{node_with, Backend, TestNode};
+use crate::hdl::{message, udp, Tcp};
+
+/// The deadline a client gives the node.
+const CLIENT_DEADLINE: Duration = Duration::from_secs(1);
+
+async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(CLIENT_DEADLINE, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within {CLIENT_DEADLINE:?}"))
+}
+
+/// An anonymous GET: status, Retry-After, body.
+async fn get(n: &TestNode, path: &str) -> (u16, Option<String>, String) {
+    let r = within(path, n.req(Method::GET, path, None).send())
+        .await
+        .unwrap();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (r.status().as_u16(), retry, r.text().await.unwrap())
+}
+
+fn value(url: &str) -> serde_json::Value {
+    json!([{"index": 1, "type": "URL", "data": {"format": "string", "value": url}}])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_fails_fast_and_recovers() {
+    let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+    let url = cluster.database();
+    let n = node_with(Backend::Postgres, |c| c.database.url = url.clone()).await;
+    for h in ["88.118.8/HOT", "88.118.8/COLD"] {
+        let (s, _) = n
+            .put(
+                &format!("/api/handles/{h}"),
+                Some(&n.a),
+                &value("https://x.example/"),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let (s, _, hot) = get(&n, "/api/handles/88.118.8/HOT").await;
+    assert_eq!(s, 200);
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop();
+        cluster
+    })
+    .await
+    .unwrap();
+
+    // Cached answers keep flowing, on every front end.
+    let (s, _, body) = get(&n, "/api/handles/88.118.8/HOT").await;
+    assert_eq!((s, body.as_str()), (200, hot.as_str()));
+    let r = within(
+        "udp hit",
+        udp(
+            n.node.handle_addr,
+            &message(
+                &Request::Resolution {
+                    handle: "88.118.8/HOT",
+                    indexes: vec![],
+                    types: vec![],
+                },
+                flags::PO,
+                0,
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+
+    // Misses, writes and readiness fail fast, without the database's own words.
+    let (s, retry, body) = get(&n, "/api/handles/88.118.8/COLD").await;
+    assert_eq!(s, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("1"));
+    assert!(body.contains("the database is unavailable"), "{body}");
+    for leak in ["pool", "sqlx", "postgres", "connection", "timed out"] {
+        assert!(
+            !body.to_lowercase().contains(leak),
+            "internal text in {body}"
+        );
+    }
+    let r = within(
+        "PUT",
+        n.req(Method::PUT, "/api/handles/88.118.8/NEW", Some(&n.a))
+            .json(&value("https://x.example/new"))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let (s, _, body) = get(&n, "/readyz").await;
+    assert_eq!(s, 503, "{body}");
+    let cold = message(
+        &Request::Resolution {
+            handle: "88.118.8/COLD",
+            indexes: vec![],
+            types: vec![],
+        },
+        flags::PO,
+        0,
+    );
+    let r = within("udp miss", udp(n.node.handle_addr, &cold)).await;
+    assert_eq!(r.code(), rc::ERROR);
+    let mut tcp = Tcp::connect(n.node.handle_addr).await;
+    let r = within("tcp miss", tcp.call(&cold)).await;
+    assert_eq!(r.code(), rc::ERROR);
+    let dns = n.node.dns_addr.unwrap();
+    let q = crate::dns::query("COLD.8.118.88.id.test.", RecordType::TXT, None);
+    let m = within("dns miss", crate::dns::udp(dns, &q)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+
+    // The database returns: so do readiness and writes, without a restart.
+    tokio::task::spawn_blocking(move || {
+        cluster.resume();
+        // Keep the cluster until the test ends.
+        std::mem::forget(cluster);
+    })
+    .await
+    .unwrap();
+    let mut tries = 0;
+    while get(&n, "/readyz").await.0 != 200 {
+        tries += 1;
+        assert!(tries < 100, "never ready again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s, _) = n
+        .put(
+            "/api/handles/88.118.8/NEW",
+            Some(&n.a),
+            &value("https://x.example/new"),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _, _) = get(&n, "/api/handles/88.118.8/COLD").await;
+    assert_eq!(s, 200);
+    n.node.stop().await.unwrap();
+}
