@@ -28,26 +28,6 @@ pub fn http_status(rc: u32, created: bool, resolving: bool) -> StatusCode {
     }
 }
 
-/// The request body, or the error answering a body that could not be read (too large,
-/// broken transfer) with its own 4xx status.
-pub(crate) fn read_body(
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<axum::body::Bytes, ApiError> {
-    body.map_err(|e| {
-        let status = e.status();
-        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "request body exceeds the size limit".to_owned()
-        } else {
-            format!("cannot read the request body: {e}")
-        };
-        ApiError::bad_request(msg).with_status(if status.is_client_error() {
-            status
-        } else {
-            StatusCode::BAD_REQUEST
-        })
-    })
-}
-
 /// An error answered as `{"responseCode":…,"handle":…,"message":…}`.
 #[derive(Debug)]
 pub struct ApiError {

@@ -1,7 +1,6 @@
 //! Handle.Net REST: `/api/handles/{handle}`, `/api/handles?prefix=` and the `/{handle}` proxy.
 
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -158,13 +157,13 @@ pub(crate) async fn put_handle(
     State(s): State<AppState>,
     uri: Uri,
     caller: Caller,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let text = path_handle(&uri, API_PREFIX)?;
     let q = HandleQuery::parse(uri.query())?;
-    let p = principal(&s, &caller.headers, caller.ip).await?;
-    let body = crate::error::read_body(body)?;
-    let values = body_values(&body).map_err(|e| e.with_handle(&text))?;
+    let (p, body) =
+        crate::body::authenticated_json(&s, &caller, body, s.0.limits.max_body_bytes).await?;
+    let values = body_values(&body.bytes).map_err(|e| e.with_handle(&text))?;
     let overwrite = q.overwrite.unwrap_or(true);
     let mode = if q.various || !q.indexes.is_empty() {
         PutMode::Values {

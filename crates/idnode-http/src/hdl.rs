@@ -34,6 +34,9 @@ pub(crate) async fn post_root(State(state): State<AppState>, req: Request) -> Re
     let body: Bytes = match axum::body::to_bytes(req.into_body(), ENVELOPE_LEN + MAX_MESSAGE).await
     {
         Ok(b) => b,
+        Err(e) if crate::body::caused_by_timeout(&e) => {
+            return StatusCode::REQUEST_TIMEOUT.into_response();
+        }
         Err(_) => {
             let mut out = Vec::new();
             service.reject(

@@ -3,6 +3,8 @@
 //! `/healthz` and `/readyz`. It only translates HTTP to resolver and registry calls.
 
 mod auth;
+mod body;
+mod conn;
 mod error;
 mod handles;
 mod hdl;
@@ -14,7 +16,7 @@ mod query;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -27,6 +29,7 @@ use metrics::Histogram;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
+pub use conn::{BodyTimedOut, ConnLimits};
 pub use error::{http_status, ApiError};
 pub use iiidap::MEDIA_TYPE as IIIDAP_MEDIA_TYPE;
 pub use manage::ApiDoc;
@@ -35,12 +38,14 @@ pub use manage::ApiDoc;
 pub const IIIDAP_PER_SECOND: u32 = 20;
 
 /// Request size limits.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Largest body of a REST `PUT` (one handle record).
     pub max_body_bytes: usize,
     /// Largest body of a management batch.
     pub max_batch_bytes: usize,
+    /// Request bodies held in memory at once, across all requests.
+    pub max_buffered_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +53,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1024 * 1024,
             max_batch_bytes: 32 * 1024 * 1024,
+            max_buffered_body_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -63,6 +69,9 @@ pub(crate) struct Inner {
     pub(crate) prometheus: Option<PrometheusHandle>,
     pub(crate) handle: Option<Arc<HandleService>>,
     pub(crate) iiidap_limiter: idnode_ratelimit::ClientLimiter,
+    pub(crate) limits: Limits,
+    /// KiB of request bodies that may be buffered at once (`Limits::max_buffered_body_bytes`).
+    pub(crate) body_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -73,13 +82,27 @@ impl AppState {
         registry: Arc<Registry>,
         prometheus: Option<PrometheusHandle>,
         handle: Option<Arc<HandleService>>,
+        limits: Limits,
     ) -> Self {
+        // The budget holds at least one largest body.
+        let budget = limits
+            .max_buffered_body_bytes
+            .max(limits.max_batch_bytes)
+            .max(limits.max_body_bytes);
+        let permits = budget
+            .div_ceil(1024)
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
         Self(Arc::new(Inner {
             resolver,
             registry,
             prometheus,
             handle,
             iiidap_limiter: idnode_ratelimit::ClientLimiter::per_second(IIIDAP_PER_SECOND),
+            limits: Limits {
+                max_buffered_body_bytes: budget,
+                ..limits
+            },
+            body_budget: Arc::new(tokio::sync::Semaphore::new(permits)),
         }))
     }
 }
@@ -116,22 +139,18 @@ pub fn install_prometheus() -> PrometheusHandle {
         .clone()
 }
 
-/// The complete router.
-pub fn router(state: AppState, limits: &Limits) -> Router {
+/// The complete router. Handlers read request bodies themselves, after authenticating the
+/// caller (`body.rs`), within the state's limits.
+pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/api/handles/{*handle}",
             get(handles::get_handle)
                 .put(handles::put_handle)
-                .delete(handles::delete_handle)
-                .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-                .layer(middleware::from_fn_with_state(
-                    limits.max_body_bytes,
-                    ops::reject_oversize,
-                )),
+                .delete(handles::delete_handle),
         )
         .route("/api/handles", get(handles::list_handles))
-        .nest("/api/v1", manage::router(limits))
+        .nest("/api/v1", manage::router())
         .nest("/iiidap", iiidap::router())
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
@@ -204,13 +223,14 @@ async fn observe(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Serves `router` on `listener` until `shutdown` completes. Anonymous cache hits of
-/// `GET /api/handles/{handle}` are answered before routing (`handles::cached_hit`): the same
-/// answer the router gives, without its layers.
+/// Serves `router` on `listener` within `limits` until `shutdown` completes. Anonymous
+/// cache hits of `GET /api/handles/{handle}` are answered before routing
+/// (`handles::cached_hit`): the same answer the router gives, without its layers.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     router: Router,
+    limits: ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use tower::ServiceExt as _;
@@ -228,12 +248,5 @@ pub async fn serve(
             }
         }
     });
-    axum::serve(
-        listener,
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
-            app,
-        ),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    conn::serve(listener, conn::App::new(app), limits, shutdown).await
 }

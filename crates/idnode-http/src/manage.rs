@@ -1,8 +1,7 @@
 //! The management API under `/api/v1`, described by a generated OpenAPI document.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -15,13 +14,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use idnode_registry::Principal;
+
 use crate::auth::{principal, Caller};
-use crate::{ApiError, AppState, Limits};
+use crate::body::authenticated_json;
+use crate::{ApiError, AppState};
 
 /// Longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
-pub(crate) fn router(limits: &Limits) -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/enterprises",
@@ -32,15 +34,7 @@ pub(crate) fn router(limits: &Limits) -> Router<AppState> {
         .route("/enterprises/{id}/suspend", post(suspend_enterprise))
         .route("/enterprises/{id}/activate", post(activate_enterprise))
         .route("/prefixes", get(list_prefixes).post(allocate_prefix))
-        .route(
-            "/identifiers/batch",
-            post(batch)
-                .layer(DefaultBodyLimit::max(limits.max_batch_bytes))
-                .layer(axum::middleware::from_fn_with_state(
-                    limits.max_batch_bytes,
-                    crate::ops::reject_oversize,
-                )),
-        )
+        .route("/identifiers/batch", post(batch))
         .route("/history/{*handle}", get(history))
 }
 
@@ -259,12 +253,16 @@ impl From<HistoryRecord> for HistoryDto {
     }
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    let body = crate::error::read_body(body)?;
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+/// The authenticated caller and its JSON body, parsed.
+async fn json_body<T: for<'de> Deserialize<'de>>(
+    s: &AppState,
+    caller: &Caller,
+    body: Body,
+) -> Result<(Principal, T), ApiError> {
+    let (p, body) = authenticated_json(s, caller, body, s.0.limits.max_body_bytes).await?;
+    let parsed = serde_json::from_slice(&body.bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    Ok((p, parsed))
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises", responses(
@@ -289,10 +287,9 @@ async fn list_enterprises(
 async fn create_enterprise(
     State(s): State<AppState>,
     caller: Caller,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<(StatusCode, Json<CreatedEnterpriseDto>), ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
-    let req: NewEnterpriseDto = json_body(body)?;
+    let (p, req): (_, NewEnterpriseDto) = json_body(&s, &caller, body).await?;
     let (e, c) =
         s.0.registry
             .create_enterprise(&p, &req.name, &req.prefix, req.profile)
@@ -325,10 +322,9 @@ async fn put_profile(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
-    let profile: EnterpriseProfile = json_body(body)?;
+    let (p, profile): (_, EnterpriseProfile) = json_body(&s, &caller, body).await?;
     let e = s.0.registry.set_enterprise_profile(&p, id, profile).await?;
     Ok(Json(e.into()))
 }
@@ -395,10 +391,9 @@ async fn list_prefixes(
 async fn allocate_prefix(
     State(s): State<AppState>,
     caller: Caller,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<(StatusCode, Json<PrefixDto>), ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
-    let req: NewPrefixDto = json_body(body)?;
+    let (p, req): (_, NewPrefixDto) = json_body(&s, &caller, body).await?;
     let rec =
         s.0.registry
             .allocate_prefix(&p, req.enterprise_id, &req.prefix)
@@ -412,10 +407,10 @@ async fn allocate_prefix(
 async fn batch(
     State(s): State<AppState>,
     caller: Caller,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
-    let raw = crate::error::read_body(body)?;
+    let (p, raw) = authenticated_json(&s, &caller, body, s.0.limits.max_batch_bytes).await?;
+    let raw = raw.bytes;
     let key = match caller.headers.get("idempotency-key") {
         None => None,
         Some(v) => {

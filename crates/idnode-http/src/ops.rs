@@ -2,14 +2,9 @@
 
 use std::any::Any;
 
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt as _;
 use idnode_core::ResponseCode;
 
 use crate::{ApiError, AppState};
@@ -65,39 +60,4 @@ pub(crate) fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
         .unwrap_or("panic");
     tracing::error!(panic = msg, "handler panicked");
     ApiError::new(ResponseCode::Error, "internal error").into_response()
-}
-
-/// Most bytes of an oversize body read and discarded before answering 413.
-const MAX_DRAIN: u64 = 64 * 1024 * 1024;
-
-/// Answers 413 to a body declared larger than `limit`, after reading (and discarding) what
-/// the client sends, within bounds: closing a connection with unread data resets it, and
-/// the client would never see the answer.
-pub(crate) async fn reject_oversize(
-    State(limit): State<usize>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_none_or(|n| n <= limit as u64) {
-        return next.run(req).await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(5), drain(req.into_body())).await;
-    ApiError::bad_request(format!("request body exceeds the {limit}-byte limit"))
-        .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-        .into_response()
-}
-
-async fn drain(mut body: Body) {
-    let mut seen = 0u64;
-    while let Some(Ok(frame)) = body.frame().await {
-        seen += frame.data_ref().map_or(0, |d| d.len() as u64);
-        if seen > MAX_DRAIN {
-            break;
-        }
-    }
 }

@@ -27,6 +27,21 @@ listen = "127.0.0.1:8000"
 max_body_bytes = 1048576
 # Largest body of a management batch (up to 10,000 identifiers), bytes.
 max_batch_bytes = 33554432
+# Request bodies held in memory at once, across all connections, bytes; a write that would
+# exceed it waits (up to body_timeout_secs), then answers 503. Bodies are read only after the
+# caller is authenticated.
+max_buffered_body_bytes = 268435456
+# Connections served at once, and per client address (a connection pool needs far fewer);
+# more are closed on accept. Keep max_connections below the process's file limit.
+max_connections = 4096
+max_connections_per_client = 256
+# Seconds a client may take to send a request head (from connecting, or from its first
+# byte on a kept-alive connection); seconds a kept-alive connection may idle between
+# requests; seconds to send a request body; seconds a response may wait to be read.
+header_timeout_secs = 10
+idle_timeout_secs = 60
+body_timeout_secs = 60
+write_timeout_secs = 30
 
 [handle]
 # Address of the binary Handle protocol front end (TCP and UDP on the same port).
@@ -240,6 +255,44 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Batch body limit.
     pub max_batch_bytes: usize,
+    /// Request bodies buffered at once, bytes.
+    pub max_buffered_body_bytes: usize,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Connections per client address.
+    pub max_connections_per_client: usize,
+    /// Seconds to send a request head.
+    pub header_timeout_secs: u64,
+    /// Seconds a kept-alive connection may idle.
+    pub idle_timeout_secs: u64,
+    /// Seconds to send a request body.
+    pub body_timeout_secs: u64,
+    /// Seconds a response may wait to be read.
+    pub write_timeout_secs: u64,
+}
+
+impl HttpConfig {
+    /// The connection limits of the HTTP front end.
+    pub fn conn_limits(&self) -> idnode_http::ConnLimits {
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        idnode_http::ConnLimits {
+            max_connections: self.max_connections.max(1),
+            max_connections_per_client: self.max_connections_per_client.max(1),
+            header_timeout: secs(self.header_timeout_secs),
+            idle_timeout: secs(self.idle_timeout_secs),
+            body_timeout: secs(self.body_timeout_secs),
+            write_timeout: secs(self.write_timeout_secs),
+        }
+    }
+
+    /// The request size limits of the HTTP front end.
+    pub fn limits(&self) -> idnode_http::Limits {
+        idnode_http::Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_batch_bytes: self.max_batch_bytes,
+            max_buffered_body_bytes: self.max_buffered_body_bytes,
+        }
+    }
 }
 
 /// The binary Handle protocol front end.
@@ -439,6 +492,13 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             max_body_bytes: 1024 * 1024,
             max_batch_bytes: 32 * 1024 * 1024,
+            max_buffered_body_bytes: 256 * 1024 * 1024,
+            max_connections: 4096,
+            max_connections_per_client: 256,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            body_timeout_secs: 60,
+            write_timeout_secs: 30,
         }
     }
 }

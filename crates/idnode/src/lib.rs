@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use idnode_core::{address_bytes, SiteInfo, SiteInterface, SiteServer};
 use idnode_handle::{serve_tcp, serve_udp, HandleService, ServiceConfig, TcpLimits};
-use idnode_http::{AppState, Limits};
+use idnode_http::AppState;
 use idnode_registry::{Principal, Registry, SealingKey, SEALING_KEY_LEN};
 use idnode_resolver::{CacheConfig, Resolver};
 use idnode_store::Store;
@@ -206,14 +206,9 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services.registry.clone(),
         Some(prometheus),
         Some(handle.clone()),
+        config.http.limits(),
     );
-    let router = idnode_http::router(
-        state.clone(),
-        &Limits {
-            max_body_bytes: config.http.max_body_bytes,
-            max_batch_bytes: config.http.max_batch_bytes,
-        },
-    );
+    let router = idnode_http::router(state.clone());
     let limits = TcpLimits {
         max_connections: config.handle.max_connections,
         idle_timeout: Duration::from_secs(config.handle.idle_timeout_secs),
@@ -246,7 +241,13 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
             Some(bound)
         }
     };
-    let task = tokio::spawn(idnode_http::serve(listener, state, router, stopped(rx)));
+    let task = tokio::spawn(idnode_http::serve(
+        listener,
+        state,
+        router,
+        config.http.conn_limits(),
+        stopped(rx),
+    ));
     Ok(RunningNode {
         handle_addr,
         handle_tasks,
