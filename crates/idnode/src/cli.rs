@@ -246,7 +246,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             batch_size,
         } => {
             let services = Services::open(&config).await?;
-            let r = crate::transfer::import(&services, &file, format, batch_size).await?;
+            let r = crate::import::import(&services, &file, format, batch_size).await?;
             println!(
                 "imported {}: {} created, {} updated, {} unchanged",
                 file.display(),

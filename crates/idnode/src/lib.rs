@@ -7,6 +7,7 @@ mod demo;
 mod dns;
 pub mod escrow;
 pub mod files;
+pub mod import;
 pub mod reports;
 pub mod transfer;
 pub mod upstream;

@@ -281,3 +281,90 @@ fn import_and_export_on_postgres() {
     let db = idnode_testkit::pg_database();
     import_export_story(&db, dir.path());
 }
+
+/// Peak resident memory (KiB) of `idnode import` of `file`, sampled until it exits.
+fn import_peak_kib(db: &str, file: &Path) -> u64 {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env("IDNODE_DATABASE_URL", db)
+        .env("IDNODE_LOG", "warn")
+        .args(["import", "--batch-size", "200"])
+        .arg(file)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            {
+                peak = kib;
+            }
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            assert!(s.success(), "import failed");
+            return peak;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A file of `mib` MiB of identifiers with 16 KiB values.
+fn big_file(dir: &Path, mib: usize, csv: bool) -> std::path::PathBuf {
+    let path = dir.join(if csv {
+        format!("{mib}.csv")
+    } else {
+        format!("{mib}.jsonl")
+    });
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let data = "x".repeat(16 * 1024);
+    if csv {
+        writeln!(w, "handle,index,type,data").unwrap();
+    }
+    for i in 0..mib * 64 {
+        if csv {
+            writeln!(w, "88.118.8/M{mib}-{i},1,DESC,{data}").unwrap();
+        } else {
+            writeln!(
+                w,
+                r#"{{"handle":"88.118.8/M{mib}-{i}","values":[{{"index":1,"type":"DESC","data":"{data}"}}]}}"#
+            )
+            .unwrap();
+        }
+    }
+    w.flush().unwrap();
+    path
+}
+
+/// On PostgreSQL, so that no page cache of the database shares the process's memory.
+#[test]
+fn import_memory_does_not_grow_with_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = idnode_testkit::pg_database();
+    ok(&idnode(&db, &["init", "--node-prefix", "88.118"]));
+    ok(&idnode(
+        &db,
+        &[
+            "enterprise",
+            "create",
+            "--name",
+            "G",
+            "--prefix",
+            "88.118.8",
+        ],
+    ));
+    for csv in [false, true] {
+        let small = import_peak_kib(&db, &big_file(dir.path(), 32, csv));
+        let large = import_peak_kib(&db, &big_file(dir.path(), 128, csv));
+        eprintln!("csv {csv}: peak RSS {small} KiB for 32 MiB, {large} KiB for 128 MiB");
+        // Four times the input, and not even 16 MiB more memory.
+        assert!(
+            large < small + 16 * 1024,
+            "csv {csv}: {small} KiB, then {large} KiB"
+        );
+    }
+}
