@@ -20,8 +20,8 @@ pub use profile::{Contact, EnterpriseProfile, LegalPerson, MAX_PROFILE_IMAGE, MA
 pub use rc::ResponseCode;
 pub use site::{address_bytes, address_to_string, SiteInfo, SiteInterface, SiteServer};
 pub use value::{
-    validate_record, HandleValue, Permissions, Ttl, DEFAULT_TTL, MAX_DATA_BYTES, MAX_TYPE_CHARS,
-    MAX_VALUES,
+    validate_record, HandleValue, Permissions, Ttl, DEFAULT_TTL, MAX_DATA_BYTES, MAX_INDEX,
+    MAX_TYPE_CHARS, MAX_VALUES,
 };
 
 /// Index conventionally holding `HS_ADMIN`.

@@ -11,6 +11,10 @@ pub const MAX_DATA_BYTES: usize = 65_536;
 /// Most values one handle may hold (the protocol's per-message limit).
 pub const MAX_VALUES: usize = 2_048;
 
+/// Largest value index: the protocol field is 32 bits, but Java clients (CNRI's, the
+/// national SDK) hold it in a signed `int`.
+pub const MAX_INDEX: u32 = i32::MAX as u32;
+
 /// Time to live of a cached value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ttl {
@@ -156,6 +160,12 @@ impl HandleValue {
         if self.index == 0 {
             return Err(CoreError::value("value index must be positive"));
         }
+        if self.index > MAX_INDEX {
+            return Err(CoreError::value(format!(
+                "value index {} exceeds {MAX_INDEX} (Java clients read it as negative)",
+                self.index
+            )));
+        }
         if self.type_name.chars().count() > MAX_TYPE_CHARS {
             return Err(CoreError::value(format!(
                 "value type longer than {MAX_TYPE_CHARS} characters"
@@ -193,10 +203,7 @@ pub fn validate_record(values: &[HandleValue]) -> Result<(), CoreError> {
     for v in values {
         v.validate()?;
         if !seen.insert(v.index) {
-            return Err(CoreError::value(format!(
-                "duplicate value index {}",
-                v.index
-            )));
+            return Err(CoreError::DuplicateIndex(v.index));
         }
     }
     Ok(())
@@ -233,6 +240,8 @@ mod tests {
         assert!(validate_record(&[a.clone(), a.clone()]).is_err());
         assert!(validate_record(&[HandleValue::text(0, "URL", "x")]).is_err());
         assert!(validate_record(&[HandleValue::bytes(100, "HS_ADMIN", vec![1, 2])]).is_err());
+        assert!(validate_record(&[HandleValue::text(MAX_INDEX, "URL", "x")]).is_ok());
+        assert!(validate_record(&[HandleValue::text(MAX_INDEX + 1, "URL", "x")]).is_err());
         assert!(validate_record(&[a]).is_ok());
     }
 }

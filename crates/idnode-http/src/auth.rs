@@ -55,6 +55,32 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// An authenticated caller, for operations anonymous callers may not use: a request without
+/// credentials is answered 401 before its path, query or body is looked at.
+pub(crate) struct Authed {
+    pub(crate) principal: Principal,
+    pub(crate) caller: Caller,
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller {
+            headers: std::mem::take(&mut parts.headers),
+            ip: peer_ip(&parts.extensions),
+        };
+        let principal = principal(state, &caller.headers, caller.ip).await?;
+        if matches!(principal, Principal::Anonymous) {
+            return Err(ApiError::new(
+                ResponseCode::AuthenticationNeeded,
+                "authentication needed",
+            ));
+        }
+        Ok(Self { principal, caller })
+    }
+}
+
 /// The caller: anonymous without an `Authorization` header, authenticated otherwise.
 pub(crate) async fn principal(
     state: &AppState,

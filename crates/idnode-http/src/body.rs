@@ -1,5 +1,6 @@
 //! JSON request bodies of writes. A body is read only after its caller is authenticated
-//! (an anonymous write is answered 401 without reading a byte of it), only as JSON (a page
+//! (`auth::Authed`: an anonymous write is answered 401 without reading a byte of it), only
+//! as JSON (a page
 //! on another site can post a form or `text/plain` without a CORS preflight, never
 //! `application/json`: 415 closes that forgery path), within its size limit (413), within
 //! the connection's body deadline (408) and within a memory budget shared by all requests.
@@ -10,10 +11,9 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use idnode_core::ResponseCode;
-use idnode_registry::Principal;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::auth::{principal, Caller};
+use crate::auth::Authed;
 use crate::{ApiError, AppState, BodyTimedOut};
 
 /// How long a body waits for room in the memory budget before the request is refused.
@@ -53,20 +53,14 @@ fn is_json(headers: &HeaderMap) -> bool {
             || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
 }
 
-/// The authenticated caller of a write and its JSON body of at most `limit` bytes.
-pub(crate) async fn authenticated_json(
+/// The JSON body of an authenticated write, of at most `limit` bytes.
+pub(crate) async fn read_json(
     state: &AppState,
-    caller: &Caller,
+    caller: &Authed,
     body: Body,
     limit: usize,
-) -> Result<(Principal, JsonBody), ApiError> {
-    let p = principal(state, &caller.headers, caller.ip).await?;
-    if matches!(p, Principal::Anonymous) {
-        return Err(ApiError::new(
-            ResponseCode::AuthenticationNeeded,
-            "authentication needed",
-        ));
-    }
+) -> Result<JsonBody, ApiError> {
+    let caller = &caller.caller;
     if !is_json(&caller.headers) {
         return Err(ApiError::bad_request(
             "the body must be JSON: send Content-Type: application/json",
@@ -105,13 +99,10 @@ pub(crate) async fn authenticated_json(
         }
         Err(_) => return Err(ApiError::bad_request("the request body could not be read")),
     };
-    Ok((
-        p,
-        JsonBody {
-            bytes,
-            _budget: permit,
-        },
-    ))
+    Ok(JsonBody {
+        bytes,
+        _budget: permit,
+    })
 }
 
 /// Whether `e` or an error it wraps is the connection's body deadline.

@@ -109,7 +109,18 @@ impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> Self {
         let mut out = Self::new(e.response_code(), e.to_string());
         match e {
-            RegistryError::Batch(problems) => out.problems = problems,
+            RegistryError::Batch(problems) => {
+                // The status of the first failing item: 409 when it exists, 404 when it
+                // (or its prefix, here) does not, 403 when it may not be written, 400 when
+                // it is malformed.
+                if let Some(first) = problems.first() {
+                    out.status = match first.code {
+                        301 => StatusCode::NOT_FOUND,
+                        code => http_status(code, false, false),
+                    };
+                }
+                out.problems = problems;
+            }
             RegistryError::RateLimited => out.status = StatusCode::TOO_MANY_REQUESTS,
             RegistryError::Store(inner) => out.status = storage_status(&inner),
             _ => {}

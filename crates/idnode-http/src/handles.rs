@@ -156,13 +156,13 @@ fn ok_body(handle: &str) -> String {
 pub(crate) async fn put_handle(
     State(s): State<AppState>,
     uri: Uri,
-    caller: Caller,
+    a: crate::auth::Authed,
     body: Body,
 ) -> Result<Response, ApiError> {
     let text = path_handle(&uri, API_PREFIX)?;
     let q = HandleQuery::parse(uri.query())?;
-    let (p, body) =
-        crate::body::authenticated_json(&s, &caller, body, s.0.limits.max_body_bytes).await?;
+    let body = crate::body::read_json(&s, &a, body, s.0.limits.max_body_bytes).await?;
+    let p = a.principal;
     let values = body_values(&body.bytes).map_err(|e| e.with_handle(&text))?;
     let overwrite = q.overwrite.unwrap_or(true);
     let mode = if q.various || !q.indexes.is_empty() {

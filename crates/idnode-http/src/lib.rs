@@ -10,6 +10,7 @@ mod handles;
 mod hdl;
 mod iiidap;
 mod manage;
+mod openapi;
 mod ops;
 mod query;
 
@@ -72,6 +73,8 @@ pub(crate) struct Inner {
     pub(crate) limits: Limits,
     /// KiB of request bodies that may be buffered at once (`Limits::max_buffered_body_bytes`).
     pub(crate) body_budget: Arc<tokio::sync::Semaphore>,
+    /// The served OpenAPI document, made on first request.
+    pub(crate) openapi: OnceLock<String>,
 }
 
 impl AppState {
@@ -103,6 +106,7 @@ impl AppState {
                 ..limits
             },
             body_budget: Arc::new(tokio::sync::Semaphore::new(permits)),
+            openapi: OnceLock::new(),
         }))
     }
 }

@@ -1,7 +1,8 @@
 //! The management API under `/api/v1`, described by a generated OpenAPI document.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -16,9 +17,27 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use idnode_registry::Principal;
 
-use crate::auth::{principal, Caller};
-use crate::body::authenticated_json;
+use crate::auth::Authed;
+use crate::body::read_json;
 use crate::{ApiError, AppState};
+
+/// A path parameter; a malformed one is answered in the JSON error shape (axum's own
+/// rejection is plain text).
+struct ApiPath<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(Self(v)),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid path: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
 
 /// Longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
@@ -71,14 +90,12 @@ impl Modify for BasicAuth {
     }
 }
 
-pub(crate) async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        ApiDoc::openapi()
-            .to_pretty_json()
-            .expect("document serialises"),
-    )
-        .into_response()
+/// `GET /api/v1/openapi.json`: the document, completed for this node (`openapi.rs`).
+pub(crate) async fn openapi(State(s): State<AppState>) -> Response {
+    let doc =
+        s.0.openapi
+            .get_or_init(|| crate::openapi::document(s.0.registry.node_prefix()));
+    ([(header::CONTENT_TYPE, "application/json")], doc.clone()).into_response()
 }
 
 /// An enterprise.
@@ -166,7 +183,21 @@ impl From<PrefixRecord> for PrefixDto {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct NewPrefixDto {
     prefix: String,
+    #[serde(deserialize_with = "integral")]
     enterprise_id: i64,
+}
+
+/// An integer, also written as an integral number such as `7.0` (which JSON Schema counts
+/// as an integer, and so do clients generated from the document).
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("{n} is not an integer"))),
+    }
 }
 
 /// A batch of identifier writes, applied all or nothing.
@@ -253,25 +284,24 @@ impl From<HistoryRecord> for HistoryDto {
     }
 }
 
-/// The authenticated caller and its JSON body, parsed.
+/// The JSON body of an authenticated caller, parsed.
 async fn json_body<T: for<'de> Deserialize<'de>>(
     s: &AppState,
-    caller: &Caller,
+    a: &Authed,
     body: Body,
-) -> Result<(Principal, T), ApiError> {
-    let (p, body) = authenticated_json(s, caller, body, s.0.limits.max_body_bytes).await?;
-    let parsed = serde_json::from_slice(&body.bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
-    Ok((p, parsed))
+) -> Result<T, ApiError> {
+    let body = read_json(s, a, body, s.0.limits.max_body_bytes).await?;
+    serde_json::from_slice(&body.bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises", responses(
     (status = 200, body = [EnterpriseDto]), (status = 401, body = ErrorDoc)))]
 async fn list_enterprises(
     State(s): State<AppState>,
-    caller: Caller,
+    a: Authed,
 ) -> Result<Json<Vec<EnterpriseDto>>, ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
+    let p = a.principal;
     Ok(Json(
         s.0.registry
             .enterprises(&p)
@@ -286,10 +316,11 @@ async fn list_enterprises(
     (status = 201, body = CreatedEnterpriseDto), (status = 409, body = ErrorDoc), (status = 403, body = ErrorDoc)))]
 async fn create_enterprise(
     State(s): State<AppState>,
-    caller: Caller,
+    a: Authed,
     body: Body,
 ) -> Result<(StatusCode, Json<CreatedEnterpriseDto>), ApiError> {
-    let (p, req): (_, NewEnterpriseDto) = json_body(&s, &caller, body).await?;
+    let req: NewEnterpriseDto = json_body(&s, &a, body).await?;
+    let p = a.principal;
     let (e, c) =
         s.0.registry
             .create_enterprise(&p, &req.name, &req.prefix, req.profile)
@@ -308,10 +339,10 @@ async fn create_enterprise(
     (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
 async fn get_enterprise(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
+    a: Authed,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
+    let p = a.principal;
     Ok(Json(s.0.registry.enterprise(&p, id).await?.into()))
 }
 
@@ -320,11 +351,12 @@ async fn get_enterprise(
     (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc), (status = 400, body = ErrorDoc)))]
 async fn put_profile(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
+    a: Authed,
+    ApiPath(id): ApiPath<i64>,
     body: Body,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let (p, profile): (_, EnterpriseProfile) = json_body(&s, &caller, body).await?;
+    let profile: EnterpriseProfile = json_body(&s, &a, body).await?;
+    let p = a.principal;
     let e = s.0.registry.set_enterprise_profile(&p, id, profile).await?;
     Ok(Json(e.into()))
 }
@@ -333,20 +365,19 @@ async fn put_profile(
     (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
 async fn suspend_enterprise(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
+    a: Authed,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    set_status(&s, &caller, id, EnterpriseStatus::Suspended).await
+    set_status(&s, &a.principal, id, EnterpriseStatus::Suspended).await
 }
 
 async fn set_status(
     s: &AppState,
-    caller: &Caller,
+    p: &Principal,
     id: i64,
     status: EnterpriseStatus,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    let p = principal(s, &caller.headers, caller.ip).await?;
-    let e = s.0.registry.set_enterprise_status(&p, id, status).await?;
+    let e = s.0.registry.set_enterprise_status(p, id, status).await?;
     Ok(Json(e.into()))
 }
 
@@ -354,10 +385,10 @@ async fn set_status(
     (status = 200, body = EnterpriseDto), (status = 404, body = ErrorDoc)))]
 async fn activate_enterprise(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
+    a: Authed,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<EnterpriseDto>, ApiError> {
-    set_status(&s, &caller, id, EnterpriseStatus::Active).await
+    set_status(&s, &a.principal, id, EnterpriseStatus::Active).await
 }
 
 #[derive(Deserialize)]
@@ -370,12 +401,12 @@ struct PrefixFilter {
     (status = 200, body = [PrefixDto])))]
 async fn list_prefixes(
     State(s): State<AppState>,
-    caller: Caller,
+    a: Authed,
     uri: Uri,
 ) -> Result<Json<Vec<PrefixDto>>, ApiError> {
     let Query(f) = Query::<PrefixFilter>::try_from_uri(&uri)
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let p = principal(&s, &caller.headers, caller.ip).await?;
+    let p = a.principal;
     Ok(Json(
         s.0.registry
             .prefixes(&p, f.enterprise_id)
@@ -390,10 +421,11 @@ async fn list_prefixes(
     (status = 201, body = PrefixDto), (status = 409, body = ErrorDoc)))]
 async fn allocate_prefix(
     State(s): State<AppState>,
-    caller: Caller,
+    a: Authed,
     body: Body,
 ) -> Result<(StatusCode, Json<PrefixDto>), ApiError> {
-    let (p, req): (_, NewPrefixDto) = json_body(&s, &caller, body).await?;
+    let req: NewPrefixDto = json_body(&s, &a, body).await?;
+    let p = a.principal;
     let rec =
         s.0.registry
             .allocate_prefix(&p, req.enterprise_id, &req.prefix)
@@ -404,14 +436,12 @@ async fn allocate_prefix(
 #[utoipa::path(post, path = "/api/v1/identifiers/batch", request_body = BatchDoc,
     params(("Idempotency-Key" = Option<String>, Header, description = "replays the recorded reply of an identical earlier request")),
     responses((status = 200, body = BatchOutcomeDoc), (status = 400, body = ErrorDoc), (status = 409, body = ErrorDoc)))]
-async fn batch(
-    State(s): State<AppState>,
-    caller: Caller,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let (p, raw) = authenticated_json(&s, &caller, body, s.0.limits.max_batch_bytes).await?;
-    let raw = raw.bytes;
-    let key = match caller.headers.get("idempotency-key") {
+async fn batch(State(s): State<AppState>, a: Authed, body: Body) -> Result<Response, ApiError> {
+    let raw = read_json(&s, &a, body, s.0.limits.max_batch_bytes)
+        .await?
+        .bytes;
+    let p = &a.principal;
+    let key = match a.caller.headers.get("idempotency-key") {
         None => None,
         Some(v) => {
             let k = v
@@ -427,7 +457,7 @@ async fn batch(
     };
     let req: BatchRequest = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::bad_request(format!("invalid batch: {e}")))?;
-    let reply = s.0.registry.batch(&p, req, key).await?;
+    let reply = s.0.registry.batch(p, req, key).await?;
     let mut r = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
         [(header::CONTENT_TYPE, "application/json")],
@@ -445,10 +475,10 @@ async fn batch(
     (status = 200, body = [HistoryDto]), (status = 403, body = ErrorDoc)))]
 async fn history(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(handle): Path<String>,
+    a: Authed,
+    ApiPath(handle): ApiPath<String>,
 ) -> Result<Json<Vec<HistoryDto>>, ApiError> {
-    let p = principal(&s, &caller.headers, caller.ip).await?;
+    let p = a.principal;
     let h = s.0.registry.history(&p, &handle, 1000).await?;
     Ok(Json(h.into_iter().map(Into::into).collect()))
 }

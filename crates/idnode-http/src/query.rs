@@ -5,6 +5,17 @@ use crate::ApiError;
 /// Longest query string accepted.
 const MAX_QUERY: usize = 8192;
 
+/// Parameters given at most once.
+const SINGLE: [&str; 7] = [
+    "auth",
+    "publicOnly",
+    "overwrite",
+    "mintNewSuffix",
+    "prefix",
+    "page",
+    "pageSize",
+];
+
 /// Parsed parameters of `/api/handles` requests.
 #[derive(Debug, Default)]
 pub(crate) struct HandleQuery {
@@ -42,7 +53,17 @@ impl HandleQuery {
         if q.len() > MAX_QUERY {
             return Err(ApiError::bad_request("query string too long"));
         }
+        let mut seen: Vec<String> = Vec::new();
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            // Only index and type may repeat: a second overwrite= must not silently win.
+            if SINGLE.contains(&k.as_ref()) {
+                if seen.iter().any(|s| *s == k) {
+                    return Err(ApiError::bad_request(format!(
+                        "the query parameter '{k}' is given more than once"
+                    )));
+                }
+                seen.push(k.to_string());
+            }
             match k.as_ref() {
                 "index" if v.eq_ignore_ascii_case("various") => out.various = true,
                 "index" => out.indexes.push(number("index", &v)?),
@@ -78,5 +99,7 @@ mod tests {
         assert!(HandleQuery::parse(Some("index=x")).is_err());
         assert!(HandleQuery::parse(Some("auth=maybe")).is_err());
         assert!(HandleQuery::parse(Some("index=various")).unwrap().various);
+        assert!(HandleQuery::parse(Some("overwrite=false&overwrite=true")).is_err());
+        assert!(HandleQuery::parse(Some("pageSize=1&prefix=a&pageSize=2")).is_err());
     }
 }

@@ -301,11 +301,12 @@ impl Registry {
                 Kind::Create(values) => {
                     let mut values = values.clone();
                     self.prepare(&c.id, &mut values, &mut secrets);
-                    with_default_admin(&c.info, &mut values);
                     if let Err(e) = validate_record(&values) {
                         problems.push(problem(k, c.id.as_str(), &e.into()));
                         continue;
                     }
+                    // The limit counts the values sent, not the HS_ADMIN added for them.
+                    with_default_admin(&c.info, &mut values);
                     ops.push(Op::Create {
                         handle: c.id.clone(),
                         values,
@@ -399,8 +400,9 @@ impl Registry {
                     ));
                 }
                 let mut values = values;
-                with_default_admin(&info, &mut values);
+                // The limit counts the values sent, not the HS_ADMIN added for them.
                 validate_record(&values)?;
+                with_default_admin(&info, &mut values);
                 Ok((id, values))
             }
             .await;

@@ -139,8 +139,9 @@ impl Registry {
             match (&mode, existing) {
                 (PutMode::Replace { .. }, None) => {
                     self.prepare(&id, &mut new_values, &mut ops);
-                    with_default_admin(&info, &mut new_values);
+                    // The limit counts the values sent, not the HS_ADMIN added for them.
                     validate_record(&new_values)?;
+                    with_default_admin(&info, &mut new_values);
                     ops.insert(
                         0,
                         Op::Create {
@@ -158,8 +159,9 @@ impl Registry {
                         index: None,
                     });
                     self.prepare(&id, &mut new_values, &mut ops);
-                    with_default_admin(&info, &mut new_values);
+                    // The limit counts the values sent, not the HS_ADMIN added for them.
                     validate_record(&new_values)?;
+                    with_default_admin(&info, &mut new_values);
                     ops.insert(
                         0,
                         Op::Update {

@@ -1,0 +1,133 @@
+//! The management API against schemathesis (from PyPI, installed into a virtual environment
+//! under target/ on first use): every check, driven from the served OpenAPI document, as the
+//! operator, as an enterprise and anonymously, against the `idnode` binary.
+#![allow(missing_docs)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The schemathesis release the test installs.
+const VERSION: &str = "4.32.5";
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The schemathesis command, installing it first when needed.
+fn schemathesis() -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-venv");
+    let bin = venv.join("bin/schemathesis");
+    let installed = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(VERSION));
+    if !installed {
+        let ok = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "python3 -m venv failed (install python3 and python3-venv)"
+        );
+        let out = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", &format!("schemathesis=={VERSION}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip install schemathesis failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    bin
+}
+
+/// A demo node (operator, two enterprises): its address and the credentials it printed.
+fn demo(dir: &Path) -> (Node, String, Vec<(String, String)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
+        .env_remove("IDNODE_CONFIG")
+        .env(
+            "IDNODE_DATABASE_URL",
+            format!("sqlite://{}", dir.join("n.db").display()),
+        )
+        .env("IDNODE_LOG", "error")
+        .args([
+            "serve",
+            "--demo",
+            "--http",
+            "127.0.0.1:0",
+            "--handle",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut who = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("serve prints its address").unwrap();
+        if let Some((_, rest)) = line.split_once("identity ") {
+            let mut it = rest.split_whitespace();
+            if let (Some(id), Some("secret"), Some(secret)) = (it.next(), it.next(), it.next()) {
+                who.push((id.to_owned(), secret.to_owned()));
+            }
+        }
+        if let Some(rest) = line.split("http://").nth(1) {
+            break format!("http://{}", rest.trim());
+        }
+    };
+    (Node(child), base, who)
+}
+
+#[test]
+fn schemathesis_finds_no_failure() {
+    let st = schemathesis();
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, base, who) = demo(dir.path());
+    assert!(who.len() >= 2, "{who:?}");
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/schemathesis/schemathesis.toml");
+    let seed = std::env::var("IDNODE_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261203".into());
+    let auth = |(id, secret): &(String, String)| {
+        let user = id.replace(':', "%3A").replace('/', "%2F");
+        let raw = format!("{user}:{secret}");
+        format!(
+            "Authorization: Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw)
+        )
+    };
+    let callers = [
+        ("operator", Some(auth(&who[0]))),
+        ("enterprise", Some(auth(&who[1]))),
+        ("anonymous", None),
+    ];
+    for (name, header) in callers {
+        let mut cmd = Command::new(&st);
+        cmd.arg("--config-file")
+            .arg(&config)
+            .arg("run")
+            .arg(format!("{base}/api/v1/openapi.json"))
+            .args(["--checks", "all", "--max-examples", "20", "--seed", &seed])
+            .args(["--request-timeout", "30", "--no-color"]);
+        if let Some(h) = header {
+            cmd.args(["-H", &h]);
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let summary = text.rsplit("SUMMARY").next().unwrap_or_default();
+        eprintln!("schemathesis as {name}:{summary}");
+        assert!(
+            out.status.success(),
+            "schemathesis as {name} reported failures:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
