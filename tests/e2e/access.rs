@@ -143,8 +143,9 @@ async fn matrix(n: &TestNode) {
         assert_eq!(got, want, "history as {name}: {v}");
     }
 
-    // Batches: B cannot write under A's prefix; each item says why.
-    let expect = [200u16, 200, 400, 401];
+    // Batches: B cannot write under A's prefix (403, as its first failing item); each item
+    // says why.
+    let expect = [200u16, 200, 403, 401];
     for ((name, w), want) in who.iter().zip(expect) {
         let handle = format!("88.118.8/batched-{name}");
         let body = json!({"operations": [{"op": "create", "handle": handle, "values": []}]});

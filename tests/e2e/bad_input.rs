@@ -148,7 +148,7 @@ async fn rejects(n: &TestNode) {
         {"op": "create", "handle": "88.118.8/EXISTS", "values": []},
     ]});
     let (s, v) = n.post("/api/v1/identifiers/batch", a, &clash).await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 409, "{v}");
     assert_eq!(v["problems"][0]["responseCode"], 101);
     assert_eq!(v["problems"][0]["position"], 1);
     assert_eq!(n.get("/api/handles/88.118.8/fresh", None).await.0, 404);

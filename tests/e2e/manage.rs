@@ -34,9 +34,9 @@ async fn batches(n: &TestNode) {
     let (s, v) = send(send_batch("load-1", &other)).await;
     assert_eq!((s, v["responseCode"].as_u64()), (409, Some(101)), "{v}");
     assert_eq!(n.get("/api/handles/88.118.8/bulk-00001", None).await.0, 200);
-    // Without a key, a repeated create batch fails whole.
+    // Without a key, a repeated create batch fails whole (409: its first item exists).
     let (s, v) = n.post("/api/v1/identifiers/batch", a, &body).await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 409);
     assert_eq!(v["problems"].as_array().unwrap().len(), 2000);
 
     let mixed = json!({"operations": [

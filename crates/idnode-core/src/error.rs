@@ -7,12 +7,9 @@ pub enum CoreError {
     /// The handle text is not a valid identifier.
     #[error("invalid handle: {0}")]
     InvalidHandle(String),
-    /// A value is malformed (bad format, bad payload ...).
+    /// A value is malformed (bad format, bad payload, duplicate index ...).
     #[error("invalid value: {0}")]
     InvalidValue(String),
-    /// Two values of one record share an index: the second finds the index taken.
-    #[error("value index {0} is given twice")]
-    DuplicateIndex(u32),
     /// An enterprise profile field is malformed or too long.
     #[error("invalid enterprise profile: {0}")]
     Profile(String),

@@ -203,7 +203,10 @@ pub fn validate_record(values: &[HandleValue]) -> Result<(), CoreError> {
     for v in values {
         v.validate()?;
         if !seen.insert(v.index) {
-            return Err(CoreError::DuplicateIndex(v.index));
+            return Err(CoreError::value(format!(
+                "duplicate value index {}",
+                v.index
+            )));
         }
     }
     Ok(())

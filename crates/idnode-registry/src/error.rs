@@ -104,7 +104,6 @@ impl From<CoreError> for RegistryError {
         match e {
             CoreError::InvalidHandle(m) => Self::InvalidHandle(m),
             CoreError::InvalidValue(m) => Self::InvalidValue(m),
-            CoreError::DuplicateIndex(i) => Self::ValueExists(i),
             other => Self::BadRequest(other.to_string()),
         }
     }

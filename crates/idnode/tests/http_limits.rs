@@ -3,37 +3,18 @@
 //! Attackers connect from 127.0.0.2, ordinary clients from 127.0.0.1.
 #![allow(missing_docs)]
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 
+mod support;
+
 struct Node {
-    child: Child,
+    node: support::Node,
     addr: SocketAddr,
-    operator: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn idnode(config: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_idnode"));
-    c.env_remove("IDNODE_DATABASE_URL")
-        .env_remove("IDNODE_HTTP_ADDR")
-        .env_remove("IDNODE_HANDLE_ADDR")
-        .env("IDNODE_LOG", "warn")
-        .arg("--config")
-        .arg(config);
-    c
 }
 
 /// An initialised node serving with `http` appended to its `[http]` section.
@@ -48,41 +29,21 @@ fn start(dir: &Path, http: &str) -> Node {
         ),
     )
     .unwrap();
-    let secret = dir.join("operator.secret");
-    let out = idnode(&config)
-        .args(["init", "--node-prefix", "88.118", "--secret-file"])
-        .arg(&secret)
+    let out = support::idnode(Some(&config))
+        .args(["init", "--node-prefix", "88.118"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let mut child = idnode(&config)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve prints its address").unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.trim().parse().unwrap();
-        }
-    };
-    let secret = std::fs::read_to_string(&secret).unwrap();
-    let user = "300%3A0.NA%2F88.118";
-    let operator = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        format!("{user}:{}", secret.trim()),
-    );
-    Node {
-        child,
-        addr,
-        operator,
-    }
+    let mut serve = support::idnode(Some(&config));
+    serve.arg("serve");
+    let node = support::serve(serve);
+    let addr = node.base.trim_start_matches("http://").parse().unwrap();
+    Node { node, addr }
 }
 
 /// Resident memory of the node, KiB.
 fn rss_kib(node: &Node) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", node.child.id())).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", node.node.child.id())).unwrap();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -311,6 +272,4 @@ async fn anonymous_large_bodies_are_refused_unread() {
         after < baseline + 16 * 1024,
         "after {after} KiB over {baseline} KiB"
     );
-    // An authenticated client is still served.
-    let _ = &node.operator;
 }

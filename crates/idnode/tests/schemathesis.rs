@@ -3,21 +3,13 @@
 //! operator, as an enterprise and anonymously, against the `idnode` binary.
 #![allow(missing_docs)]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 /// The schemathesis release the test installs.
 const VERSION: &str = "4.32.5";
 
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod support;
 
 /// The schemathesis command, installing it first when needed.
 fn schemathesis() -> PathBuf {
@@ -50,48 +42,46 @@ fn schemathesis() -> PathBuf {
     bin
 }
 
-/// A demo node (operator, two enterprises): its address and the credentials it printed.
-fn demo(dir: &Path) -> (Node, String, Vec<(String, String)>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
-        .env_remove("IDNODE_CONFIG")
-        .env(
-            "IDNODE_DATABASE_URL",
-            format!("sqlite://{}", dir.join("n.db").display()),
-        )
-        .env("IDNODE_LOG", "error")
-        .args([
-            "serve",
-            "--demo",
-            "--http",
-            "127.0.0.1:0",
-            "--handle",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut who = Vec::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("serve prints its address").unwrap();
-        if let Some((_, rest)) = line.split_once("identity ") {
+/// A demo node (operator, two enterprises) and the credentials it printed.
+fn demo(dir: &Path) -> (support::Node, Vec<(String, String)>) {
+    let mut cmd = support::idnode(None);
+    cmd.env(
+        "IDNODE_DATABASE_URL",
+        format!("sqlite://{}", dir.join("n.db").display()),
+    )
+    .env("IDNODE_LOG", "error")
+    .args([
+        "serve",
+        "--demo",
+        "--http",
+        "127.0.0.1:0",
+        "--handle",
+        "127.0.0.1:0",
+    ]);
+    let node = support::serve(cmd);
+    let who = node
+        .printed
+        .iter()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once("identity ")?;
             let mut it = rest.split_whitespace();
-            if let (Some(id), Some("secret"), Some(secret)) = (it.next(), it.next(), it.next()) {
-                who.push((id.to_owned(), secret.to_owned()));
+            match (it.next(), it.next(), it.next()) {
+                (Some(id), Some("secret"), Some(secret)) => {
+                    Some((id.to_owned(), secret.to_owned()))
+                }
+                _ => None,
             }
-        }
-        if let Some(rest) = line.split("http://").nth(1) {
-            break format!("http://{}", rest.trim());
-        }
-    };
-    (Node(child), base, who)
+        })
+        .collect();
+    (node, who)
 }
 
 #[test]
 fn schemathesis_finds_no_failure() {
     let st = schemathesis();
     let dir = tempfile::tempdir().unwrap();
-    let (_node, base, who) = demo(dir.path());
+    let (node, who) = demo(dir.path());
+    let base = &node.base;
     assert!(who.len() >= 2, "{who:?}");
     let config =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/schemathesis/schemathesis.toml");
@@ -111,7 +101,9 @@ fn schemathesis_finds_no_failure() {
     ];
     for (name, header) in callers {
         let mut cmd = Command::new(&st);
-        cmd.arg("--config-file")
+        // schemathesis keeps a cache in its working directory: not in the source tree.
+        cmd.current_dir(dir.path())
+            .arg("--config-file")
             .arg(&config)
             .arg("run")
             .arg(format!("{base}/api/v1/openapi.json"))

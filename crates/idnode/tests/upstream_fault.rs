@@ -2,9 +2,8 @@
 //! mid-delivery: the `idnode` binary against the in-process stand-in.
 #![allow(missing_docs)]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -13,18 +12,9 @@ use serde_json::{json, Value};
 const IDENTIFIERS: usize = 10_000;
 const PER_BATCH: usize = 1_000;
 
-struct Node {
-    child: Child,
-    base: String,
-}
+mod support;
 
-impl Drop for Node {
-    /// A failing test must not leave a node running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Node;
 
 fn write_config(dir: &Path, epp_port: u16, cert: &Path) -> std::path::PathBuf {
     let path = dir.join("idnode.toml");
@@ -54,38 +44,13 @@ backoff_max_secs = 1
 }
 
 fn idnode(config: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_idnode"));
-    c.env_remove("IDNODE_DATABASE_URL")
-        .env_remove("IDNODE_HTTP_ADDR")
-        .env_remove("IDNODE_HANDLE_ADDR")
-        .env("IDNODE_LOG", "warn")
-        .arg("--config")
-        .arg(config);
-    c
+    support::idnode(Some(config))
 }
 
 fn serve(config: &Path) -> Node {
-    let child = idnode(config)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut node = Node {
-        child,
-        base: String::new(),
-    };
-    let mut lines = BufReader::new(node.child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(rest) = line.split("http://").nth(1) {
-            node.base = format!("http://{}", rest.trim());
-            // Keep draining stdout so the node never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines.by_ref() {});
-            return node;
-        }
-    }
-    panic!("the node printed no address");
+    let mut c = idnode(config);
+    c.arg("serve");
+    support::serve(c)
 }
 
 async fn post(c: &reqwest::Client, node: &Node, auth: &str, path: &str, body: &Value) -> Value {

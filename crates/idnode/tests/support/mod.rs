@@ -1,0 +1,61 @@
+//! Shared by the binary's integration tests: the `idnode` command and a node it serves.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A served node, killed when dropped (a failing test must not leave one running).
+pub struct Node {
+    pub child: Child,
+    /// `http://ADDR`.
+    pub base: String,
+    /// What it printed before its address (credentials of a demo node, …).
+    pub printed: Vec<String>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `idnode` with `config` (when given) and a clean environment.
+pub fn idnode(config: Option<&Path>) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_idnode"));
+    c.current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("IDNODE_CONFIG")
+        .env_remove("IDNODE_DATABASE_URL")
+        .env_remove("IDNODE_HTTP_ADDR")
+        .env_remove("IDNODE_HANDLE_ADDR")
+        .env("IDNODE_LOG", "warn");
+    if let Some(config) = config {
+        c.arg("--config").arg(config);
+    }
+    c
+}
+
+/// Runs `cmd` (a `serve`) until it prints its HTTP address.
+pub fn serve(mut cmd: Command) -> Node {
+    let child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut node = Node {
+        child,
+        base: String::new(),
+        printed: Vec::new(),
+    };
+    let mut lines = BufReader::new(node.child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.split("http://").nth(1) {
+            node.base = format!("http://{}", rest.trim());
+            // Keep draining stdout so the node never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines.by_ref() {});
+            return node;
+        }
+        node.printed.push(line);
+    }
+    panic!("the node printed no address: {:?}", node.printed);
+}
