@@ -1,12 +1,14 @@
 //! The `idnode` binary as an operator uses it: init, enterprise, serve, import, export.
 #![allow(missing_docs)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod support;
+
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn idnode(db: &str, args: &[&str]) -> Output {
     // Default paths (./idnode-data/seal.key with PostgreSQL) land in target/tmp, never in
@@ -140,33 +142,18 @@ fn http_get(addr: &str, path: &str) -> String {
 fn serve_demo_answers_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
-        .env("IDNODE_DATABASE_URL", &db)
-        .env("IDNODE_LOG", "warn")
-        .args([
-            "serve",
-            "--demo",
-            "--http",
-            "127.0.0.1:0",
-            "--handle",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut addr = None;
-    let mut printed = Vec::new();
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(rest) = line.split("http://").nth(1) {
-            addr = Some(rest.trim().to_owned());
-            break;
-        }
-        printed.push(line);
-    }
-    let addr = addr.unwrap_or_else(|| panic!("no address printed: {printed:?}"));
+    let mut cmd = support::idnode(None);
+    cmd.env("IDNODE_DATABASE_URL", &db).args([
+        "serve",
+        "--demo",
+        "--http",
+        "127.0.0.1:0",
+        "--handle",
+        "127.0.0.1:0",
+    ]);
+    let node = support::serve(cmd);
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    let printed = &node.printed;
     assert!(
         printed
             .iter()
@@ -178,8 +165,6 @@ fn serve_demo_answers_over_http() {
     assert!(resp.contains("gearbox housing"), "{resp}");
     let resp = http_get(&addr, "/healthz");
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 fn import_export_story(db: &str, dir: &Path) {
