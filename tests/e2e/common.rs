@@ -35,6 +35,18 @@ pub struct TestNode {
     _dir: tempfile::TempDir,
 }
 
+/// One Handle server key for every node of the test run (making an RSA key per node would
+/// cost more than the tests it serves), in a private temporary directory.
+pub fn shared_server_key() -> std::path::PathBuf {
+    static KEY: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        idnode::load_server_key(&dir.path().join("server.key")).unwrap();
+        dir
+    });
+    dir.path().join("server.key")
+}
+
 pub async fn node(backend: Backend) -> TestNode {
     node_with(backend, |_| {}).await
 }
@@ -74,6 +86,7 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     tweak(&mut config);
     let store = idnode::open_store(&config.database).await.unwrap();
     config.secrets.seal_key_file = Some(dir.path().join("seal.key"));
+    config.secrets.server_key_file = Some(shared_server_key());
     let services = Arc::new(Services::new(store, "88.118", &config).unwrap());
     let op = services.registry.init_node(None).await.unwrap();
     let cli = idnode::cli_operator();
@@ -167,6 +180,17 @@ macro_rules! on_both {
         async fn $name() {
             for backend in $crate::common::BACKENDS {
                 let n = $crate::common::node(backend).await;
+                eprintln!("running on {:?}", n.backend);
+                $check(&n).await;
+                n.node.stop().await.unwrap();
+            }
+        }
+    };
+    ($name:ident, $check:path, $tweak:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in $crate::common::BACKENDS {
+                let n = $crate::common::node_with(backend, $tweak).await;
                 eprintln!("running on {:?}", n.backend);
                 $check(&n).await;
                 n.node.stop().await.unwrap();

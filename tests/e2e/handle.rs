@@ -515,12 +515,14 @@ async fn bad_input_checks(n: &TestNode) {
     tcp.send(&both).await;
     assert_eq!(tcp.read().await.unwrap().code(), rc::SUCCESS);
     assert_eq!(tcp.read().await.unwrap().code(), rc::HANDLE_NOT_FOUND);
-    // Without KC the server closes after answering.
-    let r = tcp
-        .call(&message(&Request::GetSiteInfo { handle: None }, 0, 0))
-        .await;
-    assert_eq!(r.code(), rc::SUCCESS);
-    assert!(tcp.read().await.is_none());
+    // Without KC the connection stays open as well (the national SDK never sets KC and
+    // sends every request of a channel on one connection).
+    for _ in 0..2 {
+        let r = tcp
+            .call(&message(&Request::GetSiteInfo { handle: None }, 0, 0))
+            .await;
+        assert_eq!(r.code(), rc::SUCCESS);
+    }
 
     // Still serving.
     let r = udp(addr, &message(&Request::GetSiteInfo { handle: None }, 0, 0)).await;
@@ -565,6 +567,7 @@ async fn http_checks(n: &TestNode) {
         Message::from_bytes(&bytes).unwrap().header.response_code,
         rc::PROTOCOL_ERROR
     );
+    // Anything else posted to `/` is not a Handle message: 405 at once.
     let resp = n
         .client
         .post(format!("{}/", n.base))
@@ -572,7 +575,7 @@ async fn http_checks(n: &TestNode) {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.status(), 405);
 }
 on_both!(handle_protocol_over_http_post, http_checks);
 
@@ -751,7 +754,23 @@ async fn sdk_login_checks(n: &TestNode) {
         .await;
     assert_eq!(r.code(), rc::LOGIN_FIRST);
 
-    // LOGIN (2000) answers with the login handle's values once the challenge is met.
+    // LOGIN (2000) answers with the login handle's values once the challenge is met (on a
+    // new connection: this one is logged in, and a second login on it is refused).
+    let r = tcp
+        .call(&message(
+            &Request::GetSiteInfo { handle: None },
+            flags::KC,
+            0,
+        ))
+        .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+    let relogin = Request::LoginIdSystem {
+        handle: "88.118.8/ADMIN",
+        index: 300,
+    };
+    let r = tcp.call(&message(&relogin, flags::KC, 0)).await;
+    assert_eq!(r.code(), rc::RELOGIN);
+    let mut tcp = Tcp::connect(addr).await;
     let login = Request::Login {
         handle: "88.118.8/ADMIN",
         indexes: vec![300],

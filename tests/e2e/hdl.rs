@@ -121,14 +121,19 @@ impl Tcp {
     }
 }
 
-/// The test RSA key (tests/fixtures).
+/// The tests' RSA admin key: 2048 bits, made once per test run (no key is kept in the tree).
 pub fn test_key() -> RsaKeyPair {
-    let der = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/test-admin-rsa2048.der"
-    ))
-    .unwrap();
-    RsaKeyPair::from_der(&der).unwrap()
+    RsaKeyPair::from_pkcs8(test_key_pkcs8()).unwrap()
+}
+
+/// The tests' RSA admin key as PKCS#8 DER.
+pub fn test_key_pkcs8() -> &'static [u8] {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        use rsa::pkcs8::EncodePrivateKey as _;
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        key.to_pkcs8_der().unwrap().as_bytes().to_vec()
+    })
 }
 
 /// `HS_PUBKEY` data for a key pair.

@@ -18,4 +18,7 @@ mod manage;
 mod observe;
 mod quotas;
 mod rest;
+mod rest_sessions;
+mod sdk_channel;
+mod sessions;
 mod upstream;

@@ -97,6 +97,18 @@ pub mod rc {
     pub const RELOGIN: u32 = 407;
     /// National SDK: log in first.
     pub const LOGIN_FIRST: u32 = 408;
+    /// The session expired or is unknown.
+    pub const SESSION_TIMEOUT: u32 = 500;
+    /// The session could not be set up or used.
+    pub const SESSION_FAILED: u32 = 501;
+    /// The message's session MAC does not verify.
+    pub const INVALID_SESSION_KEY: u32 = 502;
+    /// The key exchange needs an RSA key.
+    pub const NEED_RSAKEY_FOR_SESSIONEXCHANGE: u32 = 503;
+    /// The session setup request is invalid.
+    pub const INVALID_SESSIONSETUP_REQUEST: u32 = 504;
+    /// A replayed session message (its counter was seen).
+    pub const SESSION_MESSAGE_REJECTED: u32 = 505;
     /// National SDK: channel error.
     pub const CHANNEL_ERROR: u32 = 601;
     /// National SDK: timeout.

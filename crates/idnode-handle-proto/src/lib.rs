@@ -15,6 +15,7 @@ mod header;
 mod message;
 mod request;
 mod response;
+pub mod session;
 pub mod udp;
 mod value;
 mod wire;

@@ -2,6 +2,7 @@
 
 use idnode_core::HandleValue;
 
+use crate::session::SessionSetup;
 use crate::value::{encode_values, read_values};
 use crate::wire::{put_blob, put_u32, Reader};
 use crate::{op, ProtoError, MAX_VALUES};
@@ -116,6 +117,15 @@ pub enum Request<'a> {
         /// The key index.
         index: u32,
     },
+    /// 400: set up a session.
+    SessionSetup(SessionSetup<'a>),
+    /// 401: end the session the message belongs to.
+    SessionTerminate,
+    /// 402: the session key, encrypted to the server's public key.
+    SessionExchangeKey {
+        /// `alg ‖ key`, RSA-encrypted.
+        encrypted_key: &'a [u8],
+    },
 }
 
 fn read_indexes(r: &mut Reader<'_>) -> Result<Vec<u32>, ProtoError> {
@@ -205,6 +215,11 @@ impl<'a> Request<'a> {
                 handle: r.str()?,
                 index: r.u32()?,
             },
+            op::SESSION_SETUP => Self::SessionSetup(SessionSetup::read(&mut r)?),
+            op::SESSION_TERMINATE => Self::SessionTerminate,
+            op::SESSION_EXCHANGEKEY => Self::SessionExchangeKey {
+                encrypted_key: r.blob()?,
+            },
             other => return Err(ProtoError::Unsupported(other)),
         };
         r.finish()?;
@@ -229,6 +244,9 @@ impl<'a> Request<'a> {
             Self::UnhomeNa { .. } => op::UNHOME_NA,
             Self::ListHomedNas { .. } => op::LIST_HOMED_NAS,
             Self::LoginIdSystem { .. } => op::LOGIN_ID_SYSTEM,
+            Self::SessionSetup(_) => op::SESSION_SETUP,
+            Self::SessionTerminate => op::SESSION_TERMINATE,
+            Self::SessionExchangeKey { .. } => op::SESSION_EXCHANGEKEY,
         }
     }
 
@@ -315,6 +333,9 @@ impl<'a> Request<'a> {
                 put_blob(&mut out, handle.as_bytes());
                 put_u32(&mut out, *index);
             }
+            Self::SessionSetup(s) => s.write(&mut out),
+            Self::SessionTerminate => {}
+            Self::SessionExchangeKey { encrypted_key } => put_blob(&mut out, encrypted_key),
         }
         out
     }

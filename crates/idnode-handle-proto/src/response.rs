@@ -31,6 +31,8 @@ pub enum Body<'a> {
     Verify(bool),
     /// Errors: a message.
     Error(&'a str),
+    /// A body encoded by the caller (e.g. a session setup answer).
+    Raw(&'a [u8]),
     /// Service (302) or prefix (303) referral: handle and encoded values.
     Referral {
         /// The handle asked for.
@@ -57,6 +59,7 @@ impl Body<'_> {
             Self::Challenge(nonce) => put_blob(out, nonce),
             Self::Verify(ok) => out.push(u8::from(ok)),
             Self::Error(m) => put_blob(out, m.as_bytes()),
+            Self::Raw(b) => out.extend_from_slice(b),
         }
     }
 }
@@ -116,6 +119,13 @@ pub enum Decoded<'a> {
     Verify(bool),
     /// An error message.
     Error(&'a str),
+    /// A session setup answer: the key exchange mode and its data.
+    SessionSetup {
+        /// The key exchange mode.
+        mode: u16,
+        /// The mode's data.
+        data: &'a [u8],
+    },
 }
 
 impl<'a> Response<'a> {
@@ -140,6 +150,10 @@ impl<'a> Response<'a> {
                 Decoded::Handles((0..n).map(|_| r.str()).collect::<Result<_, _>>()?)
             }
             (rc::SUCCESS, op::VERIFY_RESPONSE) => Decoded::Verify(r.u8()? != 0),
+            (rc::SUCCESS, op::SESSION_SETUP) => {
+                let (mode, data) = crate::session::decode_setup_answer(r.rest())?;
+                Decoded::SessionSetup { mode, data }
+            }
             (rc::SUCCESS, _) => Decoded::Empty,
             (rc::AUTHENTICATION_NEEDED, _) => Decoded::Challenge(r.blob()?),
             _ if r.remaining() == 0 => Decoded::Error(""),

@@ -313,15 +313,15 @@ fn ecdsa_sm2_sha256_verify(point: &[u8], msg: &[u8], fixed: &[u8; 64]) -> Result
 }
 
 /// Answer code: HMAC-SHA1 of nonce ‖ digest.
-const HMAC_SHA1: u8 = 0x12;
+pub const HMAC_SHA1: u8 = 0x12;
 /// Answer code: HMAC-SHA256 of nonce ‖ digest.
-const HMAC_SHA256: u8 = 0x13;
+pub const HMAC_SHA256: u8 = 0x13;
 /// Answer code: HMAC-SHA1 under a PBKDF2-HMAC-SHA1 key (CNRI clients' default from 2.7).
-const PBKDF2_HMAC_SHA1: u8 = 0x22;
+pub const PBKDF2_HMAC_SHA1: u8 = 0x22;
 /// Answer code: SHA-1 of secret ‖ nonce ‖ digest ‖ secret (protocol 2.1–2.6 clients).
-const KEYED_SHA1: u8 = 2;
+pub const KEYED_SHA1: u8 = 2;
 /// Answer code: SHA-256 of secret ‖ nonce ‖ digest ‖ secret.
-const KEYED_SHA256: u8 = 3;
+pub const KEYED_SHA256: u8 = 3;
 /// Most PBKDF2 iterations a client may ask the server to compute.
 const MAX_PBKDF2_ITERATIONS: u32 = 100_000;
 

@@ -2,14 +2,18 @@
 //! service they share with `POST application/x-hdl-message` on the HTTP port. Requests go to
 //! the same resolver (cache) and registry (permissions, history) as the HTTP front end.
 
+pub mod auth_header;
 mod challenge;
 pub mod client;
 pub mod keys;
 mod referral;
+mod secure;
+pub mod server_key;
 mod service;
+pub mod session;
 mod tcp;
 mod udp;
 
-pub use service::{HandleService, ServiceConfig};
+pub use service::{Client, HandleService, ServiceConfig};
 pub use tcp::{serve_tcp, TcpLimits};
 pub use udp::serve_udp;

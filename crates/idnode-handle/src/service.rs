@@ -17,8 +17,10 @@ use moka::sync::Cache;
 use std::num::NonZeroU32;
 
 use crate::challenge::{Challenges, Pending};
-use crate::keys::PublicKey;
 use crate::referral::{tcp_server, Lookup, Referrals, MAX_RECURSION};
+use crate::secure::InSession;
+use crate::server_key::ServerKey;
+use crate::session::Sessions;
 use idnode_ratelimit::ClientLimiter;
 
 /// Seconds a response stays valid (header `expirationTime`).
@@ -47,6 +49,9 @@ pub struct ServiceConfig {
     /// Requests one client address may send a day (national SDK RC 603 beyond); None: no
     /// limit.
     pub daily_requests_per_client: Option<NonZeroU32>,
+    /// The node's server key: signs certified answers and receives session keys. Its public
+    /// half belongs in `site`.
+    pub server_key: Option<Arc<ServerKey>>,
 }
 
 /// A logged-in session (national SDK LOGIN / LOGIN_ID_SYSTEM), keyed by client address and
@@ -56,15 +61,37 @@ struct Session {
     principal: Principal,
 }
 
+/// The client a request came from: its address and, on a TCP connection, what the
+/// connection has established. The national ID-SDK logs a channel in once (LOGIN_ID_SYSTEM)
+/// and then sends its writes on the same connection with session id 0, so a login holds for
+/// the rest of its connection.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(crate) ip: IpAddr,
+    login: Option<Principal>,
+}
+
+impl Client {
+    /// A client at `ip` that has established nothing yet (a new connection, or one UDP
+    /// datagram or HTTP request).
+    pub fn new(ip: IpAddr) -> Self {
+        Self { ip, login: None }
+    }
+}
+
 /// The Handle protocol service shared by the TCP, UDP and HTTP transports.
 pub struct HandleService {
-    resolver: Arc<Resolver>,
+    pub(crate) resolver: Arc<Resolver>,
     registry: Arc<Registry>,
     site: Vec<u8>,
     referrals: Referrals,
     challenges: Challenges,
     sessions: Cache<(IpAddr, u32), Arc<Session>>,
-    answers: ClientLimiter,
+    /// RFC 3652 sessions (SESSION_SETUP), by their id.
+    pub(crate) protocol_sessions: Sessions,
+    /// The node's server key (certified answers, server-cipher sessions).
+    pub(crate) server_key: Option<Arc<ServerKey>>,
+    pub(crate) answers: ClientLimiter,
     daily: Option<ClientLimiter>,
     meter: Meter,
 }
@@ -134,6 +161,11 @@ fn select<'a>(entry: &'a Entry, indexes: &[u32], types: &[&str]) -> Selected<'a>
 }
 
 impl HandleService {
+    /// This node's encoded `HS_SITE` (as GET_SITE_INFO answers it).
+    pub fn site(&self) -> &[u8] {
+        &self.site
+    }
+
     /// A service over the node's resolver and registry.
     pub fn new(resolver: Arc<Resolver>, registry: Arc<Registry>, config: &ServiceConfig) -> Self {
         let referrals = Referrals::new(&config.referrals, config.toplevel, config.upstream_timeout);
@@ -147,6 +179,8 @@ impl HandleService {
                 .time_to_idle(config.session_idle)
                 .max_capacity(100_000)
                 .build(),
+            protocol_sessions: Sessions::new(config.session_idle),
+            server_key: config.server_key.clone(),
             answers: ClientLimiter::per_second(config.answers_per_second),
             daily: config.daily_requests_per_client.map(ClientLimiter::per_day),
             meter: Meter::new("handle"),
@@ -181,7 +215,7 @@ impl HandleService {
         let Ok(m) = Message::parse(*env, msg) else {
             return false;
         };
-        if m.header.op_code != op::RESOLUTION || m.credential.is_some() {
+        if m.header.op_code != op::RESOLUTION || m.credential.is_some() || m.header.has(flags::CT) {
             return false;
         }
         let Ok(Request::Resolution {
@@ -261,7 +295,33 @@ impl HandleService {
     /// Answers one request message (`msg`: the bytes after `env`) from `peer`, appending one
     /// or more response messages to `out`. Transports call [`HandleService::answer_cached`]
     /// first, which charges the request to the client's allowance.
-    pub async fn answer(&self, peer: IpAddr, env: Envelope, msg: &[u8], out: &mut Vec<u8>) {
+    pub async fn answer(&self, client: &mut Client, env: Envelope, msg: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        let encrypted = env.encrypted;
+        let mut env = env;
+        let plain;
+        let msg = if encrypted {
+            match self.decrypt_request(&mut env, msg) {
+                Ok(p) => {
+                    plain = p;
+                    &plain[..]
+                }
+                Err((code, text)) => {
+                    let mut reply = env.reply();
+                    reply.encrypted = false;
+                    return write(
+                        out,
+                        &reply,
+                        &Header::default(),
+                        code,
+                        None,
+                        &Body::Error(&text),
+                    );
+                }
+            }
+        } else {
+            msg
+        };
         let m = match Message::parse(env, msg) {
             Ok(m) => m,
             Err(e) => {
@@ -276,12 +336,30 @@ impl HandleService {
                 );
             }
         };
+        let in_session = match self.session_of(&m, encrypted) {
+            Ok(s) => s,
+            Err((code, text)) => return self.fail(out, &m, &m.envelope.reply(), code, &text),
+        };
+        self.answer_message(client, &m, msg, in_session.as_ref(), out)
+            .await;
+        self.seal(out, start, &m.header, in_session.as_ref());
+    }
+
+    async fn answer_message(
+        &self,
+        client: &mut Client,
+        m: &Message<'_>,
+        msg: &[u8],
+        in_session: Option<&InSession>,
+        out: &mut Vec<u8>,
+    ) {
+        let peer = client.ip;
         let req = match Request::decode(m.header.op_code, m.body) {
             Ok(r) => r,
             Err(e) => {
                 return self.fail(
                     out,
-                    &m,
+                    m,
                     &m.envelope.reply(),
                     e.response_code(),
                     &e.to_string(),
@@ -289,58 +367,81 @@ impl HandleService {
             }
         };
         let reply = m.envelope.reply();
-        if let Request::ChallengeAnswer {
-            auth_type,
-            admin,
-            index,
-            response,
-        } = req
-        {
-            if !self.answers.allow(peer) {
-                return self.fail(
-                    out,
-                    &m,
-                    &reply,
-                    rc::SERVER_BUSY,
-                    "too many challenge answers from this client; retry in a few seconds",
-                );
+        match req {
+            Request::ChallengeAnswer {
+                auth_type,
+                admin,
+                index,
+                response,
+            } => {
+                if !self.answers.allow(peer) {
+                    return self.fail(
+                        out,
+                        m,
+                        &reply,
+                        rc::SERVER_BUSY,
+                        "too many challenge answers from this client; retry in a few seconds",
+                    );
+                }
+                return self
+                    .answer_challenge(client, m, auth_type, admin, index, response, out)
+                    .await;
             }
-            return self
-                .answer_challenge(peer, &m, auth_type, admin, index, response, out)
-                .await;
+            Request::SessionSetup(setup) => {
+                return self.setup_session(client, m, &setup, out).await;
+            }
+            Request::SessionExchangeKey { encrypted_key } => {
+                return self.session_step(m, in_session, Some(encrypted_key), out);
+            }
+            Request::SessionTerminate => return self.session_step(m, in_session, None, out),
+            _ => {}
         }
-        let login = matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
-        let session = match m.envelope.session_id {
-            0 => None,
-            id => self.sessions.get(&(peer, id)),
+        let principal = match in_session {
+            // A protocol session: its proven identity, or a challenge for admin requests.
+            Some(s) => s.session.principal(),
+            None => match self.login_of(client, m, &req) {
+                Ok(p) => p,
+                Err((code, text)) => return self.fail(out, m, &reply, code, text),
+            },
         };
-        let principal = match session {
-            Some(_) if login => {
-                return self.fail(
-                    out,
-                    &m,
-                    &reply,
-                    rc::RELOGIN,
-                    "this session is logged in already",
-                );
-            }
-            Some(s) => Some(s.principal.clone()),
-            None if m.envelope.session_id != 0 && req.is_admin() => {
-                return self.fail(
-                    out,
-                    &m,
-                    &reply,
-                    rc::LOGIN_FIRST,
-                    "unknown or expired session: log in again",
-                );
-            }
-            None => None,
-        };
-        self.dispatch(peer, &m, msg, req, principal, &reply, out)
+        self.dispatch(peer, m, msg, req, principal, &reply, out)
             .await;
     }
 
-    fn fail(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, code: u32, message: &str) {
+    /// The identity a national SDK login established for this request: the connection's
+    /// login (session id 0) or the session id's.
+    fn login_of(
+        &self,
+        client: &Client,
+        m: &Message<'_>,
+        req: &Request<'_>,
+    ) -> Result<Option<Principal>, (u32, &'static str)> {
+        let login = matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
+        let session = match m.envelope.session_id {
+            0 => client
+                .login
+                .clone()
+                .map(|principal| Arc::new(Session { principal })),
+            id => self.sessions.get(&(client.ip, id)),
+        };
+        match session {
+            Some(_) if login => Err((rc::RELOGIN, "this session is logged in already")),
+            Some(s) => Ok(Some(s.principal.clone())),
+            None if m.envelope.session_id != 0 && req.is_admin() => {
+                Err((rc::LOGIN_FIRST, "unknown or expired session: log in again"))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn fail(
+        &self,
+        out: &mut Vec<u8>,
+        m: &Message<'_>,
+        reply: &Envelope,
+        code: u32,
+        message: &str,
+    ) {
         let d = request_digest(m);
         write(out, reply, &m.header, code, rd(&d), &Body::Error(message));
     }
@@ -355,7 +456,7 @@ impl HandleService {
         self.fail(out, m, reply, e.response_code().code(), &e.to_string());
     }
 
-    fn ok(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, body: &Body<'_>) {
+    pub(crate) fn ok(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, body: &Body<'_>) {
         let d = request_digest(m);
         write(out, reply, &m.header, rc::SUCCESS, rd(&d), body);
     }
@@ -390,7 +491,7 @@ impl HandleService {
     #[allow(clippy::too_many_arguments)]
     async fn answer_challenge(
         &self,
-        peer: IpAddr,
+        client: &mut Client,
         m: &Message<'_>,
         auth_type: &str,
         admin: &str,
@@ -398,12 +499,20 @@ impl HandleService {
         response: &[u8],
         out: &mut Vec<u8>,
     ) {
+        let peer = client.ip;
         let reply = m.envelope.reply();
         let Some(pending) = self.challenges.take(peer, m.envelope.session_id) else {
             return self.fail(out, m, &reply, rc::AUTHEN_TIMEOUT, "no such challenge: it expired, was answered already, or was sent to another client");
         };
         let principal = match self
-            .verify(&pending, auth_type, admin, index, response)
+            .verify_identity(
+                auth_type,
+                admin,
+                index,
+                &pending.nonce,
+                &pending.digest.1,
+                response,
+            )
             .await
         {
             Ok(p) => p,
@@ -418,8 +527,22 @@ impl HandleService {
                 "the challenged request could not be re-read",
             );
         };
+        if let Some(s) = self.protocol_sessions.get(m.envelope.session_id) {
+            // A challenge met inside a protocol session authenticates the session, when it
+            // proves the identity the session was set up for (or the session named none).
+            let proved = (
+                Identifier::parse(admin).map(|a| a.as_str().to_owned()).ok(),
+                index,
+            );
+            let named = s.identity.clone().map(|(h, i)| (Some(h), i));
+            if named.is_none_or(|n| n == proved) {
+                s.authenticate(principal.clone());
+            }
+        }
         if matches!(orig.header.op_code, op::LOGIN | op::LOGIN_ID_SYSTEM) {
-            // The challenge's session id becomes the logged-in session.
+            // The connection is logged in, and the challenge's session id becomes the
+            // logged-in session.
+            client.login = Some(principal.clone());
             self.sessions.insert(
                 (peer, m.envelope.session_id),
                 Arc::new(Session {
@@ -448,38 +571,24 @@ impl HandleService {
         .await;
     }
 
-    async fn verify(
+    /// Checks a challenge answer: `response` (an `HS_PUBKEY` signature or an `HS_SECKEY`
+    /// proof, in the protocol's encoding) over `nonce ‖ digest` by the key at `index` of
+    /// `admin`; returns the principal that identity acts as, or the Handle response code and
+    /// message to refuse with. The Handle.Net REST session API checks its answers here too.
+    pub async fn verify_identity(
         &self,
-        p: &Pending,
         auth_type: &str,
         admin: &str,
         index: u32,
+        nonce: &[u8],
+        digest: &[u8],
         response: &[u8],
     ) -> Result<Principal, (u32, String)> {
         let admin_id = Identifier::parse(admin).map_err(|e| (rc::INVALID_ADMIN, e.to_string()))?;
         match auth_type {
             "HS_PUBKEY" => {
-                let record = self
-                    .resolver
-                    .store()
-                    .get_handle(admin_id.as_str())
-                    .await
-                    .map_err(|e| (rc::ERROR, e.to_string()))?
-                    .ok_or((
-                        rc::INVALID_ADMIN,
-                        format!("admin handle {admin_id} not found"),
-                    ))?;
-                let value = record
-                    .values
-                    .iter()
-                    .find(|v| v.index == index && v.type_name == "HS_PUBKEY")
-                    .ok_or((
-                        rc::INVALID_ADMIN,
-                        format!("no HS_PUBKEY at index {index} of {admin_id}"),
-                    ))?;
-                let key = PublicKey::decode(&value.data)
-                    .map_err(|e| (rc::AUTHEN_ERROR, e.to_string()))?;
-                key.verify_answer(admin_id.as_str(), &p.nonce, &p.digest.1, response)
+                let key = self.public_key_of(admin_id.as_str(), index).await?;
+                key.verify_answer(admin_id.as_str(), nonce, digest, response)
                     .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
             }
             "HS_SECKEY" => {
@@ -495,7 +604,7 @@ impl HandleService {
                              before the node had a sealing key must be set again)"
                         ),
                     ))?;
-                crate::keys::verify_secret_answer(&secret, &p.nonce, &p.digest.1, response)
+                crate::keys::verify_secret_answer(&secret, nonce, digest, response)
                     .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
             }
             other => {
@@ -613,6 +722,13 @@ impl HandleService {
             Request::HomeNa { .. } | Request::UnhomeNa { .. } => {
                 let e = ProtoError::Unsupported(m.header.op_code);
                 self.fail(out, m, reply, e.response_code(), "prefixes are homed through the management API (POST /api/v1/enterprises/{id}/prefixes)");
+                Ok(())
+            }
+            Request::SessionSetup(_)
+            | Request::SessionTerminate
+            | Request::SessionExchangeKey { .. } => {
+                // Answered before dispatch (`answer_message`).
+                self.fail(out, m, reply, rc::ERROR, "unexpected session request");
                 Ok(())
             }
             Request::VerifyResponse { .. } | Request::ChallengeAnswer { .. } => {

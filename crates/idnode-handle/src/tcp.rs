@@ -1,18 +1,20 @@
-//! The TCP transport: envelope, then the message; pipelined requests are answered in order;
-//! the connection stays open while requests carry KC.
+//! The TCP transport: envelope, then the message; pipelined requests are answered in order.
+//! The connection stays open until the client closes it or it idles out, whether or not the
+//! requests carry KC: the national ID-SDK sends every request of a channel on one connection
+//! without ever setting KC, and CNRI's servers keep such connections open too.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idnode_handle_proto::{flags, Envelope, ProtoError, ENVELOPE_LEN};
+use idnode_handle_proto::{Envelope, ProtoError, ENVELOPE_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
-use crate::HandleService;
+use crate::{Client, HandleService};
 
 /// Connection limits of the TCP server.
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +81,7 @@ async fn connection(
     service: &HandleService,
     limits: TcpLimits,
 ) -> std::io::Result<()> {
+    let mut client = Client::new(peer.ip());
     let mut env_buf = [0u8; ENVELOPE_LEN];
     let mut msg = Vec::new();
     let mut out = Vec::new();
@@ -114,14 +117,8 @@ async fn connection(
             }
         };
         if !service.answer_cached(peer.ip(), &env, &msg, &mut out) {
-            service.answer(peer.ip(), env, &msg, &mut out).await;
+            service.answer(&mut client, env, &msg, &mut out).await;
         }
         stream.write_all(&out).await?;
-        let keep = msg
-            .get(8..12)
-            .is_some_and(|f| u32::from_be_bytes([f[0], f[1], f[2], f[3]]) & flags::KC != 0);
-        if !keep {
-            return Ok(());
-        }
     }
 }

@@ -12,7 +12,7 @@ use idnode_handle_proto::{Envelope, ENVELOPE_LEN, UDP_PACKET};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
-use crate::HandleService;
+use crate::{Client, HandleService};
 
 /// Multi-packet requests being assembled at once.
 const MAX_ASSEMBLIES: usize = 1024;
@@ -92,7 +92,9 @@ pub async fn serve_udp(
             tokio::spawn(async move {
                 let _permit = permit;
                 let mut out = Vec::new();
-                service.answer(peer.ip(), env, &data, &mut out).await;
+                service
+                    .answer(&mut Client::new(peer.ip()), env, &data, &mut out)
+                    .await;
                 send(&socket, peer, &out).await;
             });
             continue;
@@ -136,7 +138,9 @@ pub async fn serve_udp(
                 tokio::spawn(async move {
                     let _permit = permit;
                     let mut out = Vec::new();
-                    service.answer(peer.ip(), env, &msg, &mut out).await;
+                    service
+                        .answer(&mut Client::new(peer.ip()), env, &msg, &mut out)
+                        .await;
                     send(&socket, peer, &out).await;
                 });
             }

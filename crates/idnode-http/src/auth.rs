@@ -95,13 +95,31 @@ pub(crate) async fn principal(
         return Err(failed());
     }
     let value = value.to_str().map_err(|_| failed())?;
+    if value
+        .trim_start()
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("Handle "))
+    {
+        return crate::sessions::principal(state, value)
+            .await
+            .map_err(|r| match r {
+                // Handle.Net answers 401 to an unknown or expired session and a failed proof.
+                crate::sessions::Refusal::UnknownSession => ApiError::new(
+                    ResponseCode::AuthenticationNeeded,
+                    "unknown or expired session: open a new one (POST /api/sessions)",
+                ),
+                crate::sessions::Refusal::NotVerified(m) => {
+                    ApiError::new(ResponseCode::AuthenticationNeeded, m)
+                }
+            });
+    }
     let Some(b64) = value
         .strip_prefix("Basic ")
         .or_else(|| value.strip_prefix("basic "))
     else {
         return Err(ApiError::new(
             ResponseCode::AuthenticationFailed,
-            "only the Basic authorization scheme is supported",
+            "only the Basic and Handle authorization schemes are supported",
         ));
     };
     let raw = STANDARD.decode(b64.trim()).map_err(|_| failed())?;

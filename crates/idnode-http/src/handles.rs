@@ -34,7 +34,7 @@ fn parse_handle(text: &str) -> Result<Identifier, ApiError> {
     Identifier::parse(text).map_err(|e| ApiError::from(e).with_handle(text))
 }
 
-fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
     r.headers_mut().insert(

@@ -1,9 +1,12 @@
-//! The binary Handle protocol over HTTP: `POST /` with `Content-Type:
-//! application/x-hdl-message`, the body one envelope and message, the answer likewise.
+//! The binary Handle protocol over HTTP: a `POST` with `Content-Type:
+//! application/x-hdl-message` on any path (CNRI's HTTP transport posts to `/`, to
+//! `/<url-encoded handle>` and to `/%2F`), the body one envelope and message, the answer
+//! likewise.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use idnode_handle_proto::{Envelope, ProtoError, ENVELOPE_LEN, MAX_MESSAGE};
 
@@ -16,19 +19,34 @@ fn reply(out: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, HDL_MESSAGE)], out).into_response()
 }
 
-/// `POST /`: a Handle message when the body says so, otherwise 404 as before.
-pub(crate) async fn post_root(State(state): State<AppState>, req: Request) -> Response {
-    let is_hdl = req
-        .headers()
+fn is_hdl(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.split(';')
                 .next()
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case(HDL_MESSAGE))
-        });
-    let Some(service) = state.0.handle.clone().filter(|_| is_hdl) else {
-        return StatusCode::NOT_FOUND.into_response();
+        })
+}
+
+/// Before routing: a `POST` of a Handle message is answered as one, whatever its path.
+pub(crate) async fn intercept(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::POST && is_hdl(req.headers()) {
+        return message(state, req).await;
+    }
+    next.run(req).await
+}
+
+/// Answers the Handle message in the body (a node without the Handle front end: 404 with a
+/// message, at once).
+async fn message(state: AppState, req: Request) -> Response {
+    let Some(service) = state.0.handle.clone() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "this node does not serve the Handle protocol over HTTP",
+        )
+            .into_response();
     };
     let ip = crate::auth::peer_ip(req.extensions()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let body: Bytes = match axum::body::to_bytes(req.into_body(), ENVELOPE_LEN + MAX_MESSAGE).await
@@ -65,7 +83,9 @@ pub(crate) async fn post_root(State(state): State<AppState>, req: Request) -> Re
         return reply(out);
     }
     if !service.answer_cached(ip, &env, msg, &mut out) {
-        service.answer(ip, env, msg, &mut out).await;
+        service
+            .answer(&mut idnode_handle::Client::new(ip), env, msg, &mut out)
+            .await;
     }
     reply(out)
 }

@@ -13,6 +13,8 @@ mod manage;
 mod openapi;
 mod ops;
 mod query;
+mod sessions;
+mod site;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -47,6 +49,8 @@ pub struct Limits {
     pub max_batch_bytes: usize,
     /// Request bodies held in memory at once, across all requests.
     pub max_buffered_body_bytes: usize,
+    /// Idle lifetime of a REST session (`/api/sessions`).
+    pub session_idle: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -55,6 +59,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_batch_bytes: 32 * 1024 * 1024,
             max_buffered_body_bytes: 256 * 1024 * 1024,
+            session_idle: std::time::Duration::from_secs(1800),
         }
     }
 }
@@ -75,6 +80,8 @@ pub(crate) struct Inner {
     pub(crate) body_budget: Arc<tokio::sync::Semaphore>,
     /// The served OpenAPI document, made on first request.
     pub(crate) openapi: OnceLock<String>,
+    /// Handle.Net REST sessions (`/api/sessions`).
+    pub(crate) rest_sessions: sessions::RestSessions,
 }
 
 impl AppState {
@@ -107,6 +114,7 @@ impl AppState {
             },
             body_budget: Arc::new(tokio::sync::Semaphore::new(permits)),
             openapi: OnceLock::new(),
+            rest_sessions: sessions::RestSessions::new(limits.session_idle),
         }))
     }
 }
@@ -154,6 +162,16 @@ pub fn router(state: AppState) -> Router {
                 .delete(handles::delete_handle),
         )
         .route("/api/handles", get(handles::list_handles))
+        .route("/api/site", get(site::site))
+        .route("/api/prefixes", get(site::prefixes))
+        .route("/api/sessions", post(sessions::create))
+        .route(
+            "/api/sessions/this",
+            get(sessions::show)
+                .put(sessions::authenticate)
+                .post(sessions::authenticate)
+                .delete(sessions::end),
+        )
         .nest("/api/v1", manage::router())
         .nest("/iiidap", iiidap::router())
         .route("/metrics", get(ops::metrics))
@@ -161,7 +179,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/api/v1/openapi.json", get(manage::openapi))
         .route("/{*handle}", get(handles::redirect))
-        .route("/", post(hdl::post_root).get(ops::not_found))
+        .route("/", get(ops::not_found))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hdl::intercept,
+        ))
         .layer(middleware::from_fn(observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             ops::panic_response,

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use idnode_core::Identifier;
-use idnode_store::{SecretHash, Store};
+use idnode_store::{SecretHash, Store, StoreError};
 use moka::sync::Cache;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::{hmac, pbkdf2};
@@ -132,14 +132,35 @@ pub const VERIFICATIONS_PER_SECOND: u32 = 10;
 /// Burst of PBKDF2 checks allowed before the rate applies.
 pub const VERIFICATION_BURST: u32 = 30;
 
-/// Verifies secrets, remembering recent successes so PBKDF2 is paid once per credential
-/// every few minutes rather than per request.
+/// How long a verified credential is remembered (a secret changed on another instance sharing
+/// the database takes effect after this at the latest; changes through this node at once).
+const VERIFIED_TTL: Duration = Duration::from_secs(300);
+
+/// A credential proved by PBKDF2: the identity it proved, and the epoch of its handle's
+/// secrets when the stored hash was read.
+#[derive(Clone)]
+struct Verified {
+    identity: String,
+    handle: Identifier,
+    epoch: u64,
+}
+
+/// Verifies secrets once per credential: successes are remembered (keyed by an HMAC of
+/// identity and secret, so no secret is kept), concurrent checks of one credential wait for a
+/// single PBKDF2 computation, and a remembered credential costs no database read. Writes to an
+/// identity handle (its `HS_SECKEY` changed or removed) start a new epoch for the handle,
+/// which retires what was remembered under the old one.
 pub(crate) struct Authenticator {
     store: Arc<dyn Store>,
-    verified: Cache<[u8; 32], ()>,
+    verified: moka::future::Cache<[u8; 32], Verified>,
+    /// Epoch per identity handle with remembered credentials.
+    epochs: Cache<String, u64>,
+    next_epoch: AtomicU64,
     key: hmac::Key,
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU64,
+    /// PBKDF2 computations made (also counted in `idnode_auth_secret_checks_total`).
+    pub(crate) computed: AtomicU64,
 }
 
 impl Authenticator {
@@ -147,17 +168,32 @@ impl Authenticator {
         let rng = SystemRandom::new();
         Self {
             store,
-            verified: Cache::builder()
+            verified: moka::future::Cache::builder()
                 .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(300))
+                .time_to_live(VERIFIED_TTL)
                 .build(),
+            epochs: Cache::builder().max_capacity(100_000).build(),
+            next_epoch: AtomicU64::new(1),
             key: hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("random key"),
             limiter: RateLimiter::keyed(
                 Quota::per_second(NonZeroU32::new(VERIFICATIONS_PER_SECOND).expect("non-zero"))
                     .allow_burst(NonZeroU32::new(VERIFICATION_BURST).expect("non-zero")),
             ),
             checks: AtomicU64::new(0),
+            computed: AtomicU64::new(0),
         }
+    }
+
+    /// Forgets every credential remembered for identities of `handle` (called for every
+    /// handle a write touched).
+    pub(crate) fn forget(&self, handle: &str) {
+        self.epochs.invalidate(handle);
+    }
+
+    fn epoch(&self, handle: &Identifier) -> u64 {
+        self.epochs.get_with(handle.as_str().to_owned(), || {
+            self.next_epoch.fetch_add(1, Ordering::Relaxed)
+        })
     }
 
     /// Checks `secret` for the `index:handle` identity; returns the normalised identity.
@@ -169,20 +205,9 @@ impl Authenticator {
         client: Option<IpAddr>,
     ) -> Result<(String, Identifier), RegistryError> {
         let (idx, handle) = parse_identity(identity)?;
-        let stored = self
-            .store
-            .get_secret(handle.as_str(), idx)
-            .await?
-            .ok_or(RegistryError::AuthenticationFailed)?;
         let normalised = format!("{idx}:{handle}");
-        // The cache key binds identity, stored salt/hash and secret: a rotated secret misses.
         let mut ctx = hmac::Context::with_key(&self.key);
-        for part in [
-            normalised.as_bytes(),
-            &stored.salt,
-            &stored.hash,
-            secret.as_bytes(),
-        ] {
+        for part in [normalised.as_bytes(), secret.as_bytes()] {
             ctx.update(&(part.len() as u64).to_be_bytes());
             ctx.update(part);
         }
@@ -191,9 +216,37 @@ impl Authenticator {
             .as_ref()
             .try_into()
             .expect("HMAC-SHA256 is 32 bytes");
-        if self.verified.contains_key(&tag) {
-            return Ok((normalised, handle));
+        for _ in 0..2 {
+            let v = self
+                .verified
+                .try_get_with(tag, self.check(idx, &handle, &normalised, secret, client))
+                .await
+                .map_err(|e| shared_error(&e))?;
+            if v.epoch == self.epoch(&v.handle) {
+                return Ok((v.identity, v.handle));
+            }
+            // The handle's secrets changed since: check again against what is stored now.
+            self.verified.invalidate(&tag).await;
         }
+        Err(RegistryError::AuthenticationFailed)
+    }
+
+    /// The one PBKDF2 check of a credential (concurrent callers wait for it).
+    async fn check(
+        &self,
+        idx: u32,
+        handle: &Identifier,
+        normalised: &str,
+        secret: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Verified, RegistryError> {
+        // Read the epoch before the stored hash: a change in between retires this result.
+        let epoch = self.epoch(handle);
+        let stored = self
+            .store
+            .get_secret(handle.as_str(), idx)
+            .await?
+            .ok_or(RegistryError::AuthenticationFailed)?;
         if let Some(ip) = client {
             if self
                 .checks
@@ -203,18 +256,43 @@ impl Authenticator {
                 self.limiter.retain_recent();
             }
             if self.limiter.check_key(&ip).is_err() {
+                metrics::counter!("idnode_auth_secret_checks_total", "result" => "limited")
+                    .increment(1);
                 return Err(RegistryError::RateLimited);
             }
         }
         let secret = secret.as_bytes().to_vec();
+        self.computed.fetch_add(1, Ordering::Relaxed);
         let ok = tokio::task::spawn_blocking(move || verify_secret(&stored, &secret))
             .await
             .unwrap_or(false);
+        let result = if ok { "ok" } else { "failed" };
+        metrics::counter!("idnode_auth_secret_checks_total", "result" => result).increment(1);
         if !ok {
             return Err(RegistryError::AuthenticationFailed);
         }
-        self.verified.insert(tag, ());
-        Ok((normalised, handle))
+        Ok(Verified {
+            identity: normalised.to_owned(),
+            handle: handle.clone(),
+            epoch,
+        })
+    }
+}
+
+/// The error of a shared check, for each caller that waited for it.
+fn shared_error(e: &RegistryError) -> RegistryError {
+    match e {
+        RegistryError::RateLimited => RegistryError::RateLimited,
+        RegistryError::Store(StoreError::Unavailable(m)) => {
+            RegistryError::Store(StoreError::Unavailable(m.clone()))
+        }
+        RegistryError::Store(StoreError::Full(m)) => {
+            RegistryError::Store(StoreError::Full(m.clone()))
+        }
+        RegistryError::Store(s) => RegistryError::Store(StoreError::Database(Box::new(
+            std::io::Error::other(s.to_string()),
+        ))),
+        _ => RegistryError::AuthenticationFailed,
     }
 }
 

@@ -116,6 +116,14 @@ impl Registry {
         &self.resolver
     }
 
+    /// PBKDF2 computations this registry has made to check secrets (each credential is
+    /// checked once while it is remembered; also counted in `idnode_auth_secret_checks_total`).
+    pub fn secret_checks(&self) -> u64 {
+        self.auth
+            .computed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Authenticates an `index:handle` identity with its secret.
     pub async fn authenticate(&self, identity: &str, secret: &str) -> Result<Principal> {
         self.authenticate_from(identity, secret, None).await
@@ -155,6 +163,7 @@ impl Registry {
     fn invalidate<'a>(&self, handles: impl IntoIterator<Item = &'a str>) {
         for h in handles {
             self.resolver.invalidate(h);
+            self.auth.forget(h);
         }
     }
 }

@@ -250,6 +250,77 @@ async fn secrets_set_through_values_are_hashed_and_usable() {
 }
 
 #[tokio::test]
+async fn a_credential_is_checked_once_and_retired_when_its_secret_changes() {
+    let n = node().await;
+    let put = |secret: &'static str| {
+        n.reg.put_handle(
+            &n.ent,
+            "88.118.8/pool",
+            vec![HandleValue::text(300, "HS_SECKEY", secret)],
+            PutMode::Replace { overwrite: true },
+            false,
+        )
+    };
+    put("first-secret").await.unwrap();
+    let before = n
+        .reg
+        .auth
+        .computed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    // A connection pool's first burst: 64 requests with one credential at once.
+    let client = Some("192.0.2.7".parse().unwrap());
+    let checks = (0..64).map(|_| {
+        n.reg
+            .authenticate_from("300:88.118.8/pool", "first-secret", client)
+    });
+    for r in futures_util::future::join_all(checks).await {
+        assert!(matches!(r, Ok(Principal::Enterprise { .. })), "{r:?}");
+    }
+    let after = n
+        .reg
+        .auth
+        .computed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        after - before,
+        1,
+        "one PBKDF2 computation for the whole burst"
+    );
+    // Wrong secrets sent at once share one failing check, too.
+    let wrong = (0..8).map(|_| n.reg.authenticate("300:88.118.8/pool", "wrong"));
+    for r in futures_util::future::join_all(wrong).await {
+        assert!(
+            matches!(r, Err(RegistryError::AuthenticationFailed)),
+            "{r:?}"
+        );
+    }
+    // A new secret retires the remembered one at once.
+    put("second-secret").await.unwrap();
+    assert!(matches!(
+        n.reg
+            .authenticate("300:88.118.8/pool", "first-secret")
+            .await,
+        Err(RegistryError::AuthenticationFailed)
+    ));
+    assert!(n
+        .reg
+        .authenticate("300:88.118.8/pool", "second-secret")
+        .await
+        .is_ok());
+    // Deleting the handle removes the identity.
+    n.reg
+        .delete_handle(&n.ent, "88.118.8/pool", None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        n.reg
+            .authenticate("300:88.118.8/pool", "second-secret")
+            .await,
+        Err(RegistryError::AuthenticationFailed)
+    ));
+}
+
+#[tokio::test]
 async fn batches_are_all_or_nothing_with_every_problem_listed() {
     let n = node().await;
     let req = |ops: serde_json::Value| -> BatchRequest { serde_json::from_value(ops).unwrap() };

@@ -112,6 +112,22 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// The Handle server key (published in HS_SITE; signs certified answers).
+    ServerKey {
+        /// Server key command.
+        #[command(subcommand)]
+        command: ServerKeyCommand,
+    },
+}
+
+/// Server key commands.
+#[derive(Debug, Subcommand)]
+pub enum ServerKeyCommand {
+    /// Print the public key as HS_PUBKEY data (base64), creating the key if it is missing.
+    Show,
+    /// Replace the key with a new one; restart the node (and tell the top-level node the new
+    /// HS_SITE) for it to take effect.
+    Rotate,
 }
 
 /// Enterprise commands.
@@ -205,7 +221,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     return Err(e.into());
                 }
             };
+            let key_path = config.server_key_path();
+            crate::load_server_key(&key_path)?;
             println!("node prefix: {prefix}");
+            println!("Handle server key: {}", key_path.display());
             println!("operator identity: {}", creds.identity);
             match &secret_file {
                 Some(path) => println!("operator secret written to {}", path.display()),
@@ -237,6 +256,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, demo).await?;
         }
         Command::Enterprise { command } => enterprise(&config, command).await?,
+        Command::ServerKey { command } => {
+            let path = config.server_key_path();
+            let key = match command {
+                ServerKeyCommand::Show => crate::load_server_key(&path)?,
+                ServerKeyCommand::Rotate => crate::rotate_server_key(&path)?,
+            };
+            use base64::Engine as _;
+            println!("{}", path.display());
+            println!(
+                "{}",
+                base64::engine::general_purpose::STANDARD.encode(key.public_key().encode())
+            );
+        }
         Command::Upstream { command } => crate::upstream::command(&config, command).await?,
         Command::Escrow { command } => crate::escrow::command(&config, command).await?,
         Command::Report { command } => crate::reports::command(&config, command).await?,

@@ -74,6 +74,11 @@ daily_requests_per_client = 0
 # alone reveals no secret. Nodes sharing one PostgreSQL database need the same key file.
 # Default: seal.key beside the SQLite database; ./idnode-data/seal.key with PostgreSQL.
 # seal_key_file = "./idnode-data/seal.key"
+# File holding the node's Handle server key (RSA, PKCS#8 PEM, mode 0600), created by `idnode
+# init` or at start when missing. Its public half is published in the node's HS_SITE; it
+# signs certified answers and receives session keys. `idnode server-key rotate` replaces it.
+# Nodes serving one site need the same key file. Default: server.key beside the sealing key.
+# server_key_file = "./idnode-data/server.key"
 
 [dns]
 # The DNS front end (off unless `listen` is set): identifiers as names under `zone`, e.g.
@@ -291,6 +296,7 @@ impl HttpConfig {
             max_body_bytes: self.max_body_bytes,
             max_batch_bytes: self.max_batch_bytes,
             max_buffered_body_bytes: self.max_buffered_body_bytes,
+            ..idnode_http::Limits::default()
         }
     }
 }
@@ -354,6 +360,8 @@ impl Default for HandleSection {
 pub struct SecretsSection {
     /// The sealing key file (see [`Config::seal_key_path`] for the default).
     pub seal_key_file: Option<std::path::PathBuf>,
+    /// The Handle server key file (see [`Config::server_key_path`] for the default).
+    pub server_key_file: Option<std::path::PathBuf>,
 }
 
 /// `[dns]`.
@@ -562,6 +570,15 @@ impl Config {
             }
         }
         Path::new("idnode-data").join("seal.key")
+    }
+
+    /// Where the Handle server key lives: as configured, else `server.key` beside the
+    /// sealing key.
+    pub fn server_key_path(&self) -> std::path::PathBuf {
+        match &self.secrets.server_key_file {
+            Some(p) => p.clone(),
+            None => self.seal_key_path().with_file_name("server.key"),
+        }
     }
 }
 

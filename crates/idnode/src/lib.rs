@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use idnode_core::{address_bytes, SiteInfo, SiteInterface, SiteServer};
+use idnode_handle::server_key::ServerKey;
 use idnode_handle::{serve_tcp, serve_udp, HandleService, ServiceConfig, TcpLimits};
 use idnode_http::AppState;
 use idnode_registry::{Principal, Registry, SealingKey, SEALING_KEY_LEN};
@@ -189,7 +190,8 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         let _ = rx.wait_for(|s| *s).await;
     };
     let (handle_addr, tcp, udp) = bind_tcp_udp(config.handle.listen, "Handle").await?;
-    let mut handle_config = handle_config(&config.handle, handle_addr, http_addr);
+    let server_key = Arc::new(load_server_key(&config.server_key_path())?);
+    let mut handle_config = handle_config(&config.handle, handle_addr, http_addr, &server_key);
     handle_config.toplevel = config.upstream.handle_server;
     handle_config.upstream_timeout = Duration::from_secs(config.upstream.timeout_secs.max(1));
     let upstream = upstream::start(config, &services, handle_config.site.clone()).await?;
@@ -207,7 +209,10 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services.registry.clone(),
         Some(prometheus),
         Some(handle.clone()),
-        config.http.limits(),
+        idnode_http::Limits {
+            session_idle: Duration::from_secs(config.handle.session_idle_secs.max(1)),
+            ..config.http.limits()
+        },
     );
     let router = idnode_http::router(state.clone());
     let limits = TcpLimits {
@@ -265,28 +270,86 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
 /// Reads the node's sealing key from `path`, creating it (mode 0600, parent directories
 /// 0700) when the file does not exist. A key file other users can read is refused.
 pub fn load_sealing_key(path: &Path) -> anyhow::Result<SealingKey> {
+    load_or_create(
+        path,
+        "secret sealing key",
+        |bytes| {
+            let key: [u8; SEALING_KEY_LEN] = bytes.try_into().map_err(|_| {
+                anyhow::anyhow!(
+                    "{} must hold exactly {SEALING_KEY_LEN} bytes",
+                    path.display()
+                )
+            })?;
+            Ok(SealingKey::new(&key))
+        },
+        || {
+            let key = SealingKey::generate();
+            Ok((SealingKey::new(&key), zeroize::Zeroizing::new(key.to_vec())))
+        },
+    )
+}
+
+/// Reads the node's Handle server key (PKCS#8 PEM RSA) from `path`, creating it (mode 0600)
+/// when the file does not exist. Its public half is published in the node's `HS_SITE`.
+pub fn load_server_key(path: &Path) -> anyhow::Result<ServerKey> {
+    load_or_create(
+        path,
+        "Handle server key",
+        |bytes| {
+            let pem = std::str::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{} is not a PEM file", path.display()))?;
+            ServerKey::from_pkcs8_pem(pem).with_context(|| format!("reading {}", path.display()))
+        },
+        || {
+            let (key, pem) = ServerKey::generate()?;
+            Ok((key, zeroize::Zeroizing::new(pem.as_bytes().to_vec())))
+        },
+    )
+}
+
+/// Replaces the server key at `path` with a new one (written beside it, then renamed over
+/// it); a running node keeps the old key until it restarts.
+pub fn rotate_server_key(path: &Path) -> anyhow::Result<ServerKey> {
+    let (key, pem) = ServerKey::generate()?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f =
+        files::create_private(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    std::io::Write::write_all(&mut f, pem.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    Ok(key)
+}
+
+/// Reads the key file at `path` with `parse`, or creates it from `create` (mode 0600, parent
+/// directories 0700) when it does not exist; a concurrent creator's file wins.
+fn load_or_create<K>(
+    path: &Path,
+    what: &str,
+    parse: impl Fn(&[u8]) -> anyhow::Result<K>,
+    create: impl FnOnce() -> anyhow::Result<(K, zeroize::Zeroizing<Vec<u8>>)>,
+) -> anyhow::Result<K> {
     if path.exists() {
-        let bytes = files::read_key_file(path)?;
-        let key: [u8; SEALING_KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
-            anyhow::anyhow!(
-                "{} must hold exactly {SEALING_KEY_LEN} bytes",
-                path.display()
-            )
-        })?;
-        return Ok(SealingKey::new(&key));
+        let bytes = zeroize::Zeroizing::new(files::read_key_file(path)?);
+        return parse(&bytes);
     }
-    let key = SealingKey::generate();
+    let (key, bytes) = create()?;
     let mut f = match files::create_private(path) {
         Ok(f) => f,
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return load_sealing_key(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let bytes = zeroize::Zeroizing::new(files::read_key_file(path)?);
+            return parse(&bytes);
+        }
         Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
     };
-    std::io::Write::write_all(&mut f, &key)
+    std::io::Write::write_all(&mut f, &bytes)
         .and_then(|()| f.sync_all())
         .with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "created the secret sealing key");
-    Ok(SealingKey::new(&key))
+    tracing::info!(path = %path.display(), "created the {what}");
+    Ok(key)
 }
 
 /// Binds a TCP listener and a UDP socket on the same port for the `what` front end (with
@@ -328,14 +391,19 @@ fn site_info(servers: Vec<SiteServer>, desc: &str) -> SiteInfo {
 }
 
 /// This node's HS_SITE (its Handle TCP/UDP and HTTP interfaces) and the referral sites.
-fn handle_config(c: &config::HandleSection, handle: SocketAddr, http: SocketAddr) -> ServiceConfig {
+fn handle_config(
+    c: &config::HandleSection,
+    handle: SocketAddr,
+    http: SocketAddr,
+    server_key: &Arc<ServerKey>,
+) -> ServiceConfig {
     let ip = c.public_address.unwrap_or(handle.ip());
     let both = |protocol, port: u16| SiteInterface {
         kind: 3,
         protocol,
         port: u32::from(port),
     };
-    let own = site(
+    let mut own = site(
         1,
         ip,
         vec![
@@ -344,6 +412,7 @@ fn handle_config(c: &config::HandleSection, handle: SocketAddr, http: SocketAddr
             both(2, http.port()),
         ],
     );
+    own.public_key = server_key.public_key().encode();
     let referrals = c
         .referral
         .iter()
@@ -369,5 +438,6 @@ fn handle_config(c: &config::HandleSection, handle: SocketAddr, http: SocketAddr
         session_idle: Duration::from_secs(c.session_idle_secs.max(1)),
         answers_per_second: c.answers_per_second,
         daily_requests_per_client: std::num::NonZeroU32::new(c.daily_requests_per_client),
+        server_key: Some(server_key.clone()),
     }
 }

@@ -61,6 +61,29 @@ fn init_writes_the_secret_once_and_refuses_twice() {
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert!(std::fs::read_to_string(&file).unwrap().trim().len() >= 40);
+    // init made the Handle server key beside the database: private, PKCS#8 PEM.
+    let key = dir.path().join("server.key");
+    assert!(
+        out.contains(&format!("Handle server key: {}", key.display())),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(std::fs::read_to_string(&key)
+        .unwrap()
+        .starts_with("-----BEGIN PRIVATE KEY-----"));
+    let shown = ok(&idnode(&db, &["server-key", "show"]));
+    let shown_again = ok(&idnode(&db, &["server-key", "show"]));
+    assert_eq!(shown, shown_again, "show does not change the key");
+    let rotated = ok(&idnode(&db, &["server-key", "rotate"]));
+    assert_ne!(shown, rotated, "rotate makes a new key");
+    assert_eq!(rotated, ok(&idnode(&db, &["server-key", "show"])));
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let again = idnode(&db, &["init", "--node-prefix", "88.118"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already initialised"));

@@ -1,0 +1,106 @@
+//! `GET /api/site` (this node's `HS_SITE` as JSON) and `GET /api/prefixes` (the prefixes
+//! homed here, for the operator), as Handle.Net 9's `SiteServlet` and `PrefixesServlet`
+//! answer them.
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use idnode_core::{ResponseCode, SiteInfo};
+use idnode_handle::keys::PublicKey;
+use idnode_registry::Principal;
+use serde_json::{json, Value};
+
+use crate::auth::{principal, Caller};
+use crate::error::ApiError;
+use crate::handles::json_response;
+use crate::query::HandleQuery;
+use crate::AppState;
+
+/// A server key as Handle.Net writes it in site JSON: a JWK for RSA keys, else base64.
+fn key_json(data: &[u8]) -> Value {
+    match PublicKey::decode(data) {
+        Ok(PublicKey::Rsa { e, n }) => json!({
+            "format": "key",
+            "value": {"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e)},
+        }),
+        _ => json!({
+            "format": "base64",
+            "value": base64::engine::general_purpose::STANDARD.encode(data),
+        }),
+    }
+}
+
+/// `GET /api/site`: `{"responseCode":1,"site":{…}}`.
+pub(crate) async fn site(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let handle = s.0.handle.as_ref().ok_or_else(|| {
+        ApiError::new(
+            ResponseCode::OperationNotSupported,
+            "this node does not serve the Handle protocol",
+        )
+    })?;
+    let info = SiteInfo::decode(handle.site())
+        .map_err(|e| ApiError::new(ResponseCode::Error, e.to_string()))?;
+    let mut site = serde_json::to_value(info.to_json())
+        .map_err(|e| ApiError::new(ResponseCode::Error, e.to_string()))?;
+    if let Some(servers) = site.get_mut("servers").and_then(Value::as_array_mut) {
+        for (json, server) in servers.iter_mut().zip(&info.servers) {
+            json["publicKey"] = key_json(&server.public_key);
+        }
+    }
+    let body = json!({"responseCode": 1, "site": site});
+    Ok(json_response(StatusCode::OK, body.to_string()))
+}
+
+/// `GET /api/prefixes?page=&pageSize=`: the prefixes homed here (`0.NA/…`), for the
+/// operator (401 anonymous, 403 others, as listing homed prefixes needs a server admin).
+pub(crate) async fn prefixes(
+    State(s): State<AppState>,
+    uri: Uri,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let q = HandleQuery::parse(uri.query())?;
+    let p = principal(&s, &caller.headers, caller.ip).await?;
+    match p {
+        Principal::Operator { .. } => {}
+        Principal::Anonymous => {
+            return Err(ApiError::new(
+                ResponseCode::AuthenticationNeeded,
+                "listing prefixes needs the operator's identity",
+            ))
+        }
+        Principal::Enterprise { .. } => {
+            return Err(ApiError::new(
+                ResponseCode::InsufficientPermissions,
+                "listing prefixes needs the operator's identity",
+            ))
+        }
+    }
+    let mut all: Vec<String> =
+        s.0.registry
+            .prefixes(&p, None)
+            .await?
+            .into_iter()
+            .map(|r| format!("0.NA/{}", r.prefix))
+            .collect();
+    all.sort();
+    let total = all.len();
+    let mut body = json!({"responseCode": 1, "totalCount": total.to_string()});
+    let listed = match (q.page, q.page_size) {
+        (Some(page), Some(size)) => {
+            body["page"] = json!(page);
+            body["pageSize"] = json!(size);
+            let skip = usize::try_from(page.saturating_mul(size)).unwrap_or(usize::MAX);
+            let take = if size == 0 {
+                0
+            } else {
+                usize::try_from(size).unwrap_or(usize::MAX)
+            };
+            all.into_iter().skip(skip).take(take).collect()
+        }
+        _ => all,
+    };
+    body["prefixes"] = json!(listed);
+    Ok(json_response(StatusCode::OK, body.to_string()))
+}
