@@ -5,6 +5,7 @@
 pub mod auth_header;
 mod challenge;
 pub mod client;
+mod identity;
 pub mod keys;
 mod referral;
 mod secure;

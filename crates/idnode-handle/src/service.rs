@@ -16,8 +16,8 @@ use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
 use moka::sync::Cache;
 use std::num::NonZeroU32;
 
-use crate::challenge::{Challenges, Pending};
-use crate::referral::{tcp_server, Lookup, Referrals, MAX_RECURSION};
+use crate::challenge::Challenges;
+use crate::referral::Referrals;
 use crate::secure::InSession;
 use crate::server_key::ServerKey;
 use crate::session::Sessions;
@@ -57,8 +57,8 @@ pub struct ServiceConfig {
 /// A logged-in session (national SDK LOGIN / LOGIN_ID_SYSTEM), keyed by client address and
 /// session id.
 #[derive(Debug)]
-struct Session {
-    principal: Principal,
+pub(crate) struct Session {
+    pub(crate) principal: Principal,
 }
 
 /// The client a request came from: its address and, on a TCP connection, what the
@@ -68,7 +68,7 @@ struct Session {
 #[derive(Debug, Clone)]
 pub struct Client {
     pub(crate) ip: IpAddr,
-    login: Option<Principal>,
+    pub(crate) login: Option<Principal>,
 }
 
 impl Client {
@@ -82,18 +82,18 @@ impl Client {
 /// The Handle protocol service shared by the TCP, UDP and HTTP transports.
 pub struct HandleService {
     pub(crate) resolver: Arc<Resolver>,
-    registry: Arc<Registry>,
-    site: Vec<u8>,
-    referrals: Referrals,
-    challenges: Challenges,
-    sessions: Cache<(IpAddr, u32), Arc<Session>>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) site: Vec<u8>,
+    pub(crate) referrals: Referrals,
+    pub(crate) challenges: Challenges,
+    pub(crate) sessions: Cache<(IpAddr, u32), Arc<Session>>,
     /// RFC 3652 sessions (SESSION_SETUP), by their id.
     pub(crate) protocol_sessions: Sessions,
     /// The node's server key (certified answers, server-cipher sessions).
     pub(crate) server_key: Option<Arc<ServerKey>>,
     pub(crate) answers: ClientLimiter,
-    daily: Option<ClientLimiter>,
-    meter: Meter,
+    pub(crate) daily: Option<ClientLimiter>,
+    pub(crate) meter: Meter,
 }
 
 fn now() -> u32 {
@@ -103,7 +103,7 @@ fn now() -> u32 {
 }
 
 /// Writes one response message for a request with header `req` to `out`.
-fn write(
+pub(crate) fn write(
     out: &mut Vec<u8>,
     reply: &Envelope,
     req: &Header,
@@ -124,14 +124,14 @@ fn write(
 }
 
 /// The request digest, when the request asked for it (RD).
-fn request_digest(m: &Message<'_>) -> Option<(DigestAlg, Vec<u8>)> {
+pub(crate) fn request_digest(m: &Message<'_>) -> Option<(DigestAlg, Vec<u8>)> {
     m.header.has(flags::RD).then(|| {
         let alg = DigestAlg::for_version(m.envelope.negotiated());
         (alg, digest(alg, m.signed))
     })
 }
 
-fn rd(d: &Option<(DigestAlg, Vec<u8>)>) -> Option<(DigestAlg, &[u8])> {
+pub(crate) fn rd(d: &Option<(DigestAlg, Vec<u8>)>) -> Option<(DigestAlg, &[u8])> {
     d.as_ref().map(|(a, v)| (*a, v.as_slice()))
 }
 
@@ -408,32 +408,6 @@ impl HandleService {
             .await;
     }
 
-    /// The identity a national SDK login established for this request: the connection's
-    /// login (session id 0) or the session id's.
-    fn login_of(
-        &self,
-        client: &Client,
-        m: &Message<'_>,
-        req: &Request<'_>,
-    ) -> Result<Option<Principal>, (u32, &'static str)> {
-        let login = matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
-        let session = match m.envelope.session_id {
-            0 => client
-                .login
-                .clone()
-                .map(|principal| Arc::new(Session { principal })),
-            id => self.sessions.get(&(client.ip, id)),
-        };
-        match session {
-            Some(_) if login => Err((rc::RELOGIN, "this session is logged in already")),
-            Some(s) => Ok(Some(s.principal.clone())),
-            None if m.envelope.session_id != 0 && req.is_admin() => {
-                Err((rc::LOGIN_FIRST, "unknown or expired session: log in again"))
-            }
-            None => Ok(None),
-        }
-    }
-
     pub(crate) fn fail(
         &self,
         out: &mut Vec<u8>,
@@ -461,167 +435,8 @@ impl HandleService {
         write(out, reply, &m.header, rc::SUCCESS, rd(&d), body);
     }
 
-    /// Sends a challenge for request `m` (whose full bytes are `msg`).
-    fn challenge(&self, peer: IpAddr, m: &Message<'_>, msg: &[u8], out: &mut Vec<u8>) {
-        let alg = DigestAlg::for_version(m.envelope.negotiated());
-        let d = digest(alg, m.signed);
-        let nonce = self.challenges.nonce();
-        let session = self.challenges.insert(
-            Pending {
-                peer,
-                envelope: m.envelope,
-                message: msg.to_vec(),
-                nonce,
-                digest: (alg, d.clone()),
-            },
-            m.envelope.session_id,
-        );
-        let mut reply = m.envelope.reply();
-        reply.session_id = session;
-        write(
-            out,
-            &reply,
-            &m.header,
-            rc::AUTHENTICATION_NEEDED,
-            Some((alg, &d)),
-            &Body::Challenge(&nonce),
-        );
-    }
-
     #[allow(clippy::too_many_arguments)]
-    async fn answer_challenge(
-        &self,
-        client: &mut Client,
-        m: &Message<'_>,
-        auth_type: &str,
-        admin: &str,
-        index: u32,
-        response: &[u8],
-        out: &mut Vec<u8>,
-    ) {
-        let peer = client.ip;
-        let reply = m.envelope.reply();
-        let Some(pending) = self.challenges.take(peer, m.envelope.session_id) else {
-            return self.fail(out, m, &reply, rc::AUTHEN_TIMEOUT, "no such challenge: it expired, was answered already, or was sent to another client");
-        };
-        let principal = match self
-            .verify_identity(
-                auth_type,
-                admin,
-                index,
-                &pending.nonce,
-                &pending.digest.1,
-                response,
-            )
-            .await
-        {
-            Ok(p) => p,
-            Err((code, msg)) => return self.fail(out, m, &reply, code, &msg),
-        };
-        let Ok(orig) = Message::parse(pending.envelope, &pending.message) else {
-            return self.fail(
-                out,
-                m,
-                &reply,
-                rc::ERROR,
-                "the challenged request could not be re-read",
-            );
-        };
-        if let Some(s) = self.protocol_sessions.get(m.envelope.session_id) {
-            // A challenge met inside a protocol session authenticates the session, when it
-            // proves the identity the session was set up for (or the session named none).
-            let proved = (
-                Identifier::parse(admin).map(|a| a.as_str().to_owned()).ok(),
-                index,
-            );
-            let named = s.identity.clone().map(|(h, i)| (Some(h), i));
-            if named.is_none_or(|n| n == proved) {
-                s.authenticate(principal.clone());
-            }
-        }
-        if matches!(orig.header.op_code, op::LOGIN | op::LOGIN_ID_SYSTEM) {
-            // The connection is logged in, and the challenge's session id becomes the
-            // logged-in session.
-            client.login = Some(principal.clone());
-            self.sessions.insert(
-                (peer, m.envelope.session_id),
-                Arc::new(Session {
-                    principal: principal.clone(),
-                }),
-            );
-        }
-        let Ok(req) = Request::decode(orig.header.op_code, orig.body) else {
-            return self.fail(
-                out,
-                m,
-                &reply,
-                rc::ERROR,
-                "the challenged request could not be re-read",
-            );
-        };
-        self.dispatch(
-            peer,
-            &orig,
-            &pending.message,
-            req,
-            Some(principal),
-            &reply,
-            out,
-        )
-        .await;
-    }
-
-    /// Checks a challenge answer: `response` (an `HS_PUBKEY` signature or an `HS_SECKEY`
-    /// proof, in the protocol's encoding) over `nonce ‖ digest` by the key at `index` of
-    /// `admin`; returns the principal that identity acts as, or the Handle response code and
-    /// message to refuse with. The Handle.Net REST session API checks its answers here too.
-    pub async fn verify_identity(
-        &self,
-        auth_type: &str,
-        admin: &str,
-        index: u32,
-        nonce: &[u8],
-        digest: &[u8],
-        response: &[u8],
-    ) -> Result<Principal, (u32, String)> {
-        let admin_id = Identifier::parse(admin).map_err(|e| (rc::INVALID_ADMIN, e.to_string()))?;
-        match auth_type {
-            "HS_PUBKEY" => {
-                let key = self.public_key_of(admin_id.as_str(), index).await?;
-                key.verify_answer(admin_id.as_str(), nonce, digest, response)
-                    .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
-            }
-            "HS_SECKEY" => {
-                let secret = self
-                    .registry
-                    .handle_secret(&admin_id, index)
-                    .await
-                    .map_err(|e| (rc::ERROR, e.to_string()))?
-                    .ok_or((
-                        rc::INVALID_ADMIN,
-                        format!(
-                            "no usable HS_SECKEY at index {index} of {admin_id} (a secret set \
-                             before the node had a sealing key must be set again)"
-                        ),
-                    ))?;
-                crate::keys::verify_secret_answer(&secret, nonce, digest, response)
-                    .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))?;
-            }
-            other => {
-                return Err((
-                    rc::AUTHEN_ERROR,
-                    format!("unknown authentication type {other}"),
-                ))
-            }
-        }
-        self.registry
-            .principal_of(format!("{index}:{admin_id}"), &admin_id)
-            .await
-            .map_err(|e| (rc::AUTHENTICATION_FAILED, e.to_string()))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn dispatch(
+    pub(crate) async fn dispatch(
         &self,
         peer: IpAddr,
         m: &Message<'_>,
@@ -794,108 +609,6 @@ impl HandleService {
 
     fn fail_resolve(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, e: &ResolveError) {
         self.fail(out, m, reply, e.response_code().code(), &e.to_string());
-    }
-
-    /// A handle under a prefix served elsewhere: with recursion asked (REC), the answer of
-    /// the prefix's site; otherwise a prefix referral (303) with its sites; 301 when no site
-    /// is known.
-    #[allow(clippy::too_many_arguments)]
-    async fn refer(
-        &self,
-        out: &mut Vec<u8>,
-        m: &Message<'_>,
-        reply: &Envelope,
-        peer: IpAddr,
-        handle: &str,
-        id: &Identifier,
-        indexes: &[u32],
-        types: &[&str],
-    ) {
-        let prefix = id.prefix();
-        let known = match self.referrals.lookup(prefix, peer).await {
-            Lookup::Known(k) => k,
-            Lookup::Unknown => {
-                return self.fail(
-                    out,
-                    m,
-                    reply,
-                    rc::SERVER_NOT_RESP,
-                    &format!("this node is not responsible for prefix {prefix}"),
-                )
-            }
-            Lookup::Limited => {
-                return self.fail(
-                    out,
-                    m,
-                    reply,
-                    rc::SERVER_BUSY,
-                    "too many look-ups of other prefixes from this address; retry later",
-                )
-            }
-        };
-        if !m.header.has(flags::REC) {
-            let d = request_digest(m);
-            return write(
-                out,
-                reply,
-                &m.header,
-                rc::PREFIX_REFERRAL,
-                rd(&d),
-                &Body::Referral {
-                    handle,
-                    values: &known.encoded,
-                },
-            );
-        }
-        if m.header.recursion_count >= MAX_RECURSION {
-            return self.fail(
-                out,
-                m,
-                reply,
-                rc::RECURSION_COUNT_TOO_HIGH,
-                "too many recursion hops",
-            );
-        }
-        let Some(site) = tcp_server(&known.sites) else {
-            return self.fail(
-                out,
-                m,
-                reply,
-                rc::SERVER_NOT_RESP,
-                &format!("the site of {prefix} has no TCP query interface"),
-            );
-        };
-        let flags = m.header.op_flags & (flags::PO | flags::CA);
-        let answer = crate::client::resolve(
-            site,
-            handle,
-            indexes,
-            types,
-            flags,
-            m.header.recursion_count + 1,
-            self.referrals.timeout(),
-        )
-        .await;
-        match answer {
-            Ok(a) if a.code == rc::SUCCESS => {
-                let mut values = Vec::new();
-                encode_values(&mut values, a.values.iter());
-                let d = request_digest(m);
-                write(
-                    out,
-                    reply,
-                    &m.header,
-                    rc::SUCCESS,
-                    rd(&d),
-                    &Body::Values {
-                        handle,
-                        values: &values,
-                    },
-                );
-            }
-            Ok(a) => self.fail(out, m, reply, a.code, &a.message),
-            Err(e) => self.fail(out, m, reply, rc::SERVER_NOT_RESP, &e.to_string()),
-        }
     }
 
     /// LIST_HANDLES: every handle under the prefix, in messages of [`LIST_CHUNK`] handles,
