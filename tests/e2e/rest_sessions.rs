@@ -213,6 +213,35 @@ async fn session_checks(n: &TestNode) {
     let (s, _) = call(n, Method::PUT, "/api/sessions/this", Some(&auth), None).await;
     assert_eq!(s, 401);
 
+    // Guessing a secret is rate-limited per client address like Handle challenge answers
+    // (a burst of 60, then 20 a second): 150 guesses at once meet 429s.
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..150u8 {
+        let guess = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[i]),
+            &[&nonce3[..], cnonce].concat(),
+        );
+        let auth = handle_auth(
+            &sid4,
+            "301:88.118.8/RS-1",
+            "HS_SECKEY",
+            "HMAC-SHA256",
+            guess.as_ref(),
+            cnonce,
+        );
+        let req = n
+            .client
+            .put(format!("{}/api/sessions/this", n.base))
+            .header("authorization", auth);
+        guesses.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let statuses: Vec<u16> = guesses.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+
     // Ending a session; an unknown session is refused on every route.
     let (s, _) = call(
         n,

@@ -161,6 +161,12 @@ fn select<'a>(entry: &'a Entry, indexes: &[u32], types: &[&str]) -> Selected<'a>
 }
 
 impl HandleService {
+    /// Charges one challenge answer (a signature or MAC check) to `ip`; false when the
+    /// client's allowance (`answers_per_second`) is spent.
+    pub fn allow_answer(&self, ip: IpAddr) -> bool {
+        self.answers.allow(ip)
+    }
+
     /// This node's encoded `HS_SITE` (as GET_SITE_INFO answers it).
     pub fn site(&self) -> &[u8] {
         &self.site

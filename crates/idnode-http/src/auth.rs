@@ -100,7 +100,7 @@ pub(crate) async fn principal(
         .get(..7)
         .is_some_and(|s| s.eq_ignore_ascii_case("Handle "))
     {
-        return crate::sessions::principal(state, value)
+        return crate::sessions::principal(state, value, ip)
             .await
             .map_err(|r| match r {
                 // Handle.Net answers 401 to an unknown or expired session and a failed proof.
@@ -110,6 +110,9 @@ pub(crate) async fn principal(
                 ),
                 crate::sessions::Refusal::NotVerified(m) => {
                     ApiError::new(ResponseCode::AuthenticationNeeded, m)
+                }
+                crate::sessions::Refusal::Limited => {
+                    ApiError::from(idnode_registry::RegistryError::RateLimited)
                 }
             });
     }

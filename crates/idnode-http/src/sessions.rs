@@ -6,6 +6,7 @@
 //! other call then authenticates with `Authorization: Handle sessionId="…"`. `GET` shows the
 //! session, `DELETE` ends it; idle sessions expire.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use moka::sync::Cache;
 use ring::rand::{SecureRandom as _, SystemRandom};
 use serde_json::{json, Map, Value};
 
+use crate::auth::Caller;
 use crate::AppState;
 
 /// One REST session.
@@ -69,10 +71,18 @@ pub(crate) enum Refusal {
     UnknownSession,
     /// The proof did not verify: 401 with the reason.
     NotVerified(String),
+    /// Too many proofs from this client address (the Handle service's limit on challenge
+    /// answers): 429.
+    Limited,
 }
 
 /// Proves the header's identity in `session`.
-async fn prove(state: &AppState, session: &RestSession, a: &HandleAuth) -> Result<(), Refusal> {
+async fn prove(
+    state: &AppState,
+    session: &RestSession,
+    a: &HandleAuth,
+    ip: Option<IpAddr>,
+) -> Result<(), Refusal> {
     let refuse = |m: &str| Refusal::NotVerified(m.to_owned());
     if a.version.as_deref().is_some_and(|v| v != "0") {
         return Err(refuse("Unknown version in Authorization: Handle"));
@@ -93,6 +103,9 @@ async fn prove(state: &AppState, session: &RestSession, a: &HandleAuth) -> Resul
     let Some(service) = state.0.handle.as_ref() else {
         return Err(refuse("this node does not verify Handle signatures"));
     };
+    if !service.allow_answer(ip.unwrap_or(IpAddr::from([0, 0, 0, 0]))) {
+        return Err(Refusal::Limited);
+    }
     let principal = service
         .verify_identity(&kind, handle, index, &session.nonce, &cnonce, &answer)
         .await
@@ -103,7 +116,11 @@ async fn prove(state: &AppState, session: &RestSession, a: &HandleAuth) -> Resul
 
 /// The principal of `Authorization: Handle …` on any route: the session's proven identity
 /// (anonymous while it has none), after proving the one the header carries, if any.
-pub(crate) async fn principal(state: &AppState, value: &str) -> Result<Principal, Refusal> {
+pub(crate) async fn principal(
+    state: &AppState,
+    value: &str,
+    ip: Option<IpAddr>,
+) -> Result<Principal, Refusal> {
     let a = HandleAuth::parse(value).ok_or(Refusal::UnknownSession)?;
     let session = a
         .session_id
@@ -111,7 +128,7 @@ pub(crate) async fn principal(state: &AppState, value: &str) -> Result<Principal
         .and_then(|id| state.0.rest_sessions.table.get(id))
         .ok_or(Refusal::UnknownSession)?;
     if a.is_authenticating() {
-        prove(state, &session, &a).await?;
+        prove(state, &session, &a, ip).await?;
     }
     let proved = session.proved.lock().expect("session lock").clone();
     Ok(proved.map_or(Principal::Anonymous, |(p, _)| p))
@@ -166,19 +183,20 @@ fn this(state: &AppState, headers: &HeaderMap) -> Option<(Arc<RestSession>, Hand
 
 /// `PUT /api/sessions/this` (or `POST`): proves an identity in the session; 200 with the
 /// session, or 401 with the reason.
-pub(crate) async fn authenticate(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some((s, auth)) = this(&state, &headers) else {
+pub(crate) async fn authenticate(State(state): State<AppState>, caller: Caller) -> Response {
+    let Some((s, auth)) = this(&state, &caller.headers) else {
         return StatusCode::FORBIDDEN.into_response();
     };
     if !auth.is_authenticating() {
         return (StatusCode::OK, Json(representation(&s, None))).into_response();
     }
-    match prove(&state, &s, &auth).await {
+    match prove(&state, &s, &auth, caller.ip).await {
         Ok(()) => (StatusCode::OK, Json(representation(&s, None))).into_response(),
         Err(Refusal::NotVerified(e)) => {
             (StatusCode::UNAUTHORIZED, Json(representation(&s, Some(e)))).into_response()
         }
         Err(Refusal::UnknownSession) => StatusCode::FORBIDDEN.into_response(),
+        Err(Refusal::Limited) => StatusCode::TOO_MANY_REQUESTS.into_response(),
     }
 }
 
