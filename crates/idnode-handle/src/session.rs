@@ -299,7 +299,15 @@ impl Sessions {
                 "only AES session keys are accepted",
             );
         }
-        *session.key.lock().expect("session lock") = Some(Zeroizing::new(key.to_vec()));
+        let mut slot = session.key.lock().expect("session lock");
+        if slot.is_some() {
+            // Once only: an unsigned exchange must not replace the key of a session in use.
+            return fail(
+                idnode_handle_proto::rc::SESSION_FAILED,
+                "the session has its key already",
+            );
+        }
+        *slot = Some(Zeroizing::new(key.to_vec()));
         Ok(())
     }
 

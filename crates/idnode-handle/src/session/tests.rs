@@ -159,11 +159,33 @@ fn cipher_sessions_exchange_keys_with_rsa() {
         est.session.mac(b"m").unwrap(),
         hmac::sign(&k, b"m").as_ref()
     );
+    // A second exchange (anyone who saw the session id could send one) is refused.
+    let mut other = ALG_AES.to_be_bytes().to_vec();
+    other.extend_from_slice(&[8u8; 16]);
+    let enc = encrypt_to(server.public_key(), &other).unwrap();
+    assert!(sessions
+        .exchange_key(&est.session, Some(&server), &enc)
+        .is_err());
+    assert_eq!(
+        est.session.mac(b"m").unwrap(),
+        hmac::sign(&k, b"m").as_ref()
+    );
     // DES keys are refused.
+    let est = sessions
+        .setup(
+            KeyExchange::CipherServer,
+            b"",
+            None,
+            Some(&server),
+            None,
+            v(10),
+        )
+        .unwrap();
     let mut des = 1u32.to_be_bytes().to_vec();
     des.extend_from_slice(&[7u8; 8]);
     let enc = encrypt_to(server.public_key(), &des).unwrap();
     assert!(sessions
         .exchange_key(&est.session, Some(&server), &enc)
         .is_err());
+    assert!(!est.session.has_key());
 }
