@@ -294,6 +294,19 @@ async fn session_checks(n: &TestNode) {
     )
     .await;
     assert_eq!(s, 403, "the idle session expired");
+
+    // A flood of new sessions from one address meets 429 (a client keeps one session).
+    let mut opens = tokio::task::JoinSet::new();
+    for _ in 0..80 {
+        let req = n.client.post(format!("{}/api/sessions", n.base));
+        opens.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let statuses: Vec<u16> = opens.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
 
 async fn site_checks(n: &TestNode) {

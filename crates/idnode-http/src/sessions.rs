@@ -33,9 +33,14 @@ pub(crate) struct RestSession {
     proved: Mutex<Option<(Principal, String)>>,
 }
 
+/// Sessions one client address may open per second (bursts of three seconds' worth): a
+/// client opens one and keeps it, so only a flood meets this.
+const OPENS_PER_SECOND: u32 = 10;
+
 /// The open REST sessions.
 pub(crate) struct RestSessions {
     table: Cache<String, Arc<RestSession>>,
+    opens: idnode_ratelimit::ClientLimiter,
 }
 
 impl RestSessions {
@@ -45,6 +50,7 @@ impl RestSessions {
                 .time_to_idle(idle)
                 .max_capacity(100_000)
                 .build(),
+            opens: idnode_ratelimit::ClientLimiter::per_second(OPENS_PER_SECOND),
         }
     }
 
@@ -156,11 +162,16 @@ fn header_auth(headers: &HeaderMap) -> Option<HandleAuth> {
 }
 
 /// `POST /api/sessions`: a new session (201, `Location: /api/sessions/this`). A request that
-/// names a session already is refused (400), as on Handle.Net.
-pub(crate) async fn create(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let auth = header_auth(&headers);
+/// names a session already is refused (400), as on Handle.Net; a client opening more than
+/// `OPENS_PER_SECOND` a second gets 429.
+pub(crate) async fn create(State(state): State<AppState>, caller: Caller) -> Response {
+    let auth = header_auth(&caller.headers);
     if auth.as_ref().is_some_and(|a| a.session_id.is_some()) {
         return StatusCode::BAD_REQUEST.into_response();
+    }
+    let ip = caller.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    if !state.0.rest_sessions.opens.allow(ip) {
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
     }
     let s = state.0.rest_sessions.open();
     (
