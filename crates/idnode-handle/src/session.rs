@@ -324,34 +324,58 @@ impl Sessions {
     }
 }
 
+/// A client's Diffie–Hellman public value and its group.
+pub struct DhPublic {
+    /// The public value.
+    pub y: BigUint,
+    /// The prime modulus.
+    pub p: BigUint,
+    /// The generator.
+    pub g: BigUint,
+}
+
+impl DhPublic {
+    /// Reads a `DH_PUB_KEY` (type, two flag bytes, y, p, g) and checks it is usable: a
+    /// modulus of 1024 to 4096 bits, generator and value in 2..p-2.
+    pub fn parse(data: &[u8]) -> Result<Self, SessionError> {
+        let bad = |m: &str| {
+            (
+                idnode_handle_proto::rc::SESSION_FAILED,
+                format!("bad Diffie-Hellman key: {m}"),
+            )
+        };
+        let mut r = data;
+        if take_blob(&mut r) != Some(&b"DH_PUB_KEY"[..]) {
+            return Err(bad("not a DH_PUB_KEY"));
+        }
+        r = r.get(2..).ok_or_else(|| bad("truncated"))?;
+        let mut part = |what: &str| take_blob(&mut r).ok_or_else(|| bad(what));
+        let y = BigUint::from_bytes_be(part("y")?);
+        let p = BigUint::from_bytes_be(part("p")?);
+        let g = BigUint::from_bytes_be(part("g")?);
+        let one = BigUint::from(1u8);
+        if !DH_BITS.contains(&(p.bits() as u64)) {
+            return Err(bad("modulus size out of range"));
+        }
+        let p_minus_1 = &p - &one;
+        if g <= one || g >= p_minus_1 || y <= one || y >= p_minus_1 {
+            return Err(bad("value out of range"));
+        }
+        Ok(Self { y, p, g })
+    }
+}
+
 /// Reads a `DH_PUB_KEY` (y, p, g), answers with ours over the same group, and derives the
 /// session key as CNRI does for AES: the shared secret as a big-endian number of the
 /// modulus' length, leading zeros skipped, its first 32 bytes.
 fn diffie_hellman(client: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), SessionError> {
+    let DhPublic { y, p, g } = DhPublic::parse(client)?;
     let bad = |m: &str| {
         (
             idnode_handle_proto::rc::SESSION_FAILED,
             format!("bad Diffie-Hellman key: {m}"),
         )
     };
-    let mut r = client;
-    if take_blob(&mut r) != Some(&b"DH_PUB_KEY"[..]) {
-        return Err(bad("not a DH_PUB_KEY"));
-    }
-    // Two flag bytes, then y, p, g.
-    r = r.get(2..).ok_or_else(|| bad("truncated"))?;
-    let mut part = |what: &str| take_blob(&mut r).ok_or_else(|| bad(what));
-    let y = BigUint::from_bytes_be(part("y")?);
-    let p = BigUint::from_bytes_be(part("p")?);
-    let g = BigUint::from_bytes_be(part("g")?);
-    let one = BigUint::from(1u8);
-    if !DH_BITS.contains(&(p.bits() as u64)) {
-        return Err(bad("modulus size out of range"));
-    }
-    let p_minus_1 = &p - &one;
-    if g <= one || g >= p_minus_1 || y <= one || y >= p_minus_1 {
-        return Err(bad("value out of range"));
-    }
     let x_bytes = (p.bits().saturating_sub(1)).min(512) / 8;
     let mut x = Zeroizing::new(vec![0u8; x_bytes]);
     SystemRandom::new()
