@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use idnode_core::json::ValueIn;
 use idnode_core::{validate_record, HandleValue, Identifier};
-use idnode_store::{Batch, Idempotency, ItemErrorKind, Op, StoreError};
+use idnode_store::{Idempotency, Op, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::handles::{item_error, with_default_admin};
+use crate::pipeline::WriteFailure;
 use crate::scope::PrefixInfo;
 use crate::{ItemProblem, Principal, Registry, RegistryError, Result, MAX_BATCH};
 
@@ -129,42 +130,25 @@ impl Registry {
         }
         let checked = self.check_items(p, req.operations).await?;
         for attempt in 0..3 {
-            let (mut ops, outcome) = self.plan(&checked).await?;
-            self.usage.check(&self.store, p, &ops).await?;
-            let net = crate::quota::net_creates(&ops);
-            self.queue_identifier_sync(&mut ops);
+            let (ops, outcome) = self.plan(&checked).await?;
             let body = serde_json::to_string(&outcome).expect("plain data serialises");
-            let batch = Batch {
+            let record = idempotency.as_ref().map(|(key, hash)| Idempotency {
                 actor: p.actor().to_owned(),
-                ops,
-                idempotency: idempotency.as_ref().map(|(key, hash)| Idempotency {
-                    actor: p.actor().to_owned(),
-                    key: key.clone(),
-                    request_hash: hash.clone(),
-                    status: 200,
-                    body: body.clone(),
-                }),
-            };
-            match self.store.apply(&batch).await {
+                key: key.clone(),
+                request_hash: hash.clone(),
+                status: 200,
+                body: body.clone(),
+            });
+            match self.commit_with(p, ops, record).await {
                 Ok(()) => {
-                    self.usage.record(p, net).await;
-                    self.invalidate(checked.iter().map(|c| c.id.as_str()));
-                    self.registrations.increment(outcome.created as u64);
                     return Ok(BatchReply {
                         status: 200,
                         body,
                         replayed: false,
                     });
                 }
-                Err(StoreError::Batch(items))
-                    if attempt < 2
-                        && items
-                            .iter()
-                            .all(|i| i.kind == ItemErrorKind::VersionConflict) =>
-                {
-                    continue;
-                }
-                Err(StoreError::Batch(items)) => {
+                Err(e) if attempt < 2 && e.is_version_conflict() => continue,
+                Err(WriteFailure::Store(StoreError::Batch(items))) => {
                     // Store positions count ops; map them back to request items by handle.
                     let pos = checked
                         .iter()
@@ -463,24 +447,10 @@ impl Registry {
                 return Ok(report);
             }
             ops.extend(secrets);
-            self.queue_identifier_sync(&mut ops);
-            let batch = Batch {
-                actor: p.actor().to_owned(),
-                ops,
-                idempotency: None,
-            };
-            match self.store.apply(&batch).await {
-                Ok(()) => {
-                    self.invalidate(parsed.iter().map(|(_, id, _)| id.as_str()));
-                    self.registrations.increment(report.created as u64);
-                    return Ok(report);
-                }
-                Err(StoreError::Batch(items))
-                    if attempt < 2
-                        && items
-                            .iter()
-                            .all(|i| i.kind == ItemErrorKind::VersionConflict) => {}
-                Err(StoreError::Batch(items)) => {
+            match self.commit(p, ops).await {
+                Ok(()) => return Ok(report),
+                Err(e) if attempt < 2 && e.is_version_conflict() => {}
+                Err(WriteFailure::Store(StoreError::Batch(items))) => {
                     let pos = parsed.iter().map(|(k, id, _)| (id.as_str(), *k)).collect();
                     return Err(RegistryError::Batch(store_problems(&items, &pos)));
                 }

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use idnode_core::{
     validate_record, AdminPerms, AdminRef, HandleValue, Identifier, Permissions, ADMIN_INDEX,
 };
-use idnode_store::{Batch, ItemErrorKind, Op, StoreError};
+use idnode_store::{ItemErrorKind, Op, StoreError};
 
+use crate::pipeline::WriteFailure;
 use crate::scope::PrefixInfo;
 use crate::{Principal, Registry, RegistryError, Result};
 
@@ -102,11 +103,6 @@ pub(crate) fn item_error(handle: &str, kind: &ItemErrorKind) -> RegistryError {
         ItemErrorKind::NotFound => RegistryError::HandleNotFound,
         _ => RegistryError::Conflict(format!("handle {handle} changed concurrently")),
     }
-}
-
-fn is_version_conflict(e: &StoreError) -> bool {
-    matches!(e, StoreError::Batch(items)
-        if items.iter().all(|i| i.kind == ItemErrorKind::VersionConflict))
 }
 
 impl Registry {
@@ -223,22 +219,15 @@ impl Registry {
                     );
                 }
             }
-            self.usage.check(&self.store, p, &ops).await?;
-            let net = crate::quota::net_creates(&ops);
             match self.commit(p, ops).await {
                 Ok(()) => {
-                    self.usage.record(p, net).await;
-                    self.invalidate([id.as_str()]);
-                    if created {
-                        self.registrations.increment(1);
-                    }
                     return Ok(PutOutcome {
                         handle: id.into_string(),
                         created,
                     });
                 }
-                Err(e) if is_version_conflict(&e) && attempt + 1 < RETRIES => continue,
-                Err(StoreError::Batch(items)) => {
+                Err(e) if e.is_version_conflict() && attempt + 1 < RETRIES => continue,
+                Err(WriteFailure::Store(StoreError::Batch(items))) => {
                     return Err(item_error(id.as_str(), &items[0].kind));
                 }
                 Err(e) => return Err(e.into()),
@@ -298,15 +287,10 @@ impl Registry {
                     ops
                 }
             };
-            let net = crate::quota::net_creates(&ops);
             match self.commit(p, ops).await {
-                Ok(()) => {
-                    self.usage.record(p, net).await;
-                    self.invalidate([id.as_str()]);
-                    return Ok(());
-                }
-                Err(e) if is_version_conflict(&e) && attempt + 1 < RETRIES => continue,
-                Err(StoreError::Batch(items)) => {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_version_conflict() && attempt + 1 < RETRIES => continue,
+                Err(WriteFailure::Store(StoreError::Batch(items))) => {
                     return Err(item_error(id.as_str(), &items[0].kind));
                 }
                 Err(e) => return Err(e.into()),
@@ -334,17 +318,6 @@ impl Registry {
             .store
             .list_handles(&prefix, page.saturating_mul(page_size), page_size)
             .await?)
-    }
-
-    pub(crate) async fn commit(&self, p: &Principal, mut ops: Vec<Op>) -> Result<(), StoreError> {
-        self.queue_identifier_sync(&mut ops);
-        self.store
-            .apply(&Batch {
-                actor: p.actor().to_owned(),
-                ops,
-                idempotency: None,
-            })
-            .await
     }
 }
 

@@ -9,6 +9,7 @@ mod directory;
 mod error;
 mod handles;
 mod onboarding;
+mod pipeline;
 mod quota;
 mod scope;
 mod seal;

@@ -10,6 +10,7 @@ use idnode_store::{
 
 use crate::auth::generate_secret;
 use crate::handles::now_secs;
+use crate::pipeline::WriteFailure;
 use crate::{Action, Credentials, Principal, Registry, RegistryError, Result};
 
 /// Index of the secret key on identity handles.
@@ -54,9 +55,11 @@ fn prefix_handle_ops(
     ops
 }
 
-fn handle_conflict(e: StoreError, what: &str) -> RegistryError {
+fn handle_conflict(e: WriteFailure, what: &str) -> RegistryError {
     match e {
-        StoreError::Batch(_) => RegistryError::Conflict(format!("{what} exists already")),
+        WriteFailure::Store(StoreError::Batch(_)) => {
+            RegistryError::Conflict(format!("{what} exists already"))
+        }
         other => other.into(),
     }
 }
@@ -99,7 +102,6 @@ impl Registry {
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;
         self.prefixes.clear();
-        self.invalidate([id.as_str()]);
         Ok(Credentials {
             identity: format!("{KEY_INDEX}:{id}"),
             secret,
@@ -175,7 +177,6 @@ impl Registry {
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;
         self.prefixes.clear();
-        self.invalidate([id.as_str()]);
         let e = self
             .store
             .get_enterprise(next)
@@ -236,7 +237,6 @@ impl Registry {
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;
         self.prefixes.clear();
-        self.invalidate([id.as_str()]);
         Ok(record)
     }
 

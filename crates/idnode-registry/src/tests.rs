@@ -608,3 +608,59 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
         "{r:?}"
     );
 }
+
+/// `idnode import` writes through `upsert`: over quota it is refused like every other write
+/// path, and nothing of the refused batch is written.
+#[tokio::test]
+async fn imports_are_refused_over_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("q.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&db).await.unwrap());
+    let resolver = Arc::new(Resolver::new(
+        store.clone(),
+        vec!["88.118".into()],
+        &CacheConfig::default(),
+    ));
+    let reg = Registry::new(store, resolver, "88.118").with_quotas(Quotas {
+        identifiers_per_enterprise: Some(3),
+        prefixes_per_enterprise: None,
+    });
+    let creds = reg.init_node(Some("operator-secret".into())).await.unwrap();
+    let op = reg
+        .authenticate(&creds.identity, "operator-secret")
+        .await
+        .unwrap();
+    let (_, c) = reg
+        .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
+        .await
+        .unwrap();
+    let ent = reg.authenticate(&c.identity, &c.secret).await.unwrap();
+    let items = |names: &[&str]| -> Vec<(String, Vec<HandleValue>)> {
+        names
+            .iter()
+            .map(|n| (format!("88.118.8/{n}"), vec![url(1, "https://q.example")]))
+            .collect()
+    };
+    let r = reg.upsert(&ent, items(&["A", "B"])).await.unwrap();
+    assert_eq!(r.created, 2);
+    // Two more would make four of the three allowed: refused, neither written.
+    let e = reg.upsert(&ent, items(&["C", "D"])).await.unwrap_err();
+    assert!(matches!(e, RegistryError::RegistrationLimit(_)), "{e:?}");
+    for h in ["88.118.8/C", "88.118.8/D"] {
+        let id = Identifier::parse(h).unwrap();
+        assert!(reg
+            .resolver()
+            .resolve(&id, View::Admin, false)
+            .await
+            .is_err());
+    }
+    // Re-importing what exists creates nothing and passes; one more fits.
+    assert_eq!(
+        reg.upsert(&ent, items(&["A", "B"]))
+            .await
+            .unwrap()
+            .unchanged,
+        2
+    );
+    assert_eq!(reg.upsert(&ent, items(&["C"])).await.unwrap().created, 1);
+}
