@@ -11,6 +11,8 @@ use idnode_handle_proto::{
     flags, op, rc, Body, Credential, Envelope, Header, Message, ENVELOPE_LEN,
 };
 
+use idnode_resolver::{ResolveError, View};
+
 use crate::keys::PublicKey;
 use crate::server_key::SIGNATURE_HASH;
 use crate::service::{Client, HandleService};
@@ -191,13 +193,12 @@ impl HandleService {
         index: u32,
     ) -> Result<PublicKey, (u32, String)> {
         let id = Identifier::parse(handle).map_err(|e| (rc::INVALID_ADMIN, e.to_string()))?;
-        let record = self
-            .resolver
-            .store()
-            .get_handle(id.as_str())
-            .await
-            .map_err(|e| (rc::ERROR, e.public_message().to_owned()))?
-            .ok_or((rc::INVALID_ADMIN, format!("handle {id} not found")))?;
+        // Read past the cache: a key removed a moment ago must not verify.
+        let record = match self.resolver.resolve(&id, View::Admin, true).await {
+            Ok(e) => e,
+            Err(ResolveError::Store(e)) => return Err((rc::ERROR, e.public_message().to_owned())),
+            Err(_) => return Err((rc::INVALID_ADMIN, format!("handle {id} not found"))),
+        };
         let value = record
             .values
             .iter()

@@ -34,7 +34,7 @@ pub(crate) async fn healthz() -> &'static str {
 /// Readiness: the database answers and takes writes (after a full disk, once a probe write
 /// fits again).
 pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
-    match s.0.resolver.store().ready().await {
+    match s.0.resolver.ready().await {
         Ok(()) => "ready\n".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

@@ -343,8 +343,7 @@ async fn batches_are_all_or_nothing_with_every_problem_listed() {
     );
     assert!(n
         .reg
-        .resolver()
-        .store()
+        .store
         .get_handle("88.118.8/ok-1")
         .await
         .unwrap()

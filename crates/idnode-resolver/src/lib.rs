@@ -240,9 +240,9 @@ impl Resolver {
         self.resolve(&id, view, false).await
     }
 
-    /// The store behind the resolver.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// Whether the store answers and takes writes (readiness; see [`Store::ready`]).
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ready().await
     }
 
     /// True when this node serves the handle's prefix.

@@ -37,7 +37,7 @@ impl PrefixSet {
         resolver: &Resolver,
     ) -> Result<Arc<HashSet<String>>, StoreError> {
         let mut set = HashSet::new();
-        let allocated = resolver.store().list_prefixes(None).await?;
+        let allocated = resolver.store.list_prefixes(None).await?;
         let names = allocated
             .iter()
             .map(|p| p.prefix.as_str())
