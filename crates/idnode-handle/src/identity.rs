@@ -22,16 +22,16 @@ impl HandleService {
         req: &Request<'_>,
     ) -> Result<Option<Principal>, (u32, &'static str)> {
         let login = matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
-        let session = match m.envelope.session_id {
-            0 => client
-                .login
-                .clone()
-                .map(|principal| Arc::new(Session { principal })),
-            id => self.sessions.get(&(client.ip, id)),
+        let principal = match m.envelope.session_id {
+            0 => client.login.clone(),
+            id => self
+                .sessions
+                .get(&(client.ip, id))
+                .map(|s| s.principal.clone()),
         };
-        match session {
+        match principal {
             Some(_) if login => Err((rc::RELOGIN, "this session is logged in already")),
-            Some(s) => Ok(Some(s.principal.clone())),
+            Some(p) => Ok(Some(p)),
             None if m.envelope.session_id != 0 && req.is_admin() => {
                 Err((rc::LOGIN_FIRST, "unknown or expired session: log in again"))
             }

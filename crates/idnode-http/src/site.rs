@@ -9,7 +9,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use idnode_core::{ResponseCode, SiteInfo};
 use idnode_handle::keys::PublicKey;
-use idnode_registry::Principal;
 use serde_json::{json, Value};
 
 use crate::auth::{principal, Caller};
@@ -62,29 +61,7 @@ pub(crate) async fn prefixes(
 ) -> Result<Response, ApiError> {
     let q = HandleQuery::parse(uri.query())?;
     let p = principal(&s, &caller.headers, caller.ip).await?;
-    match p {
-        Principal::Operator { .. } => {}
-        Principal::Anonymous => {
-            return Err(ApiError::new(
-                ResponseCode::AuthenticationNeeded,
-                "listing prefixes needs the operator's identity",
-            ))
-        }
-        Principal::Enterprise { .. } => {
-            return Err(ApiError::new(
-                ResponseCode::InsufficientPermissions,
-                "listing prefixes needs the operator's identity",
-            ))
-        }
-    }
-    let mut all: Vec<String> =
-        s.0.registry
-            .prefixes(&p, None)
-            .await?
-            .into_iter()
-            .map(|r| format!("0.NA/{}", r.prefix))
-            .collect();
-    all.sort();
+    let all = s.0.registry.homed_prefixes(&p).await?;
     let total = all.len();
     let mut body = json!({"responseCode": 1, "totalCount": total.to_string()});
     let listed = match (q.page, q.page_size) {
@@ -92,11 +69,7 @@ pub(crate) async fn prefixes(
             body["page"] = json!(page);
             body["pageSize"] = json!(size);
             let skip = usize::try_from(page.saturating_mul(size)).unwrap_or(usize::MAX);
-            let take = if size == 0 {
-                0
-            } else {
-                usize::try_from(size).unwrap_or(usize::MAX)
-            };
+            let take = usize::try_from(size).unwrap_or(usize::MAX);
             all.into_iter().skip(skip).take(take).collect()
         }
         _ => all,

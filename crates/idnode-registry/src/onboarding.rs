@@ -307,6 +307,21 @@ impl Registry {
             .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
     }
 
+    /// The prefix handles homed here (`0.NA/…`, sorted), for the operator only (listing
+    /// homed prefixes needs a server administrator, as on Handle.Net).
+    pub async fn homed_prefixes(&self, p: &Principal) -> Result<Vec<String>> {
+        Self::require_operator(p)?;
+        let mut all: Vec<String> = self
+            .store
+            .list_prefixes(None)
+            .await?
+            .into_iter()
+            .map(|r| format!("0.NA/{}", r.prefix))
+            .collect();
+        all.sort();
+        Ok(all)
+    }
+
     /// Prefixes (operator: all, or one enterprise's; an enterprise: its own).
     pub async fn prefixes(
         &self,

@@ -35,9 +35,10 @@ impl From<WriteFailure> for RegistryError {
     }
 }
 
-/// The handles whose records `ops` change.
+/// The handles whose records or secrets `ops` change, each once.
 fn touched(ops: &[Op]) -> Vec<String> {
-    ops.iter()
+    let mut handles: Vec<String> = ops
+        .iter()
         .filter_map(|op| match op {
             Op::Create { handle, .. } | Op::Update { handle, .. } | Op::Delete { handle, .. } => {
                 Some(handle.as_str().to_owned())
@@ -45,7 +46,10 @@ fn touched(ops: &[Op]) -> Vec<String> {
             Op::PutSecret { handle, .. } | Op::DeleteSecret { handle, .. } => Some(handle.clone()),
             _ => None,
         })
-        .collect()
+        .collect();
+    handles.sort_unstable();
+    handles.dedup();
+    handles
 }
 
 impl Registry {
