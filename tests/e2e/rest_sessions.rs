@@ -45,6 +45,18 @@ async fn call(
     send(r).await
 }
 
+/// A call authenticated by session `sid` (`Authorization: Handle sessionId="…"`).
+async fn in_session(
+    n: &TestNode,
+    method: Method,
+    path: &str,
+    sid: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let auth = format!(r#"Handle sessionId="{sid}""#);
+    call(n, method, path, Some(&auth), body).await
+}
+
 /// Opens a session; returns its id and nonce.
 async fn open(n: &TestNode) -> (String, Vec<u8>) {
     let res = n
@@ -101,52 +113,30 @@ async fn session_checks(n: &TestNode) {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["authenticated"], true);
     assert_eq!(v["id"], "300:88.118.8/ADMIN");
-    let by_session = format!(r#"Handle sessionId="{sid}""#);
-    let (s, v) = call(
-        n,
-        Method::GET,
-        "/api/sessions/this",
-        Some(&by_session),
-        None,
-    )
-    .await;
+    let (s, v) = in_session(n, Method::GET, "/api/sessions/this", &sid, None).await;
     assert_eq!((s, &v["authenticated"]), (200, &json!(true)), "{v}");
     // The session reads admin-only values and writes.
-    let (s, v) = call(
-        n,
-        Method::GET,
-        "/api/handles/88.118.8/RS-1",
-        Some(&by_session),
-        None,
-    )
-    .await;
+    let (s, v) = in_session(n, Method::GET, "/api/handles/88.118.8/RS-1", &sid, None).await;
     assert_eq!(s, 200);
     assert!(v.to_string().contains("admins only"), "{v}");
     let body = json!({"values": [{"index": 1, "type": "URL", "data": "https://rs.example/2"}]});
-    let (s, v) = call(
+    let (s, v) = in_session(
         n,
         Method::PUT,
         "/api/handles/88.118.8/RS-2",
-        Some(&by_session),
+        &sid,
         Some(&body),
     )
     .await;
     assert_eq!(s, 201, "{v}");
-    let (s, _) = call(
-        n,
-        Method::DELETE,
-        "/api/handles/88.118.8/RS-2",
-        Some(&by_session),
-        None,
-    )
-    .await;
+    let (s, _) = in_session(n, Method::DELETE, "/api/handles/88.118.8/RS-2", &sid, None).await;
     assert_eq!(s, 200);
     // Not under another enterprise's prefix.
-    let (s, v) = call(
+    let (s, v) = in_session(
         n,
         Method::PUT,
         "/api/handles/88.118.9/RS-3",
-        Some(&by_session),
+        &sid,
         Some(&body),
     )
     .await;
@@ -172,14 +162,7 @@ async fn session_checks(n: &TestNode) {
         "{v}"
     );
     assert_eq!(v.get("authenticated"), None);
-    let (s, v) = call(
-        n,
-        Method::GET,
-        "/api/handles/88.118.8/RS-1",
-        Some(&format!(r#"Handle sessionId="{sid2}""#)),
-        None,
-    )
-    .await;
+    let (s, v) = in_session(n, Method::GET, "/api/handles/88.118.8/RS-1", &sid2, None).await;
     assert_eq!(s, 200);
     assert!(!v.to_string().contains("admins only"));
 
@@ -243,56 +226,21 @@ async fn session_checks(n: &TestNode) {
     assert!(statuses.contains(&429), "{statuses:?}");
 
     // Ending a session; an unknown session is refused on every route.
-    let (s, _) = call(
-        n,
-        Method::DELETE,
-        "/api/sessions/this",
-        Some(&by_session),
-        None,
-    )
-    .await;
+    let (s, _) = in_session(n, Method::DELETE, "/api/sessions/this", &sid, None).await;
     assert_eq!(s, 204);
-    let (s, _) = call(
-        n,
-        Method::GET,
-        "/api/sessions/this",
-        Some(&by_session),
-        None,
-    )
-    .await;
+    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", &sid, None).await;
     assert_eq!(s, 403);
-    let (s, v) = call(
-        n,
-        Method::GET,
-        "/api/handles/88.118.8/RS-1",
-        Some(&by_session),
-        None,
-    )
-    .await;
+    let (s, v) = in_session(n, Method::GET, "/api/handles/88.118.8/RS-1", &sid, None).await;
     assert_eq!((s, v["responseCode"].as_u64()), (401, Some(402)), "{v}");
     // A request naming a session cannot open another.
-    let (s, _) = call(n, Method::POST, "/api/sessions", Some(&by_session), None).await;
+    let (s, _) = in_session(n, Method::POST, "/api/sessions", &sid, None).await;
     assert_eq!(s, 400);
 
     // Sessions expire when idle (this node: one second).
-    let (s, _) = call(
-        n,
-        Method::GET,
-        "/api/sessions/this",
-        Some(&format!(r#"Handle sessionId="{sid3}""#)),
-        None,
-    )
-    .await;
+    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", &sid3, None).await;
     assert_eq!(s, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    let (s, _) = call(
-        n,
-        Method::GET,
-        "/api/sessions/this",
-        Some(&format!(r#"Handle sessionId="{sid3}""#)),
-        None,
-    )
-    .await;
+    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", &sid3, None).await;
     assert_eq!(s, 403, "the idle session expired");
 
     // A flood of new sessions from one address meets 429 (a client keeps one session).
