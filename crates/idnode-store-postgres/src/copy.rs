@@ -1,9 +1,11 @@
 //! `COPY … FROM STDIN` for bulk creates: the fast path that makes a batch cost about what
 //! PostgreSQL's own bulk load costs.
 
-use sqlx::{PgConnection, Postgres, Transaction};
+use idnode_store::Result;
+use idnode_store_sql::Dialect as _;
+use sqlx::PgConnection;
 
-use crate::db_err;
+use crate::PgDialect;
 
 /// Appends a field in COPY text format (backslash, tab, newline and carriage return escaped).
 pub(crate) fn field(buf: &mut String, s: &str) {
@@ -47,21 +49,17 @@ pub(crate) async fn copy_in(
 
 /// Tries a COPY inside a savepoint. `Ok(false)` when it hit a uniqueness conflict (the
 /// savepoint is rolled back and the caller takes the slow path that names the conflicts).
-pub(crate) async fn try_copy(
-    tx: &mut Transaction<'_, Postgres>,
-    statement: &str,
-    rows: &str,
-) -> idnode_store::Result<bool> {
+pub(crate) async fn try_copy(conn: &mut PgConnection, statement: &str, rows: &str) -> Result<bool> {
     sqlx::query("SAVEPOINT bulk_copy")
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
-        .map_err(db_err)?;
-    match copy_in(tx, statement, rows).await {
+        .map_err(PgDialect::error)?;
+    match copy_in(conn, statement, rows).await {
         Ok(_) => {
             sqlx::query("RELEASE SAVEPOINT bulk_copy")
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
-                .map_err(db_err)?;
+                .map_err(PgDialect::error)?;
             Ok(true)
         }
         Err(e)
@@ -69,12 +67,12 @@ pub(crate) async fn try_copy(
                 .is_some_and(|d| d.is_unique_violation()) =>
         {
             sqlx::query("ROLLBACK TO SAVEPOINT bulk_copy")
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
-                .map_err(db_err)?;
+                .map_err(PgDialect::error)?;
             Ok(false)
         }
-        Err(e) => Err(db_err(e)),
+        Err(e) => Err(PgDialect::error(e)),
     }
 }
 

@@ -1,0 +1,492 @@
+//! The SQL both store backends share, written once and generic over the sqlx database.
+//!
+//! [`SqlStore`] implements [`Store`] for any [`Dialect`]: the reads, the write path of
+//! [`Store::apply`] (one transaction per batch), the outbox and escrow tables. A dialect
+//! keeps only what truly differs between SQLite and PostgreSQL: how to open the database
+//! (SQLite's single writer, PostgreSQL's start-up wait), how driver errors map to
+//! [`StoreError`], the readiness probe, and the bulk paths (multi-row `INSERT` on SQLite,
+//! `COPY` on PostgreSQL). The schemas are the same; each backend keeps its own migrations.
+
+mod apply;
+mod outbox;
+mod rows;
+pub mod sql;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use idnode_store::{
+    fill_created_values, fold, prefix_range, Batch, DepositRecord, Enterprise, HandleRecord,
+    HistoryAction, HistoryRecord, Idempotency, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
+    Result, SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats,
+};
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Pool};
+
+use crate::sql::{Cols, Sql, Stmt};
+
+/// A connection of a dialect's database.
+pub type Conn<D> = <<D as Dialect>::DB as Database>::Connection;
+
+/// A handle a batch creates, as the bulk insert of a dialect receives it.
+#[derive(Debug)]
+pub struct NewHandle<'a> {
+    /// The handle.
+    pub handle: &'a str,
+    /// Its folded (lower-cased) key.
+    pub folded: String,
+    /// Its values as JSON text.
+    pub vals: String,
+}
+
+/// A history row a batch writes.
+#[derive(Debug)]
+pub struct HistoryRow<'a> {
+    /// The handle changed.
+    pub handle: &'a str,
+    /// What happened to it.
+    pub action: HistoryAction,
+    /// Its values before, as JSON text.
+    pub before: Option<String>,
+    /// Its values after, as JSON text.
+    pub after: Option<String>,
+}
+
+/// The connection pools of a store: readers, and writers (the same pool where the database
+/// has no single writer).
+#[derive(Debug)]
+pub struct Pools<DB: Database> {
+    /// For reads.
+    pub read: Pool<DB>,
+    /// For writes (and reads that must see the latest write).
+    pub write: Pool<DB>,
+}
+
+/// What differs between the SQL databases idnode runs on.
+pub trait Dialect: Send + Sync + 'static {
+    /// The sqlx database.
+    type DB: Sql;
+    /// The backend's name for logs and metrics.
+    const NAME: &'static str;
+    /// Creates per bulk statement.
+    const CHUNK: usize;
+    /// The readiness probe write: rewrites the `space_probe` row with `$1` fresh bytes.
+    const PROBE: &'static str;
+
+    /// Opens the database at `url` and applies pending migrations.
+    fn open(
+        url: &str,
+        options: &StoreOptions,
+    ) -> impl Future<Output = Result<Pools<Self::DB>>> + Send;
+
+    /// Maps a driver error to the store's.
+    fn error(e: sqlx::Error) -> StoreError;
+
+    /// Inserts `rows` inside the batch's transaction, unless `doomed` (the batch has failed
+    /// already and will roll back). Returns, for each row whose folded key another handle
+    /// holds, its position in `rows` and that handle.
+    fn insert_handles<'a>(
+        conn: &'a mut Conn<Self>,
+        rows: &'a [NewHandle<'a>],
+        now: i64,
+        doomed: bool,
+    ) -> impl Future<Output = Result<Vec<(usize, String)>>> + Send + 'a;
+
+    /// Writes the batch's history rows.
+    fn insert_history<'a>(
+        conn: &'a mut Conn<Self>,
+        actor: &'a str,
+        now: i64,
+        rows: &'a [HistoryRow<'a>],
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
+}
+
+/// Whether a database error is a constraint violation (unique, foreign key or check).
+pub fn is_constraint_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        d.is_unique_violation() || d.is_foreign_key_violation() || d.is_check_violation()
+    })
+}
+
+/// The handles among `folded` keys that exist: folded key → stored handle.
+pub async fn existing<D: Dialect>(
+    conn: &mut Conn<D>,
+    folded: &[&str],
+) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in folded.chunks(4_000) {
+        let rows = in_list(
+            "SELECT folded, handle FROM handles WHERE folded IN (",
+            chunk,
+        )
+        .all::<D::DB>(conn)
+        .await
+        .map_err(D::error)?;
+        for r in &rows {
+            let c = Cols::<D::DB>(r);
+            out.insert(c.string("folded")?, c.string("handle")?);
+        }
+    }
+    Ok(out)
+}
+
+/// `head` followed by `$1, …, $n)` with `items` bound.
+fn in_list<'q>(head: &str, items: &[&'q str]) -> Stmt<'q> {
+    let mut sql = String::from(head);
+    for i in 1..=items.len() {
+        if i > 1 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&i.to_string());
+    }
+    sql.push(')');
+    items.iter().fold(Stmt::new(sql), |s, v| s.bind(*v))
+}
+
+/// A [`Store`] on a SQL database.
+#[derive(Debug)]
+pub struct SqlStore<D: Dialect> {
+    pools: Pools<D::DB>,
+    space: Arc<SpaceState>,
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// Opens the database at `url` and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`SqlStore::connect`] with options.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
+        Ok(Self {
+            pools: D::open(url, options).await?,
+            space: Arc::default(),
+        })
+    }
+
+    async fn reader(&self) -> Result<PoolConnection<D::DB>> {
+        self.pools.read.acquire().await.map_err(D::error)
+    }
+
+    async fn all(&self, stmt: Stmt<'_>) -> Result<Vec<<D::DB as Database>::Row>> {
+        let mut c = self.reader().await?;
+        stmt.all::<D::DB>(&mut c).await.map_err(D::error)
+    }
+
+    async fn optional(&self, stmt: Stmt<'_>) -> Result<Option<<D::DB as Database>::Row>> {
+        let mut c = self.reader().await?;
+        stmt.optional::<D::DB>(&mut c).await.map_err(D::error)
+    }
+
+    async fn one(&self, stmt: Stmt<'_>) -> Result<<D::DB as Database>::Row> {
+        self.optional(stmt)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("row".into()))
+    }
+}
+
+/// `u64` limits and offsets as SQL integers.
+fn int(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+#[async_trait]
+impl<D: Dialect> Store for SqlStore<D> {
+    fn backend(&self) -> &'static str {
+        D::NAME
+    }
+
+    async fn ready(&self) -> Result<()> {
+        self.one(Stmt::new("SELECT 1 AS one")).await?;
+        if self.space.probe_due() {
+            let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+            let probe = Stmt::new(D::PROBE)
+                .bind(PROBE_BYTES)
+                .execute::<D::DB>(&mut c)
+                .await
+                .map(|_| ())
+                .map_err(D::error);
+            self.space.probed(&probe);
+        }
+        if self.space.is_full() {
+            return Err(StoreError::Full("no probe write has fitted since".into()));
+        }
+        Ok(())
+    }
+
+    async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>> {
+        let sql = format!(
+            "SELECT {} FROM handles WHERE folded = $1 AND handle = $2",
+            rows::HANDLE
+        );
+        let row = self
+            .optional(Stmt::new(sql).bind(fold(handle)).bind(handle))
+            .await?;
+        row.as_ref().map(rows::handle::<D::DB>).transpose()
+    }
+
+    async fn get_handles(&self, handles: &[String]) -> Result<Vec<HandleRecord>> {
+        let wanted: HashSet<&str> = handles.iter().map(String::as_str).collect();
+        let folded: Vec<String> = handles.iter().map(|h| fold(h)).collect();
+        let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
+        let head = format!("SELECT {} FROM handles WHERE folded IN (", rows::HANDLE);
+        let mut out = Vec::with_capacity(handles.len());
+        for chunk in folded.chunks(500) {
+            for r in &self.all(in_list(&head, chunk)).await? {
+                let record = rows::handle::<D::DB>(r)?;
+                if wanted.contains(record.handle.as_str()) {
+                    out.push(record);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn find_folded(&self, folded: &str) -> Result<Option<String>> {
+        let row = self
+            .optional(Stmt::new("SELECT handle FROM handles WHERE folded = $1").bind(folded))
+            .await?;
+        row.map(|r| Cols::<D::DB>(&r).string("handle")).transpose()
+    }
+
+    async fn list_handles(
+        &self,
+        prefix: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<String>)> {
+        let (lo, hi) = prefix_range(prefix);
+        let count =
+            Stmt::new("SELECT count(*) AS n FROM handles WHERE folded >= $1 AND folded < $2")
+                .bind(&lo)
+                .bind(&hi);
+        let total = Cols::<D::DB>(&self.one(count).await?).int("n")?;
+        if limit == 0 {
+            return Ok((total as u64, Vec::new()));
+        }
+        let page = Stmt::new(
+            "SELECT handle FROM handles WHERE folded >= $1 AND folded < $2 \
+             ORDER BY folded LIMIT $3 OFFSET $4",
+        )
+        .bind(&lo)
+        .bind(&hi)
+        .bind(int(limit))
+        .bind(int(offset));
+        let rows = self.all(page).await?;
+        let page = rows
+            .iter()
+            .map(|r| Cols::<D::DB>(r).string("handle"))
+            .collect::<Result<_>>()?;
+        Ok((total as u64, page))
+    }
+
+    async fn scan_handles(
+        &self,
+        prefix: Option<&str>,
+        after: &str,
+        limit: u64,
+    ) -> Result<Vec<HandleRecord>> {
+        let (lo, hi) = prefix.map(prefix_range).unzip();
+        let sql = format!(
+            "SELECT {} FROM handles WHERE folded > $1 \
+             AND (CAST($2 AS TEXT) IS NULL OR (folded >= $2 AND folded < $3)) \
+             ORDER BY folded LIMIT $4",
+            rows::HANDLE
+        );
+        let stmt = Stmt::new(sql)
+            .bind(fold(after))
+            .bind(lo)
+            .bind(hi)
+            .bind(int(limit));
+        self.all(stmt)
+            .await?
+            .iter()
+            .map(rows::handle::<D::DB>)
+            .collect()
+    }
+
+    async fn apply(&self, batch: &Batch) -> Result<()> {
+        let out = apply::apply::<D>(&self.pools.write, batch).await;
+        self.space.observe(&out);
+        out
+    }
+
+    async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>> {
+        let sql = format!(
+            "SELECT {} FROM history WHERE handle = $1 ORDER BY id DESC LIMIT $2",
+            rows::HISTORY
+        );
+        let rows = self
+            .all(Stmt::new(sql).bind(handle).bind(int(limit)))
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(rows::history::<D::DB>)
+            .collect::<Result<Vec<_>>>()?;
+        let current = if out
+            .first()
+            .is_some_and(|r| r.action == HistoryAction::Create)
+        {
+            self.get_handle(handle).await?
+        } else {
+            None
+        };
+        fill_created_values(&mut out, current.as_ref().map(|c| c.values.as_slice()));
+        Ok(out)
+    }
+
+    async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>> {
+        let sql = format!(
+            "SELECT {} FROM secrets WHERE handle = $1 AND idx = $2",
+            rows::SECRET
+        );
+        let row = self
+            .optional(Stmt::new(sql).bind(handle).bind(i64::from(index)))
+            .await?;
+        row.as_ref().map(rows::secret::<D::DB>).transpose()
+    }
+
+    async fn get_prefix(&self, prefix: &str) -> Result<Option<PrefixRecord>> {
+        let sql = format!("SELECT {} FROM prefixes WHERE prefix = $1", rows::PREFIX);
+        let row = self.optional(Stmt::new(sql).bind(prefix)).await?;
+        row.as_ref().map(rows::prefix::<D::DB>).transpose()
+    }
+
+    async fn list_prefixes(&self, enterprise_id: Option<i64>) -> Result<Vec<PrefixRecord>> {
+        let sql = format!(
+            "SELECT {} FROM prefixes WHERE CAST($1 AS BIGINT) IS NULL OR enterprise_id = $1 \
+             ORDER BY prefix",
+            rows::PREFIX
+        );
+        let rows = self.all(Stmt::new(sql).bind(enterprise_id)).await?;
+        rows.iter().map(rows::prefix::<D::DB>).collect()
+    }
+
+    async fn get_enterprise(&self, id: i64) -> Result<Option<Enterprise>> {
+        let sql = format!("SELECT {} FROM enterprises WHERE id = $1", rows::ENTERPRISE);
+        let row = self.optional(Stmt::new(sql).bind(id)).await?;
+        row.as_ref().map(rows::enterprise::<D::DB>).transpose()
+    }
+
+    async fn list_enterprises(&self) -> Result<Vec<Enterprise>> {
+        let sql = format!("SELECT {} FROM enterprises ORDER BY id", rows::ENTERPRISE);
+        let rows = self.all(Stmt::new(sql)).await?;
+        rows.iter().map(rows::enterprise::<D::DB>).collect()
+    }
+
+    async fn get_idempotency(&self, actor: &str, key: &str) -> Result<Option<Idempotency>> {
+        let sql = format!(
+            "SELECT {} FROM idempotency WHERE actor = $1 AND key = $2",
+            rows::IDEMPOTENCY
+        );
+        let row = self.optional(Stmt::new(sql).bind(actor).bind(key)).await?;
+        row.as_ref().map(rows::idempotency::<D::DB>).transpose()
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        let row = self
+            .one(Stmt::new(
+                "SELECT (SELECT count(*) FROM handles) AS h, \
+                 (SELECT count(*) FROM enterprises) AS e, (SELECT count(*) FROM prefixes) AS p",
+            ))
+            .await?;
+        let c = Cols::<D::DB>(&row);
+        Ok(StoreStats {
+            handles: c.int("h")? as u64,
+            enterprises: c.int("e")? as u64,
+            prefixes: c.int("p")? as u64,
+        })
+    }
+
+    async fn outbox_head(&self) -> Result<Option<OutboxRow>> {
+        outbox::head::<D>(&self.pools.write).await
+    }
+
+    async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "SELECT {} FROM outbox WHERE state = $1 ORDER BY id LIMIT $2",
+            rows::OUTBOX
+        );
+        let rows = self
+            .all(Stmt::new(sql).bind(state.as_str()).bind(int(limit)))
+            .await?;
+        rows.iter().map(rows::outbox::<D::DB>).collect()
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats> {
+        let counts = self
+            .one(Stmt::new(
+                "SELECT count(*) FILTER (WHERE state = 'pending') AS p, \
+                 count(*) FILTER (WHERE state = 'dead') AS d, \
+                 count(*) FILTER (WHERE state = 'done') AS k FROM outbox",
+            ))
+            .await?;
+        let c = Cols::<D::DB>(&counts);
+        let head = self.outbox_head().await?;
+        Ok(OutboxStats {
+            pending: c.int("p")? as u64,
+            dead: c.int("d")? as u64,
+            done: c.int("k")? as u64,
+            oldest_pending_at: head.as_ref().map(|h| h.created_at),
+            head_attempts: head.as_ref().map_or(0, |h| h.attempts),
+            head_error: head.and_then(|h| h.last_error),
+        })
+    }
+
+    async fn history_cursor(&self, at: i64) -> Result<i64> {
+        let row = self
+            .one(Stmt::new("SELECT max(id) AS id FROM history WHERE at <= $1").bind(at))
+            .await?;
+        Ok(Cols::<D::DB>(&row).opt_int("id")?.unwrap_or(0))
+    }
+
+    async fn history_range(
+        &self,
+        after: i64,
+        until: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<HistoryRecord>> {
+        let sql = format!(
+            "SELECT {} FROM history WHERE id > $1 AND (CAST($2 AS BIGINT) IS NULL OR id <= $2) \
+             ORDER BY id LIMIT $3",
+            rows::HISTORY
+        );
+        let stmt = Stmt::new(sql).bind(after).bind(until).bind(int(limit));
+        self.all(stmt)
+            .await?
+            .iter()
+            .map(rows::history::<D::DB>)
+            .collect()
+    }
+
+    async fn deposits(&self, limit: u64) -> Result<Vec<DepositRecord>> {
+        let sql = format!(
+            "SELECT {} FROM deposits ORDER BY watermark DESC, resend DESC LIMIT $1",
+            rows::DEPOSIT
+        );
+        let rows = self.all(Stmt::new(sql).bind(int(limit))).await?;
+        rows.iter().map(rows::deposit::<D::DB>).collect()
+    }
+
+    async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>> {
+        let stmt = Stmt::new(
+            "SELECT day, metric, value FROM usage WHERE day >= $1 AND day <= $2 \
+             ORDER BY day, metric",
+        )
+        .bind(from)
+        .bind(to);
+        let rows = self.all(stmt).await?;
+        rows.iter()
+            .map(|r| {
+                let c = Cols::<D::DB>(r);
+                Ok((c.string("day")?, c.string("metric")?, c.int("value")?))
+            })
+            .collect()
+    }
+}
+
+/// Bytes the readiness probe writes while the disk was last found full.
+const PROBE_BYTES: i64 = 1024 * 1024;

@@ -1,0 +1,145 @@
+//! Records from rows: the column lists the shared SQL selects and how each is decoded.
+
+use idnode_core::json::values_from_json;
+use idnode_store::{
+    profile_from_json, DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryRecord,
+    Idempotency, OutboxRow, OutboxState, PrefixRecord, PrefixStatus, Result, Review, SecretHash,
+    StoreError,
+};
+
+use crate::sql::{Cols, Sql};
+
+/// Columns of [`handle`].
+pub(crate) const HANDLE: &str = "handle, vals, version, created_at, updated_at";
+/// Columns of [`prefix`].
+pub(crate) const PREFIX: &str = "prefix, enterprise_id, status, created_at, review, review_note";
+/// Columns of [`enterprise`].
+pub(crate) const ENTERPRISE: &str = "id, name, status, created_at, profile, upstream_id";
+/// Columns of [`history`].
+pub(crate) const HISTORY: &str = "id, handle, action, actor, at, vals_before, vals_after";
+/// Columns of [`outbox`].
+pub(crate) const OUTBOX: &str =
+    "id, kind, payload, cursor, state, attempts, next_at, last_error, created_at, done_at";
+/// Columns of [`deposit`].
+pub(crate) const DEPOSIT: &str =
+    "id, kind, watermark, prev_id, resend, history_cursor, nodes, handles, files, created_at";
+/// Columns of [`secret`].
+pub(crate) const SECRET: &str = "alg, salt, iterations, hash, sealed";
+/// Columns of [`idempotency`] (the status column is INT on PostgreSQL).
+pub(crate) const IDEMPOTENCY: &str =
+    "actor, key, request_hash, CAST(status AS BIGINT) AS status, body";
+
+pub(crate) fn handle<DB: Sql>(r: &DB::Row) -> Result<HandleRecord> {
+    let c = Cols::<DB>(r);
+    Ok(HandleRecord {
+        handle: c.string("handle")?,
+        values: values_from_json(c.str("vals")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        version: c.int("version")?,
+        created_at: c.int("created_at")?,
+        updated_at: c.int("updated_at")?,
+    })
+}
+
+pub(crate) fn prefix<DB: Sql>(r: &DB::Row) -> Result<PrefixRecord> {
+    let c = Cols::<DB>(r);
+    let status = c.str("status")?;
+    Ok(PrefixRecord {
+        prefix: c.string("prefix")?,
+        enterprise_id: c.opt_int("enterprise_id")?,
+        status: PrefixStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("prefix status {status}")))?,
+        created_at: c.int("created_at")?,
+        review: Review::parse(c.str("review")?)
+            .ok_or_else(|| StoreError::Corrupt("prefix review".into()))?,
+        review_note: c.string("review_note")?,
+    })
+}
+
+pub(crate) fn enterprise<DB: Sql>(r: &DB::Row) -> Result<Enterprise> {
+    let c = Cols::<DB>(r);
+    let status = c.str("status")?;
+    Ok(Enterprise {
+        id: c.int("id")?,
+        name: c.string("name")?,
+        status: EnterpriseStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("enterprise status {status}")))?,
+        created_at: c.int("created_at")?,
+        profile: profile_from_json(c.str("profile")?)?,
+        upstream_id: c.opt_string("upstream_id")?,
+    })
+}
+
+pub(crate) fn history<DB: Sql>(r: &DB::Row) -> Result<HistoryRecord> {
+    let c = Cols::<DB>(r);
+    HistoryRecord::from_columns(
+        c.int("id")?,
+        c.string("handle")?,
+        c.str("action")?,
+        c.string("actor")?,
+        c.int("at")?,
+        c.opt_str("vals_before")?,
+        c.opt_str("vals_after")?,
+    )
+}
+
+pub(crate) fn secret<DB: Sql>(r: &DB::Row) -> Result<SecretHash> {
+    let c = Cols::<DB>(r);
+    Ok(SecretHash {
+        alg: c.string("alg")?,
+        salt: c.bytes("salt")?,
+        iterations: narrow(c.int("iterations")?, "iterations")?,
+        hash: c.bytes("hash")?,
+        sealed: c.opt_bytes("sealed")?,
+    })
+}
+
+pub(crate) fn idempotency<DB: Sql>(r: &DB::Row) -> Result<Idempotency> {
+    let c = Cols::<DB>(r);
+    Ok(Idempotency {
+        actor: c.string("actor")?,
+        key: c.string("key")?,
+        request_hash: c.string("request_hash")?,
+        status: narrow(c.int("status")?, "status")?,
+        body: c.string("body")?,
+    })
+}
+
+pub(crate) fn outbox<DB: Sql>(r: &DB::Row) -> Result<OutboxRow> {
+    let c = Cols::<DB>(r);
+    let state = c.str("state")?;
+    Ok(OutboxRow {
+        id: c.int("id")?,
+        kind: c.string("kind")?,
+        payload: c.string("payload")?,
+        cursor: narrow(c.int("cursor")?, "cursor")?,
+        state: OutboxState::parse(state)
+            .ok_or_else(|| StoreError::Corrupt(format!("outbox state {state}")))?,
+        attempts: narrow(c.int("attempts")?, "attempts")?,
+        next_at: c.int("next_at")?,
+        last_error: c.opt_string("last_error")?,
+        created_at: c.int("created_at")?,
+        done_at: c.opt_int("done_at")?,
+    })
+}
+
+pub(crate) fn deposit<DB: Sql>(r: &DB::Row) -> Result<DepositRecord> {
+    let c = Cols::<DB>(r);
+    Ok(DepositRecord {
+        id: c.string("id")?,
+        kind: c.string("kind")?,
+        watermark: c.int("watermark")?,
+        prev_id: c.opt_string("prev_id")?,
+        resend: narrow(c.int("resend")?, "resend")?,
+        history_cursor: c.int("history_cursor")?,
+        nodes: narrow(c.int("nodes")?, "nodes")?,
+        handles: narrow(c.int("handles")?, "handles")?,
+        files: serde_json::from_str(c.str("files")?)
+            .map_err(|e| StoreError::Corrupt(format!("deposit files: {e}")))?,
+        created_at: c.int("created_at")?,
+    })
+}
+
+/// An integer column into a narrower type; out of range is corruption.
+pub(crate) fn narrow<T: TryFrom<i64>>(v: i64, col: &str) -> Result<T> {
+    T::try_from(v).map_err(|_| StoreError::Corrupt(format!("column {col} out of range: {v}")))
+}
