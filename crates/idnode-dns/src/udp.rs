@@ -1,27 +1,15 @@
-//! The UDP listener: answers from the caches inline, and hands queries whose facts must be
-//! read from the store to a task, so one slow read never holds up the socket.
+//! DNS over UDP, on the shared transport (`idnode-transport`): answers from the caches in
+//! the receive loop; queries whose facts must be read from the store are answered in tasks,
+//! and get SERVFAIL at once when too many are pending.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use idnode_transport::Datagrams;
 use tokio::net::UdpSocket;
-use tokio::sync::Semaphore;
 
-use crate::{DnsService, Step, Transport};
-
-async fn send(socket: &UdpSocket, peer: SocketAddr, out: &[u8]) {
-    if out.is_empty() {
-        return;
-    }
-    if let Err(e) = socket.send_to(out, peer).await {
-        tracing::debug!("dns udp send to {peer}: {e}");
-    }
-}
-
-/// Queries waiting for the store at once; beyond this, new ones get SERVFAIL at once, so a
-/// flood of unknown names cannot pile up tasks without bound.
-const MAX_PENDING: usize = 4096;
+use crate::{DnsService, Prepared, Step, Transport};
 
 /// Serves DNS queries on `socket` until `shutdown` completes.
 pub async fn serve_udp(
@@ -29,51 +17,48 @@ pub async fn serve_udp(
     service: Arc<DnsService>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let socket = Arc::new(socket);
-    let pending = Arc::new(Semaphore::new(MAX_PENDING));
-    let mut buf = vec![0u8; 4096];
-    tokio::pin!(shutdown);
-    loop {
-        let (n, peer) = tokio::select! {
-            () = &mut shutdown => return,
-            r = socket.recv_from(&mut buf) => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::debug!("dns udp receive: {e}");
-                    continue;
-                }
+    idnode_transport::serve_udp(socket, service, "dns", shutdown).await;
+}
+
+impl Datagrams for DnsService {
+    type State = ();
+    type Deferred = Box<Prepared>;
+    const MAX_DATAGRAM: usize = 4096;
+
+    fn receive(
+        &self,
+        (): &mut (),
+        packet: &[u8],
+        peer: SocketAddr,
+        out: &mut Vec<u8>,
+    ) -> Option<Box<Prepared>> {
+        if !self.within_rate(peer.ip()) {
+            if let Some(slipped) = crate::slip(packet) {
+                *out = slipped;
+            }
+            return None;
+        }
+        match self.prepare(packet, Transport::Udp) {
+            Step::Done(answer) => *out = answer,
+            Step::Needs(p) => match self.cached_facts(&p) {
+                Some(f) => *out = self.respond(&p, &f),
+                None => return Some(p),
             },
+        }
+        None
+    }
+
+    async fn answer(&self, p: Box<Prepared>, _: SocketAddr, out: &mut Vec<u8>) {
+        *out = match self.facts(&p).await {
+            Ok(f) => self.respond(&p, &f),
+            Err(e) => {
+                tracing::warn!("dns: {e}");
+                self.servfail(&p)
+            }
         };
-        if !service.within_rate(peer.ip()) {
-            if let Some(out) = crate::slip(&buf[..n]) {
-                send(&socket, peer, &out).await;
-            }
-            continue;
-        }
-        match service.prepare(&buf[..n], Transport::Udp) {
-            Step::Done(out) => send(&socket, peer, &out).await,
-            Step::Needs(p) => {
-                if let Some(f) = service.cached_facts(&p) {
-                    send(&socket, peer, &service.respond(&p, &f)).await;
-                    continue;
-                }
-                let Ok(permit) = pending.clone().try_acquire_owned() else {
-                    send(&socket, peer, &service.servfail(&p)).await;
-                    continue;
-                };
-                let (socket, service) = (socket.clone(), service.clone());
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let out = match service.facts(&p).await {
-                        Ok(f) => service.respond(&p, &f),
-                        Err(e) => {
-                            tracing::warn!("dns: {e}");
-                            service.servfail(&p)
-                        }
-                    };
-                    send(&socket, peer, &out).await;
-                });
-            }
-        }
+    }
+
+    fn overloaded(&self, p: &Box<Prepared>, out: &mut Vec<u8>) {
+        *out = self.servfail(p);
     }
 }

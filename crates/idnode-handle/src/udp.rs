@@ -1,5 +1,8 @@
-//! The UDP transport: one datagram per message up to 512 bytes; longer messages, both ways,
-//! travel as packets of 492 message bytes (TC set, sequence number = packet index).
+//! Handle over UDP, on the shared transport (`idnode-transport`): one datagram per message
+//! up to 512 bytes; longer messages, both ways, travel as packets of 492 message bytes (TC
+//! set, sequence number = packet index). Cache hits are answered in the receive loop;
+//! everything else runs in a task, and is dropped when too many are pending (UDP clients
+//! retry).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,9 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idnode_handle_proto::udp::{split, Assembly};
-use idnode_handle_proto::{Envelope, ENVELOPE_LEN, UDP_PACKET};
+use idnode_handle_proto::{Envelope, ENVELOPE_LEN};
+use idnode_transport::Datagrams;
 use tokio::net::UdpSocket;
-use tokio::sync::Semaphore;
 
 use crate::{Client, HandleService};
 
@@ -18,138 +21,121 @@ use crate::{Client, HandleService};
 const MAX_ASSEMBLIES: usize = 1024;
 /// Bytes held by all assemblies together.
 const MAX_ASSEMBLY_BYTES: usize = 16 * 1024 * 1024;
-/// Requests being answered off the socket task at once (store reads, signature checks);
-/// beyond this new ones are dropped (UDP clients retry), so a flood cannot pile up tasks.
-const MAX_PENDING: usize = 4096;
 /// How long the packets of one request may take to arrive.
 const ASSEMBLY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Sends each message in `out` (one or more encoded messages) as UDP packets.
-async fn send(socket: &UdpSocket, peer: SocketAddr, out: &[u8]) {
-    let mut rest = out;
-    while rest.len() >= ENVELOPE_LEN {
-        let len = u32::from_be_bytes([rest[16], rest[17], rest[18], rest[19]]) as usize;
-        let end = (ENVELOPE_LEN + len).min(rest.len());
-        let mut packets = Vec::new();
-        split(&rest[..end], |p| packets.push(p.to_vec()));
-        for p in packets {
-            if let Err(e) = socket.send_to(&p, peer).await {
-                tracing::debug!("handle udp send to {peer}: {e}");
-                return;
-            }
-        }
-        rest = &rest[end..];
-    }
-}
-
-/// Serves Handle requests on `socket` until `shutdown` completes. Cache hits are answered
-/// in the receive loop; everything else runs in its own task.
+/// Serves Handle requests on `socket` until `shutdown` completes.
 pub async fn serve_udp(
     socket: UdpSocket,
     service: Arc<HandleService>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let socket = Arc::new(socket);
-    let pending = Arc::new(Semaphore::new(MAX_PENDING));
-    let mut buf = vec![0u8; 65_536];
-    let mut out = Vec::with_capacity(UDP_PACKET);
-    let mut assemblies: HashMap<(SocketAddr, u32), (Assembly, Instant)> = HashMap::new();
-    let mut held = 0usize;
-    tokio::pin!(shutdown);
-    loop {
-        let (n, peer) = tokio::select! {
-            () = &mut shutdown => return,
-            r = socket.recv_from(&mut buf) => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::debug!("handle udp receive: {e}");
-                    continue;
-                }
-            },
-        };
-        let packet = &buf[..n];
-        out.clear();
-        let env = match Envelope::decode(packet) {
-            Ok(e) => e,
-            Err(e) => {
-                service.reject(packet, &e, &mut out);
-                send(&socket, peer, &out).await;
-                continue;
-            }
-        };
-        let data = &packet[ENVELOPE_LEN..];
-        let single = !env.truncated && data.len() == env.message_length as usize;
-        if single {
-            if service.answer_cached(peer.ip(), &env, data, &mut out) {
-                send(&socket, peer, &out).await;
-                continue;
-            }
-            let Ok(permit) = pending.clone().try_acquire_owned() else {
-                tracing::debug!("handle udp: {MAX_PENDING} requests pending, dropping one");
-                continue;
-            };
-            let (socket, service, data) = (socket.clone(), service.clone(), data.to_vec());
-            tokio::spawn(async move {
-                let _permit = permit;
-                let mut out = Vec::new();
-                service
-                    .answer(&mut Client::new(peer.ip()), env, &data, &mut out)
-                    .await;
-                send(&socket, peer, &out).await;
-            });
-            continue;
-        }
-        // A packet of a multi-packet request.
+    idnode_transport::serve_udp(socket, service, "handle", shutdown).await;
+}
+
+/// Multi-packet requests being assembled, by sender and request id.
+#[derive(Default)]
+pub struct Assemblies {
+    open: HashMap<(SocketAddr, u32), (Assembly, Instant)>,
+    held: usize,
+}
+
+impl Assemblies {
+    /// Adds a packet; the whole request once its last packet is in.
+    fn add(
+        &mut self,
+        peer: SocketAddr,
+        env: Envelope,
+        data: &[u8],
+    ) -> Result<Option<(Envelope, Vec<u8>)>, idnode_handle_proto::ProtoError> {
         let now = Instant::now();
-        assemblies.retain(|_, (a, t)| {
+        let held = &mut self.held;
+        self.open.retain(|_, (a, t)| {
             let keep = now.duration_since(*t) < ASSEMBLY_TIMEOUT;
             if !keep {
-                held -= a.size();
+                *held -= a.size();
             }
             keep
         });
         let key = (peer, env.request_id);
-        if !assemblies.contains_key(&key) {
+        if !self.open.contains_key(&key) {
             let size = env.message_length as usize;
-            if assemblies.len() >= MAX_ASSEMBLIES || held + size > MAX_ASSEMBLY_BYTES {
-                continue;
+            if self.open.len() >= MAX_ASSEMBLIES || self.held + size > MAX_ASSEMBLY_BYTES {
+                return Ok(None);
             }
-            held += size;
-            assemblies.insert(key, (Assembly::new(env), now));
+            self.held += size;
+            self.open.insert(key, (Assembly::new(env), now));
         }
-        let Some((a, _)) = assemblies.get_mut(&key) else {
-            continue;
+        let (a, _) = self.open.get_mut(&key).expect("present");
+        let done = a.add(&env, data);
+        if !matches!(done, Ok(false)) {
+            let (a, _) = self.open.remove(&key).expect("present");
+            self.held -= a.size();
+            if done.is_ok() {
+                return Ok(Some(a.finish()));
+            }
+        }
+        done.map(|_| None)
+    }
+}
+
+impl Datagrams for HandleService {
+    type State = Assemblies;
+    type Deferred = (Envelope, Vec<u8>);
+    const MAX_DATAGRAM: usize = 65_536;
+
+    fn receive(
+        &self,
+        assemblies: &mut Assemblies,
+        packet: &[u8],
+        peer: SocketAddr,
+        out: &mut Vec<u8>,
+    ) -> Option<(Envelope, Vec<u8>)> {
+        let env = match Envelope::decode(packet) {
+            Ok(e) => e,
+            Err(e) => {
+                self.reject(packet, &e, out);
+                return None;
+            }
         };
-        match a.add(&env, data) {
-            Ok(false) => {}
-            Ok(true) => {
-                let (a, _) = assemblies.remove(&key).expect("present");
-                held -= a.size();
-                let (env, msg) = a.finish();
-                if service.answer_cached(peer.ip(), &env, &msg, &mut out) {
-                    send(&socket, peer, &out).await;
-                    continue;
+        let data = &packet[ENVELOPE_LEN..];
+        if !env.truncated && data.len() == env.message_length as usize {
+            if self.answer_cached(peer.ip(), &env, data, out) {
+                return None;
+            }
+            return Some((env, data.to_vec()));
+        }
+        // A packet of a multi-packet request.
+        match assemblies.add(peer, env, data) {
+            Ok(None) => None,
+            Ok(Some((env, msg))) => {
+                if self.answer_cached(peer.ip(), &env, &msg, out) {
+                    return None;
                 }
-                let Ok(permit) = pending.clone().try_acquire_owned() else {
-                    tracing::debug!("handle udp: {MAX_PENDING} requests pending, dropping one");
-                    continue;
-                };
-                let (socket, service) = (socket.clone(), service.clone());
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let mut out = Vec::new();
-                    service
-                        .answer(&mut Client::new(peer.ip()), env, &msg, &mut out)
-                        .await;
-                    send(&socket, peer, &out).await;
-                });
+                Some((env, msg))
             }
             Err(e) => {
-                let (a, _) = assemblies.remove(&key).expect("present");
-                held -= a.size();
-                service.reject(packet, &e, &mut out);
-                send(&socket, peer, &out).await;
+                self.reject(packet, &e, out);
+                None
             }
+        }
+    }
+
+    async fn answer(&self, (env, msg): (Envelope, Vec<u8>), peer: SocketAddr, out: &mut Vec<u8>) {
+        self.answer(&mut Client::new(peer.ip()), env, &msg, out)
+            .await;
+    }
+
+    fn overloaded(&self, _: &(Envelope, Vec<u8>), _: &mut Vec<u8>) {}
+
+    /// Each message in `out` (one or more encoded messages) as its UDP packets.
+    fn datagrams(out: &[u8], mut emit: impl FnMut(&[u8])) {
+        let mut rest = out;
+        while rest.len() >= ENVELOPE_LEN {
+            let len = u32::from_be_bytes([rest[16], rest[17], rest[18], rest[19]]) as usize;
+            let end = (ENVELOPE_LEN + len).min(rest.len());
+            split(&rest[..end], &mut emit);
+            rest = &rest[end..];
         }
     }
 }

@@ -1,8 +1,16 @@
-//! The TCP transport shared by the binary front ends (Handle, DNS): one accept loop with a
-//! connection limit (more connections are closed on accept and counted), one task per
-//! connection, and the read discipline both protocols use: wait up to the idle timeout for
-//! the first byte of the next request, then up to the read timeout for the rest of it.
-//! Protocols supply only what is theirs: the framing and the answer ([`Protocol`]).
+//! The transports shared by the binary front ends (Handle, DNS).
+//!
+//! TCP: one accept loop with a connection limit (more connections are closed on accept and
+//! counted), one task per connection, and the read discipline both protocols use: wait up to
+//! the idle timeout for the first byte of the next request, then up to the read timeout for
+//! the rest of it. Protocols supply only what is theirs: the framing and the answer
+//! ([`Protocol`]).
+//!
+//! UDP: [`serve_udp`] runs one receive loop for a [`Datagrams`] protocol.
+
+mod udp;
+
+pub use udp::{serve_udp, Datagrams, MAX_PENDING};
 
 use std::future::Future;
 use std::net::SocketAddr;
