@@ -458,12 +458,7 @@ async fn batch(State(s): State<AppState>, a: Authed, body: Body) -> Result<Respo
     let req: BatchRequest = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::bad_request(format!("invalid batch: {e}")))?;
     let reply = s.0.registry.batch(p, req, key).await?;
-    let mut r = (
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
-        [(header::CONTENT_TYPE, "application/json")],
-        reply.body,
-    )
-        .into_response();
+    let mut r = Json(reply.outcome).into_response();
     if reply.replayed {
         r.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -35,7 +35,7 @@ pub struct BatchItem {
 }
 
 /// Summary of an applied batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchOutcome {
     /// Always 1.
     #[serde(rename = "responseCode")]
@@ -53,13 +53,15 @@ pub struct BatchOutcome {
 /// The reply to a batch: fresh, or replayed for a repeated `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchReply {
-    /// HTTP status to answer with.
-    pub status: u16,
-    /// JSON body.
-    pub body: String,
+    /// What the batch did.
+    pub outcome: BatchOutcome,
     /// True when this is the recorded reply of an earlier identical request.
     pub replayed: bool,
 }
+
+/// The code an idempotency record of an applied batch carries (only applied batches are
+/// recorded).
+const APPLIED: u16 = 200;
 
 enum Kind {
     Create(Vec<HandleValue>),
@@ -121,9 +123,11 @@ impl Registry {
                         "Idempotency-Key was already used for a different request".into(),
                     ));
                 }
+                let outcome = serde_json::from_str(&rec.body).map_err(|e| {
+                    StoreError::Corrupt(format!("recorded batch reply of {key}: {e}"))
+                })?;
                 return Ok(BatchReply {
-                    status: rec.status,
-                    body: rec.body,
+                    outcome,
                     replayed: true,
                 });
             }
@@ -131,19 +135,17 @@ impl Registry {
         let checked = self.check_items(p, req.operations).await?;
         for attempt in 0..3 {
             let (ops, outcome) = self.plan(&checked).await?;
-            let body = serde_json::to_string(&outcome).expect("plain data serialises");
             let record = idempotency.as_ref().map(|(key, hash)| Idempotency {
                 actor: p.actor().to_owned(),
                 key: key.clone(),
                 request_hash: hash.clone(),
-                status: 200,
-                body: body.clone(),
+                status: APPLIED,
+                body: serde_json::to_string(&outcome).expect("plain data serialises"),
             });
             match self.commit_with(p, ops, record).await {
                 Ok(()) => {
                     return Ok(BatchReply {
-                        status: 200,
-                        body,
+                        outcome,
                         replayed: false,
                     });
                 }
