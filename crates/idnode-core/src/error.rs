@@ -15,6 +15,16 @@ pub enum CoreError {
     Profile(String),
 }
 
+impl From<crate::wire::WireError> for CoreError {
+    fn from(e: crate::wire::WireError) -> Self {
+        match e {
+            crate::wire::WireError::Truncated(what) | crate::wire::WireError::Malformed(what) => {
+                Self::value(what)
+            }
+        }
+    }
+}
+
 impl CoreError {
     pub(crate) fn handle(msg: impl Into<String>) -> Self {
         Self::InvalidHandle(msg.into())

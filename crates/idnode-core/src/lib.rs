@@ -9,7 +9,7 @@ mod profile;
 mod rc;
 mod site;
 mod value;
-mod wire;
+pub mod wire;
 
 pub use admin::{AdminPerms, AdminRef, VList, ValueRef};
 pub use error::CoreError;

@@ -1,6 +1,6 @@
 //! The optional credential after a message body: who signed the message, and the signature.
 
-use crate::wire::{put_blob, put_u32, Reader};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::ProtoError;
 
 /// A message credential (RFC 3652 §2.2.3 with the 2.x signed-data section).

@@ -4,7 +4,7 @@
 use md5::{Digest as _, Md5};
 use ring::digest as rd;
 
-use crate::wire::{put_blob, Reader};
+use idnode_core::wire::{put_blob, Reader};
 use crate::{ProtoError, Version};
 
 /// A digest algorithm as coded on the wire.

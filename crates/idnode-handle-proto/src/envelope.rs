@@ -1,6 +1,6 @@
 //! The 20-byte message envelope and protocol version negotiation.
 
-use crate::wire::{put_u32, Reader};
+use idnode_core::wire::{put_u32, Reader};
 use crate::{ProtoError, ENVELOPE_LEN, HEADER_LEN, MAX_MESSAGE};
 
 /// A protocol version, compared as (major, minor).

@@ -18,6 +18,15 @@ pub enum ProtoError {
     Unsupported(u32),
 }
 
+impl From<idnode_core::wire::WireError> for ProtoError {
+    fn from(e: idnode_core::wire::WireError) -> Self {
+        match e {
+            idnode_core::wire::WireError::Truncated(what) => Self::Truncated(what),
+            idnode_core::wire::WireError::Malformed(what) => Self::malformed(what),
+        }
+    }
+}
+
 impl ProtoError {
     /// The Handle response code to answer with.
     pub fn response_code(&self) -> u32 {

@@ -1,6 +1,6 @@
 //! The 24-byte message header and the protocol's numeric constants.
 
-use crate::wire::{put_u32, Reader};
+use idnode_core::wire::{put_u32, Reader};
 use crate::{ProtoError, HEADER_LEN};
 
 /// Operation codes.

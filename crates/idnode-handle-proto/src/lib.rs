@@ -18,7 +18,6 @@ mod response;
 pub mod session;
 pub mod udp;
 mod value;
-mod wire;
 
 pub use credential::Credential;
 pub use digest::{digest, DigestAlg};

@@ -1,6 +1,6 @@
 //! A whole message: envelope, header, body and optional credential.
 
-use crate::wire::{put_u32, Reader};
+use idnode_core::wire::{put_u32, Reader};
 use crate::{Envelope, Header, ProtoError, ENVELOPE_LEN, HEADER_LEN, MAX_MESSAGE};
 
 /// A message split into its parts; the body is still bytes (see [`crate::Request::decode`]).
@@ -89,25 +89,13 @@ pub fn encode_message_into(out: &mut Vec<u8>, envelope: &Envelope, header: &Head
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{op, Version};
+    use crate::{op, OUR_VERSION};
 
     fn env() -> Envelope {
         Envelope {
-            version: Version {
-                major: 2,
-                minor: 10,
-            },
-            suggested: Version {
-                major: 2,
-                minor: 10,
-            },
-            compressed: false,
-            encrypted: false,
-            truncated: false,
-            session_id: 0,
-            request_id: 42,
-            sequence: 0,
-            message_length: 0,
+            version: OUR_VERSION,
+            suggested: OUR_VERSION,
+            ..Envelope::request(0, 42)
         }
     }
 

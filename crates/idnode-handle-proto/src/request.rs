@@ -4,7 +4,7 @@ use idnode_core::HandleValue;
 
 use crate::session::SessionSetup;
 use crate::value::{encode_values, read_values};
-use crate::wire::{put_blob, put_u32, Reader};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{op, ProtoError, MAX_VALUES};
 
 /// A decoded request body. Handles are UTF-8 strings as sent (not yet validated).
@@ -133,7 +133,7 @@ fn read_indexes(r: &mut Reader<'_>) -> Result<Vec<u32>, ProtoError> {
     if n > MAX_VALUES {
         return Err(ProtoError::malformed("too many indexes"));
     }
-    (0..n).map(|_| r.u32()).collect()
+    Ok((0..n).map(|_| r.u32()).collect::<Result<_, _>>()?)
 }
 
 fn read_types<'a>(r: &mut Reader<'a>) -> Result<Vec<&'a str>, ProtoError> {
@@ -141,7 +141,7 @@ fn read_types<'a>(r: &mut Reader<'a>) -> Result<Vec<&'a str>, ProtoError> {
     if n > MAX_VALUES {
         return Err(ProtoError::malformed("too many types"));
     }
-    (0..n).map(|_| r.str()).collect()
+    Ok((0..n).map(|_| r.str()).collect::<Result<_, _>>()?)
 }
 
 impl<'a> Request<'a> {

@@ -3,7 +3,7 @@
 use idnode_core::HandleValue;
 
 use crate::value::read_values;
-use crate::wire::{put_blob, put_u32, Reader};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{encode_message_into, flags, op, rc, DigestAlg, Envelope, Header, Message, ProtoError};
 
 /// A response body to encode. Values arrive pre-encoded (a u32 count and the values), so a
@@ -167,22 +167,13 @@ impl<'a> Response<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{encode_values, Version, OUR_VERSION};
+    use crate::{encode_values, OUR_VERSION};
 
     fn env() -> Envelope {
         Envelope {
             version: OUR_VERSION,
-            suggested: Version {
-                major: 2,
-                minor: 10,
-            },
-            compressed: false,
-            encrypted: false,
-            truncated: false,
-            session_id: 0,
-            request_id: 1,
-            sequence: 0,
-            message_length: 0,
+            suggested: OUR_VERSION,
+            ..Envelope::request(0, 1)
         }
     }
 

@@ -6,7 +6,7 @@
 //! mode but write two, so their bodies end with two padding bytes; both are accepted here and
 //! written the same way.
 
-use crate::wire::{put_blob, put_u32, Reader};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{DigestAlg, Envelope, ProtoError, Version};
 
 /// How the session key is agreed.

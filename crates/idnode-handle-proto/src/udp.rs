@@ -96,25 +96,13 @@ impl Assembly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{encode_message, Header, Message, Version};
+    use crate::{encode_message, Header, Message, OUR_VERSION};
 
     fn message(body_len: usize) -> Vec<u8> {
         let env = Envelope {
-            version: Version {
-                major: 2,
-                minor: 10,
-            },
-            suggested: Version {
-                major: 2,
-                minor: 10,
-            },
-            compressed: false,
-            encrypted: false,
-            truncated: false,
-            session_id: 0,
-            request_id: 5,
-            sequence: 0,
-            message_length: 0,
+            version: OUR_VERSION,
+            suggested: OUR_VERSION,
+            ..Envelope::request(0, 5)
         };
         let body: Vec<u8> = (0..body_len).map(|i| i as u8).collect();
         encode_message(&env, &Header::default(), &body)

@@ -3,7 +3,7 @@
 
 use idnode_core::{HandleValue, Permissions, Ttl, ValueRef};
 
-use crate::wire::{put_blob, put_u32, Reader};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{ProtoError, MAX_VALUES};
 
 /// Encoded length of one value.

@@ -671,13 +671,7 @@ impl HandleService {
         let reply = Envelope {
             version: idnode_handle_proto::OUR_VERSION,
             suggested: idnode_handle_proto::OUR_VERSION,
-            compressed: false,
-            encrypted: false,
-            truncated: false,
-            session_id: word(4),
-            request_id: word(8),
-            sequence: 0,
-            message_length: 0,
+            ..Envelope::request(word(4), word(8))
         };
         let header = bytes
             .get(ENVELOPE_LEN..)
