@@ -3,20 +3,13 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use idnode_core::json::{render_record, values_from_json, values_to_json};
-use idnode_core::{AdminPerms, AdminRef, HandleValue, Identifier};
+use idnode_core::{AdminRef, HandleValue, Identifier};
 
 fn record() -> Vec<HandleValue> {
     vec![
         HandleValue::text(1, "URL", "https://trace.example.com/p/123456"),
         HandleValue::text(2, "productName", "gearbox housing"),
-        HandleValue::admin(
-            100,
-            &AdminRef {
-                handle: "0.NA/88.118.8".into(),
-                index: 300,
-                perms: AdminPerms::DEFAULT,
-            },
-        ),
+        HandleValue::admin(100, &AdminRef::new("0.NA/88.118.8", 300)),
     ]
 }
 
@@ -41,11 +34,7 @@ fn encoding(c: &mut Criterion) {
     c.bench_function("values_from_json_3_values", |b| {
         b.iter(|| values_from_json(black_box(&stored)).unwrap())
     });
-    let admin = AdminRef {
-        handle: "0.NA/88.118.8".into(),
-        index: 300,
-        perms: AdminPerms::DEFAULT,
-    };
+    let admin = AdminRef::new("0.NA/88.118.8", 300);
     let bytes = admin.encode();
     c.bench_function("hs_admin_decode", |b| {
         b.iter(|| AdminRef::decode(black_box(&bytes)).unwrap())

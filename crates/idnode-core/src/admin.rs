@@ -92,6 +92,15 @@ pub struct AdminRef {
 }
 
 impl AdminRef {
+    /// The key at `index` of `handle`, with the default permissions.
+    pub fn new(handle: impl Into<String>, index: u32) -> Self {
+        Self {
+            handle: handle.into(),
+            index,
+            perms: AdminPerms::DEFAULT,
+        }
+    }
+
     /// Binary form: u16 permissions, handle str, u32 index.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(10 + self.handle.len());

@@ -415,14 +415,7 @@ mod tests {
         let mut vals = vec![
             HandleValue::text(1, "URL", "https://example.com/a"),
             HandleValue::bytes(2, "BIN", vec![0xff, 0, 0x80]),
-            HandleValue::admin(
-                100,
-                &AdminRef {
-                    handle: "0.NA/88.118.8".into(),
-                    index: 300,
-                    perms: AdminPerms::DEFAULT,
-                },
-            ),
+            HandleValue::admin(100, &AdminRef::new("0.NA/88.118.8", 300)),
             HandleValue::bytes(101, "HS_ADMIN", vec![1, 2, 3]),
         ];
         vals[0].permissions = Permissions::from_rest("1100").unwrap();

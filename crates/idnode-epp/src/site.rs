@@ -115,38 +115,28 @@ mod tests {
 
     #[test]
     fn site_info_survives_the_mapping() {
-        let info = SiteInfo {
-            version: 1,
-            protocol: (2, 10),
-            serial: 1,
-            primary: true,
-            multi_primary: false,
-            hash_option: 0,
-            hash_filter: Vec::new(),
-            attributes: Vec::new(),
-            servers: vec![SiteServer {
-                id: 1,
-                address: address_bytes("192.0.2.7".parse().unwrap()),
-                public_key: vec![1, 2, 3],
-                interfaces: vec![
-                    SiteInterface {
-                        kind: 3,
-                        protocol: 1,
-                        port: 2641,
-                    },
-                    SiteInterface {
-                        kind: 3,
-                        protocol: 0,
-                        port: 2641,
-                    },
-                    SiteInterface {
-                        kind: 2,
-                        protocol: 2,
-                        port: 8000,
-                    },
-                ],
-            }],
-        };
+        let info = SiteInfo::primary(vec![SiteServer {
+            id: 1,
+            address: address_bytes("192.0.2.7".parse().unwrap()),
+            public_key: vec![1, 2, 3],
+            interfaces: vec![
+                SiteInterface {
+                    kind: 3,
+                    protocol: 1,
+                    port: 2641,
+                },
+                SiteInterface {
+                    kind: 3,
+                    protocol: 0,
+                    port: 2641,
+                },
+                SiteInterface {
+                    kind: 2,
+                    protocol: 2,
+                    port: 8000,
+                },
+            ],
+        }]);
         let site = Site::from_site_info(1, &info);
         assert_eq!(site.servers[0].addrs, ["192.0.2.7"]);
         assert_eq!(site.servers[0].interfaces.len(), 5);

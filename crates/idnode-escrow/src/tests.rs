@@ -51,14 +51,17 @@ fn a_written_deposit_verifies_with_its_counts() {
     let xml = deposit(Kind::Full, SUNDAY, 3);
     let s = verify_deposit(&xml[..], SUNDAY + 3600).unwrap();
     assert_eq!(
-        (s.id.as_str(), s.kind, s.prefix.as_str()),
+        (s.meta.id.as_str(), s.meta.kind, s.meta.prefix.as_str()),
         ("20261126F0", Kind::Full, "88.118")
     );
     assert_eq!(s.counts[NODE_NS], 1);
     assert_eq!(s.counts[HANDLE_NS], 3);
     let diff = deposit(Kind::Diff, THURSDAY, 2);
     let s = verify_deposit(&diff[..], THURSDAY + 60).unwrap();
-    assert_eq!((s.prev_id.as_deref(), s.deletes), (Some("20261125F0"), 2));
+    assert_eq!(
+        (s.meta.prev_id.as_deref(), s.deletes),
+        (Some("20261125F0"), 2)
+    );
 }
 
 #[test]

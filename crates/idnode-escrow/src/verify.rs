@@ -7,23 +7,13 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
-use crate::{is_sunday, parse_rfc3339, EscrowError, Kind, HEADER_NS, INDE_NS};
+use crate::{is_sunday, parse_rfc3339, DepositMeta, EscrowError, Kind, HEADER_NS, INDE_NS};
 
 /// What a deposit holds, once verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    /// Deposit id.
-    pub id: String,
-    /// Full or differential.
-    pub kind: Kind,
-    /// Previous deposit.
-    pub prev_id: Option<String>,
-    /// Regeneration count.
-    pub resend: u16,
-    /// Watermark, unix seconds.
-    pub watermark: i64,
-    /// The header's prefix.
-    pub prefix: String,
+    /// The header's identification of the deposit.
+    pub meta: DepositMeta,
     /// Objects per namespace URI (as counted and as the header says).
     pub counts: BTreeMap<String, u64>,
     /// Deleted objects listed.
@@ -196,12 +186,14 @@ pub fn verify_deposit(r: impl BufRead, now: i64) -> Result<Summary, EscrowError>
         }
     }
     Ok(Summary {
-        id,
-        kind,
-        prev_id,
-        resend,
-        watermark,
-        prefix,
+        meta: DepositMeta {
+            id,
+            kind,
+            prev_id,
+            resend,
+            watermark,
+            prefix,
+        },
         counts,
         deletes,
     })

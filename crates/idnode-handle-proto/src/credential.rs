@@ -1,7 +1,7 @@
 //! The optional credential after a message body: who signed the message, and the signature.
 
-use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::ProtoError;
+use idnode_core::wire::{put_blob, put_u32, Reader};
 
 /// A message credential (RFC 3652 §2.2.3 with the 2.x signed-data section).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 use md5::{Digest as _, Md5};
 use ring::digest as rd;
 
-use idnode_core::wire::{put_blob, Reader};
 use crate::{ProtoError, Version};
+use idnode_core::wire::{put_blob, Reader};
 
 /// A digest algorithm as coded on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

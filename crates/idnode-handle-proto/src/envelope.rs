@@ -1,7 +1,7 @@
 //! The 20-byte message envelope and protocol version negotiation.
 
-use idnode_core::wire::{put_u32, Reader};
 use crate::{ProtoError, ENVELOPE_LEN, HEADER_LEN, MAX_MESSAGE};
+use idnode_core::wire::{put_u32, Reader};
 
 /// A protocol version, compared as (major, minor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -126,6 +126,15 @@ impl Envelope {
     /// speaks, when it suggests nothing newer).
     pub fn negotiated(&self) -> Version {
         OUR_VERSION.min(self.suggested.max(self.version))
+    }
+
+    /// An envelope at this node's protocol version ([`OUR_VERSION`], suggested too).
+    pub fn ours(session_id: u32, request_id: u32) -> Self {
+        Self {
+            version: OUR_VERSION,
+            suggested: OUR_VERSION,
+            ..Self::request(session_id, request_id)
+        }
     }
 
     /// The envelope of a request as CNRI and national SDK clients send it: version 2.3

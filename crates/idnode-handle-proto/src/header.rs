@@ -1,7 +1,7 @@
 //! The 24-byte message header and the protocol's numeric constants.
 
-use idnode_core::wire::{put_u32, Reader};
 use crate::{ProtoError, HEADER_LEN};
+use idnode_core::wire::{put_u32, Reader};
 
 /// Operation codes.
 pub mod op {

@@ -1,7 +1,7 @@
 //! A whole message: envelope, header, body and optional credential.
 
-use idnode_core::wire::{put_u32, Reader};
 use crate::{Envelope, Header, ProtoError, ENVELOPE_LEN, HEADER_LEN, MAX_MESSAGE};
+use idnode_core::wire::{put_u32, Reader};
 
 /// A message split into its parts; the body is still bytes (see [`crate::Request::decode`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,14 +89,10 @@ pub fn encode_message_into(out: &mut Vec<u8>, envelope: &Envelope, header: &Head
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{op, OUR_VERSION};
+    use crate::op;
 
     fn env() -> Envelope {
-        Envelope {
-            version: OUR_VERSION,
-            suggested: OUR_VERSION,
-            ..Envelope::request(0, 42)
-        }
+        Envelope::ours(0, 42)
     }
 
     #[test]

@@ -4,8 +4,8 @@ use idnode_core::HandleValue;
 
 use crate::session::SessionSetup;
 use crate::value::{encode_values, read_values};
-use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{op, ProtoError, MAX_VALUES};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 
 /// A decoded request body. Handles are UTF-8 strings as sent (not yet validated).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use idnode_core::HandleValue;
 
 use crate::value::read_values;
-use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{encode_message_into, flags, op, rc, DigestAlg, Envelope, Header, Message, ProtoError};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 
 /// A response body to encode. Values arrive pre-encoded (a u32 count and the values), so a
 /// cache can keep them ready.
@@ -167,14 +167,10 @@ impl<'a> Response<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{encode_values, OUR_VERSION};
+    use crate::encode_values;
 
     fn env() -> Envelope {
-        Envelope {
-            version: OUR_VERSION,
-            suggested: OUR_VERSION,
-            ..Envelope::request(0, 1)
-        }
+        Envelope::ours(0, 1)
     }
 
     fn round_trip(

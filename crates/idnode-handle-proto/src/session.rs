@@ -6,8 +6,8 @@
 //! mode but write two, so their bodies end with two padding bytes; both are accepted here and
 //! written the same way.
 
-use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{DigestAlg, Envelope, ProtoError, Version};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 
 /// How the session key is agreed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

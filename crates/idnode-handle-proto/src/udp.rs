@@ -96,14 +96,10 @@ impl Assembly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{encode_message, Header, Message, OUR_VERSION};
+    use crate::{encode_message, Header, Message};
 
     fn message(body_len: usize) -> Vec<u8> {
-        let env = Envelope {
-            version: OUR_VERSION,
-            suggested: OUR_VERSION,
-            ..Envelope::request(0, 5)
-        };
+        let env = Envelope::ours(0, 5);
         let body: Vec<u8> = (0..body_len).map(|i| i as u8).collect();
         encode_message(&env, &Header::default(), &body)
     }

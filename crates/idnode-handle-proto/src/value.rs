@@ -3,8 +3,8 @@
 
 use idnode_core::{HandleValue, Permissions, Ttl, ValueRef};
 
-use idnode_core::wire::{put_blob, put_u32, Reader};
 use crate::{ProtoError, MAX_VALUES};
+use idnode_core::wire::{put_blob, put_u32, Reader};
 
 /// Encoded length of one value.
 pub fn value_len(v: &HandleValue) -> usize {

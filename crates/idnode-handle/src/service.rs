@@ -668,11 +668,7 @@ impl HandleService {
                 .get(i..i + 4)
                 .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
         };
-        let reply = Envelope {
-            version: idnode_handle_proto::OUR_VERSION,
-            suggested: idnode_handle_proto::OUR_VERSION,
-            ..Envelope::request(word(4), word(8))
-        };
+        let reply = Envelope::ours(word(4), word(8));
         let header = bytes
             .get(ENVELOPE_LEN..)
             .and_then(|h| Header::decode(h).ok())

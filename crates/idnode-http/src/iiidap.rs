@@ -118,8 +118,18 @@ fn top(mut v: Value) -> Value {
     v
 }
 
-fn limited(s: &AppState, caller: &Caller) -> bool {
-    caller.ip.is_some_and(|ip| !s.0.iiidap_limiter.allow(ip))
+/// 429 when the caller's allowance is spent.
+fn throttled(s: &AppState, caller: &Caller) -> Option<Response> {
+    caller
+        .ip
+        .is_some_and(|ip| !s.0.iiidap_limiter.allow(ip))
+        .then(|| {
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "slow down",
+            )
+        })
 }
 
 fn valid_prefix(p: &str) -> bool {
@@ -133,12 +143,8 @@ async fn identifier(
     caller: Caller,
     Path(prefix): Path<String>,
 ) -> Response {
-    if limited(&s, &caller) {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            "slow down",
-        );
+    if let Some(r) = throttled(&s, &caller) {
+        return r;
     }
     if !valid_prefix(&prefix) {
         return error(
@@ -163,12 +169,8 @@ async fn identifier(
 }
 
 async fn by_name(State(s): State<AppState>, caller: Caller, Path(name): Path<String>) -> Response {
-    if limited(&s, &caller) {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            "slow down",
-        );
+    if let Some(r) = throttled(&s, &caller) {
+        return r;
     }
     if name.is_empty() || name.chars().count() > 255 || name.contains('*') {
         return error(
@@ -193,12 +195,8 @@ async fn search(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if limited(&s, &caller) {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            "slow down",
-        );
+    if let Some(r) = throttled(&s, &caller) {
+        return r;
     }
     let Some(pattern) = q
         .get("name")
@@ -243,12 +241,8 @@ async fn search(
 }
 
 async fn help(State(s): State<AppState>, caller: Caller) -> Response {
-    if limited(&s, &caller) {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            "slow down",
-        );
+    if let Some(r) = throttled(&s, &caller) {
+        return r;
     }
     reply(
         StatusCode::OK,

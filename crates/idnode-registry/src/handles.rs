@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use idnode_core::{
-    validate_record, AdminPerms, AdminRef, HandleValue, Identifier, Permissions, ADMIN_INDEX,
-};
+use idnode_core::{validate_record, AdminRef, HandleValue, Identifier, Permissions, ADMIN_INDEX};
 use idnode_store::{ItemErrorKind, Op, StoreError};
 
 use crate::pipeline::WriteFailure;
@@ -82,14 +80,7 @@ pub(crate) fn with_default_admin(info: &PrefixInfo, values: &mut Vec<HandleValue
     } else {
         ADMIN_INDEX
     };
-    let mut admin = HandleValue::admin(
-        index,
-        &AdminRef {
-            handle: info.admin_handle.clone(),
-            index: 300,
-            perms: AdminPerms::DEFAULT,
-        },
-    );
+    let mut admin = HandleValue::admin(index, &AdminRef::new(info.admin_handle.as_str(), 300));
     admin.timestamp = now_secs();
     values.push(admin);
 }

@@ -55,6 +55,26 @@ async fn node() -> Node {
     }
 }
 
+impl Node {
+    /// `handle` as the resolver answers it in `view`.
+    async fn view(&self, handle: &str, view: View) -> Arc<idnode_resolver::Entry> {
+        let id = Identifier::parse(handle).unwrap();
+        self.reg.resolver().resolve(&id, view, false).await.unwrap()
+    }
+
+    /// Puts a handle as the enterprise (no minting).
+    async fn put(
+        &self,
+        handle: &str,
+        values: Vec<HandleValue>,
+        mode: PutMode,
+    ) -> Result<PutOutcome> {
+        self.reg
+            .put_handle(&self.ent, handle, values, mode, false)
+            .await
+    }
+}
+
 fn url(i: u32, u: &str) -> HandleValue {
     HandleValue::text(i, "URL", u)
 }
@@ -78,16 +98,7 @@ async fn init_twice_and_wrong_secrets_fail() {
         ));
     }
     // The prefix handle resolves with its admin values; the secret never shows.
-    let e = n
-        .reg
-        .resolver()
-        .resolve(
-            &Identifier::parse("0.NA/88.118.8").unwrap(),
-            View::Admin,
-            false,
-        )
-        .await
-        .unwrap();
+    let e = n.view("0.NA/88.118.8", View::Admin).await;
     let types: Vec<_> = e.values.iter().map(|v| v.type_name.as_str()).collect();
     assert_eq!(types, ["HS_ADMIN", "HS_ADMIN"]);
     assert_eq!(
@@ -101,36 +112,27 @@ async fn put_modes_follow_handle_rest_semantics() {
     let n = node().await;
     let h = "88.118.8/GBX-1";
     let out = n
-        .reg
-        .put_handle(
-            &n.ent,
+        .put(
             h,
             vec![url(1, "https://a")],
             PutMode::Replace { overwrite: false },
-            false,
         )
         .await
         .unwrap();
     assert!(out.created);
     let again = n
-        .reg
-        .put_handle(
-            &n.ent,
+        .put(
             h,
             vec![url(1, "https://b")],
             PutMode::Replace { overwrite: false },
-            false,
         )
         .await;
     assert!(matches!(again, Err(RegistryError::HandleExists(_))));
     let case = n
-        .reg
-        .put_handle(
-            &n.ent,
+        .put(
             "88.118.8/gbx-1",
             vec![url(1, "x")],
             PutMode::Replace { overwrite: true },
-            false,
         )
         .await
         .unwrap_err();
@@ -138,12 +140,7 @@ async fn put_modes_follow_handle_rest_semantics() {
 
     // A default HS_ADMIN was added for the enterprise identity.
     let id = Identifier::parse(h).unwrap();
-    let e = n
-        .reg
-        .resolver()
-        .resolve(&id, View::Public, false)
-        .await
-        .unwrap();
+    let e = n.view(id.as_str(), View::Public).await;
     assert_eq!(e.values.len(), 2);
     assert_eq!(
         AdminRef::decode(&e.values[1].data).unwrap().handle,
@@ -151,40 +148,29 @@ async fn put_modes_follow_handle_rest_semantics() {
     );
 
     // Add a value by index; overwrite=false refuses an existing index.
-    n.reg
-        .put_handle(
-            &n.ent,
-            h,
-            vec![HandleValue::text(2, "EMAIL", "x@example.com")],
-            PutMode::Values {
-                indexes: Some(vec![2]),
-                overwrite: true,
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    n.put(
+        h,
+        vec![HandleValue::text(2, "EMAIL", "x@example.com")],
+        PutMode::Values {
+            indexes: Some(vec![2]),
+            overwrite: true,
+        },
+    )
+    .await
+    .unwrap();
     let dup = n
-        .reg
-        .put_handle(
-            &n.ent,
+        .put(
             h,
             vec![url(1, "https://c")],
             PutMode::Values {
                 indexes: None,
                 overwrite: false,
             },
-            false,
         )
         .await;
     assert!(matches!(dup, Err(RegistryError::ValueExists(1))));
     // The cache saw every write.
-    let e = n
-        .reg
-        .resolver()
-        .resolve(&id, View::Public, false)
-        .await
-        .unwrap();
+    let e = n.view(id.as_str(), View::Public).await;
     assert_eq!(e.values.len(), 3);
 
     n.reg.delete_handle(&n.ent, h, Some(vec![2])).await.unwrap();
@@ -220,32 +206,20 @@ async fn put_modes_follow_handle_rest_semantics() {
 #[tokio::test]
 async fn secrets_set_through_values_are_hashed_and_usable() {
     let n = node().await;
-    n.reg
-        .put_handle(
-            &n.ent,
-            "88.118.8/robot",
-            vec![HandleValue::text(300, "HS_SECKEY", "robot-secret")],
-            PutMode::Replace { overwrite: false },
-            false,
-        )
-        .await
-        .unwrap();
+    n.put(
+        "88.118.8/robot",
+        vec![HandleValue::text(300, "HS_SECKEY", "robot-secret")],
+        PutMode::Replace { overwrite: false },
+    )
+    .await
+    .unwrap();
     let p = n
         .reg
         .authenticate("300:88.118.8/robot", "robot-secret")
         .await
         .unwrap();
     assert!(matches!(p, Principal::Enterprise { .. }));
-    let e = n
-        .reg
-        .resolver()
-        .resolve(
-            &Identifier::parse("88.118.8/robot").unwrap(),
-            View::Admin,
-            false,
-        )
-        .await
-        .unwrap();
+    let e = n.view("88.118.8/robot", View::Admin).await;
     assert!(e.values.iter().all(|v| v.type_name != "HS_SECKEY"));
 }
 
@@ -253,12 +227,10 @@ async fn secrets_set_through_values_are_hashed_and_usable() {
 async fn a_credential_is_checked_once_and_retired_when_its_secret_changes() {
     let n = node().await;
     let put = |secret: &'static str| {
-        n.reg.put_handle(
-            &n.ent,
+        n.put(
             "88.118.8/pool",
             vec![HandleValue::text(300, "HS_SECKEY", secret)],
             PutMode::Replace { overwrite: true },
-            false,
         )
     };
     put("first-secret").await.unwrap();
@@ -386,17 +358,13 @@ async fn batches_are_all_or_nothing_with_every_problem_listed() {
         {"op": "delete", "handle": "88.118.8/ok-2"}
     ]}));
     let r = n.reg.batch(&n.ent, upd, None).await.unwrap();
-    assert_eq!((r.outcome.updated, r.outcome.deleted), (1, 1), "{:?}", r.outcome);
-    let e = n
-        .reg
-        .resolver()
-        .resolve(
-            &Identifier::parse("88.118.8/ok-1").unwrap(),
-            View::Public,
-            false,
-        )
-        .await
-        .unwrap();
+    assert_eq!(
+        (r.outcome.updated, r.outcome.deleted),
+        (1, 1),
+        "{:?}",
+        r.outcome
+    );
+    let e = n.view("88.118.8/ok-1", View::Public).await;
     assert_eq!(e.values[0].data, b"https://new");
 }
 

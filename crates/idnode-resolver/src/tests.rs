@@ -37,25 +37,22 @@ fn id(s: &str) -> Identifier {
     Identifier::parse(s).unwrap()
 }
 
+fn indexes(e: &Entry) -> Vec<u32> {
+    e.values.iter().map(|v| v.index).collect()
+}
+
+/// 88.118.8/a in `view`.
+async fn a(r: &Resolver, view: View, fresh: bool) -> Arc<Entry> {
+    r.resolve(&id("88.118.8/a"), view, fresh).await.unwrap()
+}
+
 #[tokio::test]
 async fn views_filter_values_and_secrets_never_show() {
     let (_d, _s, r) = setup().await;
-    let public = r
-        .resolve(&id("88.118.8/a"), View::Public, false)
-        .await
-        .unwrap();
-    assert_eq!(
-        public.values.iter().map(|v| v.index).collect::<Vec<_>>(),
-        [1]
-    );
-    let admin = r
-        .resolve(&id("88.118.8/a"), View::Admin, false)
-        .await
-        .unwrap();
-    assert_eq!(
-        admin.values.iter().map(|v| v.index).collect::<Vec<_>>(),
-        [1, 2]
-    );
+    let public = a(&r, View::Public, false).await;
+    assert_eq!(indexes(&public), [1]);
+    let admin = a(&r, View::Admin, false).await;
+    assert_eq!(indexes(&admin), [1, 2]);
     let body = std::str::from_utf8(&admin.body).unwrap();
     assert!(body.starts_with(r#"{"responseCode":1,"handle":"88.118.8/a","values":["#));
     assert!(!body.contains("HS_SECKEY"));
@@ -64,14 +61,8 @@ async fn views_filter_values_and_secrets_never_show() {
 #[tokio::test]
 async fn hits_come_from_cache_until_invalidated() {
     let (_d, store, r) = setup().await;
-    let first = r
-        .resolve(&id("88.118.8/a"), View::Public, false)
-        .await
-        .unwrap();
-    let again = r
-        .resolve(&id("88.118.8/a"), View::Public, false)
-        .await
-        .unwrap();
+    let first = a(&r, View::Public, false).await;
+    let again = a(&r, View::Public, false).await;
     assert!(
         Arc::ptr_eq(&first, &again),
         "second read must be the cached entry"
@@ -92,22 +83,13 @@ async fn hits_come_from_cache_until_invalidated() {
         .await
         .unwrap();
     // Without invalidation the stale entry is still served ...
-    let stale = r
-        .resolve(&id("88.118.8/a"), View::Public, false)
-        .await
-        .unwrap();
+    let stale = a(&r, View::Public, false).await;
     assert_eq!(stale.values[0].data, b"https://a");
     // ... and `fresh` bypasses it.
-    let fresh = r
-        .resolve(&id("88.118.8/a"), View::Public, true)
-        .await
-        .unwrap();
+    let fresh = a(&r, View::Public, true).await;
     assert_eq!(fresh.values[0].data, b"https://b");
     r.invalidate("88.118.8/a");
-    let after = r
-        .resolve(&id("88.118.8/a"), View::Public, false)
-        .await
-        .unwrap();
+    let after = a(&r, View::Public, false).await;
     assert_eq!(after.values[0].data, b"https://b");
 }
 
@@ -166,10 +148,7 @@ async fn a_fill_racing_a_write_is_discarded() {
 #[tokio::test]
 async fn select_filters_by_index_and_type() {
     let (_d, _s, r) = setup().await;
-    let e = r
-        .resolve(&id("88.118.8/a"), View::Admin, false)
-        .await
-        .unwrap();
+    let e = a(&r, View::Admin, false).await;
     let idx = |vs: Vec<&HandleValue>| vs.iter().map(|v| v.index).collect::<Vec<_>>();
     assert_eq!(idx(e.select(&[], &[])), [1, 2]);
     assert_eq!(idx(e.select(&[2], &[])), [2]);

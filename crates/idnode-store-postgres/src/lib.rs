@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use idnode_store::{Result, StoreError, StoreOptions};
-use idnode_store_sql::{existing, Dialect, HistoryRow, NewHandle, Pools, SqlStore};
+use idnode_store_sql::{existing, Creates, Dialect, HistoryRow, Pools, SqlStore};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, Postgres};
 
@@ -94,10 +94,9 @@ impl Dialect for PgDialect {
     /// doomed already, the COPY is skipped.
     async fn insert_handles(
         conn: &mut PgConnection,
-        rows: &[NewHandle<'_>],
-        now: i64,
-        doomed: bool,
+        c: Creates<'_>,
     ) -> Result<Vec<(usize, String)>> {
+        let Creates { rows, now, doomed } = c;
         let mut text = String::with_capacity(rows.len() * 160);
         let tail = format!("\t1\t{now}\t{now}\n");
         for r in rows {

@@ -10,7 +10,7 @@ use idnode_store::{
 use sqlx::Pool;
 
 use crate::sql::Stmt;
-use crate::{is_constraint_violation, Conn, Dialect, HistoryRow, NewHandle};
+use crate::{is_constraint_violation, Conn, Creates, Dialect, HistoryRow, NewHandle};
 
 /// What a batch has found so far: failing items and the history to write.
 struct Progress<'a> {
@@ -110,7 +110,12 @@ async fn creates<'a, D: Dialect>(
     if rows.is_empty() {
         return Ok(());
     }
-    let taken = D::insert_handles(conn, &rows, p.now, !p.errors.is_empty()).await?;
+    let creates = Creates {
+        rows: &rows,
+        now: p.now,
+        doomed: !p.errors.is_empty(),
+    };
+    let taken = D::insert_handles(conn, creates).await?;
     let mut refused = vec![false; rows.len()];
     for (k, existing) in taken {
         refused[k] = true;
@@ -147,19 +152,6 @@ fn item(position: usize, handle: &str, kind: ItemErrorKind) -> ItemError {
         handle: handle.to_owned(),
         kind,
     }
-}
-
-/// Runs a statement that must touch a row; NotFound (named by `what`) when none matched.
-pub(crate) async fn update_one<D: Dialect>(
-    conn: &mut Conn<D>,
-    stmt: Stmt<'_>,
-    what: impl FnOnce() -> String,
-) -> Result<()> {
-    let n = stmt.execute::<D::DB>(conn).await.map_err(D::error)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(what()));
-    }
-    Ok(())
 }
 
 async fn other<'a, D: Dialect>(
@@ -244,7 +236,7 @@ async fn other<'a, D: Dialect>(
             .await
             .map_err(D::error)?;
         }
-        directory => crate::outbox::apply_op::<D>(conn, directory, p.now).await?,
+        directory => crate::ops::apply_op::<D>(conn, directory, p.now).await?,
     }
     Ok(())
 }

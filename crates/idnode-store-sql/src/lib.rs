@@ -8,7 +8,7 @@
 //! `COPY` on PostgreSQL). The schemas are the same; each backend keeps its own migrations.
 
 mod apply;
-mod outbox;
+mod ops;
 mod rows;
 pub mod sql;
 
@@ -39,6 +39,17 @@ pub struct NewHandle<'a> {
     pub folded: String,
     /// Its values as JSON text.
     pub vals: String,
+}
+
+/// A run of creates for the bulk insert of a dialect.
+#[derive(Debug)]
+pub struct Creates<'a> {
+    /// The handles, none twice.
+    pub rows: &'a [NewHandle<'a>],
+    /// Their creation time (unix ms).
+    pub now: i64,
+    /// The batch has failed already and will roll back: only conflicts matter.
+    pub doomed: bool,
 }
 
 /// A history row a batch writes.
@@ -84,14 +95,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// Maps a driver error to the store's.
     fn error(e: sqlx::Error) -> StoreError;
 
-    /// Inserts `rows` inside the batch's transaction, unless `doomed` (the batch has failed
-    /// already and will roll back). Returns, for each row whose folded key another handle
-    /// holds, its position in `rows` and that handle.
+    /// Inserts the rows of `creates` inside the batch's transaction, unless doomed. Returns,
+    /// for each row whose folded key another handle holds, its position in the rows and that
+    /// handle.
     fn insert_handles<'a>(
         conn: &'a mut Conn<Self>,
-        rows: &'a [NewHandle<'a>],
-        now: i64,
-        doomed: bool,
+        creates: Creates<'a>,
     ) -> impl Future<Output = Result<Vec<(usize, String)>>> + Send + 'a;
 
     /// Writes the batch's history rows.
@@ -402,7 +411,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn outbox_head(&self) -> Result<Option<OutboxRow>> {
-        outbox::head::<D>(&self.pools.write).await
+        ops::head::<D>(&self.pools.write).await
     }
 
     async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>> {

@@ -42,27 +42,22 @@ pub(crate) fn handle<DB: Sql>(r: &DB::Row) -> Result<HandleRecord> {
 
 pub(crate) fn prefix<DB: Sql>(r: &DB::Row) -> Result<PrefixRecord> {
     let c = Cols::<DB>(r);
-    let status = c.str("status")?;
     Ok(PrefixRecord {
         prefix: c.string("prefix")?,
         enterprise_id: c.opt_int("enterprise_id")?,
-        status: PrefixStatus::parse(status)
-            .ok_or_else(|| StoreError::Corrupt(format!("prefix status {status}")))?,
+        status: c.parsed("status", PrefixStatus::parse)?,
         created_at: c.int("created_at")?,
-        review: Review::parse(c.str("review")?)
-            .ok_or_else(|| StoreError::Corrupt("prefix review".into()))?,
+        review: c.parsed("review", Review::parse)?,
         review_note: c.string("review_note")?,
     })
 }
 
 pub(crate) fn enterprise<DB: Sql>(r: &DB::Row) -> Result<Enterprise> {
     let c = Cols::<DB>(r);
-    let status = c.str("status")?;
     Ok(Enterprise {
         id: c.int("id")?,
         name: c.string("name")?,
-        status: EnterpriseStatus::parse(status)
-            .ok_or_else(|| StoreError::Corrupt(format!("enterprise status {status}")))?,
+        status: c.parsed("status", EnterpriseStatus::parse)?,
         created_at: c.int("created_at")?,
         profile: profile_from_json(c.str("profile")?)?,
         upstream_id: c.opt_string("upstream_id")?,
@@ -106,14 +101,12 @@ pub(crate) fn idempotency<DB: Sql>(r: &DB::Row) -> Result<Idempotency> {
 
 pub(crate) fn outbox<DB: Sql>(r: &DB::Row) -> Result<OutboxRow> {
     let c = Cols::<DB>(r);
-    let state = c.str("state")?;
     Ok(OutboxRow {
         id: c.int("id")?,
         kind: c.string("kind")?,
         payload: c.string("payload")?,
         cursor: narrow(c.int("cursor")?, "cursor")?,
-        state: OutboxState::parse(state)
-            .ok_or_else(|| StoreError::Corrupt(format!("outbox state {state}")))?,
+        state: c.parsed("state", OutboxState::parse)?,
         attempts: narrow(c.int("attempts")?, "attempts")?,
         next_at: c.int("next_at")?,
         last_error: c.opt_string("last_error")?,

@@ -283,6 +283,12 @@ impl<'r, DB: Sql> Cols<'r, DB> {
         self.opt_str(col)?.ok_or_else(|| null(col))
     }
 
+    /// Text parsed by `parse`; text it refuses is corruption.
+    pub fn parsed<T>(&self, col: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+        let v = self.str(col)?;
+        parse(v).ok_or_else(|| StoreError::Corrupt(format!("column {col}: {v}")))
+    }
+
     /// Text, owned.
     pub fn string(&self, col: &str) -> Result<String> {
         self.str(col).map(str::to_owned)

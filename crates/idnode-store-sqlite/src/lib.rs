@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use idnode_store::{Result, StoreError, StoreOptions};
-use idnode_store_sql::{existing, Dialect, HistoryRow, NewHandle, Pools, SqlStore};
+use idnode_store_sql::{existing, Creates, Dialect, HistoryRow, Pools, SqlStore};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -117,10 +117,9 @@ impl Dialect for SqliteDialect {
     /// inserted row back through the SQLite worker thread.)
     async fn insert_handles(
         conn: &mut SqliteConnection,
-        rows: &[NewHandle<'_>],
-        now: i64,
-        doomed: bool,
+        c: Creates<'_>,
     ) -> Result<Vec<(usize, String)>> {
+        let Creates { rows, now, doomed } = c;
         let folded: Vec<&str> = rows.iter().map(|r| r.folded.as_str()).collect();
         let taken = existing::<Self>(conn, &folded).await?;
         let taken: Vec<(usize, String)> = rows

@@ -99,7 +99,7 @@ impl State {
                     .map_err(|e| e.to_string())?;
                 let report = std::fs::read(&rep).map_err(|e| e.to_string())?;
                 let report = idnode_escrow::parse_report(&report).map_err(|e| e.to_string())?;
-                if report.id != summary.id || report.kind != summary.kind {
+                if report.id != summary.meta.id || report.kind != summary.meta.kind {
                     return Err(format!("the report is of deposit {}", report.id));
                 }
                 for (uri, n) in &report.counts {
@@ -114,7 +114,7 @@ impl State {
         .map_err(|e| Error::Io(e.to_string()))?;
         let (kind, prev_id, status, detail, counts) = match verified {
             Ok(s) => {
-                let chain_ok = match (&s.kind, &s.prev_id) {
+                let chain_ok = match (&s.meta.kind, &s.meta.prev_id) {
                     (Kind::Full, _) => true,
                     (Kind::Diff, None) => false,
                     (Kind::Diff, Some(prev)) => {
@@ -131,13 +131,19 @@ impl State {
                 };
                 let counts = serde_json::to_string(&s.counts).unwrap_or_default();
                 if chain_ok {
-                    (s.kind, s.prev_id, "DVPN", "verified".to_owned(), counts)
+                    (
+                        s.meta.kind,
+                        s.meta.prev_id,
+                        "DVPN",
+                        "verified".to_owned(),
+                        counts,
+                    )
                 } else {
                     let detail = format!(
                         "broken chain: previous deposit {:?} was not verified",
-                        s.prev_id
+                        s.meta.prev_id
                     );
-                    (s.kind, s.prev_id, "DVFN", detail, counts)
+                    (s.meta.kind, s.meta.prev_id, "DVFN", detail, counts)
                 }
             }
             Err(e) => (f.kind, None, "DVFN", e, "{}".to_owned()),

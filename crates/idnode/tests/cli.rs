@@ -88,17 +88,7 @@ fn init_writes_the_secret_once_and_refuses_twice() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already initialised"));
 
-    let out = ok(&idnode(
-        &db,
-        &[
-            "enterprise",
-            "create",
-            "--name",
-            "Gearbox Co",
-            "--prefix",
-            "88.118.8",
-        ],
-    ));
+    let out = ok(&idnode(&db, &support::CREATE_GEARBOX));
     assert!(out.contains("identity: 300:0.NA/88.118.8"), "{out}");
     assert!(out.contains("secret: "), "{out}");
     let list = ok(&idnode(&db, &["enterprise", "list"]));
@@ -166,14 +156,8 @@ fn serve_demo_answers_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite(dir.path());
     let mut cmd = support::idnode(None);
-    cmd.env("IDNODE_DATABASE_URL", &db).args([
-        "serve",
-        "--demo",
-        "--http",
-        "127.0.0.1:0",
-        "--handle",
-        "127.0.0.1:0",
-    ]);
+    cmd.env("IDNODE_DATABASE_URL", &db)
+        .args(support::SERVE_DEMO);
     let node = support::serve(cmd);
     let addr = node.base.trim_start_matches("http://").to_owned();
     let printed = &node.printed;
@@ -192,17 +176,7 @@ fn serve_demo_answers_over_http() {
 
 fn import_export_story(db: &str, dir: &Path) {
     ok(&idnode(db, &["init", "--node-prefix", "88.118"]));
-    ok(&idnode(
-        db,
-        &[
-            "enterprise",
-            "create",
-            "--name",
-            "Gearbox Co",
-            "--prefix",
-            "88.118.8",
-        ],
-    ));
+    ok(&idnode(db, &support::CREATE_GEARBOX));
     let jsonl = dir.join("in.jsonl");
     let mut f = std::fs::File::create(&jsonl).unwrap();
     for i in 0..25 {

@@ -50,14 +50,7 @@ fn demo(dir: &Path) -> (support::Node, Vec<(String, String)>) {
         format!("sqlite://{}", dir.join("n.db").display()),
     )
     .env("IDNODE_LOG", "error")
-    .args([
-        "serve",
-        "--demo",
-        "--http",
-        "127.0.0.1:0",
-        "--handle",
-        "127.0.0.1:0",
-    ]);
+    .args(support::SERVE_DEMO);
     let node = support::serve(cmd);
     let who = node
         .printed

@@ -11,6 +11,26 @@ fn v(minor: u8) -> Version {
 }
 
 /// A client's side of the exchange, as CNRI's resolver computes it.
+/// A server-cipher session: the server's public key now, the client's key by EXCHANGEKEY.
+fn server_cipher(sessions: &Sessions, server: &ServerKey) -> Established {
+    sessions
+        .setup(
+            KeyExchange::CipherServer,
+            b"",
+            None,
+            Some(server),
+            None,
+            v(10),
+        )
+        .unwrap()
+}
+
+/// The session's MAC of `m` is HMAC-SHA256 under `key`.
+fn macs_with(session: &Session, key: &[u8]) {
+    let k = hmac::Key::new(hmac::HMAC_SHA256, key);
+    assert_eq!(session.mac(b"m").unwrap(), hmac::sign(&k, b"m").as_ref());
+}
+
 fn client_key(x: &BigUint, p: &BigUint, server_y: &BigUint) -> Vec<u8> {
     let shared = server_y.modpow(x, p).to_bytes_be();
     let len = p.bits().div_ceil(8);
@@ -130,22 +150,9 @@ fn cipher_sessions_exchange_keys_with_rsa() {
         .unwrap();
     let plain = client.decrypt(&est.data).unwrap();
     assert_eq!(&plain[..4], &ALG_AES.to_be_bytes());
-    let k = hmac::Key::new(hmac::HMAC_SHA256, &plain[4..]);
-    assert_eq!(
-        est.session.mac(b"m").unwrap(),
-        hmac::sign(&k, b"m").as_ref()
-    );
+    macs_with(&est.session, &plain[4..]);
     // Server cipher: the server's public key, then the client's key by EXCHANGEKEY.
-    let est = sessions
-        .setup(
-            KeyExchange::CipherServer,
-            b"",
-            None,
-            Some(&server),
-            None,
-            v(10),
-        )
-        .unwrap();
+    let est = server_cipher(&sessions, &server);
     assert_eq!(est.data, server.public_key().encode());
     assert!(!est.session.has_key());
     let mut sent = ALG_AES.to_be_bytes().to_vec();
@@ -154,11 +161,7 @@ fn cipher_sessions_exchange_keys_with_rsa() {
     sessions
         .exchange_key(&est.session, Some(&server), &enc)
         .unwrap();
-    let k = hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 16]);
-    assert_eq!(
-        est.session.mac(b"m").unwrap(),
-        hmac::sign(&k, b"m").as_ref()
-    );
+    macs_with(&est.session, &[7u8; 16]);
     // A second exchange (anyone who saw the session id could send one) is refused.
     let mut other = ALG_AES.to_be_bytes().to_vec();
     other.extend_from_slice(&[8u8; 16]);
@@ -166,21 +169,9 @@ fn cipher_sessions_exchange_keys_with_rsa() {
     assert!(sessions
         .exchange_key(&est.session, Some(&server), &enc)
         .is_err());
-    assert_eq!(
-        est.session.mac(b"m").unwrap(),
-        hmac::sign(&k, b"m").as_ref()
-    );
+    macs_with(&est.session, &[7u8; 16]);
     // DES keys are refused.
-    let est = sessions
-        .setup(
-            KeyExchange::CipherServer,
-            b"",
-            None,
-            Some(&server),
-            None,
-            v(10),
-        )
-        .unwrap();
+    let est = server_cipher(&sessions, &server);
     let mut des = 1u32.to_be_bytes().to_vec();
     des.extend_from_slice(&[7u8; 8]);
     let enc = encrypt_to(server.public_key(), &des).unwrap();

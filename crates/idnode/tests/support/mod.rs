@@ -37,6 +37,26 @@ pub fn idnode(config: Option<&Path>) -> Command {
     c
 }
 
+/// `serve --demo` with HTTP and Handle on free ports.
+pub const SERVE_DEMO: [&str; 6] = [
+    "serve",
+    "--demo",
+    "--http",
+    "127.0.0.1:0",
+    "--handle",
+    "127.0.0.1:0",
+];
+
+/// Creates the demo's enterprise, Gearbox Co, with prefix 88.118.8.
+pub const CREATE_GEARBOX: [&str; 6] = [
+    "enterprise",
+    "create",
+    "--name",
+    "Gearbox Co",
+    "--prefix",
+    "88.118.8",
+];
+
 /// Runs `cmd` (a `serve`) until it prints its HTTP address.
 pub fn serve(mut cmd: Command) -> Node {
     let child = cmd.stdout(Stdio::piped()).spawn().unwrap();
