@@ -2,7 +2,6 @@
 //! session id, and per TCP connection), and the check of a challenge answer that the
 //! Handle.Net REST sessions share.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use idnode_core::Identifier;
@@ -10,7 +9,20 @@ use idnode_handle_proto::{digest, op, rc, Body, DigestAlg, Message, Request};
 use idnode_registry::Principal;
 
 use crate::challenge::Pending;
+use crate::exchange::Exchange;
 use crate::service::{write, Client, HandleService, Session};
+
+/// The parts of a CHALLENGE_RESPONSE request.
+pub(crate) struct ChallengeAnswer<'r> {
+    /// `HS_PUBKEY` or `HS_SECKEY`.
+    pub(crate) auth_type: &'r str,
+    /// The identity's handle.
+    pub(crate) admin: &'r str,
+    /// The identity's index.
+    pub(crate) index: u32,
+    /// The signature or proof.
+    pub(crate) response: &'r [u8],
+}
 
 impl HandleService {
     /// The identity a national SDK login established for this request: the connection's
@@ -39,16 +51,18 @@ impl HandleService {
         }
     }
 
-    /// Sends a challenge for request `m` (whose full bytes are `msg`).
-    pub(crate) fn challenge(&self, peer: IpAddr, m: &Message<'_>, msg: &[u8], out: &mut Vec<u8>) {
+    /// Answers the exchange's request with a challenge, and keeps the request to answer
+    /// once the challenge is met.
+    pub(crate) fn challenge(&self, x: &mut Exchange<'_, '_>) {
+        let m = x.m;
         let alg = DigestAlg::for_version(m.envelope.negotiated());
         let d = digest(alg, m.signed);
         let nonce = self.challenges.nonce();
         let session = self.challenges.insert(
             Pending {
-                peer,
+                peer: x.peer,
                 envelope: m.envelope,
-                message: msg.to_vec(),
+                message: x.msg.to_vec(),
                 nonce,
                 digest: (alg, d.clone()),
             },
@@ -57,7 +71,7 @@ impl HandleService {
         let mut reply = m.envelope.reply();
         reply.session_id = session;
         write(
-            out,
+            x.out,
             &reply,
             &m.header,
             rc::AUTHENTICATION_NEEDED,
@@ -66,51 +80,43 @@ impl HandleService {
         );
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A challenge answer: checks it, establishes what it proves (a login, an
+    /// authenticated protocol session), then answers the challenged request.
     pub(crate) async fn answer_challenge(
         &self,
         client: &mut Client,
-        m: &Message<'_>,
-        auth_type: &str,
-        admin: &str,
-        index: u32,
-        response: &[u8],
-        out: &mut Vec<u8>,
+        x: &mut Exchange<'_, '_>,
+        answer: &ChallengeAnswer<'_>,
     ) {
-        let peer = client.ip;
-        let reply = m.envelope.reply();
-        let Some(pending) = self.challenges.take(peer, m.envelope.session_id) else {
-            return self.fail(out, m, &reply, rc::AUTHEN_TIMEOUT, "no such challenge: it expired, was answered already, or was sent to another client");
+        let (peer, session_id) = (x.peer, x.m.envelope.session_id);
+        let Some(pending) = self.challenges.take(peer, session_id) else {
+            return x.fail(rc::AUTHEN_TIMEOUT, "no such challenge: it expired, was answered already, or was sent to another client");
         };
         let principal = match self
             .verify_identity(
-                auth_type,
-                admin,
-                index,
+                answer.auth_type,
+                answer.admin,
+                answer.index,
                 &pending.nonce,
                 &pending.digest.1,
-                response,
+                answer.response,
             )
             .await
         {
             Ok(p) => p,
-            Err((code, msg)) => return self.fail(out, m, &reply, code, &msg),
+            Err((code, msg)) => return x.fail(code, &msg),
         };
         let Ok(orig) = Message::parse(pending.envelope, &pending.message) else {
-            return self.fail(
-                out,
-                m,
-                &reply,
-                rc::ERROR,
-                "the challenged request could not be re-read",
-            );
+            return x.fail(rc::ERROR, "the challenged request could not be re-read");
         };
-        if let Some(s) = self.protocol_sessions.get(m.envelope.session_id) {
+        if let Some(s) = self.protocol_sessions.get(session_id) {
             // A challenge met inside a protocol session authenticates the session, when it
             // proves the identity the session was set up for (or the session named none).
             let proved = (
-                Identifier::parse(admin).map(|a| a.as_str().to_owned()).ok(),
-                index,
+                Identifier::parse(answer.admin)
+                    .map(|a| a.as_str().to_owned())
+                    .ok(),
+                answer.index,
             );
             let named = s.identity.clone().map(|(h, i)| (Some(h), i));
             if named.is_none_or(|n| n == proved) {
@@ -122,31 +128,24 @@ impl HandleService {
             // logged-in session.
             client.login = Some(principal.clone());
             self.sessions.insert(
-                (peer, m.envelope.session_id),
+                (peer, session_id),
                 Arc::new(Session {
                     principal: principal.clone(),
                 }),
             );
         }
         let Ok(req) = Request::decode(orig.header.op_code, orig.body) else {
-            return self.fail(
-                out,
-                m,
-                &reply,
-                rc::ERROR,
-                "the challenged request could not be re-read",
-            );
+            return x.fail(rc::ERROR, "the challenged request could not be re-read");
         };
-        self.dispatch(
+        // The challenged request is answered in the envelope of the answer.
+        let mut original = Exchange {
             peer,
-            &orig,
-            &pending.message,
-            req,
-            Some(principal),
-            &reply,
-            out,
-        )
-        .await;
+            m: &orig,
+            msg: &pending.message,
+            reply: x.reply,
+            out: &mut *x.out,
+        };
+        self.dispatch(&mut original, req, Some(principal)).await;
     }
 
     /// Checks a challenge answer: `response` (an `HS_PUBKEY` signature or an `HS_SECKEY`

@@ -5,6 +5,8 @@
 pub mod auth_header;
 mod challenge;
 pub mod client;
+mod dispatch;
+mod exchange;
 mod identity;
 pub mod keys;
 mod referral;

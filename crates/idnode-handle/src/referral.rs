@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idnode_core::{HandleValue, Identifier, SiteInfo, Ttl};
-use idnode_handle_proto::{encode_values, flags, rc, Body, Envelope, Message};
+use idnode_handle_proto::{encode_values, flags, rc, Body};
 use moka::future::Cache;
 
 use crate::client::{self, Answer};
-use crate::service::{rd, request_digest, write, HandleService};
+use crate::dispatch::Wanted;
+use crate::exchange::Exchange;
+use crate::service::HandleService;
 
 /// How long "the top-level node knows no site for this prefix" is remembered.
 const NEGATIVE_TTL: Duration = Duration::from_secs(30);
@@ -191,48 +193,33 @@ impl HandleService {
     /// A handle under a prefix served elsewhere: with recursion asked (REC), the answer of
     /// the prefix's site; otherwise a prefix referral (303) with its sites; 301 when no site
     /// is known.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn refer(
         &self,
-        out: &mut Vec<u8>,
-        m: &Message<'_>,
-        reply: &Envelope,
-        peer: IpAddr,
+        x: &mut Exchange<'_, '_>,
         handle: &str,
         id: &Identifier,
-        indexes: &[u32],
-        types: &[&str],
+        wanted: &Wanted<'_>,
     ) {
+        let m = x.m;
         let prefix = id.prefix();
-        let known = match self.referrals.lookup(prefix, peer).await {
+        let known = match self.referrals.lookup(prefix, x.peer).await {
             Lookup::Known(k) => k,
             Lookup::Unknown => {
-                return self.fail(
-                    out,
-                    m,
-                    reply,
+                return x.fail(
                     rc::SERVER_NOT_RESP,
                     &format!("this node is not responsible for prefix {prefix}"),
                 )
             }
             Lookup::Limited => {
-                return self.fail(
-                    out,
-                    m,
-                    reply,
+                return x.fail(
                     rc::SERVER_BUSY,
                     "too many look-ups of other prefixes from this address; retry later",
                 )
             }
         };
         if !m.header.has(flags::REC) {
-            let d = request_digest(m);
-            return write(
-                out,
-                reply,
-                &m.header,
+            return x.answer(
                 rc::PREFIX_REFERRAL,
-                rd(&d),
                 &Body::Referral {
                     handle,
                     values: &known.encoded,
@@ -240,19 +227,10 @@ impl HandleService {
             );
         }
         if m.header.recursion_count >= MAX_RECURSION {
-            return self.fail(
-                out,
-                m,
-                reply,
-                rc::RECURSION_COUNT_TOO_HIGH,
-                "too many recursion hops",
-            );
+            return x.fail(rc::RECURSION_COUNT_TOO_HIGH, "too many recursion hops");
         }
         let Some(site) = tcp_server(&known.sites) else {
-            return self.fail(
-                out,
-                m,
-                reply,
+            return x.fail(
                 rc::SERVER_NOT_RESP,
                 &format!("the site of {prefix} has no TCP query interface"),
             );
@@ -261,8 +239,8 @@ impl HandleService {
         let answer = client::resolve(
             site,
             handle,
-            indexes,
-            types,
+            wanted.indexes,
+            wanted.types,
             flags,
             m.header.recursion_count + 1,
             self.referrals.timeout(),
@@ -272,21 +250,13 @@ impl HandleService {
             Ok(a) if a.code == rc::SUCCESS => {
                 let mut values = Vec::new();
                 encode_values(&mut values, a.values.iter());
-                let d = request_digest(m);
-                write(
-                    out,
-                    reply,
-                    &m.header,
-                    rc::SUCCESS,
-                    rd(&d),
-                    &Body::Values {
-                        handle,
-                        values: &values,
-                    },
-                );
+                x.ok(&Body::Values {
+                    handle,
+                    values: &values,
+                });
             }
-            Ok(a) => self.fail(out, m, reply, a.code, &a.message),
-            Err(e) => self.fail(out, m, reply, rc::SERVER_NOT_RESP, &e.to_string()),
+            Ok(a) => x.fail(a.code, &a.message),
+            Err(e) => x.fail(rc::SERVER_NOT_RESP, &e.to_string()),
         }
     }
 }

@@ -13,9 +13,10 @@ use idnode_handle_proto::{
 
 use idnode_resolver::{ResolveError, View};
 
+use crate::exchange::Exchange;
 use crate::keys::PublicKey;
 use crate::server_key::SIGNATURE_HASH;
-use crate::service::{Client, HandleService};
+use crate::service::HandleService;
 use crate::session::Session;
 
 /// The session a request belongs to, once its MAC (if any) checked out.
@@ -86,19 +87,9 @@ impl HandleService {
     }
 
     /// SESSION_SETUP: agrees a session key, and answers with the session id in the envelope.
-    pub(crate) async fn setup_session(
-        &self,
-        client: &Client,
-        m: &Message<'_>,
-        setup: &SessionSetup<'_>,
-        out: &mut Vec<u8>,
-    ) {
-        let reply = m.envelope.reply();
-        if !self.answers.allow(client.ip) {
-            return self.fail(
-                out,
-                m,
-                &reply,
+    pub(crate) async fn setup_session(&self, x: &mut Exchange<'_, '_>, setup: &SessionSetup<'_>) {
+        if !self.answers.allow(x.peer) {
+            return x.fail(
                 rc::SERVER_BUSY,
                 "too many session setups from this client; retry in a few seconds",
             );
@@ -106,21 +97,13 @@ impl HandleService {
         let client_key = match setup.exchange {
             KeyExchange::CipherClient => match PublicKey::decode(setup.public_key) {
                 Ok(k) => Some(k),
-                Err(e) => {
-                    return self.fail(
-                        out,
-                        m,
-                        &reply,
-                        rc::NEED_RSAKEY_FOR_SESSIONEXCHANGE,
-                        &e.to_string(),
-                    )
-                }
+                Err(e) => return x.fail(rc::NEED_RSAKEY_FOR_SESSIONEXCHANGE, &e.to_string()),
             },
             KeyExchange::CipherHandle => {
                 let (handle, index) = setup.key_ref.unwrap_or_default();
                 match self.public_key_of(handle, index).await {
                     Ok(k) => Some(k),
-                    Err((code, msg)) => return self.fail(out, m, &reply, code, &msg),
+                    Err((code, msg)) => return x.fail(code, &msg),
                 }
             }
             _ => None,
@@ -138,37 +121,28 @@ impl HandleService {
             client_key.as_ref(),
             self.server_key.as_deref(),
             identity,
-            reply.version,
+            x.reply.version,
         );
         match established {
             Ok(e) => {
-                let mut reply = reply;
-                reply.session_id = e.session.id;
+                x.reply.session_id = e.session.id;
                 let mut body = Vec::new();
                 encode_setup_answer(&mut body, setup.exchange, &e.data);
-                self.ok(out, m, &reply, &Body::Raw(&body));
+                x.ok(&Body::Raw(&body));
             }
-            Err((code, msg)) => self.fail(out, m, &reply, code, &msg),
+            Err((code, msg)) => x.fail(code, &msg),
         }
     }
 
     /// SESSION_EXCHANGEKEY and SESSION_TERMINATE.
     pub(crate) fn session_step(
         &self,
-        m: &Message<'_>,
+        x: &mut Exchange<'_, '_>,
         in_session: Option<&InSession>,
         encrypted_key: Option<&[u8]>,
-        out: &mut Vec<u8>,
     ) {
-        let reply = m.envelope.reply();
         let Some(s) = in_session else {
-            return self.fail(
-                out,
-                m,
-                &reply,
-                rc::SESSION_TIMEOUT,
-                "unknown or expired session",
-            );
+            return x.fail(rc::SESSION_TIMEOUT, "unknown or expired session");
         };
         let result = match encrypted_key {
             Some(key) => {
@@ -181,8 +155,8 @@ impl HandleService {
             }
         };
         match result {
-            Ok(()) => self.ok(out, m, &reply, &Body::Empty),
-            Err((code, msg)) => self.fail(out, m, &reply, code, &msg),
+            Ok(()) => x.ok(&Body::Empty),
+            Err((code, msg)) => x.fail(code, &msg),
         }
     }
 

@@ -5,18 +5,20 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use idnode_core::{HandleValue, Identifier, SiteInfo};
+use idnode_core::{Identifier, SiteInfo};
 use idnode_handle_proto::{
-    digest, encode_response, encode_values, flags, op, rc, Body, DigestAlg, Envelope, Header,
-    Message, ProtoError, Request, ENVELOPE_LEN,
+    encode_response, flags, op, rc, Body, DigestAlg, Envelope, Header, Message, ProtoError,
+    Request, ENVELOPE_LEN,
 };
-use idnode_registry::{Principal, PutMode, Registry, RegistryError};
-use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
+use idnode_registry::{Principal, Registry};
+use idnode_resolver::{Meter, Outcome, Resolver, View};
 use moka::sync::Cache;
 use std::num::NonZeroU32;
 
 use crate::challenge::Challenges;
+use crate::dispatch::{write_values, Wanted};
+use crate::exchange::Exchange;
+use crate::identity::ChallengeAnswer;
 use crate::referral::Referrals;
 use crate::secure::InSession;
 use crate::server_key::ServerKey;
@@ -25,8 +27,6 @@ use idnode_ratelimit::ClientLimiter;
 
 /// Seconds a response stays valid (header `expirationTime`).
 const RESPONSE_LIFETIME: u32 = 12 * 3600;
-/// Handles per LIST_HANDLES message; longer lists continue in further messages (CN).
-const LIST_CHUNK: u64 = 5_000;
 
 /// Front-end settings.
 #[derive(Clone, Debug)]
@@ -123,43 +123,6 @@ pub(crate) fn write(
     encode_response(out, reply, &header, digest, body);
 }
 
-/// The request digest, when the request asked for it (RD).
-pub(crate) fn request_digest(m: &Message<'_>) -> Option<(DigestAlg, Vec<u8>)> {
-    m.header.has(flags::RD).then(|| {
-        let alg = DigestAlg::for_version(m.envelope.negotiated());
-        (alg, digest(alg, m.signed))
-    })
-}
-
-pub(crate) fn rd(d: &Option<(DigestAlg, Vec<u8>)>) -> Option<(DigestAlg, &[u8])> {
-    d.as_ref().map(|(a, v)| (*a, v.as_slice()))
-}
-
-/// Encoded values of an entry: the cached whole record, or the requested selection.
-enum Selected<'a> {
-    All(&'a Bytes),
-    Some(Vec<u8>),
-    None,
-}
-
-fn select<'a>(entry: &'a Entry, indexes: &[u32], types: &[&str]) -> Selected<'a> {
-    if indexes.is_empty() && types.is_empty() {
-        return Selected::All(entry.wire.get_or_init(|| {
-            let mut b = Vec::new();
-            encode_values(&mut b, entry.values.iter());
-            Bytes::from(b)
-        }));
-    }
-    let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
-    let chosen: Vec<&HandleValue> = entry.select(indexes, &types);
-    if chosen.is_empty() {
-        return Selected::None;
-    }
-    let mut b = Vec::new();
-    encode_values(&mut b, chosen.into_iter());
-    Selected::Some(b)
-}
-
 impl HandleService {
     /// Charges one challenge answer (a signature or MAC check) to `ip`; false when the
     /// client's allowance (`answers_per_second`) is spent.
@@ -245,57 +208,18 @@ impl HandleService {
                 _ => return false,
             }
         }
-        self.write_values(
-            out,
-            &m,
-            &m.envelope.reply(),
+        let wanted = Wanted {
+            indexes: &indexes,
+            types: &types,
+        };
+        write_values(
+            &mut Exchange::new(peer, &m, msg, out),
             handle,
             &entry,
-            &indexes,
-            &types,
+            &wanted,
         );
         self.meter.count(Outcome::Ok);
         true
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn write_values(
-        &self,
-        out: &mut Vec<u8>,
-        m: &Message<'_>,
-        reply: &Envelope,
-        handle: &str,
-        entry: &Entry,
-        indexes: &[u32],
-        types: &[&str],
-    ) {
-        let d = request_digest(m);
-        match select(entry, indexes, types) {
-            Selected::All(b) => write(
-                out,
-                reply,
-                &m.header,
-                rc::SUCCESS,
-                rd(&d),
-                &Body::Values { handle, values: b },
-            ),
-            Selected::Some(b) => write(
-                out,
-                reply,
-                &m.header,
-                rc::SUCCESS,
-                rd(&d),
-                &Body::Values { handle, values: &b },
-            ),
-            Selected::None => write(
-                out,
-                reply,
-                &m.header,
-                rc::VALUES_NOT_FOUND,
-                rd(&d),
-                &Body::Error("no values match the requested indexes and types"),
-            ),
-        }
     }
 
     /// Answers one request message (`msg`: the bytes after `env`) from `peer`, appending one
@@ -342,37 +266,30 @@ impl HandleService {
                 );
             }
         };
-        let in_session = match self.session_of(&m, encrypted) {
-            Ok(s) => s,
-            Err((code, text)) => return self.fail(out, &m, &m.envelope.reply(), code, &text),
+        let in_session = {
+            let mut x = Exchange::new(client.ip, &m, msg, out);
+            match self.session_of(&m, encrypted) {
+                Ok(s) => {
+                    self.answer_message(client, &mut x, s.as_ref()).await;
+                    s
+                }
+                Err((code, text)) => return x.fail(code, &text),
+            }
         };
-        self.answer_message(client, &m, msg, in_session.as_ref(), out)
-            .await;
         self.seal(out, start, &m.header, in_session.as_ref());
     }
 
     async fn answer_message(
         &self,
         client: &mut Client,
-        m: &Message<'_>,
-        msg: &[u8],
+        x: &mut Exchange<'_, '_>,
         in_session: Option<&InSession>,
-        out: &mut Vec<u8>,
     ) {
-        let peer = client.ip;
+        let m = x.m;
         let req = match Request::decode(m.header.op_code, m.body) {
             Ok(r) => r,
-            Err(e) => {
-                return self.fail(
-                    out,
-                    m,
-                    &m.envelope.reply(),
-                    e.response_code(),
-                    &e.to_string(),
-                )
-            }
+            Err(e) => return x.fail(e.response_code(), &e.to_string()),
         };
-        let reply = m.envelope.reply();
         match req {
             Request::ChallengeAnswer {
                 auth_type,
@@ -380,26 +297,25 @@ impl HandleService {
                 index,
                 response,
             } => {
-                if !self.answers.allow(peer) {
-                    return self.fail(
-                        out,
-                        m,
-                        &reply,
+                if !self.answers.allow(x.peer) {
+                    return x.fail(
                         rc::SERVER_BUSY,
                         "too many challenge answers from this client; retry in a few seconds",
                     );
                 }
-                return self
-                    .answer_challenge(client, m, auth_type, admin, index, response, out)
-                    .await;
+                let answer = ChallengeAnswer {
+                    auth_type,
+                    admin,
+                    index,
+                    response,
+                };
+                return self.answer_challenge(client, x, &answer).await;
             }
-            Request::SessionSetup(setup) => {
-                return self.setup_session(client, m, &setup, out).await;
-            }
+            Request::SessionSetup(setup) => return self.setup_session(x, &setup).await,
             Request::SessionExchangeKey { encrypted_key } => {
-                return self.session_step(m, in_session, Some(encrypted_key), out);
+                return self.session_step(x, in_session, Some(encrypted_key));
             }
-            Request::SessionTerminate => return self.session_step(m, in_session, None, out),
+            Request::SessionTerminate => return self.session_step(x, in_session, None),
             _ => {}
         }
         let principal = match in_session {
@@ -407,255 +323,10 @@ impl HandleService {
             Some(s) => s.session.principal(),
             None => match self.login_of(client, m, &req) {
                 Ok(p) => p,
-                Err((code, text)) => return self.fail(out, m, &reply, code, text),
+                Err((code, text)) => return x.fail(code, text),
             },
         };
-        self.dispatch(peer, m, msg, req, principal, &reply, out)
-            .await;
-    }
-
-    pub(crate) fn fail(
-        &self,
-        out: &mut Vec<u8>,
-        m: &Message<'_>,
-        reply: &Envelope,
-        code: u32,
-        message: &str,
-    ) {
-        let d = request_digest(m);
-        write(out, reply, &m.header, code, rd(&d), &Body::Error(message));
-    }
-
-    fn fail_registry(
-        &self,
-        out: &mut Vec<u8>,
-        m: &Message<'_>,
-        reply: &Envelope,
-        e: &RegistryError,
-    ) {
-        self.fail(out, m, reply, e.response_code().code(), &e.to_string());
-    }
-
-    pub(crate) fn ok(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, body: &Body<'_>) {
-        let d = request_digest(m);
-        write(out, reply, &m.header, rc::SUCCESS, rd(&d), body);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn dispatch(
-        &self,
-        peer: IpAddr,
-        m: &Message<'_>,
-        msg: &[u8],
-        req: Request<'_>,
-        principal: Option<Principal>,
-        reply: &Envelope,
-        out: &mut Vec<u8>,
-    ) {
-        let needs_admin =
-            req.is_admin() || matches!(req, Request::Login { .. } | Request::LoginIdSystem { .. });
-        let p = match principal {
-            Some(p) => p,
-            None if needs_admin => return self.challenge(peer, m, msg, out),
-            None => Principal::Anonymous,
-        };
-        let res: Result<(), RegistryError> = match req {
-            Request::Resolution {
-                handle,
-                indexes,
-                types,
-            }
-            | Request::Login {
-                handle,
-                indexes,
-                types,
-            } => {
-                let start = out.len();
-                self.resolve(peer, m, msg, reply, &p, handle, &indexes, &types, out)
-                    .await;
-                // The response code of the message just written (after envelope and opCode).
-                let at = start + ENVELOPE_LEN + 4;
-                if let Some(rc) = out.get(at..at + 4) {
-                    let rc = u32::from_be_bytes([rc[0], rc[1], rc[2], rc[3]]);
-                    if let Some(o) = Outcome::from_rc(rc) {
-                        self.meter.count(o);
-                    }
-                }
-                return;
-            }
-            Request::GetSiteInfo { .. } => {
-                self.ok(out, m, reply, &Body::SiteInfo(&self.site));
-                Ok(())
-            }
-            Request::ListHomedNas { .. } => {
-                let nas: Vec<String> = self
-                    .resolver
-                    .served()
-                    .iter()
-                    .map(|p| format!("0.NA/{p}"))
-                    .collect();
-                self.ok(out, m, reply, &Body::Handles(&nas));
-                Ok(())
-            }
-            Request::LoginIdSystem { .. } => {
-                self.ok(out, m, reply, &Body::Empty);
-                Ok(())
-            }
-            Request::Create { handle, values } => {
-                let mode = PutMode::Replace {
-                    overwrite: m.header.has(flags::OW),
-                };
-                self.registry
-                    .put_handle(&p, handle, values, mode, m.header.has(flags::MINT))
-                    .await
-                    .map(|o| self.ok(out, m, reply, &Body::Handle(&o.handle)))
-            }
-            Request::AddValue { handle, values } => self
-                .registry
-                .put_handle(
-                    &p,
-                    handle,
-                    values,
-                    PutMode::Values {
-                        indexes: None,
-                        overwrite: false,
-                    },
-                    false,
-                )
-                .await
-                .map(|_| self.ok(out, m, reply, &Body::Empty)),
-            Request::ModifyValue { handle, values } => self
-                .registry
-                .put_handle(&p, handle, values, PutMode::Modify, false)
-                .await
-                .map(|_| self.ok(out, m, reply, &Body::Empty)),
-            Request::RemoveValue { handle, indexes } => self
-                .registry
-                .delete_handle(&p, handle, Some(indexes))
-                .await
-                .map(|()| self.ok(out, m, reply, &Body::Empty)),
-            Request::Delete { handle } => self
-                .registry
-                .delete_handle(&p, handle, None)
-                .await
-                .map(|()| self.ok(out, m, reply, &Body::Empty)),
-            Request::ListHandles { handle } => self.list(m, reply, &p, handle, out).await,
-            Request::HomeNa { .. } | Request::UnhomeNa { .. } => {
-                let e = ProtoError::Unsupported(m.header.op_code);
-                self.fail(out, m, reply, e.response_code(), "prefixes are homed through the management API (POST /api/v1/enterprises/{id}/prefixes)");
-                Ok(())
-            }
-            Request::SessionSetup(_)
-            | Request::SessionTerminate
-            | Request::SessionExchangeKey { .. } => {
-                // Answered before dispatch (`answer_message`).
-                self.fail(out, m, reply, rc::ERROR, "unexpected session request");
-                Ok(())
-            }
-            Request::VerifyResponse { .. } | Request::ChallengeAnswer { .. } => {
-                self.fail(
-                    out,
-                    m,
-                    reply,
-                    rc::OPERATION_NOT_SUPPORTED,
-                    "this node does not verify answers for other servers",
-                );
-                Ok(())
-            }
-        };
-        if let Err(e) = res {
-            self.fail_registry(out, m, reply, &e);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn resolve(
-        &self,
-        peer: IpAddr,
-        m: &Message<'_>,
-        msg: &[u8],
-        reply: &Envelope,
-        p: &Principal,
-        handle: &str,
-        indexes: &[u32],
-        types: &[&str],
-        out: &mut Vec<u8>,
-    ) {
-        let id = match Identifier::parse(handle) {
-            Ok(id) => id,
-            Err(e) => return self.fail(out, m, reply, rc::INVALID_HANDLE, &e.to_string()),
-        };
-        if !self.resolver.serves(&id) {
-            return self
-                .refer(out, m, reply, peer, handle, &id, indexes, types)
-                .await;
-        }
-        let view = match p {
-            Principal::Anonymous => View::Public,
-            _ => match self.registry.view_for(p, &id).await {
-                Ok(v) => v,
-                Err(e) => return self.fail_registry(out, m, reply, &e),
-            },
-        };
-        let entry = match self.resolver.resolve(&id, view, false).await {
-            Ok(e) => e,
-            Err(e) => return self.fail_resolve(out, m, reply, &e),
-        };
-        if view == View::Public && !m.header.has(flags::PO) {
-            match self.resolver.resolve(&id, View::Admin, false).await {
-                Ok(admin) if admin.values.len() > entry.values.len() => {
-                    return self.challenge(peer, m, msg, out);
-                }
-                Ok(_) => {}
-                Err(e) => return self.fail_resolve(out, m, reply, &e),
-            }
-        }
-        self.write_values(out, m, reply, handle, &entry, indexes, types);
-    }
-
-    fn fail_resolve(&self, out: &mut Vec<u8>, m: &Message<'_>, reply: &Envelope, e: &ResolveError) {
-        self.fail(out, m, reply, e.response_code().code(), &e.to_string());
-    }
-
-    /// LIST_HANDLES: every handle under the prefix, in messages of [`LIST_CHUNK`] handles,
-    /// all but the last flagged continuous (CN).
-    async fn list(
-        &self,
-        m: &Message<'_>,
-        reply: &Envelope,
-        p: &Principal,
-        handle: &str,
-        out: &mut Vec<u8>,
-    ) -> Result<(), RegistryError> {
-        let prefix = handle
-            .get(..5)
-            .filter(|s| s.eq_ignore_ascii_case("0.NA/"))
-            .map_or(handle, |_| &handle[5..]);
-        let mut page = 0;
-        loop {
-            let (total, handles) = self
-                .registry
-                .list_handles(p, prefix, page, LIST_CHUNK)
-                .await?;
-            let last = (page + 1) * LIST_CHUNK >= total || handles.is_empty();
-            let mut header = m.header;
-            if !last {
-                header.op_flags |= flags::CN;
-            }
-            let d = request_digest(m);
-            write(
-                out,
-                reply,
-                &header,
-                rc::SUCCESS,
-                rd(&d),
-                &Body::Handles(&handles),
-            );
-            if last {
-                return Ok(());
-            }
-            page += 1;
-        }
+        self.dispatch(x, req, principal).await;
     }
 }
 
