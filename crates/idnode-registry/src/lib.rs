@@ -32,7 +32,7 @@ pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
 pub use quota::Quotas;
 pub use seal::{SealingKey, SEALING_KEY_LEN};
-pub use upstream::{Action, IdentifierChange, UpstreamPolicy};
+pub use upstream::UpstreamPolicy;
 
 /// Largest batch accepted by [`Registry::batch`].
 pub const MAX_BATCH: usize = 10_000;

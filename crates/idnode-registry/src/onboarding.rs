@@ -11,7 +11,9 @@ use idnode_store::{
 use crate::auth::generate_secret;
 use crate::handles::now_secs;
 use crate::pipeline::WriteFailure;
-use crate::{Action, Credentials, Principal, Registry, RegistryError, Result};
+use idnode_store::Action;
+
+use crate::{Credentials, Principal, Registry, RegistryError, Result};
 
 /// Index of the secret key on identity handles.
 const KEY_INDEX: u32 = 300;

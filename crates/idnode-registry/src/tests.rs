@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use idnode_core::{AdminRef, HandleValue, Identifier};
 use idnode_resolver::{CacheConfig, Resolver, View};
-use idnode_store::{EnterpriseStatus, Store};
+use idnode_store::{Action, EnterpriseStatus, IdentifierChange, Store};
 use idnode_store_sqlite::SqliteStore;
 use serde_json::json;
 

@@ -4,11 +4,13 @@
 //! All writes go through [`Store::apply`], which runs a whole [`Batch`] in one transaction:
 //! either every operation (and its history row) lands, or none does.
 
+mod action;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
 mod model;
 
+pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
 pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
 pub use model::{

@@ -1,10 +1,10 @@
 //! What the stand-in's EPP commands do to its state (inside the transaction `execute` opens).
 
+use crate::password::now_millis;
 use idnode_epp::{
     Availability, Command, EntChange, IdentifierObject, IdentifierUpdate, MsgQueue, Request,
     ResData, Response, Review,
 };
-use idnode_store::now_millis;
 use sqlx::Row;
 
 use crate::state::{fail, Client, Fail, State, Tx};
@@ -75,7 +75,7 @@ impl State {
                 .bind(&ent_id)
                 .bind(&client.id)
                 .bind(&profile.credit_code)
-                .bind(idnode_store::profile_to_json(profile))
+                .bind(serde_json::to_string(profile).expect("plain data serialises"))
                 .bind(now)
                 .bind(now)
                 .execute(&mut **tx)
@@ -90,7 +90,7 @@ impl State {
                     EntChange::All { profile, .. } | EntChange::Partial { profile, .. } => profile,
                 };
                 sqlx::query("UPDATE enterprises SET profile = ?, updated_at = ? WHERE ent_id = ?")
-                    .bind(idnode_store::profile_to_json(profile))
+                    .bind(serde_json::to_string(profile).expect("plain data serialises"))
                     .bind(now_millis())
                     .bind(ent_id)
                     .execute(&mut **tx)

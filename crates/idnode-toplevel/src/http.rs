@@ -133,7 +133,7 @@ async fn report_put(
         Ok(r) => r,
         Err(e) => return result(StatusCode::BAD_REQUEST, e.code(), &e.to_string()),
     };
-    let now = idnode_store::now_millis() / 1000;
+    let now = crate::password::now_millis() / 1000;
     let refusal = if r.id != id {
         Some((2004, "the report id differs from the URL"))
     } else if r.prefix != prefix {

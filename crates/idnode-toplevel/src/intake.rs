@@ -4,8 +4,8 @@
 use std::io::BufReader;
 use std::path::Path;
 
+use crate::password::now_millis;
 use idnode_escrow::{parse_file_name, DepositFile, FileKind, Kind};
-use idnode_store::now_millis;
 use sqlx::Row;
 
 use crate::state::State;

@@ -12,6 +12,7 @@ mod epp;
 mod handle;
 mod http;
 pub mod intake;
+pub mod password;
 pub mod state;
 pub mod tls;
 

@@ -120,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
             prefix,
             password,
         } => {
-            let password = password.unwrap_or_else(idnode_registry::generate_secret);
+            let password = password.unwrap_or_else(idnode_toplevel::password::generate);
             open().await?.add_client(&id, &prefix, &password).await?;
             println!("client {id} for prefix {prefix}; password: {password}");
         }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::password::{self, now_millis, Stored};
 use idnode_epp::{Command, IdentifierObject, Namespaces, Request, Response};
-use idnode_store::{now_millis, SecretHash};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
@@ -127,7 +127,7 @@ impl State {
     /// Lets the secondary node `id` with prefix `prefix` log in with `password` (stored
     /// hashed; replaces an earlier password).
     pub async fn add_client(&self, id: &str, prefix: &str, password: &str) -> Result<(), Error> {
-        let h = idnode_registry::hash_secret(password.as_bytes());
+        let h = password::hash(password);
         sqlx::query(
             "INSERT INTO clients (id, prefix, pw_alg, pw_salt, pw_iter, pw_hash) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET prefix = excluded.prefix, \
@@ -136,7 +136,7 @@ impl State {
         )
         .bind(id)
         .bind(prefix)
-        .bind(&h.alg)
+        .bind(password::ALG)
         .bind(&h.salt)
         .bind(i64::from(h.iterations))
         .bind(&h.hash)
@@ -156,19 +156,16 @@ impl State {
         let Some(r) = row else {
             return Ok(None);
         };
-        let stored = SecretHash {
-            alg: r.get("pw_alg"),
+        let stored = Stored {
             salt: r.get("pw_salt"),
             iterations: r.get::<i64, _>("pw_iter") as u32,
             hash: r.get("pw_hash"),
-            sealed: None,
         };
-        Ok(
-            idnode_registry::verify_secret(&stored, password.as_bytes()).then(|| Client {
-                id: id.to_owned(),
-                prefix: r.get("prefix"),
-            }),
-        )
+        let alg: String = r.get("pw_alg");
+        Ok(password::verify(&alg, &stored, password).then(|| Client {
+            id: id.to_owned(),
+            prefix: r.get("prefix"),
+        }))
     }
 
     /// Executes a command of a logged-in client (not login, logout or hello) and returns

@@ -4,7 +4,7 @@ use idnode_epp::{
     Command, EntChange, IdentifierChanges, IdentifierObject, IdentifierRemovals, IdentifierUpdate,
     ResData, Site,
 };
-use idnode_registry::{Action, IdentifierChange};
+use idnode_store::{Action, IdentifierChange};
 use idnode_store::{Op, OutboxRow, Store};
 
 use crate::{Session, UpstreamError, WorkerConfig};

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use idnode_registry::Action;
+use idnode_store::Action;
 
 use crate::{EppConfig, UpstreamError};
 

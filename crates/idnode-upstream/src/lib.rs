@@ -2,7 +2,7 @@
 //!
 //! * [`Session`]: an EPP client session (RFC 5730 over RFC 5734: TLS, 4-byte length
 //!   framing; greeting, login, commands, `<hello>` keep-alive, logout).
-//! * [`Worker`]: delivers the outbox the registry fills (`idnode_registry::Action`) in
+//! * [`Worker`]: delivers the outbox the registry fills (`idnode_store::Action`) in
 //!   order, one EPP command per step, with exponential backoff and jitter; polls the
 //!   review results of prefix applications. Each action's client transaction id is derived
 //!   from its row, so a redelivery after a crash is recognised upstream and not applied

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idnode_epp::{Command, ResData};
-use idnode_registry::{Action, Registry, RegistryError};
+use idnode_registry::{Registry, RegistryError};
+use idnode_store::Action;
 use idnode_store::{now_millis, Batch, Op, OutboxRow, Store};
 use metrics::{counter, gauge};
 use tokio::sync::watch;

@@ -12,7 +12,7 @@ use idnode_escrow::{
     DepositFile, DepositMeta, DepositWriter, FileKind, HandleObject, Kind, NodeObject, Report,
     SigningKey, HANDLE_NS, NODE_NS,
 };
-use idnode_registry::Action;
+use idnode_store::Action;
 use idnode_store::{Batch, DepositRecord, HistoryAction, Op, Store};
 use serde::{Deserialize, Serialize};
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use idnode_registry::Action;
+use idnode_store::Action;
 use idnode_store::{Batch, HistoryAction, Op};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -64,7 +64,7 @@ pub async fn command(config: &Config, command: UpstreamCommand) -> anyhow::Resul
             }
             for state in [OutboxState::Pending, OutboxState::Dead] {
                 for r in store.outbox_list(state, limit).await? {
-                    let steps = idnode_registry::Action::from_row(&r).map_or(0, |a| a.steps());
+                    let steps = idnode_store::Action::from_row(&r).map_or(0, |a| a.steps());
                     println!(
                         "  {:<7} #{:<6} {:<17} step {}/{} attempts {} {}",
                         state.as_str(),
@@ -308,7 +308,7 @@ pub(crate) async fn start(
         }
         services
             .registry
-            .queue_actions(&[idnode_registry::Action::Bootstrap {
+            .queue_actions(&[idnode_store::Action::Bootstrap {
                 urls: vec![url.clone()],
             }])
             .await?;
