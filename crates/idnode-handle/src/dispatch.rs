@@ -212,14 +212,8 @@ impl HandleService {
             Ok(e) => e,
             Err(e) => return x.refuse(e.response_code(), &e),
         };
-        if view == View::Public && !x.m.header.has(flags::PO) {
-            match self.resolver.resolve(&id, View::Admin, false).await {
-                Ok(admin) if admin.values.len() > entry.values.len() => {
-                    return self.challenge(x);
-                }
-                Ok(_) => {}
-                Err(e) => return x.refuse(e.response_code(), &e),
-            }
+        if view == View::Public && !x.m.header.has(flags::PO) && entry.restricted {
+            return self.challenge(x);
         }
         write_values(x, handle, &entry, wanted);
     }

@@ -201,12 +201,9 @@ impl HandleService {
         let Some(entry) = self.resolver.cached(&id, View::Public) else {
             return false;
         };
-        if !m.header.has(flags::PO) {
-            // Restricted values need a challenge: only answer here when there are none.
-            match self.resolver.cached(&id, View::Admin) {
-                Some(admin) if admin.values.len() == entry.values.len() => {}
-                _ => return false,
-            }
+        if !m.header.has(flags::PO) && entry.restricted {
+            // Restricted values need a challenge: the full path sends it.
+            return false;
         }
         let wanted = Wanted {
             indexes: &indexes,

@@ -76,6 +76,9 @@ pub struct Entry {
     pub values: Vec<HandleValue>,
     /// The REST response body for the whole visible record.
     pub body: Bytes,
+    /// The record holds values this view leaves out that administrators may read (a
+    /// reader who asks for more than public values is challenged).
+    pub restricted: bool,
     /// A binary front end's encoding of all visible values, made on first use and cached
     /// with the entry (the resolver does not interpret it).
     pub wire: std::sync::OnceLock<Bytes>,
@@ -90,10 +93,12 @@ impl Entry {
         let mut values: Vec<HandleValue> = all.iter().filter(|v| view.admits(v)).cloned().collect();
         values.sort_by_key(|v| v.index);
         let body = Bytes::from(render_record(handle, &values));
+        let restricted = all.iter().any(|v| View::Admin.admits(v) && !view.admits(v));
         Self {
             handle: handle.to_owned(),
             values,
             body,
+            restricted,
             wire: std::sync::OnceLock::new(),
             dns: std::sync::OnceLock::new(),
         }

@@ -31,6 +31,12 @@ const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
 const SQLITE_FULL: i64 = 13;
 
+/// Reader connections: each runs on its own worker thread, so more than two per usable core
+/// only adds context switches (and a page cache each to fill).
+fn readers() -> u32 {
+    std::thread::available_parallelism().map_or(2, |n| (2 * n.get()).min(8)) as u32
+}
+
 /// Whether the writer connection, handed back to its pool, is outside any transaction, both
 /// as sqlx counts it and as SQLite has it; a connection that is not is closed.
 ///
@@ -84,7 +90,7 @@ impl Dialect for SqliteDialect {
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
         let read = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(readers())
             .acquire_timeout(options.acquire_timeout)
             .connect_with(opts.read_only(true))
             .await
