@@ -9,34 +9,8 @@ fn rc(v: &Value) -> Option<u64> {
     v["responseCode"].as_u64()
 }
 
-async fn rejects(n: &TestNode) {
+async fn rejects_bodies(n: &TestNode) {
     let a = Some(&n.a);
-    // Malformed handles on every method.
-    let long = format!("/api/handles/88.118.8/{}", "x".repeat(300));
-    for path in [
-        "/api/handles/nohandle",
-        "/api/handles/88..118/x",
-        "/api/handles/88.118.8/a%07b",
-        "/api/handles/88.118.8/%FF%FE",
-        "/api/handles/88%20118/x",
-        long.as_str(),
-    ] {
-        let (s, v) = n.get(path, None).await;
-        assert_eq!((s, rc(&v)), (400, Some(102)), "GET {path}: {v}");
-        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
-        let (s, v) = n.put(path, a, &json!([])).await;
-        assert_eq!((s, rc(&v)), (400, Some(102)), "PUT {path}: {v}");
-    }
-    // Prefixes this node does not serve, or has not allocated.
-    for path in ["/api/handles/88.200.1/x", "/api/handles/20.500.1/x"] {
-        let (s, v) = n.get(path, None).await;
-        assert_eq!((s, rc(&v)), (400, Some(301)), "{path}: {v}");
-    }
-    let (s, v) = n
-        .put("/api/handles/88.118.77/x", Some(&n.operator), &json!([]))
-        .await;
-    assert_eq!((s, rc(&v)), (400, Some(301)), "{v}");
-
     // Bodies: invalid JSON, wrong shapes, bad formats, bad structured payloads.
     let h = "/api/handles/88.118.8/bad";
     let bodies: [(&str, &str, u64); 9] = [
@@ -108,6 +82,11 @@ async fn rejects(n: &TestNode) {
         .req(reqwest::Method::GET, "/api/handles/88.118.8/bad", None)
         .header("authorization", "Basic !!!not-base64");
     assert_eq!(send(r).await.0, 403);
+}
+
+async fn rejects_batches(n: &TestNode) {
+    let h = "/api/handles/88.118.8/bad";
+    let a = Some(&n.a);
     // Nothing above created the handle.
     assert_eq!(n.get(h, None).await.0, 404);
 
@@ -152,6 +131,9 @@ async fn rejects(n: &TestNode) {
     assert_eq!(v["problems"][0]["responseCode"], 101);
     assert_eq!(v["problems"][0]["position"], 1);
     assert_eq!(n.get("/api/handles/88.118.8/fresh", None).await.0, 404);
+}
+
+async fn rejects_management(n: &TestNode) {
     // Management bodies.
     let (s, _) = n
         .post(
@@ -173,5 +155,38 @@ async fn rejects(n: &TestNode) {
         .get("/api/v1/enterprises/not-a-number", Some(&n.operator))
         .await;
     assert!((400..500).contains(&s));
+}
+
+async fn rejects(n: &TestNode) {
+    let a = Some(&n.a);
+    // Malformed handles on every method.
+    let long = format!("/api/handles/88.118.8/{}", "x".repeat(300));
+    for path in [
+        "/api/handles/nohandle",
+        "/api/handles/88..118/x",
+        "/api/handles/88.118.8/a%07b",
+        "/api/handles/88.118.8/%FF%FE",
+        "/api/handles/88%20118/x",
+        long.as_str(),
+    ] {
+        let (s, v) = n.get(path, None).await;
+        assert_eq!((s, rc(&v)), (400, Some(102)), "GET {path}: {v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let (s, v) = n.put(path, a, &json!([])).await;
+        assert_eq!((s, rc(&v)), (400, Some(102)), "PUT {path}: {v}");
+    }
+    // Prefixes this node does not serve, or has not allocated.
+    for path in ["/api/handles/88.200.1/x", "/api/handles/20.500.1/x"] {
+        let (s, v) = n.get(path, None).await;
+        assert_eq!((s, rc(&v)), (400, Some(301)), "{path}: {v}");
+    }
+    let (s, v) = n
+        .put("/api/handles/88.118.77/x", Some(&n.operator), &json!([]))
+        .await;
+    assert_eq!((s, rc(&v)), (400, Some(301)), "{v}");
+
+    rejects_bodies(n).await;
+    rejects_batches(n).await;
+    rejects_management(n).await;
 }
 on_both!(malformed_input_is_rejected_and_changes_nothing, rejects);

@@ -112,41 +112,7 @@ async fn seed(n: &TestNode) {
     assert_eq!(s, 201, "{b}");
 }
 
-async fn dns_checks(n: &TestNode) {
-    seed(n).await;
-    let addr = n.node.dns_addr.expect("the test node runs DNS");
-
-    // TXT: one string per public value; the admin-only value is not published.
-    let q = query("GBX-1.8.118.88.id.test.", RecordType::TXT, Some(1232));
-    let m = udp(addr, &q).await;
-    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
-    assert!(m.metadata.authoritative);
-    let t = txts(&m);
-    assert!(
-        t.contains(&"1 URL https://gearbox.example/GBX-1".to_owned()),
-        "{t:?}"
-    );
-    assert!(t.contains(&"3 BLOB base64:AP8Q".to_owned()), "{t:?}");
-    assert!(!t.iter().any(|s| s.contains("hidden")), "{t:?}");
-    let url = m
-        .answers
-        .iter()
-        .find(|r| txts(&m).len() == m.answers.len() && r.ttl == 600);
-    assert!(url.is_some(), "the URL value's TTL is its own");
-    assert!(m.edns.is_some(), "EDNS answered with EDNS");
-
-    // The same over TCP, and with the name in another case.
-    let m = tcp(
-        addr,
-        &query("gbx-1.8.118.88.ID.TEST.", RecordType::TXT, None),
-    )
-    .await;
-    assert_eq!(
-        txts(&m),
-        t,
-        "the same answer over TCP, whatever the case of the name"
-    );
-
+async fn dns_record_types(addr: SocketAddr) {
     // URI (RFC 7553) for the URL value: priority, weight, target.
     let m = udp(addr, &query("GBX-1.8.118.88.id.test.", URI, None)).await;
     assert_eq!(m.answers.len(), 1);
@@ -180,7 +146,9 @@ async fn dns_checks(n: &TestNode) {
     )
     .await;
     assert_eq!(txts(&m)[0], "1 URL https://space.example");
+}
 
+async fn dns_negative_answers(addr: SocketAddr) {
     // Unknown identifier: NXDOMAIN with the SOA; another type: NODATA with the SOA.
     let m = udp(
         addr,
@@ -208,7 +176,9 @@ async fn dns_checks(n: &TestNode) {
         panic!()
     };
     assert_eq!(ns.0.to_ascii(), "ns.id.test.");
+}
 
+async fn dns_services_and_referrals(n: &TestNode, addr: SocketAddr) {
     // SRV: where the enterprise prefix is served (this node's Handle and HTTP ports).
     let m = udp(
         addr,
@@ -255,7 +225,9 @@ async fn dns_checks(n: &TestNode) {
     let m = tcp(addr, &query("BIG.8.118.88.id.test.", RecordType::TXT, None)).await;
     assert!(!m.metadata.truncation);
     assert_eq!(txts(&m).len(), 41);
+}
 
+async fn dns_privacy(n: &TestNode, addr: SocketAddr) {
     // A value made non-public disappears from DNS at once.
     let private = json!([{"index": 1, "type": "URL", "data": "https://gearbox.example/GBX-1", "permissions": "1100"}]);
     let (s, b) = n
@@ -274,6 +246,47 @@ async fn dns_checks(n: &TestNode) {
     );
     let m = udp(addr, &query("GBX-1.8.118.88.id.test.", URI, None)).await;
     assert!(m.answers.is_empty());
+}
+
+async fn dns_checks(n: &TestNode) {
+    seed(n).await;
+    let addr = n.node.dns_addr.expect("the test node runs DNS");
+
+    // TXT: one string per public value; the admin-only value is not published.
+    let q = query("GBX-1.8.118.88.id.test.", RecordType::TXT, Some(1232));
+    let m = udp(addr, &q).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(m.metadata.authoritative);
+    let t = txts(&m);
+    assert!(
+        t.contains(&"1 URL https://gearbox.example/GBX-1".to_owned()),
+        "{t:?}"
+    );
+    assert!(t.contains(&"3 BLOB base64:AP8Q".to_owned()), "{t:?}");
+    assert!(!t.iter().any(|s| s.contains("hidden")), "{t:?}");
+    let url = m
+        .answers
+        .iter()
+        .find(|r| txts(&m).len() == m.answers.len() && r.ttl == 600);
+    assert!(url.is_some(), "the URL value's TTL is its own");
+    assert!(m.edns.is_some(), "EDNS answered with EDNS");
+
+    // The same over TCP, and with the name in another case.
+    let m = tcp(
+        addr,
+        &query("gbx-1.8.118.88.ID.TEST.", RecordType::TXT, None),
+    )
+    .await;
+    assert_eq!(
+        txts(&m),
+        t,
+        "the same answer over TCP, whatever the case of the name"
+    );
+
+    dns_record_types(addr).await;
+    dns_negative_answers(addr).await;
+    dns_services_and_referrals(n, addr).await;
+    dns_privacy(n, addr).await;
 }
 on_both!(dns_answers_over_udp_and_tcp, dns_checks);
 

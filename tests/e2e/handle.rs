@@ -1,6 +1,8 @@
 //! The binary Handle protocol front end over real UDP and TCP sockets: resolution, site
 //! info, referrals, challenge–response administration, and bad input.
 
+use std::net::SocketAddr;
+
 use base64::Engine as _;
 use idnode_core::SiteInfo;
 use idnode_handle_proto::{digest, flags, op, rc, Decoded, DigestAlg, Message, Request};
@@ -32,6 +34,91 @@ async fn seed(n: &TestNode) {
         )
         .await;
     assert_eq!(s, 201);
+}
+
+async fn resolution_refusals_and_sites(n: &TestNode, addr: SocketAddr) {
+    // Not found, invalid, not served (301), known elsewhere (303 referral).
+    let r = udp(
+        addr,
+        &message(&resolution("88.118.8/none", vec![], vec![]), flags::PO, 0),
+    )
+    .await;
+    assert_eq!(r.code(), rc::HANDLE_NOT_FOUND);
+    let r = udp(
+        addr,
+        &message(&resolution("no-slash", vec![], vec![]), flags::PO, 0),
+    )
+    .await;
+    assert_eq!(r.code(), rc::INVALID_HANDLE);
+    let r = udp(
+        addr,
+        &message(&resolution("88.999/x", vec![], vec![]), flags::PO, 0),
+    )
+    .await;
+    assert_eq!(r.code(), rc::SERVER_NOT_RESP);
+    let r = udp(
+        addr,
+        &message(&resolution("88.200.5/x", vec![], vec![]), flags::PO, 0),
+    )
+    .await;
+    assert_eq!(r.code(), rc::PREFIX_REFERRAL);
+    let Decoded::Values { values, .. } = r.body() else {
+        panic!()
+    };
+    assert_eq!(values[0].type_name, "HS_SITE.PREFIX");
+    let site = SiteInfo::decode(&values[0].data).unwrap();
+    assert_eq!(site.servers[0].interfaces[0].port, 2641);
+
+    // The node's own site: its TCP/UDP port and the HTTP port.
+    let r = udp(addr, &message(&Request::GetSiteInfo { handle: None }, 0, 0)).await;
+    let Decoded::SiteInfo(bytes) = r.body() else {
+        panic!()
+    };
+    let site = SiteInfo::decode(bytes).unwrap();
+    let ports: Vec<u32> = site.servers[0].interfaces.iter().map(|i| i.port).collect();
+    assert!(ports.contains(&u32::from(addr.port())));
+    assert!(ports.contains(&u32::from(n.node.http_addr.port())));
+    // The national SDK talks to whatever protocol the first interface names: TCP here.
+    assert_eq!(site.servers[0].interfaces[0].protocol, 1);
+    let r = udp(
+        addr,
+        &message(&Request::ListHomedNas { handle: None }, 0, 0),
+    )
+    .await;
+    assert_eq!(r.body(), Decoded::Handles(vec!["0.NA/88.118"]));
+}
+
+async fn resolution_after_writes(n: &TestNode, addr: SocketAddr) {
+    // A write through REST is visible at once over the Handle protocol (same cache).
+    let (s, _) = n
+        .put(
+            "/api/handles/88.118.8/GBX-1?index=1",
+            Some(&n.a),
+            &json!([{"index": 1, "type": "URL", "data": {"format": "string", "value": "https://new.example"}}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let r = udp(
+        addr,
+        &message(&resolution("88.118.8/GBX-1", vec![1], vec![]), flags::PO, 0),
+    )
+    .await;
+    let Decoded::Values { values, .. } = r.body() else {
+        panic!()
+    };
+    assert_eq!(values[0].data, b"https://new.example");
+
+    // A request larger than one packet (many types) travels as several UDP packets.
+    let many: Vec<String> = (0..60).map(|i| format!("TYPE{i:03}")).collect();
+    let mut types: Vec<&str> = many.iter().map(String::as_str).collect();
+    types.push("EMAIL");
+    let msg = message(&resolution("88.118.8/GBX-1", vec![], types), flags::PO, 0);
+    assert!(msg.len() > 512);
+    let r = udp(addr, &msg).await;
+    let Decoded::Values { values, .. } = r.body() else {
+        panic!()
+    };
+    assert_eq!(values[0].type_name, "EMAIL");
 }
 
 async fn resolution_checks(n: &TestNode) {
@@ -124,86 +211,8 @@ async fn resolution_checks(n: &TestNode) {
     assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
     assert!(r.env.session_id != 0);
 
-    // Not found, invalid, not served (301), known elsewhere (303 referral).
-    let r = udp(
-        addr,
-        &message(&resolution("88.118.8/none", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::HANDLE_NOT_FOUND);
-    let r = udp(
-        addr,
-        &message(&resolution("no-slash", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::INVALID_HANDLE);
-    let r = udp(
-        addr,
-        &message(&resolution("88.999/x", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::SERVER_NOT_RESP);
-    let r = udp(
-        addr,
-        &message(&resolution("88.200.5/x", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::PREFIX_REFERRAL);
-    let Decoded::Values { values, .. } = r.body() else {
-        panic!()
-    };
-    assert_eq!(values[0].type_name, "HS_SITE.PREFIX");
-    let site = SiteInfo::decode(&values[0].data).unwrap();
-    assert_eq!(site.servers[0].interfaces[0].port, 2641);
-
-    // The node's own site: its TCP/UDP port and the HTTP port.
-    let r = udp(addr, &message(&Request::GetSiteInfo { handle: None }, 0, 0)).await;
-    let Decoded::SiteInfo(bytes) = r.body() else {
-        panic!()
-    };
-    let site = SiteInfo::decode(bytes).unwrap();
-    let ports: Vec<u32> = site.servers[0].interfaces.iter().map(|i| i.port).collect();
-    assert!(ports.contains(&u32::from(addr.port())));
-    assert!(ports.contains(&u32::from(n.node.http_addr.port())));
-    // The national SDK talks to whatever protocol the first interface names: TCP here.
-    assert_eq!(site.servers[0].interfaces[0].protocol, 1);
-    let r = udp(
-        addr,
-        &message(&Request::ListHomedNas { handle: None }, 0, 0),
-    )
-    .await;
-    assert_eq!(r.body(), Decoded::Handles(vec!["0.NA/88.118"]));
-
-    // A write through REST is visible at once over the Handle protocol (same cache).
-    let (s, _) = n
-        .put(
-            "/api/handles/88.118.8/GBX-1?index=1",
-            Some(&n.a),
-            &json!([{"index": 1, "type": "URL", "data": {"format": "string", "value": "https://new.example"}}]),
-        )
-        .await;
-    assert_eq!(s, 200);
-    let r = udp(
-        addr,
-        &message(&resolution("88.118.8/GBX-1", vec![1], vec![]), flags::PO, 0),
-    )
-    .await;
-    let Decoded::Values { values, .. } = r.body() else {
-        panic!()
-    };
-    assert_eq!(values[0].data, b"https://new.example");
-
-    // A request larger than one packet (many types) travels as several UDP packets.
-    let many: Vec<String> = (0..60).map(|i| format!("TYPE{i:03}")).collect();
-    let mut types: Vec<&str> = many.iter().map(String::as_str).collect();
-    types.push("EMAIL");
-    let msg = message(&resolution("88.118.8/GBX-1", vec![], types), flags::PO, 0);
-    assert!(msg.len() > 512);
-    let r = udp(addr, &msg).await;
-    let Decoded::Values { values, .. } = r.body() else {
-        panic!()
-    };
-    assert_eq!(values[0].type_name, "EMAIL");
+    resolution_refusals_and_sites(n, addr).await;
+    resolution_after_writes(n, addr).await;
 }
 on_both!(handle_resolution_over_udp_and_tcp, resolution_checks);
 
@@ -238,6 +247,134 @@ pub(crate) async fn publish_key(n: &TestNode) {
         )
         .await;
     assert_eq!(s, 201, "{body}");
+}
+
+async fn admin_history_and_listing(n: &TestNode, tcp: &mut Tcp) {
+    let addr = n.node.handle_addr;
+    // History records the key identity.
+    let (_, hist) = n.get("/api/v1/history/88.118.8/H-1", Some(&n.a)).await;
+    assert_eq!(hist[0]["actor"], "300:88.118.8/ADMIN", "{hist}");
+
+    // Listing, then delete.
+    let r = as_a(
+        tcp,
+        &Request::ListHandles {
+            handle: "0.NA/88.118.8",
+        },
+        0,
+    )
+    .await;
+    let Decoded::Handles(hs) = r.body() else {
+        panic!("{:?}", r.body())
+    };
+    assert!(hs.contains(&"88.118.8/H-1"), "{hs:?}");
+    let r = as_a(
+        tcp,
+        &Request::Delete {
+            handle: "88.118.8/H-1",
+        },
+        0,
+    )
+    .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+    let r = udp(
+        addr,
+        &message(&resolution("88.118.8/H-1", vec![], vec![]), flags::PO, 0),
+    )
+    .await;
+    assert_eq!(r.code(), rc::HANDLE_NOT_FOUND);
+}
+
+async fn admin_refusals(
+    n: &TestNode,
+    tcp: &mut Tcp,
+    url: &idnode_core::HandleValue,
+    create: &Request<'_>,
+) {
+    // Least privilege: A's key cannot write under B's prefix.
+    let r = as_a(
+        tcp,
+        &Request::Create {
+            handle: "88.118.9/X",
+            values: vec![url.clone()],
+        },
+        0,
+    )
+    .await;
+    assert_eq!(r.code(), rc::INSUFFICIENT_PERMISSIONS, "{:?}", r.body());
+
+    // A wrong signature fails; the challenge cannot be answered twice.
+    let r = tcp.call(&message(create, flags::KC, 0)).await;
+    let resp = r.response();
+    let (_, digest) = resp.digest.unwrap();
+    let Decoded::Challenge(nonce) = resp.body else {
+        panic!()
+    };
+    let mut bad = sign(&test_key(), nonce, digest);
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let answer = |resp: &[u8]| {
+        message(
+            &Request::ChallengeAnswer {
+                auth_type: "HS_PUBKEY",
+                admin: "88.118.8/ADMIN",
+                index: 300,
+                response: resp,
+            },
+            flags::KC,
+            r.env.session_id,
+        )
+    };
+    let r2 = tcp.call(&answer(&bad)).await;
+    assert_eq!(r2.code(), rc::AUTHENTICATION_FAILED);
+    let good = sign(&test_key(), nonce, digest);
+    let r3 = tcp.call(&answer(&good)).await;
+    assert_eq!(
+        r3.code(),
+        rc::AUTHEN_TIMEOUT,
+        "a challenge is answerable once"
+    );
+
+    // An expired challenge (the test node allows 2 s).
+    let r = tcp.call(&message(create, flags::KC, 0)).await;
+    let resp = r.response();
+    let (_, digest) = resp.digest.unwrap();
+    let Decoded::Challenge(nonce) = resp.body else {
+        panic!()
+    };
+    let good = sign(&test_key(), nonce, digest);
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let answer = Request::ChallengeAnswer {
+        auth_type: "HS_PUBKEY",
+        admin: "88.118.8/ADMIN",
+        index: 300,
+        response: &good,
+    };
+    let r = tcp
+        .call(&message(&answer, flags::KC, r.env.session_id))
+        .await;
+    assert_eq!(r.code(), rc::AUTHEN_TIMEOUT);
+    assert_eq!(
+        n.get("/api/handles/88.118.8/H-1", None).await.0,
+        404,
+        "nothing was written"
+    );
+
+    // Unknown key index.
+    let r = tcp.call(&message(create, flags::KC, 0)).await;
+    let Decoded::Challenge(nonce) = r.body() else {
+        panic!()
+    };
+    let answer = Request::ChallengeAnswer {
+        auth_type: "HS_PUBKEY",
+        admin: "88.118.8/ADMIN",
+        index: 399,
+        response: &sign(&test_key(), nonce, &[0; 32]),
+    };
+    let r = tcp
+        .call(&message(&answer, flags::KC, r.env.session_id))
+        .await;
+    assert_eq!(r.code(), rc::INVALID_ADMIN);
 }
 
 async fn admin_checks(n: &TestNode) {
@@ -328,123 +465,8 @@ async fn admin_checks(n: &TestNode) {
     .await;
     assert_eq!(r.code(), rc::SUCCESS);
 
-    // History records the key identity.
-    let (_, hist) = n.get("/api/v1/history/88.118.8/H-1", Some(&n.a)).await;
-    assert_eq!(hist[0]["actor"], "300:88.118.8/ADMIN", "{hist}");
-
-    // Listing, then delete.
-    let r = as_a(
-        &mut tcp,
-        &Request::ListHandles {
-            handle: "0.NA/88.118.8",
-        },
-        0,
-    )
-    .await;
-    let Decoded::Handles(hs) = r.body() else {
-        panic!("{:?}", r.body())
-    };
-    assert!(hs.contains(&"88.118.8/H-1"), "{hs:?}");
-    let r = as_a(
-        &mut tcp,
-        &Request::Delete {
-            handle: "88.118.8/H-1",
-        },
-        0,
-    )
-    .await;
-    assert_eq!(r.code(), rc::SUCCESS);
-    let r = udp(
-        addr,
-        &message(&resolution("88.118.8/H-1", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::HANDLE_NOT_FOUND);
-
-    // Least privilege: A's key cannot write under B's prefix.
-    let r = as_a(
-        &mut tcp,
-        &Request::Create {
-            handle: "88.118.9/X",
-            values: vec![url.clone()],
-        },
-        0,
-    )
-    .await;
-    assert_eq!(r.code(), rc::INSUFFICIENT_PERMISSIONS, "{:?}", r.body());
-
-    // A wrong signature fails; the challenge cannot be answered twice.
-    let r = tcp.call(&message(&create, flags::KC, 0)).await;
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let mut bad = sign(&test_key(), nonce, digest);
-    let last = bad.len() - 1;
-    bad[last] ^= 1;
-    let answer = |resp: &[u8]| {
-        message(
-            &Request::ChallengeAnswer {
-                auth_type: "HS_PUBKEY",
-                admin: "88.118.8/ADMIN",
-                index: 300,
-                response: resp,
-            },
-            flags::KC,
-            r.env.session_id,
-        )
-    };
-    let r2 = tcp.call(&answer(&bad)).await;
-    assert_eq!(r2.code(), rc::AUTHENTICATION_FAILED);
-    let good = sign(&test_key(), nonce, digest);
-    let r3 = tcp.call(&answer(&good)).await;
-    assert_eq!(
-        r3.code(),
-        rc::AUTHEN_TIMEOUT,
-        "a challenge is answerable once"
-    );
-
-    // An expired challenge (the test node allows 2 s).
-    let r = tcp.call(&message(&create, flags::KC, 0)).await;
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let good = sign(&test_key(), nonce, digest);
-    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 300,
-        response: &good,
-    };
-    let r = tcp
-        .call(&message(&answer, flags::KC, r.env.session_id))
-        .await;
-    assert_eq!(r.code(), rc::AUTHEN_TIMEOUT);
-    assert_eq!(
-        n.get("/api/handles/88.118.8/H-1", None).await.0,
-        404,
-        "nothing was written"
-    );
-
-    // Unknown key index.
-    let r = tcp.call(&message(&create, flags::KC, 0)).await;
-    let Decoded::Challenge(nonce) = r.body() else {
-        panic!()
-    };
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 399,
-        response: &sign(&test_key(), nonce, &[0; 32]),
-    };
-    let r = tcp
-        .call(&message(&answer, flags::KC, r.env.session_id))
-        .await;
-    assert_eq!(r.code(), rc::INVALID_ADMIN);
+    admin_history_and_listing(n, &mut tcp).await;
+    admin_refusals(n, &mut tcp, &url, &create).await;
 }
 on_both!(handle_administration_with_challenge_response, admin_checks);
 
@@ -672,6 +694,68 @@ async fn seckey_checks(n: &TestNode) {
 }
 on_both!(handle_secret_key_challenges, seckey_checks);
 
+async fn sdk_relogin_and_login_values(
+    n: &TestNode,
+    tcp: &mut Tcp,
+    login: &Request<'_>,
+    create: &Request<'_>,
+    session: u32,
+) {
+    let addr = n.node.handle_addr;
+    // Logging in again on the session: 407; an unknown session: 408.
+    let r = tcp.call(&message(login, flags::KC, session)).await;
+    assert_eq!(r.code(), rc::RELOGIN);
+    let r = tcp
+        .call(&message(create, flags::KC, session ^ 0x5A5A))
+        .await;
+    assert_eq!(r.code(), rc::LOGIN_FIRST);
+
+    // LOGIN (2000) answers with the login handle's values once the challenge is met (on a
+    // new connection: this one is logged in, and a second login on it is refused).
+    let r = tcp
+        .call(&message(
+            &Request::GetSiteInfo { handle: None },
+            flags::KC,
+            0,
+        ))
+        .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+    let relogin = Request::LoginIdSystem {
+        handle: "88.118.8/ADMIN",
+        index: 300,
+    };
+    let r = tcp.call(&message(&relogin, flags::KC, 0)).await;
+    assert_eq!(r.code(), rc::RELOGIN);
+    let mut tcp = Tcp::connect(addr).await;
+    let login = Request::Login {
+        handle: "88.118.8/ADMIN",
+        indexes: vec![300],
+        types: vec![],
+    };
+    let r = tcp.call(&message(&login, flags::KC, 0)).await;
+    assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
+    let resp = r.response();
+    let (_, digest) = resp.digest.unwrap();
+    let Decoded::Challenge(nonce) = resp.body else {
+        panic!()
+    };
+    let answer = Request::ChallengeAnswer {
+        auth_type: "HS_PUBKEY",
+        admin: "88.118.8/ADMIN",
+        index: 300,
+        response: &sign(&test_key(), nonce, digest),
+    };
+    let r = tcp
+        .call(&message(&answer, flags::KC, r.env.session_id))
+        .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+    assert_eq!(r.message().header.op_code, op::LOGIN);
+    let Decoded::Values { values, .. } = r.body() else {
+        panic!("{:?}", r.body())
+    };
+    assert_eq!(values[0].type_name, "HS_PUBKEY");
+}
+
 /// The national SDK's flow: LOGIN_ID_SYSTEM (2001) → challenge → answer; the challenge's
 /// session id then authorises further requests without new challenges.
 async fn sdk_login_checks(n: &TestNode) {
@@ -746,57 +830,6 @@ async fn sdk_login_checks(n: &TestNode) {
         .await;
     assert_eq!(r.code(), rc::INSUFFICIENT_PERMISSIONS);
 
-    // Logging in again on the session: 407; an unknown session: 408.
-    let r = tcp.call(&message(&login, flags::KC, session)).await;
-    assert_eq!(r.code(), rc::RELOGIN);
-    let r = tcp
-        .call(&message(&create, flags::KC, session ^ 0x5A5A))
-        .await;
-    assert_eq!(r.code(), rc::LOGIN_FIRST);
-
-    // LOGIN (2000) answers with the login handle's values once the challenge is met (on a
-    // new connection: this one is logged in, and a second login on it is refused).
-    let r = tcp
-        .call(&message(
-            &Request::GetSiteInfo { handle: None },
-            flags::KC,
-            0,
-        ))
-        .await;
-    assert_eq!(r.code(), rc::SUCCESS);
-    let relogin = Request::LoginIdSystem {
-        handle: "88.118.8/ADMIN",
-        index: 300,
-    };
-    let r = tcp.call(&message(&relogin, flags::KC, 0)).await;
-    assert_eq!(r.code(), rc::RELOGIN);
-    let mut tcp = Tcp::connect(addr).await;
-    let login = Request::Login {
-        handle: "88.118.8/ADMIN",
-        indexes: vec![300],
-        types: vec![],
-    };
-    let r = tcp.call(&message(&login, flags::KC, 0)).await;
-    assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 300,
-        response: &sign(&test_key(), nonce, digest),
-    };
-    let r = tcp
-        .call(&message(&answer, flags::KC, r.env.session_id))
-        .await;
-    assert_eq!(r.code(), rc::SUCCESS);
-    assert_eq!(r.message().header.op_code, op::LOGIN);
-    let Decoded::Values { values, .. } = r.body() else {
-        panic!("{:?}", r.body())
-    };
-    assert_eq!(values[0].type_name, "HS_PUBKEY");
+    sdk_relogin_and_login_values(n, &mut tcp, &login, &create, session).await;
 }
 on_both!(handle_national_sdk_login_sessions, sdk_login_checks);

@@ -81,6 +81,128 @@ fn rsa_signature(nonce: &[u8], cnonce: &[u8]) -> Vec<u8> {
     answer[4 + 7 + 4..].to_vec()
 }
 
+async fn session_wrong_signature(n: &TestNode, nonce: &[u8], cnonce: &[u8]) {
+    // A wrong signature: 401 with the reason; the session stays anonymous.
+    let (sid2, _) = open(n).await;
+    let bad = handle_auth(
+        &sid2,
+        "300:88.118.8/ADMIN",
+        "HS_PUBKEY",
+        "SHA256",
+        &rsa_signature(nonce, cnonce),
+        cnonce,
+    );
+    let (s, v) = call(n, Method::PUT, "/api/sessions/this", Some(&bad), None).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("Identity not verified"),
+        "{v}"
+    );
+    assert_eq!(v.get("authenticated"), None);
+    let (s, v) = in_session(n, Method::GET, "/api/handles/88.118.8/RS-1", &sid2, None).await;
+    assert_eq!(s, 200);
+    assert!(!v.to_string().contains("admins only"));
+}
+
+/// HS_SECKEY sessions and guessing; the session it proves (kept for the expiry check).
+async fn session_secret_key(n: &TestNode, cnonce: &[u8]) -> String {
+    // HS_SECKEY: an HMAC-SHA256 of nonce ‖ cnonce under the secret.
+    let (sid3, nonce3) = open(n).await;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"rest-session-secret");
+    let mac = ring::hmac::sign(&key, &[&nonce3[..], cnonce].concat());
+    let auth = handle_auth(
+        &sid3,
+        "301:88.118.8/RS-1",
+        "HS_SECKEY",
+        "HMAC-SHA256",
+        mac.as_ref(),
+        cnonce,
+    );
+    let (s, v) = call(n, Method::PUT, "/api/sessions/this", Some(&auth), None).await;
+    assert_eq!((s, &v["id"]), (200, &json!("301:88.118.8/RS-1")), "{v}");
+    let wrong = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"wrong"),
+        &[&nonce3[..], cnonce].concat(),
+    );
+    let (sid4, _) = open(n).await;
+    let auth = handle_auth(
+        &sid4,
+        "301:88.118.8/RS-1",
+        "HS_SECKEY",
+        "HMAC-SHA256",
+        wrong.as_ref(),
+        cnonce,
+    );
+    let (s, _) = call(n, Method::PUT, "/api/sessions/this", Some(&auth), None).await;
+    assert_eq!(s, 401);
+
+    // Guessing a secret is rate-limited per client address like Handle challenge answers
+    // (a burst of 60, then 20 a second): 150 guesses at once meet 429s.
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..150u8 {
+        let guess = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[i]),
+            &[&nonce3[..], cnonce].concat(),
+        );
+        let auth = handle_auth(
+            &sid4,
+            "301:88.118.8/RS-1",
+            "HS_SECKEY",
+            "HMAC-SHA256",
+            guess.as_ref(),
+            cnonce,
+        );
+        let req = n
+            .client
+            .put(format!("{}/api/sessions/this", n.base))
+            .header("authorization", auth);
+        guesses.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let statuses: Vec<u16> = guesses.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+    sid3
+}
+
+async fn session_ending(n: &TestNode, sid: &str, sid3: &str) {
+    // Ending a session; an unknown session is refused on every route.
+    let (s, _) = in_session(n, Method::DELETE, "/api/sessions/this", sid, None).await;
+    assert_eq!(s, 204);
+    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", sid, None).await;
+    assert_eq!(s, 403);
+    let (s, v) = in_session(n, Method::GET, "/api/handles/88.118.8/RS-1", sid, None).await;
+    assert_eq!((s, v["responseCode"].as_u64()), (401, Some(402)), "{v}");
+    // A request naming a session cannot open another.
+    let (s, _) = in_session(n, Method::POST, "/api/sessions", sid, None).await;
+    assert_eq!(s, 400);
+
+    // Sessions expire when idle (this node: one second).
+    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", sid3, None).await;
+    assert_eq!(s, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", sid3, None).await;
+    assert_eq!(s, 403, "the idle session expired");
+
+    // A flood of new sessions from one address meets 429 (a client keeps one session).
+    let mut opens = tokio::task::JoinSet::new();
+    for _ in 0..80 {
+        let req = n.client.post(format!("{}/api/sessions", n.base));
+        opens.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let statuses: Vec<u16> = opens.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
 async fn session_checks(n: &TestNode) {
     publish_key(n).await;
     let (s, body) = n
@@ -142,119 +264,9 @@ async fn session_checks(n: &TestNode) {
     .await;
     assert_eq!((s, v["responseCode"].as_u64()), (403, Some(401)), "{v}");
 
-    // A wrong signature: 401 with the reason; the session stays anonymous.
-    let (sid2, _) = open(n).await;
-    let bad = handle_auth(
-        &sid2,
-        "300:88.118.8/ADMIN",
-        "HS_PUBKEY",
-        "SHA256",
-        &rsa_signature(&nonce, cnonce),
-        cnonce,
-    );
-    let (s, v) = call(n, Method::PUT, "/api/sessions/this", Some(&bad), None).await;
-    assert_eq!(s, 401, "{v}");
-    assert!(
-        v["error"]
-            .as_str()
-            .unwrap()
-            .contains("Identity not verified"),
-        "{v}"
-    );
-    assert_eq!(v.get("authenticated"), None);
-    let (s, v) = in_session(n, Method::GET, "/api/handles/88.118.8/RS-1", &sid2, None).await;
-    assert_eq!(s, 200);
-    assert!(!v.to_string().contains("admins only"));
-
-    // HS_SECKEY: an HMAC-SHA256 of nonce ‖ cnonce under the secret.
-    let (sid3, nonce3) = open(n).await;
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"rest-session-secret");
-    let mac = ring::hmac::sign(&key, &[&nonce3[..], cnonce].concat());
-    let auth = handle_auth(
-        &sid3,
-        "301:88.118.8/RS-1",
-        "HS_SECKEY",
-        "HMAC-SHA256",
-        mac.as_ref(),
-        cnonce,
-    );
-    let (s, v) = call(n, Method::PUT, "/api/sessions/this", Some(&auth), None).await;
-    assert_eq!((s, &v["id"]), (200, &json!("301:88.118.8/RS-1")), "{v}");
-    let wrong = ring::hmac::sign(
-        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"wrong"),
-        &[&nonce3[..], cnonce].concat(),
-    );
-    let (sid4, _) = open(n).await;
-    let auth = handle_auth(
-        &sid4,
-        "301:88.118.8/RS-1",
-        "HS_SECKEY",
-        "HMAC-SHA256",
-        wrong.as_ref(),
-        cnonce,
-    );
-    let (s, _) = call(n, Method::PUT, "/api/sessions/this", Some(&auth), None).await;
-    assert_eq!(s, 401);
-
-    // Guessing a secret is rate-limited per client address like Handle challenge answers
-    // (a burst of 60, then 20 a second): 150 guesses at once meet 429s.
-    let mut guesses = tokio::task::JoinSet::new();
-    for i in 0..150u8 {
-        let guess = ring::hmac::sign(
-            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[i]),
-            &[&nonce3[..], cnonce].concat(),
-        );
-        let auth = handle_auth(
-            &sid4,
-            "301:88.118.8/RS-1",
-            "HS_SECKEY",
-            "HMAC-SHA256",
-            guess.as_ref(),
-            cnonce,
-        );
-        let req = n
-            .client
-            .put(format!("{}/api/sessions/this", n.base))
-            .header("authorization", auth);
-        guesses.spawn(async move { req.send().await.unwrap().status().as_u16() });
-    }
-    let statuses: Vec<u16> = guesses.join_all().await;
-    assert!(
-        statuses.iter().all(|s| *s == 401 || *s == 429),
-        "{statuses:?}"
-    );
-    assert!(statuses.contains(&429), "{statuses:?}");
-
-    // Ending a session; an unknown session is refused on every route.
-    let (s, _) = in_session(n, Method::DELETE, "/api/sessions/this", &sid, None).await;
-    assert_eq!(s, 204);
-    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", &sid, None).await;
-    assert_eq!(s, 403);
-    let (s, v) = in_session(n, Method::GET, "/api/handles/88.118.8/RS-1", &sid, None).await;
-    assert_eq!((s, v["responseCode"].as_u64()), (401, Some(402)), "{v}");
-    // A request naming a session cannot open another.
-    let (s, _) = in_session(n, Method::POST, "/api/sessions", &sid, None).await;
-    assert_eq!(s, 400);
-
-    // Sessions expire when idle (this node: one second).
-    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", &sid3, None).await;
-    assert_eq!(s, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    let (s, _) = in_session(n, Method::GET, "/api/sessions/this", &sid3, None).await;
-    assert_eq!(s, 403, "the idle session expired");
-
-    // A flood of new sessions from one address meets 429 (a client keeps one session).
-    let mut opens = tokio::task::JoinSet::new();
-    for _ in 0..80 {
-        let req = n.client.post(format!("{}/api/sessions", n.base));
-        opens.spawn(async move { req.send().await.unwrap().status().as_u16() });
-    }
-    let statuses: Vec<u16> = opens.join_all().await;
-    assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 429),
-        "{statuses:?}"
-    );
-    assert!(statuses.contains(&429), "{statuses:?}");
+    session_wrong_signature(n, &nonce, cnonce).await;
+    let sid3 = session_secret_key(n, cnonce).await;
+    session_ending(n, &sid, &sid3).await;
 }
 
 async fn site_checks(n: &TestNode) {

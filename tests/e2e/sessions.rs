@@ -305,6 +305,43 @@ async fn authenticate(tcp: &mut Tcp, s: &mut ClientSession, first: &Request<'_>)
     )
 }
 
+async fn session_rsa_and_identity_checks(tcp: &mut Tcp, server: &PublicKey) {
+    let url = |i: u32, u: &str| HandleValue::text(i, "URL", u);
+    // The RSA exchanges: the client's key, a key in a handle, the server's key.
+    for exchange in [
+        KeyExchange::CipherClient,
+        KeyExchange::CipherHandle,
+        KeyExchange::CipherServer,
+    ] {
+        let mut s = open_session(tcp, server, exchange, ADMIN).await;
+        let handle = format!("88.118.8/RSA-{}", exchange.code());
+        let create = Request::Create {
+            handle: &handle,
+            values: vec![url(1, "https://s.example/rsa")],
+        };
+        let r = authenticate(tcp, &mut s, &create).await;
+        assert_eq!(r.code(), rc::SUCCESS, "{exchange:?}: {:?}", r.body());
+        let delete = Request::Delete { handle: &handle };
+        let r = s.call(tcp, &delete, flags::CT | flags::KC, true).await;
+        assert_eq!(r.code(), rc::SUCCESS, "{exchange:?}: {:?}", r.body());
+    }
+
+    // A session set up for another identity is not authenticated by this key's challenge:
+    // the challenged request runs, the next one is challenged again.
+    let mut s = open_session(tcp, server, KeyExchange::DiffieHellman, "88.118.8/OTHER").await;
+    let create = Request::Create {
+        handle: "88.118.8/SESS-9",
+        values: vec![url(1, "https://s.example/9")],
+    };
+    let r = authenticate(tcp, &mut s, &create).await;
+    assert_eq!(r.code(), rc::SUCCESS);
+    let delete = Request::Delete {
+        handle: "88.118.8/SESS-9",
+    };
+    let r = s.call(tcp, &delete, flags::CT | flags::KC, false).await;
+    assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
+}
+
 async fn session_checks(n: &TestNode) {
     publish_key(n).await;
     let mut tcp = Tcp::connect(n.node.handle_addr).await;
@@ -408,47 +445,7 @@ async fn session_checks(n: &TestNode) {
     let r = tcp.call(&s.request(&modify, flags::KC, false)).await;
     assert_eq!(r.code(), rc::SESSION_TIMEOUT);
 
-    // The RSA exchanges: the client's key, a key in a handle, the server's key.
-    for exchange in [
-        KeyExchange::CipherClient,
-        KeyExchange::CipherHandle,
-        KeyExchange::CipherServer,
-    ] {
-        let mut s = open_session(&mut tcp, &server, exchange, ADMIN).await;
-        let handle = format!("88.118.8/RSA-{}", exchange.code());
-        let create = Request::Create {
-            handle: &handle,
-            values: vec![url(1, "https://s.example/rsa")],
-        };
-        let r = authenticate(&mut tcp, &mut s, &create).await;
-        assert_eq!(r.code(), rc::SUCCESS, "{exchange:?}: {:?}", r.body());
-        let delete = Request::Delete { handle: &handle };
-        let r = s.call(&mut tcp, &delete, flags::CT | flags::KC, true).await;
-        assert_eq!(r.code(), rc::SUCCESS, "{exchange:?}: {:?}", r.body());
-    }
-
-    // A session set up for another identity is not authenticated by this key's challenge:
-    // the challenged request runs, the next one is challenged again.
-    let mut s = open_session(
-        &mut tcp,
-        &server,
-        KeyExchange::DiffieHellman,
-        "88.118.8/OTHER",
-    )
-    .await;
-    let create = Request::Create {
-        handle: "88.118.8/SESS-9",
-        values: vec![url(1, "https://s.example/9")],
-    };
-    let r = authenticate(&mut tcp, &mut s, &create).await;
-    assert_eq!(r.code(), rc::SUCCESS);
-    let delete = Request::Delete {
-        handle: "88.118.8/SESS-9",
-    };
-    let r = s
-        .call(&mut tcp, &delete, flags::CT | flags::KC, false)
-        .await;
-    assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
+    session_rsa_and_identity_checks(&mut tcp, &server).await;
 }
 on_both!(handle_protocol_sessions, session_checks);
 
