@@ -393,50 +393,7 @@ impl Responder {
                 }
             }
             Owner::Leaf { .. } => match &facts.entry {
-                Some(entry) => {
-                    let now = now();
-                    let txt = matches!(qtype, RecordType::TXT | RecordType::ANY);
-                    let uri = qtype == RecordType::Unknown(URI);
-                    if qtype == RecordType::NAPTR {
-                        let handle = entry.handle.as_str();
-                        for n in &c.naptr {
-                            if n.prefix.as_deref().is_some_and(|pre| {
-                                !is_under(handle.split('/').next().unwrap_or(""), pre)
-                            }) {
-                                continue;
-                            }
-                            // `!` delimits the regexp; one in the URI would end it early.
-                            let uri = n.template.replace("{handle}", handle).replace('!', "%21");
-                            m.add_answer(Record::from_rdata(
-                                qname.clone(),
-                                c.ttl,
-                                RData::NAPTR(NAPTR::new(
-                                    n.order,
-                                    n.preference,
-                                    b"U".to_vec().into_boxed_slice(),
-                                    n.services.as_bytes().into(),
-                                    format!("!^.*$!{uri}!").into_bytes().into_boxed_slice(),
-                                    Name::root(),
-                                )),
-                            ));
-                        }
-                    }
-                    for v in &entry.values {
-                        if txt {
-                            m.add_answer(Record::from_rdata(
-                                qname.clone(),
-                                ttl_of(v, now),
-                                RData::TXT(TXT::new(txt_strings(v))),
-                            ));
-                        } else if uri && is_url(v) {
-                            m.add_answer(Record::from_rdata(
-                                qname.clone(),
-                                ttl_of(v, now),
-                                uri_rdata(u16::try_from(v.index).unwrap_or(u16::MAX), &v.data),
-                            ));
-                        }
-                    }
-                }
+                Some(entry) => self.add_leaf(&mut m, &qname, qtype, entry),
                 None => exists = facts.prefix_exists,
             },
         }
@@ -447,6 +404,55 @@ impl Responder {
             m.add_authority(self.negative_soa());
         }
         self.finish(p, m)
+    }
+
+    /// The records of an identifier: TXT (one per public value), URI (its URLs), NAPTR (the
+    /// configured service mappings).
+    fn add_leaf(&self, m: &mut Message, qname: &Name, qtype: RecordType, entry: &Entry) {
+        let c = &self.config;
+        let now = now();
+        let txt = matches!(qtype, RecordType::TXT | RecordType::ANY);
+        let uri = qtype == RecordType::Unknown(URI);
+        if qtype == RecordType::NAPTR {
+            let handle = entry.handle.as_str();
+            for n in &c.naptr {
+                if n.prefix
+                    .as_deref()
+                    .is_some_and(|pre| !is_under(handle.split('/').next().unwrap_or(""), pre))
+                {
+                    continue;
+                }
+                // `!` delimits the regexp; one in the URI would end it early.
+                let uri = n.template.replace("{handle}", handle).replace('!', "%21");
+                m.add_answer(Record::from_rdata(
+                    qname.clone(),
+                    c.ttl,
+                    RData::NAPTR(NAPTR::new(
+                        n.order,
+                        n.preference,
+                        b"U".to_vec().into_boxed_slice(),
+                        n.services.as_bytes().into(),
+                        format!("!^.*$!{uri}!").into_bytes().into_boxed_slice(),
+                        Name::root(),
+                    )),
+                ));
+            }
+        }
+        for v in &entry.values {
+            if txt {
+                m.add_answer(Record::from_rdata(
+                    qname.clone(),
+                    ttl_of(v, now),
+                    RData::TXT(TXT::new(txt_strings(v))),
+                ));
+            } else if uri && is_url(v) {
+                m.add_answer(Record::from_rdata(
+                    qname.clone(),
+                    ttl_of(v, now),
+                    uri_rdata(u16::try_from(v.index).unwrap_or(u16::MAX), &v.data),
+                ));
+            }
+        }
     }
 
     /// Adds EDNS, serialises, and truncates to what the transport allows.

@@ -216,6 +216,45 @@ fn read_profile(e: &Element) -> EnterpriseProfile {
     }
 }
 
+/// `<login>` with the EPP version, language and the object URIs of the session.
+fn write_login(w: &mut Writer, cl_id: &str, pw: &str, obj_uris: &[String]) {
+    w.open("login", &[]).leaf("clID", cl_id).leaf("pw", pw);
+    w.open("options", &[])
+        .leaf("version", "1.0")
+        .leaf("lang", "en");
+    w.close("options").open("svcs", &[]);
+    for u in obj_uris {
+        w.leaf("objURI", u);
+    }
+    w.close("svcs").close("login");
+}
+
+/// The body of `<ent:update>`: all material (`chgAll`) or the fields that change (`chg`).
+fn write_ent_update(w: &mut Writer, ent_id: &str, change: &EntChange) {
+    match change {
+        EntChange::All {
+            shr_prefix,
+            profile,
+        } => {
+            w.leaf("ent:shrPrefix", shr_prefix)
+                .leaf("ent:entId", ent_id);
+            w.open("ent:chgAll", &[]);
+            write_profile(w, profile, true);
+            w.close("ent:chgAll");
+        }
+        EntChange::Partial {
+            shr_user_id,
+            profile,
+        } => {
+            w.leaf("ent:shrUserId", shr_user_id)
+                .leaf("ent:entId", ent_id);
+            w.open("ent:chg", &[]);
+            write_profile(w, profile, false);
+            w.close("ent:chg");
+        }
+    }
+}
+
 impl Request {
     /// The command as an EPP document.
     pub fn to_xml(&self, ns: &Namespaces) -> String {
@@ -239,17 +278,7 @@ impl Request {
                 cl_id,
                 pw,
                 obj_uris,
-            } => {
-                w.open("login", &[]).leaf("clID", cl_id).leaf("pw", &pw.0);
-                w.open("options", &[])
-                    .leaf("version", "1.0")
-                    .leaf("lang", "en");
-                w.close("options").open("svcs", &[]);
-                for u in obj_uris {
-                    w.leaf("objURI", u);
-                }
-                w.close("svcs").close("login");
-            }
+            } => write_login(&mut w, cl_id, &pw.0, obj_uris),
             Command::Logout => {
                 w.empty("logout", &[]);
             }
@@ -270,27 +299,8 @@ impl Request {
                 write_profile(w, profile, true);
             }),
             Command::EntUpdate { ent_id, change } => {
-                obj(&mut w, "update", Object::Ent, &|w| match change {
-                    EntChange::All {
-                        shr_prefix,
-                        profile,
-                    } => {
-                        w.leaf("ent:shrPrefix", shr_prefix)
-                            .leaf("ent:entId", ent_id);
-                        w.open("ent:chgAll", &[]);
-                        write_profile(w, profile, true);
-                        w.close("ent:chgAll");
-                    }
-                    EntChange::Partial {
-                        shr_user_id,
-                        profile,
-                    } => {
-                        w.leaf("ent:shrUserId", shr_user_id)
-                            .leaf("ent:entId", ent_id);
-                        w.open("ent:chg", &[]);
-                        write_profile(w, profile, false);
-                        w.close("ent:chg");
-                    }
+                obj(&mut w, "update", Object::Ent, &|w| {
+                    write_ent_update(w, ent_id, change)
                 });
             }
             Command::PrefixCheck { shr_prefix, prefix } => {

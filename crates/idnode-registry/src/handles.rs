@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use idnode_core::{validate_record, AdminRef, HandleValue, Identifier, Permissions, ADMIN_INDEX};
-use idnode_store::{ItemErrorKind, Op, StoreError};
+use idnode_store::{HandleRecord, ItemErrorKind, Op, StoreError};
 
 use crate::pipeline::WriteFailure;
 use crate::scope::PrefixInfo;
@@ -171,43 +171,10 @@ impl Registry {
                 }
                 (m @ (PutMode::Values { .. } | PutMode::Modify), Some(rec)) => {
                     let (indexes, overwrite) = match m {
-                        PutMode::Values { indexes, overwrite } => (indexes.clone(), *overwrite),
+                        PutMode::Values { indexes, overwrite } => (indexes.as_deref(), *overwrite),
                         _ => (None, true),
                     };
-                    let mut merged: BTreeMap<u32, HandleValue> =
-                        rec.values.iter().map(|v| (v.index, v.clone())).collect();
-                    new_values.retain(|v| indexes.as_ref().is_none_or(|l| l.contains(&v.index)));
-                    if new_values.is_empty() {
-                        return Err(RegistryError::InvalidValue(
-                            "no value in the body matches the given indexes".into(),
-                        ));
-                    }
-                    self.prepare(&id, &mut new_values, &mut ops);
-                    for v in new_values {
-                        if let Some(old) = merged.get(&v.index) {
-                            if !overwrite {
-                                return Err(RegistryError::ValueExists(v.index));
-                            }
-                            if old.is_secret() && !v.is_secret() {
-                                ops.push(Op::DeleteSecret {
-                                    handle: id.as_str().to_owned(),
-                                    index: Some(v.index),
-                                });
-                            }
-                        }
-                        merged.insert(v.index, v);
-                    }
-                    let all: Vec<HandleValue> = merged.into_values().collect();
-                    validate_record(&all)?;
-                    ops.insert(
-                        0,
-                        Op::Update {
-                            handle: id.clone(),
-                            expected_version: rec.version,
-                            before: rec.values,
-                            values: all,
-                        },
-                    );
+                    self.merge_values(&id, rec, new_values, indexes, overwrite, &mut ops)?;
                 }
             }
             match self.commit(p, ops).await {
@@ -225,6 +192,55 @@ impl Registry {
             }
         }
         unreachable!("the loop returns")
+    }
+
+    /// Merges `new_values` (those at `indexes`, when given) into the record `rec`: an update
+    /// op first in `ops`, secret rows dropped for secrets replaced by plain values. Without
+    /// `overwrite`, an existing index is refused.
+    fn merge_values(
+        &self,
+        id: &Identifier,
+        rec: HandleRecord,
+        mut new_values: Vec<HandleValue>,
+        indexes: Option<&[u32]>,
+        overwrite: bool,
+        ops: &mut Vec<Op>,
+    ) -> Result<()> {
+        let mut merged: BTreeMap<u32, HandleValue> =
+            rec.values.iter().map(|v| (v.index, v.clone())).collect();
+        new_values.retain(|v| indexes.is_none_or(|l| l.contains(&v.index)));
+        if new_values.is_empty() {
+            return Err(RegistryError::InvalidValue(
+                "no value in the body matches the given indexes".into(),
+            ));
+        }
+        self.prepare(id, &mut new_values, ops);
+        for v in new_values {
+            if let Some(old) = merged.get(&v.index) {
+                if !overwrite {
+                    return Err(RegistryError::ValueExists(v.index));
+                }
+                if old.is_secret() && !v.is_secret() {
+                    ops.push(Op::DeleteSecret {
+                        handle: id.as_str().to_owned(),
+                        index: Some(v.index),
+                    });
+                }
+            }
+            merged.insert(v.index, v);
+        }
+        let all: Vec<HandleValue> = merged.into_values().collect();
+        validate_record(&all)?;
+        ops.insert(
+            0,
+            Op::Update {
+                handle: id.clone(),
+                expected_version: rec.version,
+                before: rec.values,
+                values: all,
+            },
+        );
+        Ok(())
     }
 
     /// Deletes a handle, or only the values at `indexes` (REST `DELETE`).

@@ -58,6 +58,156 @@ fn identifier(
     }
 }
 
+/// `ent:create`, unless the enterprise is known upstream already (recorded, or found by its
+/// credit code).
+async fn enterprise_create(
+    s: &mut Session,
+    cx: &Context<'_>,
+    enterprise: i64,
+    trid: &str,
+) -> Result<Vec<Op>, UpstreamError> {
+    let node = cx.cfg.node_prefix.clone();
+    let e =
+        cx.store.get_enterprise(enterprise).await?.ok_or_else(|| {
+            UpstreamError::Undeliverable(format!("enterprise {enterprise} is gone"))
+        })?;
+    if e.upstream_id.is_some() {
+        return Ok(Vec::new());
+    }
+    // Already on file upstream (by its credit code)? Then only its id is recorded.
+    if !e.profile.credit_code.is_empty() {
+        let check = Command::EntCheck {
+            shr_user_id: cx.cfg.shr_user_id.clone(),
+            crt_type: "1".into(),
+            crt_code: e.profile.credit_code.clone(),
+        };
+        match s.command(check, &format!("{trid}-c")).await {
+            Ok(r) => {
+                if let ResData::EntChecked(id) = r.data {
+                    if !id.is_empty() {
+                        return Ok(vec![Op::SetEnterpriseUpstream {
+                            id: enterprise,
+                            upstream_id: id,
+                        }]);
+                    }
+                }
+            }
+            Err(e) if refused_code(&e) == Some(2303) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let r = s
+        .command(
+            Command::EntCreate {
+                shr_prefix: node,
+                profile: Box::new(e.profile),
+            },
+            trid,
+        )
+        .await?;
+    match r.data {
+        ResData::EntCreated(id) | ResData::EntChecked(id) if !id.is_empty() => {
+            Ok(vec![Op::SetEnterpriseUpstream {
+                id: enterprise,
+                upstream_id: id,
+            }])
+        }
+        _ => Err(UpstreamError::Protocol(
+            "ent:create answered without an entId".into(),
+        )),
+    }
+}
+
+/// The node's site for `prefix`: created, or updated when it exists.
+async fn site_register(
+    s: &mut Session,
+    cx: &Context<'_>,
+    prefix: &str,
+    trid: &str,
+) -> Result<Vec<Op>, UpstreamError> {
+    let site = Site::from_site_info(1, &cx.cfg.site);
+    let object = identifier(cx, prefix, Vec::new(), vec![site.clone()]);
+    match s
+        .command(Command::IdentifierCreate(Box::new(object)), trid)
+        .await
+    {
+        Err(e) if refused_code(&e) == Some(2302) => {
+            let update = IdentifierUpdate {
+                name: prefix.to_owned(),
+                chg: IdentifierChanges {
+                    sites: vec![site],
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            s.command(
+                Command::IdentifierUpdate(Box::new(update)),
+                &format!("{trid}-u"),
+            )
+            .await?;
+        }
+        other => {
+            other?;
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// One identifier change; one already made upstream counts as made.
+async fn identifier_step(
+    s: &mut Session,
+    cx: &Context<'_>,
+    change: &IdentifierChange,
+    trid: &str,
+) -> Result<(), UpstreamError> {
+    match change {
+        IdentifierChange::Create { name, urls } => {
+            let object = identifier(cx, name, urls.clone(), Vec::new());
+            match s
+                .command(Command::IdentifierCreate(Box::new(object)), trid)
+                .await
+            {
+                // Already there (created before this node kept an outbox): converged.
+                Err(e) if refused_code(&e) == Some(2302) => {}
+                other => {
+                    other?;
+                }
+            }
+        }
+        IdentifierChange::Update {
+            name,
+            added,
+            removed,
+        } => {
+            let update = IdentifierUpdate {
+                name: name.clone(),
+                add: IdentifierChanges {
+                    urls: added.clone(),
+                    ..Default::default()
+                },
+                rem: IdentifierRemovals {
+                    urls: removed.clone(),
+                    ..Default::default()
+                },
+                chg: IdentifierChanges::default(),
+            };
+            s.command(Command::IdentifierUpdate(Box::new(update)), trid)
+                .await?;
+        }
+        IdentifierChange::Delete { name } => {
+            let command = Command::IdentifierDelete { name: name.clone() };
+            match s.command(command, trid).await {
+                // Already gone: converged.
+                Err(e) if refused_code(&e) == Some(2303) => {}
+                other => {
+                    other?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Delivers step `k` of `action`; returns the local changes its answer causes.
 pub(crate) async fn step(
     s: &mut Session,
@@ -70,54 +220,7 @@ pub(crate) async fn step(
     let node = cx.cfg.node_prefix.clone();
     match action {
         Action::EnterpriseCreate { enterprise } => {
-            let e = cx.store.get_enterprise(*enterprise).await?.ok_or_else(|| {
-                UpstreamError::Undeliverable(format!("enterprise {enterprise} is gone"))
-            })?;
-            if e.upstream_id.is_some() {
-                return Ok(Vec::new());
-            }
-            // Already on file upstream (by its credit code)? Then only its id is recorded.
-            if !e.profile.credit_code.is_empty() {
-                let check = Command::EntCheck {
-                    shr_user_id: cx.cfg.shr_user_id.clone(),
-                    crt_type: "1".into(),
-                    crt_code: e.profile.credit_code.clone(),
-                };
-                match s.command(check, &format!("{trid}-c")).await {
-                    Ok(r) => {
-                        if let ResData::EntChecked(id) = r.data {
-                            if !id.is_empty() {
-                                return Ok(vec![Op::SetEnterpriseUpstream {
-                                    id: *enterprise,
-                                    upstream_id: id,
-                                }]);
-                            }
-                        }
-                    }
-                    Err(e) if refused_code(&e) == Some(2303) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            let r = s
-                .command(
-                    Command::EntCreate {
-                        shr_prefix: node,
-                        profile: Box::new(e.profile),
-                    },
-                    &trid,
-                )
-                .await?;
-            match r.data {
-                ResData::EntCreated(id) | ResData::EntChecked(id) if !id.is_empty() => {
-                    Ok(vec![Op::SetEnterpriseUpstream {
-                        id: *enterprise,
-                        upstream_id: id,
-                    }])
-                }
-                _ => Err(UpstreamError::Protocol(
-                    "ent:create answered without an entId".into(),
-                )),
-            }
+            enterprise_create(s, cx, *enterprise, &trid).await
         }
         Action::EnterpriseUpdate { enterprise } => {
             let ent_id = upstream_id(cx, *enterprise).await?;
@@ -149,83 +252,12 @@ pub(crate) async fn step(
             s.command(command, &trid).await?;
             Ok(Vec::new())
         }
-        Action::SiteRegister { prefix } => {
-            let site = Site::from_site_info(1, &cx.cfg.site);
-            let object = identifier(cx, prefix, Vec::new(), vec![site.clone()]);
-            match s
-                .command(Command::IdentifierCreate(Box::new(object)), &trid)
-                .await
-            {
-                Err(e) if refused_code(&e) == Some(2302) => {
-                    let update = IdentifierUpdate {
-                        name: prefix.clone(),
-                        chg: IdentifierChanges {
-                            sites: vec![site],
-                            ..Default::default()
-                        },
-                        ..Default::default()
-                    };
-                    s.command(
-                        Command::IdentifierUpdate(Box::new(update)),
-                        &format!("{trid}-u"),
-                    )
-                    .await?;
-                }
-                other => {
-                    other?;
-                }
-            }
-            Ok(Vec::new())
-        }
+        Action::SiteRegister { prefix } => site_register(s, cx, prefix, &trid).await,
         Action::Identifiers { changes } => {
             let Some(change) = changes.get(k as usize) else {
                 return Ok(Vec::new());
             };
-            match change {
-                IdentifierChange::Create { name, urls } => {
-                    let object = identifier(cx, name, urls.clone(), Vec::new());
-                    match s
-                        .command(Command::IdentifierCreate(Box::new(object)), &trid)
-                        .await
-                    {
-                        // Already there (created before this node kept an outbox): converged.
-                        Err(e) if refused_code(&e) == Some(2302) => {}
-                        other => {
-                            other?;
-                        }
-                    }
-                }
-                IdentifierChange::Update {
-                    name,
-                    added,
-                    removed,
-                } => {
-                    let update = IdentifierUpdate {
-                        name: name.clone(),
-                        add: IdentifierChanges {
-                            urls: added.clone(),
-                            ..Default::default()
-                        },
-                        rem: IdentifierRemovals {
-                            urls: removed.clone(),
-                            ..Default::default()
-                        },
-                        chg: IdentifierChanges::default(),
-                    };
-                    s.command(Command::IdentifierUpdate(Box::new(update)), &trid)
-                        .await?;
-                }
-                IdentifierChange::Delete { name } => {
-                    let command = Command::IdentifierDelete { name: name.clone() };
-                    match s.command(command, &trid).await {
-                        // Already gone: converged.
-                        Err(e) if refused_code(&e) == Some(2303) => {}
-                        other => {
-                            other?;
-                        }
-                    }
-                }
-            }
+            identifier_step(s, cx, change, &trid).await?;
             Ok(Vec::new())
         }
         Action::EscrowDeposit { .. }

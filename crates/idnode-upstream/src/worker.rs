@@ -204,61 +204,69 @@ impl Worker {
             .await
     }
 
+    /// Sets aside an action whose payload cannot be read, as a dead row for an operator.
+    async fn set_aside(&mut self, row: &OutboxRow, e: &idnode_store::StoreError) {
+        let ops = vec![
+            Op::OutboxDead {
+                item: idnode_store::OutboxItem {
+                    kind: row.kind.clone(),
+                    payload: row.payload.clone(),
+                },
+                error: e.to_string(),
+            },
+            Op::OutboxProgress {
+                id: row.id,
+                cursor: row.cursor,
+                done: true,
+            },
+        ];
+        if let Err(e) = self.commit(ops).await {
+            tracing::error!(error = %e, "cannot set aside an unreadable upstream action");
+        }
+    }
+
+    /// Delivers step `cursor` of `action`: over HTTPS, or over the EPP session (opened when
+    /// needed); the local changes its answer causes.
+    async fn step(
+        &mut self,
+        row: &OutboxRow,
+        action: &Action,
+        cursor: u32,
+    ) -> Result<Vec<Op>, UpstreamError> {
+        if !action.uses_epp() {
+            return match &self.http {
+                Some(h) => h
+                    .step(action, cursor, &self.cfg.node_prefix)
+                    .await
+                    .map(|()| Vec::new()),
+                None => Err(UpstreamError::Tls("no HTTPS client (see the log)".into())),
+            };
+        }
+        self.session().await?;
+        let Some(s) = self.session.as_mut() else {
+            return Err(UpstreamError::Protocol("no session".into()));
+        };
+        let cx = Context {
+            store: self.store.as_ref(),
+            cfg: &self.cfg,
+            client_id: &self.epp.client_id,
+        };
+        deliver::step(s, &cx, row, action, cursor).await
+    }
+
     /// Delivers the steps of `row` from its cursor on, committing progress every
     /// `commit_every` steps, at the end, and before giving up for now.
     async fn deliver(&mut self, row: OutboxRow) {
         let action = match Action::from_row(&row) {
             Ok(a) => a,
-            Err(e) => {
-                let ops = vec![
-                    Op::OutboxDead {
-                        item: idnode_store::OutboxItem {
-                            kind: row.kind.clone(),
-                            payload: row.payload.clone(),
-                        },
-                        error: e.to_string(),
-                    },
-                    Op::OutboxProgress {
-                        id: row.id,
-                        cursor: row.cursor,
-                        done: true,
-                    },
-                ];
-                if let Err(e) = self.commit(ops).await {
-                    tracing::error!(error = %e, "cannot set aside an unreadable upstream action");
-                }
-                return;
-            }
+            Err(e) => return self.set_aside(&row, &e).await,
         };
         let steps = action.steps();
         let mut cursor = row.cursor;
         let mut ops = Vec::new();
         let mut since_commit = 0;
         while cursor < steps {
-            let opened = if action.uses_epp() {
-                self.session().await.map(|_| ())
-            } else {
-                Ok(())
-            };
-            let result = match (opened, self.session.as_mut()) {
-                (Ok(()), _) if !action.uses_epp() => match &self.http {
-                    Some(h) => h
-                        .step(&action, cursor, &self.cfg.node_prefix)
-                        .await
-                        .map(|()| Vec::new()),
-                    None => Err(UpstreamError::Tls("no HTTPS client (see the log)".into())),
-                },
-                (Ok(()), Some(s)) => {
-                    let cx = Context {
-                        store: self.store.as_ref(),
-                        cfg: &self.cfg,
-                        client_id: &self.epp.client_id,
-                    };
-                    deliver::step(s, &cx, &row, &action, cursor).await
-                }
-                (Err(e), _) => Err(e),
-                (Ok(()), None) => Err(UpstreamError::Protocol("no session".into())),
-            };
+            let result = self.step(&row, &action, cursor).await;
             match result {
                 Ok(extra) => {
                     counter!("idnode_upstream_commands_total", "result" => "ok").increment(1);
