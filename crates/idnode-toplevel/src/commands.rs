@@ -28,9 +28,29 @@ impl State {
         req: &Request,
         sv: &str,
     ) -> Result<Response, Fail> {
-        let ok = |code| Response::new(code, Some(req.cl_trid.clone()), sv.to_owned());
         match &req.command {
             Command::Login { .. } | Command::Logout => fail(2002, "not inside a session"),
+            Command::EntCheck { .. } | Command::EntCreate { .. } | Command::EntUpdate { .. } => {
+                self.enterprise(tx, client, req, sv).await
+            }
+            Command::PrefixCheck { .. } | Command::PrefixCreate { .. } => {
+                self.prefix(tx, client, req, sv).await
+            }
+            Command::PollReq | Command::PollAck { .. } => self.poll(tx, client, req, sv).await,
+            _ => self.identifier_command(tx, client, req, sv).await,
+        }
+    }
+
+    /// `ent:check`, `ent:create`, `ent:update`.
+    async fn enterprise(
+        &self,
+        tx: &mut Tx<'_>,
+        client: &Client,
+        req: &Request,
+        sv: &str,
+    ) -> Result<Response, Fail> {
+        let ok = |code| Response::new(code, Some(req.cl_trid.clone()), sv.to_owned());
+        match &req.command {
             Command::EntCheck { crt_code, .. } => {
                 let id: Option<String> = sqlx::query_scalar(
                     "SELECT ent_id FROM enterprises WHERE client = ? AND credit_code = ?",
@@ -97,6 +117,20 @@ impl State {
                     .await?;
                 Ok(ok(1000))
             }
+            _ => unreachable!("routed by apply"),
+        }
+    }
+
+    /// `prefix:check` and `prefix:create`.
+    async fn prefix(
+        &self,
+        tx: &mut Tx<'_>,
+        client: &Client,
+        req: &Request,
+        sv: &str,
+    ) -> Result<Response, Fail> {
+        let ok = |code| Response::new(code, Some(req.cl_trid.clone()), sv.to_owned());
+        match &req.command {
             Command::PrefixCheck { shr_prefix, prefix } => {
                 own_prefix(client, shr_prefix)?;
                 if self.prefix_taken(tx, prefix).await? {
@@ -134,6 +168,20 @@ impl State {
                 }
                 Ok(ok(1001))
             }
+            _ => unreachable!("routed by apply"),
+        }
+    }
+
+    /// The review queue: `poll` req and ack.
+    async fn poll(
+        &self,
+        tx: &mut Tx<'_>,
+        client: &Client,
+        req: &Request,
+        sv: &str,
+    ) -> Result<Response, Fail> {
+        let ok = |code| Response::new(code, Some(req.cl_trid.clone()), sv.to_owned());
+        match &req.command {
             Command::PollReq => {
                 let row = sqlx::query(
                     "SELECT id, review, queued_at, \
@@ -195,6 +243,20 @@ impl State {
                 });
                 Ok(r)
             }
+            _ => unreachable!("routed by apply"),
+        }
+    }
+
+    /// `identifier:check`, `info`, `create`, `update`, `delete`.
+    async fn identifier_command(
+        &self,
+        tx: &mut Tx<'_>,
+        client: &Client,
+        req: &Request,
+        sv: &str,
+    ) -> Result<Response, Fail> {
+        let ok = |code| Response::new(code, Some(req.cl_trid.clone()), sv.to_owned());
+        match &req.command {
             Command::IdentifierCheck { names } => {
                 let mut list = Vec::new();
                 for name in names {
@@ -271,6 +333,7 @@ impl State {
                     .await?;
                 Ok(ok(1000))
             }
+            _ => unreachable!("routed by apply"),
         }
     }
 

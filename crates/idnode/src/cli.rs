@@ -201,39 +201,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config { .. } => unreachable!("handled above"),
         Command::Init {
-            node_prefix: prefix,
+            node_prefix,
             secret_file,
-        } => {
-            let prefix = idnode_core::normalize_prefix(&prefix)?;
-            let store = open_store(&config.database).await?;
-            let services = Services::new(store, &prefix, &config)?;
-            let secret = idnode_registry::generate_secret();
-            if let Some(path) = &secret_file {
-                // Create the file first so a failure leaves no identity without its secret.
-                write_secret_file(path, &secret)?;
-            }
-            let creds = match services.registry.init_node(Some(secret)).await {
-                Ok(c) => c,
-                Err(e) => {
-                    if let Some(path) = &secret_file {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    return Err(e.into());
-                }
-            };
-            let key_path = config.server_key_path();
-            crate::load_server_key(&key_path)?;
-            println!("node prefix: {prefix}");
-            println!("Handle server key: {}", key_path.display());
-            println!("operator identity: {}", creds.identity);
-            match &secret_file {
-                Some(path) => println!("operator secret written to {}", path.display()),
-                None => {
-                    println!("operator secret: {}", creds.secret);
-                    println!("(shown once: store it now)");
-                }
-            }
-        }
+        } => init(&config, &node_prefix, secret_file.as_deref()).await?,
         Command::Serve {
             http,
             handle,
@@ -291,28 +261,73 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             prefix,
             format,
             output,
-        } => {
-            let store = open_store(&config.database).await?;
-            let prefix = prefix.map(|p| p.to_ascii_uppercase());
-            let n = match &output {
-                Some(path) => {
-                    let mut f = std::io::BufWriter::new(
-                        std::fs::File::create(path)
-                            .with_context(|| format!("creating {}", path.display()))?,
-                    );
-                    crate::transfer::export(store.as_ref(), prefix.as_deref(), format, &mut f)
-                        .await?
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut lock = std::io::BufWriter::new(stdout.lock());
-                    crate::transfer::export(store.as_ref(), prefix.as_deref(), format, &mut lock)
-                        .await?
-                }
-            };
-            eprintln!("exported {n} handle(s)");
+        } => export(&config, prefix, format, output.as_deref()).await?,
+    }
+    Ok(())
+}
+
+/// `idnode init`: the node's prefix, operator identity and server key.
+async fn init(
+    config: &Config,
+    node_prefix: &str,
+    secret_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    let prefix = idnode_core::normalize_prefix(node_prefix)?;
+    let store = open_store(&config.database).await?;
+    let services = Services::new(store, &prefix, config)?;
+    let secret = idnode_registry::generate_secret();
+    if let Some(path) = &secret_file {
+        // Create the file first so a failure leaves no identity without its secret.
+        write_secret_file(path, &secret)?;
+    }
+    let creds = match services.registry.init_node(Some(secret)).await {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(path) = &secret_file {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
+    let key_path = config.server_key_path();
+    crate::load_server_key(&key_path)?;
+    println!("node prefix: {prefix}");
+    println!("Handle server key: {}", key_path.display());
+    println!("operator identity: {}", creds.identity);
+    match &secret_file {
+        Some(path) => println!("operator secret written to {}", path.display()),
+        None => {
+            println!("operator secret: {}", creds.secret);
+            println!("(shown once: store it now)");
         }
     }
+    Ok(())
+}
+
+/// `idnode export`: every handle (or a prefix's) as JSONL or CSV, to a file or stdout.
+async fn export(
+    config: &Config,
+    prefix: Option<String>,
+    format: Format,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let store = open_store(&config.database).await?;
+    let prefix = prefix.map(|p| p.to_ascii_uppercase());
+    let n = match &output {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            crate::transfer::export(store.as_ref(), prefix.as_deref(), format, &mut f).await?
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            crate::transfer::export(store.as_ref(), prefix.as_deref(), format, &mut lock).await?
+        }
+    };
+    eprintln!("exported {n} handle(s)");
     Ok(())
 }
 
