@@ -173,6 +173,111 @@ async fn node_objects(services: &Services) -> anyhow::Result<Vec<NodeObject>> {
     Ok(out)
 }
 
+/// The state of every handle changed after the watermark: its values then (None: it did
+/// not exist).
+type AtWatermark = HashMap<String, Option<Vec<HandleValue>>>;
+
+/// The current records of `handles`, by handle.
+async fn current(
+    store: &dyn Store,
+    handles: &[String],
+) -> anyhow::Result<HashMap<String, idnode_store::HandleRecord>> {
+    Ok(store
+        .get_handles(handles)
+        .await?
+        .into_iter()
+        .map(|r| (r.handle.clone(), r))
+        .collect())
+}
+
+/// The members of a DIFF deposit: the handles changed between the previous deposit's
+/// history cursor `from` and `cursor`, split into those that exist at the watermark and
+/// those deleted by then.
+async fn diff_members(
+    store: &dyn Store,
+    mut from: i64,
+    cursor: i64,
+    after: &AtWatermark,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let mut touched = HashSet::new();
+    loop {
+        let rows = store.history_range(from, Some(cursor), PAGE).await?;
+        let Some(last) = rows.last() else { break };
+        from = last.id;
+        touched.extend(rows.into_iter().map(|r| r.handle));
+    }
+    let mut touched: Vec<String> = touched.into_iter().collect();
+    touched.sort();
+    let (mut live, mut deleted) = (Vec::new(), Vec::new());
+    for chunk in touched.chunks(PAGE as usize) {
+        let current = current(store, chunk).await?;
+        for h in chunk {
+            let exists = match after.get(h) {
+                Some(state) => state.is_some(),
+                None => current.contains_key(h),
+            };
+            if exists {
+                live.push(h.clone());
+            } else {
+                deleted.push(h.clone());
+            }
+        }
+    }
+    Ok((live, deleted))
+}
+
+/// Writes the handles of the deposit as they were at the watermark: every handle (FULL,
+/// `touched` None) or the live members of a DIFF.
+async fn write_handles<W: std::io::Write>(
+    store: &dyn Store,
+    w: &mut DepositWriter<W>,
+    touched: Option<&[String]>,
+    after: &AtWatermark,
+) -> anyhow::Result<()> {
+    let at_watermark = |w: &mut DepositWriter<W>, name: &str, now: &[HandleValue]| {
+        let values = match after.get(name) {
+            Some(None) => return Ok(()),
+            Some(Some(before)) => public(before),
+            None => public(now),
+        };
+        w.handle(HandleObject {
+            name,
+            values: &values,
+        })
+    };
+    let Some(live) = touched else {
+        let mut from = String::new();
+        loop {
+            let page = store.scan_handles(None, &from, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            from = last.handle.clone();
+            for rec in &page {
+                at_watermark(w, &rec.handle, &rec.values)?;
+            }
+        }
+        // Handles deleted since the watermark existed then.
+        for (h, state) in after {
+            if let Some(values) = state {
+                if store.get_handle(h).await?.is_none() {
+                    at_watermark(w, h, values)?;
+                }
+            }
+        }
+        return Ok(());
+    };
+    for chunk in live.chunks(PAGE as usize) {
+        let current = current(store, chunk).await?;
+        for h in chunk {
+            match (current.get(h), after.get(h)) {
+                (Some(rec), _) => at_watermark(w, &rec.handle, &rec.values)?,
+                (None, Some(Some(values))) => at_watermark(w, h, values)?,
+                (None, _) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What `idnode escrow run` does: the deposit of the state at `watermark` (unix seconds;
 /// the CLI and the schedule pass a midnight UTC, as the drafts require), unless one exists
 /// for that watermark (`resend` makes another revision).
@@ -242,37 +347,7 @@ pub async fn run(
     // the previous deposit (DIFF, with the deleted ones listed).
     let (touched, deleted) = match (kind, prev) {
         (Kind::Diff, Some(p)) => {
-            let mut touched = HashSet::new();
-            let mut from = p.history_cursor;
-            loop {
-                let rows = store.history_range(from, Some(cursor), PAGE).await?;
-                let Some(last) = rows.last() else { break };
-                from = last.id;
-                touched.extend(rows.into_iter().map(|r| r.handle));
-            }
-            let mut touched: Vec<String> = touched.into_iter().collect();
-            touched.sort();
-            let mut deleted = Vec::new();
-            let mut live = Vec::new();
-            for chunk in touched.chunks(PAGE as usize) {
-                let current: HashMap<String, idnode_store::HandleRecord> = store
-                    .get_handles(chunk)
-                    .await?
-                    .into_iter()
-                    .map(|r| (r.handle.clone(), r))
-                    .collect();
-                for h in chunk {
-                    let exists = match after.get(h) {
-                        Some(state) => state.is_some(),
-                        None => current.contains_key(h),
-                    };
-                    if exists {
-                        live.push(h.clone());
-                    } else {
-                        deleted.push(h.clone());
-                    }
-                }
-            }
+            let (live, deleted) = diff_members(store, p.history_cursor, cursor, &after).await?;
             (Some(live), deleted)
         }
         _ => (None, Vec::new()),
@@ -285,61 +360,7 @@ pub async fn run(
     for n in node_objects(services).await? {
         w.node(&n)?;
     }
-    let write_at_watermark = |w: &mut DepositWriter<_>, rec: &idnode_store::HandleRecord| {
-        let values = match after.get(&rec.handle) {
-            Some(None) => return Ok(()),
-            Some(Some(before)) => public(before),
-            None => public(&rec.values),
-        };
-        w.handle(HandleObject {
-            name: &rec.handle,
-            values: &values,
-        })
-    };
-    match &touched {
-        None => {
-            let mut from = String::new();
-            loop {
-                let page = store.scan_handles(None, &from, PAGE).await?;
-                let Some(last) = page.last() else { break };
-                from = last.handle.clone();
-                for rec in &page {
-                    write_at_watermark(&mut w, rec)?;
-                }
-            }
-            // Handles deleted since the watermark existed then.
-            for (h, state) in &after {
-                if let Some(values) = state {
-                    if store.get_handle(h).await?.is_none() {
-                        w.handle(HandleObject {
-                            name: h,
-                            values: &public(values),
-                        })?;
-                    }
-                }
-            }
-        }
-        Some(live) => {
-            for chunk in live.chunks(PAGE as usize) {
-                let current: HashMap<String, idnode_store::HandleRecord> = store
-                    .get_handles(chunk)
-                    .await?
-                    .into_iter()
-                    .map(|r| (r.handle.clone(), r))
-                    .collect();
-                for h in chunk {
-                    match (current.get(h), after.get(h)) {
-                        (Some(rec), _) => write_at_watermark(&mut w, rec)?,
-                        (None, Some(Some(values))) => w.handle(HandleObject {
-                            name: h,
-                            values: &public(values),
-                        })?,
-                        (None, _) => {}
-                    }
-                }
-            }
-        }
-    }
+    write_handles(store, &mut w, touched.as_deref(), &after).await?;
     let (gz, nodes, handles) = w.finish()?;
     let file = gz.finish()?.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
