@@ -6,8 +6,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = idnode_escrow::verify_deposit(data, i64::MAX / 2) {
-        assert!(!s.prefix.is_empty());
-        assert!(!s.id.is_empty() && s.id.len() <= 13);
+        assert!(!s.meta.prefix.is_empty());
+        assert!(!s.meta.id.is_empty() && s.meta.id.len() <= 13);
     }
     let _ = idnode_escrow::parse_report(data);
     if let Ok(name) = std::str::from_utf8(data) {
