@@ -87,28 +87,7 @@ impl State {
             .await?;
         let verified = tokio::task::spawn_blocking({
             let (data, sig, rep) = (data.clone(), sig.clone(), rep.clone());
-            move || -> Result<idnode_escrow::Summary, String> {
-                let key = key.ok_or("no escrow key is registered for this node")?;
-                let signature = std::fs::read(&sig).map_err(|e| e.to_string())?;
-                let file = std::fs::File::open(&data).map_err(|e| e.to_string())?;
-                idnode_escrow::verify_signature(&key, file, &signature)
-                    .map_err(|e| e.to_string())?;
-                let file = std::fs::File::open(&data).map_err(|e| e.to_string())?;
-                let xml = BufReader::new(flate2::read::GzDecoder::new(file));
-                let summary = idnode_escrow::verify_deposit(xml, now_millis() / 1000)
-                    .map_err(|e| e.to_string())?;
-                let report = std::fs::read(&rep).map_err(|e| e.to_string())?;
-                let report = idnode_escrow::parse_report(&report).map_err(|e| e.to_string())?;
-                if report.id != summary.meta.id || report.kind != summary.meta.kind {
-                    return Err(format!("the report is of deposit {}", report.id));
-                }
-                for (uri, n) in &report.counts {
-                    if summary.counts.get(uri) != Some(n) {
-                        return Err(format!("the report counts {n} of {uri}"));
-                    }
-                }
-                Ok(summary)
-            }
+            move || verify_files(key, &data, &sig, &rep)
         })
         .await
         .map_err(|e| Error::Io(e.to_string()))?;
@@ -333,4 +312,33 @@ impl State {
             "services": services,
         }))
     }
+}
+
+/// Checks a deposit's files: the signature over the data under the node's escrow key, the
+/// deposit itself, and that the report names it and its counts. The reason when not.
+fn verify_files(
+    key: Option<String>,
+    data: &Path,
+    sig: &Path,
+    rep: &Path,
+) -> Result<idnode_escrow::Summary, String> {
+    let key = key.ok_or("no escrow key is registered for this node")?;
+    let signature = std::fs::read(sig).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(data).map_err(|e| e.to_string())?;
+    idnode_escrow::verify_signature(&key, file, &signature).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(data).map_err(|e| e.to_string())?;
+    let xml = BufReader::new(flate2::read::GzDecoder::new(file));
+    let summary =
+        idnode_escrow::verify_deposit(xml, now_millis() / 1000).map_err(|e| e.to_string())?;
+    let report = std::fs::read(rep).map_err(|e| e.to_string())?;
+    let report = idnode_escrow::parse_report(&report).map_err(|e| e.to_string())?;
+    if report.id != summary.meta.id || report.kind != summary.meta.kind {
+        return Err(format!("the report is of deposit {}", report.id));
+    }
+    for (uri, n) in &report.counts {
+        if summary.counts.get(uri) != Some(n) {
+            return Err(format!("the report counts {n} of {uri}"));
+        }
+    }
+    Ok(summary)
 }
