@@ -38,24 +38,12 @@ async fn seed(n: &TestNode) {
 
 async fn resolution_refusals_and_sites(n: &TestNode, addr: SocketAddr) {
     // Not found, invalid, not served (301), known elsewhere (303 referral).
-    let r = udp(
-        addr,
-        &message(&resolution("88.118.8/none", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::HANDLE_NOT_FOUND);
-    let r = udp(
-        addr,
-        &message(&resolution("no-slash", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::INVALID_HANDLE);
-    let r = udp(
-        addr,
-        &message(&resolution("88.999/x", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::SERVER_NOT_RESP);
+    assert_eq!(
+        public_code(addr, "88.118.8/none").await,
+        rc::HANDLE_NOT_FOUND
+    );
+    assert_eq!(public_code(addr, "no-slash").await, rc::INVALID_HANDLE);
+    assert_eq!(public_code(addr, "88.999/x").await, rc::SERVER_NOT_RESP);
     let r = udp(
         addr,
         &message(&resolution("88.200.5/x", vec![], vec![]), flags::PO, 0),
@@ -119,6 +107,12 @@ async fn resolution_after_writes(n: &TestNode, addr: SocketAddr) {
         panic!()
     };
     assert_eq!(values[0].type_name, "EMAIL");
+}
+
+/// The response code of a public-only resolution of `handle` over UDP.
+async fn public_code(addr: SocketAddr, handle: &str) -> u32 {
+    let request = message(&resolution(handle, vec![], vec![]), flags::PO, 0);
+    udp(addr, &request).await.code()
 }
 
 async fn resolution_checks(n: &TestNode) {
@@ -277,12 +271,10 @@ async fn admin_history_and_listing(n: &TestNode, tcp: &mut Tcp) {
     )
     .await;
     assert_eq!(r.code(), rc::SUCCESS);
-    let r = udp(
-        addr,
-        &message(&resolution("88.118.8/H-1", vec![], vec![]), flags::PO, 0),
-    )
-    .await;
-    assert_eq!(r.code(), rc::HANDLE_NOT_FOUND);
+    assert_eq!(
+        public_code(addr, "88.118.8/H-1").await,
+        rc::HANDLE_NOT_FOUND
+    );
 }
 
 async fn admin_refusals(
