@@ -2,7 +2,7 @@
 //! transaction of the local change that causes them (delivered by `idnode-upstream`).
 
 use idnode_core::HandleValue;
-use idnode_store::{Action, IdentifierChange, Op, Review};
+use idnode_store::{Action, DepositRecord, IdentifierChange, Op, Review};
 
 use crate::{Principal, Registry, RegistryError, Result};
 
@@ -152,6 +152,32 @@ impl Registry {
             prefix: self.node_prefix.clone(),
         }])
         .await
+    }
+
+    /// Records an escrow deposit made of the node's data and, when connected upstream,
+    /// queues `deliver` (its upload, its report) in the same transaction.
+    pub async fn record_deposit(&self, record: DepositRecord, deliver: &[Action]) -> Result<()> {
+        let mut ops = vec![Op::RecordDeposit(record)];
+        self.queue_upstream(&mut ops, deliver);
+        self.commit(&crate::onboarding::system("system:escrow"), ops)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds `(metric, delta)` to the usage counters of `day` (`YYYY-MM-DD`), which the
+    /// statistics reports sum.
+    pub async fn record_usage(&self, day: &str, deltas: &[(String, i64)]) -> Result<()> {
+        let ops = deltas
+            .iter()
+            .map(|(metric, delta)| Op::AddUsage {
+                day: day.to_owned(),
+                metric: metric.clone(),
+                delta: *delta,
+            })
+            .collect();
+        self.commit(&crate::onboarding::system("system:usage"), ops)
+            .await?;
+        Ok(())
     }
 
     /// Puts a dead (refused) upstream action back in the queue (operator).

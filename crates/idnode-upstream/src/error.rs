@@ -42,6 +42,20 @@ pub enum UpstreamError {
     /// there): an operator must look at it.
     #[error("cannot deliver: {0}")]
     Undeliverable(String),
+    /// A deposit or report file could not be written or read.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A deposit could not be encoded or signed.
+    #[error(transparent)]
+    Escrow(#[from] idnode_escrow::EscrowError),
+    /// A deposit or report was asked for that cannot be made (a watermark in the future).
+    #[error("{0}")]
+    Invalid(String),
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] idnode_store::StoreError),

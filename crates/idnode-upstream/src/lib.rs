@@ -7,10 +7,16 @@
 //!   review results of prefix applications. Each action's client transaction id is derived
 //!   from its row, so a redelivery after a crash is recognised upstream and not applied
 //!   twice.
+//! * [`make_deposit`]: the daily escrow deposit of the node's data (signed, reported,
+//!   recorded and queued for the escrow agent in one registry write).
+//! * [`write_report`]: the daily and monthly statistics reports, from the history and the
+//!   [`Usage`] counters.
 
 mod deliver;
+mod deposit;
 mod error;
 mod http;
+mod report;
 mod session;
 mod tls;
 mod worker;
@@ -18,9 +24,11 @@ mod worker;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use deposit::{make_deposit, today, DepositRequest, DepositSettings};
 pub use error::UpstreamError;
 pub use http::HttpTargets;
 pub use idnode_epp::Namespaces;
+pub use report::{write_report, Period, Usage};
 pub use session::Session;
 pub use worker::{Worker, WorkerHandle};
 
