@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use idnode_handle::auth_header::{answer_bytes, HandleAuth};
+use idnode_handle_proto::auth_header::{answer_bytes, HandleAuth};
 use idnode_handle::session::{dh_public, DhPublic, Session, Sessions};
 use idnode_handle_proto::session::KeyExchange;
 use idnode_handle_proto::Version;

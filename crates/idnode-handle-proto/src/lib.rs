@@ -6,7 +6,13 @@
 //! [`Message::parse`] then splits header, body and credential, and [`Request::decode`] reads
 //! the body of a request. Every failure is a [`ProtoError`], which maps to a Handle response
 //! code (4, protocol error, for malformed bytes); nothing here panics on any input.
+//!
+//! [`auth_header`] reads the text form of a challenge answer (`Authorization: Handle` of the
+//! Handle.Net REST API) into the bytes a CHALLENGE_RESPONSE carries, so both are checked by
+//! the same code.
 
+pub mod answer;
+pub mod auth_header;
 mod credential;
 mod digest;
 mod envelope;

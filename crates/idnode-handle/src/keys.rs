@@ -312,16 +312,9 @@ fn ecdsa_sm2_sha256_verify(point: &[u8], msg: &[u8], fixed: &[u8; 64]) -> Result
     }
 }
 
-/// Answer code: HMAC-SHA1 of nonce ‖ digest.
-pub const HMAC_SHA1: u8 = 0x12;
-/// Answer code: HMAC-SHA256 of nonce ‖ digest.
-pub const HMAC_SHA256: u8 = 0x13;
-/// Answer code: HMAC-SHA1 under a PBKDF2-HMAC-SHA1 key (CNRI clients' default from 2.7).
-pub const PBKDF2_HMAC_SHA1: u8 = 0x22;
-/// Answer code: SHA-1 of secret ‖ nonce ‖ digest ‖ secret (protocol 2.1–2.6 clients).
-pub const KEYED_SHA1: u8 = 2;
-/// Answer code: SHA-256 of secret ‖ nonce ‖ digest ‖ secret.
-pub const KEYED_SHA256: u8 = 3;
+pub use idnode_handle_proto::answer::{
+    HMAC_SHA1, HMAC_SHA256, KEYED_SHA1, KEYED_SHA256, PBKDF2_HMAC_SHA1,
+};
 /// Most PBKDF2 iterations a client may ask the server to compute.
 const MAX_PBKDF2_ITERATIONS: u32 = 100_000;
 

@@ -2,13 +2,13 @@
 //! service they share with `POST application/x-hdl-message` on the HTTP port. Requests go to
 //! the same resolver (cache) and registry (permissions, history) as the HTTP front end.
 
-pub mod auth_header;
 mod challenge;
 pub mod client;
 mod dispatch;
 mod exchange;
 mod identity;
 pub mod keys;
+mod posted;
 mod referral;
 mod secure;
 pub mod server_key;
@@ -17,6 +17,7 @@ pub mod session;
 mod tcp;
 mod udp;
 
+pub use posted::MAX_POSTED;
 pub use service::{Client, HandleService, ServiceConfig};
 pub use tcp::{serve_tcp, TcpLimits};
 pub use udp::serve_udp;

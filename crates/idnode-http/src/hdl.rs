@@ -8,7 +8,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use idnode_handle_proto::{Envelope, ProtoError, ENVELOPE_LEN, MAX_MESSAGE};
 
 use crate::AppState;
 
@@ -49,43 +48,13 @@ async fn message(state: AppState, req: Request) -> Response {
             .into_response();
     };
     let ip = crate::auth::peer_ip(req.extensions()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let body: Bytes = match axum::body::to_bytes(req.into_body(), ENVELOPE_LEN + MAX_MESSAGE).await
-    {
-        Ok(b) => b,
-        Err(e) if crate::body::caused_by_timeout(&e) => {
-            return StatusCode::REQUEST_TIMEOUT.into_response();
-        }
-        Err(_) => {
-            let mut out = Vec::new();
-            service.reject(
-                &[],
-                &ProtoError::TooLarge(ENVELOPE_LEN + MAX_MESSAGE + 1),
-                &mut out,
-            );
-            return reply(out);
-        }
-    };
-    let mut out = Vec::new();
-    let env = match Envelope::decode(&body) {
-        Ok(e) => e,
-        Err(e) => {
-            service.reject(&body, &e, &mut out);
-            return reply(out);
-        }
-    };
-    let msg = &body[ENVELOPE_LEN..];
-    if msg.len() != env.message_length as usize {
-        service.reject(
-            &body,
-            &ProtoError::Truncated("body length differs from the envelope"),
-            &mut out,
-        );
-        return reply(out);
-    }
-    if !service.answer_cached(ip, &env, msg, &mut out) {
-        service
-            .answer(&mut idnode_handle::Client::new(ip), env, msg, &mut out)
-            .await;
-    }
-    reply(out)
+    let body: Option<Bytes> =
+        match axum::body::to_bytes(req.into_body(), service.max_posted()).await {
+            Ok(b) => Some(b),
+            Err(e) if crate::body::caused_by_timeout(&e) => {
+                return StatusCode::REQUEST_TIMEOUT.into_response();
+            }
+            Err(_) => None,
+        };
+    reply(service.message(ip, body.as_deref()).await)
 }

@@ -5,6 +5,7 @@
 mod auth;
 mod body;
 mod conn;
+mod endpoint;
 mod error;
 mod handles;
 mod hdl;
@@ -25,7 +26,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use idnode_handle::HandleService;
 use idnode_registry::Registry;
 use idnode_resolver::Resolver;
 use metrics::Histogram;
@@ -33,6 +33,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 pub use conn::{BodyTimedOut, ConnLimits};
+pub use endpoint::HandleEndpoint;
 pub use error::{http_status, ApiError};
 pub use iiidap::MEDIA_TYPE as IIIDAP_MEDIA_TYPE;
 pub use manage::ApiDoc;
@@ -73,7 +74,7 @@ pub(crate) struct Inner {
     pub(crate) resolver: Arc<Resolver>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) prometheus: Option<PrometheusHandle>,
-    pub(crate) handle: Option<Arc<HandleService>>,
+    pub(crate) handle: Option<Arc<dyn HandleEndpoint>>,
     pub(crate) iiidap_limiter: idnode_ratelimit::ClientLimiter,
     pub(crate) limits: Limits,
     /// KiB of request bodies that may be buffered at once (`Limits::max_buffered_body_bytes`).
@@ -91,7 +92,7 @@ impl AppState {
         resolver: Arc<Resolver>,
         registry: Arc<Registry>,
         prometheus: Option<PrometheusHandle>,
-        handle: Option<Arc<HandleService>>,
+        handle: Option<Arc<dyn HandleEndpoint>>,
         limits: Limits,
     ) -> Self {
         // The budget holds at least one largest body.

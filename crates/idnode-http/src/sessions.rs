@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use idnode_handle::auth_header::{answer_bytes, HandleAuth};
+use idnode_handle_proto::auth_header::{answer_bytes, HandleAuth};
 use idnode_registry::Principal;
 use moka::sync::Cache;
 use ring::rand::{SecureRandom as _, SystemRandom};
@@ -115,7 +115,7 @@ async fn prove(
     let principal = service
         .verify_identity(&kind, handle, index, &session.nonce, &cnonce, &answer)
         .await
-        .map_err(|(_, m)| Refusal::NotVerified(format!("Identity not verified: {m}")))?;
+        .map_err(|m| Refusal::NotVerified(format!("Identity not verified: {m}")))?;
     *session.proved.lock().expect("session lock") = Some((principal, format!("{index}:{handle}")));
     Ok(())
 }

@@ -5,31 +5,14 @@
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use idnode_core::{ResponseCode, SiteInfo};
-use idnode_handle::keys::PublicKey;
-use serde_json::{json, Value};
+use idnode_core::ResponseCode;
+use serde_json::json;
 
 use crate::auth::{principal, Caller};
 use crate::error::ApiError;
 use crate::handles::json_response;
 use crate::query::HandleQuery;
 use crate::AppState;
-
-/// A server key as Handle.Net writes it in site JSON: a JWK for RSA keys, else base64.
-fn key_json(data: &[u8]) -> Value {
-    match PublicKey::decode(data) {
-        Ok(PublicKey::Rsa { e, n }) => json!({
-            "format": "key",
-            "value": {"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e)},
-        }),
-        _ => json!({
-            "format": "base64",
-            "value": base64::engine::general_purpose::STANDARD.encode(data),
-        }),
-    }
-}
 
 /// `GET /api/site`: `{"responseCode":1,"site":{…}}`.
 pub(crate) async fn site(State(s): State<AppState>) -> Result<Response, ApiError> {
@@ -39,15 +22,9 @@ pub(crate) async fn site(State(s): State<AppState>) -> Result<Response, ApiError
             "this node does not serve the Handle protocol",
         )
     })?;
-    let info = SiteInfo::decode(handle.site())
-        .map_err(|e| ApiError::new(ResponseCode::Error, e.to_string()))?;
-    let mut site = serde_json::to_value(info.to_json())
-        .map_err(|e| ApiError::new(ResponseCode::Error, e.to_string()))?;
-    if let Some(servers) = site.get_mut("servers").and_then(Value::as_array_mut) {
-        for (json, server) in servers.iter_mut().zip(&info.servers) {
-            json["publicKey"] = key_json(&server.public_key);
-        }
-    }
+    let site = handle
+        .site_json()
+        .map_err(|e| ApiError::new(ResponseCode::Error, e))?;
     let body = json!({"responseCode": 1, "site": site});
     Ok(json_response(StatusCode::OK, body.to_string()))
 }

@@ -8,6 +8,7 @@ mod dns;
 pub mod escrow;
 pub mod files;
 pub mod import;
+mod over_http;
 pub mod reports;
 pub mod transfer;
 pub mod upstream;
@@ -208,7 +209,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services.resolver.clone(),
         services.registry.clone(),
         Some(prometheus),
-        Some(handle.clone()),
+        Some(Arc::new(over_http::HandleOverHttp(handle.clone()))),
         idnode_http::Limits {
             session_idle: Duration::from_secs(config.handle.session_idle_secs.max(1)),
             ..config.http.limits()

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use crate::keys;
+use crate::answer as keys;
 
 /// The parameters of `Authorization: Handle …` (RFC 7235 auth-params).
 #[derive(Debug, Default, PartialEq, Eq)]

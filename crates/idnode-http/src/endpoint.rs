@@ -1,0 +1,39 @@
+//! The handler object behind `application/x-hdl-message` posts, the proofs of REST
+//! sessions and `/api/site`: what the HTTP front end asks of the Handle protocol service.
+//! The wiring supplies it (the `idnode` binary adapts `idnode_handle::HandleService`), so
+//! this crate does not depend on the Handle front end.
+
+use std::net::IpAddr;
+
+use idnode_registry::Principal;
+
+/// The Handle protocol service, as the HTTP front end uses it.
+#[async_trait::async_trait]
+pub trait HandleEndpoint: Send + Sync {
+    /// Largest body accepted in a post (one envelope and one message).
+    fn max_posted(&self) -> usize;
+
+    /// The answer (envelope and message) to one Handle message posted from `ip`: `body`
+    /// is the envelope and message as received, `None` when it exceeded
+    /// [`HandleEndpoint::max_posted`].
+    async fn message(&self, ip: IpAddr, body: Option<&[u8]>) -> Vec<u8>;
+
+    /// Whether `ip` may answer another challenge now.
+    fn allow_answer(&self, ip: IpAddr) -> bool;
+
+    /// Checks `answer`, of type `kind` (`HS_PUBKEY` / `HS_SECKEY`, encoded as in a Handle
+    /// CHALLENGE_RESPONSE), to the challenge `nonce` and `cnonce` for the identity
+    /// `index:handle`: the principal proven, or why not.
+    async fn verify_identity(
+        &self,
+        kind: &str,
+        handle: &str,
+        index: u32,
+        nonce: &[u8],
+        cnonce: &[u8],
+        answer: &[u8],
+    ) -> Result<Principal, String>;
+
+    /// This node's `HS_SITE` as `GET /api/site` shows it.
+    fn site_json(&self) -> Result<serde_json::Value, String>;
+}
