@@ -56,6 +56,18 @@ pub struct SiteInterface {
     pub port: u32,
 }
 
+impl SiteInterface {
+    /// An interface of `kind` (1 admin, 2 query, 3 both) speaking `protocol` (0 UDP, 1 TCP,
+    /// 2 HTTP, 3 HTTPS) on `port`.
+    pub const fn new(kind: u8, protocol: u8, port: u32) -> Self {
+        Self {
+            kind,
+            protocol,
+            port,
+        }
+    }
+}
+
 impl SiteInfo {
     /// A single primary site of `servers` speaking protocol 2.10 (serial 1, prefix hashing,
     /// no attributes).
@@ -127,11 +139,7 @@ impl SiteInfo {
             let m = r.count(6)?;
             let mut interfaces = Vec::with_capacity(m);
             for _ in 0..m {
-                interfaces.push(SiteInterface {
-                    kind: r.u8()?,
-                    protocol: r.u8()?,
-                    port: r.u32()?,
-                });
+                interfaces.push(SiteInterface::new(r.u8()?, r.u8()?, r.u32()?));
             }
             servers.push(SiteServer {
                 id,
@@ -221,11 +229,11 @@ impl SiteInfo {
             };
             let mut interfaces = Vec::with_capacity(s.interfaces.len());
             for i in &s.interfaces {
-                interfaces.push(SiteInterface {
-                    kind: u8::from(i.admin) | u8::from(i.query) << 1,
-                    protocol: protocol_code(&i.protocol)?,
-                    port: i.port,
-                });
+                interfaces.push(SiteInterface::new(
+                    u8::from(i.admin) | u8::from(i.query) << 1,
+                    protocol_code(&i.protocol)?,
+                    i.port,
+                ));
             }
             servers.push(SiteServer {
                 id: s.server_id,
@@ -401,16 +409,8 @@ mod tests {
                 address: address_bytes("127.0.0.1".parse().unwrap()),
                 public_key: vec![0, 0, 0, 3, b'R', b'S', b'A'],
                 interfaces: vec![
-                    SiteInterface {
-                        kind: 3,
-                        protocol: 1,
-                        port: 2641,
-                    },
-                    SiteInterface {
-                        kind: 2,
-                        protocol: 2,
-                        port: 8000,
-                    },
+                    SiteInterface::new(3, 1, 2641),
+                    SiteInterface::new(2, 2, 8000),
                 ],
             }],
         }

@@ -2,13 +2,11 @@
 //! then the message; several queries may share a connection and are answered in order.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idnode_transport::{read_rest, read_start, Protocol, Start, TcpLimits};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use idnode_transport::{Connection, Protocol, Start, TcpLimits};
+use tokio::net::TcpListener;
 
 use crate::{DnsService, Transport};
 
@@ -31,20 +29,15 @@ pub async fn serve_tcp(
 struct Tcp(Arc<DnsService>);
 
 impl Protocol for Tcp {
-    async fn connection(
-        &self,
-        mut stream: TcpStream,
-        _peer: SocketAddr,
-        limits: TcpLimits,
-    ) -> std::io::Result<()> {
+    async fn connection(&self, mut c: Connection) -> std::io::Result<()> {
         let mut len = [0u8; 2];
         let mut msg = Vec::new();
         loop {
-            if read_start(&mut stream, &mut len, &limits).await? != Start::Read {
+            if c.read_start(&mut len).await? != Start::Read {
                 return Ok(());
             }
             msg.resize(usize::from(u16::from_be_bytes(len)), 0);
-            if read_rest(&mut stream, &mut msg, &limits).await? != Start::Read {
+            if c.read_rest(&mut msg).await? != Start::Read {
                 return Ok(());
             }
             let out = self.0.answer(&msg, Transport::Tcp).await;
@@ -55,7 +48,7 @@ impl Protocol for Tcp {
             let mut framed = Vec::with_capacity(out.len() + 2);
             framed.extend_from_slice(&n.to_be_bytes());
             framed.extend_from_slice(&out[..usize::from(n)]);
-            stream.write_all(&framed).await?;
+            c.write_all(&framed).await?;
         }
     }
 }

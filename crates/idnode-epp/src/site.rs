@@ -120,21 +120,9 @@ mod tests {
             address: address_bytes("192.0.2.7".parse().unwrap()),
             public_key: vec![1, 2, 3],
             interfaces: vec![
-                SiteInterface {
-                    kind: 3,
-                    protocol: 1,
-                    port: 2641,
-                },
-                SiteInterface {
-                    kind: 3,
-                    protocol: 0,
-                    port: 2641,
-                },
-                SiteInterface {
-                    kind: 2,
-                    protocol: 2,
-                    port: 8000,
-                },
+                SiteInterface::new(3, 1, 2641),
+                SiteInterface::new(3, 0, 2641),
+                SiteInterface::new(2, 2, 8000),
             ],
         }]);
         let site = Site::from_site_info(1, &info);

@@ -5,13 +5,11 @@
 //! KC, and CNRI's servers keep such connections open too.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use idnode_handle_proto::{Envelope, ProtoError, ENVELOPE_LEN};
-use idnode_transport::{read_rest, read_start, Protocol, Start};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use idnode_transport::{Connection, Protocol, Start};
+use tokio::net::TcpListener;
 
 pub use idnode_transport::TcpLimits;
 
@@ -30,19 +28,14 @@ pub async fn serve_tcp(
 struct Tcp(Arc<HandleService>);
 
 impl Protocol for Tcp {
-    async fn connection(
-        &self,
-        mut stream: TcpStream,
-        peer: SocketAddr,
-        limits: TcpLimits,
-    ) -> std::io::Result<()> {
+    async fn connection(&self, mut c: Connection) -> std::io::Result<()> {
         let service = &self.0;
-        let mut client = Client::new(peer.ip());
+        let mut client = Client::new(c.peer.ip());
         let mut env_buf = [0u8; ENVELOPE_LEN];
         let mut msg = Vec::new();
         let mut out = Vec::new();
         loop {
-            if read_start(&mut stream, &mut env_buf, &limits).await? != Start::Read {
+            if c.read_start(&mut env_buf).await? != Start::Read {
                 return Ok(());
             }
             out.clear();
@@ -50,26 +43,26 @@ impl Protocol for Tcp {
                 Ok(e) => e,
                 Err(e) => {
                     service.reject(&env_buf, &e, &mut out);
-                    stream.write_all(&out).await?;
+                    c.write_all(&out).await?;
                     return Ok(());
                 }
             };
             msg.resize(env.message_length as usize, 0);
-            match read_rest(&mut stream, &mut msg, &limits).await? {
+            match c.read_rest(&mut msg).await? {
                 Start::Read => {}
                 Start::Closed => return Ok(()),
                 Start::Stalled => {
                     let e =
                         ProtoError::Truncated("the client did not send the whole message in time");
                     service.reject(&env_buf, &e, &mut out);
-                    let _ = stream.write_all(&out).await;
+                    let _ = c.write_all(&out).await;
                     return Ok(());
                 }
             }
-            if !service.answer_cached(peer.ip(), &env, &msg, &mut out) {
+            if !service.answer_cached(c.peer.ip(), &env, &msg, &mut out) {
                 service.answer(&mut client, env, &msg, &mut out).await;
             }
-            stream.write_all(&out).await?;
+            c.write_all(&out).await?;
         }
     }
 }

@@ -363,15 +363,7 @@ pub(crate) async fn serve(
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors, most likely: wait for connections to end.
-                    tracing::warn!("http accept: {e}");
-                    sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+            c = idnode_transport::accept(&listener, "http") => c,
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             refused("limit");

@@ -7,6 +7,25 @@ use std::net::IpAddr;
 
 use idnode_registry::Principal;
 
+/// A proof of identity in a REST session: `answer`, of type `kind` (`HS_PUBKEY` /
+/// `HS_SECKEY`, encoded as in a Handle CHALLENGE_RESPONSE), to the challenge of the
+/// session's `nonce` and the client's `cnonce`, for the identity `index:handle`.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof<'a> {
+    /// `HS_PUBKEY` or `HS_SECKEY`.
+    pub kind: &'a str,
+    /// The identity's handle.
+    pub handle: &'a str,
+    /// The identity's index.
+    pub index: u32,
+    /// The session's nonce.
+    pub nonce: &'a [u8],
+    /// The client's nonce.
+    pub cnonce: &'a [u8],
+    /// The answer.
+    pub answer: &'a [u8],
+}
+
 /// The Handle protocol service, as the HTTP front end uses it.
 #[async_trait::async_trait]
 pub trait HandleEndpoint: Send + Sync {
@@ -21,18 +40,8 @@ pub trait HandleEndpoint: Send + Sync {
     /// Whether `ip` may answer another challenge now.
     fn allow_answer(&self, ip: IpAddr) -> bool;
 
-    /// Checks `answer`, of type `kind` (`HS_PUBKEY` / `HS_SECKEY`, encoded as in a Handle
-    /// CHALLENGE_RESPONSE), to the challenge `nonce` and `cnonce` for the identity
-    /// `index:handle`: the principal proven, or why not.
-    async fn verify_identity(
-        &self,
-        kind: &str,
-        handle: &str,
-        index: u32,
-        nonce: &[u8],
-        cnonce: &[u8],
-        answer: &[u8],
-    ) -> Result<Principal, String>;
+    /// Checks a REST session's proof of identity: the principal proven, or why not.
+    async fn verify_identity(&self, proof: Proof<'_>) -> Result<Principal, String>;
 
     /// This node's `HS_SITE` as `GET /api/site` shows it.
     fn site_json(&self) -> Result<serde_json::Value, String>;

@@ -33,7 +33,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 pub use conn::{BodyTimedOut, ConnLimits};
-pub use endpoint::HandleEndpoint;
+pub use endpoint::{HandleEndpoint, Proof};
 pub use error::{http_status, ApiError};
 pub use iiidap::MEDIA_TYPE as IIIDAP_MEDIA_TYPE;
 pub use manage::ApiDoc;

@@ -23,6 +23,7 @@ use ring::rand::{SecureRandom as _, SystemRandom};
 use serde_json::{json, Map, Value};
 
 use crate::auth::Caller;
+use crate::endpoint::Proof;
 use crate::AppState;
 
 /// One REST session.
@@ -113,7 +114,14 @@ async fn prove(
         return Err(Refusal::Limited);
     }
     let principal = service
-        .verify_identity(&kind, handle, index, &session.nonce, &cnonce, &answer)
+        .verify_identity(Proof {
+            kind: &kind,
+            handle,
+            index,
+            nonce: &session.nonce,
+            cnonce: &cnonce,
+            answer: &answer,
+        })
         .await
         .map_err(|m| Refusal::NotVerified(format!("Identity not verified: {m}")))?;
     *session.proved.lock().expect("session lock") = Some((principal, format!("{index}:{handle}")));

@@ -16,8 +16,8 @@ struct Node {
     ent_secret: String,
 }
 
-async fn node() -> Node {
-    let dir = tempfile::tempdir().unwrap();
+/// A registry of node 88.118 on a new SQLite database in `dir`, and its store.
+async fn sqlite_registry(dir: &tempfile::TempDir) -> (Arc<dyn Store>, Registry) {
     let url = format!("sqlite://{}", dir.path().join("g.db").display());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
     let resolver = Arc::new(Resolver::new(
@@ -25,13 +25,22 @@ async fn node() -> Node {
         vec!["88.118".into()],
         &CacheConfig::default(),
     ));
-    let reg = Registry::new(store, resolver, "88.118");
+    (store.clone(), Registry::new(store, resolver, "88.118"))
+}
+
+/// Initialises the node of `reg`: its operator.
+async fn operator(reg: &Registry) -> Principal {
     let creds = reg.init_node(Some("operator-secret".into())).await.unwrap();
     assert_eq!(creds.identity, "300:0.NA/88.118");
-    let op = reg
-        .authenticate(&creds.identity, "operator-secret")
+    reg.authenticate(&creds.identity, "operator-secret")
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn node() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, reg) = sqlite_registry(&dir).await;
+    let op = operator(&reg).await;
     assert!(matches!(op, Principal::Operator { .. }));
     let (e, c) = reg
         .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
@@ -325,26 +334,17 @@ async fn batches_are_all_or_nothing_with_every_problem_listed() {
         {"op": "create", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://1"}]},
         {"op": "create", "handle": "88.118.8/ok-2", "values": []}
     ]});
-    let reply = n
-        .reg
-        .batch(
+    let keyed = || {
+        n.reg.batch(
             &n.ent,
             req(good.clone()),
             Some(("key-1".into(), "h1".into())),
         )
-        .await
-        .unwrap();
+    };
+    let reply = keyed().await.unwrap();
     assert!(!reply.replayed);
     assert_eq!(reply.outcome.created, 2);
-    let replay = n
-        .reg
-        .batch(
-            &n.ent,
-            req(good.clone()),
-            Some(("key-1".into(), "h1".into())),
-        )
-        .await
-        .unwrap();
+    let replay = keyed().await.unwrap();
     assert!(replay.replayed);
     assert_eq!(replay.outcome, reply.outcome);
     let reused = n
@@ -450,21 +450,11 @@ async fn suspension_and_ownership_limit_enterprises() {
 #[tokio::test]
 async fn upstream_review_gates_writes_and_changes_queue_actions() {
     let dir = tempfile::tempdir().unwrap();
-    let url_ = format!("sqlite://{}", dir.path().join("u.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url_).await.unwrap());
-    let resolver = Arc::new(Resolver::new(
-        store.clone(),
-        vec!["88.118".into()],
-        &CacheConfig::default(),
-    ));
-    let reg = Registry::new(store.clone(), resolver, "88.118").with_upstream(UpstreamPolicy {
+    let (store, reg) = sqlite_registry(&dir).await;
+    let reg = reg.with_upstream(UpstreamPolicy {
         sync_identifiers: true,
     });
-    let creds = reg.init_node(Some("operator-secret".into())).await.unwrap();
-    let op = reg
-        .authenticate(&creds.identity, "operator-secret")
-        .await
-        .unwrap();
+    let op = operator(&reg).await;
     let profile = idnode_core::EnterpriseProfile {
         credit_code: "bad".into(),
         ..Default::default()
@@ -581,22 +571,12 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
 #[tokio::test]
 async fn imports_are_refused_over_quota() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("q.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&db).await.unwrap());
-    let resolver = Arc::new(Resolver::new(
-        store.clone(),
-        vec!["88.118".into()],
-        &CacheConfig::default(),
-    ));
-    let reg = Registry::new(store, resolver, "88.118").with_quotas(Quotas {
+    let (_, reg) = sqlite_registry(&dir).await;
+    let reg = reg.with_quotas(Quotas {
         identifiers_per_enterprise: Some(3),
         prefixes_per_enterprise: None,
     });
-    let creds = reg.init_node(Some("operator-secret".into())).await.unwrap();
-    let op = reg
-        .authenticate(&creds.identity, "operator-secret")
-        .await
-        .unwrap();
+    let op = operator(&reg).await;
     let (_, c) = reg
         .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
         .await

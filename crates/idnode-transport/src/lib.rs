@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
@@ -36,12 +36,30 @@ pub struct TcpLimits {
 /// A protocol served over TCP: what one connection does once accepted.
 pub trait Protocol: Send + Sync + 'static {
     /// Serves the connection until the client closes it, idles out or misbehaves.
-    fn connection(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        limits: TcpLimits,
-    ) -> impl Future<Output = std::io::Result<()>> + Send;
+    fn connection(&self, conn: Connection) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+/// One accepted connection: its stream and peer, and the limits its reads keep to.
+pub struct Connection {
+    /// The stream.
+    pub stream: TcpStream,
+    /// The client's address.
+    pub peer: SocketAddr,
+    limits: TcpLimits,
+}
+
+/// Accepts the next connection on `listener`. A failed accept (out of file descriptors,
+/// most likely) is logged under `name` and retried after 50 ms, so that connections can end.
+pub async fn accept(listener: &TcpListener, name: &str) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(c) => return c,
+            Err(e) => {
+                tracing::warn!("{name} tcp accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
 
 /// Serves `protocol` on `listener` until `shutdown` completes. `name` labels the log lines
@@ -59,14 +77,7 @@ pub async fn serve_tcp<P: Protocol>(
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => return,
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("{name} tcp accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+            c = accept(&listener, name) => c,
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             refused.increment(1);
@@ -76,7 +87,12 @@ pub async fn serve_tcp<P: Protocol>(
         let protocol = protocol.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            if let Err(e) = protocol.connection(stream, peer, limits).await {
+            let conn = Connection {
+                stream,
+                peer,
+                limits,
+            };
+            if let Err(e) = protocol.connection(conn).await {
                 tracing::debug!("{name} tcp {peer}: {e}");
             }
             drop(permit);
@@ -95,68 +111,57 @@ pub enum Start {
     Stalled,
 }
 
-/// Fills `buf` (a request's fixed-size start: a length prefix or an envelope) from `stream`:
-/// its first byte within the idle timeout, the rest within the read timeout.
-pub async fn read_start(
-    stream: &mut TcpStream,
-    buf: &mut [u8],
-    limits: &TcpLimits,
-) -> std::io::Result<Start> {
-    let Some((first, rest)) = buf.split_first_mut() else {
-        return Ok(Start::Read);
-    };
-    match timeout(
-        limits.idle_timeout,
-        stream.read(std::slice::from_mut(first)),
-    )
-    .await
-    {
-        Err(_) | Ok(Ok(0)) => return Ok(Start::Closed),
-        Ok(r) => r?,
-    };
-    read_rest(stream, rest, limits).await
-}
+impl Connection {
+    /// Fills `buf` (a request's fixed-size start: a length prefix or an envelope): its first
+    /// byte within the idle timeout, the rest within the read timeout.
+    pub async fn read_start(&mut self, buf: &mut [u8]) -> std::io::Result<Start> {
+        let Some((first, rest)) = buf.split_first_mut() else {
+            return Ok(Start::Read);
+        };
+        let idle = self.limits.idle_timeout;
+        match timeout(idle, self.stream.read(std::slice::from_mut(first))).await {
+            Err(_) | Ok(Ok(0)) => return Ok(Start::Closed),
+            Ok(r) => r?,
+        };
+        self.read_rest(rest).await
+    }
 
-/// Fills `buf` (the rest of a request) within the read timeout.
-pub async fn read_rest(
-    stream: &mut TcpStream,
-    buf: &mut [u8],
-    limits: &TcpLimits,
-) -> std::io::Result<Start> {
-    match timeout(limits.read_timeout, stream.read_exact(buf)).await {
-        Ok(Ok(_)) => Ok(Start::Read),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(Start::Closed),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Ok(Start::Stalled),
+    /// Fills `buf` (the rest of a request) within the read timeout.
+    pub async fn read_rest(&mut self, buf: &mut [u8]) -> std::io::Result<Start> {
+        match timeout(self.limits.read_timeout, self.stream.read_exact(buf)).await {
+            Ok(Ok(_)) => Ok(Start::Read),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(Start::Closed),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Ok(Start::Stalled),
+        }
+    }
+
+    /// Writes all of `bytes`.
+    pub async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt as _;
 
     /// Echoes 2-byte-length-framed messages back.
     struct Echo;
 
     impl Protocol for Echo {
-        async fn connection(
-            &self,
-            mut stream: TcpStream,
-            _: SocketAddr,
-            limits: TcpLimits,
-        ) -> std::io::Result<()> {
+        async fn connection(&self, mut c: Connection) -> std::io::Result<()> {
             let mut len = [0u8; 2];
             loop {
-                if read_start(&mut stream, &mut len, &limits).await? != Start::Read {
+                if c.read_start(&mut len).await? != Start::Read {
                     return Ok(());
                 }
                 let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
-                if read_rest(&mut stream, &mut msg, &limits).await? != Start::Read {
+                if c.read_rest(&mut msg).await? != Start::Read {
                     return Ok(());
                 }
-                stream.write_all(&len).await?;
-                stream.write_all(&msg).await?;
+                c.write_all(&len).await?;
+                c.write_all(&msg).await?;
             }
         }
     }

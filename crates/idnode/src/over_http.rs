@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use idnode_handle::HandleService;
-use idnode_http::HandleEndpoint;
+use idnode_http::{HandleEndpoint, Proof};
 use idnode_registry::Principal;
 
 /// [`HandleService`] behind the HTTP front end.
@@ -26,17 +26,9 @@ impl HandleEndpoint for HandleOverHttp {
         self.0.allow_answer(ip)
     }
 
-    async fn verify_identity(
-        &self,
-        kind: &str,
-        handle: &str,
-        index: u32,
-        nonce: &[u8],
-        cnonce: &[u8],
-        answer: &[u8],
-    ) -> Result<Principal, String> {
+    async fn verify_identity(&self, p: Proof<'_>) -> Result<Principal, String> {
         self.0
-            .verify_identity(kind, handle, index, nonce, cnonce, answer)
+            .verify_identity(p.kind, p.handle, p.index, p.nonce, p.cnonce, p.answer)
             .await
             .map_err(|(_, message)| message)
     }
