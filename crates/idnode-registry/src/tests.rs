@@ -495,31 +495,29 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
     );
 
     // Pending review: nobody writes under the prefix, not even the operator.
-    for p in [&ent, &op] {
-        let r = reg
-            .put_handle(
-                p,
-                "88.118.8/A",
-                vec![url(1, "https://a")],
+    let put = |p: &Principal, h: &'static str, u: &'static str| {
+        let p = p.clone();
+        let reg = &reg;
+        async move {
+            reg.put_handle(
+                &p,
+                h,
+                vec![url(1, u)],
                 PutMode::Replace { overwrite: false },
                 false,
             )
-            .await;
+            .await
+        }
+    };
+    for p in [&ent, &op] {
+        let r = put(p, "88.118.8/A", "https://a").await;
         assert!(
             matches!(&r, Err(RegistryError::Forbidden(m)) if m.contains("awaits approval")),
             "{r:?}"
         );
     }
     reg.record_review("88.118.8", true, "").await.unwrap();
-    reg.put_handle(
-        &ent,
-        "88.118.8/A",
-        vec![url(1, "https://a")],
-        PutMode::Replace { overwrite: false },
-        false,
-    )
-    .await
-    .unwrap();
+    put(&ent, "88.118.8/A", "https://a").await.unwrap();
     reg.delete_handle(&ent, "88.118.8/A", None).await.unwrap();
     let queued = kinds(
         store
@@ -551,15 +549,7 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
     reg.record_review("88.118.8", false, "证照过期")
         .await
         .unwrap();
-    let r = reg
-        .put_handle(
-            &ent,
-            "88.118.8/B",
-            vec![url(1, "https://b")],
-            PutMode::Replace { overwrite: false },
-            false,
-        )
-        .await;
+    let r = put(&ent, "88.118.8/B", "https://b").await;
     assert!(
         matches!(&r, Err(RegistryError::Forbidden(m)) if m.contains("证照过期")),
         "{r:?}"

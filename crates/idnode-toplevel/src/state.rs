@@ -22,7 +22,7 @@ pub struct Client {
 }
 
 /// A prefix application.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Application {
     /// The prefix.
     pub prefix: String,
@@ -35,7 +35,7 @@ pub struct Application {
 }
 
 /// One applied transform command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Applied {
     /// Client.
     pub client: String,
@@ -251,40 +251,23 @@ impl State {
 
     /// Prefix applications, oldest first.
     pub async fn applications(&self) -> Result<Vec<Application>, Error> {
-        let rows =
-            sqlx::query("SELECT prefix, client, ent_id, state FROM prefixes ORDER BY created_at")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Application {
-                prefix: r.get("prefix"),
-                client: r.get("client"),
-                ent_id: r.get("ent_id"),
-                state: r.get("state"),
-            })
-            .collect())
+        Ok(
+            sqlx::query_as(
+                "SELECT prefix, client, ent_id, state FROM prefixes ORDER BY created_at",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        )
     }
 
     /// Every applied transform command, in order.
     pub async fn applied(&self) -> Result<Vec<Applied>, Error> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT client, cl_trid, command, object, code, replays FROM transactions \
              ORDER BY at, rowid",
         )
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Applied {
-                client: r.get("client"),
-                cl_trid: r.get("cl_trid"),
-                command: r.get("command"),
-                object: r.get("object"),
-                code: r.get::<i64, _>("code") as u16,
-                replays: r.get::<i64, _>("replays") as u32,
-            })
-            .collect())
+        .await?)
     }
 
     /// An identifier object by name.
