@@ -421,22 +421,23 @@ async fn suspension_and_ownership_limit_enterprises() {
         w(&n.ent, "88.118.8/mine").await,
         Err(RegistryError::Forbidden(_))
     ));
+    let create = |p: &Principal, name: &'static str, prefix: &'static str| {
+        let (p, reg) = (p.clone(), &n.reg);
+        async move {
+            reg.create_enterprise(&p, name, prefix, Default::default())
+                .await
+        }
+    };
     assert!(matches!(
-        n.reg
-            .create_enterprise(&n.ent, "X", "88.118.10", Default::default())
-            .await,
+        create(&n.ent, "X", "88.118.10").await,
         Err(RegistryError::Forbidden(_))
     ));
     assert!(matches!(
-        n.reg
-            .create_enterprise(&n.op, "Y", "88.119.1", Default::default())
-            .await,
+        create(&n.op, "Y", "88.119.1").await,
         Err(RegistryError::BadRequest(_))
     ));
     assert!(matches!(
-        n.reg
-            .create_enterprise(&n.op, "Z", "88.118.9", Default::default())
-            .await,
+        create(&n.op, "Z", "88.118.9").await,
         Err(RegistryError::Conflict(_))
     ));
     n.reg.allocate_prefix(&n.op, id, "88.118.80").await.unwrap();

@@ -4,11 +4,13 @@
 //! bootstrap registry (`PUT /iiidap/bootstrap/{prefix}`, `GET /iiidap/bootstrap.json`).
 //! Clients authenticate with HTTP Basic and their EPP credentials.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State as AxState};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State as AxState};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -69,28 +71,42 @@ async fn client(app: &App, headers: &HeaderMap) -> Result<Client, Response> {
     }
 }
 
-/// The client, when its credentials are good and `prefix` is its own.
-async fn client_of(app: &App, headers: &HeaderMap, prefix: &str) -> Result<Client, Response> {
-    let c = client(app, headers).await?;
-    if c.prefix != prefix {
-        return Err(plain(
-            StatusCode::UNAUTHORIZED,
-            "credentials do not authorize this prefix",
-        ));
+impl FromRequestParts<App> for Client {
+    type Rejection = Response;
+
+    /// The client whose credentials (HTTP Basic) the request carries: 401 without good ones.
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        client(app, &parts.headers).await
     }
-    Ok(c)
+}
+
+/// A request to a `{prefix}` route from the client whose prefix it is.
+struct Owner;
+
+impl FromRequestParts<App> for Owner {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let c = Client::from_request_parts(parts, app).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if params.get("prefix") != Some(&c.prefix) {
+            return Err(plain(
+                StatusCode::UNAUTHORIZED,
+                "credentials do not authorize this prefix",
+            ));
+        }
+        Ok(Self)
+    }
 }
 
 async fn escrow_put(
     AxState(app): AxState<App>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    c: Client,
     body: Bytes,
 ) -> Response {
-    let c = match client(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let f = match idnode_escrow::parse_file_name(&file) {
         Ok(f) => f,
         Err(e) => return result(StatusCode::BAD_REQUEST, 2001, &e.to_string()),
@@ -123,12 +139,9 @@ async fn escrow_put(
 async fn report_put(
     AxState(app): AxState<App>,
     Path((prefix, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: Owner,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = client_of(&app, &headers, &prefix).await {
-        return r;
-    }
     let r = match idnode_escrow::parse_report(&body) {
         Ok(r) => r,
         Err(e) => return result(StatusCode::BAD_REQUEST, e.code(), &e.to_string()),
@@ -161,12 +174,9 @@ async fn report_put(
 async fn statistics_put(
     AxState(app): AxState<App>,
     Path((prefix, kind, label)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    _: Owner,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = client_of(&app, &headers, &prefix).await {
-        return r;
-    }
     let doc: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return result(StatusCode::BAD_REQUEST, 2001, &e.to_string()),
@@ -222,12 +232,9 @@ async fn info_report(
 async fn bootstrap_put(
     AxState(app): AxState<App>,
     Path(prefix): Path<String>,
-    headers: HeaderMap,
+    _: Owner,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = client_of(&app, &headers, &prefix).await {
-        return r;
-    }
     let urls: Vec<String> = match serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| serde_json::from_value(v["urls"].clone()).ok())
@@ -303,5 +310,60 @@ pub(crate) async fn serve(
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
+    /// Writes under a `{prefix}` route need the credentials of that prefix's client.
+    #[tokio::test]
+    async fn prefix_routes_take_only_their_own_clients() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path(), Default::default(), false)
+            .await
+            .unwrap();
+        state.add_client("a", "88.118", "pw-a").await.unwrap();
+        state.add_client("b", "88.119", "pw-b").await.unwrap();
+        let app = router(Arc::new(state), dir.path().to_owned());
+        let put = |prefix: &str, creds: Option<&str>| {
+            let mut req = Request::put(format!("/iiidap/bootstrap/{prefix}"));
+            if let Some(c) = creds {
+                let basic = base64::engine::general_purpose::STANDARD.encode(c);
+                req = req.header(header::AUTHORIZATION, format!("Basic {basic}"));
+            }
+            let body = r#"{"urls": ["https://rdap.example/"]}"#;
+            app.clone().oneshot(req.body(Body::from(body)).unwrap())
+        };
+        let text = |r: Response| async move {
+            let status = r.status();
+            let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        };
+        let (status, body) = text(put("88.118", None).await.unwrap()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::UNAUTHORIZED, "credentials required")
+        );
+        let (status, body) = text(put("88.118", Some("a:wrong")).await.unwrap()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::UNAUTHORIZED, "credentials required")
+        );
+        let (status, body) = text(put("88.118", Some("b:pw-b")).await.unwrap()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                StatusCode::UNAUTHORIZED,
+                "credentials do not authorize this prefix"
+            )
+        );
+        let (status, body) = text(put("88.118", Some("a:pw-a")).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"code="1000""#), "{body}");
     }
 }

@@ -121,6 +121,12 @@ impl Http {
         prefix: &str,
     ) -> Result<(), UpstreamError> {
         let missing = |what: &str| UpstreamError::Undeliverable(format!("no {what} is configured"));
+        let report_url = || {
+            self.targets
+                .report_url
+                .as_deref()
+                .ok_or_else(|| missing("report url"))
+        };
         match action {
             Action::EscrowDeposit { files, .. } => {
                 let base = self
@@ -136,21 +142,13 @@ impl Http {
                     .await
             }
             Action::EscrowReport { id, file } => {
-                let base = self
-                    .targets
-                    .report_url
-                    .as_deref()
-                    .ok_or_else(|| missing("report url"))?;
+                let base = report_url()?;
                 let url = format!("{base}report/sln-escrow-report/{prefix}/{id}");
                 self.put(&url, &self.targets.escrow_dir.join(file), "text/xml")
                     .await
             }
             Action::Statistics { period, file } => {
-                let base = self
-                    .targets
-                    .report_url
-                    .as_deref()
-                    .ok_or_else(|| missing("report url"))?;
+                let base = report_url()?;
                 let url = format!("{base}report/statistics/{prefix}/{period}");
                 self.put(
                     &url,
@@ -160,11 +158,7 @@ impl Http {
                 .await
             }
             Action::Bootstrap { urls } => {
-                let base = self
-                    .targets
-                    .report_url
-                    .as_deref()
-                    .ok_or_else(|| missing("report url"))?;
+                let base = report_url()?;
                 let body = format!("{{\"urls\":{}}}", json_strings(urls));
                 let len = body.len() as u64;
                 self.send(
