@@ -67,6 +67,24 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Readies the values of a whole record (created or replaced): stamped, secrets
+    /// stored apart, checked, and given the default `HS_ADMIN` when they have none.
+    fn whole_record(
+        &self,
+        id: &Identifier,
+        info: &PrefixInfo,
+        values: &mut Vec<HandleValue>,
+        ops: &mut Vec<Op>,
+    ) -> Result<()> {
+        self.prepare(id, values, ops);
+        // The limit counts the values sent, not the HS_ADMIN added for them.
+        validate_record(values)?;
+        with_default_admin(info, values);
+        Ok(())
+    }
+}
+
 /// Adds the default `HS_ADMIN` (the prefix owner's identity) when a whole record (created
 /// or replaced) has none, so no handle is left without an administrator.
 pub(crate) fn with_default_admin(info: &PrefixInfo, values: &mut Vec<HandleValue>) {
@@ -125,10 +143,7 @@ impl Registry {
             let created = existing.is_none();
             match (&mode, existing) {
                 (PutMode::Replace { .. }, None) => {
-                    self.prepare(&id, &mut new_values, &mut ops);
-                    // The limit counts the values sent, not the HS_ADMIN added for them.
-                    validate_record(&new_values)?;
-                    with_default_admin(&info, &mut new_values);
+                    self.whole_record(&id, &info, &mut new_values, &mut ops)?;
                     ops.insert(
                         0,
                         Op::Create {
@@ -145,10 +160,7 @@ impl Registry {
                         handle: id.as_str().to_owned(),
                         index: None,
                     });
-                    self.prepare(&id, &mut new_values, &mut ops);
-                    // The limit counts the values sent, not the HS_ADMIN added for them.
-                    validate_record(&new_values)?;
-                    with_default_admin(&info, &mut new_values);
+                    self.whole_record(&id, &info, &mut new_values, &mut ops)?;
                     ops.insert(
                         0,
                         Op::Update {

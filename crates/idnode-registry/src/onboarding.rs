@@ -179,11 +179,7 @@ impl Registry {
             .await
             .map_err(|e| handle_conflict(e, id.as_str()))?;
         self.prefixes.clear();
-        let e = self
-            .store
-            .get_enterprise(next)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {next}")))?;
+        let e = self.enterprise_record(next).await?;
         Ok((
             e,
             Credentials {
@@ -202,10 +198,7 @@ impl Registry {
     ) -> Result<PrefixRecord> {
         Self::require_operator(p)?;
         let prefix = self.check_new_prefix(prefix)?;
-        self.store
-            .get_enterprise(enterprise_id)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {enterprise_id}")))?;
+        self.enterprise_record(enterprise_id).await?;
         let mut own = self.store.list_prefixes(Some(enterprise_id)).await?;
         self.usage.check_prefixes(own.len())?;
         own.sort_by(|a, b| (a.created_at, &a.prefix).cmp(&(b.created_at, &b.prefix)));
@@ -250,13 +243,8 @@ impl Registry {
         status: EnterpriseStatus,
     ) -> Result<Enterprise> {
         Self::require_operator(p)?;
-        self.commit(p, vec![Op::SetEnterpriseStatus { id, status }])
-            .await?;
-        self.prefixes.clear();
-        self.store
-            .get_enterprise(id)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
+        self.change_enterprise(p, id, vec![Op::SetEnterpriseStatus { id, status }])
+            .await
     }
 
     /// Replaces an enterprise's registration material; connected upstream, the change is
@@ -274,12 +262,7 @@ impl Registry {
             profile: Box::new(profile),
         }];
         self.queue_upstream(&mut ops, &[Action::EnterpriseUpdate { enterprise: id }]);
-        self.commit(p, ops).await?;
-        self.prefixes.clear();
-        self.store
-            .get_enterprise(id)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
+        self.change_enterprise(p, id, ops).await
     }
 
     /// Enterprises (operator: all; an enterprise: itself).
@@ -293,6 +276,22 @@ impl Registry {
         }
     }
 
+    /// Applies `ops` changing enterprise `id` (its prefixes follow for writes); the
+    /// enterprise after.
+    async fn change_enterprise(&self, p: &Principal, id: i64, ops: Vec<Op>) -> Result<Enterprise> {
+        self.commit(p, ops).await?;
+        self.prefixes.clear();
+        self.enterprise_record(id).await
+    }
+
+    /// The enterprise `id` (not found: an error).
+    async fn enterprise_record(&self, id: i64) -> Result<Enterprise> {
+        self.store
+            .get_enterprise(id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
+    }
+
     /// One enterprise (operator, or the enterprise itself).
     pub async fn enterprise(&self, p: &Principal, id: i64) -> Result<Enterprise> {
         match p {
@@ -303,10 +302,7 @@ impl Registry {
             }
             Principal::Anonymous => return Err(RegistryError::AuthenticationNeeded),
         }
-        self.store
-            .get_enterprise(id)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {id}")))
+        self.enterprise_record(id).await
     }
 
     /// The prefix handles homed here (`0.NA/…`, sorted), for the operator only (listing

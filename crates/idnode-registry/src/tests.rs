@@ -471,17 +471,17 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
         .unwrap();
     assert_eq!(e.profile.name_cn, "Gearbox Co");
     let ent = reg.authenticate(&c.identity, &c.secret).await.unwrap();
-    let kinds = |rows: Vec<idnode_store::OutboxRow>| {
-        rows.into_iter()
-            .map(|r| Action::from_row(&r).unwrap())
-            .collect::<Vec<_>>()
-    };
-    let queued = kinds(
-        store
+    // The pending upstream actions, in order.
+    let pending = || async {
+        let rows = store
             .outbox_list(idnode_store::OutboxState::Pending, 10)
             .await
-            .unwrap(),
-    );
+            .unwrap();
+        rows.iter()
+            .map(|r| Action::from_row(r).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let queued = pending().await;
     assert_eq!(
         queued,
         [
@@ -520,12 +520,7 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
     reg.record_review("88.118.8", true, "").await.unwrap();
     put(&ent, "88.118.8/A", "https://a").await.unwrap();
     reg.delete_handle(&ent, "88.118.8/A", None).await.unwrap();
-    let queued = kinds(
-        store
-            .outbox_list(idnode_store::OutboxState::Pending, 10)
-            .await
-            .unwrap(),
-    );
+    let queued = pending().await;
     assert_eq!(
         &queued[3..],
         [
