@@ -243,6 +243,30 @@ impl Cluster {
         create_database(&self.url(), None)
     }
 
+    /// `pg_ctl -D <data> args…`, its output.
+    fn pg_ctl<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> std::process::Output {
+        pg_command("pg_ctl", self.root)
+            .arg("-D")
+            .arg(&self.data)
+            .args(args)
+            .stdout(Stdio::null())
+            .output()
+            .expect("pg_ctl runs")
+    }
+
+    /// `pg_ctl -w -D <data> args…`, which must succeed.
+    fn pg_ctl_ok<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) {
+        let mut all = vec![std::ffi::OsString::from("-w")];
+        all.extend(args.iter().map(|a| a.as_ref().to_owned()));
+        let out = self.pg_ctl(&all);
+        assert!(
+            out.status.success(),
+            "pg_ctl {:?} failed: {}",
+            args.last().map(AsRef::as_ref),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Starts the (stopped) cluster again on the same port. Blocking.
     pub fn resume(&self) {
         let opts = format!(
@@ -250,46 +274,25 @@ impl Cluster {
             self.port,
             self.dir.display()
         );
-        let out = pg_command("pg_ctl", self.root)
-            .args(["-w", "-D"])
-            .arg(&self.data)
-            .args(["-o", &opts, "-l"])
-            .arg(self.dir.join("log"))
-            .arg("start")
-            .stdout(Stdio::null())
-            .output()
-            .expect("pg_ctl runs");
-        assert!(
-            out.status.success(),
-            "pg_ctl start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let log = self.dir.join("log");
+        self.pg_ctl_ok(&[
+            std::ffi::OsStr::new("-o"),
+            opts.as_ref(),
+            "-l".as_ref(),
+            log.as_os_str(),
+            "start".as_ref(),
+        ]);
     }
 
     /// Stops the cluster (fast shutdown: sessions are ended at once). Blocking.
     pub fn stop(&self) {
-        let out = pg_command("pg_ctl", self.root)
-            .args(["-w", "-m", "fast", "-D"])
-            .arg(&self.data)
-            .arg("stop")
-            .stdout(Stdio::null())
-            .output()
-            .expect("pg_ctl runs");
-        assert!(
-            out.status.success(),
-            "pg_ctl stop failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.pg_ctl_ok(&["-m", "fast", "stop"]);
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = pg_command("pg_ctl", self.root)
-            .args(["-m", "immediate", "-D"])
-            .arg(&self.data)
-            .arg("stop")
-            .output();
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -324,12 +324,15 @@ mod tests {
     #[tokio::test]
     async fn prefix_routes_take_only_their_own_clients() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State::open(dir.path(), Default::default(), false)
-            .await
-            .unwrap();
-        state.add_client("a", "88.118", "pw-a").await.unwrap();
-        state.add_client("b", "88.119", "pw-b").await.unwrap();
-        let app = router(Arc::new(state), dir.path().to_owned());
+        let state = Arc::new(
+            State::open(dir.path(), Default::default(), false)
+                .await
+                .unwrap(),
+        );
+        for (id, prefix, password) in [("a", "88.118", "pw-a"), ("b", "88.119", "pw-b")] {
+            state.add_client(id, prefix, password).await.unwrap();
+        }
+        let app = router(state, dir.path().to_owned());
         let put = |prefix: &str, creds: Option<&str>| {
             let mut req = Request::put(format!("/iiidap/bootstrap/{prefix}"));
             if let Some(c) = creds {
