@@ -74,12 +74,12 @@ impl State {
             Command::IdentifierCheck { names } => c.identifier_check(names).await,
             Command::IdentifierInfo { name } => {
                 let obj = c.own_identifier(name).await?;
-                let mut r = c.ok(1000);
-                r.data = ResData::IdentifierInfo(Box::new(IdentifierObject {
-                    status: vec!["ok".into()],
-                    ..obj
-                }));
-                Ok(r)
+                Ok(
+                    c.ok_with(ResData::IdentifierInfo(Box::new(IdentifierObject {
+                        status: vec!["ok".into()],
+                        ..obj
+                    }))),
+                )
             }
             Command::IdentifierCreate(obj) => c.identifier_create(obj).await,
             Command::IdentifierUpdate(u) => {
@@ -111,6 +111,13 @@ impl Cmd<'_, '_> {
         Response::new(code, Some(self.req.cl_trid.clone()), self.sv.to_owned())
     }
 
+    /// A successful response (1000) carrying `data`.
+    fn ok_with(&self, data: ResData) -> Response {
+        let mut r = self.ok(1000);
+        r.data = data;
+        r
+    }
+
     /// The id of the client's enterprise with credit code `code`, if any.
     async fn enterprise_by_code(&mut self, code: &str) -> Result<Option<String>, Fail> {
         Ok(sqlx::query_scalar(
@@ -127,9 +134,7 @@ impl Cmd<'_, '_> {
         let Some(id) = self.enterprise_by_code(crt_code).await? else {
             return fail(2303, "no enterprise with this certificate code");
         };
-        let mut r = self.ok(1000);
-        r.data = ResData::EntChecked(id);
-        Ok(r)
+        Ok(self.ok_with(ResData::EntChecked(id)))
     }
 
     /// `ent:create`.
@@ -161,9 +166,7 @@ impl Cmd<'_, '_> {
         .bind(now)
         .execute(&mut **self.tx)
         .await?;
-        let mut r = self.ok(1000);
-        r.data = ResData::EntCreated(ent_id);
-        Ok(r)
+        Ok(self.ok_with(ResData::EntCreated(ent_id)))
     }
 
     /// `ent:update`.
@@ -290,9 +293,7 @@ impl Cmd<'_, '_> {
                 reason: exists.then(|| "In use".to_owned()),
             });
         }
-        let mut r = self.ok(1000);
-        r.data = ResData::IdentifierChecked(list);
-        Ok(r)
+        Ok(self.ok_with(ResData::IdentifierChecked(list)))
     }
 
     /// `identifier:create`.
