@@ -157,10 +157,10 @@ pub(crate) async fn put_handle(
     State(s): State<AppState>,
     uri: Uri,
     a: crate::auth::Authed,
+    q: HandleQuery,
     body: Body,
 ) -> Result<Response, ApiError> {
     let text = path_handle(&uri, API_PREFIX)?;
-    let q = HandleQuery::parse(uri.query())?;
     let body = crate::body::read_json(&s, &a, body, s.0.limits.max_body_bytes).await?;
     let p = a.principal;
     let values = body_values(&body.bytes).map_err(|e| e.with_handle(&text))?;
@@ -186,10 +186,10 @@ pub(crate) async fn put_handle(
 pub(crate) async fn delete_handle(
     State(s): State<AppState>,
     uri: Uri,
+    q: HandleQuery,
     caller: Caller,
 ) -> Result<Response, ApiError> {
     let text = path_handle(&uri, API_PREFIX)?;
-    let q = HandleQuery::parse(uri.query())?;
     let p = principal(&s, &caller.headers, caller.ip).await?;
     let indexes = (!q.indexes.is_empty()).then_some(q.indexes);
     s.0.registry
@@ -206,10 +206,9 @@ const MAX_PAGE: u64 = 10_000;
 /// `GET /api/handles?prefix=P&page=&pageSize=`.
 pub(crate) async fn list_handles(
     State(s): State<AppState>,
-    uri: Uri,
+    q: HandleQuery,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let q = HandleQuery::parse(uri.query())?;
     let prefix = q
         .prefix
         .ok_or_else(|| ApiError::bad_request("the prefix parameter is required"))?;

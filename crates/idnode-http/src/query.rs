@@ -44,6 +44,18 @@ fn number<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{k}='{v}' is not a valid number")))
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for HandleQuery {
+    type Rejection = ApiError;
+
+    /// The request's query string, parsed (400 when malformed).
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        Self::parse(parts.uri.query())
+    }
+}
+
 impl HandleQuery {
     pub(crate) fn parse(q: Option<&str>) -> Result<Self, ApiError> {
         let mut out = Self::default();

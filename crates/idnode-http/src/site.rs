@@ -3,7 +3,7 @@
 //! answer them.
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use idnode_core::ResponseCode;
 use serde_json::json;
@@ -33,10 +33,9 @@ pub(crate) async fn site(State(s): State<AppState>) -> Result<Response, ApiError
 /// operator (401 anonymous, 403 others, as listing homed prefixes needs a server admin).
 pub(crate) async fn prefixes(
     State(s): State<AppState>,
-    uri: Uri,
+    q: HandleQuery,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let q = HandleQuery::parse(uri.query())?;
     let p = principal(&s, &caller.headers, caller.ip).await?;
     let all = s.0.registry.homed_prefixes(&p).await?;
     let total = all.len();
