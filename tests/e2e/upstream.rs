@@ -217,6 +217,17 @@ impl Node {
     }
 }
 
+/// Two nodes and their enterprises, connected to one stand-in.
+struct World {
+    a: Node,
+    b: Node,
+    state: Arc<State>,
+    gear: Who,
+    valve: Who,
+    pump: Who,
+    _tl: Toplevel,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     let tl = Toplevel::start(false).await;
@@ -229,12 +240,47 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
         .onboard("Valve Co", "88.119.5", "91500000MA5U0000Y2")
         .await;
     let pump = b.onboard("Pump Co", "88.119.6", "91500000MA5U0000Z3").await;
+    let w = World {
+        state: tl.state().clone(),
+        a,
+        b,
+        gear,
+        valve,
+        pump,
+        _tl: tl,
+    };
+    reviews(&w).await;
+    provisioning(&w).await;
+    referrals(&w).await;
+    escrow(&w).await;
+    statistics(&w).await;
+    iiidap(&w).await;
+    let World { a, b, .. } = w;
+    until("the outbox to drain", || async {
+        a.metric("idnode_upstream_outbox_pending").await == Some(0.0)
+            && b.metric("idnode_upstream_outbox_pending").await == Some(0.0)
+    })
+    .await;
+    a.node.stop().await.unwrap();
+    b.node.stop().await.unwrap();
+}
 
+/// Until the top-level node approves, a prefix takes no identifiers; its review reaches
+/// the nodes.
+async fn reviews(w: &World) {
+    let World {
+        a,
+        b,
+        gear,
+        valve,
+        pump,
+        ..
+    } = w;
     // Until the top-level node approves, the prefix takes no identifiers.
     assert_eq!(a.review_of("88.118.5").await, "pending");
-    let (status, body) = a.register(&gear, "88.118.5/GBX-1").await;
+    let (status, body) = a.register(gear, "88.118.5/GBX-1").await;
     assert_eq!(status, 403, "{body}");
-    let state = tl.state().clone();
+    let state = w.state.clone();
     until("the three applications to reach the top-level node", || {
         let state = state.clone();
         async move {
@@ -255,14 +301,18 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
             && b.review_of("88.119.6").await == "rejected"
     })
     .await;
-    let (status, body) = b.register(&pump, "88.119.6/P-1").await;
+    let (status, body) = b.register(pump, "88.119.6/P-1").await;
     assert_eq!(status, 403, "{body}");
     assert!(body.to_string().contains("营业执照已过期"), "{body}");
     for k in 1..=3 {
-        assert_eq!(a.register(&gear, &format!("88.118.5/GBX-{k}")).await.0, 201);
-        assert_eq!(b.register(&valve, &format!("88.119.5/V-{k}")).await.0, 201);
+        assert_eq!(a.register(gear, &format!("88.118.5/GBX-{k}")).await.0, 201);
+        assert_eq!(b.register(valve, &format!("88.119.5/V-{k}")).await.0, 201);
     }
+}
 
+/// Enterprises, sites and identifiers reach the top-level node, once each.
+async fn provisioning(w: &World) {
+    let World { a, state, .. } = w;
     // Everything arrives upstream: enterprises with their ids, the nodes' sites for their
     // prefixes, and the identifiers with their URLs.
     until("the identifiers to reach the top-level node", || {
@@ -344,10 +394,14 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
         .filter(|t| t.client == "snms-88.118" && t.command == "ent:create")
         .count();
     assert_eq!(ent_creates, 1);
+}
 
+/// Each node resolves the other's identifiers through the top-level node.
+async fn referrals(w: &World) {
+    let World { a, b, .. } = w;
     // Each node resolves the other's identifiers through the top-level node: a prefix
     // referral to the other node's site, or, asked for recursion, the other node's answer.
-    for (here, there, handle) in [(&a, &b, "88.119.5/V-2"), (&b, &a, "88.118.5/GBX-2")] {
+    for (here, there, handle) in [(a, b, "88.119.5/V-2"), (b, a, "88.118.5/GBX-2")] {
         let referral = resolve(here, handle, 0).await;
         assert_eq!(referral.code, rc::PREFIX_REFERRAL, "{referral:?}");
         let sites: Vec<SiteInfo> = referral
@@ -374,28 +428,34 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     }
     // A prefix nobody registered: not responsible (301), from the top-level node's answer.
     assert_eq!(
-        resolve(&a, "88.120.1/X", flags::REC).await.code,
+        resolve(a, "88.120.1/X", flags::REC).await.code,
         rc::SERVER_NOT_RESP
     );
+}
 
+/// Escrow deposits are made, uploaded, verified and reported.
+async fn escrow(w: &World) {
+    let World {
+        a, b, gear, state, ..
+    } = w;
     // Escrow: a FULL deposit of each node, then a DIFF of node 88.118 after more changes;
     // each is uploaded, verified by the stand-in (signature, counts, chain) and reported.
     // (Watermarks are whole seconds: wait for the second of the last change to pass.)
     let now = || idnode_store::now_millis() / 1000;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    for n in [&a, &b] {
+    for n in [a, b] {
         let d = idnode::escrow::run(&n.config, &n.node.services, now(), false, false)
             .await
             .unwrap();
         assert_eq!(d.kind, "FULL");
         assert!(d.handles >= 5, "{d:?}");
     }
-    assert_eq!(a.register(&gear, "88.118.5/GBX-4").await.0, 201);
+    assert_eq!(a.register(gear, "88.118.5/GBX-4").await.0, 201);
     let (status, _) = a
         .call(
             reqwest::Method::DELETE,
             "/api/handles/88.118.5/GBX-1",
-            &gear,
+            gear,
             None,
         )
         .await;
@@ -437,7 +497,11 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
         }
     })
     .await;
+}
 
+/// The daily statistics report reaches the report interface.
+async fn statistics(w: &World) {
+    let World { a, state, .. } = w;
     // The daily statistics report reaches the report interface.
     let today = idnode::reports::Period::day(idnode::escrow::today());
     idnode::reports::run(&a.config, &a.node.services, &today)
@@ -460,7 +524,11 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["registrations"]["created"], 4 + 3, "{report}");
     assert_eq!(report["registrations"]["deleted"], 1, "{report}");
+}
 
+/// IIIDAP look-ups at each node, and the bootstrap registry.
+async fn iiidap(w: &World) {
+    let World { a, b, state, .. } = w;
     // IIIDAP: each node answers for itself and its enterprises, and is in the bootstrap
     // registry with its enterprise prefixes.
     let iiidap = |n: &Node, path: &str| {
@@ -481,44 +549,44 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
             (status, r.json::<Value>().await.unwrap())
         }
     };
-    let (status, body) = iiidap(&a, "identifier/88.118.5").await;
+    let (status, body) = iiidap(a, "identifier/88.118.5").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["node"]["name"], "Gearbox Co");
     assert_eq!(body["node"]["idNumber"], "91500000MA5U0000X1");
     assert_eq!(body["iiidapConformance"][0], "iiidap_level_0");
     assert_eq!(
-        iiidap(&a, "identifier/88.118").await.1["node"]["type"],
+        iiidap(a, "identifier/88.118").await.1["node"]["type"],
         "secondary node"
     );
-    let (status, body) = iiidap(&b, "identifier/88.119.6").await;
+    let (status, body) = iiidap(b, "identifier/88.119.6").await;
     assert_eq!(
         (status, body["status"].as_str()),
         (200, Some("hold")),
         "{body}"
     );
-    let (status, body) = iiidap(&a, "identifier/88.118.77").await;
+    let (status, body) = iiidap(a, "identifier/88.118.77").await;
     assert_eq!(
         (status, body["errorCode"].as_i64()),
         (404, Some(404)),
         "{body}"
     );
-    assert_eq!(iiidap(&a, "identifier/88.118.5%2FX").await.0, 400);
+    assert_eq!(iiidap(a, "identifier/88.118.5%2FX").await.0, 400);
     assert_eq!(
-        iiidap(&b, "name/pump%20co").await.1["identifier"],
+        iiidap(b, "name/pump%20co").await.1["identifier"],
         "88.119.6"
     );
-    let (_, found) = iiidap(&b, "names?name=P*").await;
+    let (_, found) = iiidap(b, "names?name=P*").await;
     assert_eq!(
         found["NodeSearchResults"].as_array().unwrap().len(),
         1,
         "{found}"
     );
-    assert_eq!(iiidap(&b, "names?name=*ump").await.0, 422);
-    assert_eq!(iiidap(&b, "help").await.0, 200);
+    assert_eq!(iiidap(b, "names?name=*ump").await.0, 422);
+    assert_eq!(iiidap(b, "help").await.0, 200);
     // Beyond 20 a second (bursts of 60) a client gets 429.
     let mut refused = 0;
     for _ in 0..150 {
-        if iiidap(&b, "help").await.0 == 429 {
+        if iiidap(b, "help").await.0 == 429 {
             refused += 1;
         }
     }
@@ -536,12 +604,4 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
         reg["services"][0],
         json!([["88.118", "88.118.5"], ["https://88.118.node.test/iiidap/"]])
     );
-
-    until("the outbox to drain", || async {
-        a.metric("idnode_upstream_outbox_pending").await == Some(0.0)
-            && b.metric("idnode_upstream_outbox_pending").await == Some(0.0)
-    })
-    .await;
-    a.node.stop().await.unwrap();
-    b.node.stop().await.unwrap();
 }
