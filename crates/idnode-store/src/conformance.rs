@@ -4,9 +4,9 @@
 use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
 
 use crate::{
-    Batch, DepositRecord, EnterpriseStatus, HistoryAction, Idempotency, ItemErrorKind,
-    NewEnterprise, Op, OutboxItem, OutboxState, PrefixRecord, PrefixStatus, Review, SecretHash,
-    Store, StoreError,
+    Batch, DepositRecord, EnterpriseStatus, HandleRecord, HistoryAction, Idempotency,
+    ItemErrorKind, NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, PrefixRecord,
+    PrefixStatus, Review, SecretHash, Store, StoreError,
 };
 
 fn id(s: &str) -> Identifier {
@@ -130,13 +130,19 @@ async fn enterprises_and_prefixes(store: &dyn Store) {
 }
 
 async fn handles_and_history(store: &dyn Store) {
+    let rec = create_and_refuse_duplicates(store).await;
+    let (rec2, new_values) = versioned_updates(store, &rec).await;
+    deletes_and_history(store, &rec, &rec2, &new_values).await;
+}
+
+/// A created handle, then its exact duplicate and its case variant refused, naming it.
+async fn create_and_refuse_duplicates(store: &dyn Store) -> HandleRecord {
     store
         .apply(&batch(vec![create("88.118.8/Abc", "https://a")]))
         .await
         .unwrap();
     let rec = store.get_handle("88.118.8/Abc").await.unwrap().unwrap();
     assert_eq!(rec.values, vec![HandleValue::text(1, "URL", "https://a")]);
-    let v1 = rec.version;
 
     // Exact duplicate and case variant are refused, naming the existing handle.
     let err = store
@@ -166,7 +172,16 @@ async fn handles_and_history(store: &dyn Store) {
     );
     assert!(store.get_handle("88.118.8/abc").await.unwrap().is_none());
 
-    // Update with the right version succeeds, with a stale one fails.
+    rec
+}
+
+/// Update with the right version succeeds, with a stale one fails: the record after, and
+/// its values.
+async fn versioned_updates(
+    store: &dyn Store,
+    rec: &HandleRecord,
+) -> (HandleRecord, Vec<HandleValue>) {
+    let v1 = rec.version;
     let new_values = vec![
         HandleValue::text(1, "URL", "https://b"),
         HandleValue::text(2, "EMAIL", "ops@example.com"),
@@ -210,6 +225,16 @@ async fn handles_and_history(store: &dyn Store) {
     };
     assert_eq!(items[0].kind, ItemErrorKind::NotFound);
 
+    (rec2, new_values)
+}
+
+/// Unicode suffixes; a delete; history newest first with before and after.
+async fn deletes_and_history(
+    store: &dyn Store,
+    rec: &HandleRecord,
+    rec2: &HandleRecord,
+    new_values: &[HandleValue],
+) {
     // Unicode suffixes keep their bytes.
     store
         .apply(&batch(vec![create("88.118.8/齿轮-Ä", "https://u")]))
@@ -237,9 +262,9 @@ async fn handles_and_history(store: &dyn Store) {
             HistoryAction::Create
         ]
     );
-    assert_eq!(h[0].before.as_ref(), Some(&new_values));
+    assert_eq!(h[0].before.as_deref(), Some(new_values));
     assert_eq!(h[0].after, None);
-    assert_eq!(h[1].after.as_ref(), Some(&new_values));
+    assert_eq!(h[1].after.as_deref(), Some(new_values));
     assert_eq!(h[2].before, None);
     assert_eq!(
         h[2].after.as_ref(),
@@ -430,7 +455,13 @@ fn item(kind: &str, payload: &str) -> OutboxItem {
 }
 
 async fn upstream(store: &dyn Store) {
-    // Registration material, the upstream id and the review are kept.
+    enterprise_material(store).await;
+    let head = outbox_queueing(store).await;
+    outbox_delivery(store, head).await;
+}
+
+/// Registration material, the upstream id and the review are kept.
+async fn enterprise_material(store: &dyn Store) {
     let profile = EnterpriseProfile {
         credit_code: "91500000MA5U0000X1".into(),
         name_cn: "齿轮箱公司".into(),
@@ -473,8 +504,10 @@ async fn upstream(store: &dyn Store) {
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
     );
+}
 
-    // Actions are queued with the change that causes them, or not at all.
+/// Actions are queued with the change that causes them, or not at all; the head of the queue.
+async fn outbox_queueing(store: &dyn Store) -> OutboxRow {
     assert_eq!(store.outbox_head().await.unwrap(), None);
     store
         .apply(&batch(vec![create("88.118.8/OUTBOX-0", "https://o/0")]))
@@ -507,7 +540,12 @@ async fn upstream(store: &dyn Store) {
     assert_eq!((stats.pending, stats.dead, stats.done), (3, 0, 0));
     assert_eq!(stats.oldest_pending_at, Some(head.created_at));
 
-    // A failed attempt is recorded; progress clears the error; done moves the head on.
+    head
+}
+
+/// A failed attempt is recorded; progress clears the error; done moves the head on; a
+/// refused step becomes a dead row an operator can put back in the queue.
+async fn outbox_delivery(store: &dyn Store, head: OutboxRow) {
     store
         .apply(&batch(vec![Op::OutboxRetry {
             id: head.id,
