@@ -127,11 +127,45 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
     tl.stop().await;
     let node = serve(&config);
     let c = reqwest::Client::new();
+    queue_while_down(&c, &node, &auth).await;
+
+    // The top-level node returns (same state, same port); mid-delivery the node is killed.
+    let tl = idnode_toplevel::start(&tl_config(epp)).await.unwrap();
+    let at_kill = kill_mid_delivery(&tl, node).await;
+
+    // Restarted, the node delivers the rest; redelivered steps are answered from the record.
+    let node = serve(&config);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if outbox(&c, &node).await == (0.0, 0.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the outbox did not drain");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let replays = delivered_exactly_once(&tl).await;
+    eprintln!("killed at {at_kill} identifiers delivered; {replays} redeliveries answered from the record");
+    let status = idnode(&config)
+        .args(["upstream", "status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success() && text.contains("queue: 0 pending, 0 dead"),
+        "{text}"
+    );
+    drop(node);
+    tl.stop().await;
+}
+
+/// With the top-level node away, the node keeps working and queues: three enterprises and
+/// their prefixes, and the identifiers in batches.
+async fn queue_while_down(c: &reqwest::Client, node: &Node, auth: &str) {
     for k in 1..=3 {
         post(
-            &c,
-            &node,
-            &auth,
+            c,
+            node,
+            auth,
             "/api/v1/enterprises",
             &json!({"name": format!("Enterprise {k}"), "prefix": format!("88.118.{k}"),
                 "profile": {"credit_code": format!("91500000MA5U000{k:02}X")}}),
@@ -147,9 +181,9 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
             })
             .collect();
         post(
-            &c,
-            &node,
-            &auth,
+            c,
+            node,
+            auth,
             "/api/v1/identifiers/batch",
             &json!({"operations": ops}),
         )
@@ -158,18 +192,19 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
     // Queued while down: the site registration, 3 × (ent:create, prefix:create), the batches
     // (the gauge is refreshed every second).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while outbox(&c, &node).await.0 < 17.0 {
+    while outbox(c, node).await.0 < 17.0 {
         assert!(
             Instant::now() < deadline,
             "not queued: {:?}",
-            outbox(&c, &node).await
+            outbox(c, node).await
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
 
-    // The top-level node returns (same state, same port); mid-delivery the node is killed.
-    let tl = idnode_toplevel::start(&tl_config(epp)).await.unwrap();
-    let mut node = node;
+/// Waits until the top-level node has applied 1,500 identifier creations, then kills the
+/// node (SIGKILL): the number applied then.
+async fn kill_mid_delivery(tl: &idnode_toplevel::Running, mut node: Node) -> usize {
     let deadline = Instant::now() + Duration::from_secs(120);
     let at_kill = loop {
         let applied = tl.state.applied().await.unwrap();
@@ -193,17 +228,12 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
         at_kill < IDENTIFIERS,
         "the kill came after delivery ended ({at_kill}): nothing was tested"
     );
+    at_kill
+}
 
-    // Restarted, the node delivers the rest; redelivered steps are answered from the record.
-    let node = serve(&config);
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        if outbox(&c, &node).await == (0.0, 0.0) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the outbox did not drain");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// Everything was applied upstream exactly once, without errors; the redeliveries answered
+/// from the record.
+async fn delivered_exactly_once(tl: &idnode_toplevel::Running) -> u32 {
     let applied = tl.state.applied().await.unwrap();
     let mut objects: Vec<(&str, &str)> = applied
         .iter()
@@ -243,16 +273,5 @@ async fn killed_mid_delivery_the_node_delivers_everything_exactly_once() {
         let obj = tl.state.identifier(&name).await.unwrap().unwrap();
         assert_eq!(obj.urls, [format!("https://n.example/{name}")]);
     }
-    eprintln!("killed at {at_kill} identifiers delivered; {replays} redeliveries answered from the record");
-    let status = idnode(&config)
-        .args(["upstream", "status"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&status.stdout);
-    assert!(
-        status.status.success() && text.contains("queue: 0 pending, 0 dead"),
-        "{text}"
-    );
-    drop(node);
-    tl.stop().await;
+    replays
 }
