@@ -139,53 +139,11 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_answers_give_clear_errors_and_retries_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("n.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
-    let resolver = Arc::new(Resolver::new(
-        store.clone(),
-        vec!["88.118".into()],
-        &CacheConfig::default(),
-    ));
-    let registry = Arc::new(
-        Registry::new(store.clone(), resolver, "88.118").with_upstream(UpstreamPolicy {
-            sync_identifiers: true,
-        }),
-    );
-    registry.init_node(None).await.unwrap();
-    let op = idnode_registry::Principal::Operator {
-        identity: "test".into(),
-    };
-    registry
-        .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
-        .await
-        .unwrap();
-
+    let (store, registry) = node_with_an_enterprise(dir.path()).await;
     let mode = Arc::new(AtomicU8::new(BAD_XML));
     let seen = Arc::new(Mutex::new(Seen::default()));
     let port = fake_server(dir.path(), mode.clone(), seen.clone()).await;
-    let epp = EppConfig {
-        host: "127.0.0.1".into(),
-        port,
-        server_name: None,
-        ca_file: idnode_toplevel::tls::cert_path(dir.path()),
-        client_cert: None,
-        client_id: "snms-88.118".into(),
-        password: "pw".into(),
-        namespaces: Namespaces::default(),
-        timeout: Duration::from_millis(400),
-        max_frame: 1 << 20,
-    };
-    let cfg = WorkerConfig {
-        node_prefix: "88.118".into(),
-        shr_user_id: "snms-88.118".into(),
-        backoff_initial: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(40),
-        poll_interval: Duration::from_secs(3600),
-        keepalive: Duration::from_millis(100),
-        ..WorkerConfig::default()
-    };
-    let worker = Worker::new(store.clone(), registry.clone(), epp, cfg).spawn();
-
+    let worker = worker(dir.path(), port, &store, &registry);
     // Each misbehaviour leaves the first action (the node's site registration, queued by
     // init) queued, with a growing attempt count and an error that says what happened.
     for (m, expect) in [
@@ -252,4 +210,62 @@ async fn hostile_answers_give_clear_errors_and_retries_and_lose_nothing() {
     assert_eq!((creates, repeats), (1, 0));
     assert!(hellos >= 1, "no keep-alive while idle");
     worker.shutdown().await;
+}
+
+/// A node (SQLite, connected upstream) with one enterprise: its store and registry.
+async fn node_with_an_enterprise(dir: &std::path::Path) -> (Arc<dyn Store>, Arc<Registry>) {
+    let url = format!("sqlite://{}", dir.join("n.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    let resolver = Arc::new(Resolver::new(
+        store.clone(),
+        vec!["88.118".into()],
+        &CacheConfig::default(),
+    ));
+    let registry = Arc::new(
+        Registry::new(store.clone(), resolver, "88.118").with_upstream(UpstreamPolicy {
+            sync_identifiers: true,
+        }),
+    );
+    registry.init_node(None).await.unwrap();
+    let op = idnode_registry::Principal::Operator {
+        identity: "test".into(),
+    };
+    registry
+        .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
+        .await
+        .unwrap();
+
+    (store, registry)
+}
+
+/// The worker delivering `store`'s outbox to the fake server on `port`, with short
+/// timeouts and backoff.
+fn worker(
+    dir: &std::path::Path,
+    port: u16,
+    store: &Arc<dyn Store>,
+    registry: &Arc<Registry>,
+) -> idnode_upstream::WorkerHandle {
+    let epp = EppConfig {
+        host: "127.0.0.1".into(),
+        port,
+        server_name: None,
+        ca_file: idnode_toplevel::tls::cert_path(dir),
+        client_cert: None,
+        client_id: "snms-88.118".into(),
+        password: "pw".into(),
+        namespaces: Namespaces::default(),
+        timeout: Duration::from_millis(400),
+        max_frame: 1 << 20,
+    };
+    let cfg = WorkerConfig {
+        node_prefix: "88.118".into(),
+        shr_user_id: "snms-88.118".into(),
+        backoff_initial: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(40),
+        poll_interval: Duration::from_secs(3600),
+        keepalive: Duration::from_millis(100),
+        ..WorkerConfig::default()
+    };
+    Worker::new(store.clone(), registry.clone(), epp, cfg).spawn()
 }
