@@ -65,67 +65,8 @@ async fn postgres_stopped_fails_fast_and_recovers() {
     .await
     .unwrap();
 
-    // Cached answers keep flowing, on every front end.
-    let (s, _, body) = get(&n, "/api/handles/88.118.8/HOT").await;
-    assert_eq!((s, body.as_str()), (200, hot.as_str()));
-    let r = within(
-        "udp hit",
-        udp(
-            n.node.handle_addr,
-            &message(
-                &Request::Resolution {
-                    handle: "88.118.8/HOT",
-                    indexes: vec![],
-                    types: vec![],
-                },
-                flags::PO,
-                0,
-            ),
-        ),
-    )
-    .await;
-    assert_eq!(r.code(), rc::SUCCESS);
-
-    // Misses, writes and readiness fail fast, without the database's own words.
-    let (s, retry, body) = get(&n, "/api/handles/88.118.8/COLD").await;
-    assert_eq!(s, 503, "{body}");
-    assert_eq!(retry.as_deref(), Some("1"));
-    assert!(body.contains("the database is unavailable"), "{body}");
-    for leak in ["pool", "sqlx", "postgres", "connection", "timed out"] {
-        assert!(
-            !body.to_lowercase().contains(leak),
-            "internal text in {body}"
-        );
-    }
-    let r = within(
-        "PUT",
-        n.req(Method::PUT, "/api/handles/88.118.8/NEW", Some(&n.a))
-            .json(&value("https://x.example/new"))
-            .send(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status().as_u16(), 503);
-    let (s, _, body) = get(&n, "/readyz").await;
-    assert_eq!(s, 503, "{body}");
-    let cold = message(
-        &Request::Resolution {
-            handle: "88.118.8/COLD",
-            indexes: vec![],
-            types: vec![],
-        },
-        flags::PO,
-        0,
-    );
-    let r = within("udp miss", udp(n.node.handle_addr, &cold)).await;
-    assert_eq!(r.code(), rc::ERROR);
-    let mut tcp = Tcp::connect(n.node.handle_addr).await;
-    let r = within("tcp miss", tcp.call(&cold)).await;
-    assert_eq!(r.code(), rc::ERROR);
-    let dns = n.node.dns_addr.unwrap();
-    let q = crate::dns::query("COLD.8.118.88.id.test.", RecordType::TXT, None);
-    let m = within("dns miss", crate::dns::udp(dns, &q)).await;
-    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    cached_answers_flow(&n, &hot).await;
+    misses_and_writes_fail_fast(&n).await;
 
     // The database returns: so do readiness and writes, without a restart.
     tokio::task::spawn_blocking(move || {
@@ -152,4 +93,70 @@ async fn postgres_stopped_fails_fast_and_recovers() {
     let (s, _, _) = get(&n, "/api/handles/88.118.8/COLD").await;
     assert_eq!(s, 200);
     n.node.stop().await.unwrap();
+}
+
+/// Cached answers keep flowing, on every front end.
+async fn cached_answers_flow(n: &TestNode, hot: &str) {
+    let (s, _, body) = get(n, "/api/handles/88.118.8/HOT").await;
+    assert_eq!((s, body.as_str()), (200, hot));
+    let r = within(
+        "udp hit",
+        udp(
+            n.node.handle_addr,
+            &message(
+                &Request::Resolution {
+                    handle: "88.118.8/HOT",
+                    indexes: vec![],
+                    types: vec![],
+                },
+                flags::PO,
+                0,
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.code(), rc::SUCCESS);
+}
+
+/// Misses, writes and readiness fail fast, without the database's own words.
+async fn misses_and_writes_fail_fast(n: &TestNode) {
+    let (s, retry, body) = get(n, "/api/handles/88.118.8/COLD").await;
+    assert_eq!(s, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("1"));
+    assert!(body.contains("the database is unavailable"), "{body}");
+    for leak in ["pool", "sqlx", "postgres", "connection", "timed out"] {
+        assert!(
+            !body.to_lowercase().contains(leak),
+            "internal text in {body}"
+        );
+    }
+    let r = within(
+        "PUT",
+        n.req(Method::PUT, "/api/handles/88.118.8/NEW", Some(&n.a))
+            .json(&value("https://x.example/new"))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let (s, _, body) = get(n, "/readyz").await;
+    assert_eq!(s, 503, "{body}");
+    let cold = message(
+        &Request::Resolution {
+            handle: "88.118.8/COLD",
+            indexes: vec![],
+            types: vec![],
+        },
+        flags::PO,
+        0,
+    );
+    let r = within("udp miss", udp(n.node.handle_addr, &cold)).await;
+    assert_eq!(r.code(), rc::ERROR);
+    let mut tcp = Tcp::connect(n.node.handle_addr).await;
+    let r = within("tcp miss", tcp.call(&cold)).await;
+    assert_eq!(r.code(), rc::ERROR);
+    let dns = n.node.dns_addr.unwrap();
+    let q = crate::dns::query("COLD.8.118.88.id.test.", RecordType::TXT, None);
+    let m = within("dns miss", crate::dns::udp(dns, &q)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
 }
