@@ -17,6 +17,9 @@ PORT=18000; HPORT=12641; DPORT=15300
 command -v dnsperf >/dev/null || { apt-get update -qq; apt-get install -y -qq dnsperf >/dev/null; }
 cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
 BIN=$ROOT/target/release
+# IDNODE: the idnode binary measured (default: this tree's release build); set it to another
+# build to compare two versions back to back with the same load generator and references.
+IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-dlt.XXXX)
 SP=""
 cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null; rm -rf "$W"; }
@@ -25,9 +28,9 @@ trap cleanup EXIT
 DB="sqlite://$W/idnode.db"
 # Response rate limiting off, as in the Knot configuration: all load comes from one address.
 printf '[dns]\nresponses_per_second = 0\n' >"$W/idnode.toml"
-"$BIN/idnode" --database-url "$DB" init --node-prefix 88.100 >/dev/null
-SECRET=$("$BIN/idnode" --database-url "$DB" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
-IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --config "$W/idnode.toml" --database-url "$DB" serve --http 127.0.0.1:$PORT \
+"$IDNODE" --database-url "$DB" init --node-prefix 88.100 >/dev/null
+SECRET=$("$IDNODE" --database-url "$DB" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
+IDNODE_LOG=warn taskset -c 1 "$IDNODE" --config "$W/idnode.toml" --database-url "$DB" serve --http 127.0.0.1:$PORT \
   --handle 127.0.0.1:$HPORT --dns 127.0.0.1:$DPORT --dns-zone id. >/dev/null &
 SP=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

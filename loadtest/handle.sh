@@ -2,33 +2,52 @@
 # Whole-server benchmark of idnode's binary Handle protocol front end beside Knot DNS
 # (../shared/bench/dns_knot.sh) measured in the same run, same pinning: server on core 1,
 # load generator on core 0.
-#   1. register COUNT identifiers (SQLite) through the management API;
+#   1. register COUNT identifiers through the management API (SQLite, or with BACKEND
+#      postgres a throwaway PostgreSQL cluster on core 0, beside the load generator: the
+#      measured answers come from the cache, so only the warm-up reads it);
 #   2. warm the cache (rounds until no misses), then resolve random ones of them from the
 #      cache with `idnode-loadtest handle` over UDP and over TCP (64 clients, one request in
 #      flight each, hdrhistogram percentiles);
 #   3. Knot DNS answering TXT records for COUNT identifier-like names, loaded by dnsperf.
-# Usage: loadtest/handle.sh [COUNT=100000] [SECONDS=15]
+# Usage: loadtest/handle.sh [COUNT=100000] [SECONDS=15] [BACKEND=sqlite|postgres]
 set -euo pipefail
 export RUST_BACKTRACE=0
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared/bench}
-N=${1:-100000}; T=${2:-15}
+N=${1:-100000}; T=${2:-15}; BACKEND=${3:-sqlite}
 PORT=18000; HPORT=12641
 cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
 BIN=$ROOT/target/release
+# IDNODE: the idnode binary measured (default: this tree's release build); set it to another
+# build to compare two versions back to back with the same load generator and references.
+IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-hlt.XXXX)
-SP=""
-cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null; rm -rf "$W"; }
+SP=""; PGDATA=""
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
+  [ -n "$PGDATA" ] && as_pg pg_ctl -D "$PGDATA" stop -m fast >/dev/null 2>&1
+  rm -rf "$W"
+}
 trap cleanup EXIT
 
-DB="sqlite://$W/idnode.db"
-"$BIN/idnode" --database-url "$DB" init --node-prefix 88.100 >/dev/null
-SECRET=$("$BIN/idnode" --database-url "$DB" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
-IDNODE_LOG=warn taskset -c 1 "$BIN/idnode" --database-url "$DB" serve --http 127.0.0.1:$PORT --handle 127.0.0.1:$HPORT >/dev/null &
+case "$BACKEND" in
+  sqlite) DB="sqlite://$W/idnode.db" ;;
+  postgres)
+    command -v initdb >/dev/null || export PATH=$(ls -d /usr/lib/postgresql/*/bin | tail -1):$PATH
+    chmod 755 "$W"; PGDATA=$W/pg; mkdir -p "$PGDATA"; chown postgres "$W" "$PGDATA" 2>/dev/null || true
+    as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
+    taskset -c 0 runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p 55435 -k $W" -l "$W/pg.log" start >/dev/null
+    DB="postgres://postgres@127.0.0.1:55435/postgres" ;;
+  *) echo "BACKEND is sqlite or postgres" >&2; exit 2 ;;
+esac
+"$IDNODE" --database-url "$DB" init --node-prefix 88.100 >/dev/null
+SECRET=$("$IDNODE" --database-url "$DB" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
+IDNODE_LOG=warn taskset -c 1 "$IDNODE" --database-url "$DB" serve --http 127.0.0.1:$PORT --handle 127.0.0.1:$HPORT >/dev/null &
 SP=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
-echo "== idnode Handle protocol benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="
+echo "== idnode Handle protocol benchmark: $N identifiers on $BACKEND, ${T}s runs, $(date -u +%FT%TZ) =="
 taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity 300:0.NA/88.100.1 \
   --secret "$SECRET" --prefix 88.100.1 --count "$N" >/dev/null
 load() { taskset -c 0 "$BIN/idnode-loadtest" handle --addr 127.0.0.1:$HPORT --prefix 88.100.1 --count "$N" --concurrency 64 "$@"; }

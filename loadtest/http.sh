@@ -17,6 +17,9 @@ command -v wrk >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk >/
 command -v initdb >/dev/null || export PATH=$(ls -d /usr/lib/postgresql/*/bin | tail -1):$PATH
 cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
 BIN=$ROOT/target/release
+# IDNODE: the idnode binary measured (default: this tree's release build); set it to another
+# build to compare two versions back to back with the same load generator and references.
+IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-lt.XXXX); chmod 755 "$W"
 SP=""; PGDATA=""
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -28,9 +31,9 @@ cleanup() {
 trap cleanup EXIT
 
 start_node() { # $1 database url, $2 core; sets SECRET (enterprise secret) and SP (server pid)
-  "$BIN/idnode" --database-url "$1" init --node-prefix 88.100 >/dev/null
-  SECRET=$("$BIN/idnode" --database-url "$1" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
-  RUST_BACKTRACE=0 IDNODE_LOG=warn taskset -c "$2" "$BIN/idnode" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
+  "$IDNODE" --database-url "$1" init --node-prefix 88.100 >/dev/null
+  SECRET=$("$IDNODE" --database-url "$1" enterprise create --name bench --prefix 88.100.1 | awk '/^secret:/{print $2}')
+  RUST_BACKTRACE=0 IDNODE_LOG=warn taskset -c "$2" "$IDNODE" --database-url "$1" serve --http 127.0.0.1:$PORT >/dev/null &
   SP=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
   echo "idnode did not start" >&2; exit 1
