@@ -32,6 +32,7 @@ impl Dialect for PgDialect {
     const PROBE: &'static str = "INSERT INTO space_probe (id, pad) \
                                  VALUES (1, convert_to(repeat('x', CAST($1 AS INTEGER)), 'UTF8')) \
                                  ON CONFLICT (id) DO UPDATE SET pad = excluded.pad";
+    const NUMBERED: bool = true;
 
     /// A server that is still starting is waited for up to 30 s; afterwards every call waits
     /// at most `acquire_timeout` for a connection.

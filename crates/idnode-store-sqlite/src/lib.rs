@@ -56,6 +56,7 @@ impl Dialect for SqliteDialect {
     const CHUNK: usize = 4_000;
     const PROBE: &'static str = "INSERT INTO space_probe (id, pad) VALUES (1, randomblob($1)) \
                                  ON CONFLICT (id) DO UPDATE SET pad = excluded.pad";
+    const NUMBERED: bool = false;
 
     /// Readers wait `acquire_timeout` for a connection; writers queue for the single writer
     /// connection up to 30 s, since a busy writer is not an unavailable database.
