@@ -4,8 +4,9 @@
 # on both alike. Both servers hold the same COUNT identifiers on SQLite (server on core 1,
 # load on core 0, as in http.sh and handle.sh); after their caches are warm, ROUNDS rounds
 # each measure A then B: cached REST GET (wrk, 64 connections, 10 s) and cached Handle
-# resolution over UDP (idnode-loadtest, 64 clients, 10 s). Bulk registration is timed once per
-# build while loading. The load generator is this tree's release build.
+# resolution over UDP and over TCP (idnode-loadtest, 64 clients, 10 s each). Bulk
+# registration is timed once per build while loading. The load generator is this tree's
+# release build.
 # Usage: loadtest/compare.sh A_IDNODE B_IDNODE [COUNT=100000] [ROUNDS=4]
 set -euo pipefail
 export RUST_BACKTRACE=0
@@ -44,10 +45,10 @@ rest() { # $1 HTTP port
   local out; out=$(taskset -c 0 wrk -t1 -c64 -d10s --latency -s "$W/paths.lua" "http://127.0.0.1:$1/")
   echo "$(echo "$out" | awk '/Requests\/sec/{print $2}') req/s, p99 $(echo "$out" | awk '$1=="99%"{print $2}')"
 }
-udp() { # $1 HTTP port
+handle() { # $1 HTTP port, $2 udp or tcp
   local out; out=$(taskset -c 0 "$L" handle --addr "127.0.0.1:$(($1 + 1000))" --prefix 88.100.1 --count "$N" \
-    --concurrency 64 --transport udp --seconds 10)
-  echo "$(echo "$out" | awk '$1=="handle_udp_rps"{print $2}') req/s, p99 $(echo "$out" | awk '$1=="p99"{print $2}')"
+    --concurrency 64 --transport "$2" --seconds 10)
+  echo "$(echo "$out" | awk -v k="handle_$2_rps" '$1==k{print $2}') req/s, p99 $(echo "$out" | awk '$1=="p99"{print $2}')"
 }
 
 echo "== A: $A"; echo "== B: $B"; echo "== $N identifiers, $R rounds, $(date -u +%FT%TZ) =="
@@ -57,5 +58,6 @@ start "$B" B 18200
 warm 18100; warm 18200
 for r in $(seq "$R"); do
   echo "round $r  REST  A $(rest 18100)   B $(rest 18200)"
-  echo "round $r  UDP   A $(udp 18100)   B $(udp 18200)"
+  echo "round $r  UDP   A $(handle 18100 udp)   B $(handle 18200 udp)"
+  echo "round $r  TCP   A $(handle 18100 tcp)   B $(handle 18200 tcp)"
 done
