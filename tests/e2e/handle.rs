@@ -9,7 +9,7 @@ use idnode_handle_proto::{digest, flags, op, rc, Decoded, DigestAlg, Message, Re
 use serde_json::json;
 
 use crate::common::TestNode;
-use crate::hdl::{message, pubkey_data, sign, test_key, udp, Tcp};
+use crate::hdl::{admin_answer, message, pubkey_data, sign, test_key, udp, Tcp};
 use crate::on_both;
 
 fn resolution<'a>(handle: &'a str, indexes: Vec<u32>, types: Vec<&'a str>) -> Request<'a> {
@@ -297,29 +297,13 @@ async fn admin_refusals(
 
     // A wrong signature fails; the challenge cannot be answered twice.
     let r = tcp.call(&message(create, flags::KC, 0)).await;
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let mut bad = sign(&test_key(), nonce, digest);
+    let mut bad = r.signed_challenge();
     let last = bad.len() - 1;
     bad[last] ^= 1;
-    let answer = |resp: &[u8]| {
-        message(
-            &Request::ChallengeAnswer {
-                auth_type: "HS_PUBKEY",
-                admin: "88.118.8/ADMIN",
-                index: 300,
-                response: resp,
-            },
-            flags::KC,
-            r.env.session_id,
-        )
-    };
+    let answer = |resp: &[u8]| message(&admin_answer(resp), flags::KC, r.env.session_id);
     let r2 = tcp.call(&answer(&bad)).await;
     assert_eq!(r2.code(), rc::AUTHENTICATION_FAILED);
-    let good = sign(&test_key(), nonce, digest);
+    let good = r.signed_challenge();
     let r3 = tcp.call(&answer(&good)).await;
     assert_eq!(
         r3.code(),
@@ -329,19 +313,9 @@ async fn admin_refusals(
 
     // An expired challenge (the test node allows 2 s).
     let r = tcp.call(&message(create, flags::KC, 0)).await;
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let good = sign(&test_key(), nonce, digest);
+    let good = r.signed_challenge();
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 300,
-        response: &good,
-    };
+    let answer = admin_answer(&good);
     let r = tcp
         .call(&message(&answer, flags::KC, r.env.session_id))
         .await;
@@ -726,17 +700,8 @@ async fn sdk_relogin_and_login_values(
     };
     let r = tcp.call(&message(&login, flags::KC, 0)).await;
     assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 300,
-        response: &sign(&test_key(), nonce, digest),
-    };
+    let signed = r.signed_challenge();
+    let answer = admin_answer(&signed);
     let r = tcp
         .call(&message(&answer, flags::KC, r.env.session_id))
         .await;
@@ -773,17 +738,8 @@ async fn sdk_login_checks(n: &TestNode) {
         r.env.session_id, session,
         "the challenge keeps the client's session id"
     );
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 300,
-        response: &sign(&test_key(), nonce, digest),
-    };
+    let signed = r.signed_challenge();
+    let answer = admin_answer(&signed);
     let r = tcp.call(&message(&answer, flags::KC, session)).await;
     assert_eq!(r.code(), rc::SUCCESS, "{:?}", r.body());
     assert_eq!(r.message().header.op_code, op::LOGIN_ID_SYSTEM);

@@ -51,6 +51,25 @@ impl Reply {
     pub fn body(&self) -> Decoded<'_> {
         self.response().body
     }
+    /// The test key's signature over the challenge this reply carries (nonce and digest).
+    pub fn signed_challenge(&self) -> Vec<u8> {
+        let resp = self.response();
+        let (_, digest) = resp.digest.expect("a challenge carries the request digest");
+        let Decoded::Challenge(nonce) = resp.body else {
+            panic!("not a challenge: {:?}", resp.body)
+        };
+        sign(&test_key(), nonce, digest)
+    }
+}
+
+/// The answer of `300:88.118.8/ADMIN` (the test key) carrying `response`.
+pub fn admin_answer(response: &[u8]) -> Request<'_> {
+    Request::ChallengeAnswer {
+        auth_type: "HS_PUBKEY",
+        admin: "88.118.8/ADMIN",
+        index: 300,
+        response,
+    }
 }
 
 /// Sends `msg` over UDP and assembles the (possibly multi-packet) reply.

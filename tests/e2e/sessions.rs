@@ -18,7 +18,7 @@ use rsa::BigUint;
 
 use crate::common::TestNode;
 use crate::handle::publish_key;
-use crate::hdl::{message, sign, test_key, test_key_pkcs8, Reply, Tcp};
+use crate::hdl::{admin_answer, message, test_key, test_key_pkcs8, Reply, Tcp};
 use crate::on_both;
 
 const ADMIN: &str = "88.118.8/ADMIN";
@@ -287,18 +287,9 @@ async fn authenticate(tcp: &mut Tcp, s: &mut ClientSession, first: &Request<'_>)
         .await;
     assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED, "{:?}", r.body());
     assert_eq!(r.env.session_id, s.id, "the challenge keeps the session id");
-    let resp = r.response();
-    let (_, digest) = resp.digest.unwrap();
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
     // CNRI's client sends its answer under the session id, unsigned.
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 300,
-        response: &sign(&test_key(), nonce, digest),
-    };
+    let signed = r.signed_challenge();
+    let answer = admin_answer(&signed);
     s.open(
         tcp.call(&message(&answer, flags::CT | flags::KC, s.id))
             .await,
