@@ -22,22 +22,12 @@ BIN=$ROOT/target/release
 # build to compare two versions back to back with the same load generator and references.
 IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-hlt.XXXX)
-SP=""; PGDATA=""
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-  [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-  [ -n "$PGDATA" ] && as_pg pg_ctl -D "$PGDATA" stop -m fast >/dev/null 2>&1
-  rm -rf "$W"
-}
-trap cleanup EXIT
+. "$ROOT/loadtest/common.sh"
 
 case "$BACKEND" in
   sqlite) DB="sqlite://$W/idnode.db" ;;
   postgres)
-    command -v initdb >/dev/null || export PATH=$(ls -d /usr/lib/postgresql/*/bin | tail -1):$PATH
-    chmod 755 "$W"; PGDATA=$W/pg; mkdir -p "$PGDATA"; chown postgres "$W" "$PGDATA" 2>/dev/null || true
-    as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
-    taskset -c 0 runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p 55435 -k $W" -l "$W/pg.log" start >/dev/null
+    pg_start 0 55435
     DB="postgres://postgres@127.0.0.1:55435/postgres" ;;
   *) echo "BACKEND is sqlite or postgres" >&2; exit 2 ;;
 esac

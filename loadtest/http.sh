@@ -14,21 +14,13 @@ SHARED=${SHARED:-$ROOT/../shared/bench}
 N=${1:-100000}; T=${2:-15}
 PORT=18000
 command -v wrk >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk >/dev/null; }
-command -v initdb >/dev/null || export PATH=$(ls -d /usr/lib/postgresql/*/bin | tail -1):$PATH
 cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
 BIN=$ROOT/target/release
 # IDNODE: the idnode binary measured (default: this tree's release build); set it to another
 # build to compare two versions back to back with the same load generator and references.
 IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-lt.XXXX); chmod 755 "$W"
-SP=""; PGDATA=""
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-  [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-  [ -n "$PGDATA" ] && as_pg pg_ctl -D "$PGDATA" stop -m fast >/dev/null 2>&1
-  rm -rf "$W"
-}
-trap cleanup EXIT
+. "$ROOT/loadtest/common.sh"
 
 start_node() { # $1 database url, $2 core; sets SECRET (enterprise secret) and SP (server pid)
   "$IDNODE" --database-url "$1" init --node-prefix 88.100 >/dev/null
@@ -68,9 +60,7 @@ OUR_P99=$(echo "$OURS" | awk '$1=="99%"{print $2}')
 echo "$OURS" | grep -q "Non-2xx" && { echo "idnode answered non-2xx during the run:"; echo "$OURS"; exit 1; }
 
 # --- PostgreSQL: bulk registration ---
-PGDATA=$W/pg; mkdir -p "$PGDATA"; chown postgres "$W" "$PGDATA" 2>/dev/null || true
-as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
-taskset -c 1 runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p 55434 -k $W -c shared_buffers=1GB -c fsync=on -c synchronous_commit=on" -l "$W/pg.log" start >/dev/null
+pg_start 1 55434 "-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on"
 # PostgreSQL has core 1 as in pg.sh; idnode, its client, runs on core 0 with the load
 # generator (pg.sh leaves its client, psql, unpinned).
 start_node "postgres://postgres@127.0.0.1:55434/postgres" 0

@@ -213,22 +213,15 @@ on_both!(handle_resolution_over_udp_and_tcp, resolution_checks);
 /// Runs `req` as enterprise A over TCP: expects a challenge, answers it with the test key at
 /// index 300 of 88.118.8/ADMIN, and returns the final reply.
 pub(crate) async fn as_a(tcp: &mut Tcp, req: &Request<'_>, extra_flags: u32) -> crate::hdl::Reply {
-    let key = test_key();
     let r = tcp.call(&message(req, flags::KC | extra_flags, 0)).await;
     assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED, "{:?}", r.body());
-    let resp = r.response();
-    let (_, digest) = resp.digest.expect("challenges carry the request digest");
-    let Decoded::Challenge(nonce) = resp.body else {
-        panic!()
-    };
-    let answer = Request::ChallengeAnswer {
-        auth_type: "HS_PUBKEY",
-        admin: "88.118.8/ADMIN",
-        index: 300,
-        response: &sign(&key, nonce, digest),
-    };
-    tcp.call(&message(&answer, flags::KC, r.env.session_id))
-        .await
+    let signed = r.signed_challenge();
+    tcp.call(&message(
+        &admin_answer(&signed),
+        flags::KC,
+        r.env.session_id,
+    ))
+    .await
 }
 
 pub(crate) async fn publish_key(n: &TestNode) {
