@@ -1,7 +1,8 @@
 //! Per-enterprise allowances: identifiers beyond `[quotas] identifiers_per_enterprise` are
 //! refused with RC 604 (REST 403, batch and single writes, and the Handle protocol), prefixes
-//! beyond `prefixes_per_enterprise` with RC 605; deletes free room; the operator is not
-//! limited.
+//! beyond `prefixes_per_enterprise` with RC 605; deletes free room; the allowance is the
+//! enterprise's whoever writes under its prefixes (the operator too), and the node's own
+//! prefix is not limited.
 
 use idnode_handle_proto::{rc, Request};
 use serde_json::json;
@@ -65,15 +66,19 @@ async fn enterprise_quotas_answer_604_and_605() {
         assert_eq!(n.delete("/api/handles/88.118.8/q1", a).await.0, 200);
         let r = as_a(&mut tcp, &create("88.118.8/h2"), 0).await;
         assert_eq!(r.code(), rc::SUCCESS, "{:?}", r.body());
-        // The operator is not limited.
-        let (s, _) = n
-            .put(
-                "/api/handles/88.118.8/op-1",
-                Some(&n.operator),
-                &url("https://op"),
-            )
+        // The allowance is A's whoever writes: the operator may not register a fifth
+        // identifier under A's prefix either, but is not limited under the node's own.
+        let op = Some(&n.operator);
+        let (s, b) = n
+            .put("/api/handles/88.118.8/op-1", op, &url("https://op"))
             .await;
-        assert_eq!(s, 201);
+        assert_eq!((s, b["responseCode"].as_u64()), (403, Some(604)), "{b}");
+        for h in ["op-1", "op-2", "op-3", "op-4", "op-5"] {
+            let (s, b) = n
+                .put(&format!("/api/handles/88.118/{h}"), op, &url("https://op"))
+                .await;
+            assert_eq!(s, 201, "{b}");
+        }
 
         // A holds one prefix, the most it may: a second is refused with 605.
         let alloc = json!({"prefix": "88.118.81", "enterpriseId": n.a_id});

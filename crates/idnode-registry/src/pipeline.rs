@@ -1,6 +1,6 @@
 //! The one write step every registry operation ends in (REST PUT/DELETE, batches, `idnode
-//! import`, Handle protocol writes, onboarding, upstream bookkeeping): the enterprise's
-//! identifier quota, the upstream action queued with the change, the atomic apply, then the
+//! import`, Handle protocol writes, onboarding, upstream bookkeeping): the identifier quota
+//! of each enterprise whose prefixes it writes under, the upstream action queued with the change, the atomic apply, then the
 //! usage count, the invalidation of every touched handle (resolver cache and remembered
 //! credentials) and the registrations counter. Callers plan their operations and retry on a
 //! version conflict; a rule added here holds on every path.
@@ -12,7 +12,7 @@ use crate::{Principal, Registry, RegistryError};
 /// Why a write did not happen.
 #[derive(Debug)]
 pub(crate) enum WriteFailure {
-    /// Refused before anything was written (over quota).
+    /// Refused before anything was written (over quota, or the usage could not be read).
     Refused(RegistryError),
     /// The store refused or failed; nothing was written.
     Store(StoreError),
@@ -66,11 +66,15 @@ impl Registry {
         mut ops: Vec<Op>,
         idempotency: Option<Idempotency>,
     ) -> Result<(), WriteFailure> {
-        self.usage
-            .check(&self.store, p, &ops)
+        let charges = self
+            .usage
+            .charges(&self.prefixes, &ops)
             .await
             .map_err(WriteFailure::Refused)?;
-        let net = crate::quota::net_creates(&ops);
+        self.usage
+            .check(&self.store, &charges)
+            .await
+            .map_err(WriteFailure::Refused)?;
         let created = ops
             .iter()
             .filter(|op| matches!(op, Op::Create { .. }))
@@ -85,7 +89,7 @@ impl Registry {
             })
             .await
             .map_err(WriteFailure::Store)?;
-        self.usage.record(p, net).await;
+        self.usage.record(&charges).await;
         self.invalidate(handles.iter().map(String::as_str));
         self.registrations.increment(created as u64);
         Ok(())

@@ -1,5 +1,7 @@
 //! Per-enterprise allowances: how many identifiers an enterprise may hold (beyond it, RC 604)
-//! and how many prefixes (RC 605). The operator's own writes are not limited.
+//! and how many prefixes (RC 605). An allowance is the owning enterprise's, whoever writes:
+//! identifiers the operator registers (REST, batches, `idnode import`) under an enterprise's
+//! prefix count against that enterprise; only the node's own prefixes are not limited.
 //!
 //! Counting an enterprise's identifiers is a key-range count per prefix, so the count is
 //! cached for [`COUNT_TTL`] and adjusted after every write made through this registry.
@@ -8,6 +10,7 @@
 //! only when the cached count expires) can each pass the check and overshoot the limit by
 //! what they write together. The allowance is a policy bound, not an invariant.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +18,8 @@ use std::time::Duration;
 use idnode_store::{Op, Store};
 use moka::future::Cache;
 
-use crate::{Principal, RegistryError, Result};
+use crate::scope::PrefixCache;
+use crate::{RegistryError, Result};
 
 /// How long a counted usage is trusted.
 const COUNT_TTL: Duration = Duration::from_secs(30);
@@ -35,15 +39,21 @@ pub(crate) struct Usage {
     counts: Cache<i64, Arc<AtomicI64>>,
 }
 
-/// Creates minus deletes of handles in `ops`.
-pub(crate) fn net_creates(ops: &[Op]) -> i64 {
-    ops.iter()
-        .map(|op| match op {
-            Op::Create { .. } => 1,
-            Op::Delete { .. } => -1,
-            _ => 0,
-        })
-        .sum()
+/// The handle `op` registers (+1) or deletes (-1), if any.
+fn op_count(op: &Op) -> Option<(&idnode_core::Identifier, i64)> {
+    match op {
+        Op::Create { handle, .. } => Some((handle, 1)),
+        Op::Delete { handle, .. } => Some((handle, -1)),
+        _ => None,
+    }
+}
+
+/// What one write adds to one enterprise's identifiers.
+#[derive(Debug)]
+pub(crate) struct Charge {
+    enterprise: i64,
+    name: String,
+    net: i64,
 }
 
 impl Usage {
@@ -70,38 +80,65 @@ impl Usage {
         Ok(n)
     }
 
-    /// Refuses `ops` when they would take enterprise `p` past its identifier allowance.
-    pub(crate) async fn check(
-        &self,
-        store: &Arc<dyn Store>,
-        p: &Principal,
-        ops: &[Op],
-    ) -> Result<()> {
-        let (Some(max), Principal::Enterprise { id, .. }) =
-            (self.quotas.identifiers_per_enterprise, p)
-        else {
+    /// What `ops` add to each enterprise owning a prefix they write under (none when
+    /// identifiers are unlimited; prefix handles and the node's own prefixes are not charged).
+    pub(crate) async fn charges(&self, prefixes: &PrefixCache, ops: &[Op]) -> Result<Vec<Charge>> {
+        if self.quotas.identifiers_per_enterprise.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut per_prefix: HashMap<&str, i64> = HashMap::new();
+        for (handle, n) in ops.iter().filter_map(op_count) {
+            if !handle.is_prefix_handle() {
+                *per_prefix.entry(handle.prefix()).or_default() += n;
+            }
+        }
+        let mut per_enterprise: BTreeMap<i64, Charge> = BTreeMap::new();
+        for (prefix, net) in per_prefix {
+            let Some(info) = prefixes.get(prefix).await? else {
+                continue;
+            };
+            let (Some(id), Some(e)) = (info.record.enterprise_id, info.enterprise.as_ref()) else {
+                continue;
+            };
+            per_enterprise
+                .entry(id)
+                .or_insert_with(|| Charge {
+                    enterprise: id,
+                    name: e.name.clone(),
+                    net: 0,
+                })
+                .net += net;
+        }
+        Ok(per_enterprise.into_values().collect())
+    }
+
+    /// Refuses a write whose `charges` would take an enterprise past its identifier allowance.
+    pub(crate) async fn check(&self, store: &Arc<dyn Store>, charges: &[Charge]) -> Result<()> {
+        let Some(max) = self.quotas.identifiers_per_enterprise else {
             return Ok(());
         };
-        let added = net_creates(ops);
-        if added <= 0 {
-            return Ok(());
-        }
-        let held = self.count(store, *id).await?.load(Ordering::Relaxed);
         let max = i64::try_from(max).unwrap_or(i64::MAX);
-        if held.saturating_add(added) > max {
-            return Err(RegistryError::RegistrationLimit(format!(
-                "the enterprise holds {held} identifiers of the {max} it may register; \
-                 {added} more would exceed it"
-            )));
+        for c in charges.iter().filter(|c| c.net > 0) {
+            let held = self
+                .count(store, c.enterprise)
+                .await?
+                .load(Ordering::Relaxed);
+            if held.saturating_add(c.net) > max {
+                return Err(RegistryError::RegistrationLimit(format!(
+                    "enterprise {} holds {held} identifiers of the {max} it may register; \
+                     {} more would exceed it",
+                    c.name, c.net
+                )));
+            }
         }
         Ok(())
     }
 
-    /// Records `net` handles created (negative: deleted) by `p` in the cached count.
-    pub(crate) async fn record(&self, p: &Principal, net: i64) {
-        if let Principal::Enterprise { id, .. } = p {
-            if let Some(n) = self.counts.get(id).await {
-                n.fetch_add(net, Ordering::Relaxed);
+    /// Adds the `charges` of a committed write to the cached counts.
+    pub(crate) async fn record(&self, charges: &[Charge]) {
+        for c in charges {
+            if let Some(n) = self.counts.get(&c.enterprise).await {
+                n.fetch_add(c.net, Ordering::Relaxed);
             }
         }
     }

@@ -552,8 +552,8 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
     );
 }
 
-/// `idnode import` writes through `upsert`: over quota it is refused like every other write
-/// path, and nothing of the refused batch is written.
+/// `idnode import` writes through `upsert` as the operator: over an enterprise's quota it is
+/// refused like every other write path, and nothing of the refused batch is written.
 #[tokio::test]
 async fn imports_are_refused_over_quota() {
     let dir = tempfile::tempdir().unwrap();
@@ -596,4 +596,18 @@ async fn imports_are_refused_over_quota() {
         2
     );
     assert_eq!(reg.upsert(&ent, items(&["C"])).await.unwrap().created, 1);
+    // The allowance is the enterprise's whoever writes: the operator (as `idnode import`)
+    // may not register a fourth identifier under its prefix either.
+    let e = reg.upsert(&op, items(&["D"])).await.unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::RegistrationLimit(m) if m.contains("Gearbox Co")),
+        "{e:?}"
+    );
+    // A delete frees room for it; the node's own prefix is not limited.
+    reg.delete_handle(&op, "88.118.8/A", None).await.unwrap();
+    assert_eq!(reg.upsert(&op, items(&["D"])).await.unwrap().created, 1);
+    let own: Vec<_> = (0..4)
+        .map(|i| (format!("88.118/op-{i}"), vec![url(1, "https://op.example")]))
+        .collect();
+    assert_eq!(reg.upsert(&op, own).await.unwrap().created, 4);
 }

@@ -113,8 +113,9 @@ responses_per_second = 1000
 
 [quotas]
 # Identifiers one enterprise may hold; registering beyond it is refused with RC 604 (HTTP
-# 403). Prefixes one enterprise may hold; allocating beyond it: RC 605. 0: no limit. The
-# operator's own writes are not limited.
+# 403), whoever writes under its prefixes (the operator and `idnode import` too; the node's
+# own prefix is not limited). Prefixes one enterprise may hold; allocating beyond it: RC 605.
+# 0: no limit.
 identifiers_per_enterprise = 0
 prefixes_per_enterprise = 0
 

@@ -264,6 +264,54 @@ fn import_and_export_on_postgres() {
     import_export_story(&db, dir.path());
 }
 
+/// `idnode import` is held to the enterprise's identifier allowance like every other write
+/// path: a file that would take it past `[quotas] identifiers_per_enterprise` is refused
+/// whole, naming the enterprise; what fits is imported.
+#[test]
+fn import_is_refused_over_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path());
+    let config = dir.path().join("idnode.toml");
+    std::fs::write(&config, "[quotas]\nidentifiers_per_enterprise = 3\n").unwrap();
+    let config = config.to_str().unwrap();
+    ok(&idnode(&db, &["init", "--node-prefix", "88.118"]));
+    ok(&idnode(&db, &support::CREATE_GEARBOX));
+    let file = |name: &str, n: usize| {
+        let path = dir.path().join(name);
+        let rows: String = (0..n)
+            .map(|i| format!("{{\"handle\":\"88.118.8/Q-{i}\",\"values\":[{{\"index\":1,\"type\":\"URL\",\"data\":\"https://q/{i}\"}}]}}\n"))
+            .collect();
+        std::fs::write(&path, rows).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let five = file("five.jsonl", 5);
+    let o = idnode(&db, &["--config", config, "import", &five]);
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("identifiers of the 3 it may register"),
+        "{err}"
+    );
+    let listed = ok(&idnode(&db, &["export", "--prefix", "88.118.8"]));
+    assert!(
+        !listed.contains("88.118.8/Q-"),
+        "nothing of the refused file: {listed}"
+    );
+    // The admin handle holding the enterprise's key is not one of its identifiers.
+    let out = ok(&idnode(
+        &db,
+        &["--config", config, "import", &file("three.jsonl", 3)],
+    ));
+    assert!(out.contains("3 created"), "{out}");
+    // Without the allowance the same file goes in.
+    let out = ok(&idnode(&db, &["import", &five]));
+    assert!(out.contains("2 created, 0 updated, 3 unchanged"), "{out}");
+}
+
 /// Peak resident memory (KiB) of `idnode import` of `file`, sampled until it exits.
 fn import_peak_kib(db: &str, file: &Path) -> u64 {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
