@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use hdrhistogram::Histogram;
-use idnode_handle_proto::{encode_message, flags, rc, Envelope, Header, Request, ENVELOPE_LEN};
+use idnode_handle_proto::{
+    encode_message, encode_message_into, flags, rc, Envelope, Header, Request, ENVELOPE_LEN,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -155,6 +157,33 @@ async fn tcp_client(
         }
     }
     Ok(())
+}
+
+/// Answers every single-packet Handle request on UDP `addr` with an empty success response
+/// (same request id and operation, no lookup), one datagram at a time on a blocking socket:
+/// a server doing no work, to measure the generator, the kernel's UDP path and the machine
+/// with (`loadtest/handle.sh` prints it beside idnode). Runs until killed.
+pub(crate) fn floor(addr: SocketAddr) -> anyhow::Result<()> {
+    let socket = std::net::UdpSocket::bind(addr)?;
+    let mut buf = vec![0u8; 65_536];
+    let mut out = Vec::with_capacity(64);
+    loop {
+        let (n, peer) = socket.recv_from(&mut buf)?;
+        let Ok(env) = Envelope::decode(&buf[..n]) else {
+            continue;
+        };
+        let Ok(req) = Header::decode(&buf[ENVELOPE_LEN..n]) else {
+            continue;
+        };
+        let header = Header {
+            op_code: req.op_code,
+            response_code: rc::SUCCESS,
+            ..Header::default()
+        };
+        out.clear();
+        encode_message_into(&mut out, &env, &header, &[]);
+        socket.send_to(&out, peer)?;
+    }
 }
 
 /// Runs the load and prints `handle_<transport>_rps`, percentiles and error counts.

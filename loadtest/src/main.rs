@@ -1,6 +1,7 @@
 //! idnode load generators. `bulk` registers identifiers through `POST
 //! /api/v1/identifiers/batch` and prints the rate; `paths` writes a wrk script that requests
-//! random registered identifiers; `handle` loads the binary Handle protocol (UDP or TCP).
+//! random registered identifiers; `handle` loads the binary Handle protocol (UDP or TCP);
+//! `floor` is the least a Handle UDP server can do, the harness's own ceiling.
 
 mod handle;
 
@@ -44,6 +45,13 @@ enum Cmd {
         /// Batches in flight at once.
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
+    },
+    /// Answer every Handle request on UDP ADDR with an empty success, looking nothing up:
+    /// what `handle` measures against it is the floor of the machine, kernel and generator.
+    Floor {
+        /// UDP address to answer on.
+        #[arg(long)]
+        addr: std::net::SocketAddr,
     },
     /// Resolve random ones of COUNT registered identifiers over the Handle protocol.
     Handle {
@@ -195,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Cmd::Paths { prefix, count } => paths(&prefix, count),
+        Cmd::Floor { addr } => handle::floor(addr),
         Cmd::Handle {
             addr,
             transport,
