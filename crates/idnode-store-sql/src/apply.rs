@@ -17,6 +17,8 @@ struct Progress<'a> {
     now: i64,
     errors: Vec<ItemError>,
     history: Vec<HistoryRow<'a>>,
+    /// Who writes the batch.
+    actor: &'a str,
     /// Folded key → handle of every create so far (a batch may not create one twice).
     seen: HashMap<String, String>,
 }
@@ -24,6 +26,7 @@ struct Progress<'a> {
 pub(crate) async fn apply<D: Dialect>(pool: &Pool<D::DB>, batch: &Batch) -> Result<()> {
     let mut tx = pool.begin().await.map_err(D::error)?;
     let mut p = Progress {
+        actor: &batch.actor,
         now: now_millis(),
         errors: Vec::new(),
         history: Vec::new(),
@@ -236,6 +239,7 @@ async fn other<'a, D: Dialect>(
             .await
             .map_err(D::error)?;
         }
+        Op::Template(t) => crate::templates::apply::<D>(conn, t, p.actor, p.now).await?,
         directory => crate::ops::apply_op::<D>(conn, directory, p.now).await?,
     }
     Ok(())

@@ -11,6 +11,7 @@ mod apply;
 mod ops;
 mod rows;
 pub mod sql;
+mod templates;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -20,7 +21,8 @@ use async_trait::async_trait;
 use idnode_store::{
     fill_created_values, fold, prefix_range, Batch, DepositRecord, Enterprise, HandleRecord,
     HistoryAction, HistoryRecord, Idempotency, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
-    Result, SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats,
+    Result, SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange,
+    TemplateRecord,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -488,6 +490,32 @@ impl<D: Dialect> Store for SqlStore<D> {
         );
         let rows = self.all(Stmt::new(sql).bind(int(limit))).await?;
         rows.iter().map(rows::deposit::<D::DB>).collect()
+    }
+
+    async fn get_template(&self, prefix: &str, version: &str) -> Result<Option<TemplateRecord>> {
+        self.template(prefix, version).await
+    }
+
+    async fn list_templates(&self, prefix: Option<&str>) -> Result<Vec<TemplateRecord>> {
+        self.templates(prefix).await
+    }
+
+    async fn template_history(
+        &self,
+        prefix: &str,
+        version: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<TemplateChange>> {
+        self.template_changes(prefix, version, limit).await
+    }
+
+    async fn unique_holders(
+        &self,
+        prefix: &str,
+        index: u32,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        self.holders(prefix, index, values).await
     }
 
     async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>> {

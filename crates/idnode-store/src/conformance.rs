@@ -1,6 +1,8 @@
 //! The story every backend must pass, run by each backend's tests against a real database.
 //! Panics (assertions) on the first deviation.
 
+mod templates;
+
 use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
 
 use crate::{
@@ -58,6 +60,7 @@ pub async fn run(store: &dyn Store) {
     idempotency(store).await;
     upstream(store).await;
     escrow(store).await;
+    templates::run(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);

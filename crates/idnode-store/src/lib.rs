@@ -9,6 +9,7 @@ mod action;
 pub mod conformance;
 mod error;
 mod model;
+mod template;
 
 pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ pub use model::{
     Idempotency, NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
     PrefixStatus, Review, SecretHash, Status, StoreStats,
 };
+pub use template::{TemplateChange, TemplateOp, TemplateRecord};
 
 /// How a backend uses its connections.
 #[derive(Clone, Debug)]
@@ -131,4 +133,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// Usage counters of the days `from..=to` (`YYYY-MM-DD`): (day, metric, value).
     async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>>;
+
+    /// A template version.
+    async fn get_template(&self, prefix: &str, version: &str) -> Result<Option<TemplateRecord>>;
+
+    /// The template versions of `prefix` (of every prefix: `None`), by prefix and creation.
+    async fn list_templates(&self, prefix: Option<&str>) -> Result<Vec<TemplateRecord>>;
+
+    /// Changes of the templates of `prefix` (of one version: `Some`), newest first, up to
+    /// `limit`.
+    async fn template_history(
+        &self,
+        prefix: &str,
+        version: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<TemplateChange>>;
+
+    /// Which of `values` at `index` are held under `prefix`, and by which handle:
+    /// (value, handle) pairs.
+    async fn unique_holders(
+        &self,
+        prefix: &str,
+        index: u32,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>>;
 }

@@ -157,6 +157,8 @@ pub enum Op {
         /// The amount.
         delta: i64,
     },
+    /// A write to templates or unique values.
+    Template(crate::TemplateOp),
 }
 
 /// An escrow deposit this node made.

@@ -1,0 +1,257 @@
+//! Metadata templates, their history and the holders of unique values: the writes of
+//! [`TemplateOp`] inside a batch, and the reads.
+
+use idnode_store::{Result, StoreError, TemplateChange, TemplateOp, TemplateRecord};
+
+use crate::apply::conflict;
+use crate::sql::{Cols, Stmt};
+use crate::{int, Conn, Dialect, SqlStore};
+
+const TEMPLATE: &str = "prefix, version, body, used, created_at, updated_at";
+const CHANGE: &str = "prefix, version, action, actor, at, body";
+
+/// Applies one template or unique-value write inside the batch's transaction, with a history
+/// row for every change of a definition.
+pub(crate) async fn apply<D: Dialect>(
+    conn: &mut Conn<D>,
+    op: &TemplateOp,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    let change = Change { actor, now };
+    match op {
+        TemplateOp::Create {
+            prefix,
+            version,
+            body,
+        } => {
+            let stmt = Stmt::new(
+                "INSERT INTO templates (prefix, version, body, used, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 0, $4, $4)",
+            )
+            .bind(prefix)
+            .bind(version)
+            .bind(body)
+            .bind(now);
+            change
+                .run::<D>(conn, stmt, "create", prefix, version, Some(body))
+                .await
+        }
+        TemplateOp::Update {
+            prefix,
+            version,
+            body,
+        } => {
+            let stmt = Stmt::new(
+                "UPDATE templates SET body = $1, updated_at = $2 \
+                 WHERE prefix = $3 AND version = $4 AND used = 0",
+            )
+            .bind(body)
+            .bind(now)
+            .bind(prefix)
+            .bind(version);
+            change
+                .run::<D>(conn, stmt, "update", prefix, version, Some(body))
+                .await
+        }
+        TemplateOp::Delete { prefix, version } => {
+            let stmt =
+                Stmt::new("DELETE FROM templates WHERE prefix = $1 AND version = $2 AND used = 0")
+                    .bind(prefix)
+                    .bind(version);
+            change
+                .run::<D>(conn, stmt, "delete", prefix, version, None)
+                .await
+        }
+        TemplateOp::Use { prefix, version } => {
+            let n = Stmt::new("UPDATE templates SET used = 1 WHERE prefix = $1 AND version = $2")
+                .bind(prefix)
+                .bind(version)
+                .execute::<D::DB>(conn)
+                .await
+                .map_err(D::error)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "template {prefix} version {version}"
+                )));
+            }
+            Ok(())
+        }
+        TemplateOp::Claim {
+            prefix,
+            index,
+            value,
+            handle,
+        } => Stmt::new(
+            "INSERT INTO unique_values (prefix, idx, value, handle) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(prefix)
+        .bind(i64::from(*index))
+        .bind(value)
+        .bind(handle)
+        .execute::<D::DB>(conn)
+        .await
+        .map(drop)
+        .map_err(|e| {
+            conflict::<D>(e, || {
+                format!("value {value:?} at index {index} is taken under {prefix}")
+            })
+        }),
+        TemplateOp::Release { handle } => Stmt::new("DELETE FROM unique_values WHERE handle = $1")
+            .bind(handle)
+            .execute::<D::DB>(conn)
+            .await
+            .map(drop)
+            .map_err(D::error),
+    }
+}
+
+/// Who changes a definition, and when.
+struct Change<'a> {
+    actor: &'a str,
+    now: i64,
+}
+
+impl Change<'_> {
+    /// Runs the statement changing a definition, then writes its history row. A statement
+    /// touching nothing means the version is missing or in use (an update or delete).
+    async fn run<D: Dialect>(
+        &self,
+        conn: &mut Conn<D>,
+        stmt: Stmt<'_>,
+        action: &str,
+        prefix: &str,
+        version: &str,
+        body: Option<&String>,
+    ) -> Result<()> {
+        match stmt.execute::<D::DB>(conn).await {
+            Ok(0) => return Err(unchangeable::<D>(conn, prefix, version).await),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(conflict::<D>(e, || {
+                    format!("template {prefix} version {version} exists")
+                }))
+            }
+        }
+        Stmt::new(
+            "INSERT INTO template_history (prefix, version, action, actor, at, body) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(prefix)
+        .bind(version)
+        .bind(action)
+        .bind(self.actor)
+        .bind(self.now)
+        .bind(body.map(String::as_str))
+        .execute::<D::DB>(conn)
+        .await
+        .map_err(D::error)?;
+        Ok(())
+    }
+}
+
+/// Why an update or delete touched nothing: the version is missing, or identifiers use it.
+async fn unchangeable<D: Dialect>(conn: &mut Conn<D>, prefix: &str, version: &str) -> StoreError {
+    let found = Stmt::new("SELECT used FROM templates WHERE prefix = $1 AND version = $2")
+        .bind(prefix)
+        .bind(version)
+        .optional::<D::DB>(conn)
+        .await;
+    match found {
+        Ok(Some(_)) => StoreError::Conflict(format!(
+            "template {prefix} version {version} is used by identifiers and can no longer change"
+        )),
+        Ok(None) => StoreError::NotFound(format!("template {prefix} version {version}")),
+        Err(e) => D::error(e),
+    }
+}
+
+fn record<D: Dialect>(row: &<D::DB as sqlx::Database>::Row) -> Result<TemplateRecord> {
+    let c = Cols::<D::DB>(row);
+    Ok(TemplateRecord {
+        prefix: c.string("prefix")?,
+        version: c.string("version")?,
+        body: c.string("body")?,
+        used: c.int("used")? != 0,
+        created_at: c.int("created_at")?,
+        updated_at: c.int("updated_at")?,
+    })
+}
+
+impl<D: Dialect> SqlStore<D> {
+    pub(crate) async fn template(
+        &self,
+        prefix: &str,
+        version: &str,
+    ) -> Result<Option<TemplateRecord>> {
+        let sql = format!("SELECT {TEMPLATE} FROM templates WHERE prefix = $1 AND version = $2");
+        let row = self
+            .optional(Stmt::new(sql).bind(prefix).bind(version))
+            .await?;
+        row.as_ref().map(record::<D>).transpose()
+    }
+
+    pub(crate) async fn templates(&self, prefix: Option<&str>) -> Result<Vec<TemplateRecord>> {
+        let sql = format!(
+            "SELECT {TEMPLATE} FROM templates WHERE CAST($1 AS TEXT) IS NULL OR prefix = $1 \
+             ORDER BY prefix, created_at, version"
+        );
+        let rows = self.all(Stmt::new(sql).bind(prefix)).await?;
+        rows.iter().map(record::<D>).collect()
+    }
+
+    pub(crate) async fn template_changes(
+        &self,
+        prefix: &str,
+        version: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<TemplateChange>> {
+        let sql = format!(
+            "SELECT {CHANGE} FROM template_history WHERE prefix = $1 \
+             AND (CAST($2 AS TEXT) IS NULL OR version = $2) ORDER BY id DESC LIMIT $3"
+        );
+        let rows = self
+            .all(Stmt::new(sql).bind(prefix).bind(version).bind(int(limit)))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let c = Cols::<D::DB>(r);
+                Ok(TemplateChange {
+                    prefix: c.string("prefix")?,
+                    version: c.string("version")?,
+                    action: c.string("action")?,
+                    actor: c.string("actor")?,
+                    at: c.int("at")?,
+                    body: c.opt_string("body")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn holders(
+        &self,
+        prefix: &str,
+        index: u32,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(500) {
+            // Numbered placeholders: $1 prefix, $2 index, then the values.
+            let list: Vec<String> = (3..chunk.len() + 3).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT value, handle FROM unique_values WHERE prefix = $1 AND idx = $2 \
+                 AND value IN ({})",
+                list.join(", ")
+            );
+            let mut stmt = Stmt::new(sql).bind(prefix).bind(i64::from(index));
+            for v in chunk {
+                stmt = stmt.bind(v);
+            }
+            for r in &self.all(stmt).await? {
+                let c = Cols::<D::DB>(r);
+                out.push((c.string("value")?, c.string("handle")?));
+            }
+        }
+        Ok(out)
+    }
+}
