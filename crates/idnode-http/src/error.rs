@@ -3,7 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use idnode_core::ResponseCode;
-use idnode_registry::{ItemProblem, RegistryError};
+use idnode_registry::{ItemProblem, RegistryError, TemplateProblem};
 use idnode_resolver::ResolveError;
 use idnode_store::StoreError;
 use serde::Serialize;
@@ -41,6 +41,8 @@ pub struct ApiError {
     pub message: String,
     /// Per-item problems of a rejected batch.
     pub problems: Vec<ItemProblem>,
+    /// Every template violation of every identifier, when values do not fit templates.
+    pub violations: Vec<TemplateProblem>,
 }
 
 #[derive(Serialize)]
@@ -52,6 +54,8 @@ struct Body<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     problems: &'a [ItemProblem],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    violations: &'a [TemplateProblem],
 }
 
 impl ApiError {
@@ -63,6 +67,7 @@ impl ApiError {
             handle: None,
             message: message.into(),
             problems: Vec::new(),
+            violations: Vec::new(),
         }
     }
 
@@ -121,6 +126,7 @@ impl From<RegistryError> for ApiError {
                 }
                 out.problems = problems;
             }
+            RegistryError::Template(problems) => out.violations = problems,
             RegistryError::RateLimited => out.status = StatusCode::TOO_MANY_REQUESTS,
             RegistryError::Store(inner) => out.status = storage_status(&inner),
             _ => {}
@@ -156,6 +162,7 @@ impl IntoResponse for ApiError {
             handle: self.handle.as_deref(),
             message: &self.message,
             problems: &self.problems,
+            violations: &self.violations,
         })
         .expect("plain data serialises");
         let mut resp = (

@@ -57,6 +57,13 @@ pub enum RegistryError {
     /// The enterprise may not hold more prefixes (national SDK RC 605).
     #[error("{0}")]
     PrefixLimit(String),
+    /// Identifiers do not fit their templates; every violation is listed, nothing was
+    /// written.
+    #[error("{}", template_message(.0))]
+    Template(Vec<crate::TemplateProblem>),
+    /// A template definition is refused; every problem is listed.
+    #[error("invalid template: {}", .0.join("; "))]
+    InvalidTemplate(Vec<String>),
     /// The store failed (the message is [`StoreError::public_message`]).
     #[error("{}", .0.public_message())]
     Store(#[source] StoreError),
@@ -81,7 +88,9 @@ impl RegistryError {
     pub fn response_code(&self) -> ResponseCode {
         match self {
             Self::InvalidHandle(_) => ResponseCode::InvalidHandle,
-            Self::InvalidValue(_) => ResponseCode::InvalidValue,
+            Self::InvalidValue(_) | Self::Template(_) | Self::InvalidTemplate(_) => {
+                ResponseCode::InvalidValue
+            }
             Self::BadRequest(_) | Self::Batch(_) => ResponseCode::ProtocolError,
             Self::HandleNotFound | Self::NotFound(_) => ResponseCode::HandleNotFound,
             Self::HandleExists(_) | Self::Conflict(_) => ResponseCode::HandleAlreadyExists,
@@ -97,6 +106,18 @@ impl RegistryError {
             Self::PrefixLimit(_) => ResponseCode::PrefixLimit,
         }
     }
+}
+
+/// "88.118.8/A: index 2000 (productName): expected …; index 2003 (…): …" for every identifier.
+fn template_message(problems: &[crate::TemplateProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            let v: Vec<String> = p.violations.iter().map(ToString::to_string).collect();
+            format!("{}: {}", p.handle, v.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 impl From<CoreError> for RegistryError {

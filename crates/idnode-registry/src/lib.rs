@@ -5,6 +5,7 @@
 
 mod auth;
 mod batch;
+mod conform;
 mod directory;
 mod error;
 mod handles;
@@ -13,6 +14,7 @@ mod pipeline;
 mod quota;
 mod scope;
 mod seal;
+mod templates;
 mod upstream;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ pub use auth::{
     SECRET_ALG, SECRET_ITERATIONS, VERIFICATIONS_PER_SECOND, VERIFICATION_BURST,
 };
 pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, UpsertReport};
+pub use conform::TemplateProblem;
 pub use directory::NodeEntry;
 pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
@@ -51,6 +54,7 @@ pub struct Registry {
     sealing: Option<SealingKey>,
     usage: quota::Usage,
     upstream: Option<UpstreamPolicy>,
+    templates: templates::TemplateCache,
 }
 
 impl Registry {
@@ -66,6 +70,7 @@ impl Registry {
             sealing: None,
             usage: quota::Usage::new(Quotas::default()),
             upstream: None,
+            templates: templates::TemplateCache::new(),
         }
     }
 

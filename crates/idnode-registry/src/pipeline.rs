@@ -1,6 +1,7 @@
 //! The one write step every registry operation ends in (REST PUT/DELETE, batches, `idnode
-//! import`, Handle protocol writes, onboarding, upstream bookkeeping): the identifier quota
-//! of each enterprise whose prefixes it writes under, the upstream action queued with the change, the atomic apply, then the
+//! import`, Handle protocol writes, onboarding, upstream bookkeeping): the template check of
+//! every identifier naming a template version (`conform.rs`), the identifier quota of each
+//! enterprise whose prefixes it writes under, the upstream action queued with the change, the atomic apply, then the
 //! usage count, the invalidation of every touched handle (resolver cache and remembered
 //! credentials) and the registrations counter. Callers plan their operations and retry on a
 //! version conflict; a rule added here holds on every path.
@@ -12,7 +13,8 @@ use crate::{Principal, Registry, RegistryError};
 /// Why a write did not happen.
 #[derive(Debug)]
 pub(crate) enum WriteFailure {
-    /// Refused before anything was written (over quota, or the usage could not be read).
+    /// Refused before anything was written (values that do not fit their template, over
+    /// quota, or what those checks read could not be read).
     Refused(RegistryError),
     /// The store refused or failed; nothing was written.
     Store(StoreError),
@@ -66,6 +68,8 @@ impl Registry {
         mut ops: Vec<Op>,
         idempotency: Option<Idempotency>,
     ) -> Result<(), WriteFailure> {
+        let conformed = self.conform(&ops).await.map_err(WriteFailure::Refused)?;
+        ops.extend(conformed.extra);
         let charges = self
             .usage
             .charges(&self.prefixes, &ops)
@@ -90,6 +94,9 @@ impl Registry {
             .await
             .map_err(WriteFailure::Store)?;
         self.usage.record(&charges).await;
+        for (prefix, version) in &conformed.used {
+            self.templates.forget(prefix, version);
+        }
         self.invalidate(handles.iter().map(String::as_str));
         self.registrations.increment(created as u64);
         Ok(())

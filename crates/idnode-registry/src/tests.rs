@@ -8,6 +8,8 @@ use serde_json::json;
 
 use super::*;
 
+mod templates;
+
 struct Node {
     _dir: tempfile::TempDir,
     reg: Registry,

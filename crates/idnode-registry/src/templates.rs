@@ -1,0 +1,232 @@
+//! Metadata templates: who may define them, their versions, and the compiled templates the
+//! write pipeline checks values against ([`crate::conform`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use idnode_store::{Op, TemplateChange, TemplateOp, TemplateRecord};
+use idnode_template::{Compiled, Template, TemplateError};
+use moka::sync::Cache;
+
+use crate::{Principal, Registry, RegistryError, Result};
+
+/// A compiled template and whether identifiers use it yet.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) compiled: Compiled,
+    pub(crate) used: bool,
+}
+
+/// Compiled templates by (prefix, version); `None`: known not to exist. Dropped on every
+/// change made here; other nodes' changes are seen within the time to live.
+pub(crate) struct TemplateCache {
+    cache: Cache<(String, String), Option<Arc<Loaded>>>,
+}
+
+impl TemplateCache {
+    pub(crate) fn new() -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(30))
+                .build(),
+        }
+    }
+
+    pub(crate) fn forget(&self, prefix: &str, version: &str) {
+        self.cache
+            .invalidate(&(prefix.to_owned(), version.to_owned()));
+    }
+}
+
+impl From<TemplateError> for RegistryError {
+    fn from(e: TemplateError) -> Self {
+        match e {
+            TemplateError::Invalid(problems) => Self::InvalidTemplate(problems),
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl Registry {
+    /// The compiled template `version` of `prefix` (the prefix as allocated), if it exists.
+    pub(crate) async fn loaded(&self, prefix: &str, version: &str) -> Result<Option<Arc<Loaded>>> {
+        let key = (prefix.to_owned(), version.to_owned());
+        if let Some(hit) = self.templates.cache.get(&key) {
+            return Ok(hit);
+        }
+        let loaded = match self.store.get_template(prefix, version).await? {
+            None => None,
+            Some(r) => Some(Arc::new(Loaded {
+                compiled: Compiled::new(Template::from_json(r.body.as_bytes())?)?,
+                used: r.used,
+            })),
+        };
+        self.templates.cache.insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Defines a new template version under a prefix `p` may write under (the operator's
+    /// under the node prefix are node-wide industry templates). A version that `extends`
+    /// another keeps all of its items. Returns the definition as stored (item indexes
+    /// filled in).
+    pub async fn create_template(&self, p: &Principal, mut t: Template) -> Result<Template> {
+        t.prefix = self
+            .prefix_scope(p, &t.prefix, false)
+            .await?
+            .record
+            .prefix
+            .clone();
+        self.checked(&mut t).await?;
+        let op = TemplateOp::Create {
+            prefix: t.prefix.clone(),
+            version: t.version.clone(),
+            body: serde_json::to_string(&t)
+                .map_err(|e| RegistryError::BadRequest(e.to_string()))?,
+        };
+        self.write_template(p, op, &t.prefix, &t.version).await?;
+        Ok(t)
+    }
+
+    /// Replaces a version no identifier has used yet (a used one is immutable: define a new
+    /// version extending it).
+    pub async fn update_template(&self, p: &Principal, mut t: Template) -> Result<Template> {
+        t.prefix = self
+            .prefix_scope(p, &t.prefix, false)
+            .await?
+            .record
+            .prefix
+            .clone();
+        self.checked(&mut t).await?;
+        let op = TemplateOp::Update {
+            prefix: t.prefix.clone(),
+            version: t.version.clone(),
+            body: serde_json::to_string(&t)
+                .map_err(|e| RegistryError::BadRequest(e.to_string()))?,
+        };
+        self.write_template(p, op, &t.prefix, &t.version).await?;
+        Ok(t)
+    }
+
+    /// Deletes a version no identifier has used.
+    pub async fn delete_template(&self, p: &Principal, prefix: &str, version: &str) -> Result<()> {
+        let prefix = self
+            .prefix_scope(p, prefix, false)
+            .await?
+            .record
+            .prefix
+            .clone();
+        let op = TemplateOp::Delete {
+            prefix: prefix.clone(),
+            version: version.to_owned(),
+        };
+        self.write_template(p, op, &prefix, version).await
+    }
+
+    /// A template version and whether identifiers use it (any authenticated caller: the
+    /// definitions are what every writer under the prefix must follow).
+    pub async fn template(
+        &self,
+        p: &Principal,
+        prefix: &str,
+        version: &str,
+    ) -> Result<(Template, bool)> {
+        if matches!(p, Principal::Anonymous) {
+            return Err(RegistryError::AuthenticationNeeded);
+        }
+        let prefix = self.canonical_prefix(prefix).await?;
+        let r = self
+            .store
+            .get_template(&prefix, version)
+            .await?
+            .ok_or_else(|| {
+                RegistryError::NotFound(format!("template {prefix} version {version}"))
+            })?;
+        Ok((stored(&r)?, r.used))
+    }
+
+    /// The template versions of a prefix, and whether each is used.
+    pub async fn templates(&self, p: &Principal, prefix: &str) -> Result<Vec<(Template, bool)>> {
+        if matches!(p, Principal::Anonymous) {
+            return Err(RegistryError::AuthenticationNeeded);
+        }
+        let prefix = self.canonical_prefix(prefix).await?;
+        self.store
+            .list_templates(Some(&prefix))
+            .await?
+            .iter()
+            .map(|r| Ok((stored(r)?, r.used)))
+            .collect()
+    }
+
+    /// Who changed the templates of a prefix (one version: `Some`) and when, newest first.
+    pub async fn template_history(
+        &self,
+        p: &Principal,
+        prefix: &str,
+        version: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<TemplateChange>> {
+        let prefix = self
+            .prefix_scope(p, prefix, false)
+            .await?
+            .record
+            .prefix
+            .clone();
+        Ok(self.store.template_history(&prefix, version, limit).await?)
+    }
+
+    async fn canonical_prefix(&self, prefix: &str) -> Result<String> {
+        Ok(self
+            .prefixes
+            .get(prefix)
+            .await?
+            .ok_or_else(|| {
+                RegistryError::NotFound(format!("prefix {prefix} is not allocated here"))
+            })?
+            .record
+            .prefix
+            .clone())
+    }
+
+    /// Validates `t` and, when it extends a version, that it keeps that version's items.
+    async fn checked(&self, t: &mut Template) -> Result<()> {
+        t.validate()?;
+        if let Some(base) = &t.extends {
+            let base = self
+                .store
+                .get_template(&t.prefix, base)
+                .await?
+                .ok_or_else(|| {
+                    RegistryError::InvalidTemplate(vec![format!(
+                        "extends version {base}, which {} does not have",
+                        t.prefix
+                    )])
+                })?;
+            t.check_extends(&stored(&base)?)?;
+        }
+        Compiled::new(t.clone())?;
+        Ok(())
+    }
+
+    async fn write_template(
+        &self,
+        p: &Principal,
+        op: TemplateOp,
+        prefix: &str,
+        version: &str,
+    ) -> Result<()> {
+        let result = self.commit(p, vec![Op::Template(op)]).await;
+        self.templates.forget(prefix, version);
+        result.map_err(Into::into)
+    }
+}
+
+fn stored(r: &TemplateRecord) -> Result<Template> {
+    Template::from_json(r.body.as_bytes()).map_err(|e| {
+        RegistryError::Store(idnode_store::StoreError::Corrupt(format!(
+            "template {} version {}: {e}",
+            r.prefix, r.version
+        )))
+    })
+}

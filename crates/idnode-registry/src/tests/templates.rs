@@ -1,0 +1,237 @@
+//! Templates through the registry: who defines them, and every write path refusing values
+//! that do not fit, with every violation listed and nothing written.
+
+use idnode_template::{Rule, Template};
+use serde_json::json;
+
+use super::*;
+
+fn gearbox(version: &str) -> Template {
+    serde_json::from_value(json!({
+        "prefix": "88.118.8", "version": version,
+        "industryCategory": "C", "industrySpecific": "34", "industryTrade": "345",
+        "industrySubclass": "3453", "type": 1,
+        "items": [
+            {"name": "产品名称", "idType": "productName", "required": true,
+             "metadata": {"type": "string", "maxLength": 10}},
+            {"name": "批次", "idType": "batchNo", "metadata": {"type": "string", "unique": true}},
+            {"name": "上级", "idType": "parent", "metadata": {"type": "reference"}}
+        ]
+    }))
+    .unwrap()
+}
+
+fn tv(version: &str) -> HandleValue {
+    HandleValue::text(1001, "TEMPLATE", version)
+}
+
+fn item(index: u32, t: &str, v: &str) -> HandleValue {
+    HandleValue::text(index, t, v)
+}
+
+fn rules(e: &RegistryError) -> Vec<(String, u32, Rule)> {
+    let RegistryError::Template(problems) = e else {
+        panic!("not a template refusal: {e:?}")
+    };
+    problems
+        .iter()
+        .flat_map(|p| {
+            p.violations
+                .iter()
+                .map(|v| (p.handle.clone(), v.index, v.rule))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn templates_are_defined_by_their_prefix_owner_and_frozen_once_used() {
+    let n = node().await;
+    let stored = n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
+    assert_eq!(stored.items[2].id_index, Some(2002));
+    // Another enterprise may not define templates under this prefix.
+    let (_, c) = n
+        .reg
+        .create_enterprise(&n.op, "Valve Co", "88.118.9", Default::default())
+        .await
+        .unwrap();
+    let other = n.reg.authenticate(&c.identity, &c.secret).await.unwrap();
+    let e = n
+        .reg
+        .create_template(&other, gearbox("2.0"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::Forbidden(_)), "{e:?}");
+    let mut bad = gearbox("3.0");
+    bad.industry_trade = "999".into();
+    let e = n.reg.create_template(&n.ent, bad).await.unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::InvalidTemplate(p) if p[0].contains("industryTrade")),
+        "{e:?}"
+    );
+
+    // Unused, it may change; once an identifier uses it, it may not.
+    let mut changed = gearbox("1.0");
+    changed.description = "v2".into();
+    n.reg
+        .update_template(&n.ent, changed.clone())
+        .await
+        .unwrap();
+    n.put(
+        "88.118.8/G1",
+        vec![tv("1.0"), item(2000, "productName", "齿轮箱")],
+        PutMode::Replace { overwrite: false },
+    )
+    .await
+    .unwrap();
+    let (_, used) = n.reg.template(&other, "88.118.8", "1.0").await.unwrap();
+    assert!(used);
+    let e = n.reg.update_template(&n.ent, changed).await.unwrap_err();
+    assert!(matches!(e, RegistryError::Conflict(_)), "{e:?}");
+    assert!(n
+        .reg
+        .delete_template(&n.ent, "88.118.8", "1.0")
+        .await
+        .is_err());
+
+    // A new version extends it and keeps its items.
+    let mut next = gearbox("1.1");
+    next.extends = Some("1.0".into());
+    next.items.remove(1);
+    let e = n.reg.create_template(&n.ent, next).await.unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::InvalidTemplate(p) if p.iter().any(|m| m.contains("never removed"))),
+        "{e:?}"
+    );
+    let history = n
+        .reg
+        .template_history(&n.ent, "88.118.8", None, 10)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|c| c.action.as_str()).collect();
+    assert_eq!(actions, ["update", "create"]);
+    assert_eq!(history[0].actor, "300:0.NA/88.118.8");
+}
+
+#[tokio::test]
+async fn every_violation_of_every_identifier_is_listed_and_nothing_written() {
+    let n = node().await;
+    n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
+    let items = vec![
+        // Fits: its parent is created by the same import.
+        (
+            "88.118.8/P1".to_owned(),
+            vec![
+                tv("1.0"),
+                item(2000, "productName", "父件"),
+                item(2001, "batchNo", "B1"),
+            ],
+        ),
+        (
+            "88.118.8/C1".to_owned(),
+            vec![
+                tv("1.0"),
+                item(2000, "productName", "子件"),
+                item(2002, "parent", "88.118.8/P1"),
+            ],
+        ),
+        // Missing required item, a reference to nothing, a batch number taken above.
+        (
+            "88.118.8/C2".to_owned(),
+            vec![
+                tv("1.0"),
+                item(2001, "batchNo", "B1"),
+                item(2002, "parent", "88.118.8/NONE"),
+            ],
+        ),
+        // Too long, and a version that does not exist.
+        (
+            "88.118.8/C3".to_owned(),
+            vec![
+                tv("1.0"),
+                item(2000, "productName", "一二三四五六七八九十一"),
+            ],
+        ),
+        (
+            "88.118.8/C4".to_owned(),
+            vec![tv("9.9"), item(2000, "productName", "x")],
+        ),
+    ];
+    let e = n.reg.upsert(&n.op, items.clone()).await.unwrap_err();
+    assert_eq!(
+        rules(&e),
+        [
+            // Grouped by identifier, in the order of the write.
+            ("88.118.8/C2".to_owned(), 2000, Rule::Required),
+            ("88.118.8/C2".to_owned(), 2002, Rule::Reference),
+            ("88.118.8/C2".to_owned(), 2001, Rule::Unique),
+            ("88.118.8/C3".to_owned(), 2000, Rule::MaxLength),
+            ("88.118.8/C4".to_owned(), 1001, Rule::Template),
+        ]
+    );
+    assert!(
+        e.to_string()
+            .contains("88.118.8/C2: index 2000 (productName)"),
+        "{e}"
+    );
+    for h in ["88.118.8/P1", "88.118.8/C1"] {
+        let id = Identifier::parse(h).unwrap();
+        assert!(
+            n.reg
+                .resolver()
+                .resolve(&id, View::Admin, false)
+                .await
+                .is_err(),
+            "{h} written"
+        );
+    }
+    // The fitting ones go in; then the batch number is held by P1, across writes too.
+    n.reg.upsert(&n.ent, items[..2].to_vec()).await.unwrap();
+    let e = n
+        .put(
+            "88.118.8/C5",
+            vec![
+                tv("1.0"),
+                item(2000, "productName", "x"),
+                item(2001, "batchNo", "B1"),
+            ],
+            PutMode::Replace { overwrite: false },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(rules(&e), [("88.118.8/C5".to_owned(), 2001, Rule::Unique)]);
+    // P1 may keep its own value when it changes, and frees it when deleted.
+    n.put(
+        "88.118.8/P1",
+        vec![
+            tv("1.0"),
+            item(2000, "productName", "父件二"),
+            item(2001, "batchNo", "B1"),
+        ],
+        PutMode::Replace { overwrite: true },
+    )
+    .await
+    .unwrap();
+    n.reg
+        .delete_handle(&n.ent, "88.118.8/P1", None)
+        .await
+        .unwrap();
+    n.put(
+        "88.118.8/C5",
+        vec![
+            tv("1.0"),
+            item(2000, "productName", "x"),
+            item(2001, "batchNo", "B1"),
+        ],
+        PutMode::Replace { overwrite: false },
+    )
+    .await
+    .unwrap();
+    // Identifiers without a template are not checked.
+    n.put(
+        "88.118.8/FREE",
+        vec![item(2000, "anything", "goes")],
+        PutMode::Replace { overwrite: false },
+    )
+    .await
+    .unwrap();
+}
