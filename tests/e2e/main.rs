@@ -21,4 +21,5 @@ mod rest;
 mod rest_sessions;
 mod sdk_channel;
 mod sessions;
+mod templates;
 mod upstream;

@@ -16,6 +16,7 @@ mod ops;
 mod query;
 mod sessions;
 mod site;
+mod templates;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;

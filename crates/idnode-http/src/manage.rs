@@ -23,7 +23,7 @@ use crate::{ApiError, AppState};
 
 /// A path parameter; a malformed one is answered in the JSON error shape (axum's own
 /// rejection is plain text).
-struct ApiPath<T>(T);
+pub(crate) struct ApiPath<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
@@ -55,6 +55,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/prefixes", get(list_prefixes).post(allocate_prefix))
         .route("/identifiers/batch", post(batch))
         .route("/history/{*handle}", get(history))
+        .merge(crate::templates::router())
 }
 
 /// The OpenAPI document of the management API.
@@ -62,10 +63,13 @@ pub(crate) fn router() -> Router<AppState> {
 #[openapi(
     info(title = "idnode management API", description = "Onboarding, prefixes and bulk identifier writes of an idnode secondary node."),
     paths(list_enterprises, create_enterprise, get_enterprise, put_profile, suspend_enterprise,
-          activate_enterprise, list_prefixes, allocate_prefix, batch, history),
+          activate_enterprise, list_prefixes, allocate_prefix, batch, history,
+          crate::templates::create, crate::templates::list, crate::templates::read,
+          crate::templates::update, crate::templates::remove, crate::templates::history),
     components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
                        NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
-                       ProblemDoc, HistoryDto)),
+                       ProblemDoc, HistoryDto, crate::templates::TemplateDto,
+                       crate::templates::TemplateChangeDto)),
     modifiers(&BasicAuth),
     security(("basic" = []))
 )]
@@ -285,7 +289,7 @@ impl From<HistoryRecord> for HistoryDto {
 }
 
 /// The JSON body of an authenticated caller, parsed.
-async fn json_body<T: for<'de> Deserialize<'de>>(
+pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(
     s: &AppState,
     a: &Authed,
     body: Body,

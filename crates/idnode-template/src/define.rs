@@ -71,7 +71,7 @@ impl Template {
         }
         if self.version.is_empty()
             || self.version.chars().count() > MAX_VERSION_LEN
-            || self.version.chars().any(char::is_control)
+            || self.version.chars().any(|c| c.is_control() || c == '/')
         {
             problems.push(format!(
                 "version must be 1 to {MAX_VERSION_LEN} printable characters"

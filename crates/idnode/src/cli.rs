@@ -88,6 +88,12 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Metadata templates (define, list, show).
+    Template {
+        /// Template command.
+        #[command(subcommand)]
+        command: crate::templates::TemplateCommand,
+    },
     /// Data escrow deposits.
     Escrow {
         /// Escrow command.
@@ -241,6 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Upstream { command } => crate::upstream::command(&config, command).await?,
         Command::Escrow { command } => crate::escrow::command(&config, command).await?,
+        Command::Template { command } => crate::templates::command(&config, command).await?,
         Command::Report { command } => crate::reports::command(&config, command).await?,
         Command::Import {
             file,

@@ -235,16 +235,10 @@ async fn write_batches(
                 total.updated += r.updated;
                 total.unchanged += r.unchanged;
             }
-            Err(RegistryError::Batch(problems)) => {
+            Err(e @ (RegistryError::Batch(_) | RegistryError::Template(_))) => {
                 bar.abandon();
-                for p in &problems {
-                    let line = chunk.get(p.position).map_or(0, |i| i.line);
-                    eprintln!(
-                        "{}: line {line}: {}: {}",
-                        path.display(),
-                        p.handle,
-                        p.message
-                    );
+                for (line, handle, message) in failing_lines(&chunk, &e) {
+                    eprintln!("{}: line {line}: {handle}: {message}", path.display());
                 }
                 bail!(
                     "a batch failed and was not written; {} handle(s) were imported before it \
@@ -257,6 +251,33 @@ async fn write_batches(
         bar.inc(chunk.len() as u64);
     }
     Ok(())
+}
+
+/// (line, handle, what is wrong) of every failing item of a refused batch: store problems by
+/// position, template violations by handle (one line per violation).
+fn failing_lines(chunk: &[Item], e: &RegistryError) -> Vec<(usize, String, String)> {
+    match e {
+        RegistryError::Batch(problems) => problems
+            .iter()
+            .map(|p| {
+                let line = chunk.get(p.position).map_or(0, |i| i.line);
+                (line, p.handle.clone(), p.message.clone())
+            })
+            .collect(),
+        RegistryError::Template(problems) => problems
+            .iter()
+            .flat_map(|p| {
+                let line = chunk
+                    .iter()
+                    .find(|i| i.handle.eq_ignore_ascii_case(&p.handle))
+                    .map_or(0, |i| i.line);
+                p.violations
+                    .iter()
+                    .map(move |v| (line, p.handle.clone(), v.to_string()))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn give_up(path: &Path, errors: &[String]) -> anyhow::Result<()> {

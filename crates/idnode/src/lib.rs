@@ -10,6 +10,7 @@ pub mod files;
 pub mod import;
 mod over_http;
 pub mod reports;
+pub mod templates;
 pub mod transfer;
 pub mod upstream;
 

@@ -312,6 +312,61 @@ fn import_is_refused_over_quota() {
     assert!(out.contains("2 created, 0 updated, 3 unchanged"), "{out}");
 }
 
+/// `idnode template define` and `idnode import` against it: a file with values that do not fit
+/// is refused whole, every violation named with its line; a fitting file goes in, and the
+/// template is then used.
+#[test]
+fn import_is_checked_against_templates_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path());
+    ok(&idnode(&db, &["init", "--node-prefix", "88.118"]));
+    ok(&idnode(&db, &support::CREATE_GEARBOX));
+    let def = dir.path().join("gear.json");
+    std::fs::write(
+        &def,
+        r#"{"prefix":"88.118.8","version":"gear-1","industryCategory":"C","industrySpecific":"34",
+            "industryTrade":"345","industrySubclass":"3453","type":1,
+            "items":[{"name":"产品名称","idType":"productName","required":true,"metadata":{"type":"string","maxLength":10}},
+                     {"name":"商品条码","idType":"gtin","metadata":{"type":"gs1"}}]}"#,
+    )
+    .unwrap();
+    let out = ok(&idnode(&db, &["template", "define", def.to_str().unwrap()]));
+    assert!(out.contains("\"idIndex\": 2001"), "{out}");
+    let row = |h: &str, extra: &str| {
+        format!(
+            "{{\"handle\":\"88.118.8/{h}\",\"values\":[{{\"index\":1001,\"type\":\"TEMPLATE\",\"data\":\"gear-1\"}}{extra}]}}\n"
+        )
+    };
+    let name = r#",{"index":2000,"type":"productName","data":"齿轮箱"}"#;
+    let bad_gtin = r#",{"index":2001,"type":"gtin","data":"4006381333932"}"#;
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        [row("I-1", name), row("I-2", bad_gtin), row("I-3", name)].concat(),
+    )
+    .unwrap();
+    let o = idnode(&db, &["import", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "line 2: 88.118.8/I-2: index 2000 (productName)",
+        "line 2: 88.118.8/I-2: index 2001 (gtin)",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let listed = ok(&idnode(&db, &["export", "--prefix", "88.118.8"]));
+    assert!(
+        !listed.contains("88.118.8/I-1"),
+        "nothing of the refused batch: {listed}"
+    );
+    let good = dir.path().join("good.jsonl");
+    std::fs::write(&good, [row("I-1", name), row("I-3", name)].concat()).unwrap();
+    let out = ok(&idnode(&db, &["import", good.to_str().unwrap()]));
+    assert!(out.contains("2 created"), "{out}");
+    let out = ok(&idnode(&db, &["template", "list", "88.118.8"]));
+    assert!(out.contains("gear-1\tused\t2 items"), "{out}");
+}
+
 /// Peak resident memory (KiB) of `idnode import` of `file`, sampled until it exits.
 fn import_peak_kib(db: &str, file: &Path) -> u64 {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))

@@ -1,0 +1,172 @@
+//! Metadata templates in the management API (`/api/v1/templates`): define, read, change
+//! while unused, delete while unused, and who changed what when.
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::routing::get;
+use axum::{Json, Router};
+use idnode_store::TemplateChange;
+use idnode_template::Template;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Authed;
+use crate::manage::{json_body, ApiPath, ErrorDoc};
+use crate::{ApiError, AppState};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/templates", axum::routing::post(create))
+        .route("/templates/{prefix}", get(list))
+        .route(
+            "/templates/{prefix}/{version}",
+            get(read).put(update).delete(remove),
+        )
+        .route("/template-history/{prefix}", get(history))
+}
+
+/// A template version (the SNMS shape: prefix, version, industry codes, type, items with
+/// `idType`, `idIndex`, `required`, `state` and typed `metadata`) and whether identifiers
+/// use it (then it can no longer change).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TemplateDto {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    template: Template,
+    used: bool,
+}
+
+/// One change of a template.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TemplateChangeDto {
+    prefix: String,
+    version: String,
+    /// `create`, `update` or `delete`.
+    action: String,
+    actor: String,
+    /// Unix milliseconds.
+    at: i64,
+    /// The definition after the change.
+    #[schema(value_type = Option<Object>)]
+    body: Option<serde_json::Value>,
+}
+
+impl From<TemplateChange> for TemplateChangeDto {
+    fn from(c: TemplateChange) -> Self {
+        Self {
+            body: c.body.and_then(|b| serde_json::from_str(&b).ok()),
+            prefix: c.prefix,
+            version: c.version,
+            action: c.action,
+            actor: c.actor,
+            at: c.at,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/templates", request_body = Object, responses(
+    (status = 201, body = TemplateDto), (status = 400, body = ErrorDoc), (status = 403, body = ErrorDoc),
+    (status = 409, body = ErrorDoc)))]
+pub(crate) async fn create(
+    State(s): State<AppState>,
+    a: Authed,
+    body: Body,
+) -> Result<(StatusCode, Json<TemplateDto>), ApiError> {
+    let t: Template = json_body(&s, &a, body).await?;
+    let template = s.0.registry.create_template(&a.principal, t).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TemplateDto {
+            template,
+            used: false,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/templates/{prefix}", params(("prefix" = String, Path)),
+    responses((status = 200, body = [TemplateDto]), (status = 404, body = ErrorDoc)))]
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiPath(prefix): ApiPath<String>,
+) -> Result<Json<Vec<TemplateDto>>, ApiError> {
+    let all = s.0.registry.templates(&a.principal, &prefix).await?;
+    Ok(Json(
+        all.into_iter()
+            .map(|(template, used)| TemplateDto { template, used })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/templates/{prefix}/{version}",
+    params(("prefix" = String, Path), ("version" = String, Path)),
+    responses((status = 200, body = TemplateDto), (status = 404, body = ErrorDoc)))]
+pub(crate) async fn read(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiPath((prefix, version)): ApiPath<(String, String)>,
+) -> Result<Json<TemplateDto>, ApiError> {
+    let (template, used) =
+        s.0.registry
+            .template(&a.principal, &prefix, &version)
+            .await?;
+    Ok(Json(TemplateDto { template, used }))
+}
+
+#[utoipa::path(put, path = "/api/v1/templates/{prefix}/{version}",
+    params(("prefix" = String, Path), ("version" = String, Path)), request_body = Object,
+    responses((status = 200, body = TemplateDto), (status = 409, body = ErrorDoc, description = "used by identifiers")))]
+pub(crate) async fn update(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiPath((prefix, version)): ApiPath<(String, String)>,
+    body: Body,
+) -> Result<Json<TemplateDto>, ApiError> {
+    let mut t: Template = json_body(&s, &a, body).await?;
+    (t.prefix, t.version) = (prefix, version);
+    let template = s.0.registry.update_template(&a.principal, t).await?;
+    Ok(Json(TemplateDto {
+        template,
+        used: false,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/templates/{prefix}/{version}",
+    params(("prefix" = String, Path), ("version" = String, Path)),
+    responses((status = 204), (status = 409, body = ErrorDoc, description = "used by identifiers")))]
+pub(crate) async fn remove(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiPath((prefix, version)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.0.registry
+        .delete_template(&a.principal, &prefix, &version)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct HistoryFilter {
+    version: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/template-history/{prefix}",
+    params(("prefix" = String, Path), ("version" = Option<String>, Query)),
+    responses((status = 200, body = [TemplateChangeDto]), (status = 403, body = ErrorDoc)))]
+pub(crate) async fn history(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiPath(prefix): ApiPath<String>,
+    uri: Uri,
+) -> Result<Json<Vec<TemplateChangeDto>>, ApiError> {
+    let Query(f) = Query::<HistoryFilter>::try_from_uri(&uri)
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let changes =
+        s.0.registry
+            .template_history(&a.principal, &prefix, f.version.as_deref(), 1000)
+            .await?;
+    Ok(Json(changes.into_iter().map(Into::into).collect()))
+}
