@@ -30,7 +30,7 @@ start() { # $1 binary, $2 name, $3 HTTP port (Handle: port + 1000): starts and l
   PIDS+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$3/healthz" >/dev/null && break; sleep 0.1; done
   echo "$2 bulk registration, ids/s: $(taskset -c 0 "$L" bulk --url "http://127.0.0.1:$3" --identity 300:0.NA/88.100.1 \
-    --secret "$secret" --prefix 88.100.1 --count "$N" | awk '/bulk_ids_per_s/{print $2}')"
+    --secret="$secret" --prefix 88.100.1 --count "$N" | awk '/bulk_ids_per_s/{print $2}')"
 }
 misses() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^idnode_cache_lookups_total\{result="miss"\}/{print $2}'; }
 warm() { # $1 HTTP port: 5 s rounds until one meets fewer than N/1000 misses (at most 10)

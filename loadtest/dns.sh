@@ -37,7 +37,7 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 
 echo "== idnode DNS benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="
 taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity 300:0.NA/88.100.1 \
-  --secret "$SECRET" --prefix 88.100.1 --count "$N" >/dev/null
+  --secret="$SECRET" --prefix 88.100.1 --count "$N" >/dev/null
 python3 - "$N" "$W/queries" "$W/all" <<'PY'
 import sys, random
 n = int(sys.argv[1]); rnd = random.Random(1)

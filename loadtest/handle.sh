@@ -44,7 +44,7 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 
 echo "== idnode Handle protocol benchmark: $N identifiers on $BACKEND, ${T}s runs, $(date -u +%FT%TZ) =="
 taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity 300:0.NA/88.100.1 \
-  --secret "$SECRET" --prefix 88.100.1 --count "$N" >/dev/null
+  --secret="$SECRET" --prefix 88.100.1 --count "$N" >/dev/null
 # After the load, PostgreSQL's autovacuum would vacuum and analyse the new rows on core 0
 # during the measured runs, taking the generator's core; settle it first, as a production
 # database settles after a bulk import.

@@ -33,7 +33,7 @@ start_node() { # $1 database url, $2 core; sets SECRET (enterprise secret) and S
 stop_node() { kill "$SP"; wait "$SP" 2>/dev/null || true; SP=""; }
 bulk() { # $1 secret
   taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity 300:0.NA/88.100.1 \
-    --secret "$1" --prefix 88.100.1 --count "$N" | awk '/bulk_ids_per_s/{print $2}'
+    --secret="$1" --prefix 88.100.1 --count "$N" | awk '/bulk_ids_per_s/{print $2}'
 }
 
 echo "== idnode HTTP benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =="

@@ -4,6 +4,7 @@
 //! `floor` is the least a Handle UDP server can do, the harness's own ceiling.
 
 mod handle;
+mod template;
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -45,6 +46,26 @@ enum Cmd {
         /// Batches in flight at once.
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
+        /// Register against this template version (`template` prints its definition): each
+        /// identifier names it at index 1001 and carries its ten item values. Without it the
+        /// same ten values are registered with no template.
+        #[arg(long)]
+        template: Option<String>,
+        /// Carry the ten item values (with or without a template).
+        #[arg(long)]
+        items: bool,
+    },
+    /// Print the 10-item template of `bulk --template VERSION` for PREFIX as JSON.
+    Template {
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// Version name.
+        #[arg(long)]
+        version: String,
+        /// Declare the serial number unique within the prefix.
+        #[arg(long)]
+        unique: bool,
     },
     /// Answer every Handle request on UDP ADDR with an empty success, looking nothing up:
     /// what `handle` measures against it is the floor of the machine, kernel and generator.
@@ -97,6 +118,8 @@ struct Bulk {
     count: usize,
     batch: usize,
     concurrency: usize,
+    template: Option<String>,
+    items: bool,
 }
 
 async fn bulk(b: Bulk) -> anyhow::Result<()> {
@@ -108,6 +131,8 @@ async fn bulk(b: Bulk) -> anyhow::Result<()> {
         count,
         batch,
         concurrency,
+        template,
+        items,
     } = b;
     let client = reqwest::Client::new();
     let user = identity.replace(':', "%3A").replace('/', "%2F");
@@ -121,10 +146,17 @@ async fn bulk(b: Bulk) -> anyhow::Result<()> {
         .map(|start| {
             let ops: Vec<_> = (start..(start + batch).min(count))
                 .map(|i| {
-                    json!({"op": "create", "handle": handle(&prefix, i), "values": [
-                        {"index": 1, "type": "URL", "data": format!("https://trace.example.com/p/{i}")},
-                        {"index": 2, "type": "productName", "data": "gearbox housing"}
-                    ]})
+                    let mut values = vec![
+                        json!({"index": 1, "type": "URL", "data": format!("https://trace.example.com/p/{i}")}),
+                        json!({"index": 2, "type": "productName", "data": "gearbox housing"}),
+                    ];
+                    if let Some(v) = &template {
+                        values.push(json!({"index": 1001, "type": "TEMPLATE", "data": v}));
+                    }
+                    if items || template.is_some() {
+                        values.extend(template::values(i));
+                    }
+                    json!({"op": "create", "handle": handle(&prefix, i), "values": values})
                 })
                 .collect();
             json!({"operations": ops}).to_string()
@@ -190,6 +222,8 @@ async fn main() -> anyhow::Result<()> {
             count,
             batch,
             concurrency,
+            template,
+            items,
         } => {
             bulk(Bulk {
                 url,
@@ -199,10 +233,20 @@ async fn main() -> anyhow::Result<()> {
                 count,
                 batch,
                 concurrency,
+                template,
+                items,
             })
             .await
         }
         Cmd::Paths { prefix, count } => paths(&prefix, count),
+        Cmd::Template {
+            prefix,
+            version,
+            unique,
+        } => {
+            println!("{}", template::definition(&prefix, &version, unique));
+            Ok(())
+        }
         Cmd::Floor { addr } => handle::floor(addr),
         Cmd::Handle {
             addr,

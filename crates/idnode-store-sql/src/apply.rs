@@ -43,6 +43,14 @@ pub(crate) async fn apply<D: Dialect>(pool: &Pool<D::DB>, batch: &Batch) -> Resu
             creates::<D>(&mut tx, &ops[start..i], start, &mut p).await?;
             continue;
         }
+        if crate::templates::is_claim(&ops[i]) {
+            let start = i;
+            while i < ops.len() && crate::templates::is_claim(&ops[i]) {
+                i += 1;
+            }
+            crate::templates::claims::<D>(&mut tx, &ops[start..i]).await?;
+            continue;
+        }
         other::<D>(&mut tx, &ops[i], i, &mut p).await?;
         i += 1;
     }

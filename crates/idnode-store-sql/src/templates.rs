@@ -1,7 +1,7 @@
 //! Metadata templates, their history and the holders of unique values: the writes of
 //! [`TemplateOp`] inside a batch, and the reads.
 
-use idnode_store::{Result, StoreError, TemplateChange, TemplateOp, TemplateRecord};
+use idnode_store::{Op, Result, StoreError, TemplateChange, TemplateOp, TemplateRecord};
 
 use crate::apply::conflict;
 use crate::sql::{Cols, Stmt};
@@ -77,26 +77,10 @@ pub(crate) async fn apply<D: Dialect>(
             }
             Ok(())
         }
-        TemplateOp::Claim {
-            prefix,
-            index,
-            value,
-            handle,
-        } => Stmt::new(
-            "INSERT INTO unique_values (prefix, idx, value, handle) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(prefix)
-        .bind(i64::from(*index))
-        .bind(value)
-        .bind(handle)
-        .execute::<D::DB>(conn)
-        .await
-        .map(drop)
-        .map_err(|e| {
-            conflict::<D>(e, || {
-                format!("value {value:?} at index {index} is taken under {prefix}")
-            })
-        }),
+        // Runs of claims are inserted together by `claims` from the apply loop.
+        TemplateOp::Claim { .. } => {
+            claims::<D>(conn, std::slice::from_ref(&Op::Template(op.clone()))).await
+        }
         TemplateOp::Release { handle } => Stmt::new("DELETE FROM unique_values WHERE handle = $1")
             .bind(handle)
             .execute::<D::DB>(conn)
@@ -164,6 +148,78 @@ async fn unchangeable<D: Dialect>(conn: &mut Conn<D>, prefix: &str, version: &st
         Ok(None) => StoreError::NotFound(format!("template {prefix} version {version}")),
         Err(e) => D::error(e),
     }
+}
+
+/// Parameter `n` (1-based) as the dialect wants it: `$n`, or `?` where sqlx looks numbered
+/// ones up by name (SQLite; see `Dialect::NUMBERED`). Bind in order either way.
+fn placeholder<D: Dialect>(n: usize) -> String {
+    if D::NUMBERED {
+        format!("${n}")
+    } else {
+        "?".to_owned()
+    }
+}
+
+/// Claims of unique values in a row of a batch, as multi-row inserts of up to 500 rows:
+/// a value another handle holds fails the batch.
+pub(crate) async fn claims<D: Dialect>(conn: &mut Conn<D>, ops: &[Op]) -> Result<()> {
+    let rows: Vec<(&String, u32, &String, &String)> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Template(TemplateOp::Claim {
+                prefix,
+                index,
+                value,
+                handle,
+            }) => Some((prefix, *index, value, handle)),
+            _ => None,
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p: Vec<String> = (1..=4).map(|c| placeholder::<D>(4 * r + c)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO unique_values (prefix, idx, value, handle) VALUES {} \
+             ON CONFLICT DO NOTHING RETURNING idx, value",
+            tuples.join(", ")
+        );
+        let stmt = chunk
+            .iter()
+            .fold(Stmt::new(sql), |s, (prefix, index, value, handle)| {
+                s.bind(*prefix)
+                    .bind(i64::from(*index))
+                    .bind(*value)
+                    .bind(*handle)
+            });
+        let inserted = stmt.all::<D::DB>(conn).await.map_err(D::error)?;
+        if inserted.len() < chunk.len() {
+            // Held by another identifier (registered meanwhile, past the registry's check).
+            let mut got = std::collections::HashSet::new();
+            for r in &inserted {
+                let c = Cols::<D::DB>(r);
+                got.insert((c.int("idx")?, c.string("value")?));
+            }
+            let taken: Vec<String> = chunk
+                .iter()
+                .filter(|(_, i, v, _)| !got.contains(&(i64::from(*i), (*v).clone())))
+                .map(|(p, i, v, _)| format!("{v:?} at index {i} under {p}"))
+                .collect();
+            return Err(StoreError::Conflict(format!(
+                "unique value(s) taken by another identifier: {}",
+                taken.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `op` claims a unique value (runs of claims are inserted together).
+pub(crate) fn is_claim(op: &Op) -> bool {
+    matches!(op, Op::Template(TemplateOp::Claim { .. }))
 }
 
 fn record<D: Dialect>(row: &<D::DB as sqlx::Database>::Row) -> Result<TemplateRecord> {
@@ -236,11 +292,12 @@ impl<D: Dialect> SqlStore<D> {
     ) -> Result<Vec<(String, String)>> {
         let mut out = Vec::new();
         for chunk in values.chunks(500) {
-            // Numbered placeholders: $1 prefix, $2 index, then the values.
-            let list: Vec<String> = (3..chunk.len() + 3).map(|i| format!("${i}")).collect();
+            let list: Vec<String> = (3..chunk.len() + 3).map(|i| placeholder::<D>(i)).collect();
             let sql = format!(
-                "SELECT value, handle FROM unique_values WHERE prefix = $1 AND idx = $2 \
+                "SELECT value, handle FROM unique_values WHERE prefix = {} AND idx = {} \
                  AND value IN ({})",
+                placeholder::<D>(1),
+                placeholder::<D>(2),
                 list.join(", ")
             );
             let mut stmt = Stmt::new(sql).bind(prefix).bind(i64::from(index));
