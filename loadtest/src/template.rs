@@ -49,7 +49,7 @@ pub(crate) fn values(i: usize) -> Vec<Value> {
         v(
             2009,
             "passed",
-            if i % 7 == 0 { "false" } else { "true" }.into(),
+            if i.is_multiple_of(7) { "false" } else { "true" }.into(),
         ),
     ]
 }
