@@ -69,7 +69,8 @@ pub(crate) fn router() -> Router<AppState> {
     components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
                        NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
                        ProblemDoc, HistoryDto, crate::templates::TemplateDto,
-                       crate::templates::TemplateChangeDto)),
+                       crate::templates::TemplateChangeDto, crate::templates::TemplateDoc,
+                       crate::templates::ItemDoc)),
     modifiers(&BasicAuth),
     security(("basic" = []))
 )]

@@ -15,6 +15,16 @@ use crate::auth::Authed;
 use crate::manage::{json_body, ApiPath, ErrorDoc};
 use crate::{ApiError, AppState};
 
+/// A prefix not served here (RC 301) is a resource that does not exist: 404.
+fn served(e: idnode_registry::RegistryError) -> ApiError {
+    let e = ApiError::from(e);
+    if e.rc == 301 {
+        e.with_status(StatusCode::NOT_FOUND)
+    } else {
+        e
+    }
+}
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/templates", axum::routing::post(create))
@@ -36,6 +46,58 @@ pub(crate) struct TemplateDto {
     #[schema(value_type = Object)]
     template: Template,
     used: bool,
+}
+
+/// A template definition as written (the SNMS shape; `idIndex` is assigned from 2000 when
+/// left out). JSON Schema cannot say every rule (an industry trade code extends its specific
+/// code, item indexes and types differ, a pattern compiles): those answer 400 with every
+/// problem listed.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+pub(crate) struct TemplateDoc {
+    #[schema(min_length = 1, max_length = 64)]
+    prefix: String,
+    #[schema(min_length = 1, max_length = 128)]
+    version: String,
+    /// GB/T 4754 category letter.
+    #[schema(pattern = "^[A-T]$")]
+    industry_category: String,
+    #[schema(pattern = "^[0-9]{2}$")]
+    industry_specific: String,
+    #[schema(pattern = "^[0-9]{3}$")]
+    industry_trade: String,
+    #[schema(pattern = "^[0-9]{4}$")]
+    industry_subclass: String,
+    /// 1 active identifier carrier, 2 other.
+    #[schema(rename = "type", minimum = 1, maximum = 2)]
+    object_type: u8,
+    description: Option<String>,
+    /// The version of the same prefix this one builds on.
+    extends: Option<String>,
+    #[schema(min_items = 1, max_items = 500)]
+    items: Vec<ItemDoc>,
+}
+
+/// One item of a template.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+pub(crate) struct ItemDoc {
+    #[schema(min_length = 1, max_length = 128)]
+    name: String,
+    #[schema(min_length = 1, max_length = 128)]
+    id_type: String,
+    #[schema(minimum = 2000)]
+    id_index: Option<u32>,
+    required: Option<bool>,
+    /// `enabled` or `disabled`.
+    state: Option<String>,
+    /// `type` (string, number, integer, boolean, date, datetime, url, email, enum,
+    /// reference, gs1, json), `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `values`, `prefixes`, `unique`.
+    #[schema(value_type = Object)]
+    metadata: serde_json::Value,
 }
 
 /// One change of a template.
@@ -67,7 +129,7 @@ impl From<TemplateChange> for TemplateChangeDto {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/templates", request_body = Object, responses(
+#[utoipa::path(post, path = "/api/v1/templates", request_body = TemplateDoc, responses(
     (status = 201, body = TemplateDto), (status = 400, body = ErrorDoc), (status = 403, body = ErrorDoc),
     (status = 409, body = ErrorDoc)))]
 pub(crate) async fn create(
@@ -76,7 +138,11 @@ pub(crate) async fn create(
     body: Body,
 ) -> Result<(StatusCode, Json<TemplateDto>), ApiError> {
     let t: Template = json_body(&s, &a, body).await?;
-    let template = s.0.registry.create_template(&a.principal, t).await?;
+    let template =
+        s.0.registry
+            .create_template(&a.principal, t)
+            .await
+            .map_err(served)?;
     Ok((
         StatusCode::CREATED,
         Json(TemplateDto {
@@ -93,7 +159,11 @@ pub(crate) async fn list(
     a: Authed,
     ApiPath(prefix): ApiPath<String>,
 ) -> Result<Json<Vec<TemplateDto>>, ApiError> {
-    let all = s.0.registry.templates(&a.principal, &prefix).await?;
+    let all =
+        s.0.registry
+            .templates(&a.principal, &prefix)
+            .await
+            .map_err(served)?;
     Ok(Json(
         all.into_iter()
             .map(|(template, used)| TemplateDto { template, used })
@@ -117,7 +187,7 @@ pub(crate) async fn read(
 }
 
 #[utoipa::path(put, path = "/api/v1/templates/{prefix}/{version}",
-    params(("prefix" = String, Path), ("version" = String, Path)), request_body = Object,
+    params(("prefix" = String, Path), ("version" = String, Path)), request_body = TemplateDoc,
     responses((status = 200, body = TemplateDto), (status = 409, body = ErrorDoc, description = "used by identifiers")))]
 pub(crate) async fn update(
     State(s): State<AppState>,
@@ -125,9 +195,19 @@ pub(crate) async fn update(
     ApiPath((prefix, version)): ApiPath<(String, String)>,
     body: Body,
 ) -> Result<Json<TemplateDto>, ApiError> {
-    let mut t: Template = json_body(&s, &a, body).await?;
-    (t.prefix, t.version) = (prefix, version);
-    let template = s.0.registry.update_template(&a.principal, t).await?;
+    // The path names the version; the body may repeat or leave out `prefix` and `version`.
+    let mut raw: serde_json::Value = json_body(&s, &a, body).await?;
+    if let Some(o) = raw.as_object_mut() {
+        o.insert("prefix".into(), prefix.into());
+        o.insert("version".into(), version.into());
+    }
+    let t: Template = serde_json::from_value(raw)
+        .map_err(|e| ApiError::bad_request(format!("invalid template: {e}")))?;
+    let template =
+        s.0.registry
+            .update_template(&a.principal, t)
+            .await
+            .map_err(served)?;
     Ok(Json(TemplateDto {
         template,
         used: false,
@@ -144,7 +224,8 @@ pub(crate) async fn remove(
 ) -> Result<StatusCode, ApiError> {
     s.0.registry
         .delete_template(&a.principal, &prefix, &version)
-        .await?;
+        .await
+        .map_err(served)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,6 +248,7 @@ pub(crate) async fn history(
     let changes =
         s.0.registry
             .template_history(&a.principal, &prefix, f.version.as_deref(), 1000)
-            .await?;
+            .await
+            .map_err(served)?;
     Ok(Json(changes.into_iter().map(Into::into).collect()))
 }
