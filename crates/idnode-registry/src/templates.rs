@@ -123,18 +123,15 @@ impl Registry {
         self.write_template(p, op, &prefix, version).await
     }
 
-    /// A template version and whether identifiers use it (any authenticated caller: the
-    /// definitions are what every writer under the prefix must follow).
+    /// A template version and whether identifiers use it (the prefix's enterprise, anyone
+    /// authenticated for the node's own templates, the operator).
     pub async fn template(
         &self,
         p: &Principal,
         prefix: &str,
         version: &str,
     ) -> Result<(Template, bool)> {
-        if matches!(p, Principal::Anonymous) {
-            return Err(RegistryError::AuthenticationNeeded);
-        }
-        let prefix = self.canonical_prefix(prefix).await?;
+        let prefix = self.readable_templates(p, prefix).await?;
         let r = self
             .store
             .get_template(&prefix, version)
@@ -147,10 +144,7 @@ impl Registry {
 
     /// The template versions of a prefix, and whether each is used.
     pub async fn templates(&self, p: &Principal, prefix: &str) -> Result<Vec<(Template, bool)>> {
-        if matches!(p, Principal::Anonymous) {
-            return Err(RegistryError::AuthenticationNeeded);
-        }
-        let prefix = self.canonical_prefix(prefix).await?;
+        let prefix = self.readable_templates(p, prefix).await?;
         self.store
             .list_templates(Some(&prefix))
             .await?
@@ -176,17 +170,23 @@ impl Registry {
         Ok(self.store.template_history(&prefix, version, limit).await?)
     }
 
-    async fn canonical_prefix(&self, prefix: &str) -> Result<String> {
-        Ok(self
-            .prefixes
-            .get(prefix)
-            .await?
-            .ok_or_else(|| {
-                RegistryError::NotFound(format!("prefix {prefix} is not allocated here"))
-            })?
-            .record
-            .prefix
-            .clone())
+    /// The allocated prefix whose templates `p` may read: an enterprise its own prefixes
+    /// and the node's (node-wide industry templates), the operator any.
+    async fn readable_templates(&self, p: &Principal, prefix: &str) -> Result<String> {
+        let info = self.prefixes.get(prefix).await?.ok_or_else(|| {
+            RegistryError::NotFound(format!("prefix {prefix} is not allocated here"))
+        })?;
+        match p {
+            Principal::Anonymous => Err(RegistryError::AuthenticationNeeded),
+            Principal::Enterprise { id, .. }
+                if info.record.enterprise_id.is_some_and(|owner| owner != *id) =>
+            {
+                Err(RegistryError::Forbidden(format!(
+                    "the templates of {prefix} belong to another enterprise"
+                )))
+            }
+            _ => Ok(info.record.prefix.clone()),
+        }
     }
 
     /// Validates `t` and, when it extends a version, that it keeps that version's items.

@@ -83,8 +83,13 @@ async fn templates_are_defined_by_their_prefix_owner_and_frozen_once_used() {
     )
     .await
     .unwrap();
-    let (_, used) = n.reg.template(&other, "88.118.8", "1.0").await.unwrap();
+    let (_, used) = n.reg.template(&n.ent, "88.118.8", "1.0").await.unwrap();
     assert!(used);
+    // Another enterprise may not read them either; the operator may.
+    let e = n.reg.template(&other, "88.118.8", "1.0").await.unwrap_err();
+    assert!(matches!(e, RegistryError::Forbidden(_)), "{e:?}");
+    assert!(n.reg.templates(&other, "88.118.8").await.is_err());
+    assert_eq!(n.reg.templates(&n.op, "88.118.8").await.unwrap().len(), 1);
     let e = n.reg.update_template(&n.ent, changed).await.unwrap_err();
     assert!(matches!(e, RegistryError::Conflict(_)), "{e:?}");
     assert!(n
