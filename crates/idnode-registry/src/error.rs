@@ -108,16 +108,31 @@ impl RegistryError {
     }
 }
 
-/// "88.118.8/A: index 2000 (productName): expected …; index 2003 (…): …" for every identifier.
+/// Longest text of a template refusal (the Handle protocol carries it as its error message);
+/// the full list is in [`RegistryError::Template`] itself.
+const MAX_TEMPLATE_MESSAGE: usize = 4096;
+
+/// "88.118.8/A: index 2000 (productName): expected …; index 2003 (…): …" for every identifier,
+/// cut at [`MAX_TEMPLATE_MESSAGE`] bytes with the number of violations left out.
 fn template_message(problems: &[crate::TemplateProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| {
-            let v: Vec<String> = p.violations.iter().map(ToString::to_string).collect();
-            format!("{}: {}", p.handle, v.join("; "))
-        })
-        .collect::<Vec<_>>()
-        .join(" | ")
+    let total: usize = problems.iter().map(|p| p.violations.len()).sum();
+    let mut out = String::new();
+    let mut shown = 0;
+    for p in problems {
+        for (n, v) in p.violations.iter().enumerate() {
+            let part = match (n, out.is_empty()) {
+                (0, true) => format!("{}: {v}", p.handle),
+                (0, false) => format!(" | {}: {v}", p.handle),
+                _ => format!("; {v}"),
+            };
+            if out.len() + part.len() > MAX_TEMPLATE_MESSAGE {
+                return format!("{out} … and {} more violation(s)", total - shown);
+            }
+            out.push_str(&part);
+            shown += 1;
+        }
+    }
+    out
 }
 
 impl From<CoreError> for RegistryError {
@@ -137,5 +152,37 @@ impl From<StoreError> for RegistryError {
             StoreError::NotFound(m) => Self::NotFound(m),
             other => Self::Store(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use idnode_template::{Rule, Violation};
+
+    use super::*;
+
+    #[test]
+    fn template_messages_list_violations_and_stop_at_the_cap() {
+        let v = |index| Violation {
+            item: "productName".into(),
+            index,
+            rule: Rule::Required,
+            value: String::new(),
+            message: "item productName (产品名称) is required".into(),
+        };
+        let problem = |h: &str, n: u32| crate::TemplateProblem {
+            handle: h.into(),
+            violations: (0..n).map(|i| v(2000 + i)).collect(),
+        };
+        let short = template_message(&[problem("88.118.8/A", 2), problem("88.118.8/B", 1)]);
+        assert_eq!(
+            short,
+            "88.118.8/A: index 2000 (productName): item productName (产品名称) is required; \
+             index 2001 (productName): item productName (产品名称) is required | \
+             88.118.8/B: index 2000 (productName): item productName (产品名称) is required"
+        );
+        let long = template_message(&[problem("88.118.8/C", 2000)]);
+        assert!(long.len() <= MAX_TEMPLATE_MESSAGE + 64, "{}", long.len());
+        assert!(long.ends_with("more violation(s)"), "{long}");
     }
 }
