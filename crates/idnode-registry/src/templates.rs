@@ -70,27 +70,18 @@ impl Registry {
     /// under the node prefix are node-wide industry templates). A version that `extends`
     /// another keeps all of its items. Returns the definition as stored (item indexes
     /// filled in).
-    pub async fn create_template(&self, p: &Principal, mut t: Template) -> Result<Template> {
-        t.prefix = self
-            .prefix_scope(p, &t.prefix, false)
-            .await?
-            .record
-            .prefix
-            .clone();
-        self.checked(&mut t).await?;
-        let op = TemplateOp::Create {
-            prefix: t.prefix.clone(),
-            version: t.version.clone(),
-            body: serde_json::to_string(&t)
-                .map_err(|e| RegistryError::BadRequest(e.to_string()))?,
-        };
-        self.write_template(p, op, &t.prefix, &t.version).await?;
-        Ok(t)
+    pub async fn create_template(&self, p: &Principal, t: Template) -> Result<Template> {
+        self.define(p, t, true).await
     }
 
     /// Replaces a version no identifier has used yet (a used one is immutable: define a new
     /// version extending it).
-    pub async fn update_template(&self, p: &Principal, mut t: Template) -> Result<Template> {
+    pub async fn update_template(&self, p: &Principal, t: Template) -> Result<Template> {
+        self.define(p, t, false).await
+    }
+
+    /// Checks and writes a definition: a new version, or the replacement of an unused one.
+    async fn define(&self, p: &Principal, mut t: Template, new: bool) -> Result<Template> {
         t.prefix = self
             .prefix_scope(p, &t.prefix, false)
             .await?
@@ -98,11 +89,21 @@ impl Registry {
             .prefix
             .clone();
         self.checked(&mut t).await?;
-        let op = TemplateOp::Update {
-            prefix: t.prefix.clone(),
-            version: t.version.clone(),
-            body: serde_json::to_string(&t)
-                .map_err(|e| RegistryError::BadRequest(e.to_string()))?,
+        let (prefix, version) = (t.prefix.clone(), t.version.clone());
+        let body =
+            serde_json::to_string(&t).map_err(|e| RegistryError::BadRequest(e.to_string()))?;
+        let op = if new {
+            TemplateOp::Create {
+                prefix,
+                version,
+                body,
+            }
+        } else {
+            TemplateOp::Update {
+                prefix,
+                version,
+                body,
+            }
         };
         self.write_template(p, op, &t.prefix, &t.version).await?;
         Ok(t)

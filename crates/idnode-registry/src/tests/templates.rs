@@ -121,45 +121,39 @@ async fn templates_are_defined_by_their_prefix_owner_and_frozen_once_used() {
 async fn every_violation_of_every_identifier_is_listed_and_nothing_written() {
     let n = node().await;
     n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
+    let row = |h: &str, version: &str, values: &[(u32, &str, &str)]| {
+        let mut vals = vec![tv(version)];
+        vals.extend(values.iter().map(|(i, t, v)| item(*i, t, v)));
+        (format!("88.118.8/{h}"), vals)
+    };
     let items = vec![
         // Fits: its parent is created by the same import.
-        (
-            "88.118.8/P1".to_owned(),
-            vec![
-                tv("1.0"),
-                item(2000, "productName", "父件"),
-                item(2001, "batchNo", "B1"),
-            ],
+        row(
+            "P1",
+            "1.0",
+            &[(2000, "productName", "父件"), (2001, "batchNo", "B1")],
         ),
-        (
-            "88.118.8/C1".to_owned(),
-            vec![
-                tv("1.0"),
-                item(2000, "productName", "子件"),
-                item(2002, "parent", "88.118.8/P1"),
+        row(
+            "C1",
+            "1.0",
+            &[
+                (2000, "productName", "子件"),
+                (2002, "parent", "88.118.8/P1"),
             ],
         ),
         // Missing required item, a reference to nothing, a batch number taken above.
-        (
-            "88.118.8/C2".to_owned(),
-            vec![
-                tv("1.0"),
-                item(2001, "batchNo", "B1"),
-                item(2002, "parent", "88.118.8/NONE"),
-            ],
+        row(
+            "C2",
+            "1.0",
+            &[(2001, "batchNo", "B1"), (2002, "parent", "88.118.8/NONE")],
         ),
         // Too long, and a version that does not exist.
-        (
-            "88.118.8/C3".to_owned(),
-            vec![
-                tv("1.0"),
-                item(2000, "productName", "一二三四五六七八九十一"),
-            ],
+        row(
+            "C3",
+            "1.0",
+            &[(2000, "productName", "一二三四五六七八九十一")],
         ),
-        (
-            "88.118.8/C4".to_owned(),
-            vec![tv("9.9"), item(2000, "productName", "x")],
-        ),
+        row("C4", "9.9", &[(2000, "productName", "x")]),
     ];
     let e = n.reg.upsert(&n.op, items.clone()).await.unwrap_err();
     assert_eq!(
@@ -191,46 +185,24 @@ async fn every_violation_of_every_identifier_is_listed_and_nothing_written() {
     }
     // The fitting ones go in; then the batch number is held by P1, across writes too.
     n.reg.upsert(&n.ent, items[..2].to_vec()).await.unwrap();
-    let e = n
-        .put(
-            "88.118.8/C5",
-            vec![
-                tv("1.0"),
-                item(2000, "productName", "x"),
-                item(2001, "batchNo", "B1"),
-            ],
-            PutMode::Replace { overwrite: false },
-        )
-        .await
-        .unwrap_err();
+    let node = &n;
+    let put = |h: &str, name: &str, overwrite: bool| {
+        let (h, values) = row(
+            h,
+            "1.0",
+            &[(2000, "productName", name), (2001, "batchNo", "B1")],
+        );
+        async move { node.put(&h, values, PutMode::Replace { overwrite }).await }
+    };
+    let e = put("C5", "x", false).await.unwrap_err();
     assert_eq!(rules(&e), [("88.118.8/C5".to_owned(), 2001, Rule::Unique)]);
     // P1 may keep its own value when it changes, and frees it when deleted.
-    n.put(
-        "88.118.8/P1",
-        vec![
-            tv("1.0"),
-            item(2000, "productName", "父件二"),
-            item(2001, "batchNo", "B1"),
-        ],
-        PutMode::Replace { overwrite: true },
-    )
-    .await
-    .unwrap();
+    put("P1", "父件二", true).await.unwrap();
     n.reg
         .delete_handle(&n.ent, "88.118.8/P1", None)
         .await
         .unwrap();
-    n.put(
-        "88.118.8/C5",
-        vec![
-            tv("1.0"),
-            item(2000, "productName", "x"),
-            item(2001, "batchNo", "B1"),
-        ],
-        PutMode::Replace { overwrite: false },
-    )
-    .await
-    .unwrap();
+    put("C5", "x", false).await.unwrap();
     // Identifiers without a template are not checked.
     n.put(
         "88.118.8/FREE",
