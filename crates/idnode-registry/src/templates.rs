@@ -82,12 +82,7 @@ impl Registry {
 
     /// Checks and writes a definition: a new version, or the replacement of an unused one.
     async fn define(&self, p: &Principal, mut t: Template, new: bool) -> Result<Template> {
-        t.prefix = self
-            .prefix_scope(p, &t.prefix, false)
-            .await?
-            .record
-            .prefix
-            .clone();
+        t.prefix = self.writable_prefix(p, &t.prefix).await?;
         self.checked(&mut t).await?;
         let (prefix, version) = (t.prefix.clone(), t.version.clone());
         let body =
@@ -111,12 +106,7 @@ impl Registry {
 
     /// Deletes a version no identifier has used.
     pub async fn delete_template(&self, p: &Principal, prefix: &str, version: &str) -> Result<()> {
-        let prefix = self
-            .prefix_scope(p, prefix, false)
-            .await?
-            .record
-            .prefix
-            .clone();
+        let prefix = self.writable_prefix(p, prefix).await?;
         let op = TemplateOp::Delete {
             prefix: prefix.clone(),
             version: version.to_owned(),
@@ -162,13 +152,18 @@ impl Registry {
         version: Option<&str>,
         limit: u64,
     ) -> Result<Vec<TemplateChange>> {
-        let prefix = self
+        let prefix = self.writable_prefix(p, prefix).await?;
+        Ok(self.store.template_history(&prefix, version, limit).await?)
+    }
+
+    /// The allocated prefix (as allocated) whose templates `p` may change.
+    async fn writable_prefix(&self, p: &Principal, prefix: &str) -> Result<String> {
+        Ok(self
             .prefix_scope(p, prefix, false)
             .await?
             .record
             .prefix
-            .clone();
-        Ok(self.store.template_history(&prefix, version, limit).await?)
+            .clone())
     }
 
     /// The allocated prefix whose templates `p` may read: an enterprise its own prefixes
