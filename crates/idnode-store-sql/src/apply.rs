@@ -48,7 +48,8 @@ pub(crate) async fn apply<D: Dialect>(pool: &Pool<D::DB>, batch: &Batch) -> Resu
             while i < ops.len() && crate::templates::is_claim(&ops[i]) {
                 i += 1;
             }
-            crate::templates::claims::<D>(&mut tx, &ops[start..i]).await?;
+            let rows = crate::templates::claim_rows(&ops[start..i]);
+            crate::templates::claims::<D>(&mut tx, &rows).await?;
             continue;
         }
         other::<D>(&mut tx, &ops[i], i, &mut p).await?;

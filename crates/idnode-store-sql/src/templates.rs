@@ -78,9 +78,12 @@ pub(crate) async fn apply<D: Dialect>(
             Ok(())
         }
         // Runs of claims are inserted together by `claims` from the apply loop.
-        TemplateOp::Claim { .. } => {
-            claims::<D>(conn, std::slice::from_ref(&Op::Template(op.clone()))).await
-        }
+        TemplateOp::Claim {
+            prefix,
+            index,
+            value,
+            handle,
+        } => claims::<D>(conn, &[(prefix, *index, value, handle)]).await,
         TemplateOp::Release { handle } => Stmt::new("DELETE FROM unique_values WHERE handle = $1")
             .bind(handle)
             .execute::<D::DB>(conn)
@@ -160,11 +163,12 @@ fn placeholder<D: Dialect>(n: usize) -> String {
     }
 }
 
-/// Claims of unique values in a row of a batch, as multi-row inserts of up to 500 rows:
-/// a value another handle holds fails the batch.
-pub(crate) async fn claims<D: Dialect>(conn: &mut Conn<D>, ops: &[Op]) -> Result<()> {
-    let rows: Vec<(&String, u32, &String, &String)> = ops
-        .iter()
+/// One unique-value claim: prefix, index, value, holder.
+pub(crate) type Claim<'a> = (&'a String, u32, &'a String, &'a String);
+
+/// The claims of a run of [`TemplateOp::Claim`] operations.
+pub(crate) fn claim_rows(ops: &[Op]) -> Vec<Claim<'_>> {
+    ops.iter()
         .filter_map(|op| match op {
             Op::Template(TemplateOp::Claim {
                 prefix,
@@ -174,7 +178,12 @@ pub(crate) async fn claims<D: Dialect>(conn: &mut Conn<D>, ops: &[Op]) -> Result
             }) => Some((prefix, *index, value, handle)),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Claims of unique values, as multi-row inserts of up to 500 rows: a value another handle
+/// holds fails the batch, naming it.
+pub(crate) async fn claims<D: Dialect>(conn: &mut Conn<D>, rows: &[Claim<'_>]) -> Result<()> {
     for chunk in rows.chunks(500) {
         let tuples: Vec<String> = (0..chunk.len())
             .map(|r| {

@@ -6,20 +6,28 @@
 const KEY_LENGTHS: [usize; 6] = [8, 12, 13, 14, 17, 18];
 
 /// True when `key` is all digits, of a GS1 key length, and its last digit is the check digit
-/// of the others (weights 3 and 1 alternating from the right).
+/// of the others.
 pub fn gs1_check_digit_ok(key: &str) -> bool {
-    let digits = key.as_bytes();
-    if !KEY_LENGTHS.contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+    if !KEY_LENGTHS.contains(&key.len()) {
         return false;
     }
-    let (body, check) = digits.split_at(digits.len() - 1);
+    let (body, check) = key.split_at(key.len() - 1);
+    gs1_check_digit(body).is_some_and(|d| check.as_bytes() == [b'0' + d])
+}
+
+/// The check digit of the digits `body` (weights 3 and 1 alternating from the right), or
+/// `None` when `body` is not all digits.
+pub fn gs1_check_digit(body: &str) -> Option<u8> {
+    if !body.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let sum: u32 = body
-        .iter()
+        .bytes()
         .rev()
         .enumerate()
         .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
         .sum();
-    (10 - sum % 10) % 10 == u32::from(check[0] - b'0')
+    Some(((10 - sum % 10) % 10) as u8)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ mod kind;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Checked, Compiled, Lookup, LookupKind, Rule, Violation};
-pub use gs1::gs1_check_digit_ok;
+pub use gs1::{gs1_check_digit, gs1_check_digit_ok};
 pub use kind::Kind;
 
 /// Value index naming an identifier's template version (SNMS).
