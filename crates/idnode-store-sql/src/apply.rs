@@ -249,6 +249,7 @@ async fn other<'a, D: Dialect>(
             .map_err(D::error)?;
         }
         Op::Template(t) => crate::templates::apply::<D>(conn, t, p.actor, p.now).await?,
+        Op::Token(t) => crate::tokens::apply::<D>(conn, t, p.now).await?,
         directory => crate::ops::apply_op::<D>(conn, directory, p.now).await?,
     }
     Ok(())

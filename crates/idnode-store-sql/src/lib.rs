@@ -12,6 +12,7 @@ mod ops;
 mod rows;
 pub mod sql;
 mod templates;
+mod tokens;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -22,7 +23,7 @@ use idnode_store::{
     fill_created_values, fold, prefix_range, Batch, DepositRecord, Enterprise, HandleRecord,
     HistoryAction, HistoryRecord, Idempotency, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
     Result, SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange,
-    TemplateRecord,
+    TemplateRecord, TokenRecord,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -507,6 +508,10 @@ impl<D: Dialect> Store for SqlStore<D> {
         limit: u64,
     ) -> Result<Vec<TemplateChange>> {
         self.template_changes(prefix, version, limit).await
+    }
+
+    async fn get_token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
+        self.token(hash).await
     }
 
     async fn unique_holders(

@@ -2,6 +2,7 @@
 //! Panics (assertions) on the first deviation.
 
 mod templates;
+mod tokens;
 
 use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
 
@@ -61,6 +62,7 @@ pub async fn run(store: &dyn Store) {
     upstream(store).await;
     escrow(store).await;
     templates::run(store).await;
+    tokens::run(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);

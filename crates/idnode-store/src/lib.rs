@@ -10,6 +10,7 @@ pub mod conformance;
 mod error;
 mod model;
 mod template;
+mod token;
 
 pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
@@ -21,6 +22,7 @@ pub use model::{
     PrefixStatus, Review, SecretHash, Status, StoreStats,
 };
 pub use template::{TemplateChange, TemplateOp, TemplateRecord};
+pub use token::{TokenOp, TokenRecord};
 
 /// How a backend uses its connections.
 #[derive(Clone, Debug)]
@@ -148,6 +150,9 @@ pub trait Store: Send + Sync + 'static {
         version: Option<&str>,
         limit: u64,
     ) -> Result<Vec<TemplateChange>>;
+
+    /// A bearer token by the SHA-256 of its text (expired ones too, until pruned).
+    async fn get_token(&self, hash: &[u8]) -> Result<Option<TokenRecord>>;
 
     /// Which of `values` at `index` are held under `prefix`, and by which handle:
     /// (value, handle) pairs.

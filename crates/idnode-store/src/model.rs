@@ -159,6 +159,8 @@ pub enum Op {
     },
     /// A write to templates or unique values.
     Template(crate::TemplateOp),
+    /// A write to bearer tokens.
+    Token(crate::TokenOp),
 }
 
 /// An escrow deposit this node made.
