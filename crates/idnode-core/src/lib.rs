@@ -28,3 +28,9 @@ pub use value::{
 pub const ADMIN_INDEX: u32 = 100;
 /// Index conventionally holding an admin key (`HS_SECKEY` / `HS_PUBKEY`).
 pub const KEY_INDEX: u32 = 300;
+
+/// Whether two byte strings are equal, in time that depends on their length only (for
+/// secrets, proofs and tokens).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -333,10 +333,6 @@ fn java_password(secret: &[u8]) -> Vec<u8> {
     out
 }
 
-fn equal(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Checks an `HS_SECKEY` challenge answer (first byte the algorithm, then the proof) made
 /// with `secret` over `nonce ‖ digest`.
 pub fn verify_secret_answer(
@@ -400,7 +396,7 @@ pub fn verify_secret_answer(
             ctx.update(secret);
             ctx.update(&msg);
             ctx.update(secret);
-            equal(ctx.finish().as_ref(), proof)
+            idnode_core::constant_time_eq(ctx.finish().as_ref(), proof)
         }
         _ => return Err(KeyError::BadResponse),
     };

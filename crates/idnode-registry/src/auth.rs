@@ -196,6 +196,27 @@ impl Authenticator {
         })
     }
 
+    /// Charges `client` for one secret check: beyond [`VERIFICATIONS_PER_SECOND`] (bursts of
+    /// [`VERIFICATION_BURST`]) it is refused with [`RegistryError::RateLimited`].
+    pub(crate) fn charge(&self, client: Option<IpAddr>) -> Result<(), RegistryError> {
+        let Some(ip) = client else {
+            return Ok(());
+        };
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(1024)
+        {
+            self.limiter.retain_recent();
+        }
+        if self.limiter.check_key(&ip).is_err() {
+            metrics::counter!("idnode_auth_secret_checks_total", "result" => "limited")
+                .increment(1);
+            return Err(RegistryError::RateLimited);
+        }
+        Ok(())
+    }
+
     /// Checks `secret` for the `index:handle` identity; returns the normalised identity.
     /// `client` (the caller's address) is charged for every PBKDF2 computation.
     pub(crate) async fn verify(
@@ -247,20 +268,7 @@ impl Authenticator {
             .get_secret(handle.as_str(), idx)
             .await?
             .ok_or(RegistryError::AuthenticationFailed)?;
-        if let Some(ip) = client {
-            if self
-                .checks
-                .fetch_add(1, Ordering::Relaxed)
-                .is_multiple_of(1024)
-            {
-                self.limiter.retain_recent();
-            }
-            if self.limiter.check_key(&ip).is_err() {
-                metrics::counter!("idnode_auth_secret_checks_total", "result" => "limited")
-                    .increment(1);
-                return Err(RegistryError::RateLimited);
-            }
-        }
+        self.charge(client)?;
         let secret = secret.as_bytes().to_vec();
         self.computed.fetch_add(1, Ordering::Relaxed);
         let ok = tokio::task::spawn_blocking(move || verify_secret(&stored, &secret))

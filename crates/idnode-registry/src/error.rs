@@ -36,6 +36,9 @@ pub enum RegistryError {
     /// Credentials were wrong or unknown.
     #[error("authentication failed")]
     AuthenticationFailed,
+    /// A bearer token whose lifetime is over.
+    #[error("the token has expired: ask for a new one")]
+    TokenExpired,
     /// Too many secret checks from this client; retry later.
     #[error("too many authentication attempts from this client; retry in a few seconds")]
     RateLimited,
@@ -97,7 +100,7 @@ impl RegistryError {
             Self::ValuesNotFound => ResponseCode::ValuesNotFound,
             Self::ValueExists(_) => ResponseCode::ValueAlreadyExists,
             Self::NotResponsible(_) => ResponseCode::ServerNotResponsible,
-            Self::AuthenticationNeeded => ResponseCode::AuthenticationNeeded,
+            Self::AuthenticationNeeded | Self::TokenExpired => ResponseCode::AuthenticationNeeded,
             Self::AuthenticationFailed => ResponseCode::AuthenticationFailed,
             Self::Forbidden(_) => ResponseCode::InsufficientPermissions,
             Self::Store(_) => ResponseCode::Error,

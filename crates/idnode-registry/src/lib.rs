@@ -15,6 +15,7 @@ mod quota;
 mod scope;
 mod seal;
 mod templates;
+mod tokens;
 mod upstream;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
 pub use quota::Quotas;
 pub use seal::{SealingKey, SEALING_KEY_LEN};
+pub use tokens::{daily_password, IssuedToken, TokenProof, DEFAULT_TOKEN_LIFETIME};
 pub use upstream::UpstreamPolicy;
 
 /// Largest batch accepted by [`Registry::batch`].
@@ -55,6 +57,7 @@ pub struct Registry {
     usage: quota::Usage,
     upstream: Option<UpstreamPolicy>,
     templates: templates::TemplateCache,
+    token_lifetime: std::time::Duration,
 }
 
 impl Registry {
@@ -71,6 +74,7 @@ impl Registry {
             usage: quota::Usage::new(Quotas::default()),
             upstream: None,
             templates: templates::TemplateCache::new(),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
         }
     }
 

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::*;
 
 mod templates;
+mod tokens;
 
 struct Node {
     _dir: tempfile::TempDir,

@@ -1,0 +1,108 @@
+//! Bearer tokens through the registry: issued for a secret or its daily hash, standing for
+//! the identity's principal, void when revoked, expired, or when the secret changes.
+
+use std::time::Duration;
+
+use super::*;
+use crate::{daily_password, TokenProof};
+
+/// A node with a sealing key (the daily form needs the secret) and an enterprise; tokens live
+/// for `lifetime`.
+async fn sealed_node(lifetime: Duration) -> (tempfile::TempDir, Registry, Principal, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, reg) = sqlite_registry(&dir).await;
+    let reg = reg
+        .with_sealing_key(SealingKey::new(&SealingKey::generate()))
+        .with_token_lifetime(lifetime);
+    let op = operator(&reg).await;
+    let (_, c) = reg
+        .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
+        .await
+        .unwrap();
+    (dir, reg, op, c.secret)
+}
+
+fn today() -> String {
+    let d = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap())
+        .date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+#[tokio::test]
+async fn tokens_stand_for_their_identity_until_revoked_or_the_secret_changes() {
+    let (_dir, reg, op, secret) = sealed_node(DEFAULT_TOKEN_LIFETIME).await;
+    let plain = reg
+        .issue_token("300:0.NA/88.118.8", TokenProof::Secret(&secret), None)
+        .await
+        .unwrap();
+    let daily = daily_password(secret.as_bytes(), &today());
+    let hashed = reg
+        .issue_token("0.NA/88.118.8", TokenProof::Daily(&daily), None)
+        .await
+        .unwrap();
+    assert_ne!(plain.token, hashed.token);
+    for t in [&plain.token, &hashed.token] {
+        let p = reg.token_principal(t).await.unwrap();
+        assert!(
+            matches!(&p, Principal::Enterprise { identity, .. } if identity == "300:0.NA/88.118.8"),
+            "{p:?}"
+        );
+    }
+    // Wrong proofs get no token.
+    for proof in [
+        TokenProof::Secret("wrong"),
+        TokenProof::Daily(&daily_password(b"wrong", &today())),
+        TokenProof::Daily(&secret),
+    ] {
+        let e = reg.issue_token("0.NA/88.118.8", proof, None).await;
+        assert!(matches!(e, Err(RegistryError::AuthenticationFailed)), "{e:?}");
+    }
+    assert!(matches!(
+        reg.token_principal("not-a-token").await,
+        Err(RegistryError::AuthenticationFailed)
+    ));
+    // Revoking one leaves the other.
+    reg.revoke_token(&plain.token).await.unwrap();
+    assert!(matches!(
+        reg.token_principal(&plain.token).await,
+        Err(RegistryError::AuthenticationFailed)
+    ));
+    reg.token_principal(&hashed.token).await.unwrap();
+    // A new secret voids every token issued under the old one.
+    reg.put_handle(
+        &op,
+        "0.NA/88.118.8",
+        vec![HandleValue::text(300, "HS_SECKEY", "a-new-secret")],
+        PutMode::Values {
+            indexes: Some(vec![300]),
+            overwrite: true,
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        reg.token_principal(&hashed.token).await,
+        Err(RegistryError::AuthenticationFailed)
+    ));
+    let fresh = reg
+        .issue_token("0.NA/88.118.8", TokenProof::Secret("a-new-secret"), None)
+        .await
+        .unwrap();
+    reg.token_principal(&fresh.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn tokens_expire() {
+    let (_dir, reg, _op, secret) = sealed_node(Duration::from_millis(1)).await;
+    let t = reg
+        .issue_token("0.NA/88.118.8", TokenProof::Secret(&secret), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(matches!(
+        reg.token_principal(&t.token).await,
+        Err(RegistryError::TokenExpired)
+    ));
+}
