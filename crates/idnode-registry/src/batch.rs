@@ -63,16 +63,38 @@ pub struct BatchReply {
 /// recorded).
 const APPLIED: u16 = 200;
 
-enum Kind {
+/// What one item of a batch does.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Creates the handle with these values.
     Create(Vec<HandleValue>),
+    /// Replaces all values of an existing handle.
     Update(Vec<HandleValue>),
+    /// Replaces an existing handle's template data (the values at 1001, `TEMPLATE`, and from
+    /// 2000 up), keeping the rest (`HS_ADMIN`, keys, other values): the SNMS update.
+    ReplaceData(Vec<HandleValue>),
+    /// Deletes an existing handle.
     Delete,
 }
 
-struct Checked {
-    id: Identifier,
-    kind: Kind,
+pub(crate) struct Checked {
+    /// Position in the request.
+    position: usize,
+    pub(crate) id: Identifier,
+    kind: Change,
     info: Arc<PrefixInfo>,
+}
+
+impl Checked {
+    /// Position in the request.
+    pub(crate) fn position(&self) -> usize {
+        self.position
+    }
+}
+
+/// Whether a value is template data (replaced by [`Change::ReplaceData`]).
+fn is_template_data(v: &HandleValue) -> bool {
+    v.index == idnode_template::TEMPLATE_INDEX || v.index >= idnode_template::FIRST_ITEM_INDEX
 }
 
 /// Store item errors as problems, positioned by request item (store positions count ops).
@@ -96,6 +118,35 @@ fn problem(position: usize, handle: &str, e: &RegistryError) -> ItemProblem {
         handle: handle.to_owned(),
         code: e.response_code().code(),
         message: e.to_string(),
+    }
+}
+
+/// The change a REST batch item asks for, its values parsed so errors name the item.
+fn parse_kind(item: &BatchItem) -> Result<Change> {
+    let values = || -> Result<Vec<HandleValue>> {
+        let raw = item.values.as_deref().unwrap_or_default();
+        let vs = raw
+            .iter()
+            .map(|v| {
+                serde_json::from_str::<ValueIn>(v.get())
+                    .map_err(|e| RegistryError::InvalidValue(e.to_string()))?
+                    .into_value()
+                    .map_err(RegistryError::from)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        validate_record(&vs)?;
+        Ok(vs)
+    };
+    match item.op.as_str() {
+        "create" => values().map(Change::Create),
+        "update" => values().map(Change::Update),
+        "delete" if item.values.is_some() => Err(RegistryError::BadRequest(
+            "a delete carries no values".into(),
+        )),
+        "delete" => Ok(Change::Delete),
+        other => Err(RegistryError::BadRequest(format!(
+            "unknown op '{other}' (create, update, delete)"
+        ))),
     }
 }
 
@@ -132,10 +183,36 @@ impl Registry {
                 });
             }
         }
-        let checked = self.check_items(p, req.operations).await?;
+        let items = req
+            .operations
+            .into_iter()
+            .map(|item| {
+                let kind = parse_kind(&item);
+                (item.handle, kind)
+            })
+            .collect();
+        let (checked, problems) = self.check_items(p, items).await;
+        if !problems.is_empty() {
+            return Err(RegistryError::Batch(problems));
+        }
+        let outcome = self.run(p, &checked, idempotency.as_ref()).await?;
+        Ok(BatchReply {
+            outcome,
+            replayed: false,
+        })
+    }
+
+    /// Plans and commits checked items, re-planning on a concurrent change (three tries);
+    /// `idempotency` records the outcome under its key in the same transaction.
+    pub(crate) async fn run(
+        &self,
+        p: &Principal,
+        checked: &[Checked],
+        idempotency: Option<&(String, String)>,
+    ) -> Result<BatchOutcome> {
         for attempt in 0..3 {
-            let (ops, outcome) = self.plan(&checked).await?;
-            let record = idempotency.as_ref().map(|(key, hash)| Idempotency {
+            let (ops, outcome) = self.plan(checked).await?;
+            let record = idempotency.map(|(key, hash)| Idempotency {
                 actor: p.actor().to_owned(),
                 key: key.clone(),
                 request_hash: hash.clone(),
@@ -143,19 +220,13 @@ impl Registry {
                 body: serde_json::to_string(&outcome).expect("plain data serialises"),
             });
             match self.commit_with(p, ops, record).await {
-                Ok(()) => {
-                    return Ok(BatchReply {
-                        outcome,
-                        replayed: false,
-                    });
-                }
+                Ok(()) => return Ok(outcome),
                 Err(e) if attempt < 2 && e.is_version_conflict() => continue,
                 Err(WriteFailure::Store(StoreError::Batch(items))) => {
                     // Store positions count ops; map them back to request items by handle.
                     let pos = checked
                         .iter()
-                        .enumerate()
-                        .map(|(k, c)| (c.id.as_str(), k))
+                        .map(|c| (c.id.as_str(), c.position))
                         .collect();
                     let mut problems = store_problems(&items, &pos);
                     problems.sort_by_key(|p| p.position);
@@ -169,17 +240,21 @@ impl Registry {
         ))
     }
 
-    /// Parses and authorises every item, collecting every problem before failing.
-    async fn check_items(&self, p: &Principal, items: Vec<BatchItem>) -> Result<Vec<Checked>> {
+    /// Parses and authorises every item: the items that pass, and a problem for each other.
+    pub(crate) async fn check_items(
+        &self,
+        p: &Principal,
+        items: Vec<(String, Result<Change>)>,
+    ) -> (Vec<Checked>, Vec<ItemProblem>) {
         let mut problems = Vec::new();
         let mut out = Vec::with_capacity(items.len());
         let mut scopes: HashMap<String, Result<Arc<PrefixInfo>, ItemProblem>> = HashMap::new();
         let mut touched = HashSet::new();
-        for (k, item) in items.into_iter().enumerate() {
-            let id = match Identifier::parse(&item.handle) {
+        for (k, (handle, kind)) in items.into_iter().enumerate() {
+            let id = match Identifier::parse(&handle) {
                 Ok(id) => id,
                 Err(e) => {
-                    problems.push(problem(k, &item.handle, &e.into()));
+                    problems.push(problem(k, &handle, &e.into()));
                     continue;
                 }
             };
@@ -194,7 +269,7 @@ impl Registry {
                     let s = self
                         .write_scope(p, &id)
                         .await
-                        .map_err(|e| problem(k, &item.handle, &e));
+                        .map_err(|e| problem(k, &handle, &e));
                     scopes.insert(governing.to_owned(), s.clone());
                     s
                 }
@@ -203,62 +278,38 @@ impl Registry {
                 Ok(info) => info,
                 Err(mut pr) => {
                     pr.position = k;
-                    pr.handle = item.handle.clone();
+                    pr.handle = handle.clone();
                     problems.push(pr);
                     continue;
                 }
             };
-            let values = || -> Result<Vec<HandleValue>> {
-                let raw = item.values.as_deref().unwrap_or_default();
-                let vs = raw
-                    .iter()
-                    .map(|v| {
-                        serde_json::from_str::<ValueIn>(v.get())
-                            .map_err(|e| RegistryError::InvalidValue(e.to_string()))?
-                            .into_value()
-                            .map_err(RegistryError::from)
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                validate_record(&vs)?;
-                Ok(vs)
-            };
-            let kind = match item.op.as_str() {
-                "create" => values().map(Kind::Create),
-                "update" => values().map(Kind::Update),
-                "delete" if item.values.is_some() => Err(RegistryError::BadRequest(
-                    "a delete carries no values".into(),
-                )),
-                "delete" => Ok(Kind::Delete),
-                other => Err(RegistryError::BadRequest(format!(
-                    "unknown op '{other}' (create, update, delete)"
-                ))),
-            };
             let kind = match kind {
                 Ok(kind) => kind,
                 Err(e) => {
-                    problems.push(problem(k, &item.handle, &e));
+                    problems.push(problem(k, &handle, &e));
                     continue;
                 }
             };
-            if !matches!(kind, Kind::Create(_)) && !touched.insert(id.as_str().to_owned()) {
+            if !matches!(kind, Change::Create(_)) && !touched.insert(id.as_str().to_owned()) {
                 let e = RegistryError::BadRequest(format!("{id} is updated or deleted twice"));
-                problems.push(problem(k, &item.handle, &e));
+                problems.push(problem(k, &handle, &e));
                 continue;
             }
-            out.push(Checked { id, kind, info });
+            out.push(Checked {
+                position: k,
+                id,
+                kind,
+                info,
+            });
         }
-        if problems.is_empty() {
-            Ok(out)
-        } else {
-            Err(RegistryError::Batch(problems))
-        }
+        (out, problems)
     }
 
     /// Reads the records that updates and deletes address and builds the store operations.
     async fn plan(&self, checked: &[Checked]) -> Result<(Vec<Op>, BatchOutcome)> {
         let addressed: Vec<String> = checked
             .iter()
-            .filter(|c| !matches!(c.kind, Kind::Create(_)))
+            .filter(|c| !matches!(c.kind, Change::Create(_)))
             .map(|c| c.id.as_str().to_owned())
             .collect();
         let current: HashMap<String, _> = if addressed.is_empty() {
@@ -281,10 +332,11 @@ impl Registry {
             deleted: 0,
             handles: Vec::with_capacity(checked.len()),
         };
-        for (k, c) in checked.iter().enumerate() {
+        for c in checked {
+            let k = c.position;
             outcome.handles.push(c.id.as_str().to_owned());
-            match &c.kind {
-                Kind::Create(values) => {
+            let rec = match &c.kind {
+                Change::Create(values) => {
                     let mut values = values.clone();
                     self.prepare(&c.id, &mut values, &mut secrets);
                     if let Err(e) = validate_record(&values) {
@@ -298,36 +350,63 @@ impl Registry {
                         values,
                     });
                     outcome.created += 1;
+                    continue;
                 }
-                Kind::Update(_) | Kind::Delete => {
-                    let Some(rec) = current.get(c.id.as_str()) else {
+                _ => match current.get(c.id.as_str()) {
+                    Some(rec) => rec,
+                    None => {
                         problems.push(problem(k, c.id.as_str(), &RegistryError::HandleNotFound));
                         continue;
-                    };
+                    }
+                },
+            };
+            let handle = c.id.as_str().to_owned();
+            let values = match &c.kind {
+                Change::Update(values) => {
                     secrets.push(Op::DeleteSecret {
-                        handle: c.id.as_str().to_owned(),
+                        handle,
                         index: None,
                     });
-                    if let Kind::Update(values) = &c.kind {
-                        let mut values = values.clone();
-                        self.prepare(&c.id, &mut values, &mut secrets);
-                        ops.push(Op::Update {
-                            handle: c.id.clone(),
-                            expected_version: rec.version,
-                            before: rec.values.clone(),
-                            values,
-                        });
-                        outcome.updated += 1;
-                    } else {
-                        ops.push(Op::Delete {
-                            handle: c.id.clone(),
-                            expected_version: rec.version,
-                            before: rec.values.clone(),
-                        });
-                        outcome.deleted += 1;
-                    }
+                    values.clone()
                 }
+                Change::ReplaceData(values) => {
+                    let (replaced, kept): (Vec<_>, Vec<_>) =
+                        rec.values.iter().cloned().partition(is_template_data);
+                    secrets.extend(replaced.iter().filter(|v| v.is_secret()).map(|v| {
+                        Op::DeleteSecret {
+                            handle: handle.clone(),
+                            index: Some(v.index),
+                        }
+                    }));
+                    kept.into_iter().chain(values.iter().cloned()).collect()
+                }
+                _ => {
+                    secrets.push(Op::DeleteSecret {
+                        handle,
+                        index: None,
+                    });
+                    ops.push(Op::Delete {
+                        handle: c.id.clone(),
+                        expected_version: rec.version,
+                        before: rec.values.clone(),
+                    });
+                    outcome.deleted += 1;
+                    continue;
+                }
+            };
+            let mut values = values;
+            self.prepare(&c.id, &mut values, &mut secrets);
+            if let Err(e) = validate_record(&values) {
+                problems.push(problem(k, c.id.as_str(), &e.into()));
+                continue;
             }
+            ops.push(Op::Update {
+                handle: c.id.clone(),
+                expected_version: rec.version,
+                before: rec.values.clone(),
+                values,
+            });
+            outcome.updated += 1;
         }
         if !problems.is_empty() {
             return Err(RegistryError::Batch(problems));

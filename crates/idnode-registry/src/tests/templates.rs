@@ -212,3 +212,71 @@ async fn every_violation_of_every_identifier_is_listed_and_nothing_written() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn each_item_of_a_lenient_batch_stands_on_its_own() {
+    let n = node().await;
+    n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
+    let data = |name: &str, extra: &[(u32, &str, &str)]| {
+        let mut vals = vec![tv("1.0"), item(2000, "productName", name)];
+        vals.extend(extra.iter().map(|(i, t, v)| item(*i, t, v)));
+        vals
+    };
+    n.put(
+        "88.118.8/OLD",
+        data("旧件", &[]),
+        PutMode::Replace { overwrite: false },
+    )
+    .await
+    .unwrap();
+    let create = |h: &str, vals| (format!("88.118.8/{h}"), Ok(Change::Create(vals)));
+    let items = vec![
+        create("A", data("甲", &[(2001, "batchNo", "B1")])),
+        // Fails its template: too long.
+        create("B", data("一二三四五六七八九十一", &[])),
+        // Refers to B, which fails: then it fails too.
+        create("C", data("丙", &[(2002, "parent", "88.118.8/B")])),
+        // Exists already; and A a second time.
+        create("OLD", data("旧", &[])),
+        create("A", data("甲二", &[])),
+        // Not this enterprise's prefix.
+        ("88.118.9/X".to_owned(), Ok(Change::Create(data("x", &[])))),
+        create("D", data("丁", &[(2002, "parent", "88.118.8/A")])),
+    ];
+    let failed = n.reg.write_each(&n.ent, items).await.unwrap();
+    let got: Vec<(usize, &str, u32)> = failed
+        .iter()
+        .map(|p| (p.position, p.handle.as_str(), p.code))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "88.118.8/B", 202),
+            (2, "88.118.8/C", 202),
+            (3, "88.118.8/OLD", 101),
+            (4, "88.118.8/A", 101),
+            (5, "88.118.9/X", 301),
+        ],
+        "{failed:#?}"
+    );
+    assert!(failed[0].message.contains("maxLength") || failed[0].message.contains("10"));
+    for h in ["88.118.8/A", "88.118.8/D"] {
+        n.view(h, View::Admin).await;
+    }
+    // The SNMS update replaces the template data and keeps the rest (HS_ADMIN).
+    let update = vec![(
+        "88.118.8/A".to_owned(),
+        Ok(Change::ReplaceData(data("甲三", &[]))),
+    )];
+    assert!(n.reg.write_each(&n.ent, update).await.unwrap().is_empty());
+    let a = n.view("88.118.8/A", View::Admin).await;
+    let kept: Vec<(u32, &str)> = a
+        .values
+        .iter()
+        .map(|v| (v.index, v.type_name.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [(100, "HS_ADMIN"), (1001, "TEMPLATE"), (2000, "productName")]
+    );
+}
