@@ -30,7 +30,7 @@ pub use auth::{
     generate_secret, hash_secret, parse_identity, verify_secret, Credentials, Principal,
     SECRET_ALG, SECRET_ITERATIONS, VERIFICATIONS_PER_SECOND, VERIFICATION_BURST,
 };
-pub use batch::{BatchItem, Change, BatchOutcome, BatchReply, BatchRequest, UpsertReport};
+pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, Change, UpsertReport};
 pub use conform::TemplateProblem;
 pub use directory::NodeEntry;
 pub use error::{ItemProblem, RegistryError};

@@ -13,6 +13,29 @@ const MAX_NAME_LEN: usize = 128;
 pub(crate) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
 impl Template {
+    /// This version changed by `update` the SNMS v5 way: the header is `update`'s; each of
+    /// its items whose `idIndex` and `idType` match an item here replaces that item, any
+    /// other is added; items it leaves out stay as they are (items are never deleted, only
+    /// disabled). `extends` is kept.
+    #[must_use]
+    pub fn amended(&self, update: Self) -> Self {
+        let mut items = self.items.clone();
+        for item in update.items {
+            let same = items.iter_mut().find(|i| {
+                item.id_index.is_some() && i.id_index == item.id_index && i.id_type == item.id_type
+            });
+            match same {
+                Some(existing) => *existing = item,
+                None => items.push(item),
+            }
+        }
+        Self {
+            extends: self.extends.clone(),
+            items,
+            ..update
+        }
+    }
+
     /// Checks the definition, listing every problem, and gives items without an index the
     /// next free ones from 2000 in their order.
     pub fn validate(&mut self) -> Result<(), TemplateError> {

@@ -205,3 +205,45 @@ fn the_snms_example_parses_and_round_trips() {
     );
     assert_eq!(back["items"][0]["state"], "enabled");
 }
+
+#[test]
+fn an_snms_update_changes_matching_items_adds_the_rest_and_keeps_those_left_out() {
+    let current = compiled().template().clone();
+    let update: Template = serde_json::from_value(json!({
+        "prefix": "88.118.8", "version": "1.0.0",
+        "industryCategory": "C", "industrySpecific": "34", "industryTrade": "345",
+        "industrySubclass": "3453", "type": 2, "description": "新描述",
+        "items": [
+            // Same index and type: replaced (now disabled).
+            {"name": "批次号", "idType": "batchNo", "idIndex": 2005, "state": "disabled",
+             "metadata": {"type": "string"}},
+            // Same index, another type: a new item (its index then clashes).
+            {"name": "颜色", "idType": "colour", "idIndex": 2000, "metadata": {"type": "string"}},
+            // No index: a new item.
+            {"name": "产地", "idType": "origin", "metadata": {"type": "string"}}
+        ]
+    }))
+    .unwrap();
+    let mut amended = current.amended(update);
+    assert_eq!(
+        (amended.object_type, amended.description.as_str()),
+        (2, "新描述")
+    );
+    let items: Vec<(&str, Option<u32>, ItemState)> = amended
+        .items
+        .iter()
+        .map(|i| (i.id_type.as_str(), i.id_index, i.state))
+        .collect();
+    assert_eq!(items.len(), current.items.len() + 2);
+    assert_eq!(items[1], ("batchNo", Some(2005), ItemState::Disabled));
+    assert_eq!(items[0], ("productName", Some(2000), ItemState::Enabled));
+    assert_eq!(
+        &items[7..],
+        [
+            ("colour", Some(2000), ItemState::Enabled),
+            ("origin", None, ItemState::Enabled)
+        ]
+    );
+    let e = amended.validate().unwrap_err();
+    assert!(e.to_string().contains("2000"), "{e}");
+}

@@ -56,7 +56,10 @@ async fn tokens_stand_for_their_identity_until_revoked_or_the_secret_changes() {
         TokenProof::Daily(&secret),
     ] {
         let e = reg.issue_token("0.NA/88.118.8", proof, None).await;
-        assert!(matches!(e, Err(RegistryError::AuthenticationFailed)), "{e:?}");
+        assert!(
+            matches!(e, Err(RegistryError::AuthenticationFailed)),
+            "{e:?}"
+        );
     }
     assert!(matches!(
         reg.token_principal("not-a-token").await,

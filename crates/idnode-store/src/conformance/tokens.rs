@@ -29,7 +29,10 @@ pub(super) async fn run(store: &dyn Store) {
     let far = i64::MAX / 2;
     write(store, TokenOp::Issue(token(1, far))).await;
     write(store, TokenOp::Issue(token(2, 5))).await;
-    assert_eq!(store.get_token(&[1; 32]).await.unwrap(), Some(token(1, far)));
+    assert_eq!(
+        store.get_token(&[1; 32]).await.unwrap(),
+        Some(token(1, far))
+    );
     assert_eq!(store.get_token(&[2; 32]).await.unwrap(), Some(token(2, 5)));
     assert_eq!(store.get_token(&[9; 32]).await.unwrap(), None);
     // The batch time is now: token 2 (expired at 5 ms after 1970) goes with the next issue.
