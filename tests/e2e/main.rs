@@ -21,5 +21,6 @@ mod rest;
 mod rest_sessions;
 mod sdk_channel;
 mod sessions;
+mod snms;
 mod templates;
 mod upstream;

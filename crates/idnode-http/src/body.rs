@@ -13,7 +13,7 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use idnode_core::ResponseCode;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::auth::Authed;
+use crate::auth::Caller;
 use crate::{ApiError, AppState, BodyTimedOut};
 
 /// How long a body waits for room in the memory budget before the request is refused.
@@ -53,14 +53,14 @@ fn is_json(headers: &HeaderMap) -> bool {
             || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
 }
 
-/// The JSON body of an authenticated write, of at most `limit` bytes.
+/// The JSON body of an authenticated write (or a sign-in: its body is the credential), of
+/// at most `limit` bytes.
 pub(crate) async fn read_json(
     state: &AppState,
-    caller: &Authed,
+    caller: &Caller,
     body: Body,
     limit: usize,
 ) -> Result<JsonBody, ApiError> {
-    let caller = &caller.caller;
     if !is_json(&caller.headers) {
         return Err(ApiError::bad_request(
             "the body must be JSON: send Content-Type: application/json",

@@ -161,7 +161,7 @@ pub(crate) async fn put_handle(
     body: Body,
 ) -> Result<Response, ApiError> {
     let text = path_handle(&uri, API_PREFIX)?;
-    let body = crate::body::read_json(&s, &a, body, s.0.limits.max_body_bytes).await?;
+    let body = crate::body::read_json(&s, &a.caller, body, s.0.limits.max_body_bytes).await?;
     let p = a.principal;
     let values = body_values(&body.bytes).map_err(|e| e.with_handle(&text))?;
     let overwrite = q.overwrite.unwrap_or(true);

@@ -16,6 +16,7 @@ mod ops;
 mod query;
 mod sessions;
 mod site;
+mod snms;
 mod templates;
 
 use std::sync::{Arc, OnceLock};
@@ -176,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/api/v1", manage::router())
         .nest("/iiidap", iiidap::router())
+        .merge(snms::router())
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

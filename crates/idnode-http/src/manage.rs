@@ -295,7 +295,7 @@ pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(
     a: &Authed,
     body: Body,
 ) -> Result<T, ApiError> {
-    let body = read_json(s, a, body, s.0.limits.max_body_bytes).await?;
+    let body = read_json(s, &a.caller, body, s.0.limits.max_body_bytes).await?;
     serde_json::from_slice(&body.bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
@@ -442,7 +442,7 @@ async fn allocate_prefix(
     params(("Idempotency-Key" = Option<String>, Header, description = "replays the recorded reply of an identical earlier request")),
     responses((status = 200, body = BatchOutcomeDoc), (status = 400, body = ErrorDoc), (status = 409, body = ErrorDoc)))]
 async fn batch(State(s): State<AppState>, a: Authed, body: Body) -> Result<Response, ApiError> {
-    let raw = read_json(&s, &a, body, s.0.limits.max_batch_bytes)
+    let raw = read_json(&s, &a.caller, body, s.0.limits.max_batch_bytes)
         .await?
         .bytes;
     let p = &a.principal;

@@ -111,6 +111,14 @@ impl Registry {
         })
     }
 
+    /// The prefix `handle` is under, spelled as allocated (templates are stored under it).
+    pub(crate) async fn allocated_prefix(&self, handle: &Identifier) -> Result<String> {
+        Ok(match self.prefixes.get(handle.prefix()).await? {
+            Some(info) => info.record.prefix.clone(),
+            None => handle.prefix().to_owned(),
+        })
+    }
+
     async fn check_one(
         &self,
         handle: &Identifier,
@@ -119,10 +127,7 @@ impl Registry {
         found: &mut Findings,
         uses: &mut BTreeSet<(String, String)>,
     ) -> Result<()> {
-        let prefix = match self.prefixes.get(handle.prefix()).await? {
-            Some(info) => info.record.prefix.clone(),
-            None => handle.prefix().to_owned(),
-        };
+        let prefix = self.allocated_prefix(handle).await?;
         let Some(loaded) = self.loaded(&prefix, version).await? else {
             found.add(
                 handle.as_str(),

@@ -6,6 +6,7 @@
 mod auth;
 mod batch;
 mod conform;
+mod detail;
 mod directory;
 mod each;
 mod error;
@@ -32,6 +33,7 @@ pub use auth::{
 };
 pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, Change, UpsertReport};
 pub use conform::TemplateProblem;
+pub use detail::{Detail, ItemInfo};
 pub use directory::NodeEntry;
 pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};

@@ -119,6 +119,12 @@ responses_per_second = 1000
 identifiers_per_enterprise = 0
 prefixes_per_enterprise = 0
 
+[snms]
+# The SNMS-compatible API enterprise systems call (POST /identity/token, /snms/api/v3|v5/
+# template, /identityv2/data…), on the HTTP listener. Lifetime of its bearer tokens, seconds
+# (SNMS: 24 hours); a token is void earlier when revoked or when its identity's secret changes.
+token_lifetime_secs = 86400
+
 [upstream]
 # The connection to the national top-level node (EPP over TLS, RFC 5730/5734). When enabled,
 # onboarding creates the enterprise upstream and applies for its prefix, which stays pending
@@ -209,6 +215,8 @@ pub struct Config {
     pub secrets: SecretsSection,
     /// Per-enterprise allowances.
     pub quotas: QuotasSection,
+    /// The SNMS-compatible API.
+    pub snms: SnmsSection,
     /// DNS front end.
     pub dns: DnsSection,
     /// Connection to the top-level node.
@@ -462,6 +470,22 @@ impl QuotasSection {
         idnode_registry::Quotas {
             identifiers_per_enterprise: limit(self.identifiers_per_enterprise),
             prefixes_per_enterprise: limit(self.prefixes_per_enterprise),
+        }
+    }
+}
+
+/// `[snms]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnmsSection {
+    /// Lifetime of a bearer token, seconds.
+    pub token_lifetime_secs: u64,
+}
+
+impl Default for SnmsSection {
+    fn default() -> Self {
+        Self {
+            token_lifetime_secs: idnode_registry::DEFAULT_TOKEN_LIFETIME.as_secs(),
         }
     }
 }

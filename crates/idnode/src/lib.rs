@@ -100,7 +100,8 @@ impl Services {
         ));
         let mut registry = Registry::new(store.clone(), resolver.clone(), node_prefix)
             .with_sealing_key(sealing)
-            .with_quotas(config.quotas.quotas());
+            .with_quotas(config.quotas.quotas())
+            .with_token_lifetime(Duration::from_secs(config.snms.token_lifetime_secs.max(1)));
         if let Some(policy) = config.upstream.policy() {
             registry = registry.with_upstream(policy);
         }

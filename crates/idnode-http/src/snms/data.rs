@@ -1,0 +1,351 @@
+//! Identifiers the SNMS way (`/identityv2/data…`): one at a time, in batches of up to 2,000
+//! whose items succeed or fail each on its own, and the detail with template item names.
+//!
+//! An SNMS identifier body is `{handle, templateVersion, value: [{index, type, data:
+//! {format: "string", value}, auth}]}`: `templateVersion` becomes the value at index 1001
+//! (`TEMPLATE`), which the body may not set itself; item values sit from index 2000 up.
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use idnode_core::HandleValue;
+use idnode_registry::{Change, ItemProblem, Registry, RegistryError};
+use idnode_template::{FIRST_ITEM_INDEX, TEMPLATE_INDEX, TEMPLATE_TYPE};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{body, message_of, ok, status_of, Refusal, Signed, MAX_SNMS_BATCH, OK};
+use crate::AppState;
+
+/// One identifier as SNMS sends it (its `handle` is read by [`handle_of`]).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DataIn {
+    #[serde(default)]
+    template_version: Option<String>,
+    #[serde(default)]
+    value: Vec<ValueIn>,
+}
+
+#[derive(Deserialize)]
+struct ValueIn {
+    index: Value,
+    #[serde(rename = "type")]
+    type_name: String,
+    data: DataValue,
+}
+
+#[derive(Deserialize)]
+struct DataValue {
+    #[serde(default)]
+    format: Option<String>,
+    /// SNMS's table spells it `vlaue` once.
+    #[serde(alias = "vlaue")]
+    value: Value,
+}
+
+fn invalid(m: String) -> RegistryError {
+    RegistryError::InvalidValue(m)
+}
+
+/// The values of an SNMS identifier body: its template version at 1001, then its items.
+fn values_of(d: DataIn) -> Result<Vec<HandleValue>, RegistryError> {
+    let version = d
+        .template_version
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            invalid("templateVersion 不能为空 (the template version is required)".into())
+        })?;
+    let mut values = vec![HandleValue::text(TEMPLATE_INDEX, TEMPLATE_TYPE, &version)];
+    for v in d.value {
+        let index = match &v.index {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| {
+            invalid(format!(
+                "索引 {} 不是整数 (index is not an integer)",
+                v.index
+            ))
+        })?;
+        if index == TEMPLATE_INDEX {
+            return Err(invalid(
+                "索引1001为预留索引 (index 1001 is reserved: it holds templateVersion)".into(),
+            ));
+        }
+        if index < FIRST_ITEM_INDEX {
+            return Err(invalid(format!(
+                "非法操作，索引{index}在模板中不存在 (template items start at index 2000)"
+            )));
+        }
+        if v.data.format.as_deref().is_some_and(|f| f != "string") {
+            return Err(invalid(format!(
+                "索引{index}: data.format 只支持 string (only the string format)"
+            )));
+        }
+        let text = match v.data.value {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        values.push(HandleValue::text(index, &v.type_name, &text));
+    }
+    Ok(values)
+}
+
+/// The handle an item names (for its report even when the rest of it is malformed).
+fn handle_of(v: &Value) -> String {
+    match v.get("handle") {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// An item of a create or update batch as a change (or why it cannot be one).
+fn change_of(v: Value, update: bool) -> (String, Result<Change, RegistryError>) {
+    let handle = handle_of(&v);
+    let change = serde_json::from_value::<DataIn>(v)
+        .map_err(|e| invalid(format!("格式错误 (malformed item): {e}")))
+        .and_then(values_of)
+        .map(|values| {
+            if update {
+                Change::ReplaceData(values)
+            } else {
+                Change::Create(values)
+            }
+        });
+    (handle, change)
+}
+
+/// Writes one item; its failure is the whole answer.
+async fn one(
+    registry: &Registry,
+    a: &Signed,
+    item: (String, Result<Change, RegistryError>),
+) -> Result<Response, Refusal> {
+    let failed = registry.write_each(&a.principal, vec![item]).await?;
+    match failed.first() {
+        None => Ok(ok(true)),
+        Some(p) => Err(Refusal {
+            http: axum::http::StatusCode::OK,
+            status: status_of(p.code),
+            message: message_of(p.code, &p.message),
+        }),
+    }
+}
+
+/// `POST /identityv2/data`.
+pub(super) async fn create(
+    State(s): State<AppState>,
+    a: Signed,
+    b: Body,
+) -> Result<Response, Refusal> {
+    let v: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
+    one(&s.0.registry, &a, change_of(v, false)).await
+}
+
+/// `PUT /identityv2/data`: the template data (1001 and 2000 up) is replaced, the rest kept.
+pub(super) async fn update(
+    State(s): State<AppState>,
+    a: Signed,
+    b: Body,
+) -> Result<Response, Refusal> {
+    let v: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
+    one(&s.0.registry, &a, change_of(v, true)).await
+}
+
+/// `{"handle": …}` of a delete.
+#[derive(Deserialize)]
+struct HandleIn {
+    handle: String,
+}
+
+/// `DELETE /identityv2/data`.
+pub(super) async fn remove(
+    State(s): State<AppState>,
+    a: Signed,
+    b: Body,
+) -> Result<Response, Refusal> {
+    let h: HandleIn = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
+    one(&s.0.registry, &a, (h.handle, Ok(Change::Delete))).await
+}
+
+/// The result of one item of a create or update batch.
+#[derive(Serialize)]
+struct ItemOut {
+    handle: String,
+    msg: String,
+}
+
+/// The result of one item of a delete batch (`code` 1 for success, else an SNMS status).
+#[derive(Serialize)]
+struct DeletedOut {
+    handle: String,
+    code: i32,
+    msg: String,
+}
+
+/// Runs a batch of at most [`MAX_SNMS_BATCH`] items; for each, `None` (written) or its
+/// problem.
+async fn each(
+    s: &AppState,
+    a: &Signed,
+    items: Vec<(String, Result<Change, RegistryError>)>,
+    what: &str,
+) -> Result<Vec<(String, Option<ItemProblem>)>, Refusal> {
+    if items.is_empty() || items.len() > MAX_SNMS_BATCH {
+        return Err(Refusal::failed(format!(
+            "批量{what}最大支持{MAX_SNMS_BATCH}条 (1 to {MAX_SNMS_BATCH} items, not {})",
+            items.len()
+        )));
+    }
+    let handles: Vec<String> = items.iter().map(|(h, _)| h.clone()).collect();
+    let mut failed =
+        s.0.registry
+            .write_each(&a.principal, items)
+            .await?
+            .into_iter()
+            .peekable();
+    Ok(handles
+        .into_iter()
+        .enumerate()
+        .map(|(k, h)| (h, failed.next_if(|p| p.position == k)))
+        .collect())
+}
+
+async fn write_batch(s: AppState, a: Signed, b: Body, update: bool) -> Result<Response, Refusal> {
+    let raw: Vec<Value> = body(&s, &a.caller, b, s.0.limits.max_batch_bytes).await?;
+    let items = raw.into_iter().map(|v| change_of(v, update)).collect();
+    let what = if update { "更新" } else { "注册" };
+    let out: Vec<ItemOut> = each(&s, &a, items, what)
+        .await?
+        .into_iter()
+        .map(|(handle, p)| ItemOut {
+            handle,
+            msg: p.map_or_else(|| "success".into(), |p| message_of(p.code, &p.message)),
+        })
+        .collect();
+    Ok(ok(out))
+}
+
+/// `POST /identityv2/data/batchCreate`.
+pub(super) async fn batch_create(
+    State(s): State<AppState>,
+    a: Signed,
+    b: Body,
+) -> Result<Response, Refusal> {
+    write_batch(s, a, b, false).await
+}
+
+/// `PUT /identityv2/data/batchUpdate`.
+pub(super) async fn batch_update(
+    State(s): State<AppState>,
+    a: Signed,
+    b: Body,
+) -> Result<Response, Refusal> {
+    write_batch(s, a, b, true).await
+}
+
+/// `DELETE /identityv2/data/batchDelete` with an array of handles.
+pub(super) async fn batch_delete(
+    State(s): State<AppState>,
+    a: Signed,
+    b: Body,
+) -> Result<Response, Refusal> {
+    let handles: Vec<String> = body(&s, &a.caller, b, s.0.limits.max_batch_bytes).await?;
+    let items = handles
+        .into_iter()
+        .map(|h| (h, Ok(Change::Delete)))
+        .collect();
+    let out: Vec<DeletedOut> = each(&s, &a, items, "删除")
+        .await?
+        .into_iter()
+        .map(|(handle, p)| match p {
+            None => DeletedOut {
+                handle,
+                code: OK,
+                msg: "success".into(),
+            },
+            Some(p) => DeletedOut {
+                handle,
+                code: status_of(p.code),
+                msg: message_of(p.code, &p.message),
+            },
+        })
+        .collect();
+    Ok(ok(out))
+}
+
+#[derive(Deserialize)]
+pub(super) struct DetailQuery {
+    handle: Option<String>,
+}
+
+/// One value of the detail: SNMS's fields, and the template item's name.
+#[derive(Serialize)]
+struct ValueOut {
+    index: u32,
+    #[serde(rename = "type")]
+    type_name: String,
+    data: DataOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DataOut {
+    format: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DetailOut {
+    code: &'static str,
+    prefix: String,
+    handle: String,
+    template_version: Option<String>,
+    value: Vec<ValueOut>,
+}
+
+/// `GET /identityv2/data/detail?handle=`: the values the caller may read that are text
+/// (`HS_` administration values are left out), each with its template item's name.
+pub(super) async fn detail(
+    State(s): State<AppState>,
+    a: Signed,
+    q: Result<Query<DetailQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Refusal> {
+    let Query(q) = q.map_err(|e| Refusal::failed(e.body_text()))?;
+    let handle = q
+        .handle
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Refusal::failed("缺少必要的请求参数: handle"))?;
+    let d = s.0.registry.detail(&a.principal, &handle).await?;
+    let value = d
+        .values
+        .into_iter()
+        .filter(|(v, _)| !v.type_name.starts_with("HS_"))
+        .filter_map(|(v, item)| {
+            let text = String::from_utf8(v.data).ok()?;
+            Some(ValueOut {
+                index: v.index,
+                type_name: v.type_name,
+                data: DataOut {
+                    format: "string",
+                    value: text,
+                },
+                name: item.map(|i| i.name),
+            })
+        })
+        .collect();
+    let prefix = d.handle.split_once('/').map_or("", |(p, _)| p).to_owned();
+    Ok(ok(DetailOut {
+        code: "200",
+        prefix,
+        handle: d.handle,
+        template_version: d.template_version,
+        value,
+    }))
+}
