@@ -277,6 +277,11 @@ fn value_out(v: &HandleValue) -> ValueOut<'_> {
     }
 }
 
+/// One value in the REST JSON form.
+pub fn value_to_json(v: &HandleValue) -> Value {
+    serde_json::to_value(value_out(v)).expect("plain data serialises")
+}
+
 /// Serialises values as a JSON array (the storage form of a record).
 pub fn values_to_json<'a>(values: impl IntoIterator<Item = &'a HandleValue>) -> String {
     let out: Vec<ValueOut<'_>> = values.into_iter().map(value_out).collect();

@@ -65,12 +65,13 @@ pub(crate) fn router() -> Router<AppState> {
     paths(list_enterprises, create_enterprise, get_enterprise, put_profile, suspend_enterprise,
           activate_enterprise, list_prefixes, allocate_prefix, batch, history,
           crate::templates::create, crate::templates::list, crate::templates::read,
-          crate::templates::update, crate::templates::remove, crate::templates::history),
+          crate::templates::update, crate::templates::remove, crate::templates::history,
+          crate::templates::detail),
     components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
                        NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
                        ProblemDoc, HistoryDto, crate::templates::TemplateDto,
                        crate::templates::TemplateChangeDto, crate::templates::TemplateDoc,
-                       crate::templates::ItemDoc)),
+                       crate::templates::ItemDoc, crate::templates::DetailDto)),
     modifiers(&BasicAuth),
     security(("basic" = []))
 )]

@@ -135,6 +135,7 @@ pub(crate) fn document(node_prefix: &str) -> String {
             }
         }
     }
+    crate::snms::doc::add_to(&mut doc);
     let escaped = node_prefix.replace('.', "\\.");
     // Prefixes are at most 64 characters: so many segments of up to 7 fit below the node's.
     let segments = 64usize.saturating_sub(node_prefix.len()) / 7;
@@ -174,9 +175,10 @@ pub(crate) fn document(node_prefix: &str) -> String {
                                  "pattern": "^[!-~]([ -~]*[!-~])?$"});
         }
     }
-    if let Some(history) = doc["paths"]["/api/v1/history/{handle}"]["get"]["parameters"].get_mut(0)
-    {
-        history["schema"] = handle;
+    for path in ["/api/v1/history/{handle}", "/api/v1/identifiers/{handle}"] {
+        if let Some(p) = doc["paths"][path]["get"]["parameters"].get_mut(0) {
+            p["schema"] = handle.clone();
+        }
     }
     if let Some(profile) = doc["paths"]["/api/v1/enterprises/{id}/profile"]["put"]["requestBody"]
         ["content"]["application/json"]

@@ -34,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(read).put(update).delete(remove),
         )
         .route("/template-history/{prefix}", get(history))
+        .route("/identifiers/{*handle}", get(detail))
 }
 
 /// A template version (the SNMS shape: prefix, version, industry codes, type, items with
@@ -251,4 +252,49 @@ pub(crate) async fn history(
             .await
             .map_err(served)?;
     Ok(Json(changes.into_iter().map(Into::into).collect()))
+}
+
+/// An identifier's values with their template items (anonymous callers see the public ones).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DetailDto {
+    /// Always 1.
+    response_code: u32,
+    handle: String,
+    /// The template version the identifier names at index 1001.
+    template_version: Option<String>,
+    /// The values the caller may read, in the Handle.Net REST form, each with `item`
+    /// (`name`, `idType`, `kind`) when its template declares it.
+    #[schema(value_type = Vec<Object>)]
+    values: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(get, path = "/api/v1/identifiers/{handle}", params(("handle" = String, Path)),
+    security((), ("basic" = [])),
+    responses((status = 200, body = DetailDto), (status = 404, body = ErrorDoc)))]
+pub(crate) async fn detail(
+    State(s): State<AppState>,
+    caller: crate::auth::Caller,
+    ApiPath(handle): ApiPath<String>,
+) -> Result<Json<DetailDto>, ApiError> {
+    let p = crate::auth::principal(&s, &caller.headers, caller.ip).await?;
+    let d = s.0.registry.detail(&p, &handle).await?;
+    let values = d
+        .values
+        .iter()
+        .map(|(v, item)| {
+            let mut out = idnode_core::json::value_to_json(v);
+            if let (Some(i), Some(o)) = (item, out.as_object_mut()) {
+                let item = serde_json::json!({"name": i.name, "idType": i.id_type, "kind": i.kind});
+                o.insert("item".into(), item);
+            }
+            out
+        })
+        .collect();
+    Ok(Json(DetailDto {
+        response_code: 1,
+        handle: d.handle,
+        template_version: d.template_version,
+        values,
+    }))
 }

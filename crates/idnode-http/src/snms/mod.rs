@@ -11,6 +11,7 @@
 //! of an SNMS batch succeeds or fails on its own) and `detail`.
 
 mod data;
+pub(crate) mod doc;
 mod template;
 mod token;
 
@@ -45,17 +46,17 @@ pub(crate) const MAX_SNMS_BATCH: usize = 2000;
 
 /// The SNMS routes.
 pub(crate) fn router() -> Router<AppState> {
+    // v3 reads, defines and deletes; v5 also changes (SNMS v5/template.md).
     let templates = || {
         get(template::read)
             .post(template::create)
-            .put(template::update)
             .delete(template::remove)
     };
     Router::new()
         .route("/identity/token", post(token::issue).delete(token::revoke))
         .route("/identity/token/v1", post(token::issue_daily))
         .route("/snms/api/v3/template", templates())
-        .route("/snms/api/v5/template", templates())
+        .route("/snms/api/v5/template", templates().put(template::update))
         .route(
             "/identityv2/data",
             post(data::create).put(data::update).delete(data::remove),
