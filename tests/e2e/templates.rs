@@ -135,6 +135,24 @@ async fn one_template_guards_every_write_path() {
         assert_eq!(s, 409, "{b}");
         let (s, b) = n.get("/api/v1/template-history/88.118.8", a).await;
         assert_eq!((s, b[0]["action"].as_str()), (200, Some("create")), "{b}");
+
+        // The detail view names each value's item; anonymous readers see it too.
+        for who in [a, None] {
+            let (s, b) = n.get("/api/v1/identifiers/88.118.8/T-OK", who).await;
+            assert_eq!((s, &b["templateVersion"]), (200, &json!("gear-1")), "{b}");
+            let gtin = b["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["index"] == 2002)
+                .unwrap();
+            assert_eq!(
+                gtin["item"],
+                json!({"name": "商品条码", "idType": "gtin", "kind": "gs1"})
+            );
+            assert_eq!(gtin["data"]["value"], "4006381333931");
+        }
+        assert_eq!(n.get("/api/v1/identifiers/88.118.8/NONE", a).await.0, 404);
         n.node.stop().await.unwrap();
     }
 }
