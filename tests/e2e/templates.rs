@@ -153,6 +153,24 @@ async fn one_template_guards_every_write_path() {
             assert_eq!(gtin["data"]["value"], "4006381333931");
         }
         assert_eq!(n.get("/api/v1/identifiers/88.118.8/NONE", a).await.0, 404);
+
+        // A prefix whose policy requires a template refuses identifiers without one.
+        let policy = json!({"templateRequired": true});
+        let (s, b) = n.put("/api/v1/prefixes/88.118.8/policy", a, &policy).await;
+        assert_eq!(s, 204, "{b}");
+        let (s, b) = n
+            .put("/api/v1/prefixes/88.118.8/policy", Some(&n.b), &policy)
+            .await;
+        assert_eq!(s, 403, "{b}");
+        let plain = json!([v(1, "URL", "https://example.com")]);
+        let (s, b) = n.put("/api/handles/88.118.8/T-FREE", a, &plain).await;
+        assert_eq!(
+            (s, rules(&b)),
+            (400, vec![(1001, "template".to_owned())]),
+            "{b}"
+        );
+        let (_, b) = n.get("/api/v1/prefixes", a).await;
+        assert_eq!(b[0]["templateRequired"], json!(true), "{b}");
         n.node.stop().await.unwrap();
     }
 }

@@ -66,12 +66,13 @@ pub(crate) fn router() -> Router<AppState> {
           activate_enterprise, list_prefixes, allocate_prefix, batch, history,
           crate::templates::create, crate::templates::list, crate::templates::read,
           crate::templates::update, crate::templates::remove, crate::templates::history,
-          crate::templates::detail),
+          crate::templates::detail, crate::templates::set_policy),
     components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
                        NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
                        ProblemDoc, HistoryDto, crate::templates::TemplateDto,
                        crate::templates::TemplateChangeDto, crate::templates::TemplateDoc,
-                       crate::templates::ItemDoc, crate::templates::DetailDto)),
+                       crate::templates::ItemDoc, crate::templates::DetailDto,
+                       crate::templates::PolicyDto)),
     modifiers(&BasicAuth),
     security(("basic" = []))
 )]
@@ -169,6 +170,8 @@ pub(crate) struct PrefixDto {
     review: String,
     /// Why it was rejected.
     review_note: String,
+    /// Every identifier under it must name a template version (value 1001).
+    template_required: bool,
 }
 
 impl From<PrefixRecord> for PrefixDto {
@@ -180,6 +183,7 @@ impl From<PrefixRecord> for PrefixDto {
             created_at: p.created_at,
             review: p.review.as_str().into(),
             review_note: p.review_note,
+            template_required: p.template_required,
         }
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/template-history/{prefix}", get(history))
         .route("/identifiers/{*handle}", get(detail))
+        .route("/prefixes/{prefix}/policy", axum::routing::put(set_policy))
 }
 
 /// A template version (the SNMS shape: prefix, version, industry codes, type, items with
@@ -297,4 +298,29 @@ pub(crate) async fn detail(
         template_version: d.template_version,
         values,
     }))
+}
+
+/// A prefix's policy.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PolicyDto {
+    /// Every identifier under the prefix must name a template version (its value at index
+    /// 1001); writes without one are refused like other template violations.
+    template_required: bool,
+}
+
+#[utoipa::path(put, path = "/api/v1/prefixes/{prefix}/policy", params(("prefix" = String, Path)),
+    request_body = PolicyDto, responses((status = 204), (status = 404, body = ErrorDoc)))]
+pub(crate) async fn set_policy(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiPath(prefix): ApiPath<String>,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let policy: PolicyDto = json_body(&s, &a, body).await?;
+    s.0.registry
+        .set_template_required(&a.principal, &prefix, policy.template_required)
+        .await
+        .map_err(served)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -87,6 +87,7 @@ impl Registry {
             let Some(values) = values else { continue };
             created.insert(handle.folded());
             let Some(version) = named_version(values) else {
+                self.check_policy(handle, &mut found).await?;
                 continue;
             };
             self.check_one(handle, &version, values, &mut found, &mut uses)
@@ -117,6 +118,33 @@ impl Registry {
             Some(info) => info.record.prefix.clone(),
             None => handle.prefix().to_owned(),
         })
+    }
+
+    /// An identifier naming no template version breaks its prefix's policy if that
+    /// requires one.
+    async fn check_policy(&self, handle: &Identifier, found: &mut Findings) -> Result<()> {
+        if handle.is_prefix_handle() {
+            return Ok(());
+        }
+        let Some(info) = self.prefixes.get(handle.prefix()).await? else {
+            return Ok(());
+        };
+        if info.record.template_required {
+            found.add(
+                handle.as_str(),
+                Violation {
+                    item: idnode_template::TEMPLATE_TYPE.into(),
+                    index: TEMPLATE_INDEX,
+                    rule: Rule::Template,
+                    value: String::new(),
+                    message: format!(
+                        "prefix {} requires a template version at index 1001 (TEMPLATE)",
+                        info.record.prefix
+                    ),
+                },
+            );
+        }
+        Ok(())
     }
 
     async fn check_one(

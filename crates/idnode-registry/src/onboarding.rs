@@ -92,6 +92,7 @@ impl Registry {
             created_at: now_millis(),
             review: Review::None,
             review_note: String::new(),
+            template_required: false,
         })];
         ops.extend(prefix_handle_ops(self, &id, &[admin], Some(&secret)));
         self.queue_upstream(
@@ -162,6 +163,7 @@ impl Registry {
                 created_at: now_millis(),
                 review: self.initial_review(),
                 review_note: String::new(),
+                template_required: false,
             }),
         ];
         ops.extend(prefix_handle_ops(self, &id, &admins, Some(&secret)));
@@ -219,6 +221,7 @@ impl Registry {
             created_at: now_millis(),
             review: self.initial_review(),
             review_note: String::new(),
+            template_required: false,
         };
         let mut ops = vec![Op::CreatePrefix(record.clone())];
         ops.extend(prefix_handle_ops(self, &id, &admins, None));

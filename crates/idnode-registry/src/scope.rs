@@ -36,6 +36,11 @@ impl PrefixCache {
         }
     }
 
+    /// Forgets what was read about `prefix` (after a change to it).
+    pub(crate) async fn forget(&self, prefix: &str) {
+        self.cache.invalidate(prefix).await;
+    }
+
     pub(crate) async fn get(&self, prefix: &str) -> Result<Option<Arc<PrefixInfo>>> {
         if let Some(hit) = self.cache.get(prefix).await {
             return Ok(hit);

@@ -157,6 +157,24 @@ impl Registry {
     }
 
     /// The allocated prefix (as allocated) whose templates `p` may change.
+    /// Sets whether every identifier under `prefix` must name a template version (its
+    /// value at index 1001); the prefix's owner or the operator may.
+    pub async fn set_template_required(
+        &self,
+        p: &Principal,
+        prefix: &str,
+        required: bool,
+    ) -> Result<()> {
+        let prefix = self.writable_prefix(p, prefix).await?;
+        let op = Op::SetPrefixPolicy {
+            prefix: prefix.clone(),
+            template_required: required,
+        };
+        self.commit(p, vec![op]).await?;
+        self.prefixes.forget(&prefix).await;
+        Ok(())
+    }
+
     async fn writable_prefix(&self, p: &Principal, prefix: &str) -> Result<String> {
         Ok(self
             .prefix_scope(p, prefix, false)

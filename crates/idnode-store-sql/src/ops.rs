@@ -34,15 +34,25 @@ fn statement(op: &Op, now: i64) -> Result<(Stmt<'_>, Check)> {
         Op::CreatePrefix(p) => (
             Stmt::new(
                 "INSERT INTO prefixes (prefix, enterprise_id, status, created_at, review, \
-                 review_note) VALUES ($1, $2, $3, $4, $5, $6)",
+                 review_note, template_required) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&p.prefix)
             .bind(p.enterprise_id)
             .bind(p.status.as_str())
             .bind(p.created_at)
             .bind(p.review.as_str())
-            .bind(&p.review_note),
+            .bind(&p.review_note)
+            .bind(i64::from(p.template_required)),
             Check::Unique(format!("prefix {} is already allocated", p.prefix)),
+        ),
+        Op::SetPrefixPolicy {
+            prefix,
+            template_required,
+        } => (
+            Stmt::new("UPDATE prefixes SET template_required = $1 WHERE prefix = $2")
+                .bind(i64::from(*template_required))
+                .bind(prefix),
+            Check::OneRow(format!("prefix {prefix}")),
         ),
         Op::SetPrefixStatus { prefix, status } => (
             Stmt::new("UPDATE prefixes SET status = $1 WHERE prefix = $2")

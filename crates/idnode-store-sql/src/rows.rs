@@ -12,7 +12,8 @@ use crate::sql::{Cols, Sql};
 /// Columns of [`handle`].
 pub(crate) const HANDLE: &str = "handle, vals, version, created_at, updated_at";
 /// Columns of [`prefix`].
-pub(crate) const PREFIX: &str = "prefix, enterprise_id, status, created_at, review, review_note";
+pub(crate) const PREFIX: &str =
+    "prefix, enterprise_id, status, created_at, review, review_note, template_required";
 /// Columns of [`enterprise`].
 pub(crate) const ENTERPRISE: &str = "id, name, status, created_at, profile, upstream_id";
 /// Columns of [`history`].
@@ -49,6 +50,7 @@ pub(crate) fn prefix<DB: Sql>(r: &DB::Row) -> Result<PrefixRecord> {
         created_at: c.int("created_at")?,
         review: c.parsed("review", Review::parse)?,
         review_note: c.string("review_note")?,
+        template_required: c.int("template_required")? != 0,
     })
 }
 

@@ -40,6 +40,7 @@ fn prefix(p: &str, enterprise_id: Option<i64>, created_at: i64) -> PrefixRecord 
         created_at,
         review: Review::None,
         review_note: String::new(),
+        template_required: false,
     }
 }
 
@@ -111,6 +112,10 @@ async fn enterprises_and_prefixes(store: &dyn Store) {
                 prefix: "88.118.9".into(),
                 status: PrefixStatus::Suspended,
             },
+            Op::SetPrefixPolicy {
+                prefix: "88.118.9".into(),
+                template_required: true,
+            },
         ]))
         .await
         .unwrap();
@@ -121,6 +126,9 @@ async fn enterprises_and_prefixes(store: &dyn Store) {
     let mine = store.list_prefixes(Some(2)).await.unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].status, PrefixStatus::Suspended);
+    assert!(mine[0].template_required);
+    let other = store.get_prefix("88.118.8").await.unwrap().unwrap();
+    assert!(!other.template_required);
     assert_eq!(store.list_prefixes(None).await.unwrap().len(), 3);
     let missing = store
         .apply(&batch(vec![Op::SetEnterpriseStatus {

@@ -72,6 +72,13 @@ pub enum Op {
     },
     /// Allocates a prefix.
     CreatePrefix(PrefixRecord),
+    /// Sets a prefix's policy: whether its identifiers must name a template version.
+    SetPrefixPolicy {
+        /// The prefix.
+        prefix: String,
+        /// Identifiers under it must name a template version.
+        template_required: bool,
+    },
     /// Changes the status of a prefix.
     SetPrefixStatus {
         /// The prefix.
@@ -459,6 +466,8 @@ pub struct PrefixRecord {
     pub review: Review,
     /// The reviewer's note (why it was rejected).
     pub review_note: String,
+    /// Every identifier under it must name a template version (value 1001).
+    pub template_required: bool,
 }
 
 /// An enterprise to create.

@@ -280,3 +280,51 @@ async fn each_item_of_a_lenient_batch_stands_on_its_own() {
         [(100, "HS_ADMIN"), (1001, "TEMPLATE"), (2000, "productName")]
     );
 }
+
+#[tokio::test]
+async fn a_prefix_may_require_a_template() {
+    let n = node().await;
+    n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
+    let free = |h: &str| (format!("88.118.8/{h}"), vec![url(1, "https://example.com")]);
+    n.reg.upsert(&n.ent, vec![free("F1")]).await.unwrap();
+    let (_, c) = n
+        .reg
+        .create_enterprise(&n.op, "Valve Co", "88.118.9", Default::default())
+        .await
+        .unwrap();
+    let other = n.reg.authenticate(&c.identity, &c.secret).await.unwrap();
+    let e = n
+        .reg
+        .set_template_required(&other, "88.118.8", true)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::Forbidden(_)), "{e:?}");
+    n.reg
+        .set_template_required(&n.ent, "88.118.8", true)
+        .await
+        .unwrap();
+    let e = n.reg.upsert(&n.ent, vec![free("F2")]).await.unwrap_err();
+    assert_eq!(
+        rules(&e),
+        [("88.118.8/F2".to_owned(), 1001, Rule::Template)]
+    );
+    assert!(e.to_string().contains("requires a template version"), "{e}");
+    // With a version it goes in; other prefixes are not concerned.
+    let fits = vec![tv("1.0"), item(2000, "productName", "齿轮箱")];
+    n.reg
+        .upsert(&n.ent, vec![("88.118.8/F3".into(), fits)])
+        .await
+        .unwrap();
+    n.reg
+        .upsert(
+            &other,
+            vec![("88.118.9/F4".into(), vec![url(1, "https://v")])],
+        )
+        .await
+        .unwrap();
+    n.reg
+        .set_template_required(&n.op, "88.118.8", false)
+        .await
+        .unwrap();
+    n.reg.upsert(&n.ent, vec![free("F2")]).await.unwrap();
+}
