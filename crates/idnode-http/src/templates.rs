@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
 use axum::{Json, Router};
+use idnode_registry::TemplateUse;
 use idnode_store::TemplateChange;
 use idnode_template::Template;
 use serde::{Deserialize, Serialize};
@@ -39,8 +40,9 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// A template version (the SNMS shape: prefix, version, industry codes, type, items with
-/// `idType`, `idIndex`, `required`, `state` and typed `metadata`) and whether identifiers
-/// use it (then it can no longer change).
+/// `idType`, `idIndex`, `required`, `state` and typed `metadata`), whether identifiers
+/// use it (then it can no longer change), and its use as counted in the per-day usage
+/// counters (recorded every minute).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TemplateDto {
@@ -48,6 +50,22 @@ pub(crate) struct TemplateDto {
     #[schema(value_type = Object)]
     template: Template,
     used: bool,
+    /// Identifiers naming this version.
+    identifiers: i64,
+    /// Creates and updates checked against it.
+    writes: i64,
+}
+
+impl TemplateDto {
+    fn new(template: Template, used: bool, counted: Option<&TemplateUse>) -> Self {
+        let counted = counted.copied().unwrap_or_default();
+        Self {
+            template,
+            used,
+            identifiers: counted.identifiers,
+            writes: counted.writes,
+        }
+    }
 }
 
 /// A template definition as written (the SNMS shape; `idIndex` is assigned from 2000 when
@@ -147,10 +165,7 @@ pub(crate) async fn create(
             .map_err(served)?;
     Ok((
         StatusCode::CREATED,
-        Json(TemplateDto {
-            template,
-            used: false,
-        }),
+        Json(TemplateDto::new(template, false, None)),
     ))
 }
 
@@ -166,9 +181,13 @@ pub(crate) async fn list(
             .templates(&a.principal, &prefix)
             .await
             .map_err(served)?;
+    let counted = s.0.registry.template_use(&a.principal, &prefix).await?;
     Ok(Json(
         all.into_iter()
-            .map(|(template, used)| TemplateDto { template, used })
+            .map(|(t, used)| {
+                let c = counted.get(&t.version);
+                TemplateDto::new(t, used, c)
+            })
             .collect(),
     ))
 }
@@ -185,7 +204,12 @@ pub(crate) async fn read(
         s.0.registry
             .template(&a.principal, &prefix, &version)
             .await?;
-    Ok(Json(TemplateDto { template, used }))
+    let counted = s.0.registry.template_use(&a.principal, &prefix).await?;
+    Ok(Json(TemplateDto::new(
+        template,
+        used,
+        counted.get(&version),
+    )))
 }
 
 #[utoipa::path(put, path = "/api/v1/templates/{prefix}/{version}",
@@ -210,10 +234,7 @@ pub(crate) async fn update(
             .update_template(&a.principal, t)
             .await
             .map_err(served)?;
-    Ok(Json(TemplateDto {
-        template,
-        used: false,
-    }))
+    Ok(Json(TemplateDto::new(template, false, None)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/templates/{prefix}/{version}",

@@ -96,6 +96,8 @@ impl Registry {
         self.check_references(&mut found, &created).await?;
         let claims = self.check_unique(&mut found).await?;
         if !found.problems.is_empty() {
+            metrics::counter!("idnode_template_refusals_total")
+                .increment(found.problems.len() as u64);
             return Err(RegistryError::Template(found.problems));
         }
         let mut extra = releases;

@@ -16,6 +16,7 @@ mod pipeline;
 mod quota;
 mod scope;
 mod seal;
+mod template_use;
 mod templates;
 mod tokens;
 mod upstream;
@@ -39,6 +40,7 @@ pub use error::{ItemProblem, RegistryError};
 pub use handles::{PutMode, PutOutcome};
 pub use quota::Quotas;
 pub use seal::{SealingKey, SEALING_KEY_LEN};
+pub use template_use::TemplateUse;
 pub use tokens::{daily_password, IssuedToken, TokenProof, DEFAULT_TOKEN_LIFETIME};
 pub use upstream::UpstreamPolicy;
 
@@ -61,6 +63,7 @@ pub struct Registry {
     upstream: Option<UpstreamPolicy>,
     templates: templates::TemplateCache,
     token_lifetime: std::time::Duration,
+    template_use: template_use::Pending,
 }
 
 impl Registry {
@@ -78,6 +81,7 @@ impl Registry {
             upstream: None,
             templates: templates::TemplateCache::new(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            template_use: template_use::Pending::default(),
         }
     }
 

@@ -84,6 +84,10 @@ impl Registry {
             .filter(|op| matches!(op, Op::Create { .. }))
             .count();
         let handles = touched(&ops);
+        let template_use = self
+            .template_use_of(&ops)
+            .await
+            .map_err(WriteFailure::Refused)?;
         self.queue_identifier_sync(&mut ops);
         self.store
             .apply(&Batch {
@@ -94,6 +98,7 @@ impl Registry {
             .await
             .map_err(WriteFailure::Store)?;
         self.usage.record(&charges).await;
+        self.count_template_use(template_use);
         for (prefix, version) in &conformed.used {
             self.templates.forget(prefix, version);
         }

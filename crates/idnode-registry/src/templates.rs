@@ -186,7 +186,7 @@ impl Registry {
 
     /// The allocated prefix whose templates `p` may read: an enterprise its own prefixes
     /// and the node's (node-wide industry templates), the operator any.
-    async fn readable_templates(&self, p: &Principal, prefix: &str) -> Result<String> {
+    pub(crate) async fn readable_templates(&self, p: &Principal, prefix: &str) -> Result<String> {
         let info = self.prefixes.get(prefix).await?.ok_or_else(|| {
             RegistryError::NotFound(format!("prefix {prefix} is not allocated here"))
         })?;

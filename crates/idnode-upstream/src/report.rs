@@ -172,7 +172,8 @@ pub async fn write_report(
     Ok(path)
 }
 
-/// The usage counters of a serving node: resolutions per front end and seconds served,
+/// The usage counters of a serving node: resolutions per front end, seconds served and
+/// template use (`Registry::take_template_use`),
 /// added to the day's totals in the store at each [`Usage::flush`].
 #[derive(Debug)]
 pub struct Usage {
@@ -211,7 +212,12 @@ impl Usage {
             "uptime_seconds".into(),
             self.last_at.elapsed().as_secs().min(120) as i64,
         ));
-        registry.record_usage(&day, &deltas).await?;
+        let templates = registry.take_template_use();
+        deltas.extend(templates.iter().cloned());
+        if let Err(e) = registry.record_usage(&day, &deltas).await {
+            registry.restore_template_use(templates);
+            return Err(e.into());
+        }
         self.last = now.to_vec();
         self.last_at = std::time::Instant::now();
         Ok(())

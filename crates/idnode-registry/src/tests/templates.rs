@@ -328,3 +328,49 @@ async fn a_prefix_may_require_a_template() {
         .unwrap();
     n.reg.upsert(&n.ent, vec![free("F2")]).await.unwrap();
 }
+
+#[tokio::test]
+async fn template_use_is_counted_into_the_usage_counters() {
+    let n = node().await;
+    n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
+    n.reg.create_template(&n.ent, gearbox("2.0")).await.unwrap();
+    let fits = |version: &str| vec![tv(version), item(2000, "productName", "齿轮箱")];
+    let rows: Vec<_> = (0..3)
+        .map(|i| (format!("88.118.8/U{i}"), fits("1.0")))
+        .collect();
+    n.reg.upsert(&n.ent, rows).await.unwrap();
+    // One switches to 2.0, one is deleted, one without a template does not count.
+    n.reg
+        .upsert(&n.ent, vec![("88.118.8/U0".into(), fits("2.0"))])
+        .await
+        .unwrap();
+    n.reg
+        .delete_handle(&n.ent, "88.118.8/U1", None)
+        .await
+        .unwrap();
+    n.reg
+        .upsert(
+            &n.ent,
+            vec![("88.118.8/FREE".into(), vec![url(1, "https://x")])],
+        )
+        .await
+        .unwrap();
+    let counts = n.reg.take_template_use();
+    assert!(n.reg.take_template_use().is_empty(), "taken once");
+    n.reg.record_usage("2026-12-04", &counts).await.unwrap();
+    let used = n.reg.template_use(&n.ent, "88.118.8").await.unwrap();
+    assert_eq!(
+        used["1.0"],
+        TemplateUse {
+            identifiers: 1,
+            writes: 3
+        }
+    );
+    assert_eq!(
+        used["2.0"],
+        TemplateUse {
+            identifiers: 1,
+            writes: 1
+        }
+    );
+}
