@@ -171,6 +171,33 @@ async fn one_template_guards_every_write_path() {
         );
         let (_, b) = n.get("/api/v1/prefixes", a).await;
         assert_eq!(b[0]["templateRequired"], json!(true), "{b}");
+
+        // The operator publishes a node-wide industry template; the enterprise adopts it.
+        let mut industry = template();
+        industry["prefix"] = json!("88.118");
+        industry["version"] = json!("gear-std-1");
+        let (s, b) = n
+            .post("/api/v1/templates", Some(&n.operator), &industry)
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let adopt = json!({"prefix": "88.118.8", "from": "gear-std-1", "version": "gear-2"});
+        let (s, b) = n.post("/api/v1/template-adoptions", a, &adopt).await;
+        assert_eq!(
+            (s, &b["adopted"]),
+            (201, &json!("88.118/gear-std-1")),
+            "{b}"
+        );
+        let (s, b) = n
+            .put(
+                "/api/handles/88.118.8/T-ADOPT",
+                a,
+                &json!([
+                    v(1001, "TEMPLATE", "gear-2"),
+                    v(2000, "productName", "齿轮箱")
+                ]),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
         n.node.stop().await.unwrap();
     }
 }

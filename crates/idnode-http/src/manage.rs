@@ -66,13 +66,14 @@ pub(crate) fn router() -> Router<AppState> {
           activate_enterprise, list_prefixes, allocate_prefix, batch, history,
           crate::templates::create, crate::templates::list, crate::templates::read,
           crate::templates::update, crate::templates::remove, crate::templates::history,
-          crate::templates::detail, crate::templates::set_policy),
+          crate::templates::detail, crate::templates::set_policy,
+          crate::templates::adopt),
     components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
                        NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
                        ProblemDoc, HistoryDto, crate::templates::TemplateDto,
                        crate::templates::TemplateChangeDto, crate::templates::TemplateDoc,
                        crate::templates::ItemDoc, crate::templates::DetailDto,
-                       crate::templates::PolicyDto)),
+                       crate::templates::PolicyDto, crate::templates::AdoptionDto)),
     modifiers(&BasicAuth),
     security(("basic" = []))
 )]

@@ -29,6 +29,7 @@ fn served(e: idnode_registry::RegistryError) -> ApiError {
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/templates", axum::routing::post(create))
+        .route("/template-adoptions", axum::routing::post(adopt))
         .route("/templates/{prefix}", get(list))
         .route(
             "/templates/{prefix}/{version}",
@@ -344,4 +345,35 @@ pub(crate) async fn set_policy(
         .await
         .map_err(served)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An enterprise adopting a node-wide industry template.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AdoptionDto {
+    /// The prefix adopting it.
+    #[schema(min_length = 1, max_length = 64)]
+    prefix: String,
+    /// The version of the node's template to adopt.
+    #[schema(min_length = 1, max_length = 128)]
+    from: String,
+    /// The version it becomes under `prefix`.
+    #[schema(min_length = 1, max_length = 128)]
+    version: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/template-adoptions", request_body = AdoptionDto, responses(
+    (status = 201, body = TemplateDto), (status = 404, body = ErrorDoc), (status = 409, body = ErrorDoc)))]
+pub(crate) async fn adopt(
+    State(s): State<AppState>,
+    a: Authed,
+    body: Body,
+) -> Result<(StatusCode, Json<TemplateDto>), ApiError> {
+    let d: AdoptionDto = json_body(&s, &a, body).await?;
+    let t =
+        s.0.registry
+            .adopt_template(&a.principal, &d.prefix, &d.from, &d.version)
+            .await
+            .map_err(served)?;
+    Ok((StatusCode::CREATED, Json(TemplateDto::new(t, false, None))))
 }

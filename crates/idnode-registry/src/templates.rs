@@ -70,13 +70,35 @@ impl Registry {
     /// under the node prefix are node-wide industry templates). A version that `extends`
     /// another keeps all of its items. Returns the definition as stored (item indexes
     /// filled in).
-    pub async fn create_template(&self, p: &Principal, t: Template) -> Result<Template> {
+    pub async fn create_template(&self, p: &Principal, mut t: Template) -> Result<Template> {
+        t.adopted = None;
+        self.define(p, t, true).await
+    }
+
+    /// Adopts the node-wide industry template `version` (under the node prefix) as version
+    /// `as_version` of `prefix`: a copy of its definition, marked `adopted` with where it
+    /// came from, which identifiers under `prefix` can then name.
+    pub async fn adopt_template(
+        &self,
+        p: &Principal,
+        prefix: &str,
+        version: &str,
+        as_version: &str,
+    ) -> Result<Template> {
+        let node = self.node_prefix.clone();
+        let (mut t, _) = self.template(p, &node, version).await?;
+        t.adopted = Some(format!("{node}/{version}"));
+        t.prefix = prefix.to_owned();
+        t.version = as_version.to_owned();
+        t.extends = None;
         self.define(p, t, true).await
     }
 
     /// Replaces a version no identifier has used yet (a used one is immutable: define a new
     /// version extending it).
-    pub async fn update_template(&self, p: &Principal, t: Template) -> Result<Template> {
+    pub async fn update_template(&self, p: &Principal, mut t: Template) -> Result<Template> {
+        // A changed copy is the enterprise's own.
+        t.adopted = None;
         self.define(p, t, false).await
     }
 

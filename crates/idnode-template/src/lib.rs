@@ -73,6 +73,10 @@ pub struct Template {
     /// The version of the same prefix this one builds on (it keeps all of that one's items).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
+    /// The node-wide industry template this version was adopted from (`88.118/gear-std-1`),
+    /// set by the node when an enterprise adopts one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<String>,
     /// The items.
     pub items: Vec<Item>,
 }

@@ -374,3 +374,38 @@ async fn template_use_is_counted_into_the_usage_counters() {
         }
     );
 }
+
+#[tokio::test]
+async fn enterprises_adopt_node_wide_templates() {
+    let n = node().await;
+    let mut industry = gearbox("gear-std-1");
+    industry.prefix = "88.118".into();
+    n.reg.create_template(&n.op, industry).await.unwrap();
+    // A client cannot claim an adoption; the node records it.
+    let mut faked = gearbox("own");
+    faked.adopted = Some("88.118/gear-std-1".into());
+    let own = n.reg.create_template(&n.ent, faked).await.unwrap();
+    assert_eq!(own.adopted, None);
+    let t = n
+        .reg
+        .adopt_template(&n.ent, "88.118.8", "gear-std-1", "1.0")
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.prefix.as_str(), t.version.as_str(), t.adopted.as_deref()),
+        ("88.118.8", "1.0", Some("88.118/gear-std-1"))
+    );
+    assert_eq!(t.items.len(), 3);
+    // Identifiers under the enterprise's prefix name the adopted version.
+    let fits = vec![tv("1.0"), item(2000, "productName", "齿轮箱")];
+    n.reg
+        .upsert(&n.ent, vec![("88.118.8/A1".into(), fits)])
+        .await
+        .unwrap();
+    let e = n
+        .reg
+        .adopt_template(&n.ent, "88.118.8", "missing", "2.0")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::NotFound(_)), "{e:?}");
+}
