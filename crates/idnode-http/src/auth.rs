@@ -44,14 +44,21 @@ pub(crate) fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
+impl Caller {
+    /// The caller of a request, taking its headers.
+    pub(crate) fn take(parts: &mut Parts) -> Self {
+        Self {
+            headers: std::mem::take(&mut parts.headers),
+            ip: peer_ip(&parts.extensions),
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self {
-            headers: std::mem::take(&mut parts.headers),
-            ip: peer_ip(&parts.extensions),
-        })
+        Ok(Self::take(parts))
     }
 }
 
@@ -66,10 +73,7 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = Caller {
-            headers: std::mem::take(&mut parts.headers),
-            ip: peer_ip(&parts.extensions),
-        };
+        let caller = Caller::take(parts);
         let principal = principal(state, &caller.headers, caller.ip).await?;
         if matches!(principal, Principal::Anonymous) {
             return Err(ApiError::new(

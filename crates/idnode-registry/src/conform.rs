@@ -38,6 +38,17 @@ fn named_version(values: &[HandleValue]) -> Option<String> {
         .map(|v| String::from_utf8_lossy(&v.data).into_owned())
 }
 
+/// A violation of the template version an identifier names at index 1001.
+fn template_violation(value: String, message: String) -> Violation {
+    Violation {
+        item: idnode_template::TEMPLATE_TYPE.into(),
+        index: TEMPLATE_INDEX,
+        rule: Rule::Template,
+        value,
+        message,
+    }
+}
+
 /// Violations and lookups gathered over a write, per identifier in order of appearance.
 #[derive(Default)]
 struct Findings {
@@ -132,19 +143,11 @@ impl Registry {
             return Ok(());
         };
         if info.record.template_required {
-            found.add(
-                handle.as_str(),
-                Violation {
-                    item: idnode_template::TEMPLATE_TYPE.into(),
-                    index: TEMPLATE_INDEX,
-                    rule: Rule::Template,
-                    value: String::new(),
-                    message: format!(
-                        "prefix {} requires a template version at index 1001 (TEMPLATE)",
-                        info.record.prefix
-                    ),
-                },
+            let message = format!(
+                "prefix {} requires a template version at index 1001 (TEMPLATE)",
+                info.record.prefix
             );
+            found.add(handle.as_str(), template_violation(String::new(), message));
         }
         Ok(())
     }
@@ -159,16 +162,9 @@ impl Registry {
     ) -> Result<()> {
         let prefix = self.allocated_prefix(handle).await?;
         let Some(loaded) = self.loaded(&prefix, version).await? else {
-            found.add(
-                handle.as_str(),
-                Violation {
-                    item: idnode_template::TEMPLATE_TYPE.into(),
-                    index: TEMPLATE_INDEX,
-                    rule: Rule::Template,
-                    value: version.chars().take(200).collect(),
-                    message: format!("expected a template version defined under {prefix}"),
-                },
-            );
+            let message = format!("expected a template version defined under {prefix}");
+            let value = version.chars().take(200).collect();
+            found.add(handle.as_str(), template_violation(value, message));
             return Ok(());
         };
         if !loaded.used {

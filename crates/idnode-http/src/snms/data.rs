@@ -136,24 +136,15 @@ async fn one(
     }
 }
 
-/// `POST /identityv2/data`.
-pub(super) async fn create(
+/// `POST /identityv2/data` (`UPDATE` false), and `PUT` (true: the template data, 1001 and
+/// 2000 up, is replaced, the rest kept).
+pub(super) async fn write<const UPDATE: bool>(
     State(s): State<AppState>,
     a: Signed,
     b: Body,
 ) -> Result<Response, Refusal> {
     let v: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    one(&s.0.registry, &a, change_of(v, false)).await
-}
-
-/// `PUT /identityv2/data`: the template data (1001 and 2000 up) is replaced, the rest kept.
-pub(super) async fn update(
-    State(s): State<AppState>,
-    a: Signed,
-    b: Body,
-) -> Result<Response, Refusal> {
-    let v: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    one(&s.0.registry, &a, change_of(v, true)).await
+    one(&s.0.registry, &a, change_of(v, UPDATE)).await
 }
 
 /// `{"handle": …}` of a delete.
@@ -215,10 +206,15 @@ async fn each(
         .collect())
 }
 
-async fn write_batch(s: AppState, a: Signed, b: Body, update: bool) -> Result<Response, Refusal> {
+/// `POST /identityv2/data/batchCreate` (`UPDATE` false) and `PUT …/batchUpdate` (true).
+pub(super) async fn write_batch<const UPDATE: bool>(
+    State(s): State<AppState>,
+    a: Signed,
+    b: Body,
+) -> Result<Response, Refusal> {
     let raw: Vec<Value> = body(&s, &a.caller, b, s.0.limits.max_batch_bytes).await?;
-    let items = raw.into_iter().map(|v| change_of(v, update)).collect();
-    let what = if update { "更新" } else { "注册" };
+    let items = raw.into_iter().map(|v| change_of(v, UPDATE)).collect();
+    let what = if UPDATE { "更新" } else { "注册" };
     let out: Vec<ItemOut> = each(&s, &a, items, what)
         .await?
         .into_iter()
@@ -228,24 +224,6 @@ async fn write_batch(s: AppState, a: Signed, b: Body, update: bool) -> Result<Re
         })
         .collect();
     Ok(ok(out))
-}
-
-/// `POST /identityv2/data/batchCreate`.
-pub(super) async fn batch_create(
-    State(s): State<AppState>,
-    a: Signed,
-    b: Body,
-) -> Result<Response, Refusal> {
-    write_batch(s, a, b, false).await
-}
-
-/// `PUT /identityv2/data/batchUpdate`.
-pub(super) async fn batch_update(
-    State(s): State<AppState>,
-    a: Signed,
-    b: Body,
-) -> Result<Response, Refusal> {
-    write_batch(s, a, b, true).await
 }
 
 /// `DELETE /identityv2/data/batchDelete` with an array of handles.

@@ -27,7 +27,7 @@ use idnode_registry::{Principal, RegistryError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::auth::{peer_ip, Caller};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// `status` of a success.
@@ -53,17 +53,28 @@ pub(crate) fn router() -> Router<AppState> {
             .delete(template::remove)
     };
     Router::new()
-        .route("/identity/token", post(token::issue).delete(token::revoke))
-        .route("/identity/token/v1", post(token::issue_daily))
+        .route(
+            "/identity/token",
+            post(token::issue::<false>).delete(token::revoke),
+        )
+        .route("/identity/token/v1", post(token::issue::<true>))
         .route("/snms/api/v3/template", templates())
         .route("/snms/api/v5/template", templates().put(template::update))
         .route(
             "/identityv2/data",
-            post(data::create).put(data::update).delete(data::remove),
+            post(data::write::<false>)
+                .put(data::write::<true>)
+                .delete(data::remove),
         )
         .route("/identityv2/data/detail", get(data::detail))
-        .route("/identityv2/data/batchCreate", post(data::batch_create))
-        .route("/identityv2/data/batchUpdate", put(data::batch_update))
+        .route(
+            "/identityv2/data/batchCreate",
+            post(data::write_batch::<false>),
+        )
+        .route(
+            "/identityv2/data/batchUpdate",
+            put(data::write_batch::<true>),
+        )
         .route(
             "/identityv2/data/batchDelete",
             axum::routing::delete(data::batch_delete),
@@ -204,10 +215,7 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Refusal> {
-        let caller = Caller {
-            headers: std::mem::take(&mut parts.headers),
-            ip: peer_ip(&parts.extensions),
-        };
+        let caller = Caller::take(parts);
         let token = bearer(&caller).ok_or(RegistryError::AuthenticationNeeded)?;
         let principal = s.0.registry.token_principal(token).await?;
         Ok(Self { principal, caller })

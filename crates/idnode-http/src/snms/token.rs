@@ -27,9 +27,14 @@ struct Issued {
     token: String,
 }
 
-async fn sign_in(s: AppState, caller: Caller, b: Body, daily: bool) -> Result<Response, Refusal> {
+/// `POST /identity/token` (`DAILY` false) and `POST /identity/token/v1` (true).
+pub(super) async fn issue<const DAILY: bool>(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Body,
+) -> Result<Response, Refusal> {
     let login: Login = body(&s, &caller, b, MAX_LOGIN_BYTES).await?;
-    let proof = if daily {
+    let proof = if DAILY {
         TokenProof::Daily(&login.password)
     } else {
         TokenProof::Secret(&login.password)
@@ -46,24 +51,6 @@ async fn sign_in(s: AppState, caller: Caller, b: Body, daily: bool) -> Result<Re
         )),
         Err(e) => Err(e.into()),
     }
-}
-
-/// `POST /identity/token`.
-pub(super) async fn issue(
-    State(s): State<AppState>,
-    caller: Caller,
-    b: Body,
-) -> Result<Response, Refusal> {
-    sign_in(s, caller, b, false).await
-}
-
-/// `POST /identity/token/v1`.
-pub(super) async fn issue_daily(
-    State(s): State<AppState>,
-    caller: Caller,
-    b: Body,
-) -> Result<Response, Refusal> {
-    sign_in(s, caller, b, true).await
 }
 
 /// `DELETE /identity/token`: revokes the bearer token sent.

@@ -21,6 +21,16 @@ fn gearbox(version: &str) -> Template {
     .unwrap()
 }
 
+/// A second enterprise, Valve Co with prefix 88.118.9.
+async fn valve(n: &Node) -> Principal {
+    let (_, c) = n
+        .reg
+        .create_enterprise(&n.op, "Valve Co", "88.118.9", Default::default())
+        .await
+        .unwrap();
+    n.reg.authenticate(&c.identity, &c.secret).await.unwrap()
+}
+
 fn tv(version: &str) -> HandleValue {
     HandleValue::text(1001, "TEMPLATE", version)
 }
@@ -49,12 +59,7 @@ async fn templates_are_defined_by_their_prefix_owner_and_frozen_once_used() {
     let stored = n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
     assert_eq!(stored.items[2].id_index, Some(2002));
     // Another enterprise may not define templates under this prefix.
-    let (_, c) = n
-        .reg
-        .create_enterprise(&n.op, "Valve Co", "88.118.9", Default::default())
-        .await
-        .unwrap();
-    let other = n.reg.authenticate(&c.identity, &c.secret).await.unwrap();
+    let other = valve(&n).await;
     let e = n
         .reg
         .create_template(&other, gearbox("2.0"))
@@ -287,12 +292,7 @@ async fn a_prefix_may_require_a_template() {
     n.reg.create_template(&n.ent, gearbox("1.0")).await.unwrap();
     let free = |h: &str| (format!("88.118.8/{h}"), vec![url(1, "https://example.com")]);
     n.reg.upsert(&n.ent, vec![free("F1")]).await.unwrap();
-    let (_, c) = n
-        .reg
-        .create_enterprise(&n.op, "Valve Co", "88.118.9", Default::default())
-        .await
-        .unwrap();
-    let other = n.reg.authenticate(&c.identity, &c.secret).await.unwrap();
+    let other = valve(&n).await;
     let e = n
         .reg
         .set_template_required(&other, "88.118.8", true)
