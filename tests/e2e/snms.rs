@@ -133,13 +133,19 @@ async fn session(n: &TestNode) {
     assert_eq!(v["status"], 1, "{v}");
     assert_eq!(v["data"]["items"][5]["idIndex"], 2005, "{v}");
     assert_eq!(v["data"]["items"][6]["state"], 0, "{v}");
+    register(n, &t).await;
+    detail_and_update(n, &t).await;
+    delete(n, &t).await;
+}
 
+/// One identifier, then a batch of 2,000.
+async fn register(n: &TestNode, t: &str) {
     // One identifier, then 2,000 referring to it.
     let one = good("88.118.8/SN-0", "S-0");
-    let v = call(n, Method::POST, "/identityv2/data", &t, Some(one.clone())).await;
+    let v = call(n, Method::POST, "/identityv2/data", t, Some(one.clone())).await;
     assert_eq!((&v["status"], &v["data"]), (&json!(1), &json!(true)), "{v}");
     // Registering again after a timeout: SNMS's documents say "标识已存在" means it is there.
-    let v = call(n, Method::POST, "/identityv2/data", &t, Some(one)).await;
+    let v = call(n, Method::POST, "/identityv2/data", t, Some(one)).await;
     assert_eq!(
         (&v["status"], &v["message"]),
         (&json!(-2), &json!("标识已存在")),
@@ -159,7 +165,7 @@ async fn session(n: &TestNode) {
         n,
         Method::POST,
         "/identityv2/data/batchCreate",
-        &t,
+        t,
         Some(json!(batch)),
     )
     .await;
@@ -172,13 +178,15 @@ async fn session(n: &TestNode) {
         &items[..3]
     );
     assert_eq!(items[1999]["handle"], "88.118.8/SN-2000");
+}
 
+async fn detail_and_update(n: &TestNode, t: &str) {
     // The detail: SNMS's fields, and the template item's name.
     let v = call(
         n,
         Method::GET,
         "/identityv2/data/detail?handle=88.118.8/SN-7",
-        &t,
+        t,
         None,
     )
     .await;
@@ -215,13 +223,13 @@ async fn session(n: &TestNode) {
     // Updates: one, then a batch; the detail shows them.
     let mut changed = good("88.118.8/SN-7", "S-7");
     changed["value"][0] = value(2000, "productName", "减速机");
-    let v = call(n, Method::PUT, "/identityv2/data", &t, Some(changed)).await;
+    let v = call(n, Method::PUT, "/identityv2/data", t, Some(changed)).await;
     assert_eq!(v["status"], 1, "{v}");
     let v = call(
         n,
         Method::GET,
         "/identityv2/data/detail?handle=88.118.8/SN-7",
-        &t,
+        t,
         None,
     )
     .await;
@@ -233,7 +241,7 @@ async fn session(n: &TestNode) {
         n,
         Method::PUT,
         "/identityv2/data/batchUpdate",
-        &t,
+        t,
         Some(json!(updates)),
     )
     .await;
@@ -249,12 +257,14 @@ async fn session(n: &TestNode) {
         n,
         Method::GET,
         "/identityv2/data/detail?handle=88.118.8/SN-9",
-        &t,
+        t,
         None,
     )
     .await;
     assert_eq!(of(&v["data"], 2005)["data"]["value"], "S-9x");
+}
 
+async fn delete(n: &TestNode, t: &str) {
     // Batch delete: each item reported; one that does not exist fails on its own.
     let mut handles: Vec<Value> = (1..=1999)
         .map(|i| json!(format!("88.118.8/SN-{i}")))
@@ -264,7 +274,7 @@ async fn session(n: &TestNode) {
         n,
         Method::DELETE,
         "/identityv2/data/batchDelete",
-        &t,
+        t,
         Some(json!(handles)),
     )
     .await;
@@ -282,7 +292,7 @@ async fn session(n: &TestNode) {
         n,
         Method::GET,
         "/identityv2/data/detail?handle=88.118.8/SN-5",
-        &t,
+        t,
         None,
     )
     .await;
@@ -291,7 +301,7 @@ async fn session(n: &TestNode) {
         n,
         Method::DELETE,
         "/identityv2/data",
-        &t,
+        t,
         Some(json!({"handle": "88.118.8/SN-2000"})),
     )
     .await;
@@ -301,7 +311,7 @@ async fn session(n: &TestNode) {
         n,
         Method::DELETE,
         "/identityv2/data/batchDelete",
-        &t,
+        t,
         Some(json!(vec!["88.118.8/X"; 2001])),
     )
     .await;
@@ -405,7 +415,11 @@ async fn refusals(n: &TestNode) {
         .await;
         assert_eq!(v["status"], -2, "{h} was written: {v}");
     }
+    strangers(n, &t).await;
+}
 
+/// Another enterprise's token, no token, a wrong password, a revoked token.
+async fn strangers(n: &TestNode, t: &str) {
     // Another enterprise's token writes nothing here: no permission.
     let other = token(n, &n.b, false).await;
     let v = call(
@@ -449,13 +463,13 @@ async fn refusals(n: &TestNode) {
     let wrong = json!({"username": n.a.identity, "password": "wrong"});
     let v = call(n, Method::POST, "/identity/token", "", Some(wrong)).await;
     assert_eq!(v["status"], -2, "{v}");
-    let v = call(n, Method::DELETE, "/identity/token", &t, None).await;
+    let v = call(n, Method::DELETE, "/identity/token", t, None).await;
     assert_eq!(v["status"], 1, "{v}");
     let v = call(
         n,
         Method::GET,
         "/identityv2/data/detail?handle=88.118.8/OK-1",
-        &t,
+        t,
         None,
     )
     .await;

@@ -136,68 +136,74 @@ async fn one_template_guards_every_write_path() {
         let (s, b) = n.get("/api/v1/template-history/88.118.8", a).await;
         assert_eq!((s, b[0]["action"].as_str()), (200, Some("create")), "{b}");
 
-        // The detail view names each value's item; anonymous readers see it too.
-        for who in [a, None] {
-            let (s, b) = n.get("/api/v1/identifiers/88.118.8/T-OK", who).await;
-            assert_eq!((s, &b["templateVersion"]), (200, &json!("gear-1")), "{b}");
-            let gtin = b["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|v| v["index"] == 2002)
-                .unwrap();
-            assert_eq!(
-                gtin["item"],
-                json!({"name": "商品条码", "idType": "gtin", "kind": "gs1"})
-            );
-            assert_eq!(gtin["data"]["value"], "4006381333931");
-        }
-        assert_eq!(n.get("/api/v1/identifiers/88.118.8/NONE", a).await.0, 404);
-
-        // A prefix whose policy requires a template refuses identifiers without one.
-        let policy = json!({"templateRequired": true});
-        let (s, b) = n.put("/api/v1/prefixes/88.118.8/policy", a, &policy).await;
-        assert_eq!(s, 204, "{b}");
-        let (s, b) = n
-            .put("/api/v1/prefixes/88.118.8/policy", Some(&n.b), &policy)
-            .await;
-        assert_eq!(s, 403, "{b}");
-        let plain = json!([v(1, "URL", "https://example.com")]);
-        let (s, b) = n.put("/api/handles/88.118.8/T-FREE", a, &plain).await;
-        assert_eq!(
-            (s, rules(&b)),
-            (400, vec![(1001, "template".to_owned())]),
-            "{b}"
-        );
-        let (_, b) = n.get("/api/v1/prefixes", a).await;
-        assert_eq!(b[0]["templateRequired"], json!(true), "{b}");
-
-        // The operator publishes a node-wide industry template; the enterprise adopts it.
-        let mut industry = template();
-        industry["prefix"] = json!("88.118");
-        industry["version"] = json!("gear-std-1");
-        let (s, b) = n
-            .post("/api/v1/templates", Some(&n.operator), &industry)
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let adopt = json!({"prefix": "88.118.8", "from": "gear-std-1", "version": "gear-2"});
-        let (s, b) = n.post("/api/v1/template-adoptions", a, &adopt).await;
-        assert_eq!(
-            (s, &b["adopted"]),
-            (201, &json!("88.118/gear-std-1")),
-            "{b}"
-        );
-        let (s, b) = n
-            .put(
-                "/api/handles/88.118.8/T-ADOPT",
-                a,
-                &json!([
-                    v(1001, "TEMPLATE", "gear-2"),
-                    v(2000, "productName", "齿轮箱")
-                ]),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
+        detail_policy_and_adoption(&n).await;
         n.node.stop().await.unwrap();
     }
+}
+
+/// The detail view, a prefix requiring templates, and a node-wide template adopted.
+async fn detail_policy_and_adoption(n: &crate::common::TestNode) {
+    let a = Some(&n.a);
+    // The detail view names each value's item; anonymous readers see it too.
+    for who in [a, None] {
+        let (s, b) = n.get("/api/v1/identifiers/88.118.8/T-OK", who).await;
+        assert_eq!((s, &b["templateVersion"]), (200, &json!("gear-1")), "{b}");
+        let gtin = b["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["index"] == 2002)
+            .unwrap();
+        assert_eq!(
+            gtin["item"],
+            json!({"name": "商品条码", "idType": "gtin", "kind": "gs1"})
+        );
+        assert_eq!(gtin["data"]["value"], "4006381333931");
+    }
+    assert_eq!(n.get("/api/v1/identifiers/88.118.8/NONE", a).await.0, 404);
+
+    // A prefix whose policy requires a template refuses identifiers without one.
+    let policy = json!({"templateRequired": true});
+    let (s, b) = n.put("/api/v1/prefixes/88.118.8/policy", a, &policy).await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = n
+        .put("/api/v1/prefixes/88.118.8/policy", Some(&n.b), &policy)
+        .await;
+    assert_eq!(s, 403, "{b}");
+    let plain = json!([v(1, "URL", "https://example.com")]);
+    let (s, b) = n.put("/api/handles/88.118.8/T-FREE", a, &plain).await;
+    assert_eq!(
+        (s, rules(&b)),
+        (400, vec![(1001, "template".to_owned())]),
+        "{b}"
+    );
+    let (_, b) = n.get("/api/v1/prefixes", a).await;
+    assert_eq!(b[0]["templateRequired"], json!(true), "{b}");
+
+    // The operator publishes a node-wide industry template; the enterprise adopts it.
+    let mut industry = template();
+    industry["prefix"] = json!("88.118");
+    industry["version"] = json!("gear-std-1");
+    let (s, b) = n
+        .post("/api/v1/templates", Some(&n.operator), &industry)
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let adopt = json!({"prefix": "88.118.8", "from": "gear-std-1", "version": "gear-2"});
+    let (s, b) = n.post("/api/v1/template-adoptions", a, &adopt).await;
+    assert_eq!(
+        (s, &b["adopted"]),
+        (201, &json!("88.118/gear-std-1")),
+        "{b}"
+    );
+    let (s, b) = n
+        .put(
+            "/api/handles/88.118.8/T-ADOPT",
+            a,
+            &json!([
+                v(1001, "TEMPLATE", "gear-2"),
+                v(2000, "productName", "齿轮箱")
+            ]),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use idnode_core::json::ValueIn;
 use idnode_core::{validate_record, HandleValue, Identifier};
-use idnode_store::{Idempotency, Op, StoreError};
+use idnode_store::{HandleRecord, Idempotency, Op, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::handles::{item_error, with_default_admin};
@@ -98,7 +98,7 @@ fn is_template_data(v: &HandleValue) -> bool {
 }
 
 /// Store item errors as problems, positioned by request item (store positions count ops).
-fn store_problems(
+pub(crate) fn store_problems(
     items: &[idnode_store::ItemError],
     position_of: &HashMap<&str, usize>,
 ) -> Vec<ItemProblem> {
@@ -112,7 +112,7 @@ fn store_problems(
         .collect()
 }
 
-fn problem(position: usize, handle: &str, e: &RegistryError) -> ItemProblem {
+pub(crate) fn problem(position: usize, handle: &str, e: &RegistryError) -> ItemProblem {
     ItemProblem {
         position,
         handle: handle.to_owned(),
@@ -333,80 +333,18 @@ impl Registry {
             handles: Vec::with_capacity(checked.len()),
         };
         for c in checked {
-            let k = c.position;
             outcome.handles.push(c.id.as_str().to_owned());
-            let rec = match &c.kind {
-                Change::Create(values) => {
-                    let mut values = values.clone();
-                    self.prepare(&c.id, &mut values, &mut secrets);
-                    if let Err(e) = validate_record(&values) {
-                        problems.push(problem(k, c.id.as_str(), &e.into()));
-                        continue;
+            match self.op_for(c, current.get(c.id.as_str()), &mut secrets) {
+                Ok(op) => {
+                    match &op {
+                        Op::Create { .. } => outcome.created += 1,
+                        Op::Update { .. } => outcome.updated += 1,
+                        _ => outcome.deleted += 1,
                     }
-                    // The limit counts the values sent, not the HS_ADMIN added for them.
-                    with_default_admin(&c.info, &mut values);
-                    ops.push(Op::Create {
-                        handle: c.id.clone(),
-                        values,
-                    });
-                    outcome.created += 1;
-                    continue;
+                    ops.push(op);
                 }
-                _ => match current.get(c.id.as_str()) {
-                    Some(rec) => rec,
-                    None => {
-                        problems.push(problem(k, c.id.as_str(), &RegistryError::HandleNotFound));
-                        continue;
-                    }
-                },
-            };
-            let handle = c.id.as_str().to_owned();
-            let values = match &c.kind {
-                Change::Update(values) => {
-                    secrets.push(Op::DeleteSecret {
-                        handle,
-                        index: None,
-                    });
-                    values.clone()
-                }
-                Change::ReplaceData(values) => {
-                    let (replaced, kept): (Vec<_>, Vec<_>) =
-                        rec.values.iter().cloned().partition(is_template_data);
-                    secrets.extend(replaced.iter().filter(|v| v.is_secret()).map(|v| {
-                        Op::DeleteSecret {
-                            handle: handle.clone(),
-                            index: Some(v.index),
-                        }
-                    }));
-                    kept.into_iter().chain(values.iter().cloned()).collect()
-                }
-                _ => {
-                    secrets.push(Op::DeleteSecret {
-                        handle,
-                        index: None,
-                    });
-                    ops.push(Op::Delete {
-                        handle: c.id.clone(),
-                        expected_version: rec.version,
-                        before: rec.values.clone(),
-                    });
-                    outcome.deleted += 1;
-                    continue;
-                }
-            };
-            let mut values = values;
-            self.prepare(&c.id, &mut values, &mut secrets);
-            if let Err(e) = validate_record(&values) {
-                problems.push(problem(k, c.id.as_str(), &e.into()));
-                continue;
+                Err(e) => problems.push(problem(c.position, c.id.as_str(), &e)),
             }
-            ops.push(Op::Update {
-                handle: c.id.clone(),
-                expected_version: rec.version,
-                before: rec.values.clone(),
-                values,
-            });
-            outcome.updated += 1;
         }
         if !problems.is_empty() {
             return Err(RegistryError::Batch(problems));
@@ -414,132 +352,66 @@ impl Registry {
         ops.extend(secrets);
         Ok((ops, outcome))
     }
-}
 
-/// Counts of an [`Registry::upsert`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UpsertReport {
-    /// Handles created.
-    pub created: usize,
-    /// Handles whose values changed.
-    pub updated: usize,
-    /// Handles already holding exactly these values.
-    pub unchanged: usize,
-}
-
-fn comparable(values: &[HandleValue]) -> Vec<HandleValue> {
-    let mut v: Vec<HandleValue> = values
-        .iter()
-        .cloned()
-        .map(|mut v| {
-            v.timestamp = 0;
-            v
-        })
-        .collect();
-    v.sort_by_key(|v| v.index);
-    v
-}
-
-impl Registry {
-    /// Creates or replaces handles so that each holds exactly the given values, in one
-    /// transaction. Handles already holding them are left alone, so re-running an import
-    /// changes nothing. Problems carry the item's position in `items`.
-    pub async fn upsert(
+    /// The store operation of one checked item, given the record it addresses; secrets it
+    /// sets or drops go to `secrets`.
+    fn op_for(
         &self,
-        p: &Principal,
-        items: Vec<(String, Vec<HandleValue>)>,
-    ) -> Result<UpsertReport> {
-        let mut problems = Vec::new();
-        let mut parsed = Vec::with_capacity(items.len());
-        let mut seen = HashSet::new();
-        for (k, (text, values)) in items.into_iter().enumerate() {
-            let checked = async {
-                let id = Identifier::parse(&text)?;
-                if !seen.insert(id.as_str().to_owned()) {
-                    return Err(RegistryError::BadRequest(format!("{id} appears twice")));
-                }
-                let info = self.write_scope(p, &id).await?;
-                if values.iter().any(|v| v.is_secret() && v.data.is_empty()) {
-                    return Err(RegistryError::InvalidValue(
-                        "an HS_SECKEY value needs the secret as its data".into(),
-                    ));
-                }
-                let mut values = values;
-                // The limit counts the values sent, not the HS_ADMIN added for them.
-                validate_record(&values)?;
-                with_default_admin(&info, &mut values);
-                Ok((id, values))
-            }
-            .await;
-            match checked {
-                Ok(x) => parsed.push((k, x.0, x.1)),
-                Err(e) => problems.push(problem(k, &text, &e)),
-            }
+        c: &Checked,
+        current: Option<&HandleRecord>,
+        secrets: &mut Vec<Op>,
+    ) -> Result<Op> {
+        let handle = c.id.as_str().to_owned();
+        if let Change::Create(values) = &c.kind {
+            let mut values = values.clone();
+            self.prepare(&c.id, &mut values, secrets);
+            validate_record(&values)?;
+            // The limit counts the values sent, not the HS_ADMIN added for them.
+            with_default_admin(&c.info, &mut values);
+            return Ok(Op::Create {
+                handle: c.id.clone(),
+                values,
+            });
         }
-        if !problems.is_empty() {
-            return Err(RegistryError::Batch(problems));
-        }
-        for attempt in 0..3 {
-            let names: Vec<String> = parsed
-                .iter()
-                .map(|(_, id, _)| id.as_str().to_owned())
-                .collect();
-            let current: HashMap<String, _> = self
-                .store
-                .get_handles(&names)
-                .await?
-                .into_iter()
-                .map(|r| (r.handle.clone(), r))
-                .collect();
-            let mut report = UpsertReport::default();
-            let mut ops = Vec::new();
-            let mut secrets = Vec::new();
-            for (_, id, values) in &parsed {
-                let mut values = values.clone();
-                match current.get(id.as_str()) {
-                    Some(rec) if comparable(&rec.values) == comparable(&values) => {
-                        report.unchanged += 1;
+        let rec = current.ok_or(RegistryError::HandleNotFound)?;
+        let mut values = match &c.kind {
+            Change::ReplaceData(values) => {
+                let (replaced, kept): (Vec<_>, Vec<_>) =
+                    rec.values.iter().cloned().partition(is_template_data);
+                secrets.extend(replaced.iter().filter(|v| v.is_secret()).map(|v| {
+                    Op::DeleteSecret {
+                        handle: handle.clone(),
+                        index: Some(v.index),
                     }
-                    Some(rec) => {
-                        secrets.push(Op::DeleteSecret {
-                            handle: id.as_str().to_owned(),
-                            index: None,
-                        });
-                        self.prepare(id, &mut values, &mut secrets);
-                        ops.push(Op::Update {
-                            handle: id.clone(),
-                            expected_version: rec.version,
-                            before: rec.values.clone(),
-                            values,
-                        });
-                        report.updated += 1;
-                    }
-                    None => {
-                        self.prepare(id, &mut values, &mut secrets);
-                        ops.push(Op::Create {
-                            handle: id.clone(),
-                            values,
-                        });
-                        report.created += 1;
-                    }
-                }
+                }));
+                kept.into_iter().chain(values.iter().cloned()).collect()
             }
-            if ops.is_empty() {
-                return Ok(report);
+            Change::Update(values) => {
+                secrets.push(Op::DeleteSecret {
+                    handle,
+                    index: None,
+                });
+                values.clone()
             }
-            ops.extend(secrets);
-            match self.commit(p, ops).await {
-                Ok(()) => return Ok(report),
-                Err(e) if attempt < 2 && e.is_version_conflict() => {}
-                Err(WriteFailure::Store(StoreError::Batch(items))) => {
-                    let pos = parsed.iter().map(|(k, id, _)| (id.as_str(), *k)).collect();
-                    return Err(RegistryError::Batch(store_problems(&items, &pos)));
-                }
-                Err(e) => return Err(e.into()),
+            _ => {
+                secrets.push(Op::DeleteSecret {
+                    handle,
+                    index: None,
+                });
+                return Ok(Op::Delete {
+                    handle: c.id.clone(),
+                    expected_version: rec.version,
+                    before: rec.values.clone(),
+                });
             }
-        }
-        Err(RegistryError::Conflict(
-            "the handles kept changing concurrently; retry".into(),
-        ))
+        };
+        self.prepare(&c.id, &mut values, secrets);
+        validate_record(&values)?;
+        Ok(Op::Update {
+            handle: c.id.clone(),
+            expected_version: rec.version,
+            before: rec.values.clone(),
+            values,
+        })
     }
 }

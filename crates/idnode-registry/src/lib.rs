@@ -19,6 +19,7 @@ mod seal;
 mod template_use;
 mod templates;
 mod tokens;
+mod upsert;
 mod upstream;
 
 use std::sync::Arc;
@@ -32,7 +33,7 @@ pub use auth::{
     generate_secret, hash_secret, parse_identity, verify_secret, Credentials, Principal,
     SECRET_ALG, SECRET_ITERATIONS, VERIFICATIONS_PER_SECOND, VERIFICATION_BURST,
 };
-pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, Change, UpsertReport};
+pub use batch::{BatchItem, BatchOutcome, BatchReply, BatchRequest, Change};
 pub use conform::TemplateProblem;
 pub use detail::{Detail, ItemInfo};
 pub use directory::NodeEntry;
@@ -42,6 +43,7 @@ pub use quota::Quotas;
 pub use seal::{SealingKey, SEALING_KEY_LEN};
 pub use template_use::TemplateUse;
 pub use tokens::{daily_password, IssuedToken, TokenProof, DEFAULT_TOKEN_LIFETIME};
+pub use upsert::UpsertReport;
 pub use upstream::UpstreamPolicy;
 
 /// Largest batch accepted by [`Registry::batch`].
