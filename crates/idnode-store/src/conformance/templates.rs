@@ -25,6 +25,14 @@ fn create(prefix: &str, version: &str, body: &str) -> Op {
     })
 }
 
+fn update(version: &str, body: &str) -> Op {
+    t(TemplateOp::Update {
+        prefix: "88.200.1".into(),
+        version: version.into(),
+        body: body.into(),
+    })
+}
+
 fn claim(index: u32, value: &str, handle: &str) -> Op {
     t(TemplateOp::Claim {
         prefix: "88.200.1".into(),
@@ -80,13 +88,6 @@ async fn versions(store: &dyn Store) {
         vec![]
     );
 
-    let update = |v: &str, body: &str| {
-        t(TemplateOp::Update {
-            prefix: "88.200.1".into(),
-            version: v.into(),
-            body: body.into(),
-        })
-    };
     store
         .apply(&batch("ent:2", vec![update("1.0", "{\"a\":2}")]))
         .await
@@ -99,6 +100,11 @@ async fn versions(store: &dyn Store) {
         "{missing:?}"
     );
 
+    used_versions(store).await;
+}
+
+/// A version marked used with an identifier's write, atomically; used, it is frozen.
+async fn used_versions(store: &dyn Store) {
     // Marking a version used and writing an identifier are one transaction: a failing
     // identifier leaves the version unused, and a missing version fails the identifier.
     let handle = |h: &str| Op::Create {
