@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bulk registration against a 10-item metadata template, beside the same registration without
-# one, measured in the same run (idnode on core 1, the load generator on core 0, SQLite):
+# one, measured in the same run (idnode on core 1, the load generator on core 0, SQLite or PostgreSQL):
 # each round starts a fresh node with two enterprises, defines the template
 # (`idnode-loadtest template`: string, pattern, integer and number ranges, enum, date, URL,
 # GS1 check digit, e-mail, boolean) under the second, and registers COUNT identifiers
@@ -10,27 +10,37 @@
 # node ran faster second than first either way). Prints both rates per round and the median
 # ratio.
 # Usage: loadtest/templates.sh [COUNT=100000] [ROUNDS=3] [UNIQUE=0|1 (serial number unique)]
+#        [BACKEND=sqlite|postgres (a throwaway cluster on core 0, a database per round)]
 set -euo pipefail
-export RUST_BACKTRACE=0
+export RUST_BACKTRACE=0 IDNODE_LOG=${IDNODE_LOG:-warn}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-N=${1:-100000}; R=${2:-3}; UNIQUE=${3:-0}
+N=${1:-100000}; R=${2:-3}; UNIQUE=${3:-0}; BACKEND=${4:-sqlite}
 PORT=18020
 cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
 BIN=$ROOT/target/release
 IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-tpl.XXXX)
 . "$ROOT/loadtest/common.sh"
+PGPORT=55436
+[ "$BACKEND" = postgres ] && pg_start 0 $PGPORT
+db_url() { # $1 round
+  case $BACKEND in
+    sqlite) echo "sqlite://$W/$1/idnode.db" ;;
+    postgres) as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres "r$1"
+              echo "postgres://postgres@127.0.0.1:$PGPORT/r$1" ;;
+  esac
+}
 
 secret_of() { "$IDNODE" --database-url "$1" enterprise create --name "$2" --prefix "$3" | awk '/^secret:/{print $2}'; }
 bulk() { # $1 prefix, $2 secret, $3 count, rest: extra flags; prints ids/s
   taskset -c 0 "$BIN/idnode-loadtest" bulk --url "http://127.0.0.1:$PORT" --identity "300:0.NA/$1" \
     --secret="$2" --prefix "$1" --count "$3" "${@:4}" | awk '/bulk_ids_per_s/{print $2}'
 }
-echo "== idnode bulk registration with and without a 10-item template: $N identifiers, $R rounds, unique serial: $UNIQUE, $(date -u +%FT%TZ) =="
+echo "== idnode bulk registration with and without a 10-item template: $N identifiers, $R rounds, unique serial: $UNIQUE, $BACKEND, $(date -u +%FT%TZ) =="
 printf "%-6s %-16s %-22s %s\n" round order "no template, ids/s" "template, ids/s -> ratio"
 RATIOS=()
 for r in $(seq "$R"); do
-  mkdir -p "$W/$r"; DB="sqlite://$W/$r/idnode.db"
+  mkdir -p "$W/$r"; DB=$(db_url "$r")
   "$IDNODE" --database-url "$DB" init --node-prefix 88.100 >/dev/null 2>&1
   S1=$(secret_of "$DB" plain 88.100.1); S2=$(secret_of "$DB" templated 88.100.2)
   S3=$(secret_of "$DB" warm-up 88.100.3)

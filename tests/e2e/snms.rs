@@ -360,7 +360,16 @@ async fn refusals(n: &TestNode) {
         "gear-9",
         &[value(2000, "productName", "x")],
     );
-    let batch = json!([missing, good("88.118.8/OK-1", "S-ok"), unknown]);
+    // A value whose type is not its item's idType.
+    let mistyped = data(
+        "88.118.8/BAD-5",
+        "gear-1",
+        &[
+            value(2000, "productName", "x"),
+            value(2001, "colour", "A"),
+        ],
+    );
+    let batch = json!([missing, good("88.118.8/OK-1", "S-ok"), unknown, mistyped]);
     let v = call(
         n,
         Method::POST,
@@ -385,6 +394,13 @@ async fn refusals(n: &TestNode) {
             .contains("index 1001 (TEMPLATE)"),
         "{v}"
     );
+    assert!(
+        items[3]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("index 2001 (grade): expected value type grade"),
+        "{v}"
+    );
     // Index 1001 is the template version's, set by templateVersion only.
     let v = call(
         n,
@@ -404,6 +420,7 @@ async fn refusals(n: &TestNode) {
         "88.118.8/BAD-2",
         "88.118.8/BAD-3",
         "88.118.8/BAD-4",
+        "88.118.8/BAD-5",
     ] {
         let v = call(
             n,
