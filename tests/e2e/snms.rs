@@ -364,10 +364,7 @@ async fn refusals(n: &TestNode) {
     let mistyped = data(
         "88.118.8/BAD-5",
         "gear-1",
-        &[
-            value(2000, "productName", "x"),
-            value(2001, "colour", "A"),
-        ],
+        &[value(2000, "productName", "x"), value(2001, "colour", "A")],
     );
     let batch = json!([missing, good("88.118.8/OK-1", "S-ok"), unknown, mistyped]);
     let v = call(
