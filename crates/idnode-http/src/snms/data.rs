@@ -1,114 +1,25 @@
 //! Identifiers the SNMS way (`/identityv2/data…`): one at a time, in batches of up to 2,000
 //! whose items succeed or fail each on its own, and the detail with template item names.
 //!
-//! An SNMS identifier body is `{handle, templateVersion, value: [{index, type, data:
-//! {format: "string", value}, auth}]}`: `templateVersion` becomes the value at index 1001
-//! (`TEMPLATE`), which the body may not set itself; item values sit from index 2000 up.
+//! An SNMS identifier body becomes values through `idnode_template::snms_values`
+//! (`templateVersion` at index 1001, which the body may not set itself; items from 2000 up).
 
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use idnode_core::HandleValue;
 use idnode_registry::{Change, ItemProblem, Registry, RegistryError};
-use idnode_template::{FIRST_ITEM_INDEX, TEMPLATE_INDEX, TEMPLATE_TYPE};
+use idnode_template::{snms_handle, snms_values};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{body, message_of, ok, status_of, Refusal, Signed, MAX_SNMS_BATCH, OK};
 use crate::AppState;
 
-/// One identifier as SNMS sends it (its `handle` is read by [`handle_of`]).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DataIn {
-    #[serde(default)]
-    template_version: Option<String>,
-    #[serde(default)]
-    value: Vec<ValueIn>,
-}
-
-#[derive(Deserialize)]
-struct ValueIn {
-    index: Value,
-    #[serde(rename = "type")]
-    type_name: String,
-    data: DataValue,
-}
-
-#[derive(Deserialize)]
-struct DataValue {
-    #[serde(default)]
-    format: Option<String>,
-    /// SNMS's table spells it `vlaue` once.
-    #[serde(alias = "vlaue")]
-    value: Value,
-}
-
-fn invalid(m: String) -> RegistryError {
-    RegistryError::InvalidValue(m)
-}
-
-/// The values of an SNMS identifier body: its template version at 1001, then its items.
-fn values_of(d: DataIn) -> Result<Vec<HandleValue>, RegistryError> {
-    let version = d
-        .template_version
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            invalid("templateVersion 不能为空 (the template version is required)".into())
-        })?;
-    let mut values = vec![HandleValue::text(TEMPLATE_INDEX, TEMPLATE_TYPE, &version)];
-    for v in d.value {
-        let index = match &v.index {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| {
-            invalid(format!(
-                "索引 {} 不是整数 (index is not an integer)",
-                v.index
-            ))
-        })?;
-        if index == TEMPLATE_INDEX {
-            return Err(invalid(
-                "索引1001为预留索引 (index 1001 is reserved: it holds templateVersion)".into(),
-            ));
-        }
-        if index < FIRST_ITEM_INDEX {
-            return Err(invalid(format!(
-                "非法操作，索引{index}在模板中不存在 (template items start at index 2000)"
-            )));
-        }
-        if v.data.format.as_deref().is_some_and(|f| f != "string") {
-            return Err(invalid(format!(
-                "索引{index}: data.format 只支持 string (only the string format)"
-            )));
-        }
-        let text = match v.data.value {
-            Value::String(s) => s,
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        values.push(HandleValue::text(index, &v.type_name, &text));
-    }
-    Ok(values)
-}
-
-/// The handle an item names (for its report even when the rest of it is malformed).
-fn handle_of(v: &Value) -> String {
-    match v.get("handle") {
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
-    }
-}
-
 /// An item of a create or update batch as a change (or why it cannot be one).
 fn change_of(v: Value, update: bool) -> (String, Result<Change, RegistryError>) {
-    let handle = handle_of(&v);
-    let change = serde_json::from_value::<DataIn>(v)
-        .map_err(|e| invalid(format!("格式错误 (malformed item): {e}")))
-        .and_then(values_of)
+    let handle = snms_handle(&v);
+    let change = snms_values(v)
+        .map_err(RegistryError::InvalidValue)
         .map(|values| {
             if update {
                 Change::ReplaceData(values)
