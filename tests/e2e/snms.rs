@@ -306,6 +306,18 @@ async fn delete(n: &TestNode, t: &str) {
     )
     .await;
     assert_eq!(v["status"], 1, "{v}");
+    let v = call(
+        n,
+        Method::DELETE,
+        "/identityv2/data",
+        t,
+        Some(json!({"handle": "88.118.8/SN-2000"})),
+    )
+    .await;
+    assert_eq!(
+        (&v["status"], &v["message"]),
+        (&json!(-2), &json!("没有找到标识"))
+    );
     // Over 2,000 items is refused whole.
     let v = call(
         n,

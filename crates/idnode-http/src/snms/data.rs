@@ -7,6 +7,7 @@
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use idnode_core::ResponseCode;
 use idnode_registry::{Change, ItemProblem, Registry, RegistryError};
 use idnode_template::{snms_handle, snms_values};
 use serde::{Deserialize, Serialize};
@@ -71,7 +72,16 @@ pub(super) async fn remove(
     b: Body,
 ) -> Result<Response, Refusal> {
     let h: HandleIn = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    one(&s.0.registry, &a, (h.handle, Ok(Change::Delete))).await
+    // SNMS answers a single delete of a missing identifier with these words (its batch
+    // delete says 标识不存在, as message_of does).
+    one(&s.0.registry, &a, (h.handle, Ok(Change::Delete)))
+        .await
+        .map_err(|mut r| {
+            if r.message == message_of(ResponseCode::HandleNotFound.code(), "") {
+                r.message = "没有找到标识".into();
+            }
+            r
+        })
 }
 
 /// The result of one item of a create or update batch.

@@ -121,7 +121,7 @@ pub(crate) fn add_to(doc: &mut Value) {
         "/identityv2/data": {
             "post": op("Register an identifier", "One create through the write pipeline: templateVersion becomes the value at index 1001 (TEMPLATE), which the body may not set; items from 2000 up; checked against the template (every violation in message). An existing handle: -2 标识已存在.", Some(reference("SnmsData")), true),
             "put": op("Update an identifier", "Replaces the identifier's template data (1001 and 2000 up) and keeps its other values (HS_ADMIN, keys); checked like a registration.", Some(reference("SnmsData")), true),
-            "delete": op("Delete an identifier", "Deletes it (a missing one: -2 标识不存在).", Some(reference("SnmsHandle")), true)
+            "delete": op("Delete an identifier", "Deletes it (a missing one: -2 没有找到标识).", Some(reference("SnmsHandle")), true)
         },
         "/identityv2/data/detail": {
             "get": {
