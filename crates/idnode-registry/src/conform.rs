@@ -31,7 +31,7 @@ pub(crate) struct Conformed {
 }
 
 /// The template version an identifier's values name, if any.
-fn named_version(values: &[HandleValue]) -> Option<String> {
+pub(crate) fn named_version(values: &[HandleValue]) -> Option<String> {
     values
         .iter()
         .find(|v| v.index == TEMPLATE_INDEX)

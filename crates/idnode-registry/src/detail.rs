@@ -3,8 +3,8 @@
 
 use idnode_core::{HandleValue, Identifier};
 use idnode_resolver::ResolveError;
-use idnode_template::TEMPLATE_INDEX;
 
+use crate::conform::named_version;
 use crate::{Principal, Registry, RegistryError, Result};
 
 /// What a template says about one value.
@@ -45,11 +45,7 @@ impl Registry {
                 ResolveError::Store(s) => RegistryError::Store(s),
                 other => RegistryError::BadRequest(other.to_string()),
             })?;
-        let template_version = entry
-            .values
-            .iter()
-            .find(|v| v.index == TEMPLATE_INDEX)
-            .map(|v| String::from_utf8_lossy(&v.data).into_owned());
+        let template_version = named_version(&entry.values);
         let loaded = match &template_version {
             Some(version) => {
                 let prefix = self.allocated_prefix(&id).await?;

@@ -7,10 +7,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use idnode_core::HandleValue;
 use idnode_store::Op;
-use idnode_template::TEMPLATE_INDEX;
 
+use crate::conform::named_version;
 use crate::{Principal, Registry, Result};
 
 const IDENTIFIERS: &str = "template.identifiers:";
@@ -42,27 +41,20 @@ impl Pending {
     }
 }
 
-fn version_of(values: &[HandleValue]) -> Option<String> {
-    values
-        .iter()
-        .find(|v| v.index == TEMPLATE_INDEX)
-        .map(|v| String::from_utf8_lossy(&v.data).into_owned())
-}
-
 impl Registry {
     /// What `ops` change in template use (computed before the write, counted after it).
     pub(crate) async fn template_use_of(&self, ops: &[Op]) -> Result<Vec<(String, i64)>> {
         let mut out = Vec::new();
         for op in ops {
             let (handle, before, after) = match op {
-                Op::Create { handle, values } => (handle, None, version_of(values)),
+                Op::Create { handle, values } => (handle, None, named_version(values)),
                 Op::Update {
                     handle,
                     before,
                     values,
                     ..
-                } => (handle, version_of(before), version_of(values)),
-                Op::Delete { handle, before, .. } => (handle, version_of(before), None),
+                } => (handle, named_version(before), named_version(values)),
+                Op::Delete { handle, before, .. } => (handle, named_version(before), None),
                 _ => continue,
             };
             if before.is_none() && after.is_none() {

@@ -31,11 +31,13 @@ fn change_of(v: Value, update: bool) -> (String, Result<Change, RegistryError>) 
     (handle, change)
 }
 
-/// Writes one item; its failure is the whole answer.
+/// Writes one item; its failure is the whole answer (`not_found` words a missing handle,
+/// when the document for the call words it otherwise than [`message_of`]).
 async fn one(
     registry: &Registry,
     a: &Signed,
     item: (String, Result<Change, RegistryError>),
+    not_found: Option<&str>,
 ) -> Result<Response, Refusal> {
     let failed = registry.write_each(&a.principal, vec![item]).await?;
     match failed.first() {
@@ -43,7 +45,10 @@ async fn one(
         Some(p) => Err(Refusal {
             http: axum::http::StatusCode::OK,
             status: status_of(p.code),
-            message: message_of(p.code, &p.message),
+            message: match not_found {
+                Some(words) if p.code == ResponseCode::HandleNotFound.code() => words.into(),
+                _ => message_of(p.code, &p.message),
+            },
         }),
     }
 }
@@ -56,7 +61,7 @@ pub(super) async fn write<const UPDATE: bool>(
     b: Body,
 ) -> Result<Response, Refusal> {
     let v: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    one(&s.0.registry, &a, change_of(v, UPDATE)).await
+    one(&s.0.registry, &a, change_of(v, UPDATE), None).await
 }
 
 /// `{"handle": …}` of a delete.
@@ -72,16 +77,9 @@ pub(super) async fn remove(
     b: Body,
 ) -> Result<Response, Refusal> {
     let h: HandleIn = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    // SNMS answers a single delete of a missing identifier with these words (its batch
-    // delete says 标识不存在, as message_of does).
-    one(&s.0.registry, &a, (h.handle, Ok(Change::Delete)))
-        .await
-        .map_err(|mut r| {
-            if r.message == message_of(ResponseCode::HandleNotFound.code(), "") {
-                r.message = "没有找到标识".into();
-            }
-            r
-        })
+    // SNMS words a single delete of a missing identifier so (its batch delete: 标识不存在).
+    let item = (h.handle, Ok(Change::Delete));
+    one(&s.0.registry, &a, item, Some("没有找到标识")).await
 }
 
 /// The result of one item of a create or update batch.
