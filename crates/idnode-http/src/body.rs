@@ -141,11 +141,7 @@ mod tests {
 
     #[test]
     fn only_json_media_types_pass() {
-        let with = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::CONTENT_TYPE, v.parse().unwrap());
-            is_json(&h)
-        };
+        let with = |v: &str| is_json(&crate::one_header(header::CONTENT_TYPE, v));
         assert!(with("application/json"));
         assert!(with("Application/JSON; charset=utf-8"));
         assert!(with("application/merge-patch+json"));

@@ -280,3 +280,11 @@ pub async fn serve(
     });
     conn::serve(listener, conn::App::new(app), limits, shutdown).await
 }
+
+/// Headers holding one header, for unit tests.
+#[cfg(test)]
+pub(crate) fn one_header(name: axum::http::HeaderName, value: &str) -> axum::http::HeaderMap {
+    let mut h = axum::http::HeaderMap::new();
+    h.insert(name, value.parse().unwrap());
+    h
+}

@@ -1,7 +1,7 @@
 //! The management API under `/api/v1`, described by a generated OpenAPI document.
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -306,6 +306,26 @@ pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
+/// An authenticated caller and its JSON body: the caller is authenticated before the body
+/// is read (within the node's body limit).
+pub(crate) struct Posted<T> {
+    /// Who posted it.
+    pub(crate) a: Authed,
+    /// What was posted.
+    pub(crate) body: T,
+}
+
+impl<T: for<'de> Deserialize<'de>> FromRequest<AppState> for Posted<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let a = Authed::from_request_parts(&mut parts, s).await?;
+        let body = json_body(s, &a, body).await?;
+        Ok(Self { a, body })
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/enterprises", responses(
     (status = 200, body = [EnterpriseDto]), (status = 401, body = ErrorDoc)))]
 async fn list_enterprises(
@@ -327,10 +347,8 @@ async fn list_enterprises(
     (status = 201, body = CreatedEnterpriseDto), (status = 409, body = ErrorDoc), (status = 403, body = ErrorDoc)))]
 async fn create_enterprise(
     State(s): State<AppState>,
-    a: Authed,
-    body: Body,
+    Posted { a, body: req }: Posted<NewEnterpriseDto>,
 ) -> Result<(StatusCode, Json<CreatedEnterpriseDto>), ApiError> {
-    let req: NewEnterpriseDto = json_body(&s, &a, body).await?;
     let p = a.principal;
     let (e, c) =
         s.0.registry
@@ -432,10 +450,8 @@ async fn list_prefixes(
     (status = 201, body = PrefixDto), (status = 409, body = ErrorDoc)))]
 async fn allocate_prefix(
     State(s): State<AppState>,
-    a: Authed,
-    body: Body,
+    Posted { a, body: req }: Posted<NewPrefixDto>,
 ) -> Result<(StatusCode, Json<PrefixDto>), ApiError> {
-    let req: NewPrefixDto = json_body(&s, &a, body).await?;
     let p = a.principal;
     let rec =
         s.0.registry

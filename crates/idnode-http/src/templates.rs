@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Authed;
-use crate::manage::{json_body, ApiPath, ErrorDoc};
+use crate::manage::{json_body, ApiPath, ErrorDoc, Posted};
 use crate::{ApiError, AppState};
 
 /// A prefix not served here (RC 301) is a resource that does not exist: 404.
@@ -155,19 +155,15 @@ impl From<TemplateChange> for TemplateChangeDto {
     (status = 409, body = ErrorDoc)))]
 pub(crate) async fn create(
     State(s): State<AppState>,
-    a: Authed,
-    body: Body,
+    Posted { a, body: t }: Posted<Template>,
 ) -> Result<(StatusCode, Json<TemplateDto>), ApiError> {
-    let t: Template = json_body(&s, &a, body).await?;
-    let template =
-        s.0.registry
-            .create_template(&a.principal, t)
-            .await
-            .map_err(served)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TemplateDto::new(template, false, None)),
-    ))
+    let made = s.0.registry.create_template(&a.principal, t).await;
+    Ok(created(made.map_err(served)?))
+}
+
+/// A 201 answer with a template just made (not used yet).
+fn created(t: Template) -> (StatusCode, Json<TemplateDto>) {
+    (StatusCode::CREATED, Json(TemplateDto::new(t, false, None)))
 }
 
 #[utoipa::path(get, path = "/api/v1/templates/{prefix}", params(("prefix" = String, Path)),
@@ -366,14 +362,11 @@ pub(crate) struct AdoptionDto {
     (status = 201, body = TemplateDto), (status = 404, body = ErrorDoc), (status = 409, body = ErrorDoc)))]
 pub(crate) async fn adopt(
     State(s): State<AppState>,
-    a: Authed,
-    body: Body,
+    Posted { a, body: d }: Posted<AdoptionDto>,
 ) -> Result<(StatusCode, Json<TemplateDto>), ApiError> {
-    let d: AdoptionDto = json_body(&s, &a, body).await?;
-    let t =
+    let made =
         s.0.registry
             .adopt_template(&a.principal, &d.prefix, &d.from, &d.version)
-            .await
-            .map_err(served)?;
-    Ok((StatusCode::CREATED, Json(TemplateDto::new(t, false, None))))
+            .await;
+    Ok(created(made.map_err(served)?))
 }

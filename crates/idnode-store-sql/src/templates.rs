@@ -25,16 +25,11 @@ pub(crate) async fn apply<D: Dialect>(
             version,
             body,
         } => {
-            let stmt = Stmt::new(
+            let sql =
                 "INSERT INTO templates (prefix, version, body, used, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 0, $4, $4)",
-            )
-            .bind(prefix)
-            .bind(version)
-            .bind(body)
-            .bind(now);
+                       VALUES ($1, $2, $3, 0, $4, $4)";
             change
-                .run::<D>(conn, stmt, "create", prefix, version, Some(body))
+                .run::<D>(conn, sql, "create", (prefix, version), Some(body))
                 .await
         }
         TemplateOp::Update {
@@ -42,25 +37,16 @@ pub(crate) async fn apply<D: Dialect>(
             version,
             body,
         } => {
-            let stmt = Stmt::new(
-                "UPDATE templates SET body = $1, updated_at = $2 \
-                 WHERE prefix = $3 AND version = $4 AND used = 0",
-            )
-            .bind(body)
-            .bind(now)
-            .bind(prefix)
-            .bind(version);
+            let sql = "UPDATE templates SET body = $3, updated_at = $4 \
+                       WHERE prefix = $1 AND version = $2 AND used = 0";
             change
-                .run::<D>(conn, stmt, "update", prefix, version, Some(body))
+                .run::<D>(conn, sql, "update", (prefix, version), Some(body))
                 .await
         }
         TemplateOp::Delete { prefix, version } => {
-            let stmt =
-                Stmt::new("DELETE FROM templates WHERE prefix = $1 AND version = $2 AND used = 0")
-                    .bind(prefix)
-                    .bind(version);
+            let sql = "DELETE FROM templates WHERE prefix = $1 AND version = $2 AND used = 0";
             change
-                .run::<D>(conn, stmt, "delete", prefix, version, None)
+                .run::<D>(conn, sql, "delete", (prefix, version), None)
                 .await
         }
         TemplateOp::Use { prefix, version } => {
@@ -100,17 +86,21 @@ struct Change<'a> {
 }
 
 impl Change<'_> {
-    /// Runs the statement changing a definition, then writes its history row. A statement
-    /// touching nothing means the version is missing or in use (an update or delete).
+    /// Runs `sql` changing a definition (`$1` prefix, `$2` version, then with a body `$3`
+    /// body and `$4` now), then writes its history row. A statement touching nothing means
+    /// the version is missing or in use (an update or delete).
     async fn run<D: Dialect>(
         &self,
         conn: &mut Conn<D>,
-        stmt: Stmt<'_>,
+        sql: &'static str,
         action: &str,
-        prefix: &str,
-        version: &str,
+        (prefix, version): (&str, &str),
         body: Option<&String>,
     ) -> Result<()> {
+        let mut stmt = Stmt::new(sql).bind(prefix).bind(version);
+        if let Some(body) = body {
+            stmt = stmt.bind(body).bind(self.now);
+        }
         match stmt.execute::<D::DB>(conn).await {
             Ok(0) => return Err(unchangeable::<D>(conn, prefix, version).await),
             Ok(_) => {}

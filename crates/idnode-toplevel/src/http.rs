@@ -229,26 +229,29 @@ async fn info_report(
     }
 }
 
-async fn bootstrap_put(
-    AxState(app): AxState<App>,
-    Path(prefix): Path<String>,
-    _: Owner,
-    body: Bytes,
-) -> Response {
-    let urls: Vec<String> = match serde_json::from_slice::<serde_json::Value>(&body)
+/// The base URLs of a bootstrap body `{"urls": [...]}`, each ending with `/`, or why not.
+fn base_urls(body: &[u8]) -> Result<Vec<String>, &'static str> {
+    let urls: Vec<String> = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| serde_json::from_value(v["urls"].clone()).ok())
-    {
-        Some(u) => u,
-        None => return result(StatusCode::BAD_REQUEST, 2001, "expected {\"urls\": [...]}"),
-    };
+        .ok_or("expected {\"urls\": [...]}")?;
     if urls.is_empty() || urls.iter().any(|u| !u.ends_with('/') || u.len() > 512) {
-        return result(StatusCode::BAD_REQUEST, 2001, "base URLs end with /");
+        return Err("base URLs end with /");
     }
-    match app.state.put_bootstrap(&prefix, &urls).await {
+    Ok(urls)
+}
+
+async fn bootstrap_put(
+    AxState(app): AxState<App>,
+    _: Owner,
+    Path(prefix): Path<String>,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let urls = base_urls(&body).map_err(|why| result(StatusCode::BAD_REQUEST, 2001, why))?;
+    Ok(match app.state.put_bootstrap(&prefix, &urls).await {
         Ok(()) => result(StatusCode::OK, 1000, "registered"),
         Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
+    })
 }
 
 async fn bootstrap_get(AxState(app): AxState<App>) -> Response {

@@ -4,8 +4,7 @@
 //! An SNMS identifier body becomes values through `idnode_template::snms_values`
 //! (`templateVersion` at index 1001, which the body may not set itself; items from 2000 up).
 
-use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use idnode_core::ResponseCode;
 use idnode_registry::{Change, ItemProblem, Registry, RegistryError};
@@ -13,7 +12,7 @@ use idnode_template::{snms_handle, snms_values};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{body, message_of, ok, status_of, Refusal, Signed, MAX_SNMS_BATCH, OK};
+use super::{message_of, ok, status_of, Asked, Refusal, Sent, Signed, MAX_SNMS_BATCH, OK};
 use crate::AppState;
 
 /// An item of a create or update batch as a change (or why it cannot be one).
@@ -57,26 +56,22 @@ async fn one(
 /// 2000 up, is replaced, the rest kept).
 pub(super) async fn write<const UPDATE: bool>(
     State(s): State<AppState>,
-    a: Signed,
-    b: Body,
+    Sent { who: a, body }: Sent<Value>,
 ) -> Result<Response, Refusal> {
-    let v: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    one(&s.0.registry, &a, change_of(v, UPDATE), None).await
+    one(&s.0.registry, &a, change_of(body, UPDATE), None).await
 }
 
 /// `{"handle": …}` of a delete.
 #[derive(Deserialize)]
-struct HandleIn {
+pub(super) struct HandleIn {
     handle: String,
 }
 
 /// `DELETE /identityv2/data`.
 pub(super) async fn remove(
     State(s): State<AppState>,
-    a: Signed,
-    b: Body,
+    Sent { who: a, body: h }: Sent<HandleIn>,
 ) -> Result<Response, Refusal> {
-    let h: HandleIn = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
     // SNMS words a single delete of a missing identifier so (its batch delete: 标识不存在).
     let item = (h.handle, Ok(Change::Delete));
     one(&s.0.registry, &a, item, Some("没有找到标识")).await
@@ -128,10 +123,8 @@ async fn each(
 /// `POST /identityv2/data/batchCreate` (`UPDATE` false) and `PUT …/batchUpdate` (true).
 pub(super) async fn write_batch<const UPDATE: bool>(
     State(s): State<AppState>,
-    a: Signed,
-    b: Body,
+    Sent { who: a, body: raw }: Sent<Vec<Value>, true>,
 ) -> Result<Response, Refusal> {
-    let raw: Vec<Value> = body(&s, &a.caller, b, s.0.limits.max_batch_bytes).await?;
     let items = raw.into_iter().map(|v| change_of(v, UPDATE)).collect();
     let what = if UPDATE { "更新" } else { "注册" };
     let out: Vec<ItemOut> = each(&s, &a, items, what)
@@ -148,10 +141,11 @@ pub(super) async fn write_batch<const UPDATE: bool>(
 /// `DELETE /identityv2/data/batchDelete` with an array of handles.
 pub(super) async fn batch_delete(
     State(s): State<AppState>,
-    a: Signed,
-    b: Body,
+    Sent {
+        who: a,
+        body: handles,
+    }: Sent<Vec<String>, true>,
 ) -> Result<Response, Refusal> {
-    let handles: Vec<String> = body(&s, &a.caller, b, s.0.limits.max_batch_bytes).await?;
     let items = handles
         .into_iter()
         .map(|h| (h, Ok(Change::Delete)))
@@ -212,9 +206,8 @@ struct DetailOut {
 pub(super) async fn detail(
     State(s): State<AppState>,
     a: Signed,
-    q: Result<Query<DetailQuery>, axum::extract::rejection::QueryRejection>,
+    Asked(q): Asked<DetailQuery>,
 ) -> Result<Response, Refusal> {
-    let Query(q) = q.map_err(|e| Refusal::failed(e.body_text()))?;
     let handle = q
         .handle
         .filter(|h| !h.is_empty())

@@ -16,7 +16,7 @@ mod template;
 mod token;
 
 use axum::body::Body;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -222,6 +222,45 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
+/// A signed-in caller's JSON body, read within the node's body limit (`BATCH`: the batch
+/// limit). The token is checked before the body is read.
+pub(crate) struct Sent<T, const BATCH: bool = false> {
+    /// Who sent it.
+    pub(crate) who: Signed,
+    /// What was sent.
+    pub(crate) body: T,
+}
+
+impl<T: DeserializeOwned, const BATCH: bool> FromRequest<AppState> for Sent<T, BATCH> {
+    type Rejection = Refusal;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Refusal> {
+        let (mut parts, b) = req.into_parts();
+        let who = Signed::from_request_parts(&mut parts, s).await?;
+        let limit = if BATCH {
+            s.0.limits.max_batch_bytes
+        } else {
+            s.0.limits.max_body_bytes
+        };
+        let body = body(s, &who.caller, b, limit).await?;
+        Ok(Self { who, body })
+    }
+}
+
+/// The query of an SNMS request; a malformed one is a business failure (-2) naming why.
+pub(crate) struct Asked<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for Asked<T> {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Refusal> {
+        let Query(q) = Query::<T>::from_request_parts(parts, s)
+            .await
+            .map_err(|e| Refusal::failed(e.body_text()))?;
+        Ok(Self(q))
+    }
+}
+
 /// The JSON body of an SNMS request, within `limit` bytes.
 pub(crate) async fn body<T: DeserializeOwned>(
     s: &AppState,
@@ -236,17 +275,13 @@ pub(crate) async fn body<T: DeserializeOwned>(
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderMap;
-
     use super::*;
 
     #[test]
     fn bearer_tokens_with_or_without_the_scheme() {
         let with = |v: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::AUTHORIZATION, v.parse().unwrap());
-            let c = Caller { headers, ip: None };
-            bearer(&c).map(str::to_owned)
+            let headers = crate::one_header(header::AUTHORIZATION, v);
+            bearer(&Caller { headers, ip: None }).map(str::to_owned)
         };
         assert_eq!(with("Bearer abc").as_deref(), Some("abc"));
         assert_eq!(with("bearer  abc ").as_deref(), Some("abc"));

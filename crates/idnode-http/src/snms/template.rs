@@ -2,14 +2,13 @@
 //! template bodies mapped onto idnode templates (`Template::from_snms`, lenient about SNMS's
 //! own fields and spellings, while `/api/v1/templates` stays strict).
 
-use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use idnode_template::Template;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{body, ok, Refusal, Signed};
+use super::{ok, Asked, Refusal, Sent, Signed};
 use crate::AppState;
 
 /// An SNMS template body as an idnode template (not yet validated).
@@ -39,9 +38,8 @@ impl Key {
 pub(super) async fn read(
     State(s): State<AppState>,
     a: Signed,
-    q: Result<Query<Key>, axum::extract::rejection::QueryRejection>,
+    Asked(key): Asked<Key>,
 ) -> Result<Response, Refusal> {
-    let Query(key) = q.map_err(|e| Refusal::failed(e.body_text()))?;
     let (prefix, version) = key.parts()?;
     let (t, _) = s.0.registry.template(&a.principal, prefix, version).await?;
     Ok(ok(t.to_snms()))
@@ -50,11 +48,9 @@ pub(super) async fn read(
 /// `POST …/template`.
 pub(super) async fn create(
     State(s): State<AppState>,
-    a: Signed,
-    b: Body,
+    Sent { who: a, body }: Sent<Value>,
 ) -> Result<Response, Refusal> {
-    let raw: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    let t = from_snms(raw)?;
+    let t = from_snms(body)?;
     s.0.registry.create_template(&a.principal, t).await?;
     Ok(ok(true))
 }
@@ -63,11 +59,9 @@ pub(super) async fn create(
 /// added, those left out stay.
 pub(super) async fn update(
     State(s): State<AppState>,
-    a: Signed,
-    b: Body,
+    Sent { who: a, body }: Sent<Value>,
 ) -> Result<Response, Refusal> {
-    let raw: Value = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
-    let update = from_snms(raw)?;
+    let update = from_snms(body)?;
     let (current, _) =
         s.0.registry
             .template(&a.principal, &update.prefix, &update.version)
@@ -80,10 +74,8 @@ pub(super) async fn update(
 /// `DELETE …/template` with `{"prefix", "version"}`.
 pub(super) async fn remove(
     State(s): State<AppState>,
-    a: Signed,
-    b: Body,
+    Sent { who: a, body: key }: Sent<Key>,
 ) -> Result<Response, Refusal> {
-    let key: Key = body(&s, &a.caller, b, s.0.limits.max_body_bytes).await?;
     let (prefix, version) = key.parts()?;
     s.0.registry
         .delete_template(&a.principal, prefix, version)

@@ -39,6 +39,14 @@ fn item(index: u32, t: &str, v: &str) -> HandleValue {
     HandleValue::text(index, t, v)
 }
 
+/// Writes one identifier through `upsert` (the path `idnode import` takes).
+async fn put(n: &Node, p: &Principal, handle: &str, values: Vec<HandleValue>) -> UpsertReport {
+    n.reg
+        .upsert(p, vec![(handle.into(), values)])
+        .await
+        .unwrap()
+}
+
 fn rules(e: &RegistryError) -> Vec<(String, u32, Rule)> {
     let RegistryError::Template(problems) = e else {
         panic!("not a template refusal: {e:?}")
@@ -311,17 +319,8 @@ async fn a_prefix_may_require_a_template() {
     assert!(e.to_string().contains("requires a template version"), "{e}");
     // With a version it goes in; other prefixes are not concerned.
     let fits = vec![tv("1.0"), item(2000, "productName", "齿轮箱")];
-    n.reg
-        .upsert(&n.ent, vec![("88.118.8/F3".into(), fits)])
-        .await
-        .unwrap();
-    n.reg
-        .upsert(
-            &other,
-            vec![("88.118.9/F4".into(), vec![url(1, "https://v")])],
-        )
-        .await
-        .unwrap();
+    put(&n, &n.ent, "88.118.8/F3", fits).await;
+    put(&n, &other, "88.118.9/F4", vec![url(1, "https://v")]).await;
     n.reg
         .set_template_required(&n.op, "88.118.8", false)
         .await
@@ -340,21 +339,12 @@ async fn template_use_is_counted_into_the_usage_counters() {
         .collect();
     n.reg.upsert(&n.ent, rows).await.unwrap();
     // One switches to 2.0, one is deleted, one without a template does not count.
-    n.reg
-        .upsert(&n.ent, vec![("88.118.8/U0".into(), fits("2.0"))])
-        .await
-        .unwrap();
+    put(&n, &n.ent, "88.118.8/U0", fits("2.0")).await;
     n.reg
         .delete_handle(&n.ent, "88.118.8/U1", None)
         .await
         .unwrap();
-    n.reg
-        .upsert(
-            &n.ent,
-            vec![("88.118.8/FREE".into(), vec![url(1, "https://x")])],
-        )
-        .await
-        .unwrap();
+    put(&n, &n.ent, "88.118.8/FREE", vec![url(1, "https://x")]).await;
     let counts = n.reg.take_template_use();
     assert!(n.reg.take_template_use().is_empty(), "taken once");
     n.reg.record_usage("2026-12-04", &counts).await.unwrap();
@@ -398,10 +388,7 @@ async fn enterprises_adopt_node_wide_templates() {
     assert_eq!(t.items.len(), 3);
     // Identifiers under the enterprise's prefix name the adopted version.
     let fits = vec![tv("1.0"), item(2000, "productName", "齿轮箱")];
-    n.reg
-        .upsert(&n.ent, vec![("88.118.8/A1".into(), fits)])
-        .await
-        .unwrap();
+    put(&n, &n.ent, "88.118.8/A1", fits).await;
     let e = n
         .reg
         .adopt_template(&n.ent, "88.118.8", "missing", "2.0")
