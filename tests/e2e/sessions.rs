@@ -333,12 +333,8 @@ async fn session_rsa_and_identity_checks(tcp: &mut Tcp, server: &PublicKey) {
     assert_eq!(r.code(), rc::AUTHENTICATION_NEEDED);
 }
 
-async fn session_checks(n: &TestNode) {
-    publish_key(n).await;
-    let mut tcp = Tcp::connect(n.node.handle_addr).await;
-    let server = site_key(&mut tcp).await;
-
-    // A certified resolution outside any session: signed with the server key.
+/// A certified resolution outside any session: signed with the server key.
+async fn certified_resolution(n: &TestNode, tcp: &mut Tcp, server: &PublicKey) {
     let (s, _) = n
         .put(
             "/api/handles/88.118.8/CERT-1",
@@ -354,7 +350,15 @@ async fn session_checks(n: &TestNode) {
     };
     let r = tcp.call(&message(&resolve, flags::CT | flags::KC, 0)).await;
     assert_eq!(r.code(), rc::SUCCESS);
-    verify_signed(&r, &server);
+    verify_signed(&r, server);
+}
+
+async fn session_checks(n: &TestNode) {
+    publish_key(n).await;
+    let mut tcp = Tcp::connect(n.node.handle_addr).await;
+    let server = site_key(&mut tcp).await;
+
+    certified_resolution(n, &mut tcp, &server).await;
 
     // Diffie–Hellman (CNRI's default): an administrative create, then a batch of
     // modifications inside the session without further challenges.

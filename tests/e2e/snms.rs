@@ -388,28 +388,14 @@ async fn refusals(n: &TestNode) {
     )
     .await;
     let items = v["data"].as_array().unwrap();
-    assert!(
-        items[0]["msg"]
-            .as_str()
-            .unwrap()
-            .contains("index 2000 (productName)"),
-        "{v}"
-    );
     assert_eq!(items[1]["msg"], "success", "{v}");
-    assert!(
-        items[2]["msg"]
-            .as_str()
-            .unwrap()
-            .contains("index 1001 (TEMPLATE)"),
-        "{v}"
-    );
-    assert!(
-        items[3]["msg"]
-            .as_str()
-            .unwrap()
-            .contains("index 2001 (grade): expected value type grade"),
-        "{v}"
-    );
+    for (k, needle) in [
+        (0, "index 2000 (productName)"),
+        (2, "index 1001 (TEMPLATE)"),
+        (3, "index 2001 (grade): expected value type grade"),
+    ] {
+        assert!(items[k]["msg"].as_str().unwrap().contains(needle), "{v}");
+    }
     // Index 1001 is the template version's, set by templateVersion only.
     let v = call(
         n,

@@ -451,6 +451,19 @@ async fn suspension_and_ownership_limit_enterprises() {
     assert!(w(&n.ent, "88.118.80/second-prefix").await.is_ok());
 }
 
+/// An enterprise whose registration material does not validate is not onboarded.
+async fn bad_profile_refused(reg: &Registry, op: &Principal) {
+    let profile = idnode_core::EnterpriseProfile {
+        credit_code: "bad".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        reg.create_enterprise(op, "Gearbox Co", "88.118.8", profile)
+            .await,
+        Err(RegistryError::BadRequest(_))
+    ));
+}
+
 #[tokio::test]
 async fn upstream_review_gates_writes_and_changes_queue_actions() {
     let dir = tempfile::tempdir().unwrap();
@@ -459,15 +472,7 @@ async fn upstream_review_gates_writes_and_changes_queue_actions() {
         sync_identifiers: true,
     });
     let op = operator(&reg).await;
-    let profile = idnode_core::EnterpriseProfile {
-        credit_code: "bad".into(),
-        ..Default::default()
-    };
-    assert!(matches!(
-        reg.create_enterprise(&op, "Gearbox Co", "88.118.8", profile)
-            .await,
-        Err(RegistryError::BadRequest(_))
-    ));
+    bad_profile_refused(&reg, &op).await;
     let (e, c) = reg
         .create_enterprise(&op, "Gearbox Co", "88.118.8", Default::default())
         .await

@@ -105,15 +105,9 @@ async fn metrics(addr: SocketAddr) -> String {
     String::from_utf8(until_closed(&mut s, Duration::from_secs(10)).await).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(
-        dir.path(),
-        "max_connections = 200\nmax_connections_per_client = 40\nheader_timeout_secs = 1\n\
-         idle_timeout_secs = 2\nbody_timeout_secs = 2\n",
-    );
-    let addr = node.addr;
+/// Forty connections from one client that hold the server up: slow headers, idle, kept
+/// alive then idle, slow bodies (ten each).
+async fn attackers(addr: SocketAddr) -> Vec<(&'static str, TcpStream)> {
     let mut held = Vec::new();
     // Slow headers: a head trickled a byte at a time, never finished.
     for _ in 0..10 {
@@ -150,6 +144,19 @@ async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
         .unwrap();
         held.push(("slow body", s));
     }
+    held
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(
+        dir.path(),
+        "max_connections = 200\nmax_connections_per_client = 40\nheader_timeout_secs = 1\n\
+         idle_timeout_secs = 2\nbody_timeout_secs = 2\n",
+    );
+    let addr = node.addr;
+    let mut held = attackers(addr).await;
     // The per-client cap (40) is reached: a 41st connection is closed unanswered.
     let mut extra = connect_from(ATTACKER, addr).await;
     let _ = extra
