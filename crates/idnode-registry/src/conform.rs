@@ -56,6 +56,9 @@ struct Findings {
     at: HashMap<String, usize>,
     refs: Vec<(String, Lookup)>,
     unique: Vec<(String, String, Lookup)>,
+    /// Prefixes looked up for their policy in this write: the prefix as allocated when it
+    /// requires a template version (one look-up per prefix, not per identifier).
+    policies: HashMap<String, Option<String>>,
 }
 
 impl Findings {
@@ -139,14 +142,22 @@ impl Registry {
         if handle.is_prefix_handle() {
             return Ok(());
         }
-        let Some(info) = self.prefixes.get(handle.prefix()).await? else {
-            return Ok(());
+        let required = match found.policies.get(handle.prefix()) {
+            Some(required) => required.clone(),
+            None => {
+                let info = self.prefixes.get(handle.prefix()).await?;
+                let required = info
+                    .filter(|i| i.record.template_required)
+                    .map(|i| i.record.prefix.clone());
+                found
+                    .policies
+                    .insert(handle.prefix().to_owned(), required.clone());
+                required
+            }
         };
-        if info.record.template_required {
-            let message = format!(
-                "prefix {} requires a template version at index 1001 (TEMPLATE)",
-                info.record.prefix
-            );
+        if let Some(prefix) = required {
+            let message =
+                format!("prefix {prefix} requires a template version at index 1001 (TEMPLATE)");
             found.add(handle.as_str(), template_violation(String::new(), message));
         }
         Ok(())
