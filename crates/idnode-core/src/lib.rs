@@ -3,6 +3,7 @@
 
 mod admin;
 mod error;
+pub mod gs1;
 mod identifier;
 pub mod json;
 mod profile;

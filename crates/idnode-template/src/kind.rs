@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
-use crate::gs1::gs1_check_digit_ok;
+use idnode_core::gs1::gs1_check_digit_ok;
 
 /// A template item's kind (`metadata.type`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -15,14 +15,13 @@
 
 mod check;
 mod define;
-mod gs1;
 mod kind;
 mod snms;
 
 use serde::{Deserialize, Serialize};
 
 pub use check::{Checked, Compiled, Lookup, LookupKind, Rule, Violation};
-pub use gs1::{gs1_check_digit, gs1_check_digit_ok};
+pub use idnode_core::gs1::{gs1_check_digit, gs1_check_digit_ok};
 pub use kind::Kind;
 pub use snms::{snms_handle, snms_values};
 

@@ -11,8 +11,10 @@
 //! never a silent skip.
 
 mod disk;
+mod python;
 
 pub use disk::SmallDisk;
+pub use python::python_venv;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -83,10 +83,10 @@ mod tests {
 
     #[test]
     fn database_files_are_private_and_open_keys_refused() {
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new/dir/idnode.db");
         private_file(&db).unwrap();
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&db), 0o600);
         assert_eq!(mode(db.parent().unwrap()), 0o700);
 

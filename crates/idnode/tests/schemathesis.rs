@@ -14,32 +14,7 @@ mod support;
 /// The schemathesis command, installing it first when needed.
 fn schemathesis() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-venv");
-    let bin = venv.join("bin/schemathesis");
-    let installed = Command::new(&bin)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(VERSION));
-    if !installed {
-        let ok = Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "python3 -m venv failed (install python3 and python3-venv)"
-        );
-        let out = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", &format!("schemathesis=={VERSION}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip install schemathesis failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    bin
+    idnode_testkit::python_venv(&venv, &format!("schemathesis=={VERSION}")).join("bin/schemathesis")
 }
 
 /// A demo node (operator, two enterprises) and the credentials it printed.

@@ -1,0 +1,276 @@
+//! Capture input: an EPCIS 2.0 document (JSON / JSON-LD) or one event, checked against the
+//! standard's JSON Schema and the CBV vocabularies, each event identified by its hash ID.
+//! A document with any fault is refused whole, every fault named by the event and the field
+//! (a JSON pointer) it lies in.
+
+use std::sync::LazyLock;
+
+use jsonschema::{Draft, Validator};
+use serde_json::Value;
+
+use crate::hash::{event_hash, Namespaces};
+use crate::vocab::{self, Term};
+use crate::{EpcisError, Problem};
+
+/// The standard's JSON Schema (draft-07), as GS1 publishes it.
+const SCHEMA: &str = include_str!("../standard/EPCIS-JSON-Schema.json");
+
+/// Most faults listed for one document.
+const MAX_PROBLEMS: usize = 100;
+
+static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
+    let schema: Value = serde_json::from_str(SCHEMA).expect("the bundled schema is JSON");
+    jsonschema::options()
+        .with_draft(Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the bundled schema compiles")
+});
+
+/// The five event types of EPCIS 2.0.
+pub const EVENT_TYPES: [&str; 5] = [
+    "ObjectEvent",
+    "AggregationEvent",
+    "TransactionEvent",
+    "TransformationEvent",
+    "AssociationEvent",
+];
+
+/// One event of a capture, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// The event as captured (a JSON object).
+    pub body: Value,
+    /// Its type (one of [`EVENT_TYPES`]).
+    pub kind: String,
+    /// Its event hash ID (`ni:///sha-256;…?ver=CBV2.0`).
+    pub hash: String,
+    /// Its `eventID` as given, if any.
+    pub event_id: Option<String>,
+}
+
+impl Event {
+    /// Whether it declares an error in an earlier event (it repeats that event's `eventID`).
+    pub fn is_error_declaration(&self) -> bool {
+        self.body.get("errorDeclaration").is_some()
+    }
+}
+
+/// A checked capture document: its prefixes and its events, in order.
+#[derive(Clone, Debug)]
+pub struct Capture {
+    /// The prefixes its `@context` declares (with the standard ones).
+    pub namespaces: Namespaces,
+    /// The `@context` as given, kept to render the events again.
+    pub context: Value,
+    /// Its events.
+    pub events: Vec<Event>,
+}
+
+/// Parses and checks an EPCISDocument; every fault is listed, nothing is half accepted.
+pub fn capture_document(bytes: &[u8]) -> Result<Capture, EpcisError> {
+    let doc = parse(bytes)?;
+    let events_at = match doc.get("type").and_then(Value::as_str) {
+        Some("EPCISDocument") => EVENT_LIST,
+        Some("EPCISQueryDocument") => QUERY_EVENT_LIST,
+        _ => {
+            return Err(EpcisError::Invalid(vec![Problem::at(
+                None,
+                "/type",
+                "a capture takes an EPCISDocument (or the events of an EPCISQueryDocument)",
+            )]))
+        }
+    };
+    let mut problems = schema_problems(&doc);
+    let namespaces = Namespaces::of_document(&doc);
+    let list = doc
+        .pointer(events_at)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (i, e) in list.iter().enumerate() {
+        vocabulary_problems(e, &namespaces, (events_at, i), &mut problems);
+    }
+    if !problems.is_empty() {
+        problems.truncate(MAX_PROBLEMS);
+        return Err(EpcisError::Invalid(problems));
+    }
+    let events = list
+        .into_iter()
+        .map(|body| event(body, &namespaces))
+        .collect();
+    Ok(Capture {
+        namespaces,
+        context: doc.get("@context").cloned().unwrap_or(Value::Null),
+        events,
+    })
+}
+
+/// Parses and checks one event (with its own `@context`), as `POST /events` takes it.
+pub fn capture_event(bytes: &[u8]) -> Result<Capture, EpcisError> {
+    let body = parse(bytes)?;
+    let kind = body.get("type").and_then(Value::as_str).unwrap_or("");
+    if !EVENT_TYPES.contains(&kind) {
+        return Err(EpcisError::Invalid(vec![Problem::at(
+            None,
+            "/type",
+            &format!("expected one of {}", EVENT_TYPES.join(", ")),
+        )]));
+    }
+    let mut problems = schema_problems(&body);
+    let namespaces = Namespaces::of_document(&body);
+    vocabulary_problems(&body, &namespaces, ("", usize::MAX), &mut problems);
+    if !problems.is_empty() {
+        problems.truncate(MAX_PROBLEMS);
+        return Err(EpcisError::Invalid(problems));
+    }
+    Ok(Capture {
+        context: body.get("@context").cloned().unwrap_or(Value::Null),
+        events: vec![event(body, &namespaces)],
+        namespaces,
+    })
+}
+
+fn parse(bytes: &[u8]) -> Result<Value, EpcisError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| EpcisError::Invalid(vec![Problem::at(None, "", &format!("not JSON: {e}"))]))
+}
+
+/// A checked event with its hash.
+fn event(body: Value, ns: &Namespaces) -> Event {
+    let kind = body
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let event_id = body
+        .get("eventID")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Event {
+        hash: event_hash(&body, ns),
+        kind,
+        event_id,
+        body,
+    }
+}
+
+/// Where a capture document holds its events.
+const EVENT_LIST: &str = "/epcisBody/eventList";
+/// Where a query document holds its events.
+const QUERY_EVENT_LIST: &str = "/epcisBody/queryResults/resultsBody/eventList";
+
+/// The event a JSON pointer into a document lies in (`/epcisBody/eventList/3/…` → 3).
+fn event_of(pointer: &str) -> Option<usize> {
+    [EVENT_LIST, QUERY_EVENT_LIST].iter().find_map(|list| {
+        pointer
+            .strip_prefix(list)?
+            .strip_prefix('/')?
+            .split('/')
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// What the standard's JSON Schema finds wrong with `doc`.
+fn schema_problems(doc: &Value) -> Vec<Problem> {
+    VALIDATOR
+        .iter_errors(doc)
+        .take(MAX_PROBLEMS)
+        .map(|e| {
+            let pointer = e.instance_path().to_string();
+            Problem::at(event_of(&pointer), &pointer, &e.to_string())
+        })
+        .collect()
+}
+
+/// The fields whose values come from a vocabulary, by JSON pointer below an event.
+const VOCABULARY_FIELDS: [(&str, Term); 2] = [
+    ("bizStep", Term::BizStep),
+    ("disposition", Term::Disposition),
+];
+
+/// A vocabulary value that is neither a standard term nor a URI: a CURIE must use a
+/// prefix the `@context` declares (an extension vocabulary), any other value must be an
+/// absolute URI.
+/// `at` is the list the event stands in and its place there (`usize::MAX`: a lone event).
+fn vocabulary_problems(
+    event: &Value,
+    ns: &Namespaces,
+    at: (&str, usize),
+    problems: &mut Vec<Problem>,
+) {
+    let (index, base) = match at {
+        (_, usize::MAX) => (None, String::new()),
+        (list, i) => (Some(i), format!("{list}/{i}")),
+    };
+    let mut check = |pointer: String, value: &Value, term: Term| {
+        let Some(s) = value.as_str() else { return };
+        if let Some(why) = vocabulary_fault(s, term, ns) {
+            problems.push(Problem::at(index, &pointer, &why));
+        }
+    };
+    for (field, term) in VOCABULARY_FIELDS {
+        if let Some(v) = event.get(field) {
+            check(format!("{base}/{field}"), v, term);
+        }
+    }
+    let typed = [
+        ("bizTransactionList", Term::BizTransaction),
+        ("sourceList", Term::SourceDest),
+        ("destinationList", Term::SourceDest),
+    ];
+    for (list, term) in typed {
+        for (k, item) in event
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(t) = item.get("type") {
+                check(format!("{base}/{list}/{k}/type"), t, term);
+            }
+        }
+    }
+    for key in ["set", "unset"] {
+        let values = event.pointer(&format!("/persistentDisposition/{key}"));
+        for (k, v) in values
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            check(
+                format!("{base}/persistentDisposition/{key}/{k}"),
+                v,
+                Term::Disposition,
+            );
+        }
+    }
+}
+
+/// Why a vocabulary value is not acceptable, if it is not.
+fn vocabulary_fault(s: &str, term: Term, ns: &Namespaces) -> Option<String> {
+    if vocab::is_standard(term, s) {
+        return None;
+    }
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return Some(format!(
+            "'{s}' is not a standard CBV term here, and an extension term must be a URI or a \
+             CURIE whose prefix @context declares"
+        ));
+    };
+    let absolute = matches!(scheme, "http" | "https" | "urn") && !rest.is_empty();
+    if absolute || ns.declares(scheme) {
+        None
+    } else {
+        Some(format!(
+            "'{s}': the prefix '{scheme}' is not declared in @context"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,54 @@
+//! Traceability events as GS1 EPCIS 2.0 and CBV 2.0 define them, without I/O: capture
+//! documents and events checked against the standard's JSON Schema and vocabularies
+//! ([`document`]), identifiers in their URI forms ([`epc`]), the CBV vocabularies
+//! ([`vocab`]) and the event hash ID ([`hash`]).
+
+pub mod document;
+pub mod epc;
+pub mod hash;
+pub mod vocab;
+
+pub use document::{capture_document, capture_event, Capture, Event};
+pub use epc::canonical_gs1;
+pub use hash::{event_hash, prehash, Namespaces};
+
+/// One fault of a refused document: the event it lies in (its place in the document's
+/// event list), the field (a JSON pointer into the document) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// The event's place in the document, if the fault lies in one.
+    pub event: Option<usize>,
+    /// JSON pointer to the faulty field (empty: the whole document).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Problem {
+    /// A fault at `pointer`.
+    pub fn at(event: Option<usize>, pointer: &str, message: &str) -> Self {
+        Self {
+            event,
+            pointer: pointer.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// Why EPCIS input is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EpcisError {
+    /// The input is not valid EPCIS 2.0; every fault found is listed.
+    #[error("invalid EPCIS input: {}", summary(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn summary(problems: &[Problem]) -> String {
+    let first = problems
+        .first()
+        .map_or_else(String::new, |p| format!("{} at '{}'", p.message, p.pointer));
+    match problems.len() {
+        0 | 1 => first,
+        n => format!("{first} (and {} more)", n - 1),
+    }
+}
