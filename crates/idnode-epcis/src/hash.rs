@@ -479,9 +479,14 @@ fn number(s: &str) -> Option<String> {
 /// `2023-01-18T11:04:03.142Z`.
 pub fn timestamp(s: &str) -> Option<String> {
     let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-    let t = t.to_offset(UtcOffset::UTC);
+    // Checked: a timestamp at the edge of the year range must not overflow (it is kept as
+    // written instead).
+    let t = t.checked_to_offset(UtcOffset::UTC)?;
     let ms = (t.nanosecond() + 500_000) / 1_000_000;
-    let t = t.replace_nanosecond(0).ok()? + time::Duration::milliseconds(i64::from(ms));
+    let t = t
+        .replace_nanosecond(0)
+        .ok()?
+        .checked_add(time::Duration::milliseconds(i64::from(ms)))?;
     Some(format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         t.year(),

@@ -13,6 +13,9 @@ fn timestamps_are_utc_milliseconds_rounded_half_up() {
         assert_eq!(timestamp(given).as_deref(), Some(canonical), "{given}");
     }
     assert_eq!(timestamp("yesterday"), None);
+    // Past the last representable millisecond, or out of range in UTC: kept as written.
+    assert_eq!(timestamp("9999-12-31T23:59:59.9999Z"), None);
+    assert_eq!(timestamp("9999-12-31T23:00:00-05:00"), None);
 }
 
 #[test]
