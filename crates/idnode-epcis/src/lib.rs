@@ -1,15 +1,18 @@
 //! Traceability events as GS1 EPCIS 2.0 and CBV 2.0 define them, without I/O: capture
 //! documents and events checked against the standard's JSON Schema and vocabularies
-//! ([`document`]), identifiers in their URI forms ([`epc`]), the CBV vocabularies
+//! ([`document`]), identifiers in their URI forms and the keys events are found by
+//! ([`epc`], [`forms`]), the CBV vocabularies
 //! ([`vocab`]) and the event hash ID ([`hash`]).
 
 pub mod document;
 pub mod epc;
+pub mod forms;
 pub mod hash;
 pub mod vocab;
 
 pub use document::{capture_document, capture_event, Capture, Event};
 pub use epc::canonical_gs1;
+pub use forms::IdentifierForms;
 pub use hash::{event_hash, prehash, Namespaces};
 
 /// One fault of a refused document: the event it lies in (its place in the document's
