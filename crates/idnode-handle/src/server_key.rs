@@ -88,8 +88,12 @@ impl ServerKey {
     }
 
     /// Decrypts what a client encrypted to the public key (RSA PKCS#1 v1.5, as CNRI's
-    /// `RSA/ECB/PKCS1Padding`).
+    /// `RSA/ECB/PKCS1Padding`). A ciphertext not exactly as long as the modulus is refused
+    /// (RFC 8017 §7.2.2, step 1): read as a number, a shortened one could otherwise decrypt.
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        if ciphertext.len() != self.private.size() {
+            return Err(KeyError::BadResponse);
+        }
         self.private
             .decrypt(rsa::Pkcs1v15Encrypt, ciphertext)
             .map(Zeroizing::new)
@@ -141,6 +145,14 @@ mod tests {
         let ct = encrypt_to(key.public_key(), b"session key").unwrap();
         assert_eq!(key.decrypt(&ct).unwrap().as_slice(), b"session key");
         assert!(key.decrypt(&ct[1..]).is_err());
+        // A ciphertext with a leading zero byte, shortened by it, is the same number: it is
+        // refused all the same (about one ciphertext in 256 starts with a zero byte).
+        let zero_led = (0..20_000)
+            .map(|_| encrypt_to(key.public_key(), b"session key").unwrap())
+            .find(|ct| ct[0] == 0)
+            .expect("a ciphertext starting with a zero byte");
+        assert_eq!(key.decrypt(&zero_led).unwrap().as_slice(), b"session key");
+        assert!(key.decrypt(&zero_led[1..]).is_err());
         // Debug output shows no private material.
         assert!(!format!("{key:?}").contains("private"));
         assert!(ServerKey::from_pkcs8_pem("not a key").is_err());
