@@ -9,7 +9,10 @@
 //! Where the reference implementation (`epcis-event-hash-generator`, the algorithm's own
 //! prototype) renders a value its own way and the text of the algorithm says nothing, this
 //! follows the reference: JSON booleans as `True`/`False`, every value that reads as a
-//! number written as a number.
+//! number written as a number. Where the reference departs from the written rules (CURIE
+//! values and ILMD keys with the standard prefixes left unexpanded, an extension dropped
+//! when its namespace lacks a trailing slash), this follows the rules;
+//! `tests/reference_hash.rs` lists each such event of the standard's examples.
 
 use std::collections::BTreeMap;
 
