@@ -91,10 +91,7 @@ pub fn capture_document(bytes: &[u8]) -> Result<Capture, EpcisError> {
     for (i, e) in list.iter().enumerate() {
         vocabulary_problems(e, &namespaces, (events_at, i), &mut problems);
     }
-    if !problems.is_empty() {
-        problems.truncate(MAX_PROBLEMS);
-        return Err(EpcisError::Invalid(problems));
-    }
+    refuse(problems)?;
     let events = list
         .into_iter()
         .map(|body| event(body, &namespaces))
@@ -120,15 +117,21 @@ pub fn capture_event(bytes: &[u8]) -> Result<Capture, EpcisError> {
     let mut problems = schema_problems(&body);
     let namespaces = Namespaces::of_document(&body);
     vocabulary_problems(&body, &namespaces, ("", usize::MAX), &mut problems);
-    if !problems.is_empty() {
-        problems.truncate(MAX_PROBLEMS);
-        return Err(EpcisError::Invalid(problems));
-    }
+    refuse(problems)?;
     Ok(Capture {
         context: body.get("@context").cloned().unwrap_or(Value::Null),
         events: vec![event(body, &namespaces)],
         namespaces,
     })
+}
+
+/// Refuses the input when any problem was found (the first [`MAX_PROBLEMS`] listed).
+fn refuse(mut problems: Vec<Problem>) -> Result<(), EpcisError> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.truncate(MAX_PROBLEMS);
+    Err(EpcisError::Invalid(problems))
 }
 
 fn parse(bytes: &[u8]) -> Result<Value, EpcisError> {

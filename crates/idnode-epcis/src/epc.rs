@@ -311,9 +311,7 @@ fn ai_number<'a>(table: &[(&'a str, &'a str)], s: &str) -> Option<&'a str> {
 /// `235`; `414` with `254`; `8006` with `21` or `10`; `8010` with `8011`), no query string,
 /// GTINs as 14 digits.
 fn from_digital_link(uri: &str) -> Option<String> {
-    let rest = uri
-        .strip_prefix("https://")
-        .or_else(|| uri.strip_prefix("http://"))?;
+    let rest = after_scheme(uri)?;
     let path = rest.split(['?', '#']).next()?;
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let start = (0..segments.len().saturating_sub(1))
@@ -348,6 +346,12 @@ fn from_digital_link(uri: &str) -> Option<String> {
         out.push_str(&format!("/{ai}/{v}"));
     }
     Some(out)
+}
+
+/// What follows `https://` or `http://` in a URL.
+pub(crate) fn after_scheme(url: &str) -> Option<&str> {
+    url.strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
 }
 
 /// A primary key value starts with four digits (GS1 company prefix first digits).

@@ -8,7 +8,7 @@
 use idnode_core::Identifier;
 use percent_encoding::percent_decode_str;
 
-use crate::epc::canonical_gs1;
+use crate::epc::{after_scheme, canonical_gs1};
 
 /// The global Handle proxy, a resolution URL of every handle.
 const PROXY: &str = "hdl.handle.net";
@@ -40,9 +40,7 @@ impl IdentifierForms {
         } else if let Some(h) = uri.strip_prefix("info:hdl/") {
             h.to_owned()
         } else {
-            let rest = uri
-                .strip_prefix("https://")
-                .or_else(|| uri.strip_prefix("http://"))?;
+            let rest = after_scheme(uri)?;
             let (host, path) = rest.split_once('/')?;
             if !self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
                 return None;
@@ -67,10 +65,7 @@ impl IdentifierForms {
 
 /// The host (with port) of a base URL, or the text itself when it is a bare host name.
 fn host_of(base: &str) -> Option<&str> {
-    let rest = base
-        .strip_prefix("https://")
-        .or_else(|| base.strip_prefix("http://"))
-        .unwrap_or(base);
+    let rest = after_scheme(base).unwrap_or(base);
     let host = rest.split('/').next()?;
     (!host.is_empty()).then_some(host)
 }

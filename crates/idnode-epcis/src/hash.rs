@@ -239,8 +239,7 @@ pub fn prehash(event: &Value, ns: &Namespaces) -> String {
         }
     }
     tail.extend(generic_parts(&rest, ns));
-    tail.sort();
-    out.push_str(&tail.concat());
+    out.push_str(&sorted(tail));
     out
 }
 
@@ -289,13 +288,23 @@ fn extensions(fields: &Map<String, Value>, order: Order, ns: &Namespaces) -> Str
 }
 
 /// Sorted concatenation of `parts`, under `name` when any is not empty.
-fn sorted_under(name: &str, mut parts: Vec<String>) -> String {
-    parts.retain(|p| !p.is_empty());
-    if parts.is_empty() {
-        return String::new();
-    }
+fn sorted_under(name: &str, parts: Vec<String>) -> String {
+    under(name, &sorted(parts))
+}
+
+/// `parts` sorted and concatenated.
+fn sorted(mut parts: Vec<String>) -> String {
     parts.sort();
-    format!("{name}{}", parts.concat())
+    parts.concat()
+}
+
+/// `body` after `name`, or nothing for an empty body.
+fn under(name: &str, body: &str) -> String {
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!("{name}{body}")
+    }
 }
 
 /// An object written as its fields in `order`, then its extensions.
@@ -326,43 +335,23 @@ fn field(name: &str, v: &Value, child: Child, ns: &Namespaces) -> String {
         Child::Objects(item, order) => {
             let parts = items(v)
                 .iter()
-                .map(|x| {
-                    let body = object(x, order, ns);
-                    if body.is_empty() {
-                        body
-                    } else {
-                        format!("{item}{body}")
-                    }
-                })
+                .map(|x| under(item, &object(x, order, ns)))
                 .collect();
             sorted_under(name, parts)
         }
-        Child::Each(t) => {
-            let mut parts: Vec<String> = items(v)
+        Child::Each(t) => sorted(
+            items(v)
                 .iter()
                 .map(|x| pair(name, &value(name, x, t, ns)))
-                .collect();
-            parts.sort();
-            parts.concat()
-        }
-        Child::EachObject(order) => {
-            let mut parts: Vec<String> = items(v)
+                .collect(),
+        ),
+        Child::EachObject(order) => sorted(
+            items(v)
                 .iter()
-                .map(|x| object(x, order, ns))
-                .filter(|body| !body.is_empty())
-                .map(|body| format!("{name}{body}"))
-                .collect();
-            parts.sort();
-            parts.concat()
-        }
-        Child::Object(order) => {
-            let body = object(v, order, ns);
-            if body.is_empty() {
-                body
-            } else {
-                format!("{name}{body}")
-            }
-        }
+                .map(|x| under(name, &object(x, order, ns)))
+                .collect(),
+        ),
+        Child::Object(order) => under(name, &object(v, order, ns)),
     }
 }
 
@@ -378,9 +367,7 @@ fn pair(name: &str, value: &str) -> String {
 /// Fields outside the canonical order (extensions, `ilmd`), each `{iri}name=value` or
 /// `{iri}name` + its own fields, all sorted; an array repeats its key per element.
 fn generic(fields: &Map<String, Value>, ns: &Namespaces) -> String {
-    let mut parts = generic_parts(fields, ns);
-    parts.sort();
-    parts.concat()
+    sorted(generic_parts(fields, ns))
 }
 
 /// The pieces of [`generic`], unsorted.
