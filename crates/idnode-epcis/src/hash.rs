@@ -420,10 +420,13 @@ fn value(name: &str, v: &Value, term: Term, ns: &Namespaces) -> String {
     if lower.contains("time") && !lower.contains("offset") {
         return timestamp(&text).unwrap_or(text);
     }
-    if let Some(uri) = vocab::expand(term, &text) {
-        return uri;
-    }
-    canonical_value(&text, ns)
+    term_value(term, &text, ns)
+}
+
+/// A value from vocabulary `term` normalised: a bare standard term as its URI, anything
+/// else by [`canonical_value`].
+pub fn term_value(term: Term, text: &str, ns: &Namespaces) -> String {
+    vocab::expand(term, text).unwrap_or_else(|| canonical_value(text, ns))
 }
 
 /// A value normalised: CBV URNs to web URIs, numbers without trailing zeros, GS1 identifiers

@@ -8,6 +8,7 @@
 //! `COPY` on PostgreSQL). The schemas are the same; each backend keeps its own migrations.
 
 mod apply;
+mod events;
 mod ops;
 mod rows;
 pub mod sql;
@@ -20,10 +21,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, Batch, DepositRecord, Enterprise, HandleRecord,
-    HistoryAction, HistoryRecord, Idempotency, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
-    Result, SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange,
-    TemplateRecord, TokenRecord,
+    fill_created_values, fold, prefix_range, Batch, CaptureRecord, DepositRecord, Enterprise,
+    EventFilter, EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord, Idempotency,
+    NewCapture, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result, SecretHash,
+    SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange, TemplateRecord,
+    TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -537,6 +539,36 @@ impl<D: Dialect> Store for SqlStore<D> {
                 Ok((c.string("day")?, c.string("metric")?, c.int("value")?))
             })
             .collect()
+    }
+
+    async fn capture(&self, capture: &NewCapture) -> Result<CaptureRecord> {
+        self.capture_events(capture).await
+    }
+
+    async fn capture_job(&self, id: i64) -> Result<Option<CaptureRecord>> {
+        self.job(id).await
+    }
+
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
+        self.query_events(filter).await
+    }
+
+    async fn trace_links(
+        &self,
+        keys: &[String],
+        from_roles: &[i64],
+        to_roles: &[i64],
+        readable: &Readable,
+    ) -> Result<Vec<TraceLink>> {
+        self.links(keys, from_roles, to_roles, readable).await
+    }
+
+    async fn grants(&self, owner: Option<i64>, grantee: Option<i64>) -> Result<Vec<Grant>> {
+        self.grant_rows(owner, grantee).await
+    }
+
+    async fn set_grant(&self, grant: &Grant, present: bool) -> Result<bool> {
+        self.write_grant(grant, present).await
     }
 }
 

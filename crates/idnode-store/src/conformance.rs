@@ -1,6 +1,7 @@
 //! The story every backend must pass, run by each backend's tests against a real database.
 //! Panics (assertions) on the first deviation.
 
+mod events;
 mod templates;
 mod tokens;
 
@@ -64,6 +65,7 @@ pub async fn run(store: &dyn Store) {
     escrow(store).await;
     templates::run(store).await;
     tokens::run(store).await;
+    events::run(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);

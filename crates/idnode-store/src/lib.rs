@@ -8,6 +8,7 @@ mod action;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+mod events;
 mod model;
 mod template;
 mod token;
@@ -15,6 +16,10 @@ mod token;
 pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
 pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
+pub use events::{
+    CaptureRecord, CaptureState, EventFilter, EventOrder, EventRecord, Grant, NewCapture, NewEvent,
+    NotStored, Readable, TraceLink,
+};
 pub use model::{
     fill_created_values, fold, now_millis, prefix_range, profile_from_json, profile_to_json, Batch,
     DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord,
@@ -162,4 +167,34 @@ pub trait Store: Send + Sync + 'static {
         index: u32,
         values: &[String],
     ) -> Result<Vec<(String, String)>>;
+
+    /// Stores a capture's events in one transaction and records the capture job. Events
+    /// stored already (same hash) are duplicates, never stored twice; an event whose eventID
+    /// names a different stored event is refused, and with `rollback` so is the whole
+    /// capture (the job is recorded as failed, nothing else is written).
+    async fn capture(&self, capture: &NewCapture) -> Result<CaptureRecord>;
+
+    /// A capture job by id.
+    async fn capture_job(&self, id: i64) -> Result<Option<CaptureRecord>>;
+
+    /// Events passing `filter`, in its order, at most `filter.limit`.
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>>;
+
+    /// One trace step: every event, readable by `readable`, neither declaring an error nor
+    /// declared in error, that names one of `keys` in one of `from_roles` and (through the
+    /// same event, or a transformation event with the same transformationID) another key
+    /// in one of `to_roles`.
+    async fn trace_links(
+        &self,
+        keys: &[String],
+        from_roles: &[i64],
+        to_roles: &[i64],
+        readable: &Readable,
+    ) -> Result<Vec<TraceLink>>;
+
+    /// Read grants, by owner and/or grantee.
+    async fn grants(&self, owner: Option<i64>, grantee: Option<i64>) -> Result<Vec<Grant>>;
+
+    /// Adds (`present`) or removes a grant; whether anything changed.
+    async fn set_grant(&self, grant: &Grant, present: bool) -> Result<bool>;
 }

@@ -1,0 +1,527 @@
+//! EPCIS events: a capture in one transaction, event queries on the indexed fields, the
+//! links of one trace step, read grants.
+
+use std::collections::HashMap;
+
+use idnode_store::{
+    now_millis, CaptureRecord, CaptureState, EventFilter, EventOrder, EventRecord, Grant,
+    NewCapture, NewEvent, NotStored, Readable, Result, StoreError, TraceLink,
+};
+
+use crate::sql::{Cols, Param, Stmt};
+use crate::{Conn, Dialect, SqlStore};
+
+/// Events per multi-row insert (16 parameters each).
+const EVENT_ROWS: usize = 400;
+/// Keys per multi-row insert (4 parameters each).
+const KEY_ROWS: usize = 1_500;
+
+/// SQL text with its parameters, placeholders numbered or anonymous as the dialect wants.
+pub(crate) struct Sql<'q> {
+    text: String,
+    params: Vec<Param<'q>>,
+    numbered: bool,
+}
+
+impl<'q> Sql<'q> {
+    pub(crate) fn new(head: &str, numbered: bool) -> Self {
+        Self {
+            text: head.to_owned(),
+            params: Vec::new(),
+            numbered,
+        }
+    }
+
+    /// Appends SQL text.
+    pub(crate) fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Appends a placeholder bound to `p`.
+    pub(crate) fn param(&mut self, p: impl Into<Param<'q>>) -> &mut Self {
+        self.params.push(p.into());
+        if self.numbered {
+            self.text.push('$');
+            self.text.push_str(&self.params.len().to_string());
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+
+    /// Appends `(p1, p2, …)`.
+    pub(crate) fn list<P: Into<Param<'q>>>(&mut self, items: impl IntoIterator<Item = P>) {
+        self.push("(");
+        for (i, p) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.param(p);
+        }
+        self.push(")");
+    }
+
+    pub(crate) fn stmt(self) -> Stmt<'q> {
+        self.params
+            .into_iter()
+            .fold(Stmt::new(self.text), Stmt::bind)
+    }
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.owner, e.capture, e.hash, e.event_id, e.declares_error, \
+     e.event_type, e.event_time, e.record_time, e.action, e.biz_step, e.disposition, \
+     e.read_point, e.biz_location, e.body, c.context";
+
+impl<D: Dialect> SqlStore<D> {
+    pub(crate) async fn capture_events(&self, capture: &NewCapture) -> Result<CaptureRecord> {
+        let now = now_millis();
+        let mut tx = self.pools.write.begin().await.map_err(D::error)?;
+        let mut record = CaptureRecord {
+            id: 0,
+            owner: capture.owner,
+            actor: capture.actor.clone(),
+            created_at: now,
+            state: CaptureState::Success,
+            events: i64::try_from(capture.events.len()).unwrap_or(i64::MAX),
+            stored: 0,
+            not_stored: Vec::new(),
+        };
+        record.id = insert_job::<D>(&mut tx, &record, &capture.context).await?;
+        let ids = insert_events::<D>(&mut tx, &record, &capture.events, now).await?;
+        record.not_stored = not_stored::<D>(&mut tx, &capture.events, &ids).await?;
+        record.stored = ids.iter().flatten().count() as i64;
+        let clashes = record.not_stored.iter().any(|n| !n.duplicate);
+        if clashes && capture.rollback {
+            tx.rollback().await.map_err(D::error)?;
+            record.state = CaptureState::Failed;
+            record.stored = 0;
+            let mut tx = self.pools.write.begin().await.map_err(D::error)?;
+            record.id = insert_job::<D>(&mut tx, &record, &capture.context).await?;
+            tx.commit().await.map_err(D::error)?;
+            return Ok(record);
+        }
+        if clashes {
+            record.state = if record.stored > 0 {
+                CaptureState::Partial
+            } else {
+                CaptureState::Failed
+            };
+        }
+        insert_keys::<D>(&mut tx, &capture.events, &ids).await?;
+        Stmt::new(
+            "UPDATE epcis_captures SET state = $1, stored = $2, not_stored = $3 WHERE id = $4",
+        )
+        .bind(record.state.as_str())
+        .bind(record.stored)
+        .bind(serde_json::to_string(&record.not_stored).unwrap_or_default())
+        .bind(record.id)
+        .execute::<D::DB>(&mut tx)
+        .await
+        .map_err(D::error)?;
+        tx.commit().await.map_err(D::error)?;
+        Ok(record)
+    }
+
+    pub(crate) async fn job(&self, id: i64) -> Result<Option<CaptureRecord>> {
+        let stmt = Stmt::new(
+            "SELECT id, owner, actor, created_at, state, events, stored, not_stored \
+             FROM epcis_captures WHERE id = $1",
+        )
+        .bind(id);
+        let Some(row) = self.optional(stmt).await? else {
+            return Ok(None);
+        };
+        let c = Cols::<D::DB>(&row);
+        Ok(Some(CaptureRecord {
+            id: c.int("id")?,
+            owner: c.int("owner")?,
+            actor: c.string("actor")?,
+            created_at: c.int("created_at")?,
+            state: c.parsed("state", CaptureState::parse)?,
+            events: c.int("events")?,
+            stored: c.int("stored")?,
+            not_stored: c.parsed("not_stored", |s| serde_json::from_str(s).ok())?,
+        }))
+    }
+
+    pub(crate) async fn query_events(&self, f: &EventFilter) -> Result<Vec<EventRecord>> {
+        let mut q = Sql::new(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM epcis_events e \
+                 JOIN epcis_captures c ON c.id = e.capture WHERE "
+            ),
+            D::NUMBERED,
+        );
+        readable(&mut q, "e", &f.readable);
+        filters(&mut q, f);
+        let (col, dir) = match (f.order, f.descending) {
+            (EventOrder::EventTime, false) => ("e.event_time", ">"),
+            (EventOrder::EventTime, true) => ("e.event_time", "<"),
+            (EventOrder::RecordTime, false) => ("e.id", ">"),
+            (EventOrder::RecordTime, true) => ("e.id", "<"),
+        };
+        if let Some((value, id)) = f.after {
+            q.push(&format!(" AND ({col} {dir} "))
+                .param(value)
+                .push(&format!(" OR ({col} = "))
+                .param(value)
+                .push(&format!(" AND e.id {dir} "))
+                .param(id)
+                .push("))");
+        }
+        let order = if f.descending { "DESC" } else { "ASC" };
+        q.push(&format!(" ORDER BY {col} {order}, e.id {order} LIMIT "))
+            .param(i64::try_from(f.limit).unwrap_or(i64::MAX));
+        let rows = self.all(q.stmt()).await?;
+        rows.iter().map(|r| event_row::<D>(r)).collect()
+    }
+
+    pub(crate) async fn links(
+        &self,
+        keys: &[String],
+        from_roles: &[i64],
+        to_roles: &[i64],
+        r: &Readable,
+    ) -> Result<Vec<TraceLink>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(500) {
+            let mut q = Sql::new(
+                "SELECT a.key AS from_key, a.role AS from_role, b.key AS to_key, \
+                 b.role AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action \
+                 FROM epcis_keys a JOIN epcis_keys b ON b.link = a.link AND b.role IN ",
+                D::NUMBERED,
+            );
+            q.list(to_roles.iter().copied());
+            q.push(
+                " JOIN epcis_events e ON e.id = b.event \
+                 JOIN epcis_events ea ON ea.id = a.event WHERE a.key IN ",
+            );
+            q.list(chunk.iter().map(String::as_str));
+            q.push(" AND a.role IN ");
+            q.list(from_roles.iter().copied());
+            for alias in ["e", "ea"] {
+                q.push(&format!(
+                    " AND {alias}.declares_error = 0 AND NOT EXISTS (SELECT 1 FROM \
+                     epcis_events d WHERE d.event_id = {alias}.event_id AND \
+                     d.declares_error = 1) AND "
+                ));
+                readable(&mut q, alias, r);
+            }
+            for row in &self.all(q.stmt()).await? {
+                let c = Cols::<D::DB>(row);
+                out.push(TraceLink {
+                    from: c.string("from_key")?,
+                    from_role: c.int("from_role")?,
+                    to: c.string("to_key")?,
+                    to_role: c.int("to_role")?,
+                    event: c.int("id")?,
+                    event_id: c.string("event_id")?,
+                    event_type: c.string("event_type")?,
+                    event_time: c.int("event_time")?,
+                    action: c.opt_string("action")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn grant_rows(
+        &self,
+        owner: Option<i64>,
+        grantee: Option<i64>,
+    ) -> Result<Vec<Grant>> {
+        let stmt = Stmt::new(
+            "SELECT owner, grantee, biz_step, created_at FROM epcis_grants \
+             WHERE ($1 IS NULL OR owner = $1) AND ($2 IS NULL OR grantee = $2) \
+             ORDER BY owner, grantee, biz_step",
+        )
+        .bind(owner)
+        .bind(grantee);
+        let rows = self.all(stmt).await?;
+        rows.iter()
+            .map(|r| {
+                let c = Cols::<D::DB>(r);
+                Ok(Grant {
+                    owner: c.int("owner")?,
+                    grantee: c.int("grantee")?,
+                    biz_step: c.string("biz_step")?,
+                    created_at: c.int("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn write_grant(&self, g: &Grant, present: bool) -> Result<bool> {
+        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+        let stmt = if present {
+            Stmt::new(
+                "INSERT INTO epcis_grants (owner, grantee, biz_step, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(g.owner)
+            .bind(g.grantee)
+            .bind(&g.biz_step)
+            .bind(g.created_at)
+        } else {
+            Stmt::new(
+                "DELETE FROM epcis_grants WHERE owner = $1 AND grantee = $2 AND biz_step = $3",
+            )
+            .bind(g.owner)
+            .bind(g.grantee)
+            .bind(&g.biz_step)
+        };
+        let n = stmt.execute::<D::DB>(&mut c).await.map_err(D::error)?;
+        Ok(n > 0)
+    }
+}
+
+async fn insert_job<D: Dialect>(
+    conn: &mut Conn<D>,
+    r: &CaptureRecord,
+    context: &str,
+) -> Result<i64> {
+    let row = Stmt::new(
+        "INSERT INTO epcis_captures (owner, actor, created_at, state, events, stored, \
+         not_stored, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(r.owner)
+    .bind(&r.actor)
+    .bind(r.created_at)
+    .bind(r.state.as_str())
+    .bind(r.events)
+    .bind(r.stored)
+    .bind(serde_json::to_string(&r.not_stored).unwrap_or_default())
+    .bind(context)
+    .optional::<D::DB>(conn)
+    .await
+    .map_err(D::error)?
+    .ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no row".into()))?;
+    Cols::<D::DB>(&row).int("id")
+}
+
+/// Inserts the events; for each, its row id, or `None` when it was not inserted (the same
+/// event, or another with its eventID, is stored, possibly earlier in this capture).
+async fn insert_events<D: Dialect>(
+    conn: &mut Conn<D>,
+    job: &CaptureRecord,
+    events: &[NewEvent],
+    now: i64,
+) -> Result<Vec<Option<i64>>> {
+    let mut inserted: HashMap<(String, bool), i64> = HashMap::new();
+    for chunk in events.chunks(EVENT_ROWS) {
+        let mut q = Sql::new(
+            "INSERT INTO epcis_events (owner, capture, hash, event_id, declares_error, \
+             event_type, event_time, record_time, action, biz_step, disposition, read_point, \
+             biz_location, transformation_id, body) VALUES ",
+            D::NUMBERED,
+        );
+        for (i, e) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.list([
+                Param::from(job.owner),
+                Param::from(job.id),
+                Param::from(e.hash.as_str()),
+                Param::from(e.event_id.as_str()),
+                Param::from(i64::from(e.declares_error)),
+                Param::from(e.event_type.as_str()),
+                Param::from(e.event_time),
+                Param::from(now),
+                Param::from(&e.action),
+                Param::from(&e.biz_step),
+                Param::from(&e.disposition),
+                Param::from(&e.read_point),
+                Param::from(&e.biz_location),
+                Param::from(&e.transformation_id),
+                Param::from(e.body.as_str()),
+            ]);
+        }
+        q.push(" ON CONFLICT DO NOTHING RETURNING id, hash, declares_error");
+        for row in &q.stmt().all::<D::DB>(conn).await.map_err(D::error)? {
+            let c = Cols::<D::DB>(row);
+            inserted.insert(
+                (c.string("hash")?, c.int("declares_error")? != 0),
+                c.int("id")?,
+            );
+        }
+    }
+    // The first event of a (hash, flag) pair got the row; later copies are duplicates.
+    Ok(events
+        .iter()
+        .map(|e| inserted.remove(&(e.hash.clone(), e.declares_error)))
+        .collect())
+}
+
+/// Why each event not inserted was not: a stored event with its hash (a duplicate), or
+/// else one with its eventID.
+async fn not_stored<D: Dialect>(
+    conn: &mut Conn<D>,
+    events: &[NewEvent],
+    ids: &[Option<i64>],
+) -> Result<Vec<NotStored>> {
+    let mut out = Vec::new();
+    for (index, e) in events.iter().enumerate() {
+        if ids[index].is_some() {
+            continue;
+        }
+        let same = Stmt::new("SELECT id FROM epcis_events WHERE hash = $1 AND declares_error = $2")
+            .bind(e.hash.as_str())
+            .bind(i64::from(e.declares_error))
+            .optional::<D::DB>(conn)
+            .await
+            .map_err(D::error)?;
+        out.push(NotStored {
+            index,
+            event_id: e.event_id.clone(),
+            duplicate: same.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the keys of the inserted events, each with its link (see the migration).
+async fn insert_keys<D: Dialect>(
+    conn: &mut Conn<D>,
+    events: &[NewEvent],
+    ids: &[Option<i64>],
+) -> Result<()> {
+    let mut rows: Vec<(&str, i64, i64, i64)> = Vec::new();
+    for (e, id) in events.iter().zip(ids) {
+        let Some(id) = *id else { continue };
+        let link = match &e.transformation_id {
+            Some(tid) => link::<D>(conn, tid, id).await?,
+            None => id,
+        };
+        rows.extend(
+            e.keys
+                .iter()
+                .map(|(role, key)| (key.as_str(), *role, id, link)),
+        );
+    }
+    for chunk in rows.chunks(KEY_ROWS) {
+        let mut q = Sql::new(
+            "INSERT INTO epcis_keys (key, role, event, link) VALUES ",
+            D::NUMBERED,
+        );
+        for (i, (key, role, event, link)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.list([
+                Param::from(*key),
+                Param::from(*role),
+                Param::from(*event),
+                Param::from(*link),
+            ]);
+        }
+        q.stmt().execute::<D::DB>(conn).await.map_err(D::error)?;
+    }
+    Ok(())
+}
+
+/// The link of a transformationID: the first event that named it (waits for a concurrent
+/// capture naming it first to commit).
+async fn link<D: Dialect>(conn: &mut Conn<D>, tid: &str, id: i64) -> Result<i64> {
+    Stmt::new(
+        "INSERT INTO epcis_links (transformation_id, link) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tid)
+    .bind(id)
+    .execute::<D::DB>(conn)
+    .await
+    .map_err(D::error)?;
+    let row = Stmt::new("SELECT link FROM epcis_links WHERE transformation_id = $1")
+        .bind(tid)
+        .optional::<D::DB>(conn)
+        .await
+        .map_err(D::error)?
+        .ok_or_else(|| StoreError::Corrupt(format!("no link for {tid}")))?;
+    Cols::<D::DB>(&row).int("link")
+}
+
+/// `(…)`: the events of `alias` that `r` may read.
+fn readable(q: &mut Sql<'_>, alias: &str, r: &Readable) {
+    if r.all {
+        q.push("1 = 1");
+        return;
+    }
+    q.push("(1 = 0");
+    if !r.owners.is_empty() {
+        q.push(&format!(" OR {alias}.owner IN "));
+        q.list(r.owners.iter().copied());
+    }
+    for (owner, step) in &r.steps {
+        q.push(&format!(" OR ({alias}.owner = "))
+            .param(*owner)
+            .push(&format!(" AND {alias}.biz_step = "))
+            .param(step.clone())
+            .push(")");
+    }
+    q.push(")");
+}
+
+/// The indexed conditions of `f`, each `AND …`.
+fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
+    let lists: [(&str, &'q [String]); 8] = [
+        ("e.event_type", &f.event_types),
+        ("e.action", &f.actions),
+        ("e.biz_step", &f.biz_steps),
+        ("e.disposition", &f.dispositions),
+        ("e.read_point", &f.read_points),
+        ("e.biz_location", &f.biz_locations),
+        ("e.transformation_id", &f.transformation_ids),
+        ("e.event_id", &f.event_ids),
+    ];
+    for (col, values) in lists {
+        if !values.is_empty() {
+            q.push(&format!(" AND {col} IN "));
+            q.list(values.iter().map(String::as_str));
+        }
+    }
+    let bounds = [
+        ("e.event_time >= ", f.ge_event_time),
+        ("e.event_time < ", f.lt_event_time),
+        ("e.record_time >= ", f.ge_record_time),
+        ("e.record_time < ", f.lt_record_time),
+    ];
+    for (cond, v) in bounds {
+        if let Some(v) = v {
+            q.push(&format!(" AND {cond}")).param(v);
+        }
+    }
+    for (roles, keys) in &f.keys {
+        q.push(" AND e.id IN (SELECT event FROM epcis_keys WHERE role IN ");
+        q.list(roles.iter().copied());
+        q.push(" AND key IN ");
+        q.list(keys.iter().map(String::as_str));
+        q.push(")");
+    }
+    if let Some(d) = f.declares_error {
+        q.push(" AND e.declares_error = ").param(i64::from(d));
+    }
+}
+
+fn event_row<D: Dialect>(row: &<D::DB as sqlx::Database>::Row) -> Result<EventRecord> {
+    let c = Cols::<D::DB>(row);
+    Ok(EventRecord {
+        id: c.int("id")?,
+        owner: c.int("owner")?,
+        capture: c.int("capture")?,
+        hash: c.string("hash")?,
+        event_id: c.string("event_id")?,
+        declares_error: c.int("declares_error")? != 0,
+        event_type: c.string("event_type")?,
+        event_time: c.int("event_time")?,
+        record_time: c.int("record_time")?,
+        action: c.opt_string("action")?,
+        biz_step: c.opt_string("biz_step")?,
+        disposition: c.opt_string("disposition")?,
+        read_point: c.opt_string("read_point")?,
+        biz_location: c.opt_string("biz_location")?,
+        body: c.string("body")?,
+        context: c.string("context")?,
+    })
+}

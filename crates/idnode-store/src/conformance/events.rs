@@ -1,0 +1,244 @@
+//! EPCIS events in the conformance story: captures (duplicates, eventID clashes with
+//! rollback and proceed), queries on indexed fields with paging, trace links through events
+//! and transformationIDs, error declarations, read grants.
+
+use crate::{CaptureState, EventFilter, EventOrder, Grant, NewCapture, NewEvent, Readable, Store};
+
+const PARENT: i64 = 2;
+const CHILD: i64 = 3;
+const INPUT: i64 = 4;
+const OUTPUT: i64 = 5;
+
+fn event(hash: &str, kind: &str, time: i64, keys: &[(i64, &str)]) -> NewEvent {
+    NewEvent {
+        hash: format!("ni:///sha-256;{hash}?ver=CBV2.0"),
+        event_id: format!("urn:uuid:{hash}"),
+        declares_error: false,
+        event_type: kind.into(),
+        event_time: time,
+        action: Some("ADD".into()),
+        biz_step: Some("https://ref.gs1.org/cbv/BizStep-packing".into()),
+        disposition: None,
+        read_point: Some("urn:epc:id:sgln:1.1.0".into()),
+        biz_location: None,
+        transformation_id: None,
+        body: format!("{{\"type\":\"{kind}\",\"n\":\"{hash}\"}}"),
+        keys: keys.iter().map(|(r, k)| (*r, (*k).to_owned())).collect(),
+    }
+}
+
+fn capture(owner: i64, rollback: bool, events: Vec<NewEvent>) -> NewCapture {
+    NewCapture {
+        owner,
+        actor: format!("300:owner-{owner}"),
+        rollback,
+        context: "[\"https://ref.gs1.org/standards/epcis/epcis-context.jsonld\"]".into(),
+        events,
+    }
+}
+
+fn all() -> Readable {
+    Readable {
+        all: true,
+        ..Readable::default()
+    }
+}
+
+fn filter(readable: Readable) -> EventFilter {
+    EventFilter {
+        readable,
+        limit: 100,
+        ..EventFilter::default()
+    }
+}
+
+/// Runs the event part of the story.
+pub(super) async fn run(store: &dyn Store) {
+    captures(store).await;
+    queries(store).await;
+    trace(store).await;
+    grants(store).await;
+}
+
+async fn captures(store: &dyn Store) {
+    let pack = event(
+        "a1",
+        "AggregationEvent",
+        1_000,
+        &[(PARENT, "p1"), (CHILD, "c1")],
+    );
+    let mut declared = pack.clone();
+    declared.declares_error = true;
+    declared.body = "{\"errorDeclaration\":{}}".into();
+    let job = store
+        .capture(&capture(
+            1,
+            true,
+            vec![pack.clone(), pack.clone(), declared],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(job.state, CaptureState::Success);
+    assert_eq!((job.events, job.stored), (3, 2));
+    assert_eq!(job.not_stored.len(), 1);
+    assert!(job.not_stored[0].duplicate && job.not_stored[0].index == 1);
+    assert_eq!(store.capture_job(job.id).await.unwrap(), Some(job.clone()));
+    assert_eq!(store.capture_job(job.id + 1000).await.unwrap(), None);
+
+    // Another event reusing a stored eventID: refused; with rollback the capture is too.
+    let mut clash = event("a2", "ObjectEvent", 2_000, &[(1, "x9")]);
+    clash.event_id = pack.event_id.clone();
+    let fresh = event("a3", "ObjectEvent", 3_000, &[(1, "x3")]);
+    let failed = store
+        .capture(&capture(1, true, vec![fresh.clone(), clash.clone()]))
+        .await
+        .unwrap();
+    assert_eq!((failed.state, failed.stored), (CaptureState::Failed, 0));
+    assert!(!failed.not_stored[0].duplicate && failed.not_stored[0].index == 1);
+    assert_eq!(store.capture_job(failed.id).await.unwrap(), Some(failed));
+    let mut f = filter(all());
+    f.event_ids = vec![fresh.event_id.clone()];
+    assert!(store.events(&f).await.unwrap().is_empty(), "rolled back");
+    let partial = store
+        .capture(&capture(1, false, vec![fresh.clone(), clash]))
+        .await
+        .unwrap();
+    assert_eq!((partial.state, partial.stored), (CaptureState::Partial, 1));
+    let got = store.events(&f).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, fresh.body);
+    assert_eq!(got[0].owner, 1);
+    assert_eq!(got[0].context, capture(1, true, vec![]).context);
+}
+
+async fn queries(store: &dyn Store) {
+    let events: Vec<NewEvent> = (0..5)
+        .map(|i| {
+            let mut e = event(&format!("q{i}"), "ObjectEvent", 10_000 + i, &[(1, "item")]);
+            e.action = Some(if i % 2 == 0 { "OBSERVE" } else { "ADD" }.into());
+            e
+        })
+        .collect();
+    store.capture(&capture(2, true, events)).await.unwrap();
+    let mut f = filter(all());
+    f.keys = vec![(vec![1], vec!["item".into()])];
+    f.actions = vec!["OBSERVE".into()];
+    f.ge_event_time = Some(10_001);
+    let got = store.events(&f).await.unwrap();
+    let times: Vec<i64> = got.iter().map(|e| e.event_time).collect();
+    assert_eq!(times, [10_002, 10_004]);
+    // Paging: two at a time, descending by event time, resuming after the last seen.
+    let mut f = filter(all());
+    f.keys = vec![(vec![1], vec!["item".into()])];
+    f.descending = true;
+    f.limit = 2;
+    let first = store.events(&f).await.unwrap();
+    f.after = Some((first[1].event_time, first[1].id));
+    let second = store.events(&f).await.unwrap();
+    let times: Vec<i64> = first.iter().chain(&second).map(|e| e.event_time).collect();
+    assert_eq!(times, [10_004, 10_003, 10_002, 10_001]);
+    f.order = EventOrder::RecordTime;
+    f.after = None;
+    f.limit = 10;
+    assert_eq!(store.events(&f).await.unwrap().len(), 5);
+    // Owner 2's events are not readable by owner 1, nor by a grant on another step.
+    let mut f = filter(Readable {
+        owners: vec![1],
+        steps: vec![(2, "https://ref.gs1.org/cbv/BizStep-shipping".into())],
+        ..Readable::default()
+    });
+    f.keys = vec![(vec![1], vec!["item".into()])];
+    assert!(store.events(&f).await.unwrap().is_empty());
+    f.readable.steps = vec![(2, "https://ref.gs1.org/cbv/BizStep-packing".into())];
+    assert_eq!(store.events(&f).await.unwrap().len(), 5);
+}
+
+async fn trace(store: &dyn Store) {
+    // Lot L → (transformation t-1, split over two events) → part P; P packed into box B.
+    let mut consume = event("t1", "TransformationEvent", 20_000, &[(INPUT, "L")]);
+    consume.transformation_id = Some("t-1".into());
+    let mut make = event("t2", "TransformationEvent", 20_001, &[(OUTPUT, "P")]);
+    make.transformation_id = Some("t-1".into());
+    store
+        .capture(&capture(3, true, vec![consume]))
+        .await
+        .unwrap();
+    store.capture(&capture(3, true, vec![make])).await.unwrap();
+    let pack = event(
+        "t3",
+        "AggregationEvent",
+        20_002,
+        &[(PARENT, "B"), (CHILD, "P")],
+    );
+    store.capture(&capture(3, true, vec![pack])).await.unwrap();
+    let forward = |keys: Vec<String>| async move {
+        let mut links = store
+            .trace_links(&keys, &[CHILD, INPUT], &[PARENT, OUTPUT], &all())
+            .await
+            .unwrap();
+        links.sort_by_key(|l| l.event_time);
+        links
+            .into_iter()
+            .map(|l| (l.from, l.to, l.event_type))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        forward(vec!["L".into()]).await,
+        [("L".into(), "P".into(), "TransformationEvent".into())]
+    );
+    assert_eq!(
+        forward(vec!["P".into()]).await,
+        [("P".into(), "B".into(), "AggregationEvent".into())]
+    );
+    let back = store
+        .trace_links(&["B".into()], &[PARENT, OUTPUT], &[CHILD, INPUT], &all())
+        .await
+        .unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!((back[0].to.as_str(), back[0].to_role), ("P", CHILD));
+    // Not readable: no links.
+    let none = Readable::default();
+    assert!(store
+        .trace_links(&["B".into()], &[PARENT], &[CHILD], &none)
+        .await
+        .unwrap()
+        .is_empty());
+    // The packing declared in error no longer links B and P.
+    let mut declared = event(
+        "t3",
+        "AggregationEvent",
+        20_002,
+        &[(PARENT, "B"), (CHILD, "P")],
+    );
+    declared.declares_error = true;
+    store
+        .capture(&capture(3, true, vec![declared]))
+        .await
+        .unwrap();
+    assert!(forward(vec!["P".into()]).await.is_empty());
+}
+
+async fn grants(store: &dyn Store) {
+    let g = Grant {
+        owner: 1,
+        grantee: 2,
+        biz_step: String::new(),
+        created_at: 5,
+    };
+    assert!(store.set_grant(&g, true).await.unwrap());
+    assert!(!store.set_grant(&g, true).await.unwrap(), "granted already");
+    let stepped = Grant {
+        biz_step: "https://ref.gs1.org/cbv/BizStep-shipping".into(),
+        ..g.clone()
+    };
+    store.set_grant(&stepped, true).await.unwrap();
+    assert_eq!(
+        store.grants(None, Some(2)).await.unwrap(),
+        [g.clone(), stepped.clone()]
+    );
+    assert_eq!(store.grants(Some(1), None).await.unwrap().len(), 2);
+    assert!(store.grants(Some(2), None).await.unwrap().is_empty());
+    assert!(store.set_grant(&g, false).await.unwrap());
+    assert!(!store.set_grant(&g, false).await.unwrap());
+    assert_eq!(store.grants(None, None).await.unwrap(), [stepped]);
+}
