@@ -58,6 +58,11 @@ impl Namespaces {
         Self(map)
     }
 
+    /// Declares `prefix` as `iri` (as the `GS1-Extensions` header of a query does).
+    pub fn declare(&mut self, prefix: &str, iri: &str) {
+        self.0.insert(prefix.to_owned(), iri.to_owned());
+    }
+
     /// Whether `prefix` is declared (by the document or the standard).
     pub fn declares(&self, prefix: &str) -> bool {
         self.0.contains_key(prefix)
@@ -73,7 +78,7 @@ impl Namespaces {
     }
 
     /// A key as the pre-hash string writes it: `{iri}name` for a declared prefix.
-    fn key(&self, k: &str) -> String {
+    pub(crate) fn key(&self, k: &str) -> String {
         match self.split(k) {
             Some((iri, name)) => format!("{{{iri}}}{name}"),
             None => k.to_owned(),

@@ -9,6 +9,7 @@ pub mod epc;
 pub mod forms;
 pub mod hash;
 pub mod index;
+pub mod query;
 pub mod vocab;
 
 pub use document::{capture_document, capture_event, Capture, Event};
@@ -16,6 +17,7 @@ pub use epc::canonical_gs1;
 pub use forms::IdentifierForms;
 pub use hash::{event_hash, prehash, Namespaces};
 pub use index::{index, Indexed, Role};
+pub use query::{OrderBy, Query, QueryError};
 
 /// One fault of a refused document: the event it lies in (its place in the document's
 /// event list), the field (a JSON pointer into the document) and what is wrong.
