@@ -125,8 +125,18 @@ impl Query {
         forms: &IdentifierForms,
     ) -> Result<(), QueryError> {
         let list = || split(value);
-        let terms = |t: Term| list().iter().map(|v| term_value(t, v, ns)).collect::<Vec<_>>();
-        let uris = || list().iter().map(|v| canonical_value(v, ns)).collect::<Vec<_>>();
+        let terms = |t: Term| {
+            list()
+                .iter()
+                .map(|v| term_value(t, v, ns))
+                .collect::<Vec<_>>()
+        };
+        let uris = || {
+            list()
+                .iter()
+                .map(|v| canonical_value(v, ns))
+                .collect::<Vec<_>>()
+        };
         match name {
             "eventType" => {
                 let types = list();

@@ -89,7 +89,7 @@ impl<D: Dialect> SqlStore<D> {
         };
         record.id = insert_job::<D>(&mut tx, &record, &capture.context).await?;
         let ids = insert_events::<D>(&mut tx, &record, &capture.events, now).await?;
-        record.not_stored = not_stored::<D>(&mut tx, &capture.events, &ids).await?;
+        record.not_stored = not_stored::<D>(&mut tx, capture.owner, &capture.events, &ids).await?;
         record.stored = ids.iter().flatten().count() as i64;
         let clashes = record.not_stored.iter().any(|n| !n.duplicate);
         if clashes && capture.rollback {
@@ -204,7 +204,7 @@ impl<D: Dialect> SqlStore<D> {
                 q.push(&format!(
                     " AND {alias}.declares_error = 0 AND NOT EXISTS (SELECT 1 FROM \
                      epcis_events d WHERE d.event_id = {alias}.event_id AND \
-                     d.declares_error = 1) AND "
+                     d.owner = {alias}.owner AND d.declares_error = 1) AND "
                 ));
                 readable(&mut q, alias, r);
             }
@@ -354,10 +354,11 @@ async fn insert_events<D: Dialect>(
         .collect())
 }
 
-/// Why each event not inserted was not: a stored event with its hash (a duplicate), or
-/// else one with its eventID.
+/// Why each event not inserted was not: a stored event of the owner with its hash (a
+/// duplicate), or else one with its eventID.
 async fn not_stored<D: Dialect>(
     conn: &mut Conn<D>,
+    owner: i64,
     events: &[NewEvent],
     ids: &[Option<i64>],
 ) -> Result<Vec<NotStored>> {

@@ -84,6 +84,12 @@ async fn captures(store: &dyn Store) {
     assert!(job.not_stored[0].duplicate && job.not_stored[0].index == 1);
     assert_eq!(store.capture_job(job.id).await.unwrap(), Some(job.clone()));
     assert_eq!(store.capture_job(job.id + 1000).await.unwrap(), None);
+    // Another enterprise's copy is its own event, no duplicate of owner 1's.
+    let theirs = store
+        .capture(&capture(9, true, vec![pack.clone()]))
+        .await
+        .unwrap();
+    assert_eq!((theirs.stored, theirs.not_stored.len()), (1, 0));
 
     // Another event reusing a stored eventID: refused; with rollback the capture is too.
     let mut clash = event("a2", "ObjectEvent", 2_000, &[(1, "x9")]);
