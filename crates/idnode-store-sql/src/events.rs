@@ -367,12 +367,15 @@ async fn not_stored<D: Dialect>(
         if ids[index].is_some() {
             continue;
         }
-        let same = Stmt::new("SELECT id FROM epcis_events WHERE hash = $1 AND declares_error = $2")
-            .bind(e.hash.as_str())
-            .bind(i64::from(e.declares_error))
-            .optional::<D::DB>(conn)
-            .await
-            .map_err(D::error)?;
+        let same = Stmt::new(
+            "SELECT id FROM epcis_events WHERE owner = $1 AND hash = $2 AND declares_error = $3",
+        )
+        .bind(owner)
+        .bind(e.hash.as_str())
+        .bind(i64::from(e.declares_error))
+        .optional::<D::DB>(conn)
+        .await
+        .map_err(D::error)?;
         out.push(NotStored {
             index,
             event_id: e.event_id.clone(),

@@ -115,6 +115,12 @@ async fn captures(store: &dyn Store) {
     assert_eq!(got[0].body, fresh.body);
     assert_eq!(got[0].owner, 1);
     assert_eq!(got[0].context, capture(1, true, vec![]).context);
+    // For owner 9, an event with owner 1's hash but owner 9's eventID is a clash.
+    let mut mixed = fresh.clone();
+    mixed.event_id = pack.event_id.clone();
+    let job = store.capture(&capture(9, true, vec![mixed])).await.unwrap();
+    assert_eq!(job.state, CaptureState::Failed);
+    assert!(!job.not_stored[0].duplicate, "a clash, not a duplicate");
 }
 
 async fn queries(store: &dyn Store) {

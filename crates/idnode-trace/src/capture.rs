@@ -1,0 +1,146 @@
+//! Capture: a document or one event checked (off the async threads: schema validation of a
+//! large document takes a while), indexed, and stored in one transaction.
+
+use idnode_epcis::{capture_document, capture_event, index, Capture, IdentifierForms};
+use idnode_registry::Principal;
+use idnode_store::{CaptureRecord, NewCapture, NewEvent};
+
+use crate::{owner_of, Result, TraceError, Traceability};
+
+/// What a capture of one event stored.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    /// The event's eventID (its hash ID when it has none).
+    pub event_id: String,
+    /// The capture job.
+    pub job: CaptureRecord,
+}
+
+impl Traceability {
+    /// Captures an EPCISDocument. `rollback`: an event that cannot be stored refuses the
+    /// whole document (the standard's default); otherwise the others are stored. The
+    /// answer is the finished capture job.
+    pub async fn capture(
+        &self,
+        who: &Principal,
+        bytes: Vec<u8>,
+        rollback: bool,
+    ) -> Result<CaptureRecord> {
+        let owner = owner_of(who)?;
+        self.check_size(bytes.len())?;
+        let limit = self.limits.capture_events;
+        let forms = self.forms.clone();
+        let new = blocking(move || {
+            let capture = capture_document(&bytes)?;
+            if capture.events.len() > limit {
+                return Err(TraceError::TooLarge(format!(
+                    "{} events in one document; at most {limit}",
+                    capture.events.len()
+                )));
+            }
+            Ok(prepare(capture, &forms))
+        })
+        .await?;
+        let capture = NewCapture {
+            owner,
+            actor: who.actor().to_owned(),
+            rollback,
+            context: new.0,
+            events: new.1,
+        };
+        Ok(self.store.capture(&capture).await?)
+    }
+
+    /// Captures one event (with its own `@context`). An event stored already answers
+    /// [`TraceError::Duplicate`], one whose eventID names another event
+    /// [`TraceError::Conflict`].
+    pub async fn capture_one(&self, who: &Principal, bytes: Vec<u8>) -> Result<Captured> {
+        let owner = owner_of(who)?;
+        self.check_size(bytes.len())?;
+        let forms = self.forms.clone();
+        let (context, events) =
+            blocking(move || Ok(prepare(capture_event(&bytes)?, &forms))).await?;
+        let event_id = events
+            .first()
+            .map(|e| e.event_id.clone())
+            .unwrap_or_default();
+        let capture = NewCapture {
+            owner,
+            actor: who.actor().to_owned(),
+            rollback: true,
+            context,
+            events,
+        };
+        let job = self.store.capture(&capture).await?;
+        match job.not_stored.first() {
+            Some(n) if n.duplicate => Err(TraceError::Duplicate(event_id)),
+            Some(_) => Err(TraceError::Conflict(event_id)),
+            None => Ok(Captured { event_id, job }),
+        }
+    }
+
+    /// A capture job: its owner's, or any for the operator.
+    pub async fn job(&self, who: &Principal, id: i64) -> Result<CaptureRecord> {
+        let owner = owner_of(who)?;
+        match self.store.capture_job(id).await? {
+            Some(job) if owner == 0 || job.owner == owner => Ok(job),
+            _ => Err(TraceError::NotFound(format!("capture job {id}"))),
+        }
+    }
+
+    fn check_size(&self, len: usize) -> Result<()> {
+        let max = self.limits.capture_bytes;
+        if len > max {
+            return Err(TraceError::TooLarge(format!(
+                "{len} bytes in one capture; at most {max}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Runs CPU-heavy work on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// A checked capture as the store takes it: the `@context` as JSON text and the events
+/// with their indexed fields. A `recordTime` sent along is the repository's to set, and
+/// dropped.
+fn prepare(capture: Capture, forms: &IdentifierForms) -> (String, Vec<NewEvent>) {
+    let Capture {
+        namespaces,
+        context,
+        events,
+    } = capture;
+    let events = events
+        .into_iter()
+        .map(|e| {
+            let ix = index(&e.body, &namespaces, forms);
+            let declares_error = e.is_error_declaration();
+            let mut body = e.body;
+            if let Some(o) = body.as_object_mut() {
+                o.remove("recordTime");
+                o.remove("@context");
+            }
+            NewEvent {
+                event_id: e.event_id.unwrap_or_else(|| e.hash.clone()),
+                hash: e.hash,
+                declares_error,
+                event_type: e.kind,
+                event_time: ix.event_time,
+                action: ix.action,
+                biz_step: ix.biz_step,
+                disposition: ix.disposition,
+                read_point: ix.read_point,
+                biz_location: ix.biz_location,
+                transformation_id: ix.transformation_id,
+                body: body.to_string(),
+                keys: ix.keys.into_iter().map(|(r, k)| (r.code(), k)).collect(),
+            }
+        })
+        .collect();
+    (context.to_string(), events)
+}
