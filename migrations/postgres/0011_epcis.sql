@@ -10,6 +10,7 @@ CREATE TABLE epcis_captures (
     owner       BIGINT  NOT NULL,
     actor       TEXT COLLATE "C" NOT NULL,
     created_at  BIGINT  NOT NULL,
+    rollback    BIGINT  NOT NULL,
     state       TEXT COLLATE "C" NOT NULL,
     events      BIGINT  NOT NULL,
     stored      BIGINT  NOT NULL,

@@ -10,6 +10,7 @@ CREATE TABLE epcis_captures (
     owner       INTEGER NOT NULL,
     actor       TEXT    NOT NULL,
     created_at  INTEGER NOT NULL,
+    rollback    INTEGER NOT NULL,
     state       TEXT    NOT NULL,
     events      INTEGER NOT NULL,
     stored      INTEGER NOT NULL,

@@ -10,6 +10,7 @@ pub mod forms;
 pub mod hash;
 pub mod index;
 pub mod query;
+pub mod render;
 pub mod vocab;
 
 pub use document::{capture_document, capture_event, Capture, Event};
@@ -18,6 +19,7 @@ pub use forms::IdentifierForms;
 pub use hash::{event_hash, prehash, Namespaces};
 pub use index::{index, Indexed, Role};
 pub use query::{OrderBy, Query, QueryError};
+pub use render::{merged_context, query_document};
 
 /// One fault of a refused document: the event it lies in (its place in the document's
 /// event list), the field (a JSON pointer into the document) and what is wrong.

@@ -82,6 +82,7 @@ impl<D: Dialect> SqlStore<D> {
             owner: capture.owner,
             actor: capture.actor.clone(),
             created_at: now,
+            rollback: capture.rollback,
             state: CaptureState::Success,
             events: i64::try_from(capture.events.len()).unwrap_or(i64::MAX),
             stored: 0,
@@ -125,7 +126,7 @@ impl<D: Dialect> SqlStore<D> {
 
     pub(crate) async fn job(&self, id: i64) -> Result<Option<CaptureRecord>> {
         let stmt = Stmt::new(
-            "SELECT id, owner, actor, created_at, state, events, stored, not_stored \
+            "SELECT id, owner, actor, created_at, rollback, state, events, stored, not_stored \
              FROM epcis_captures WHERE id = $1",
         )
         .bind(id);
@@ -138,6 +139,7 @@ impl<D: Dialect> SqlStore<D> {
             owner: c.int("owner")?,
             actor: c.string("actor")?,
             created_at: c.int("created_at")?,
+            rollback: c.int("rollback")? != 0,
             state: c.parsed("state", CaptureState::parse)?,
             events: c.int("events")?,
             stored: c.int("stored")?,
@@ -282,12 +284,13 @@ async fn insert_job<D: Dialect>(
     context: &str,
 ) -> Result<i64> {
     let row = Stmt::new(
-        "INSERT INTO epcis_captures (owner, actor, created_at, state, events, stored, \
-         not_stored, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO epcis_captures (owner, actor, created_at, rollback, state, events, \
+         stored, not_stored, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(r.owner)
     .bind(&r.actor)
     .bind(r.created_at)
+    .bind(i64::from(r.rollback))
     .bind(r.state.as_str())
     .bind(r.events)
     .bind(r.stored)

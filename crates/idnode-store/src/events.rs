@@ -106,6 +106,9 @@ pub struct CaptureRecord {
     pub actor: String,
     /// When, unix ms.
     pub created_at: i64,
+    /// Whether a refused event refused the whole capture (`GS1-Capture-Error-Behaviour:
+    /// rollback`) or not (`proceed`).
+    pub rollback: bool,
     /// How it ended.
     pub state: CaptureState,
     /// Events in the document.
