@@ -161,6 +161,14 @@ pub fn millis(s: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// Unix milliseconds as an RFC 3339 timestamp in UTC.
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +214,13 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn milliseconds_round_trip() {
+        let ms = millis("2026-03-01T08:00:00.5+08:00").unwrap();
+        assert_eq!(rfc3339(ms), "2026-03-01T00:00:00.5Z");
+        assert_eq!(millis(&rfc3339(ms)), Some(ms));
     }
 
     #[test]

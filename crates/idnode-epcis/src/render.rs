@@ -14,10 +14,8 @@ pub fn merged_context<'a>(contexts: impl IntoIterator<Item = &'a Value>) -> Valu
     let mut urls: Vec<Value> = vec![Value::String(STANDARD_CONTEXT.into())];
     let mut prefixes = Map::new();
     let mut take = |c: &Value| match c {
-        Value::String(s) => {
-            if !urls.iter().any(|u| u.as_str() == Some(s)) && !is_standard(s) {
-                urls.push(Value::String(s.clone()));
-            }
+        Value::String(s) if !urls.iter().any(|u| u.as_str() == Some(s)) && !is_standard(s) => {
+            urls.push(Value::String(s.clone()));
         }
         Value::Object(o) => {
             for (k, v) in o {

@@ -36,6 +36,18 @@ fn terms(term: Term) -> (&'static str, &'static str) {
     }
 }
 
+/// The standard terms of `term`, bare (`accepting`, `arriving`, …).
+pub fn standard_terms(term: Term) -> impl Iterator<Item = &'static str> {
+    terms(term).0.split(' ').filter(|w| !w.is_empty())
+}
+
+/// A URI of a standard term as the bare term (`https://ref.gs1.org/cbv/BizStep-shipping`
+/// → `shipping`); `None` for other values.
+pub fn bare(term: Term, uri: &str) -> Option<&str> {
+    let word = uri.strip_prefix(terms(term).1)?;
+    is_standard(term, word).then_some(word)
+}
+
 /// Whether `word` is a standard term of `term`.
 pub fn is_standard(term: Term, word: &str) -> bool {
     let listed = |list: &str| list.split(' ').any(|w| w == word);

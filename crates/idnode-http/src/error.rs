@@ -93,7 +93,7 @@ impl ApiError {
 
 /// The status of a storage failure, logged here with the database's own text (which the
 /// client never sees): 503 while the database is unreachable, 507 when it is full, else 500.
-fn storage_status(e: &StoreError) -> StatusCode {
+pub(crate) fn storage_status(e: &StoreError) -> StatusCode {
     match e {
         StoreError::Unavailable(_) => {
             tracing::warn!(error = %e, "database unavailable");

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod conn;
 mod endpoint;
+mod epcis;
 mod error;
 mod handles;
 mod hdl;
@@ -30,6 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use idnode_registry::Registry;
 use idnode_resolver::Resolver;
+use idnode_trace::Traceability;
 use metrics::Histogram;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
@@ -85,6 +87,8 @@ pub(crate) struct Inner {
     pub(crate) openapi: OnceLock<String>,
     /// Handle.Net REST sessions (`/api/sessions`).
     pub(crate) rest_sessions: sessions::RestSessions,
+    /// Traceability (`/epcis`).
+    pub(crate) trace: Arc<Traceability>,
 }
 
 impl AppState {
@@ -95,6 +99,7 @@ impl AppState {
         registry: Arc<Registry>,
         prometheus: Option<PrometheusHandle>,
         handle: Option<Arc<dyn HandleEndpoint>>,
+        trace: Arc<Traceability>,
         limits: Limits,
     ) -> Self {
         // The budget holds at least one largest body.
@@ -118,7 +123,13 @@ impl AppState {
             body_budget: Arc::new(tokio::sync::Semaphore::new(permits)),
             openapi: OnceLock::new(),
             rest_sessions: sessions::RestSessions::new(limits.session_idle),
+            trace,
         }))
+    }
+
+    /// The traceability service.
+    pub(crate) fn trace(&self) -> &Traceability {
+        &self.0.trace
     }
 }
 
@@ -177,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/api/v1", manage::router())
         .nest("/iiidap", iiidap::router())
+        .nest("/epcis", epcis::router())
         .merge(snms::router())
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
@@ -196,13 +208,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Route labels of the request-duration histogram (a small fixed set).
-const ROUTES: [&str; 7] = [
+const ROUTES: [&str; 8] = [
     "/api/handles/{handle}",
     "/api/handles",
     "/{handle}",
     "/metrics",
     "/health",
     "/api/v1",
+    "/epcis",
     "other",
 ];
 const METHODS: [&str; 5] = ["GET", "PUT", "DELETE", "POST", "other"];
@@ -231,7 +244,8 @@ fn route_index(p: &str) -> usize {
         "/metrics" => 3,
         "/healthz" | "/readyz" => 4,
         p if p.starts_with("/api/v1") => 5,
-        _ => 6,
+        p if p.starts_with("/epcis") => 6,
+        _ => 7,
     }
 }
 

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use idnode_store::{
-    now_millis, CaptureRecord, CaptureState, EventFilter, EventOrder, EventRecord, Grant,
-    NewCapture, NewEvent, NotStored, Readable, Result, StoreError, TraceLink,
+    now_millis, CaptureRecord, CaptureState, EventField, EventFilter, EventOrder, EventRecord,
+    Grant, NewCapture, NewEvent, NotStored, Readable, Result, StoreError, TraceLink,
 };
 
 use crate::sql::{Cols, Param, Stmt};
@@ -226,6 +226,30 @@ impl<D: Dialect> SqlStore<D> {
             }
         }
         Ok(out)
+    }
+
+    pub(crate) async fn values(
+        &self,
+        field: EventField,
+        r: &Readable,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        let col = field.column();
+        let mut q = Sql::new(
+            &format!(
+                "SELECT DISTINCT e.{col} AS v FROM epcis_events e WHERE e.{col} IS NOT NULL AND "
+            ),
+            D::NUMBERED,
+        );
+        readable(&mut q, "e", r);
+        if let Some(a) = after {
+            q.push(&format!(" AND e.{col} > ")).param(a.to_owned());
+        }
+        q.push(" ORDER BY v LIMIT ")
+            .param(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = self.all(q.stmt()).await?;
+        rows.iter().map(|r| Cols::<D::DB>(r).string("v")).collect()
     }
 
     pub(crate) async fn grant_rows(

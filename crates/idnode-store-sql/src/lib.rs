@@ -22,10 +22,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use idnode_store::{
     fill_created_values, fold, prefix_range, Batch, CaptureRecord, DepositRecord, Enterprise,
-    EventFilter, EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord, Idempotency,
-    NewCapture, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result, SecretHash,
-    SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange, TemplateRecord,
-    TokenRecord, TraceLink,
+    EventField, EventFilter, EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord,
+    Idempotency, NewCapture, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result,
+    SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange,
+    TemplateRecord, TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -561,6 +561,16 @@ impl<D: Dialect> Store for SqlStore<D> {
         readable: &Readable,
     ) -> Result<Vec<TraceLink>> {
         self.links(keys, from_roles, to_roles, readable).await
+    }
+
+    async fn event_values(
+        &self,
+        field: EventField,
+        readable: &Readable,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        self.values(field, readable, after, limit).await
     }
 
     async fn grants(&self, owner: Option<i64>, grantee: Option<i64>) -> Result<Vec<Grant>> {

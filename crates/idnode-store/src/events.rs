@@ -257,3 +257,28 @@ pub struct Grant {
     /// When granted, unix ms.
     pub created_at: i64,
 }
+
+/// A field whose distinct values the vocabulary endpoints list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventField {
+    /// `bizStep`.
+    BizStep,
+    /// `disposition`.
+    Disposition,
+    /// `readPoint.id`.
+    ReadPoint,
+    /// `bizLocation.id`.
+    BizLocation,
+}
+
+impl EventField {
+    /// Its column.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::BizStep => "biz_step",
+            Self::Disposition => "disposition",
+            Self::ReadPoint => "read_point",
+            Self::BizLocation => "biz_location",
+        }
+    }
+}

@@ -17,8 +17,8 @@ pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
 pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
 pub use events::{
-    CaptureRecord, CaptureState, EventFilter, EventOrder, EventRecord, Grant, NewCapture, NewEvent,
-    NotStored, Readable, TraceLink,
+    CaptureRecord, CaptureState, EventField, EventFilter, EventOrder, EventRecord, Grant,
+    NewCapture, NewEvent, NotStored, Readable, TraceLink,
 };
 pub use model::{
     fill_created_values, fold, now_millis, prefix_range, profile_from_json, profile_to_json, Batch,
@@ -191,6 +191,16 @@ pub trait Store: Send + Sync + 'static {
         to_roles: &[i64],
         readable: &Readable,
     ) -> Result<Vec<TraceLink>>;
+
+    /// The distinct values of `field` in the events `readable` covers, in order, after
+    /// `after`, at most `limit`.
+    async fn event_values(
+        &self,
+        field: EventField,
+        readable: &Readable,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<String>>;
 
     /// Read grants, by owner and/or grantee.
     async fn grants(&self, owner: Option<i64>, grantee: Option<i64>) -> Result<Vec<Grant>>;

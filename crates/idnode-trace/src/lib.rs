@@ -20,7 +20,7 @@ use idnode_store::{Grant, Readable, Store, StoreError};
 pub use capture::Captured;
 pub use graph::{Direction, Edge, Graph, Node, Recall, RecallItem};
 pub use lifecycle::{Lifecycle, Moment};
-pub use query::{Page, PageEvent};
+pub use query::{Page, PageEvent, Values};
 
 /// Limits of the service.
 #[derive(Clone, Debug)]

@@ -8,7 +8,9 @@ use idnode_store::{EventFilter, EventOrder};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::query::{answer, rfc3339};
+use idnode_epcis::index::rfc3339;
+
+use crate::query::answer;
 use crate::{Result, TraceError, Traceability};
 
 /// Most history rows and events in one lifecycle.

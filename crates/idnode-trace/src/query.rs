@@ -5,12 +5,11 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use idnode_epcis::index::rfc3339;
 use idnode_epcis::{Namespaces, OrderBy, Query, QueryError, Role};
 use idnode_registry::Principal;
 use idnode_store::{EventFilter, EventOrder, EventRecord, Readable};
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use crate::{Result, TraceError, Traceability};
 
@@ -239,10 +238,66 @@ fn with_record_time(mut body: Value, ms: i64) -> Value {
     body
 }
 
-/// Unix ms as RFC 3339 UTC with milliseconds.
-pub(crate) fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
+/// A page of vocabulary values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Values {
+    /// The values: the standard terms (bare) first when the field has a vocabulary, then
+    /// the values readable events use.
+    pub members: Vec<String>,
+    /// The token of the next page, when there may be one.
+    pub next: Option<String>,
+}
+
+impl Traceability {
+    /// The values of `field` in use among the events `who` may read (with the standard
+    /// terms of its vocabulary, on the first page), `per_page` at a time.
+    pub async fn values(
+        &self,
+        who: &Principal,
+        field: idnode_store::EventField,
+        token: Option<&str>,
+        per_page: Option<u64>,
+    ) -> Result<Values> {
+        use idnode_epcis::vocab::{bare, standard_terms, Term};
+        use idnode_store::EventField;
+        let readable = self.readable(who).await?;
+        let term = match field {
+            EventField::BizStep => Term::BizStep,
+            EventField::Disposition => Term::Disposition,
+            _ => Term::None,
+        };
+        let after = match token {
+            Some(t) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        TraceError::Query(QueryError(
+                            "nextPageToken: not a token of this list".into(),
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        let per_page = per_page
+            .unwrap_or(self.limits.per_page)
+            .min(self.limits.max_per_page);
+        let mut members: Vec<String> = if after.is_none() {
+            standard_terms(term).map(str::to_owned).collect()
+        } else {
+            Vec::new()
+        };
+        let used = self
+            .store
+            .event_values(field, &readable, after.as_deref(), per_page + 1)
+            .await?;
+        let more = used.len() as u64 > per_page;
+        let used: Vec<String> = used.into_iter().take(per_page as usize).collect();
+        let next = more
+            .then(|| used.last().map(|v| URL_SAFE_NO_PAD.encode(v)))
+            .flatten();
+        members.extend(used.into_iter().filter(|v| bare(term, v).is_none()));
+        Ok(Values { members, next })
+    }
 }

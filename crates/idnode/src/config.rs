@@ -186,6 +186,20 @@ full_every_day = false
 enabled = false
 run_at = "00:20"
 
+[epcis]
+# Traceability (GS1 EPCIS 2.0 at /epcis on the HTTP listener). URL bases under which this
+# node's identifiers resolve: an event naming https://id.example.cn/88.118.8/X is found
+# under 88.118.8/X as well as under hdl:88.118.8/X (hdl.handle.net is always recognised).
+base_urls = []
+# Most events, and bytes, in one capture document (GS1-EPCIS-Capture-Limit,
+# GS1-EPCIS-Capture-File-Size-Limit); beyond them 413.
+capture_events = 10000
+capture_bytes = 16777216
+# Deepest trace (steps) and most nodes in one trace answer; a deeper or larger genealogy is
+# answered cut short, marked "truncated".
+trace_depth = 64
+trace_nodes = 10000
+
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
 capacity_bytes = 268435456
@@ -225,6 +239,8 @@ pub struct Config {
     pub escrow: crate::escrow::EscrowSection,
     /// Statistics reports.
     pub reports: crate::reports::ReportsSection,
+    /// Traceability.
+    pub epcis: crate::traceability::EpcisSection,
     /// Resolver cache.
     pub cache: CacheSection,
     /// Logging.

@@ -11,6 +11,7 @@ pub mod import;
 mod over_http;
 pub mod reports;
 pub mod templates;
+pub mod traceability;
 pub mod transfer;
 pub mod upstream;
 
@@ -212,6 +213,11 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services.registry.clone(),
         Some(prometheus),
         Some(Arc::new(over_http::HandleOverHttp(handle.clone()))),
+        Arc::new(config.epcis.service(
+            services.store.clone(),
+            services.registry.clone(),
+            http_addr,
+        )),
         idnode_http::Limits {
             session_idle: Duration::from_secs(config.handle.session_idle_secs.max(1)),
             ..config.http.limits()

@@ -2,7 +2,9 @@
 //! rollback and proceed), queries on indexed fields with paging, trace links through events
 //! and transformationIDs, error declarations, read grants.
 
-use crate::{CaptureState, EventFilter, EventOrder, Grant, NewCapture, NewEvent, Readable, Store};
+use crate::{
+    CaptureState, EventField, EventFilter, EventOrder, Grant, NewCapture, NewEvent, Readable, Store,
+};
 
 const PARENT: i64 = 2;
 const CHILD: i64 = 3;
@@ -163,6 +165,31 @@ async fn queries(store: &dyn Store) {
     assert!(store.events(&f).await.unwrap().is_empty());
     f.readable.steps = vec![(2, "https://ref.gs1.org/cbv/BizStep-packing".into())];
     assert_eq!(store.events(&f).await.unwrap().len(), 5);
+    // Distinct values, paged.
+    let only_2 = Readable {
+        owners: vec![2],
+        ..Readable::default()
+    };
+    let points = store
+        .event_values(EventField::ReadPoint, &only_2, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(points, ["urn:epc:id:sgln:1.1.0"]);
+    let after = store
+        .event_values(
+            EventField::ReadPoint,
+            &only_2,
+            Some("urn:epc:id:sgln:1.1.0"),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(after.is_empty());
+    assert!(store
+        .event_values(EventField::BizLocation, &all(), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn trace(store: &dyn Store) {
