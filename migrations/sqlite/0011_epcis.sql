@@ -1,10 +1,12 @@
 -- EPCIS 2.0 events (issue 14). A capture job per document or event posted; events are
--- immutable. `hash` is the CBV 2.0 event hash ID: an owner stores one event once (an event that
--- declares an error in an earlier one has the same hash and is kept beside it, flagged).
--- `event_id` is the eventID, or the hash when the event has none; it names one event
--- of its owner (besides its error declarations); a declaration counts for its owner's events
--- only. `owner` is the capturing enterprise, 0 the operator. Per owner, so that a capture
--- never learns of nor collides with another enterprise's events.
+-- immutable. `hash` is the CBV 2.0 event hash ID: an owner stores one event once (an event
+-- that declares an error in an earlier one has the same hash and is kept beside it,
+-- flagged). `event_id` is the eventID, or the hash when the event has none; eventIDs are not
+-- unique (GS1's own examples reuse them), `GET /events/{eventID}` answers every event
+-- with it. An error declaration retracts its owner's events with its eventID. `owner` is the
+-- capturing enterprise, 0 the operator: per owner, so a capture never learns of, collides
+-- with or retracts another enterprise's events. `rollback` is the capture's error behaviour;
+-- `not_stored` (JSON) lists the events refused or found captured already.
 CREATE TABLE epcis_captures (
     id          INTEGER PRIMARY KEY,
     owner       INTEGER NOT NULL,
@@ -36,8 +38,7 @@ CREATE TABLE epcis_events (
     transformation_id TEXT,
     body              TEXT    NOT NULL
 );
-CREATE UNIQUE INDEX epcis_events_hash ON epcis_events (owner, hash, declares_error);
-CREATE UNIQUE INDEX epcis_events_event_id ON epcis_events (owner, event_id) WHERE declares_error = 0;
+CREATE UNIQUE INDEX epcis_events_hash ON epcis_events (hash, owner, declares_error);
 CREATE INDEX epcis_events_declared ON epcis_events (event_id, owner) WHERE declares_error = 1;
 CREATE INDEX epcis_events_id ON epcis_events (event_id);
 CREATE INDEX epcis_events_time ON epcis_events (event_time, id);

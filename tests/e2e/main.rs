@@ -9,6 +9,7 @@ mod common;
 mod db_down;
 mod dns;
 mod dns_tools;
+mod epcis;
 mod full_disk;
 mod handle;
 mod handle_keys;

@@ -47,6 +47,8 @@ pub struct Event {
     pub hash: String,
     /// Its `eventID` as given, if any.
     pub event_id: Option<String>,
+    /// Its place in the document's event list.
+    pub index: usize,
 }
 
 impl Event {
@@ -69,6 +71,28 @@ pub struct Capture {
 
 /// Parses and checks an EPCISDocument; every fault is listed, nothing is half accepted.
 pub fn capture_document(bytes: &[u8]) -> Result<Capture, EpcisError> {
+    let (capture, problems) = check_document(bytes)?;
+    refuse(problems)?;
+    Ok(capture)
+}
+
+/// Parses and checks an EPCISDocument for a capture that proceeds past faulty events
+/// (`GS1-Capture-Error-Behaviour: proceed`): every event, and every fault, each naming its
+/// event. A fault outside any event still refuses the whole document.
+pub fn capture_document_proceeding(bytes: &[u8]) -> Result<(Capture, Vec<Problem>), EpcisError> {
+    let (capture, problems) = check_document(bytes)?;
+    refuse(
+        problems
+            .iter()
+            .filter(|p| p.event.is_none())
+            .cloned()
+            .collect(),
+    )?;
+    Ok((capture, problems))
+}
+
+/// A document's events (all of them) and every fault found.
+fn check_document(bytes: &[u8]) -> Result<(Capture, Vec<Problem>), EpcisError> {
     let doc = parse(bytes)?;
     let events_at = match doc.get("type").and_then(Value::as_str) {
         Some("EPCISDocument") => EVENT_LIST,
@@ -91,16 +115,17 @@ pub fn capture_document(bytes: &[u8]) -> Result<Capture, EpcisError> {
     for (i, e) in list.iter().enumerate() {
         vocabulary_problems(e, &namespaces, (events_at, i), &mut problems);
     }
-    refuse(problems)?;
     let events = list
         .into_iter()
-        .map(|body| event(body, &namespaces))
+        .enumerate()
+        .map(|(i, body)| event(body, i, &namespaces))
         .collect();
-    Ok(Capture {
+    let capture = Capture {
         namespaces,
         context: doc.get("@context").cloned().unwrap_or(Value::Null),
         events,
-    })
+    };
+    Ok((capture, problems))
 }
 
 /// Parses and checks one event (with its own `@context`), as `POST /events` takes it.
@@ -120,7 +145,7 @@ pub fn capture_event(bytes: &[u8]) -> Result<Capture, EpcisError> {
     refuse(problems)?;
     Ok(Capture {
         context: body.get("@context").cloned().unwrap_or(Value::Null),
-        events: vec![event(body, &namespaces)],
+        events: vec![event(body, 0, &namespaces)],
         namespaces,
     })
 }
@@ -140,7 +165,7 @@ fn parse(bytes: &[u8]) -> Result<Value, EpcisError> {
 }
 
 /// A checked event with its hash.
-fn event(body: Value, ns: &Namespaces) -> Event {
+fn event(body: Value, index: usize, ns: &Namespaces) -> Event {
     let kind = body
         .get("type")
         .and_then(Value::as_str)
@@ -154,6 +179,7 @@ fn event(body: Value, ns: &Namespaces) -> Event {
         hash: event_hash(&body, ns),
         kind,
         event_id,
+        index,
         body,
     }
 }
@@ -176,11 +202,11 @@ fn event_of(pointer: &str) -> Option<usize> {
     })
 }
 
-/// What the standard's JSON Schema finds wrong with `doc`.
+/// Everything the standard's JSON Schema finds wrong with `doc` (reports keep the first
+/// [`MAX_PROBLEMS`]; a proceeding capture needs every faulty event).
 fn schema_problems(doc: &Value) -> Vec<Problem> {
     VALIDATOR
         .iter_errors(doc)
-        .take(MAX_PROBLEMS)
         .map(|e| {
             let pointer = e.instance_path().to_string();
             Problem::at(event_of(&pointer), &pointer, &e.to_string())

@@ -13,7 +13,7 @@ pub mod query;
 pub mod render;
 pub mod vocab;
 
-pub use document::{capture_document, capture_event, Capture, Event};
+pub use document::{capture_document, capture_document_proceeding, capture_event, Capture, Event};
 pub use epc::canonical_gs1;
 pub use forms::IdentifierForms;
 pub use hash::{event_hash, prehash, Namespaces};

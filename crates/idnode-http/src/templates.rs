@@ -286,6 +286,32 @@ pub(crate) struct DetailDto {
     /// (`name`, `idType`, `kind`) when its template declares it.
     #[schema(value_type = Vec<Object>)]
     values: Vec<serde_json::Value>,
+    /// Where its traceability events and its lifecycle are read.
+    links: IdentifierLinks,
+}
+
+/// Links from an identifier to its traceability.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IdentifierLinks {
+    /// `GET /epcis/epcs/{hdl:handle}/events`: the EPCIS events naming it, in any URI form.
+    events: String,
+    /// `GET /api/v1/identifiers/{handle}/lifecycle`: registration history and events.
+    lifecycle: String,
+}
+
+impl IdentifierLinks {
+    fn of(handle: &str) -> Self {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let uri = format!("hdl:{handle}");
+        Self {
+            events: format!(
+                "/epcis/epcs/{}/events",
+                utf8_percent_encode(&uri, NON_ALPHANUMERIC)
+            ),
+            lifecycle: format!("/api/v1/identifiers/{handle}/lifecycle"),
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/identifiers/{handle}", params(("handle" = String, Path)),
@@ -294,9 +320,21 @@ pub(crate) struct DetailDto {
 pub(crate) async fn detail(
     State(s): State<AppState>,
     caller: crate::auth::Caller,
+    uri: axum::extract::OriginalUri,
     ApiPath(handle): ApiPath<String>,
-) -> Result<Json<DetailDto>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let p = crate::auth::principal(&s, &caller.headers, caller.ip).await?;
+    // `…/{handle}/lifecycle` with a literal slash (a handle ending in `/lifecycle` is
+    // written with `%2F`).
+    if uri.path().ends_with("/lifecycle") {
+        if let Some(h) = handle.strip_suffix("/lifecycle") {
+            return match s.trace().lifecycle(&p, h).await {
+                Ok(l) => Ok(Json(l).into_response()),
+                Err(e) => Ok(crate::epcis::Problem::from(e).into_response()),
+            };
+        }
+    }
     let d = s.0.registry.detail(&p, &handle).await?;
     let values = d
         .values
@@ -312,10 +350,12 @@ pub(crate) async fn detail(
         .collect();
     Ok(Json(DetailDto {
         response_code: 1,
+        links: IdentifierLinks::of(&d.handle),
         handle: d.handle,
         template_version: d.template_version,
         values,
-    }))
+    })
+    .into_response())
 }
 
 /// A prefix's policy.

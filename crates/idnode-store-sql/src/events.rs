@@ -84,25 +84,29 @@ impl<D: Dialect> SqlStore<D> {
             created_at: now,
             rollback: capture.rollback,
             state: CaptureState::Success,
-            events: i64::try_from(capture.events.len()).unwrap_or(i64::MAX),
+            events: i64::try_from(capture.events.len() + capture.refused.len()).unwrap_or(i64::MAX),
             stored: 0,
-            not_stored: Vec::new(),
+            not_stored: capture.refused.clone(),
         };
         record.id = insert_job::<D>(&mut tx, &record, &capture.context).await?;
         let ids = insert_events::<D>(&mut tx, &record, &capture.events, now).await?;
-        record.not_stored = not_stored::<D>(&mut tx, capture.owner, &capture.events, &ids).await?;
         record.stored = ids.iter().flatten().count() as i64;
-        let clashes = record.not_stored.iter().any(|n| !n.duplicate);
-        if clashes && capture.rollback {
-            tx.rollback().await.map_err(D::error)?;
-            record.state = CaptureState::Failed;
-            record.stored = 0;
-            let mut tx = self.pools.write.begin().await.map_err(D::error)?;
-            record.id = insert_job::<D>(&mut tx, &record, &capture.context).await?;
-            tx.commit().await.map_err(D::error)?;
-            return Ok(record);
-        }
-        if clashes {
+        // Not inserted: its owner holds the same event (possibly from earlier in this one).
+        record.not_stored.extend(
+            capture
+                .events
+                .iter()
+                .zip(&ids)
+                .filter(|(_, id)| id.is_none())
+                .map(|(e, _)| NotStored {
+                    index: e.index,
+                    event_id: e.event_id.clone(),
+                    duplicate: true,
+                    reason: String::new(),
+                }),
+        );
+        record.not_stored.sort_by_key(|n| n.index);
+        if !capture.refused.is_empty() {
             record.state = if record.stored > 0 {
                 CaptureState::Partial
             } else {
@@ -327,8 +331,8 @@ async fn insert_job<D: Dialect>(
     Cols::<D::DB>(&row).int("id")
 }
 
-/// Inserts the events; for each, its row id, or `None` when it was not inserted (the same
-/// event, or another with its eventID, is stored, possibly earlier in this capture).
+/// Inserts the events; for each, its row id, or `None` when it was not inserted (its owner
+/// holds the same event, possibly from earlier in this capture).
 async fn insert_events<D: Dialect>(
     conn: &mut Conn<D>,
     job: &CaptureRecord,
@@ -379,37 +383,6 @@ async fn insert_events<D: Dialect>(
         .iter()
         .map(|e| inserted.remove(&(e.hash.clone(), e.declares_error)))
         .collect())
-}
-
-/// Why each event not inserted was not: a stored event of the owner with its hash (a
-/// duplicate), or else one with its eventID.
-async fn not_stored<D: Dialect>(
-    conn: &mut Conn<D>,
-    owner: i64,
-    events: &[NewEvent],
-    ids: &[Option<i64>],
-) -> Result<Vec<NotStored>> {
-    let mut out = Vec::new();
-    for (index, e) in events.iter().enumerate() {
-        if ids[index].is_some() {
-            continue;
-        }
-        let same = Stmt::new(
-            "SELECT id FROM epcis_events WHERE owner = $1 AND hash = $2 AND declares_error = $3",
-        )
-        .bind(owner)
-        .bind(e.hash.as_str())
-        .bind(i64::from(e.declares_error))
-        .optional::<D::DB>(conn)
-        .await
-        .map_err(D::error)?;
-        out.push(NotStored {
-            index,
-            event_id: e.event_id.clone(),
-            duplicate: same.is_some(),
-        });
-    }
-    Ok(out)
 }
 
 /// Writes the keys of the inserted events, each with its link (see the migration).
@@ -496,7 +469,7 @@ fn readable(q: &mut Sql<'_>, alias: &str, r: &Readable) {
 
 /// The indexed conditions of `f`, each `AND …`.
 fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
-    let lists: [(&str, &'q [String]); 8] = [
+    let lists: [(&str, &'q [String]); 7] = [
         ("e.event_type", &f.event_types),
         ("e.action", &f.actions),
         ("e.biz_step", &f.biz_steps),
@@ -504,13 +477,20 @@ fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
         ("e.read_point", &f.read_points),
         ("e.biz_location", &f.biz_locations),
         ("e.transformation_id", &f.transformation_ids),
-        ("e.event_id", &f.event_ids),
     ];
     for (col, values) in lists {
         if !values.is_empty() {
             q.push(&format!(" AND {col} IN "));
             q.list(values.iter().map(String::as_str));
         }
+    }
+    if !f.event_ids.is_empty() {
+        // An event's hash ID names it too.
+        q.push(" AND (e.event_id IN ");
+        q.list(f.event_ids.iter().map(String::as_str));
+        q.push(" OR e.hash IN ");
+        q.list(f.event_ids.iter().map(String::as_str));
+        q.push(")");
     }
     let bounds = [
         ("e.event_time >= ", f.ge_event_time),

@@ -1,15 +1,17 @@
 //! EPCIS events as stored: capture jobs, the events with their indexed fields, the
 //! identifier keys they are found by, and read grants between enterprises.
 //!
-//! Events are immutable once captured. One capture is one transaction: with `rollback`
-//! either every new event lands or none does; an event whose hash is stored already is a
-//! duplicate, reported and never stored twice.
+//! Events are immutable once captured. One capture is one transaction: every new event
+//! lands or none does; an event whose hash its owner has stored already is a duplicate,
+//! reported and never stored twice.
 
 use serde::{Deserialize, Serialize};
 
 /// An event to store, with what is indexed of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEvent {
+    /// Its place in the captured document.
+    pub index: usize,
     /// The event hash ID (`ni:///sha-256;…`).
     pub hash: String,
     /// Its `eventID`, or the hash when it has none.
@@ -46,8 +48,12 @@ pub struct NewCapture {
     pub owner: i64,
     /// Who captured (identity).
     pub actor: String,
-    /// `true`: a refused event refuses the whole capture; `false`: the others are stored.
+    /// The error behaviour asked for: `true` (rollback) when a refused event refuses the
+    /// whole capture (the caller then stores nothing), `false` (proceed) when the others are
+    /// stored; recorded with the job.
     pub rollback: bool,
+    /// Events of the document refused before storing (`proceed`), recorded with the job.
+    pub refused: Vec<NotStored>,
     /// The document's `@context` (JSON text), needed to read the events again.
     pub context: String,
     /// The events, in document order.
@@ -57,11 +63,11 @@ pub struct NewCapture {
 /// How a capture job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CaptureState {
-    /// Every event stored (or a duplicate of a stored one).
+    /// No event refused (duplicates of stored ones are no error).
     Success,
     /// Some events refused, the others stored (`proceed`).
     Partial,
-    /// Nothing stored.
+    /// Every event refused.
     Failed,
 }
 
@@ -90,9 +96,12 @@ pub struct NotStored {
     pub index: usize,
     /// Its eventID (or hash).
     pub event_id: String,
-    /// `true`: the same event (same hash) is stored already; `false`: its eventID names a
-    /// different stored event.
+    /// `true`: the same event (same hash) is stored already; `false`: refused, see
+    /// `reason`.
     pub duplicate: bool,
+    /// Why it was refused (empty for a duplicate).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 /// A capture job as stored.
@@ -115,7 +124,7 @@ pub struct CaptureRecord {
     pub events: i64,
     /// Events stored.
     pub stored: i64,
-    /// Events not stored: duplicates and eventID clashes.
+    /// Events not stored: refused ones and duplicates.
     pub not_stored: Vec<NotStored>,
 }
 
@@ -205,7 +214,7 @@ pub struct EventFilter {
     pub biz_locations: Vec<String>,
     /// transformationIDs.
     pub transformation_ids: Vec<String>,
-    /// eventIDs.
+    /// eventIDs (an event's hash ID counts as one).
     pub event_ids: Vec<String>,
     /// Each entry: the event names one of these keys in one of these roles (entries are
     /// all required).

@@ -168,10 +168,8 @@ pub trait Store: Send + Sync + 'static {
         values: &[String],
     ) -> Result<Vec<(String, String)>>;
 
-    /// Stores a capture's events in one transaction and records the capture job. Events
-    /// stored already (same hash) are duplicates, never stored twice; an event whose eventID
-    /// names a different stored event is refused, and with `rollback` so is the whole
-    /// capture (the job is recorded as failed, nothing else is written).
+    /// Stores a capture's events in one transaction with its job. Events their owner has
+    /// stored already (same hash) are duplicates, reported and never stored twice.
     async fn capture(&self, capture: &NewCapture) -> Result<CaptureRecord>;
 
     /// A capture job by id.

@@ -1,9 +1,12 @@
 //! Capture: a document or one event checked (off the async threads: schema validation of a
 //! large document takes a while), indexed, and stored in one transaction.
 
-use idnode_epcis::{capture_document, capture_event, index, Capture, IdentifierForms};
+use idnode_epcis::{
+    capture_document, capture_document_proceeding, capture_event, index, Capture, IdentifierForms,
+    Problem,
+};
 use idnode_registry::Principal;
-use idnode_store::{CaptureRecord, NewCapture, NewEvent};
+use idnode_store::{CaptureRecord, NewCapture, NewEvent, NotStored};
 
 use crate::{owner_of, Result, TraceError, Traceability};
 
@@ -30,30 +33,36 @@ impl Traceability {
         self.check_size(bytes.len())?;
         let limit = self.limits.capture_events;
         let forms = self.forms.clone();
-        let new = blocking(move || {
-            let capture = capture_document(&bytes)?;
+        let (context, events, refused) = blocking(move || {
+            let (mut capture, problems) = if rollback {
+                (capture_document(&bytes)?, Vec::new())
+            } else {
+                capture_document_proceeding(&bytes)?
+            };
             if capture.events.len() > limit {
                 return Err(TraceError::TooLarge(format!(
                     "{} events in one document; at most {limit}",
                     capture.events.len()
                 )));
             }
-            Ok(prepare(capture, &forms))
+            let refused = set_aside(&mut capture, &problems);
+            let (context, events) = prepare(capture, &forms);
+            Ok((context, events, refused))
         })
         .await?;
         let capture = NewCapture {
             owner,
             actor: who.actor().to_owned(),
             rollback,
-            context: new.0,
-            events: new.1,
+            refused,
+            context,
+            events,
         };
         Ok(self.store.capture(&capture).await?)
     }
 
     /// Captures one event (with its own `@context`). An event stored already answers
-    /// [`TraceError::Duplicate`], one whose eventID names another event
-    /// [`TraceError::Conflict`].
+    /// [`TraceError::Duplicate`].
     pub async fn capture_one(&self, who: &Principal, bytes: Vec<u8>) -> Result<Captured> {
         let owner = owner_of(who)?;
         self.check_size(bytes.len())?;
@@ -68,14 +77,15 @@ impl Traceability {
             owner,
             actor: who.actor().to_owned(),
             rollback: true,
+            refused: Vec::new(),
             context,
             events,
         };
         let job = self.store.capture(&capture).await?;
-        match job.not_stored.first() {
-            Some(n) if n.duplicate => Err(TraceError::Duplicate(event_id)),
-            Some(_) => Err(TraceError::Conflict(event_id)),
-            None => Ok(Captured { event_id, job }),
+        if job.not_stored.is_empty() {
+            Ok(Captured { event_id, job })
+        } else {
+            Err(TraceError::Duplicate(event_id))
         }
     }
 
@@ -106,6 +116,24 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
+/// Takes the events with faults out of `capture`: each as refused, with its first fault.
+fn set_aside(capture: &mut Capture, problems: &[Problem]) -> Vec<NotStored> {
+    let mut refused = Vec::new();
+    capture.events.retain(|e| {
+        let Some(p) = problems.iter().find(|p| p.event == Some(e.index)) else {
+            return true;
+        };
+        refused.push(NotStored {
+            index: e.index,
+            event_id: e.event_id.clone().unwrap_or_else(|| e.hash.clone()),
+            duplicate: false,
+            reason: format!("{} at '{}'", p.message, p.pointer),
+        });
+        false
+    });
+    refused
+}
+
 /// A checked capture as the store takes it: the `@context` as JSON text and the events
 /// with their indexed fields. A `recordTime` sent along is the repository's to set, and
 /// dropped.
@@ -126,6 +154,7 @@ fn prepare(capture: Capture, forms: &IdentifierForms) -> (String, Vec<NewEvent>)
                 o.remove("@context");
             }
             NewEvent {
+                index: e.index,
                 event_id: e.event_id.unwrap_or_else(|| e.hash.clone()),
                 hash: e.hash,
                 declares_error,

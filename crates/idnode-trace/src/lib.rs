@@ -73,9 +73,6 @@ pub enum TraceError {
     /// The event is stored already (same hash).
     #[error("event {0} is captured already")]
     Duplicate(String),
-    /// The eventID names a different stored event.
-    #[error("eventID {0} names another event")]
-    Conflict(String),
     /// Credentials are needed.
     #[error("authentication needed")]
     Unauthenticated,

@@ -85,9 +85,9 @@ impl From<TraceError> for Problem {
             TraceError::Query(_) => (StatusCode::BAD_REQUEST, QUERY_PARAMETER),
             TraceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, CAPTURE_LIMIT),
             TraceError::QueryTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, QUERY_TOO_LARGE),
-            TraceError::Duplicate(_) | TraceError::Conflict(_) => {
+            TraceError::Duplicate(_) => {
                 let mut p = Self::new(StatusCode::CONFLICT, VALIDATION, detail);
-                p.title = "The event conflicts with one captured before";
+                p.title = "The event is captured already";
                 return p;
             }
             TraceError::Unauthenticated => (StatusCode::UNAUTHORIZED, SECURITY),
