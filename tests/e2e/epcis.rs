@@ -271,6 +271,42 @@ async fn refusals(n: &TestNode) {
         .await;
     assert_eq!(status, 401);
     assert_eq!(count(n, "/epcis/events?perPage=1000", &n.a).await, before);
+    // Under `proceed` the faulty event is set aside and named, the others stored.
+    let one_bad = GEARBOX
+        .replace("\"bizStep\": \"shipping\"", "\"bizStep\": \"dancing\"")
+        .replace("2026-03-02T", "2026-03-03T");
+    let (status, _, job) = n
+        .post_raw(
+            "/epcis/capture",
+            Some(&n.a),
+            one_bad.into_bytes(),
+            &[("GS1-Capture-Error-Behaviour", "proceed")],
+        )
+        .await;
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(
+        (
+            job["success"].as_bool(),
+            job["stored"].as_i64(),
+            job["captureErrorBehaviour"].as_str()
+        ),
+        (Some(false), Some(10), Some("proceed"))
+    );
+    assert_eq!(job["errors"][0]["event"], 10);
+    assert!(
+        job["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dancing"),
+        "{job}"
+    );
+    let path = format!("/epcis/capture/{}", job["captureID"].as_str().unwrap());
+    let (status, again) = n.get(&path, Some(&n.a)).await;
+    assert_eq!((status, &again), (200, &job));
+    assert_eq!(
+        count(n, "/epcis/events?perPage=1000", &n.a).await,
+        before + 10
+    );
 }
 
 /// The gearbox traced, recalled, and hidden from B until granted.
@@ -315,7 +351,7 @@ async fn gearbox(n: &TestNode) {
         .get(&format!("/epcis/trace/{gbx}?direction=forward"), Some(&n.a))
         .await;
     assert_eq!(fwd["edges"][0]["kind"], "aggregation");
-    // Every URI form of gearbox 1 finds the same two events.
+    // Every URI form of gearbox 1 finds the same four events (two days of the same story).
     for form in [
         "hdl:88.118.8/GBX-2026-000001",
         "info:hdl/88.118.8/gbx-2026-000001",
@@ -324,7 +360,7 @@ async fn gearbox(n: &TestNode) {
     ] {
         assert_eq!(
             count(n, &format!("/epcis/epcs/{}/events", encode(form)), &n.a).await,
-            2,
+            4,
             "{form}"
         );
     }
@@ -338,7 +374,7 @@ async fn gearbox(n: &TestNode) {
         .get("/api/v1/identifiers/88.118.8/GBX-2026-000001", Some(&n.a))
         .await;
     let events_link = detail["links"]["events"].as_str().unwrap().to_owned();
-    assert_eq!(count(n, &events_link, &n.a).await, 2);
+    assert_eq!(count(n, &events_link, &n.a).await, 4);
     let (status, life) = n
         .get(
             "/api/v1/identifiers/88.118.8/GBX-2026-000001/lifecycle",
@@ -352,7 +388,11 @@ async fn gearbox(n: &TestNode) {
         .iter()
         .filter_map(|m| m["kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["event", "event", "registration"], "{life}");
+    assert_eq!(
+        kinds,
+        ["event", "event", "event", "event", "registration"],
+        "{life}"
+    );
 
     blind_until_granted(n, &job_path, &pallet, &lot).await;
 }

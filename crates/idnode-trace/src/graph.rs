@@ -17,6 +17,7 @@ use idnode_registry::Principal;
 use idnode_store::{EventFilter, EventOrder, Readable, TraceLink};
 use serde::Serialize;
 
+use crate::window::{Window, Windows};
 use crate::{Result, Traceability};
 
 /// Which way a trace goes.
@@ -103,55 +104,6 @@ pub struct Recall {
     pub truncated: bool,
 }
 
-/// A time window, bounds included; `None` is unbounded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Window {
-    start: Option<i64>,
-    end: Option<i64>,
-}
-
-const ALWAYS: Window = Window {
-    start: None,
-    end: None,
-};
-
-impl Window {
-    fn intersect(self, o: Self) -> Option<Self> {
-        let start = max_opt(self.start, o.start);
-        let end = min_opt(self.end, o.end);
-        match (start, end) {
-            (Some(s), Some(e)) if s > e => None,
-            _ => Some(Self { start, end }),
-        }
-    }
-
-    fn hull(self, o: Self) -> Self {
-        // Unbounded on a side when either is.
-        Self {
-            start: self.start.zip(o.start).map(|(a, b)| a.min(b)),
-            end: self.end.zip(o.end).map(|(a, b)| a.max(b)),
-        }
-    }
-
-    fn contains(self, t: i64) -> bool {
-        self.start.is_none_or(|s| s <= t) && self.end.is_none_or(|e| t <= e)
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, None) | (None, x) => x,
-    }
-}
-
-fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) | (None, x) => x,
-    }
-}
-
 fn kind_of(event_type: &str) -> &'static str {
     match event_type {
         "TransformationEvent" => "transformation",
@@ -172,44 +124,50 @@ fn roles(direction: Direction) -> (Vec<i64>, Vec<i64>) {
     }
 }
 
-/// The window in which `to` matters, reached from a node mattering in `w` through
-/// `links` (one kind, time order); `None` when no link applies in `w`. Also the span of
-/// the containment, for the edge.
+/// A containment span for an edge: first entry, last exit (`None`: unbounded).
+type Span = (Option<i64>, Option<i64>);
+
+/// The windows in which `to` matters, reached from a node mattering in `w` through
+/// `links` (one kind, time order), and the span of the containment, for the edge (`None`
+/// when no link applies in `w`).
 fn reach(
     direction: Direction,
     kind: &str,
-    w: Window,
+    w: &Windows,
     links: &[&TraceLink],
-) -> Option<(Window, Window)> {
-    let mut spans = Vec::new();
+) -> Option<(Windows, Span)> {
+    let mut reached = Windows::default();
+    let mut span: Option<Span> = None;
     if kind == "transformation" {
         for l in links {
             let t = l.event_time;
-            let reached = match direction {
+            let x = match direction {
                 // Going back: what the input was at the moment it was consumed.
-                Direction::Back if w.end.is_none_or(|e| t <= e) => Window {
-                    start: Some(t),
-                    end: Some(t),
-                },
+                Direction::Back if w.reaches(t) => Window::at(t),
                 // Going forward: the output from its making on.
-                Direction::Forward if w.contains(t) => Window {
-                    start: Some(t),
-                    end: None,
-                },
+                Direction::Forward if w.contains(t) => Window::from(t),
                 _ => continue,
             };
-            spans.push((reached, reached));
+            reached.union(&Windows::of(x));
         }
     } else {
-        for span in containment(links) {
-            if let Some(x) = span.intersect(w) {
-                spans.push((x, span));
+        for c in containment(links) {
+            let x = w.within(c);
+            if x.is_empty() {
+                continue;
             }
+            reached.union(&x);
+            // First entry to last exit (no exit: still inside).
+            span = Some(match span {
+                None => (c.start, c.end),
+                Some((s, e)) => (
+                    s.zip(c.start).map(|(a, b)| a.min(b)),
+                    e.zip(c.end).map(|(a, b)| a.max(b)),
+                ),
+            });
         }
     }
-    spans
-        .into_iter()
-        .reduce(|(a, sa), (b, sb)| (a.hull(b), sa.hull(sb)))
+    (!reached.is_empty()).then(|| (reached, span.unwrap_or_default()))
 }
 
 /// The spans a child was inside a parent: from ADD or OBSERVE to DELETE.
@@ -242,7 +200,7 @@ fn containment(links: &[&TraceLink]) -> Vec<Window> {
 /// A trace being built.
 struct Walk {
     nodes: Vec<Node>,
-    windows: HashMap<String, Window>,
+    windows: HashMap<String, Windows>,
     edges: BTreeMap<(String, String, &'static str), Edge>,
     truncated: bool,
 }
@@ -278,14 +236,14 @@ impl Traceability {
         direction: Direction,
         depth: u32,
         max_nodes: usize,
-    ) -> Result<(Graph, HashMap<String, Window>)> {
+    ) -> Result<(Graph, HashMap<String, Windows>)> {
         let (from_roles, to_roles) = roles(direction);
         let mut walk = Walk {
             nodes: vec![Node {
                 id: root.to_owned(),
                 depth: 0,
             }],
-            windows: HashMap::from([(root.to_owned(), ALWAYS)]),
+            windows: HashMap::from([(root.to_owned(), Windows::of(Window::ALWAYS))]),
             edges: BTreeMap::new(),
             truncated: false,
         };
@@ -330,7 +288,7 @@ impl Traceability {
         let mut items = Vec::new();
         for n in g.nodes.iter().filter(|n| n.id != root) {
             // Contains the lot still, or did only for a while (a subassembly a part left).
-            let current = windows.get(&n.id).is_some_and(|w| w.end.is_none());
+            let current = windows.get(&n.id).is_some_and(Windows::open);
             let inside = g
                 .edges
                 .iter()
@@ -397,14 +355,14 @@ impl Walk {
         let mut next = Vec::new();
         for ((from, to, kind), mut group) in groups {
             group.sort_by_key(|l| (l.event_time, l.event));
-            let Some(&w) = self.windows.get(from) else {
+            let Some(w) = self.windows.get(from) else {
                 continue;
             };
             let Some((reached, span)) = reach(direction, kind, w, &group) else {
                 continue;
             };
-            let known = self.windows.get(to).copied();
-            if known.is_none() && self.nodes.len() >= max_nodes {
+            let known = self.windows.contains_key(to);
+            if !known && self.nodes.len() >= max_nodes {
                 self.truncated = true;
                 continue;
             }
@@ -425,23 +383,18 @@ impl Walk {
                 }
             }
             if kind != "transformation" {
-                edge.since = span.start;
-                edge.until = span.end;
+                (edge.since, edge.until) = span;
             }
-            match known {
-                None => {
-                    self.nodes.push(Node {
-                        id: to.to_owned(),
-                        depth: level,
-                    });
-                    self.windows.insert(to.to_owned(), reached);
-                    next.push(to.to_owned());
-                }
-                Some(k) if k.hull(reached) != k => {
-                    self.windows.insert(to.to_owned(), k.hull(reached));
-                    next.push(to.to_owned());
-                }
-                Some(_) => {}
+            if !known {
+                self.nodes.push(Node {
+                    id: to.to_owned(),
+                    depth: level,
+                });
+                self.windows.insert(to.to_owned(), reached);
+                next.push(to.to_owned());
+            } else if self.windows.get_mut(to).is_some_and(|k| k.union(&reached)) {
+                // Reached in more time than before: its own links are followed again.
+                next.push(to.to_owned());
             }
         }
         next.sort();

@@ -10,6 +10,7 @@ mod capture;
 mod graph;
 mod lifecycle;
 mod query;
+mod window;
 
 use std::sync::Arc;
 

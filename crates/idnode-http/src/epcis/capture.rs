@@ -130,7 +130,7 @@ fn job_json(job: &CaptureRecord) -> serde_json::Value {
                 "event": n.index,
                 "eventID": n.event_id,
                 "pointer": format!("/epcisBody/eventList/{}", n.index),
-                "message": "the eventID names another event already captured"
+                "message": n.reason
             })
         })
         .collect();
