@@ -1,19 +1,30 @@
-//! EPCIS capture input: any bytes as a capture document and as a lone event, and any text as
-//! an identifier URI. Checking never panics; an accepted document's events each carry a hash
-//! ID, and the hash of an event does not depend on its eventID; a GS1 form, once canonical,
-//! stays as it is; an identifier's key is its own key.
+//! EPCIS input: any bytes as a capture document and as a lone event, any text as an
+//! identifier URI and as a query string. Checking never panics; an accepted document's
+//! events each carry a hash ID, and the hash of an event does not depend on its eventID; a
+//! GS1 form, once canonical, stays as it is; an identifier's key is its own key; a query
+//! that parses matches or not every event of an accepted document without panicking.
 #![no_main]
 
-use idnode_epcis::{canonical_gs1, capture_document, capture_event, event_hash, IdentifierForms};
+use idnode_epcis::{
+    canonical_gs1, capture_document, capture_event, event_hash, IdentifierForms, Namespaces, Query,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    let forms = IdentifierForms::new(["https://id.example.cn/"]);
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(data)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let query = Query::parse(&pairs, &Namespaces::default(), &forms).ok();
     if let Ok(c) = capture_document(data) {
         for e in &c.events {
             assert!(e.hash.starts_with("ni:///sha-256;"));
             let mut other = e.body.clone();
             other["eventID"] = serde_json::json!("urn:uuid:00000000-0000-0000-0000-000000000000");
             assert_eq!(event_hash(&other, &c.namespaces), e.hash);
+            if let Some(q) = &query {
+                let _ = q.matches(&e.body, &c.namespaces);
+            }
         }
     }
     let _ = capture_event(data);
@@ -21,7 +32,6 @@ fuzz_target!(|data: &[u8]| {
         if let Some(dl) = canonical_gs1(text) {
             assert_eq!(canonical_gs1(&dl).as_deref(), Some(dl.as_str()), "{text}");
         }
-        let forms = IdentifierForms::new(["https://id.example.cn/"]);
         let key = forms.key(text);
         assert_eq!(forms.key(&key), key, "{text}");
     }
