@@ -419,6 +419,31 @@ async fn blind_until_granted(n: &TestNode, job: &str, pallet: &str, lot: &str) {
     assert_eq!(points["member"], Value::Array(vec![]));
     let (status, _) = n.get(job, Some(&n.b)).await;
     assert_eq!(status, 404, "A's capture job");
+    // The owner reads with a bearer token as well as with Basic.
+    let (_, t) = n
+        .post(
+            "/identity/token",
+            None,
+            &serde_json::json!({"username": n.a.identity, "password": n.a.secret}),
+        )
+        .await;
+    let token = t["data"]["token"].as_str().unwrap();
+    let r = n
+        .client
+        .get(format!("{}{job}", n.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = n
+        .client
+        .get(format!("{}{job}", n.base))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let (_, g) = n.get(&format!("/epcis/trace/{pallet}"), Some(&n.b)).await;
     assert_eq!(g["nodes"].as_array().unwrap().len(), 1);
     let (_, r) = n.get(&format!("/epcis/recall/{lot}"), Some(&n.b)).await;

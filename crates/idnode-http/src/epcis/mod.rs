@@ -1,6 +1,7 @@
 //! The EPCIS 2.0 REST interface at `/epcis` (GS1's OpenAPI bindings) and idnode's trace,
 //! recall and grant endpoints beside it. Every caller is authenticated first (Basic, a
-//! Handle session or a bearer token); failures are RFC 7807 problem documents.
+//! Handle session, or `Bearer` with a token from `/identity/token`); failures are RFC 7807
+//! problem documents.
 
 mod capture;
 mod problem;
@@ -9,7 +10,7 @@ mod trace;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use idnode_epcis::Namespaces;
@@ -60,7 +61,30 @@ impl FromRequestParts<AppState> for Reader {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let caller = Caller::take(parts);
-        let principal = crate::auth::principal(state, &caller.headers, caller.ip).await?;
+        let bearer = caller
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        let principal = match bearer {
+            // A bearer token issued at /identity/token (EPCIS clients send OAuth-style ones).
+            Some(token) => state
+                .0
+                .registry
+                .token_principal(token)
+                .await
+                .map_err(crate::ApiError::from),
+            None => crate::auth::principal(state, &caller.headers, caller.ip).await,
+        }
+        .map_err(|mut e| {
+            // Credentials refused: 401, as HTTP clients expect (Handle.Net REST says 403).
+            if e.status == axum::http::StatusCode::FORBIDDEN {
+                e.status = axum::http::StatusCode::UNAUTHORIZED;
+            }
+            Problem::from(e)
+        })?;
         if matches!(principal, Principal::Anonymous) {
             return Err(idnode_trace::TraceError::Unauthenticated.into());
         }
