@@ -1,8 +1,10 @@
 //! idnode load generators. `bulk` registers identifiers through `POST
 //! /api/v1/identifiers/batch` and prints the rate; `paths` writes a wrk script that requests
 //! random registered identifiers; `handle` loads the binary Handle protocol (UDP or TCP);
-//! `floor` is the least a Handle UDP server can do, the harness's own ceiling.
+//! `floor` is the least a Handle UDP server can do, the harness's own ceiling; `epcis-*`
+//! generate, capture and trace a genealogy, beside one recursive SQL query per trace.
 
+mod epcis;
 mod handle;
 mod template;
 
@@ -94,6 +96,64 @@ enum Cmd {
         /// Length of the run.
         #[arg(long, default_value_t = 15)]
         seconds: u64,
+    },
+    /// Write TREES generated genealogies (11,110 events each) as EPCIS capture documents and
+    /// as CSV rows into DIR.
+    EpcisGenerate {
+        /// Output directory.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// Trees.
+        #[arg(long, default_value_t = 90)]
+        trees: usize,
+    },
+    /// Capture every document of DIR through /epcis/capture; prints events/s.
+    EpcisCapture {
+        /// Base URL of the node.
+        #[arg(long)]
+        url: String,
+        /// Identity.
+        #[arg(long)]
+        identity: String,
+        /// Its secret.
+        #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
+        secret: String,
+        /// Directory of documents.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// Documents in flight at once.
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+    },
+    /// Trace back from random tree roots through /epcis/trace; prints latency percentiles.
+    EpcisTrace {
+        /// Base URL of the node.
+        #[arg(long)]
+        url: String,
+        /// Identity.
+        #[arg(long)]
+        identity: String,
+        /// Its secret.
+        #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
+        secret: String,
+        /// Trees generated.
+        #[arg(long, default_value_t = 90)]
+        trees: usize,
+        /// Traces.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
+    /// The same traces as one hand-written recursive SQL query each, on the database.
+    EpcisSql {
+        /// postgres:// URL of the node's database.
+        #[arg(long)]
+        database: String,
+        /// Trees generated.
+        #[arg(long, default_value_t = 90)]
+        trees: usize,
+        /// Traces.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
     },
     /// Write a wrk Lua script requesting random ones of COUNT registered identifiers.
     Paths {
@@ -239,6 +299,26 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Cmd::Paths { prefix, count } => paths(&prefix, count),
+        Cmd::EpcisGenerate { dir, trees } => epcis::generate(&dir, trees),
+        Cmd::EpcisCapture {
+            url,
+            identity,
+            secret,
+            dir,
+            concurrency,
+        } => epcis::capture(&url, &identity, &secret, &dir, concurrency).await,
+        Cmd::EpcisTrace {
+            url,
+            identity,
+            secret,
+            trees,
+            requests,
+        } => epcis::trace(&url, &identity, &secret, trees, requests).await,
+        Cmd::EpcisSql {
+            database,
+            trees,
+            requests,
+        } => epcis::recursive_sql(&database, trees, requests).await,
         Cmd::Template {
             prefix,
             version,

@@ -11,9 +11,11 @@
 //! never a silent skip.
 
 mod disk;
+mod npm;
 mod python;
 
 pub use disk::SmallDisk;
+pub use npm::npm_package;
 pub use python::python_venv;
 
 use std::net::TcpListener;

@@ -51,7 +51,7 @@ impl Default for Limits {
             max_per_page: 1_000,
             scan: 20_000,
             trace_depth: 64,
-            trace_nodes: 10_000,
+            trace_nodes: 50_000,
         }
     }
 }

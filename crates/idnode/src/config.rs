@@ -198,7 +198,7 @@ capture_bytes = 16777216
 # Deepest trace (steps) and most nodes in one trace answer; a deeper or larger genealogy is
 # answered cut short, marked "truncated".
 trace_depth = 64
-trace_nodes = 10000
+trace_nodes = 50000
 
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".

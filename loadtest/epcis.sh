@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Traceability on PostgreSQL, each figure beside its anchor in the same run (a throwaway
+# cluster on core 0, idnode on core 1, the load generator on core 0):
+# - capture: TREES generated genealogies (11,110 events each; `idnode-loadtest
+#   epcis-generate`) posted to /epcis/capture as documents of 10,000 events, two in flight,
+#   beside `\copy` of the same events as rows (type, time, action, bizStep, the event's
+#   JSON) into a table with a primary key, on the same cluster;
+# - trace: TRACES traces back from tree roots (each answer checked to hold all 11,111
+#   nodes) through GET /epcis/trace, beside one hand-written recursive SQL query per trace
+#   over the same tables (the reachable edges with their eventIDs), same roots, same order.
+# Usage: loadtest/epcis.sh [TREES=90 (999,900 events)] [TRACES=200]
+set -euo pipefail
+export RUST_BACKTRACE=0 IDNODE_LOG=${IDNODE_LOG:-warn}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TREES=${1:-90}; TRACES=${2:-200}
+PORT=18030; PGPORT=55437
+cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
+BIN=$ROOT/target/release
+IDNODE=${IDNODE:-$BIN/idnode}
+W=$(mktemp -d /tmp/idnode-epcis.XXXX)
+. "$ROOT/loadtest/common.sh"
+pg_start 0 $PGPORT
+as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres idnode
+DB="postgres://postgres@127.0.0.1:$PGPORT/idnode"
+psql_() { as_pg psql -h 127.0.0.1 -p $PGPORT -U postgres -d idnode -qtA "$@"; }
+now() { date +%s.%N; }
+echo "== idnode traceability on PostgreSQL: $TREES trees ($((TREES * 11110)) events), $TRACES traces, $(date -u +%FT%TZ) =="
+"$IDNODE" --database-url "$DB" init --node-prefix 88.118 >/dev/null 2>&1
+SECRET=$("$IDNODE" --database-url "$DB" enterprise create --name gearbox --prefix 88.118.8 | awk '/^secret:/{print $2}')
+"$BIN/idnode-loadtest" epcis-generate --dir "$W/gen" --trees "$TREES"
+taskset -c 1 "$IDNODE" --database-url "$DB" serve --http 127.0.0.1:$PORT >"$W/node.log" 2>&1 &
+SP=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+ID=300:0.NA/88.118.8
+CAP=$(taskset -c 0 "$BIN/idnode-loadtest" epcis-capture --url "http://127.0.0.1:$PORT" --identity "$ID" --secret="$SECRET" --dir "$W/gen" | awk '/capture_events_per_s/{print $2}')
+psql_ -c "CREATE TABLE anchor_events (id BIGSERIAL PRIMARY KEY, event_type TEXT, event_time TEXT, action TEXT, biz_step TEXT, body TEXT)"
+chmod 644 "$W/gen/rows.csv"; chmod 755 "$W/gen"
+T0=$(now)
+psql_ -c "\\copy anchor_events (event_type, event_time, action, biz_step, body) FROM '$W/gen/rows.csv' CSV"
+T1=$(now)
+ROWS=$(psql_ -c "SELECT count(*) FROM anchor_events")
+COPY=$(python3 -c "print(f'{$ROWS/($T1-$T0):.0f}')")
+echo "capture (/epcis/capture, 2 documents in flight): $CAP events/s"
+echo "anchor \\copy of the same $ROWS events as rows:   $COPY rows/s"
+echo "ratio capture / \\copy: $(python3 -c "print(f'{$CAP/$COPY:.3f}')") (target >= 0.3)"
+psql_ -c "VACUUM ANALYZE"
+# Warm both the same way: ten traces each, not measured.
+taskset -c 0 "$BIN/idnode-loadtest" epcis-trace --url "http://127.0.0.1:$PORT" --identity "$ID" --secret="$SECRET" --trees "$TREES" --requests 10 >/dev/null
+taskset -c 0 "$BIN/idnode-loadtest" epcis-sql --database "$DB" --trees "$TREES" --requests 10 >/dev/null
+TR=$(taskset -c 0 "$BIN/idnode-loadtest" epcis-trace --url "http://127.0.0.1:$PORT" --identity "$ID" --secret="$SECRET" --trees "$TREES" --requests "$TRACES")
+SQ=$(taskset -c 0 "$BIN/idnode-loadtest" epcis-sql --database "$DB" --trees "$TREES" --requests "$TRACES")
+echo "trace back (GET /epcis/trace, 11,111 nodes): $TR"
+echo "anchor, one recursive SQL query:             $SQ"
+p99() { echo "$1" | awk '{for(i=1;i<=NF;i++) if($i=="p99") print $(i+1)}'; }
+echo "ratio trace / recursive SQL at p99: $(python3 -c "print(f'{$(p99 "$TR")/$(p99 "$SQ"):.2f}')") (target <= 2; trace p99 target <= 50 ms)"
