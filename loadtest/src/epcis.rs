@@ -24,9 +24,33 @@ pub(crate) fn root(t: usize) -> String {
     format!("hdl:88.118.8/GBX-{t:05}")
 }
 
-/// The key the node indexes the root under (`hdl:` and the case-folded handle).
-fn root_key(t: usize) -> String {
-    root(t).to_lowercase()
+/// Where traces start: the gearbox (the whole tree, 11,111 nodes) or one of its gears
+/// (10 blanks and 100 lots: 111 nodes).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum Start {
+    /// Tree roots.
+    Root,
+    /// Gears.
+    Gear,
+}
+
+impl Start {
+    /// The identifier trace `n` starts at (as sent) and the key the node indexes it under,
+    /// and the nodes its answer holds.
+    fn start(self, trees: usize, n: usize) -> (String, String, usize) {
+        let t = (n * 7919) % trees;
+        match self {
+            Self::Root => (root(t), root(t).to_lowercase(), 11_111),
+            Self::Gear => {
+                let (i, j) = ((n / 7) % FAN, (n / 3) % FAN);
+                (
+                    format!("urn:epc:id:sgtin:4012345.022222.{t}x{i}x{j}"),
+                    format!("https://id.gs1.org/01/04012345222227/21/{t}x{i}x{j}"),
+                    111,
+                )
+            }
+        }
+    }
 }
 
 fn event(kind: &str, ms: i64, body: Value) -> Value {
@@ -212,17 +236,18 @@ pub(crate) async fn trace(
     secret: &str,
     trees: usize,
     requests: usize,
+    from: Start,
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let auth = auth(identity, secret);
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     for n in 0..requests {
-        let t = (n * 7919) % trees;
+        let (uri, _, size) = from.start(trees, n);
         let start = Instant::now();
         let resp = client
             .get(format!(
                 "{url}/epcis/trace/{}?direction=back",
-                root(t).replace('/', "%2F")
+                uri.replace('/', "%2F")
             ))
             .header("authorization", &auth)
             .send()
@@ -230,8 +255,8 @@ pub(crate) async fn trace(
         let g: Value = resp.json().await?;
         hist.record(start.elapsed().as_micros() as u64)?;
         let nodes = g["nodes"].as_array().map_or(0, Vec::len);
-        if nodes != 11_111 || g["truncated"] != false {
-            bail!("tree {t}: {nodes} nodes, truncated {}", g["truncated"]);
+        if nodes != size || g["truncated"] != false {
+            bail!("{uri}: {nodes} nodes, truncated {}", g["truncated"]);
         }
     }
     report("trace", &hist);
@@ -256,11 +281,12 @@ pub(crate) async fn recursive_sql(
     database: &str,
     trees: usize,
     requests: usize,
+    from: Start,
 ) -> anyhow::Result<()> {
     use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(database).await?;
     let sql = "WITH RECURSIVE t(key) AS ( \
-          SELECT $1::text \
+          SELECT $1::text COLLATE \"C\" \
           UNION \
           SELECT b.key FROM t \
           JOIN epcis_keys a ON a.key = t.key AND a.role IN (2, 5, 9) \
@@ -271,15 +297,13 @@ pub(crate) async fn recursive_sql(
         JOIN epcis_events e ON e.id = b.event";
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     for n in 0..requests {
-        let t = (n * 7919) % trees;
+        let (uri, key, size) = from.start(trees, n);
         let start = Instant::now();
-        let rows: Vec<(String, String, String)> = sqlx::query_as(sql)
-            .bind(root_key(t))
-            .fetch_all(&mut conn)
-            .await?;
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as(sql).bind(key).fetch_all(&mut conn).await?;
         hist.record(start.elapsed().as_micros() as u64)?;
-        if rows.len() != 11_110 {
-            bail!("tree {t}: {} edges", rows.len());
+        if rows.len() != size - 1 {
+            bail!("{uri}: {} edges", rows.len());
         }
     }
     report("recursive_sql", &hist);

@@ -142,6 +142,9 @@ enum Cmd {
         /// Traces.
         #[arg(long, default_value_t = 200)]
         requests: usize,
+        /// Where traces start.
+        #[arg(long, value_enum, default_value = "root")]
+        from: epcis::Start,
     },
     /// The same traces as one hand-written recursive SQL query each, on the database.
     EpcisSql {
@@ -154,6 +157,9 @@ enum Cmd {
         /// Traces.
         #[arg(long, default_value_t = 200)]
         requests: usize,
+        /// Where traces start.
+        #[arg(long, value_enum, default_value = "root")]
+        from: epcis::Start,
     },
     /// Write a wrk Lua script requesting random ones of COUNT registered identifiers.
     Paths {
@@ -313,12 +319,14 @@ async fn main() -> anyhow::Result<()> {
             secret,
             trees,
             requests,
-        } => epcis::trace(&url, &identity, &secret, trees, requests).await,
+            from,
+        } => epcis::trace(&url, &identity, &secret, trees, requests, from).await,
         Cmd::EpcisSql {
             database,
             trees,
             requests,
-        } => epcis::recursive_sql(&database, trees, requests).await,
+            from,
+        } => epcis::recursive_sql(&database, trees, requests, from).await,
         Cmd::Template {
             prefix,
             version,

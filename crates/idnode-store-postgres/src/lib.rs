@@ -33,6 +33,10 @@ impl Dialect for PgDialect {
                                  VALUES (1, convert_to(repeat('x', CAST($1 AS INTEGER)), 'UTF8')) \
                                  ON CONFLICT (id) DO UPDATE SET pad = excluded.pad";
     const NUMBERED: bool = true;
+    const JSON_LIST: (&'static str, &'static str) = (
+        "= ANY(ARRAY(SELECT jsonb_array_elements_text(",
+        "::jsonb)))",
+    );
 
     /// A server that is still starting is waited for up to 30 s; afterwards every call waits
     /// at most `acquire_timeout` for a connection.

@@ -191,43 +191,41 @@ impl<D: Dialect> SqlStore<D> {
         r: &Readable,
     ) -> Result<Vec<TraceLink>> {
         let mut out = Vec::new();
-        for chunk in keys.chunks(500) {
-            let mut q = Sql::new(
-                "SELECT a.key AS from_key, a.role AS from_role, b.key AS to_key, \
-                 b.role AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action \
-                 FROM epcis_keys a JOIN epcis_keys b ON b.link = a.link AND b.role IN ",
-                D::NUMBERED,
-            );
-            q.list(to_roles.iter().copied());
-            q.push(
-                " JOIN epcis_events e ON e.id = b.event \
-                 JOIN epcis_events ea ON ea.id = a.event WHERE a.key IN ",
-            );
-            q.list(chunk.iter().map(String::as_str));
-            q.push(" AND a.role IN ");
-            q.list(from_roles.iter().copied());
-            for alias in ["e", "ea"] {
-                q.push(&format!(
-                    " AND {alias}.declares_error = 0 AND NOT EXISTS (SELECT 1 FROM \
-                     epcis_events d WHERE d.event_id = {alias}.event_id AND \
-                     d.owner = {alias}.owner AND d.declares_error = 1) AND "
-                ));
-                readable(&mut q, alias, r);
-            }
-            for row in &self.all(q.stmt()).await? {
-                let c = Cols::<D::DB>(row);
-                out.push(TraceLink {
-                    from: c.string("from_key")?,
-                    from_role: c.int("from_role")?,
-                    to: c.string("to_key")?,
-                    to_role: c.int("to_role")?,
-                    event: c.int("id")?,
-                    event_id: c.string("event_id")?,
-                    event_type: c.string("event_type")?,
-                    event_time: c.int("event_time")?,
-                    action: c.opt_string("action")?,
-                });
-            }
+        // One statement for the whole frontier: its keys as one JSON parameter.
+        let list = serde_json::to_string(keys).unwrap_or_default();
+        let mut q = Sql::new(
+            "SELECT a.key AS from_key, a.role AS from_role, b.key AS to_key, \
+             b.role AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action \
+             FROM epcis_keys a JOIN epcis_keys b ON b.link = a.link AND b.role IN ",
+            D::NUMBERED,
+        );
+        q.list(to_roles.iter().copied());
+        q.push(" JOIN epcis_events e ON e.id = b.event WHERE a.key ");
+        q.push(D::JSON_LIST.0)
+            .param(list.as_str())
+            .push(D::JSON_LIST.1);
+        q.push(" AND a.role IN ");
+        q.list(from_roles.iter().copied());
+        q.push(" AND ");
+        usable(&mut q, "e", r);
+        // The event naming the frontier key is the same one, unless a transformationID
+        // links two: then that one must be usable too.
+        q.push(" AND (a.event = b.event OR EXISTS (SELECT 1 FROM epcis_events ea WHERE ea.id = a.event AND ");
+        usable(&mut q, "ea", r);
+        q.push("))");
+        for row in &self.all(q.stmt()).await? {
+            let c = Cols::<D::DB>(row);
+            out.push(TraceLink {
+                from: c.string("from_key")?,
+                from_role: c.int("from_role")?,
+                to: c.string("to_key")?,
+                to_role: c.int("to_role")?,
+                event: c.int("id")?,
+                event_id: c.string("event_id")?,
+                event_type: c.string("event_type")?,
+                event_time: c.int("event_time")?,
+                action: c.opt_string("action")?,
+            });
         }
         Ok(out)
     }
@@ -444,6 +442,16 @@ async fn link<D: Dialect>(conn: &mut Conn<D>, tid: &str, id: i64) -> Result<i64>
         .map_err(D::error)?
         .ok_or_else(|| StoreError::Corrupt(format!("no link for {tid}")))?;
     Cols::<D::DB>(&row).int("link")
+}
+
+/// The events of `alias` that `r` may read, neither declaring an error nor declared in
+/// error by their owner.
+fn usable(q: &mut Sql<'_>, alias: &str, r: &Readable) {
+    q.push(&format!(
+        "{alias}.declares_error = 0 AND NOT EXISTS (SELECT 1 FROM epcis_events d WHERE \
+         d.event_id = {alias}.event_id AND d.owner = {alias}.owner AND d.declares_error = 1) AND "
+    ));
+    readable(q, alias, r);
 }
 
 /// `(…)`: the events of `alias` that `r` may read.

@@ -95,6 +95,10 @@ pub trait Dialect: Send + Sync + 'static {
     /// placeholder up by name for every bind, which makes a 4,000-item list cost quadratic
     /// time; a profile of bulk registration found a quarter of the node's time there).
     const NUMBERED: bool;
+    /// SQL around one text parameter holding a JSON array of strings that makes
+    /// `column <before> $n <after>` true for the strings listed: a long list as one
+    /// parameter, so a statement is planned once whatever the list's length.
+    const JSON_LIST: (&'static str, &'static str);
 
     /// Opens the database at `url` and applies pending migrations.
     fn open(

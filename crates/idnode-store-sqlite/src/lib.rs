@@ -57,6 +57,7 @@ impl Dialect for SqliteDialect {
     const PROBE: &'static str = "INSERT INTO space_probe (id, pad) VALUES (1, randomblob($1)) \
                                  ON CONFLICT (id) DO UPDATE SET pad = excluded.pad";
     const NUMBERED: bool = false;
+    const JSON_LIST: (&'static str, &'static str) = ("IN (SELECT value FROM json_each(", "))");
 
     /// Readers wait `acquire_timeout` for a connection; writers queue for the single writer
     /// connection up to 30 s, since a busy writer is not an unavailable database.

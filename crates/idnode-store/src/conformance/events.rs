@@ -216,6 +216,7 @@ async fn trace(store: &dyn Store) {
     // Lot L → (transformation t-1, split over two events) → part P; P packed into box B.
     let mut consume = event("t1", "TransformationEvent", 20_000, &[(INPUT, "L")]);
     consume.transformation_id = Some("t-1".into());
+    consume.biz_step = Some("https://ref.gs1.org/cbv/BizStep-commissioning".into());
     let mut make = event("t2", "TransformationEvent", 20_001, &[(OUTPUT, "P")]);
     make.transformation_id = Some("t-1".into());
     store
@@ -255,6 +256,22 @@ async fn trace(store: &dyn Store) {
         .unwrap();
     assert_eq!(back.len(), 1);
     assert_eq!((back[0].to.as_str(), back[0].to_role), ("P", CHILD));
+    // Both events of a transformationID must be readable: a reader of packing events only
+    // sees the making of P but not the consuming of L, so no link.
+    let packing_only = Readable {
+        steps: vec![(3, "https://ref.gs1.org/cbv/BizStep-packing".into())],
+        ..Readable::default()
+    };
+    assert!(store
+        .trace_links(
+            &["L".into()],
+            &[CHILD, INPUT],
+            &[PARENT, OUTPUT],
+            &packing_only
+        )
+        .await
+        .unwrap()
+        .is_empty());
     // Not readable: no links.
     let none = Readable::default();
     assert!(store
