@@ -317,6 +317,9 @@ fn from_digital_link(uri: &str) -> Option<String> {
     let start = (0..segments.len().saturating_sub(1))
         .find(|&i| ai_number(&PRIMARY, segments[i]).is_some() && key_like(segments[i + 1]))?;
     let primary = ai_number(&PRIMARY, segments[start])?;
+    if !segments[start + 1..].iter().all(|s| dl_value(s)) {
+        return None;
+    }
     let mut value = segments[start + 1].to_owned();
     if !value.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
@@ -352,6 +355,14 @@ fn from_digital_link(uri: &str) -> Option<String> {
 pub(crate) fn after_scheme(url: &str) -> Option<&str> {
     url.strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
+}
+
+/// A Digital Link path value: GS1's 82-character set (percent-escapes included), nothing
+/// else (no controls, spaces, braces or non-ASCII).
+fn dl_value(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c))
 }
 
 /// A primary key value starts with four digits (GS1 company prefix first digits).
@@ -446,6 +457,11 @@ mod tests {
             "urn:epc:id:sgtin:0614141.107346.bad/serial",
             "urn:epc:id:nope:1.2.3",
             "",
+            // Characters outside GS1's set in a Digital Link value (found by the fuzzer: a
+            // carriage return before a fragment was kept, then trimmed on the next pass).
+            "https://e/gsin/11414.se{\r#\0",
+            "https://id.gs1.org/01/09506000134352/21/a b",
+            "https://id.gs1.org/01/09506000134352/21/序",
         ] {
             assert_eq!(canonical_gs1(s), None, "{s}");
         }
