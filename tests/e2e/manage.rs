@@ -82,6 +82,9 @@ async fn openapi(n: &TestNode) {
         "/api/v1/prefixes",
         "/api/v1/identifiers/batch",
         "/api/v1/history/{handle}",
+        "/epcis/trace/{epc}",
+        "/epcis/recall/{epc}",
+        "/epcis/grants",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -92,5 +95,9 @@ async fn openapi(n: &TestNode) {
         doc["components"]["securitySchemes"]["basic"]["scheme"],
         "basic"
     );
+    // The trace graph: nodes, edges with their kind and the events behind each.
+    let edge = &doc["components"]["schemas"]["TraceGraph"]["properties"]["edges"]["items"];
+    assert_eq!(edge["properties"]["kind"]["enum"][1], "transformation");
+    assert_eq!(edge["properties"]["events"]["type"], "array");
 }
 on_both!(openapi_document_lists_every_route, openapi);

@@ -136,6 +136,7 @@ pub(crate) fn document(node_prefix: &str) -> String {
         }
     }
     crate::snms::doc::add_to(&mut doc);
+    crate::epcis::doc::add_to(&mut doc);
     let escaped = node_prefix.replace('.', "\\.");
     // Prefixes are at most 64 characters: so many segments of up to 7 fit below the node's.
     let segments = 64usize.saturating_sub(node_prefix.len()) / 7;

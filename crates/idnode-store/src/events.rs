@@ -256,6 +256,7 @@ pub struct TraceLink {
 
 /// A read grant: `grantee` may read `owner`'s events (with `biz_step` only, when set).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Grant {
     /// The enterprise whose events.
     pub owner: i64,

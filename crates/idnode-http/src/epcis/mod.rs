@@ -4,6 +4,7 @@
 //! problem documents.
 
 mod capture;
+pub(crate) mod doc;
 mod problem;
 mod query;
 mod trace;

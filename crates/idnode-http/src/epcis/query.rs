@@ -109,6 +109,7 @@ pub(crate) async fn epc_events(
     Path(epc): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, Problem> {
+    super::trace::bounded(&epc)?;
     answer(&s, &r, &uri, Some(("MATCH_anyEPC", epc))).await
 }
 

@@ -13,6 +13,19 @@ use serde::Deserialize;
 use super::{Problem, Reader};
 use crate::AppState;
 
+/// Longest identifier URI taken in a path.
+pub(crate) const MAX_URI: usize = 1024;
+
+/// An identifier URI from the path, within [`MAX_URI`].
+pub(crate) fn bounded(epc: &str) -> Result<&str, Problem> {
+    if epc.len() > MAX_URI {
+        return Err(Problem::bad_query(format!(
+            "an identifier URI of at most {MAX_URI} bytes"
+        )));
+    }
+    Ok(epc)
+}
+
 /// The value of query parameter `name`, if given.
 fn param(uri: &Uri, name: &str) -> Option<String> {
     form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
@@ -42,10 +55,10 @@ pub(crate) async fn trace(
         Some(_) => return Err(Problem::bad_query("direction: back or forward")),
     };
     let depth = number(&uri, "depth")?;
-    let nodes = number(&uri, "nodes")?;
+    let nodes = number::<u32>(&uri, "nodes")?.map(|n| n as usize);
     let g = s
         .trace()
-        .trace(&r.principal, &epc, direction, depth, nodes)
+        .trace(&r.principal, bounded(&epc)?, direction, depth, nodes)
         .await?;
     Ok(Json(g).into_response())
 }
@@ -56,7 +69,7 @@ pub(crate) async fn recall(
     r: Reader,
     Path(epc): Path<String>,
 ) -> Result<Response, Problem> {
-    Ok(Json(s.trace().recall(&r.principal, &epc).await?).into_response())
+    Ok(Json(s.trace().recall(&r.principal, bounded(&epc)?).await?).into_response())
 }
 
 /// `GET /epcis/grants`: the grants the caller gave (all, for the operator).
@@ -101,9 +114,12 @@ pub(crate) async fn grant(
 pub(crate) async fn revoke(
     State(s): State<AppState>,
     r: Reader,
-    Path(grantee): Path<i64>,
+    Path(grantee): Path<String>,
     uri: Uri,
 ) -> Result<Response, Problem> {
+    let grantee: i64 = grantee
+        .parse()
+        .map_err(|_| Problem::bad_query("grantee: an enterprise id"))?;
     let step = param(&uri, "bizStep").unwrap_or_default();
     if s.trace().revoke(&r.principal, grantee, &step).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
