@@ -61,7 +61,7 @@ impl TestNode {
 }
 
 /// The events of a query answer, after checking the answer is a valid EPCISQueryDocument.
-fn answered(doc: &Value) -> Vec<Value> {
+pub fn answered(doc: &Value) -> Vec<Value> {
     let bytes = serde_json::to_vec(doc).unwrap();
     if let Err(e) = idnode_epcis::capture_document(&bytes) {
         panic!("not a valid EPCISQueryDocument: {e}\n{doc}");
@@ -72,13 +72,13 @@ fn answered(doc: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn without_record_time(v: &Value) -> Value {
+pub fn without_record_time(v: &Value) -> Value {
     let mut v = v.clone();
     v.as_object_mut().unwrap().remove("recordTime");
     v
 }
 
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
@@ -159,7 +159,16 @@ async fn examples_round_trip(n: &TestNode) {
     }
     assert!(events > 47);
     // All of them through the query interface, page by page, each page a valid document.
-    let mut path = "/epcis/events?perPage=25".to_owned();
+    let seen = page_through(n, "/epcis/events?perPage=25").await;
+    assert_eq!(
+        seen as u64, stored,
+        "of {events} events, {stored} are no duplicates"
+    );
+}
+
+/// Every event `path` answers, following `Link: rel="next"`, each page checked.
+async fn page_through(n: &TestNode, path: &str) -> usize {
+    let mut path = path.to_owned();
     let mut seen = 0;
     loop {
         let r = n.req(Method::GET, &path, Some(&n.a)).send().await.unwrap();
@@ -178,13 +187,9 @@ async fn examples_round_trip(n: &TestNode) {
                     .unwrap()
                     .to_owned()
             }
-            None => break,
+            None => return seen,
         }
     }
-    assert_eq!(
-        seen as u64, stored,
-        "of {events} events, {stored} are no duplicates"
-    );
 }
 
 /// A document some of whose events A holds already, captured by a new enterprise (whose
@@ -491,48 +496,3 @@ crate::on_both!(gearbox_is_traced_recalled_and_private, gearbox, |c| {
     c.epcis.base_urls = vec!["https://id.example.cn/".into()];
     c.epcis.capture_events = 11;
 });
-
-/// A document built with GS1's JavaScript SDK (`epcis2.js` from npm, installed under
-/// target/ on first use) and sent by its own capture client is captured; the SDK polls the
-/// job to success; every event reads back as the SDK built it.
-async fn epcis2_js(n: &TestNode) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("epcis2-js");
-    let dir = idnode_testkit::npm_package(&dir, "epcis2.js@2.7.3", &["fs"]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/js/epcis2.js");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(format!("{}/epcis", n.base))
-        .arg(crate::common::basic(&n.a))
-        .env("NODE_PATH", dir.join("node_modules"))
-        .output()
-        .await
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (r["status"].as_u64(), r["success"].as_bool()),
-        (Some(202), Some(true)),
-        "{r}"
-    );
-    assert_eq!(r["running"], false);
-    let bytes = serde_json::to_vec(&r["document"]).unwrap();
-    let capture = idnode_epcis::capture_document(&bytes).unwrap();
-    assert_eq!(capture.events.len(), 3);
-    for e in &capture.events {
-        let (status, doc) = n
-            .get(&format!("/epcis/events/{}", encode(&e.hash)), Some(&n.a))
-            .await;
-        assert_eq!(status, 200);
-        let got = answered(&doc);
-        assert!(
-            got.iter().any(|g| without_record_time(g) == e.body),
-            "{got:?}"
-        );
-    }
-}
-
-crate::on_both!(documents_from_epcis2_js_are_captured, epcis2_js);

@@ -10,6 +10,7 @@ mod db_down;
 mod dns;
 mod dns_tools;
 mod epcis;
+mod epcis_js;
 mod full_disk;
 mod handle;
 mod handle_keys;

@@ -9,6 +9,7 @@
 
 mod apply;
 mod events;
+mod grants;
 mod ops;
 mod rows;
 pub mod sql;

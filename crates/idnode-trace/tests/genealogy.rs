@@ -139,16 +139,26 @@ async fn story(store: Arc<dyn Store>) {
     let out = &fwd.edges[0];
     assert_eq!((out.kind, out.until.is_some()), ("aggregation", true));
 
-    // Recall of lot A names exactly gearbox 1 among the gearboxes; the pallet and the loose
-    // gear 2 are the outermost items, each with its last location and disposition.
-    let recall = n.trace.recall(&n.factory, LOT_A).await.unwrap();
-    let gearboxes: BTreeSet<String> = recall
-        .items
+    recalls(&n).await;
+    visibility(&n).await;
+    cycle(&n).await;
+}
+
+/// The gearboxes among the items of a recall.
+fn gearboxes(r: &idnode_trace::Recall) -> BTreeSet<String> {
+    r.items
         .iter()
         .filter(|i| i.id.contains("/gbx-"))
         .map(|i| i.id.clone())
-        .collect();
-    assert_eq!(gearboxes, set(&["hdl:88.118.8/gbx-2026-000001"]));
+        .collect()
+}
+
+/// Recall of lot A names exactly gearbox 1 among the gearboxes; lot B gearboxes 1 and 2.
+async fn recalls(n: &Node) {
+    // Recall of lot A names exactly gearbox 1 among the gearboxes; the pallet and the loose
+    // gear 2 are the outermost items, each with its last location and disposition.
+    let recall = n.trace.recall(&n.factory, LOT_A).await.unwrap();
+    assert_eq!(gearboxes(&recall), set(&["hdl:88.118.8/gbx-2026-000001"]));
     let outermost: BTreeSet<String> = recall
         .items
         .iter()
@@ -166,22 +176,13 @@ async fn story(store: Arc<dyn Store>) {
         Some("https://id.gs1.org/414/4012345000023")
     );
     let recall_b = n.trace.recall(&n.factory, LOT_B).await.unwrap();
-    let gearboxes: BTreeSet<String> = recall_b
-        .items
-        .iter()
-        .filter(|i| i.id.contains("/gbx-"))
-        .map(|i| i.id.clone())
-        .collect();
     assert_eq!(
-        gearboxes,
+        gearboxes(&recall_b),
         set(&[
             "hdl:88.118.8/gbx-2026-000001",
             "hdl:88.118.8/gbx-2026-000002"
         ])
     );
-
-    visibility(&n).await;
-    cycle(&n).await;
 }
 
 /// The partner sees nothing of the factory's events until granted, then only what the
