@@ -172,20 +172,10 @@ pub(crate) fn generate(dir: &Path, trees: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn auth(identity: &str, secret: &str) -> String {
-    use base64::Engine as _;
-    let user = identity.replace(':', "%3A").replace('/', "%2F");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
-    )
-}
-
 /// Captures every document in `dir` (`concurrency` at a time); prints events/s.
 pub(crate) async fn capture(
     url: &str,
-    identity: &str,
-    secret: &str,
+    auth: &str,
     dir: &Path,
     concurrency: usize,
 ) -> anyhow::Result<()> {
@@ -198,7 +188,6 @@ pub(crate) async fn capture(
         .collect();
     docs.sort();
     let client = reqwest::Client::new();
-    let auth = auth(identity, secret);
     let start = Instant::now();
     let mut stored = 0i64;
     for chunk in docs.chunks(concurrency.max(1)) {
@@ -207,7 +196,7 @@ pub(crate) async fn capture(
             let body = std::fs::read(p)?;
             let req = client
                 .post(format!("{url}/epcis/capture"))
-                .header("authorization", &auth)
+                .header("authorization", auth)
                 .header("content-type", "application/ld+json")
                 .body(body);
             tasks.push(tokio::spawn(async move { req.send().await }));
@@ -232,14 +221,12 @@ pub(crate) async fn capture(
 /// checks every answer holds the whole tree; prints latency percentiles in ms.
 pub(crate) async fn trace(
     url: &str,
-    identity: &str,
-    secret: &str,
+    auth: &str,
     trees: usize,
     requests: usize,
     from: Start,
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    let auth = auth(identity, secret);
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     for n in 0..requests {
         let (uri, _, size) = from.start(trees, n);
@@ -249,7 +236,7 @@ pub(crate) async fn trace(
                 "{url}/epcis/trace/{}?direction=back",
                 uri.replace('/', "%2F")
             ))
-            .header("authorization", &auth)
+            .header("authorization", auth)
             .send()
             .await?;
         let g: Value = resp.json().await?;

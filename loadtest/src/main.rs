@@ -109,15 +109,8 @@ enum Cmd {
     },
     /// Capture every document of DIR through /epcis/capture; prints events/s.
     EpcisCapture {
-        /// Base URL of the node.
-        #[arg(long)]
-        url: String,
-        /// Identity.
-        #[arg(long)]
-        identity: String,
-        /// Its secret.
-        #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
-        secret: String,
+        #[command(flatten)]
+        node: Node,
         /// Directory of documents.
         #[arg(long)]
         dir: std::path::PathBuf,
@@ -127,15 +120,8 @@ enum Cmd {
     },
     /// Trace back from random tree roots through /epcis/trace; prints latency percentiles.
     EpcisTrace {
-        /// Base URL of the node.
-        #[arg(long)]
-        url: String,
-        /// Identity.
-        #[arg(long)]
-        identity: String,
-        /// Its secret.
-        #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
-        secret: String,
+        #[command(flatten)]
+        node: Node,
         /// Trees generated.
         #[arg(long, default_value_t = 90)]
         trees: usize,
@@ -172,6 +158,29 @@ enum Cmd {
     },
 }
 
+/// `Authorization: Basic` for an identity (urlencoded, as Handle.Net clients send it).
+fn basic(identity: &str, secret: &str) -> String {
+    let user = identity.replace(':', "%3A").replace('/', "%2F");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+    )
+}
+
+/// A node and the identity the EPCIS load acts as.
+#[derive(clap::Args)]
+struct Node {
+    /// Base URL of the node.
+    #[arg(long)]
+    url: String,
+    /// Identity.
+    #[arg(long)]
+    identity: String,
+    /// Its secret.
+    #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
+    secret: String,
+}
+
 fn handle(prefix: &str, i: usize) -> String {
     format!("{prefix}/p{i:09}")
 }
@@ -201,11 +210,7 @@ async fn bulk(b: Bulk) -> anyhow::Result<()> {
         items,
     } = b;
     let client = reqwest::Client::new();
-    let user = identity.replace(':', "%3A").replace('/', "%2F");
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
-    );
+    let auth = basic(&identity, &secret);
     // Bodies are built before the clock starts: the figure is the node's, not ours.
     let bodies: Vec<String> = (0..count)
         .step_by(batch)
@@ -307,20 +312,33 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Paths { prefix, count } => paths(&prefix, count),
         Cmd::EpcisGenerate { dir, trees } => epcis::generate(&dir, trees),
         Cmd::EpcisCapture {
-            url,
-            identity,
-            secret,
+            node,
             dir,
             concurrency,
-        } => epcis::capture(&url, &identity, &secret, &dir, concurrency).await,
+        } => {
+            epcis::capture(
+                &node.url,
+                &basic(&node.identity, &node.secret),
+                &dir,
+                concurrency,
+            )
+            .await
+        }
         Cmd::EpcisTrace {
-            url,
-            identity,
-            secret,
+            node,
             trees,
             requests,
             from,
-        } => epcis::trace(&url, &identity, &secret, trees, requests, from).await,
+        } => {
+            epcis::trace(
+                &node.url,
+                &basic(&node.identity, &node.secret),
+                trees,
+                requests,
+                from,
+            )
+            .await
+        }
         Cmd::EpcisSql {
             database,
             trees,
