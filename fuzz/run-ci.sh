@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# Bounded fuzzing for CI: every target for FUZZ_SECONDS (default 30) each, starting from the
-# corpus in fuzz/corpus when one exists and the committed seeds in fuzz/seeds/<target>. A
-# crash fails the run and leaves the input in fuzz/artifacts/<target>/.
+# Bounded fuzzing for CI: every target for FUZZ_SECONDS (default 30) each, two at a time (CI
+# has two cores), starting from the corpus in fuzz/corpus when one exists and the committed
+# seeds in fuzz/seeds/<target>. A crash fails the run and leaves the input in
+# fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
-SECONDS_EACH=${FUZZ_SECONDS:-30}
+export SECONDS_EACH=${FUZZ_SECONDS:-30}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
 export RUSTC_BOOTSTRAP=1
-for target in $(cargo fuzz list); do
-  echo "fuzz: $target for ${SECONDS_EACH}s"
+# Build every target once, so that the parallel runs below only run.
+cargo fuzz build
+
+fuzz_one() {
+  local target=$1 log
   log=$(mktemp)
-  dirs=("$PWD/corpus/$target")
+  local dirs=("$PWD/corpus/$target")
   mkdir -p "corpus/$target"
   [ -d "seeds/$target" ] && dirs+=("$PWD/seeds/$target")
   if ! cargo fuzz run "$target" "${dirs[@]}" -- -max_total_time="$SECONDS_EACH" -print_final_stats=1 >"$log" 2>&1; then
-    tail -60 "$log"
-    exit 1
+    echo "fuzz: $target FAILED" >&2
+    tail -60 "$log" >&2
+    rm -f "$log"
+    return 1
   fi
-  grep -E "^Done" "$log"
+  echo "fuzz: $target ${SECONDS_EACH}s: $(grep -E '^Done' "$log")"
   rm -f "$log"
-done
+}
+export -f fuzz_one
+cargo fuzz list | xargs -P 2 -I{} bash -c 'fuzz_one "$@"' _ {}
