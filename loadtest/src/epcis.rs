@@ -190,26 +190,34 @@ pub(crate) async fn capture(
     let client = reqwest::Client::new();
     let start = Instant::now();
     let mut stored = 0i64;
-    for chunk in docs.chunks(concurrency.max(1)) {
-        let mut tasks = Vec::new();
-        for p in chunk {
-            let body = std::fs::read(p)?;
+    // A sliding window: the next document goes as soon as one is answered, so the node's
+    // parsing of one overlaps the database's writing of another.
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut docs = docs.into_iter();
+    loop {
+        while in_flight.len() < concurrency.max(1) {
+            let Some(p) = docs.next() else { break };
+            let body = std::fs::read(&p)?;
             let req = client
                 .post(format!("{url}/epcis/capture"))
                 .header("authorization", auth)
                 .header("content-type", "application/ld+json")
                 .body(body);
-            tasks.push(tokio::spawn(async move { req.send().await }));
+            in_flight.spawn(async move {
+                let resp = req.send().await?;
+                let status = resp.status();
+                let job: Value = resp.json().await.context("capture answer")?;
+                anyhow::Ok((status, job))
+            });
         }
-        for t in tasks {
-            let resp = t.await??;
-            let status = resp.status();
-            let job: Value = resp.json().await.context("capture answer")?;
-            if status.as_u16() != 202 || job["success"] != true {
-                bail!("capture refused: {status} {job}");
-            }
-            stored += job["stored"].as_i64().unwrap_or_default();
+        let Some(done) = in_flight.join_next().await else {
+            break;
+        };
+        let (status, job) = done??;
+        if status.as_u16() != 202 || job["success"] != true {
+            bail!("capture refused: {status} {job}");
         }
+        stored += job["stored"].as_i64().unwrap_or_default();
     }
     let secs = start.elapsed().as_secs_f64();
     println!("captured_events {stored}");

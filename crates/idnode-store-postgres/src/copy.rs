@@ -1,4 +1,4 @@
-//! `COPY … FROM STDIN` for bulk creates: the fast path that makes a batch cost about what
+//! `COPY … FROM STDIN` for bulk creates and captures: the fast path that makes a batch cost about what
 //! PostgreSQL's own bulk load costs.
 
 use idnode_store::Result;

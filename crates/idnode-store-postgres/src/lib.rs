@@ -4,12 +4,13 @@
 //! for creates and history, `UNNEST` arrays when a `COPY` meets an existing handle.
 
 mod copy;
+mod events;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use idnode_store::{Result, StoreError, StoreOptions};
-use idnode_store_sql::{existing, Creates, Dialect, HistoryRow, Pools, SqlStore};
+use idnode_store::{CaptureRecord, NewEvent, Result, StoreError, StoreOptions};
+use idnode_store_sql::{existing, Creates, Dialect, HistoryRow, KeyRow, Pools, SqlStore};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, Postgres};
 
@@ -183,6 +184,21 @@ impl Dialect for PgDialect {
         .await
         .map(|_| ())
         .map_err(Self::error)
+    }
+
+    /// By `COPY` (`events.rs`).
+    async fn insert_events(
+        conn: &mut PgConnection,
+        job: &CaptureRecord,
+        events: &[NewEvent],
+        now: i64,
+    ) -> Result<Vec<Option<i64>>> {
+        events::insert_events(conn, job, events, now).await
+    }
+
+    /// By `COPY` (`events.rs`).
+    async fn insert_keys(conn: &mut PgConnection, rows: &[KeyRow<'_>]) -> Result<()> {
+        events::insert_keys(conn, rows).await
     }
 }
 

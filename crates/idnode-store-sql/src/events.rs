@@ -89,7 +89,7 @@ impl<D: Dialect> SqlStore<D> {
             not_stored: capture.refused.clone(),
         };
         record.id = insert_job::<D>(&mut tx, &record, &capture.context).await?;
-        let ids = insert_events::<D>(&mut tx, &record, &capture.events, now).await?;
+        let ids = D::insert_events(&mut tx, &record, &capture.events, now).await?;
         record.stored = ids.iter().flatten().count() as i64;
         // Not inserted: its owner holds the same event (possibly from earlier in this one).
         record.not_stored.extend(
@@ -113,7 +113,8 @@ impl<D: Dialect> SqlStore<D> {
                 CaptureState::Failed
             };
         }
-        insert_keys::<D>(&mut tx, &capture.events, &ids).await?;
+        let keys = key_rows::<D>(&mut tx, &capture.events, &ids).await?;
+        D::insert_keys(&mut tx, &keys).await?;
         Stmt::new(
             "UPDATE epcis_captures SET state = $1, stored = $2, not_stored = $3 WHERE id = $4",
         )
@@ -282,7 +283,24 @@ async fn insert_job<D: Dialect>(
 
 /// Inserts the events; for each, its row id, or `None` when it was not inserted (its owner
 /// holds the same event, possibly from earlier in this capture).
-async fn insert_events<D: Dialect>(
+/// One row of `epcis_keys`: an identifier key an event names, its role, the event and the
+/// link joining the sides of its step.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyRow<'a> {
+    /// The identifier key.
+    pub key: &'a str,
+    /// The role code.
+    pub role: i64,
+    /// The event's id.
+    pub event: i64,
+    /// The event's link (see migration 0011).
+    pub link: i64,
+}
+
+/// The portable insert of a capture's events (multi-row `INSERT … ON CONFLICT DO NOTHING`):
+/// for each event its new id, `None` when its owner holds it already (possibly from earlier
+/// in this capture).
+pub async fn insert_events<D: Dialect>(
     conn: &mut Conn<D>,
     job: &CaptureRecord,
     events: &[NewEvent],
@@ -334,39 +352,45 @@ async fn insert_events<D: Dialect>(
         .collect())
 }
 
-/// Writes the keys of the inserted events, each with its link (see the migration).
-async fn insert_keys<D: Dialect>(
+/// The rows of `epcis_keys` for the inserted events, each with its link (see the migration).
+async fn key_rows<'e, D: Dialect>(
     conn: &mut Conn<D>,
-    events: &[NewEvent],
+    events: &'e [NewEvent],
     ids: &[Option<i64>],
-) -> Result<()> {
-    let mut rows: Vec<(&str, i64, i64, i64)> = Vec::new();
+) -> Result<Vec<KeyRow<'e>>> {
+    let mut rows = Vec::new();
     for (e, id) in events.iter().zip(ids) {
         let Some(id) = *id else { continue };
         let link = match &e.transformation_id {
             Some(tid) => link::<D>(conn, tid, id).await?,
             None => id,
         };
-        rows.extend(
-            e.keys
-                .iter()
-                .map(|(role, key)| (key.as_str(), *role, id, link)),
-        );
+        rows.extend(e.keys.iter().map(|(role, key)| KeyRow {
+            key,
+            role: *role,
+            event: id,
+            link,
+        }));
     }
+    Ok(rows)
+}
+
+/// The portable insert of key rows (multi-row `INSERT`).
+pub async fn insert_keys<D: Dialect>(conn: &mut Conn<D>, rows: &[KeyRow<'_>]) -> Result<()> {
     for chunk in rows.chunks(KEY_ROWS) {
         let mut q = Sql::new(
             "INSERT INTO epcis_keys (key, role, event, link) VALUES ",
             D::NUMBERED,
         );
-        for (i, (key, role, event, link)) in chunk.iter().enumerate() {
+        for (i, r) in chunk.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
             }
             q.list([
-                Param::from(*key),
-                Param::from(*role),
-                Param::from(*event),
-                Param::from(*link),
+                Param::from(r.key),
+                Param::from(r.role),
+                Param::from(r.event),
+                Param::from(r.link),
             ]);
         }
         q.stmt().execute::<D::DB>(conn).await.map_err(D::error)?;
@@ -444,10 +468,11 @@ fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
         }
     }
     if !f.event_ids.is_empty() {
-        // An event's hash ID names it too.
-        q.push(" AND (e.event_id IN ");
+        // An event's hash ID names it too. (An event without an eventID has its hash as
+        // event_id; PostgreSQL indexes only the other event_ids, migration 0012.)
+        q.push(" AND ((e.event_id <> e.hash AND e.event_id IN ");
         q.list(f.event_ids.iter().map(String::as_str));
-        q.push(" OR e.hash IN ");
+        q.push(") OR e.hash IN ");
         q.list(f.event_ids.iter().map(String::as_str));
         q.push(")");
     }

@@ -24,14 +24,15 @@ use async_trait::async_trait;
 use idnode_store::{
     fill_created_values, fold, prefix_range, Batch, CaptureRecord, DepositRecord, Enterprise,
     EventField, EventFilter, EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord,
-    Idempotency, NewCapture, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result,
-    SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange,
+    Idempotency, NewCapture, NewEvent, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable,
+    Result, SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange,
     TemplateRecord, TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 
 use crate::sql::{Cols, Sql, Stmt};
+pub use events::{insert_events, insert_keys, KeyRow};
 
 /// A connection of a dialect's database.
 pub type Conn<D> = <<D as Dialect>::DB as Database>::Connection;
@@ -82,7 +83,7 @@ pub struct Pools<DB: Database> {
 }
 
 /// What differs between the SQL databases idnode runs on.
-pub trait Dialect: Send + Sync + 'static {
+pub trait Dialect: Sized + Send + Sync + 'static {
     /// The sqlx database.
     type DB: Sql;
     /// The backend's name for logs and metrics.
@@ -125,6 +126,25 @@ pub trait Dialect: Send + Sync + 'static {
         now: i64,
         rows: &'a [HistoryRow<'a>],
     ) -> impl Future<Output = Result<()>> + Send + 'a;
+
+    /// Inserts a capture's events inside its transaction: for each event its new id, `None`
+    /// when its owner holds it already (possibly from earlier in this capture).
+    fn insert_events<'a>(
+        conn: &'a mut Conn<Self>,
+        job: &'a CaptureRecord,
+        events: &'a [NewEvent],
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Option<i64>>>> + Send + 'a {
+        insert_events::<Self>(conn, job, events, now)
+    }
+
+    /// Inserts the key rows of a capture's events inside its transaction.
+    fn insert_keys<'a>(
+        conn: &'a mut Conn<Self>,
+        rows: &'a [KeyRow<'a>],
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        insert_keys::<Self>(conn, rows)
+    }
 }
 
 /// Whether a database error is a constraint violation (unique, foreign key or check).

@@ -63,6 +63,7 @@ fn filter(readable: Readable) -> EventFilter {
 /// Runs the event part of the story.
 pub(super) async fn run(store: &dyn Store) {
     captures(store).await;
+    recaptures(store).await;
     queries(store).await;
     trace(store).await;
     grants(store).await;
@@ -143,6 +144,38 @@ async fn captures(store: &dyn Store) {
     assert_eq!(got[0].body, fresh.body);
     assert_eq!(got[0].owner, 1);
     assert_eq!(got[0].context, capture(1, true, vec![]).context);
+}
+
+/// A capture holding an event stored already beside new ones (PostgreSQL's bulk path meets
+/// the stored one and takes the portable insert): the new ones and their keys are stored,
+/// the old one is named a duplicate. An event without an eventID is found by its hash.
+async fn recaptures(store: &dyn Store) {
+    let old = event("r1", "ObjectEvent", 4_000, &[(1, "r-old")]);
+    store
+        .capture(&capture(3, true, vec![old.clone()]))
+        .await
+        .unwrap();
+    let mut new = event("r2", "ObjectEvent", 4_001, &[(1, "r-new")]);
+    new.event_id = new.hash.clone();
+    let job = store
+        .capture(&capture(3, true, vec![new.clone(), old]))
+        .await
+        .unwrap();
+    assert_eq!((job.state, job.stored), (CaptureState::Success, 1));
+    assert_eq!(job.not_stored.len(), 1);
+    assert!(job.not_stored[0].duplicate && job.not_stored[0].index == 1);
+    let mut f = filter(all());
+    f.keys = vec![(vec![1], vec!["r-new".into()])];
+    let got = store.events(&f).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].hash, new.hash);
+    let mut f = filter(all());
+    f.event_ids = vec![new.hash.clone()];
+    let got = store.events(&f).await.unwrap();
+    assert_eq!(
+        (got.len(), got[0].event_id.as_str()),
+        (1, new.hash.as_str())
+    );
 }
 
 async fn queries(store: &dyn Store) {
