@@ -11,6 +11,7 @@ mod dns;
 mod dns_tools;
 mod epcis;
 mod epcis_js;
+mod epcis_queries;
 mod full_disk;
 mod handle;
 mod handle_keys;

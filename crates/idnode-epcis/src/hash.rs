@@ -63,6 +63,16 @@ impl Namespaces {
         self.0.insert(prefix.to_owned(), iri.to_owned());
     }
 
+    /// Declares the prefixes of a `GS1-Extensions` header value (`ex=https://ex.com/,
+    /// acme=…`).
+    pub fn declare_header(&mut self, header: &str) {
+        for pair in header.split(',') {
+            if let Some((prefix, iri)) = pair.split_once('=') {
+                self.declare(prefix.trim(), iri.trim());
+            }
+        }
+    }
+
     /// Whether `prefix` is declared (by the document or the standard).
     pub fn declares(&self, prefix: &str) -> bool {
         self.0.contains_key(prefix)

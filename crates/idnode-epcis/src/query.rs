@@ -112,6 +112,39 @@ impl Query {
         Ok(q)
     }
 
+    /// A named query's definition (the `query` object of `POST /queries`: parameter names
+    /// with a value each, or an array of values for a list parameter) as query-string
+    /// pairs. The transport parameters (`perPage`, `nextPageToken`) belong to a request,
+    /// not to a definition.
+    pub fn definition_pairs(definition: &Value) -> Result<Vec<(String, String)>, QueryError> {
+        let Some(params) = definition.as_object() else {
+            return Err(bad(
+                "a query definition is a JSON object of query parameters",
+            ));
+        };
+        let scalar = |name: &str, v: &Value| match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            _ => Err(bad(format!("{name}: a string, number or boolean"))),
+        };
+        let mut pairs = Vec::new();
+        for (name, v) in params {
+            if TRANSPORT.contains(&name.as_str()) {
+                return Err(bad(format!("{name} is given per request, not in a query")));
+            }
+            match v {
+                Value::Array(items) if is_list(name) => {
+                    for item in items {
+                        pairs.push((name.clone(), scalar(name, item)?));
+                    }
+                }
+                v => pairs.push((name.clone(), scalar(name, v)?)),
+            }
+        }
+        Ok(pairs)
+    }
+
     /// Whether `event` (its document's prefixes `ns`) meets the conditions on the body.
     pub fn matches(&self, event: &Value, ns: &Namespaces) -> bool {
         !self.nothing && self.conditions.iter().all(|c| c.holds(event, ns))

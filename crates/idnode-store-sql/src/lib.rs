@@ -10,6 +10,7 @@
 mod apply;
 mod events;
 mod grants;
+mod named;
 mod ops;
 mod rows;
 pub mod sql;
@@ -24,9 +25,9 @@ use async_trait::async_trait;
 use idnode_store::{
     fill_created_values, fold, prefix_range, Batch, CaptureRecord, DepositRecord, Enterprise,
     EventField, EventFilter, EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord,
-    Idempotency, NewCapture, NewEvent, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable,
-    Result, SecretHash, SpaceState, Store, StoreError, StoreOptions, StoreStats, TemplateChange,
-    TemplateRecord, TokenRecord, TraceLink,
+    Idempotency, NamedQuery, NewCapture, NewEvent, OutboxRow, OutboxState, OutboxStats,
+    PrefixRecord, Readable, Result, SecretHash, SpaceState, Store, StoreError, StoreOptions,
+    StoreStats, TemplateChange, TemplateRecord, TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -604,6 +605,18 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn set_grant(&self, grant: &Grant, present: bool) -> Result<bool> {
         self.write_grant(grant, present).await
+    }
+
+    async fn save_query(&self, query: &NamedQuery) -> Result<bool> {
+        self.insert_query(query).await
+    }
+
+    async fn named_queries(&self, owner: i64, name: Option<&str>) -> Result<Vec<NamedQuery>> {
+        self.query_rows(owner, name).await
+    }
+
+    async fn delete_query(&self, owner: i64, name: &str) -> Result<bool> {
+        self.remove_query(owner, name).await
     }
 }
 

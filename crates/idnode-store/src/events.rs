@@ -268,6 +268,21 @@ pub struct Grant {
     pub created_at: i64,
 }
 
+/// A named EPCIS query (`POST /epcis/queries`), its owner's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedQuery {
+    /// The enterprise whose query (0: the node operator).
+    pub owner: i64,
+    /// Its name, unique per owner.
+    pub name: String,
+    /// The query object as given (JSON text).
+    pub definition: String,
+    /// The `GS1-Extensions` header it was created with.
+    pub extensions: String,
+    /// When created, unix ms.
+    pub created_at: i64,
+}
+
 /// A field whose distinct values the vocabulary endpoints list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventField {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
 pub use events::{
     CaptureRecord, CaptureState, EventField, EventFilter, EventOrder, EventRecord, Grant,
-    NewCapture, NewEvent, NotStored, Readable, TraceLink,
+    NamedQuery, NewCapture, NewEvent, NotStored, Readable, TraceLink,
 };
 pub use model::{
     fill_created_values, fold, now_millis, prefix_range, profile_from_json, profile_to_json, Batch,
@@ -205,4 +205,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds (`present`) or removes a grant; whether anything changed.
     async fn set_grant(&self, grant: &Grant, present: bool) -> Result<bool>;
+
+    /// Saves a named query; `false` when its owner has one of that name already.
+    async fn save_query(&self, query: &NamedQuery) -> Result<bool>;
+
+    /// An owner's named queries by name (the one named `name`, when given).
+    async fn named_queries(&self, owner: i64, name: Option<&str>) -> Result<Vec<NamedQuery>>;
+
+    /// Deletes a named query; whether there was one.
+    async fn delete_query(&self, owner: i64, name: &str) -> Result<bool>;
 }

@@ -9,6 +9,7 @@
 mod capture;
 mod graph;
 mod lifecycle;
+mod named;
 mod query;
 mod window;
 
@@ -83,6 +84,9 @@ pub enum TraceError {
     /// Nothing readable by that name.
     #[error("{0} not found")]
     NotFound(String),
+    /// Something of that name exists already.
+    #[error("{0} exists already")]
+    Exists(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -169,3 +169,29 @@ fn body_conditions_match_as_the_standard_says() {
         assert_eq!(holds(&pairs), expected, "{pairs:?}");
     }
 }
+
+#[test]
+fn definitions_become_pairs() {
+    let d = json!({"eventType": ["ObjectEvent", "AggregationEvent"], "eventCountLimit": 5, "EXISTS_errorDeclaration": true, "GE_eventTime": "2020-01-01T00:00:00Z"});
+    let pairs = Query::definition_pairs(&d).unwrap();
+    let q = Query::parse(
+        &pairs,
+        &ns(),
+        &IdentifierForms::new(["https://id.example.cn/"]),
+    )
+    .unwrap();
+    assert_eq!(q.event_types, ["ObjectEvent", "AggregationEvent"]);
+    assert_eq!(q.event_count_limit, Some(5));
+    assert_eq!(q.declares_error, Some(true));
+    assert!(q.ge_event_time.is_some());
+    // Not an object, a nested value, an array for a single-valued parameter, transport.
+    for bad in [
+        json!(["eventType"]),
+        json!({"eventType": [["ObjectEvent"]]}),
+        json!({"GE_eventTime": ["2020-01-01T00:00:00Z"]}),
+        json!({"perPage": 3}),
+        json!({"nextPageToken": "x"}),
+    ] {
+        assert!(Query::definition_pairs(&bad).is_err(), "{bad}");
+    }
+}

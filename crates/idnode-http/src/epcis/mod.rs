@@ -6,6 +6,7 @@
 mod capture;
 pub(crate) mod doc;
 mod problem;
+mod queries;
 mod query;
 mod trace;
 
@@ -45,6 +46,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/readPoints/{value}/events", get(query::by_read_point))
         .route("/bizLocations", get(query::biz_locations))
         .route("/bizLocations/{value}/events", get(query::by_biz_location))
+        .route("/queries", get(queries::list).post(queries::create))
+        .route("/queries/{name}", get(queries::get).delete(queries::delete))
+        .route("/queries/{name}/events", get(queries::events))
         .route("/trace/{epc}", get(trace::trace))
         .route("/recall/{epc}", get(trace::recall))
         .route("/grants", get(trace::grants).post(trace::grant))
@@ -96,14 +100,18 @@ impl FromRequestParts<AppState> for Reader {
 /// The prefixes a request declares in `GS1-Extensions` (`ex=https://ex.com/, acme=…`).
 fn extensions(headers: &HeaderMap) -> Namespaces {
     let mut ns = Namespaces::default();
-    for v in headers.get_all("gs1-extensions") {
-        for pair in v.to_str().unwrap_or_default().split(',') {
-            if let Some((prefix, iri)) = pair.split_once('=') {
-                ns.declare(prefix.trim(), iri.trim());
-            }
-        }
-    }
+    ns.declare_header(&extensions_header(headers));
     ns
+}
+
+/// The `GS1-Extensions` header values, joined.
+fn extensions_header(headers: &HeaderMap) -> String {
+    headers
+        .get_all("gs1-extensions")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The version headers every answer carries.

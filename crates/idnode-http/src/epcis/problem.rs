@@ -54,6 +54,7 @@ const QUERY_TOO_LARGE: &str = "epcisException:QueryTooLargeException";
 const CAPTURE_LIMIT: &str = "epcisException:CaptureLimitExceededException";
 const SECURITY: &str = "epcisException:SecurityException";
 const NO_SUCH_RESOURCE: &str = "epcisException:NoSuchResourceException";
+const EXISTS: &str = "epcisException:ResourceAlreadyExistsException";
 const IMPLEMENTATION: &str = "epcisException:ImplementationException";
 
 fn title(kind: &str) -> &'static str {
@@ -93,6 +94,7 @@ impl From<TraceError> for Problem {
             TraceError::Unauthenticated => (StatusCode::UNAUTHORIZED, SECURITY),
             TraceError::Forbidden(_) => (StatusCode::FORBIDDEN, SECURITY),
             TraceError::NotFound(_) => (StatusCode::NOT_FOUND, NO_SUCH_RESOURCE),
+            TraceError::Exists(_) => (StatusCode::CONFLICT, EXISTS),
             TraceError::Store(_) | TraceError::Registry(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, IMPLEMENTATION)
             }

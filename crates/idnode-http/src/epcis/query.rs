@@ -19,7 +19,10 @@ use crate::AppState;
 const MAX_QUERY: usize = 8 * 1024;
 
 /// The query string's parameters, plus `extra` (a path's implied parameter).
-fn pairs(uri: &Uri, extra: Option<(&str, String)>) -> Result<Vec<(String, String)>, Problem> {
+pub(super) fn pairs(
+    uri: &Uri,
+    extra: Option<(&str, String)>,
+) -> Result<Vec<(String, String)>, Problem> {
     let q = uri.query().unwrap_or_default();
     if q.len() > MAX_QUERY {
         return Err(Problem::bad_query(format!(
@@ -46,18 +49,18 @@ async fn answer(
     let q = Query::parse(&pairs, &extensions(&r.caller.headers), s.trace().forms())
         .map_err(idnode_trace::TraceError::from)?;
     let page = s.trace().query(&r.principal, &q).await?;
-    Ok(document(uri, page))
+    Ok(document(uri, "SimpleEventQuery", page))
 }
 
-/// A page as an EPCISQueryDocument, with a `Link` to the next.
-fn document(uri: &Uri, page: Page) -> Response {
+/// A page as the EPCISQueryDocument of the query `name`, with a `Link` to the next.
+pub(super) fn document(uri: &Uri, name: &str, page: Page) -> Response {
     let events: Vec<_> = page
         .events
         .into_iter()
         .map(|PageEvent { body, context }| (body, context))
         .collect();
     let now = idnode_epcis::index::rfc3339(idnode_store::now_millis());
-    let doc = query_document("SimpleEventQuery", &events, &now);
+    let doc = query_document(name, &events, &now);
     let mut resp = Json(doc).into_response();
     if let Some(token) = page.next {
         let link = format!("<{}>; rel=\"next\"", next_url(uri, &token));
@@ -98,7 +101,11 @@ pub(crate) async fn event(
 ) -> Result<Response, Problem> {
     let events = s.trace().event(&r.principal, &id).await?;
     let page = Page { events, next: None };
-    Ok(document(&Uri::from_static("/epcis/events"), page))
+    Ok(document(
+        &Uri::from_static("/epcis/events"),
+        "SimpleEventQuery",
+        page,
+    ))
 }
 
 /// `GET /epcis/epcs/{epc}/events`: events naming the identifier in any role and any of its

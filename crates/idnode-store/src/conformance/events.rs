@@ -3,8 +3,8 @@
 //! and transformationIDs, error declarations, read grants.
 
 use crate::{
-    CaptureState, EventField, EventFilter, EventOrder, Grant, NewCapture, NewEvent, NotStored,
-    Readable, Store,
+    CaptureState, EventField, EventFilter, EventOrder, Grant, NamedQuery, NewCapture, NewEvent,
+    NotStored, Readable, Store,
 };
 
 const PARENT: i64 = 2;
@@ -67,6 +67,35 @@ pub(super) async fn run(store: &dyn Store) {
     queries(store).await;
     trace(store).await;
     grants(store).await;
+    named_queries(store).await;
+}
+
+/// Named queries are saved once per owner and name, listed by name, deleted.
+async fn named_queries(store: &dyn Store) {
+    let q = |owner: i64, name: &str| NamedQuery {
+        owner,
+        name: name.into(),
+        definition: "{\"EQ_bizStep\":[\"shipping\"]}".into(),
+        extensions: "ex=https://ex.com/".into(),
+        created_at: 7,
+    };
+    assert!(store.save_query(&q(1, "b")).await.unwrap());
+    assert!(store.save_query(&q(1, "a")).await.unwrap());
+    assert!(!store.save_query(&q(1, "a")).await.unwrap());
+    // Another owner's query of the same name is its own.
+    assert!(store.save_query(&q(2, "a")).await.unwrap());
+    assert_eq!(
+        store.named_queries(1, None).await.unwrap(),
+        vec![q(1, "a"), q(1, "b")]
+    );
+    assert_eq!(
+        store.named_queries(2, Some("a")).await.unwrap(),
+        vec![q(2, "a")]
+    );
+    assert!(store.delete_query(1, "a").await.unwrap());
+    assert!(!store.delete_query(1, "a").await.unwrap());
+    assert_eq!(store.named_queries(1, Some("a")).await.unwrap(), vec![]);
+    assert_eq!(store.named_queries(2, None).await.unwrap(), vec![q(2, "a")]);
 }
 
 async fn captures(store: &dyn Store) {

@@ -1,0 +1,103 @@
+//! Named queries: `GET`/`POST /epcis/queries`, `GET`/`DELETE /epcis/queries/{name}`, and
+//! `GET /epcis/queries/{name}/events`, the query's events page by page.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use idnode_store::NamedQuery;
+use serde_json::{json, Value};
+
+use super::query::{document, pairs};
+use super::{extensions_header, versions, Problem, Reader};
+use crate::AppState;
+
+/// A named query as the standard shows it: its name and its definition.
+fn query_json(q: &NamedQuery) -> Value {
+    let definition: Value = serde_json::from_str(&q.definition).unwrap_or(Value::Null);
+    json!({"name": q.name, "query": definition})
+}
+
+fn answer(status: StatusCode, body: Value) -> Response {
+    let mut resp = (status, Json(body)).into_response();
+    versions(resp.headers_mut());
+    resp
+}
+
+/// `GET /epcis/queries`.
+pub(crate) async fn list(State(s): State<AppState>, r: Reader) -> Result<Response, Problem> {
+    let queries = s.trace().named_queries(&r.principal).await?;
+    let list: Vec<Value> = queries.iter().map(query_json).collect();
+    Ok(answer(StatusCode::OK, Value::Array(list)))
+}
+
+/// `POST /epcis/queries` with `{"name": …, "query": {…}}`: 201 with its `Location`.
+pub(crate) async fn create(
+    State(s): State<AppState>,
+    r: Reader,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| Problem::bad_query(format!("not JSON: {e}")))?;
+    let (Some(name), Some(definition)) =
+        (body.get("name").and_then(Value::as_str), body.get("query"))
+    else {
+        return Err(Problem::bad_query(
+            "a named query is {\"name\": …, \"query\": {…}}",
+        ));
+    };
+    let ext = extensions_header(&r.caller.headers);
+    let q = s
+        .trace()
+        .create_query(&r.principal, name, definition, &ext)
+        .await?;
+    let mut resp = answer(StatusCode::CREATED, query_json(&q));
+    if let Ok(v) = HeaderValue::from_str(&format!("/epcis/queries/{}", q.name)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /epcis/queries/{name}`.
+pub(crate) async fn get(
+    State(s): State<AppState>,
+    r: Reader,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
+    let q = s.trace().named_query(&r.principal, &name).await?;
+    Ok(answer(StatusCode::OK, query_json(&q)))
+}
+
+/// `DELETE /epcis/queries/{name}`: 204.
+pub(crate) async fn delete(
+    State(s): State<AppState>,
+    r: Reader,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
+    s.trace().delete_query(&r.principal, &name).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    versions(resp.headers_mut());
+    Ok(resp)
+}
+
+/// `GET /epcis/queries/{name}/events`: a page of the query's events (`perPage`,
+/// `nextPageToken`; the definition holds every other parameter).
+pub(crate) async fn events(
+    State(s): State<AppState>,
+    r: Reader,
+    Path(name): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, Problem> {
+    let transport = pairs(&uri, None)?;
+    if let Some((k, _)) = transport
+        .iter()
+        .find(|(k, _)| k != "perPage" && k != "nextPageToken")
+    {
+        return Err(Problem::bad_query(format!(
+            "{k}: a named query's parameters are in its definition; a request gives perPage and nextPageToken only"
+        )));
+    }
+    let page = s.trace().run_query(&r.principal, &name, &transport).await?;
+    Ok(document(&uri, &name, page))
+}
