@@ -125,6 +125,9 @@ impl<D: Dialect> SqlStore<D> {
         .execute::<D::DB>(&mut tx)
         .await
         .map_err(D::error)?;
+        if record.stored > 0 {
+            crate::subscriptions::enqueue_capture::<D>(&mut tx, record.id, now).await?;
+        }
         tx.commit().await.map_err(D::error)?;
         Ok(record)
     }

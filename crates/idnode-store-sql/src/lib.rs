@@ -14,6 +14,7 @@ mod named;
 mod ops;
 mod rows;
 pub mod sql;
+mod subscriptions;
 mod templates;
 mod tokens;
 
@@ -23,11 +24,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, Batch, CaptureRecord, DepositRecord, Enterprise,
-    EventField, EventFilter, EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord,
-    Idempotency, NamedQuery, NewCapture, NewEvent, OutboxRow, OutboxState, OutboxStats,
-    PrefixRecord, Readable, Result, SecretHash, SpaceState, Store, StoreError, StoreOptions,
-    StoreStats, TemplateChange, TemplateRecord, TokenRecord, TraceLink,
+    fill_created_values, fold, prefix_range, Batch, CaptureRecord, Delivery, DepositRecord,
+    Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord, HistoryAction,
+    HistoryRecord, Idempotency, NamedQuery, NewCapture, NewEvent, OutboxRow, OutboxState,
+    OutboxStats, PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState, Store,
+    StoreError, StoreOptions, StoreStats, Subscription, TemplateChange, TemplateRecord,
+    TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -616,7 +618,32 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn delete_query(&self, owner: i64, name: &str) -> Result<bool> {
+        self.remove_subscriptions(owner, name, None).await?;
         self.remove_query(owner, name).await
+    }
+
+    async fn save_subscription(&self, subscription: &Subscription) -> Result<()> {
+        self.insert_subscription(subscription).await
+    }
+
+    async fn subscriptions(&self, owner: i64, query: Option<&str>) -> Result<Vec<Subscription>> {
+        self.subscription_rows(Some(owner), query, None).await
+    }
+
+    async fn subscription(&self, id: &str) -> Result<Option<Subscription>> {
+        Ok(self.subscription_rows(None, None, Some(id)).await?.pop())
+    }
+
+    async fn delete_subscription(&self, owner: i64, query: &str, id: &str) -> Result<bool> {
+        Ok(self.remove_subscriptions(owner, query, Some(id)).await? > 0)
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: u64) -> Result<Vec<Delivery>> {
+        self.due(now, limit).await
+    }
+
+    async fn settle_delivery(&self, delivery: &Delivery, settled: &Settled) -> Result<()> {
+        self.settle(delivery, settled).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! Panics (assertions) on the first deviation.
 
 mod events;
+mod subscriptions;
 mod templates;
 mod tokens;
 
@@ -66,6 +67,7 @@ pub async fn run(store: &dyn Store) {
     templates::run(store).await;
     tokens::run(store).await;
     events::run(store).await;
+    subscriptions::run(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);

@@ -10,6 +10,7 @@ pub mod conformance;
 mod error;
 mod events;
 mod model;
+mod subscription;
 mod template;
 mod token;
 
@@ -26,6 +27,7 @@ pub use model::{
     Idempotency, NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
     PrefixStatus, Review, SecretHash, Status, StoreStats,
 };
+pub use subscription::{Delivery, Settled, Subscription};
 pub use template::{TemplateChange, TemplateOp, TemplateRecord};
 pub use token::{TokenOp, TokenRecord};
 
@@ -212,6 +214,27 @@ pub trait Store: Send + Sync + 'static {
     /// An owner's named queries by name (the one named `name`, when given).
     async fn named_queries(&self, owner: i64, name: Option<&str>) -> Result<Vec<NamedQuery>>;
 
-    /// Deletes a named query; whether there was one.
+    /// Deletes a named query, its subscriptions and their deliveries; whether there was
+    /// one.
     async fn delete_query(&self, owner: i64, name: &str) -> Result<bool>;
+
+    /// Saves a new subscription.
+    async fn save_subscription(&self, subscription: &Subscription) -> Result<()>;
+
+    /// The subscriptions to an owner's query (to any of its queries when `query` is
+    /// `None`), oldest first.
+    async fn subscriptions(&self, owner: i64, query: Option<&str>) -> Result<Vec<Subscription>>;
+
+    /// One subscription by id.
+    async fn subscription(&self, id: &str) -> Result<Option<Subscription>>;
+
+    /// Deletes a subscription to an owner's query and its deliveries; whether there was
+    /// one.
+    async fn delete_subscription(&self, owner: i64, query: &str, id: &str) -> Result<bool>;
+
+    /// Deliveries due at `now`, at most `limit`, the longest due first.
+    async fn due_deliveries(&self, now: i64, limit: u64) -> Result<Vec<Delivery>>;
+
+    /// Records how an attempt at `delivery` ended.
+    async fn settle_delivery(&self, delivery: &Delivery, settled: &Settled) -> Result<()>;
 }

@@ -12,7 +12,7 @@ const CHILD: i64 = 3;
 const INPUT: i64 = 4;
 const OUTPUT: i64 = 5;
 
-fn event(hash: &str, kind: &str, time: i64, keys: &[(i64, &str)]) -> NewEvent {
+pub(super) fn event(hash: &str, kind: &str, time: i64, keys: &[(i64, &str)]) -> NewEvent {
     NewEvent {
         index: 0,
         hash: format!("ni:///sha-256;{hash}?ver=CBV2.0"),
@@ -31,7 +31,7 @@ fn event(hash: &str, kind: &str, time: i64, keys: &[(i64, &str)]) -> NewEvent {
     }
 }
 
-fn capture(owner: i64, rollback: bool, mut events: Vec<NewEvent>) -> NewCapture {
+pub(super) fn capture(owner: i64, rollback: bool, mut events: Vec<NewEvent>) -> NewCapture {
     for (i, e) in events.iter_mut().enumerate() {
         e.index = i;
     }
