@@ -12,6 +12,7 @@ mod dns_tools;
 mod epcis;
 mod epcis_js;
 mod epcis_queries;
+mod epcis_subscriptions;
 mod full_disk;
 mod handle;
 mod handle_keys;

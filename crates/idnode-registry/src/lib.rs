@@ -125,6 +125,17 @@ impl Registry {
         })
     }
 
+    /// `secret` sealed under the node's sealing key for `purpose` (a name for what it
+    /// protects; it opens only for the same purpose), or `None` without a sealing key.
+    pub fn seal(&self, purpose: &str, secret: &[u8]) -> Option<Vec<u8>> {
+        self.sealing.as_ref().map(|k| k.seal(purpose, 0, secret))
+    }
+
+    /// A secret sealed by [`Registry::seal`] for `purpose`.
+    pub fn open_sealed(&self, purpose: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.sealing.as_ref()?.open(purpose, 0, sealed)
+    }
+
     /// The node prefix.
     pub fn node_prefix(&self) -> &str {
         &self.node_prefix

@@ -470,6 +470,9 @@ fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
             q.list(values.iter().map(String::as_str));
         }
     }
+    if let Some(capture) = f.capture {
+        q.push(" AND e.capture = ").param(capture);
+    }
     if !f.event_ids.is_empty() {
         // An event's hash ID names it too. (An event without an eventID has its hash as
         // event_id; PostgreSQL indexes only the other event_ids, migration 0012.)

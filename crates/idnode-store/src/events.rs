@@ -227,6 +227,8 @@ pub struct EventFilter {
     pub descending: bool,
     /// Resume after this (order value, id).
     pub after: Option<(i64, i64)>,
+    /// Only the events of this capture job.
+    pub capture: Option<i64>,
     /// Most rows.
     pub limit: u64,
 }

@@ -11,6 +11,7 @@ mod graph;
 mod lifecycle;
 mod named;
 mod query;
+mod subscribe;
 mod window;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use capture::Captured;
 pub use graph::{Direction, Edge, Graph, Node, Recall, RecallItem};
 pub use lifecycle::{Lifecycle, Moment};
 pub use query::{Page, PageEvent, Values};
+pub use subscribe::{is_private_host, is_private_ip, signature, Webhook, MAX_ATTEMPTS};
 
 /// Limits of the service.
 #[derive(Clone, Debug)]
@@ -41,6 +43,9 @@ pub struct Limits {
     pub trace_depth: u32,
     /// Most nodes in a trace answer.
     pub trace_nodes: usize,
+    /// Whether webhooks may be on loopback or private addresses (off: the node posts
+    /// nowhere inside its own network).
+    pub webhook_private: bool,
 }
 
 impl Default for Limits {
@@ -53,6 +58,7 @@ impl Default for Limits {
             scan: 20_000,
             trace_depth: 64,
             trace_nodes: 50_000,
+            webhook_private: false,
         }
     }
 }
@@ -84,6 +90,9 @@ pub enum TraceError {
     /// Nothing readable by that name.
     #[error("{0} not found")]
     NotFound(String),
+    /// A subscription request is wrong.
+    #[error("{0}")]
+    Subscription(String),
     /// Something of that name exists already.
     #[error("{0} exists already")]
     Exists(String),

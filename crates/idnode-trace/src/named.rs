@@ -82,7 +82,11 @@ impl Traceability {
         self.query(who, &q).await
     }
 
-    fn parse_named(&self, named: &NamedQuery, transport: &[(String, String)]) -> Result<Query> {
+    pub(crate) fn parse_named(
+        &self,
+        named: &NamedQuery,
+        transport: &[(String, String)],
+    ) -> Result<Query> {
         let definition: Value = serde_json::from_str(&named.definition)
             .map_err(|e| TraceError::Query(idnode_epcis::QueryError(e.to_string())))?;
         let mut pairs = Query::definition_pairs(&definition)?;

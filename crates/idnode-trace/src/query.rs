@@ -34,9 +34,9 @@ pub struct Page {
 
 /// Where a page resumes: after (order value, id), with `served` events answered before.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Cursor {
-    after: Option<(i64, i64)>,
-    served: u64,
+pub(crate) struct Cursor {
+    pub(crate) after: Option<(i64, i64)>,
+    pub(crate) served: u64,
 }
 
 impl Cursor {
@@ -132,10 +132,23 @@ impl Traceability {
         cursor: Cursor,
         want: u64,
     ) -> Result<(Vec<PageEvent>, Option<(i64, i64)>)> {
+        self.scan_capture(q, readable, None, cursor, want).await
+    }
+
+    /// [`Self::scan`] within one capture job's events, when `capture` is given.
+    pub(crate) async fn scan_capture(
+        &self,
+        q: &Query,
+        readable: &Readable,
+        capture: Option<i64>,
+        cursor: Cursor,
+        want: u64,
+    ) -> Result<(Vec<PageEvent>, Option<(i64, i64)>)> {
         if q.nothing {
             return Ok((Vec::new(), None));
         }
         let mut f = filter(q, readable.clone());
+        f.capture = capture;
         f.after = cursor.after;
         let mut out = Vec::new();
         let mut contexts: HashMap<i64, (Value, Namespaces)> = HashMap::new();
@@ -211,6 +224,7 @@ fn filter(q: &Query, readable: Readable) -> EventFilter {
         },
         descending: q.descending,
         after: None,
+        capture: None,
         limit: 0,
     }
 }

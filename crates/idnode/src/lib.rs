@@ -14,6 +14,7 @@ pub mod templates;
 pub mod traceability;
 pub mod transfer;
 pub mod upstream;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -208,16 +209,21 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services.registry.clone(),
         &handle_config,
     ));
+    let trace = Arc::new(config.epcis.service(
+        services.store.clone(),
+        services.registry.clone(),
+        http_addr,
+    ));
+    background.push(webhooks::spawn(
+        trace.clone(),
+        config.epcis.webhook_private,
+    )?);
     let state = AppState::new(
         services.resolver.clone(),
         services.registry.clone(),
         Some(prometheus),
         Some(Arc::new(over_http::HandleOverHttp(handle.clone()))),
-        Arc::new(config.epcis.service(
-            services.store.clone(),
-            services.registry.clone(),
-            http_addr,
-        )),
+        trace.clone(),
         idnode_http::Limits {
             session_idle: Duration::from_secs(config.handle.session_idle_secs.max(1)),
             ..config.http.limits()

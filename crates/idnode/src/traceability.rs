@@ -23,6 +23,9 @@ pub struct EpcisSection {
     pub trace_depth: u32,
     /// Most nodes in one trace answer.
     pub trace_nodes: usize,
+    /// Whether subscription webhooks may be on loopback or private addresses (off by
+    /// default: the node posts nowhere inside its own network).
+    pub webhook_private: bool,
 }
 
 impl Default for EpcisSection {
@@ -34,6 +37,7 @@ impl Default for EpcisSection {
             capture_bytes: l.capture_bytes,
             trace_depth: l.trace_depth,
             trace_nodes: l.trace_nodes,
+            webhook_private: l.webhook_private,
         }
     }
 }
@@ -52,6 +56,7 @@ impl EpcisSection {
             capture_bytes: self.capture_bytes.max(1024),
             trace_depth: self.trace_depth.max(1),
             trace_nodes: self.trace_nodes.max(1),
+            webhook_private: self.webhook_private,
             ..Limits::default()
         };
         let mut bases = self.base_urls.clone();

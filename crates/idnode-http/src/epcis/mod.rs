@@ -8,6 +8,7 @@ pub(crate) mod doc;
 mod problem;
 mod queries;
 mod query;
+mod subscriptions;
 mod trace;
 
 use axum::extract::FromRequestParts;
@@ -49,6 +50,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/queries", get(queries::list).post(queries::create))
         .route("/queries/{name}", get(queries::get).delete(queries::delete))
         .route("/queries/{name}/events", get(queries::events))
+        .route(
+            "/queries/{name}/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/queries/{name}/subscriptions/{id}",
+            get(subscriptions::get).delete(subscriptions::delete),
+        )
         .route("/trace/{epc}", get(trace::trace))
         .route("/recall/{epc}", get(trace::recall))
         .route("/grants", get(trace::grants).post(trace::grant))

@@ -54,6 +54,7 @@ const QUERY_TOO_LARGE: &str = "epcisException:QueryTooLargeException";
 const CAPTURE_LIMIT: &str = "epcisException:CaptureLimitExceededException";
 const SECURITY: &str = "epcisException:SecurityException";
 const NO_SUCH_RESOURCE: &str = "epcisException:NoSuchResourceException";
+const SUBSCRIPTION: &str = "epcisException:SubscriptionControlsException";
 const EXISTS: &str = "epcisException:ResourceAlreadyExistsException";
 const IMPLEMENTATION: &str = "epcisException:ImplementationException";
 
@@ -95,6 +96,7 @@ impl From<TraceError> for Problem {
             TraceError::Forbidden(_) => (StatusCode::FORBIDDEN, SECURITY),
             TraceError::NotFound(_) => (StatusCode::NOT_FOUND, NO_SUCH_RESOURCE),
             TraceError::Exists(_) => (StatusCode::CONFLICT, EXISTS),
+            TraceError::Subscription(_) => (StatusCode::BAD_REQUEST, SUBSCRIPTION),
             TraceError::Store(_) | TraceError::Registry(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, IMPLEMENTATION)
             }
