@@ -186,3 +186,78 @@ crate::on_both!(
     subscriptions,
     |c| c.epcis.webhook_private = true
 );
+
+/// A WebSocket subscription: each capture's events the query selects and the subscriber
+/// may read arrive as they are stored; a handshake without `stream=true`, or for another
+/// enterprise's query, is refused.
+async fn websocket(n: &TestNode) {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let query = json!({"name": "packs", "query": {"eventType": ["AggregationEvent"]}});
+    assert_eq!(n.post("/epcis/queries", Some(&n.a), &query).await.0, 201);
+    let connect = |path: &str, who: &crate::common::Who| {
+        let url = format!("{}{path}", n.base.replacen("http://", "ws://", 1));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", crate::common::basic(who).parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    let refused = |r: Result<_, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("{e}"),
+        Ok(_) => 101,
+    };
+    assert_eq!(
+        refused(
+            connect("/epcis/queries/packs/events", &n.a)
+                .await
+                .map(|_| ())
+        ),
+        400
+    );
+    assert_eq!(
+        refused(
+            connect("/epcis/queries/packs/events?stream=true", &n.b)
+                .await
+                .map(|_| ())
+        ),
+        404
+    );
+    let (mut ws, _) = connect("/epcis/queries/packs/events?stream=true", &n.a)
+        .await
+        .unwrap();
+
+    let (status, _, _) = n
+        .post_raw("/epcis/capture", Some(&n.b), GEARBOX.into(), &[])
+        .await;
+    assert_eq!(status, 202);
+    let (status, _, _) = n
+        .post_raw("/epcis/capture", Some(&n.a), GEARBOX.into(), &[])
+        .await;
+    assert_eq!(status, 202);
+    let msg = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match ws.next().await.unwrap().unwrap() {
+                Message::Text(t) => return t,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("a document within a minute");
+    let doc: Value = serde_json::from_str(msg.as_str()).unwrap();
+    assert_eq!(doc["epcisBody"]["queryResults"]["queryName"], "packs");
+    let (_, direct) = n
+        .get("/epcis/events?eventType=AggregationEvent", Some(&n.a))
+        .await;
+    assert_eq!(
+        answered(&doc),
+        answered(&direct),
+        "exactly A's aggregation events"
+    );
+    ws.close(None).await.unwrap();
+}
+
+crate::on_both!(websocket_subscriptions_stream_captures, websocket);

@@ -82,6 +82,8 @@ struct Shared {
     responses: AtomicU64,
     /// The request body timed out: the connection ends.
     cut: AtomicBool,
+    /// The connection switched protocols (a WebSocket): no more HTTP deadlines on reads.
+    upgraded: AtomicBool,
     /// The connection task, when its socket read while busy: the end of the response starts
     /// the idle deadline, so the read must be polled again.
     reader: Mutex<Option<Waker>>,
@@ -157,6 +159,9 @@ impl AsyncRead for Guarded {
         let this = &mut *self;
         if this.shared.cut.load(Ordering::Acquire) {
             return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+        }
+        if this.shared.upgraded.load(Ordering::Acquire) {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
         }
         if this.shared.busy.load(Ordering::Acquire) {
             // A body being read (`TimedBody` bounds it), or the next request read early.
@@ -340,6 +345,21 @@ impl Drop for ClientSlot {
     }
 }
 
+/// How connections are served: HTTP/1.1 with keep-alive, upgrades allowed (WebSocket
+/// subscriptions at `/epcis/queries/{name}/events`). One for all connections.
+fn builder() -> &'static hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor> {
+    static BUILDER: std::sync::OnceLock<
+        hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    > = std::sync::OnceLock::new();
+    BUILDER.get_or_init(|| {
+        let mut b =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .http1_only();
+        b.http1().keep_alive(true);
+        b
+    })
+}
+
 /// The service every connection runs: a request in, a response out.
 pub(crate) type App = tower::util::BoxCloneSyncService<
     axum::extract::Request,
@@ -382,9 +402,7 @@ pub(crate) async fn serve(
             peer,
             body_timeout: limits.body_timeout,
         };
-        let conn = hyper::server::conn::http1::Builder::new()
-            .keep_alive(true)
-            .serve_connection(io, service);
+        let conn = builder().serve_connection_with_upgrades(io, service);
         let conn = graceful.watch(conn);
         let open = open.clone();
         open.increment(1.0);
@@ -438,6 +456,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
         let shared = self.shared.clone();
         Box::pin(async move {
             let resp = app.oneshot(req).await?;
+            if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+                shared.upgraded.store(true, Ordering::Release);
+            }
             Ok(resp.map(|inner| SentBody {
                 inner,
                 shared: Some(shared),

@@ -58,7 +58,9 @@ impl Traceability {
             context,
             events,
         };
-        Ok(self.store.capture(&capture).await?)
+        let job = self.store.capture(&capture).await?;
+        self.announce(&job);
+        Ok(job)
     }
 
     /// Captures one event (with its own `@context`). An event stored already answers
@@ -82,6 +84,7 @@ impl Traceability {
             events,
         };
         let job = self.store.capture(&capture).await?;
+        self.announce(&job);
         if job.not_stored.is_empty() {
             Ok(Captured { event_id, job })
         } else {
@@ -95,6 +98,14 @@ impl Traceability {
         match self.store.capture_job(id).await? {
             Some(job) if owner == 0 || job.owner == owner => Ok(job),
             _ => Err(TraceError::NotFound(format!("capture job {id}"))),
+        }
+    }
+
+    /// Tells WebSocket subscribers of this node about a capture that stored events.
+    fn announce(&self, job: &CaptureRecord) {
+        if job.stored > 0 {
+            // Nobody listening is no fault.
+            let _ = self.captured.send(job.id);
         }
     }
 

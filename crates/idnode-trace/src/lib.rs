@@ -24,7 +24,7 @@ pub use capture::Captured;
 pub use graph::{Direction, Edge, Graph, Node, Recall, RecallItem};
 pub use lifecycle::{Lifecycle, Moment};
 pub use query::{Page, PageEvent, Values};
-pub use subscribe::{is_private_host, is_private_ip, signature, Webhook, MAX_ATTEMPTS};
+pub use subscribe::{is_private_host, is_private_ip, signature, Live, Webhook, MAX_ATTEMPTS};
 
 /// Limits of the service.
 #[derive(Clone, Debug)]
@@ -113,6 +113,8 @@ pub struct Traceability {
     registry: Arc<Registry>,
     forms: IdentifierForms,
     limits: Limits,
+    /// The captures this node stored, as they are stored (WebSocket subscriptions).
+    captured: tokio::sync::broadcast::Sender<i64>,
 }
 
 impl Traceability {
@@ -128,6 +130,7 @@ impl Traceability {
             registry,
             forms,
             limits,
+            captured: tokio::sync::broadcast::channel(1024).0,
         }
     }
 

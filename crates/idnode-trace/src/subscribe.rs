@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use idnode_epcis::index::{millis, rfc3339};
-use idnode_epcis::query_document;
+use idnode_epcis::{query_document, Query};
 use idnode_registry::Principal;
 use idnode_store::{now_millis, Delivery, Settled, Subscription};
 use ring::hmac;
@@ -156,7 +156,6 @@ impl Traceability {
             .map_err(|e| e.to_string())?;
         let mut q = self.parse_named(&named, &[]).map_err(|e| e.to_string())?;
         q.ge_record_time = Some(q.ge_record_time.unwrap_or(i64::MIN).max(s.min_record_time));
-        let readable = self.readable(&who).await.map_err(|e| e.to_string())?;
         let token = match s.secret.as_str() {
             "" => None,
             sealed => Some(
@@ -166,33 +165,102 @@ impl Traceability {
                     .ok_or("the signatureToken cannot be opened (another sealing key?)")?,
             ),
         };
+        let docs = self
+            .capture_documents(&who, &q, &s.query, Some(&s.id), d.capture)
+            .await
+            .map_err(|e| e.to_string())?;
+        for doc in docs {
+            let body = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
+            let mut headers = vec![
+                ("content-type", "application/ld+json".to_owned()),
+                ("gs1-epcis-version", "2.0.0".to_owned()),
+            ];
+            if let Some(t) = &token {
+                headers.push(("gs1-signature", signature(t, &body)));
+            }
+            hook.post(&s.dest, headers, body).await?;
+        }
+        Ok(())
+    }
+
+    /// The events of capture `capture` that `q` selects and `who` may read, as
+    /// EPCISQueryDocuments of the query `name` (and subscription `id`) of at most
+    /// [`BATCH`] events each; none when no event is selected.
+    pub(crate) async fn capture_documents(
+        &self,
+        who: &Principal,
+        q: &Query,
+        name: &str,
+        id: Option<&str>,
+        capture: i64,
+    ) -> Result<Vec<Value>> {
+        let readable = self.readable(who).await?;
+        let mut docs = Vec::new();
         let mut cursor = Cursor::default();
         loop {
             let (events, next) = self
-                .scan_capture(&q, &readable, Some(d.capture), cursor, BATCH)
-                .await
-                .map_err(|e| e.to_string())?;
+                .scan_capture(q, &readable, Some(capture), cursor, BATCH)
+                .await?;
             if !events.is_empty() {
                 let pairs: Vec<(Value, Value)> =
                     events.into_iter().map(|e| (e.body, e.context)).collect();
-                let mut doc = query_document(&s.query, &pairs, &rfc3339(now_millis()));
-                doc["epcisBody"]["queryResults"]["subscriptionID"] = Value::String(s.id.clone());
-                let body = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
-                let mut headers = vec![
-                    ("content-type", "application/ld+json".to_owned()),
-                    ("gs1-epcis-version", "2.0.0".to_owned()),
-                ];
-                if let Some(t) = &token {
-                    headers.push(("gs1-signature", signature(t, &body)));
+                let mut doc = query_document(name, &pairs, &rfc3339(now_millis()));
+                if let Some(id) = id {
+                    doc["epcisBody"]["queryResults"]["subscriptionID"] = Value::String(id.into());
                 }
-                hook.post(&s.dest, headers, body).await?;
+                docs.push(doc);
             }
             match next {
                 Some(after) => cursor.after = Some(after),
-                None => return Ok(()),
+                None => return Ok(docs),
             }
         }
     }
+
+    /// Subscribes `who` to its enterprise's query `name` for as long as the answer is kept
+    /// (a WebSocket subscription): what this node captures from now on.
+    pub async fn live(&self, who: &Principal, name: &str) -> Result<Live> {
+        let named = self.named_query(who, name).await?;
+        let mut query = self.parse_named(&named, &[])?;
+        query.ge_record_time = Some(query.ge_record_time.unwrap_or(i64::MIN).max(now_millis()));
+        Ok(Live {
+            captured: self.captured.subscribe(),
+            who: who.clone(),
+            query,
+            name: named.name,
+        })
+    }
+
+    /// The next documents of a live subscription: waits for a capture with events it
+    /// selects. `Ok(None)` when the node is shutting down; captures missed because the
+    /// subscriber fell behind are skipped (counted in the error it then gets).
+    pub async fn next_live(&self, live: &mut Live) -> Result<Option<Vec<Value>>> {
+        loop {
+            let capture = match live.captured.recv().await {
+                Ok(c) => c,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(None),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    return Err(TraceError::Subscription(format!(
+                        "{n} captures were missed: the subscriber reads too slowly"
+                    )))
+                }
+            };
+            let docs = self
+                .capture_documents(&live.who, &live.query, &live.name, None, capture)
+                .await?;
+            if !docs.is_empty() {
+                return Ok(Some(docs));
+            }
+        }
+    }
+}
+
+/// A WebSocket subscription of this node ([`Traceability::live`]).
+pub struct Live {
+    captured: tokio::sync::broadcast::Receiver<i64>,
+    who: Principal,
+    query: Query,
+    name: String,
 }
 
 /// The `GS1-Signature` of a body: `sha256=` and the lowercase hex HMAC-SHA256 of the body

@@ -1,12 +1,17 @@
 //! Named queries: `GET`/`POST /epcis/queries`, `GET`/`DELETE /epcis/queries/{name}`, and
-//! `GET /epcis/queries/{name}/events`, the query's events page by page.
+//! `GET /epcis/queries/{name}/events`, the query's events page by page or, over a
+//! WebSocket, as they are captured.
 
 use axum::body::Bytes;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use idnode_store::NamedQuery;
+use idnode_trace::{Live, TraceError};
 use serde_json::{json, Value};
 
 use super::query::{document, pairs};
@@ -82,14 +87,21 @@ pub(crate) async fn delete(
 }
 
 /// `GET /epcis/queries/{name}/events`: a page of the query's events (`perPage`,
-/// `nextPageToken`; the definition holds every other parameter).
+/// `nextPageToken`; the definition holds every other parameter), or, asked with
+/// `Upgrade: websocket` and `stream=true`, a WebSocket subscription: each capture's events
+/// the query selects, as EPCISQueryDocuments, from now on.
 pub(crate) async fn events(
     State(s): State<AppState>,
+    // Before `Reader`, which takes the headers.
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     r: Reader,
     Path(name): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, Problem> {
     let transport = pairs(&uri, None)?;
+    if let Ok(ws) = ws {
+        return live(s, r, &name, &transport, ws).await;
+    }
     if let Some((k, _)) = transport
         .iter()
         .find(|(k, _)| k != "perPage" && k != "nextPageToken")
@@ -100,4 +112,68 @@ pub(crate) async fn events(
     }
     let page = s.trace().run_query(&r.principal, &name, &transport).await?;
     Ok(document(&uri, &name, page))
+}
+
+/// A WebSocket subscription: `stream=true` only (scheduled ones are not offered yet).
+async fn live(
+    s: AppState,
+    r: Reader,
+    name: &str,
+    params: &[(String, String)],
+    ws: WebSocketUpgrade,
+) -> Result<Response, Problem> {
+    let streamed = params == [("stream".to_owned(), "true".to_owned())];
+    if !streamed {
+        return Err(TraceError::Subscription(
+            "a WebSocket subscription takes stream=true (and nothing else)".into(),
+        )
+        .into());
+    }
+    let live = s.trace().live(&r.principal, name).await?;
+    Ok(ws.on_upgrade(move |socket| pump(s, live, socket)))
+}
+
+/// Sends each document as a text message until the client goes; pings every 30 s. The
+/// documents are made by a task of their own, so that nothing the client sends (a pong)
+/// interrupts one half made.
+async fn pump(s: AppState, mut live: Live, mut socket: WebSocket) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Value>(16);
+    let maker = tokio::spawn(async move {
+        loop {
+            let docs = match s.trace().next_live(&mut live).await {
+                Ok(Some(docs)) => docs,
+                Ok(None) => return,
+                Err(e) => vec![serde_json::to_value(Problem::from(e)).unwrap_or_default()],
+            };
+            for d in docs {
+                if tx.send(d).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let period = std::time::Duration::from_secs(30);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            doc = rx.recv() => match doc {
+                Some(d) => {
+                    if socket.send(Message::Text(d.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            msg = socket.recv() => match msg {
+                None | Some(Err(_) | Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    maker.abort();
 }
