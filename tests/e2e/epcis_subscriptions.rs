@@ -17,10 +17,10 @@ use crate::epcis::answered;
 const GEARBOX: &str = include_str!("../../crates/idnode-trace/tests/data/gearbox.jsonld");
 
 /// What the webhook received: each POST's `GS1-Signature` and body. It answers 503 to the
-/// first POST.
+/// first POST when asked to.
 type Received = Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>;
 
-async fn webhook() -> (String, Received) {
+async fn webhook(fail_first: bool) -> (String, Received) {
     let got: Received = Arc::default();
     let kept = got.clone();
     let app = axum::Router::new().route(
@@ -33,7 +33,7 @@ async fn webhook() -> (String, Received) {
                     .map(|v| v.to_str().unwrap().to_owned());
                 let mut all = kept.lock().unwrap();
                 all.push((sig, body.to_vec()));
-                if all.len() == 1 {
+                if fail_first && all.len() == 1 {
                     StatusCode::SERVICE_UNAVAILABLE
                 } else {
                     StatusCode::OK
@@ -62,7 +62,7 @@ async fn received(got: &Received, n: usize) -> Vec<(Option<String>, Vec<u8>)> {
 }
 
 async fn subscriptions(n: &TestNode) {
-    let (dest, got) = webhook().await;
+    let (dest, got) = webhook(true).await;
     let query = json!({"name": "packs", "query": {"eventType": ["AggregationEvent"]}});
     assert_eq!(n.post("/epcis/queries", Some(&n.a), &query).await.0, 201);
 
@@ -70,7 +70,9 @@ async fn subscriptions(n: &TestNode) {
     for bad in [
         json!({"stream": true}),
         json!({"dest": "ftp://example.com/x", "stream": true}),
-        json!({"dest": dest, "schedule": {"hour": "1"}}),
+        json!({"dest": dest, "stream": true, "schedule": {"hour": "1"}}),
+        json!({"dest": dest, "schedule": {"hour": "25"}}),
+        json!({"dest": dest, "schedule": {"month": "2", "dayOfMonth": "30"}}),
         json!({"dest": dest}),
         json!({"dest": dest, "stream": true, "signatureToken": 5}),
         json!({"dest": dest, "stream": true, "initialRecordTime": "yesterday"}),
@@ -186,6 +188,51 @@ crate::on_both!(
     subscriptions,
     |c| c.epcis.webhook_private = true
 );
+
+/// A scheduled subscription (every second, reportIfEmpty) reports an empty document before
+/// anything is captured, then what is captured since, once: each run takes the record times
+/// after the last.
+async fn scheduled(n: &TestNode) {
+    let (dest, got) = webhook(false).await;
+    let query = json!({"name": "all", "query": {}});
+    assert_eq!(n.post("/epcis/queries", Some(&n.a), &query).await.0, 201);
+    let sub = json!({"dest": dest, "schedule": {"second": "[0-59]"}, "reportIfEmpty": true});
+    let (status, made) = n
+        .post("/epcis/queries/all/subscriptions", Some(&n.a), &sub)
+        .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["schedule"], json!({"second": "[0-59]"}));
+    let first = received(&got, 1).await;
+    let doc: Value = serde_json::from_slice(&first[0].1).unwrap();
+    assert!(answered(&doc).is_empty(), "nothing captured yet: {doc}");
+    assert_eq!(first[0].0, None, "no signatureToken, no signature");
+
+    let (status, _, _) = n
+        .post_raw("/epcis/capture", Some(&n.a), GEARBOX.into(), &[])
+        .await;
+    assert_eq!(status, 202);
+    // Wait for the run holding the 11 events, then two more runs: all empty again.
+    let mut seen = 0;
+    let mut after = 0;
+    let mut at = 1;
+    while after < 2 {
+        let posts = received(&got, at + 1).await;
+        let doc: Value = serde_json::from_slice(&posts[at].1).unwrap();
+        let events = answered(&doc).len();
+        if seen > 0 {
+            assert_eq!(events, 0, "delivered once only");
+            after += 1;
+        }
+        seen += events;
+        at += 1;
+    }
+    assert_eq!(seen, 11);
+}
+
+crate::on_both!(scheduled_subscriptions_run_on_time, scheduled, |c| {
+    c.epcis.webhook_private = true;
+    c.epcis.schedule_settle_ms = 0;
+});
 
 /// A WebSocket subscription: each capture's events the query selects and the subscriber
 /// may read arrive as they are stored; a handshake without `stream=true`, or for another

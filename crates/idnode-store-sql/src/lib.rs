@@ -645,6 +645,20 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn settle_delivery(&self, delivery: &Delivery, settled: &Settled) -> Result<()> {
         self.settle(delivery, settled).await
     }
+
+    async fn due_schedules(&self, now: i64, limit: u64) -> Result<Vec<Subscription>> {
+        self.scheduled(now, limit).await
+    }
+
+    async fn reschedule(
+        &self,
+        id: &str,
+        min_record_time: i64,
+        next_run: i64,
+        notified: Option<i64>,
+    ) -> Result<()> {
+        self.move_on(id, min_record_time, next_run, notified).await
+    }
 }
 
 /// Bytes the readiness probe writes while the disk was last found full.

@@ -172,4 +172,37 @@ impl<D: Dialect> SqlStore<D> {
         }
         tx.commit().await.map_err(D::error)
     }
+
+    pub(crate) async fn scheduled(&self, now: i64, limit: u64) -> Result<Vec<Subscription>> {
+        let stmt = Stmt::new(format!(
+            "SELECT {COLUMNS} FROM epcis_subscriptions WHERE stream = 0 AND next_run <= $1 \
+             ORDER BY next_run, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = self.all(stmt).await?;
+        rows.iter().map(|r| row::<D>(r)).collect()
+    }
+
+    pub(crate) async fn move_on(
+        &self,
+        id: &str,
+        min_record_time: i64,
+        next_run: i64,
+        notified: Option<i64>,
+    ) -> Result<()> {
+        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+        Stmt::new(
+            "UPDATE epcis_subscriptions SET min_record_time = $2, next_run = $3, \
+             last_notified_at = COALESCE($4, last_notified_at) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(min_record_time)
+        .bind(next_run)
+        .bind(notified)
+        .execute::<D::DB>(&mut c)
+        .await
+        .map_err(D::error)?;
+        Ok(())
+    }
 }

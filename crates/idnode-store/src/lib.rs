@@ -237,4 +237,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records how an attempt at `delivery` ended.
     async fn settle_delivery(&self, delivery: &Delivery, settled: &Settled) -> Result<()>;
+
+    /// Scheduled subscriptions due at `now`, at most `limit`, the longest due first.
+    async fn due_schedules(&self, now: i64, limit: u64) -> Result<Vec<Subscription>>;
+
+    /// Moves a scheduled subscription on: events recorded from `min_record_time` on are
+    /// still to deliver, it runs next at `next_run`, and (`notified`) last delivered then.
+    async fn reschedule(
+        &self,
+        id: &str,
+        min_record_time: i64,
+        next_run: i64,
+        notified: Option<i64>,
+    ) -> Result<()>;
 }

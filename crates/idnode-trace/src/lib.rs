@@ -11,6 +11,7 @@ mod graph;
 mod lifecycle;
 mod named;
 mod query;
+mod schedule;
 mod subscribe;
 mod window;
 
@@ -46,6 +47,10 @@ pub struct Limits {
     /// Whether webhooks may be on loopback or private addresses (off: the node posts
     /// nowhere inside its own network).
     pub webhook_private: bool,
+    /// How long before a scheduled run its window of record times ends, ms: a capture's
+    /// events are recorded when it begins and seen when it commits, so a window closed at
+    /// once could miss a capture still committing.
+    pub schedule_settle_ms: i64,
 }
 
 impl Default for Limits {
@@ -59,6 +64,7 @@ impl Default for Limits {
             trace_depth: 64,
             trace_nodes: 50_000,
             webhook_private: false,
+            schedule_settle_ms: 10_000,
         }
     }
 }

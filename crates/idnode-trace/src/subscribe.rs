@@ -16,6 +16,7 @@ use ring::hmac;
 use serde_json::Value;
 
 use crate::query::Cursor;
+use crate::schedule::Schedule;
 use crate::{owner_of, Result, TraceError, Traceability};
 
 /// Failed attempts before a delivery is given up (delays double from 1 s to an hour: about
@@ -54,14 +55,26 @@ impl Traceability {
             .and_then(Value::as_str)
             .ok_or_else(|| bad("dest: the webhook URL is required"))?;
         check_dest(dest, self.limits.webhook_private)?;
-        if request.get("schedule").is_some() {
-            return Err(bad(
-                "schedule: scheduled subscriptions are not offered yet; subscribe with \"stream\": true",
-            ));
-        }
-        if request.get("stream").and_then(Value::as_bool) != Some(true) {
-            return Err(bad("stream: true is required (or a schedule)"));
-        }
+        let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
+        let schedule = request.get("schedule");
+        let now = now_millis();
+        let (schedule, next_run) = match (stream, schedule) {
+            (true, None) => (String::new(), 0),
+            (false, Some(v)) => {
+                let next = Schedule::parse(v)
+                    .map_err(|e| bad(&e))?
+                    .next_after(now)
+                    .ok_or_else(|| bad("schedule: never matches"))?;
+                (v.to_string(), next)
+            }
+            (true, Some(_)) => return Err(bad("stream and schedule exclude each other")),
+            (false, None) => return Err(bad("stream: true, or a schedule, is required")),
+        };
+        let report_if_empty = match request.get("reportIfEmpty") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad("reportIfEmpty: true or false")),
+        };
         let id = uuid::Uuid::new_v4().to_string();
         let secret = match request.get("signatureToken") {
             None | Some(Value::Null) => String::new(),
@@ -72,7 +85,6 @@ impl Traceability {
                 .ok_or_else(|| bad("signatureToken: this node has no sealing key to keep it"))?,
             Some(_) => return Err(bad("signatureToken: a string of 1 to 512 bytes")),
         };
-        let now = now_millis();
         let min_record_time = match request.get("initialRecordTime") {
             None => now,
             Some(t) => t
@@ -87,12 +99,12 @@ impl Traceability {
             actor: who.actor().to_owned(),
             dest: dest.to_owned(),
             secret,
-            stream: true,
-            schedule: String::new(),
-            report_if_empty: false,
+            stream,
+            schedule,
+            report_if_empty,
             created_at: now,
             min_record_time,
-            next_run: 0,
+            next_run,
             last_notified_at: None,
         };
         self.store.save_subscription(&s).await?;
@@ -136,7 +148,37 @@ impl Traceability {
             };
             self.store.settle_delivery(d, &settled).await?;
         }
-        Ok(due.len())
+        let scheduled = self.store.due_schedules(now, 100).await?;
+        for s in &scheduled {
+            let until = now_millis() - self.limits.schedule_settle_ms;
+            let next = |after: i64| {
+                Schedule::parse(&serde_json::from_str(&s.schedule).unwrap_or(Value::Null))
+                    .ok()
+                    .and_then(|p| p.next_after(after))
+                    .unwrap_or(i64::MAX)
+            };
+            match self.run_schedule(s, until, hook).await {
+                Ok(()) => {
+                    let at = now_millis();
+                    self.store
+                        .reschedule(&s.id, until.max(s.min_record_time), next(at), Some(at))
+                        .await?;
+                }
+                // Nothing is lost: the same window, and what came since, a minute later.
+                Err(_) => {
+                    let retry = now_millis() + 60_000;
+                    self.store
+                        .reschedule(
+                            &s.id,
+                            s.min_record_time,
+                            next(now).max(retry).min(retry),
+                            None,
+                        )
+                        .await?;
+                }
+            }
+        }
+        Ok(due.len() + scheduled.len())
     }
 
     /// Posts the events of one due capture, batch by batch.
@@ -156,6 +198,50 @@ impl Traceability {
             .map_err(|e| e.to_string())?;
         let mut q = self.parse_named(&named, &[]).map_err(|e| e.to_string())?;
         q.ge_record_time = Some(q.ge_record_time.unwrap_or(i64::MIN).max(s.min_record_time));
+        let docs = self
+            .capture_documents(&who, &q, &s.query, Some(&s.id), Some(d.capture))
+            .await
+            .map_err(|e| e.to_string())?;
+        self.post_all(&s, docs, hook).await
+    }
+
+    /// A scheduled run at `run_at`: the events recorded from the subscription's
+    /// `min_record_time` until `until` (the limits' `schedule_settle_ms` before the run) (an empty document when none is
+    /// selected and `reportIfEmpty` is set).
+    async fn run_schedule<W: Webhook>(
+        &self,
+        s: &Subscription,
+        until: i64,
+        hook: &W,
+    ) -> std::result::Result<(), String> {
+        let who = principal_of(s);
+        let named = self
+            .named_query(&who, &s.query)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut q = self.parse_named(&named, &[]).map_err(|e| e.to_string())?;
+        q.ge_record_time = Some(q.ge_record_time.unwrap_or(i64::MIN).max(s.min_record_time));
+        q.lt_record_time = Some(q.lt_record_time.unwrap_or(i64::MAX).min(until));
+        let mut docs = self
+            .capture_documents(&who, &q, &s.query, Some(&s.id), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        if docs.is_empty() && s.report_if_empty {
+            let mut doc = query_document(&s.query, &[], &rfc3339(now_millis()));
+            doc["epcisBody"]["queryResults"]["subscriptionID"] = Value::String(s.id.clone());
+            docs.push(doc);
+        }
+        self.post_all(s, docs, hook).await
+    }
+
+    /// Posts `docs` to the subscription's webhook in order, each signed when it has a
+    /// signatureToken.
+    async fn post_all<W: Webhook>(
+        &self,
+        s: &Subscription,
+        docs: Vec<Value>,
+        hook: &W,
+    ) -> std::result::Result<(), String> {
         let token = match s.secret.as_str() {
             "" => None,
             sealed => Some(
@@ -165,10 +251,6 @@ impl Traceability {
                     .ok_or("the signatureToken cannot be opened (another sealing key?)")?,
             ),
         };
-        let docs = self
-            .capture_documents(&who, &q, &s.query, Some(&s.id), d.capture)
-            .await
-            .map_err(|e| e.to_string())?;
         for doc in docs {
             let body = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
             let mut headers = vec![
@@ -192,14 +274,14 @@ impl Traceability {
         q: &Query,
         name: &str,
         id: Option<&str>,
-        capture: i64,
+        capture: Option<i64>,
     ) -> Result<Vec<Value>> {
         let readable = self.readable(who).await?;
         let mut docs = Vec::new();
         let mut cursor = Cursor::default();
         loop {
             let (events, next) = self
-                .scan_capture(q, &readable, Some(capture), cursor, BATCH)
+                .scan_capture(q, &readable, capture, cursor, BATCH)
                 .await?;
             if !events.is_empty() {
                 let pairs: Vec<(Value, Value)> =
@@ -246,7 +328,7 @@ impl Traceability {
                 }
             };
             let docs = self
-                .capture_documents(&live.who, &live.query, &live.name, None, capture)
+                .capture_documents(&live.who, &live.query, &live.name, None, Some(capture))
                 .await?;
             if !docs.is_empty() {
                 return Ok(Some(docs));

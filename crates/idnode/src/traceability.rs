@@ -26,6 +26,9 @@ pub struct EpcisSection {
     /// Whether subscription webhooks may be on loopback or private addresses (off by
     /// default: the node posts nowhere inside its own network).
     pub webhook_private: bool,
+    /// How long before a scheduled subscription's run its window of record times ends, ms
+    /// (a capture still committing is not missed).
+    pub schedule_settle_ms: i64,
 }
 
 impl Default for EpcisSection {
@@ -38,6 +41,7 @@ impl Default for EpcisSection {
             trace_depth: l.trace_depth,
             trace_nodes: l.trace_nodes,
             webhook_private: l.webhook_private,
+            schedule_settle_ms: l.schedule_settle_ms,
         }
     }
 }
@@ -57,6 +61,7 @@ impl EpcisSection {
             trace_depth: self.trace_depth.max(1),
             trace_nodes: self.trace_nodes.max(1),
             webhook_private: self.webhook_private,
+            schedule_settle_ms: self.schedule_settle_ms.max(0),
             ..Limits::default()
         };
         let mut bases = self.base_urls.clone();

@@ -20,9 +20,14 @@ fn subscription_json(s: &Subscription) -> Value {
         "subscriptionID": s.id,
         "dest": s.dest,
         "createdAt": rfc3339(s.created_at),
-        "initialRecordTime": rfc3339(s.min_record_time),
-        "stream": s.stream,
+        "minRecordTime": rfc3339(s.min_record_time),
     });
+    if s.stream {
+        v["stream"] = Value::Bool(true);
+    } else {
+        v["schedule"] = serde_json::from_str(&s.schedule).unwrap_or(Value::Null);
+        v["reportIfEmpty"] = Value::Bool(s.report_if_empty);
+    }
     if let Some(at) = s.last_notified_at {
         v["lastNotifiedAt"] = Value::String(rfc3339(at));
     }

@@ -84,11 +84,58 @@ pub(super) async fn run(store: &dyn Store) {
     let s = store.subscription("s1").await.unwrap().unwrap();
     assert_eq!(s.last_notified_at, Some(77));
 
+    // A scheduled one is due at its next run, and moves on.
+    let mut daily = subscription("s3", 5, "watch");
+    daily.stream = false;
+    daily.schedule = "{\"hour\":\"1\"}".into();
+    daily.next_run = 5_000;
+    store.save_subscription(&daily).await.unwrap();
+    assert_eq!(store.due_schedules(4_999, 10).await.unwrap(), vec![]);
+    assert_eq!(
+        store.due_schedules(5_000, 10).await.unwrap(),
+        vec![daily.clone()]
+    );
+    store.reschedule("s3", 5_000, 90_000, None).await.unwrap();
+    assert_eq!(store.due_schedules(89_999, 10).await.unwrap(), vec![]);
+    store
+        .reschedule("s3", 90_000, 200_000, Some(90_001))
+        .await
+        .unwrap();
+    let moved = store.subscription("s3").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            moved.min_record_time,
+            moved.next_run,
+            moved.last_notified_at
+        ),
+        (90_000, 200_000, Some(90_001))
+    );
+    // Captures are due to stream subscriptions only.
+    let job = store
+        .capture(&capture(
+            5,
+            true,
+            vec![event("w2", "ObjectEvent", 9_500, &[(1, "w")])],
+        ))
+        .await
+        .unwrap();
+    let mut to: Vec<String> = store
+        .due_deliveries(i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.capture == job.id)
+        .map(|d| d.subscription)
+        .collect();
+    to.sort();
+    assert_eq!(to, ["s1", "s2"]);
+
     assert!(store.delete_subscription(5, "watch", "s1").await.unwrap());
     assert!(!store.delete_subscription(5, "watch", "s1").await.unwrap());
     assert!(!store.delete_subscription(6, "watch", "s2").await.unwrap());
     // Deleting the query ends its subscriptions and their deliveries.
     assert!(store.delete_query(5, "watch").await.unwrap());
     assert_eq!(store.subscription("s2").await.unwrap(), None);
+    assert_eq!(store.subscription("s3").await.unwrap(), None);
     assert_eq!(store.due_deliveries(i64::MAX, 100).await.unwrap(), vec![]);
 }
