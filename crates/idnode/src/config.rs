@@ -199,6 +199,12 @@ capture_bytes = 16777216
 # answered cut short, marked "truncated".
 trace_depth = 64
 trace_nodes = 50000
+# Subscription webhooks on loopback or private addresses (refused by default: the node
+# posts nowhere inside its own network).
+webhook_private = false
+# A scheduled subscription's run delivers what was recorded until this long before it, ms
+# (a capture still committing is not missed).
+schedule_settle_ms = 10000
 
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
