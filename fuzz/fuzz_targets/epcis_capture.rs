@@ -1,5 +1,6 @@
 //! EPCIS input: any bytes as a capture document and as a lone event, any text as an
-//! identifier URI and as a query string. Checking never panics; an accepted document's
+//! identifier URI and as a query string, any JSON as a named query's definition and as a
+//! subscription schedule (whose next run is always later than the time asked about). Checking never panics; an accepted document's
 //! events each carry a hash ID, and the hash of an event does not depend on its eventID; a
 //! GS1 form, once canonical, stays as it is; an identifier's key is its own key; a query
 //! that parses matches or not every event of an accepted document without panicking.
@@ -7,6 +8,7 @@
 
 use idnode_epcis::{
     canonical_gs1, capture_document, capture_event, event_hash, IdentifierForms, Namespaces, Query,
+    Schedule,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -28,6 +30,17 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = capture_event(data);
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+        if let Ok(pairs) = Query::definition_pairs(&v) {
+            let _ = Query::parse(&pairs, &Namespaces::default(), &forms);
+        }
+        if let Ok(s) = Schedule::parse(&v) {
+            let now = 1_796_379_630_000;
+            if let Some(next) = s.next_after(now) {
+                assert!(next > now);
+            }
+        }
+    }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Some(dl) = canonical_gs1(text) {
             assert_eq!(canonical_gs1(&dl).as_deref(), Some(dl.as_str()), "{text}");

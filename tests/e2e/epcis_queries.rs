@@ -1,6 +1,7 @@
 //! Named EPCIS queries (`/epcis/queries`): created once per enterprise and name, run page by
 //! page as valid EPCISQueryDocuments that select what the definition says, invisible to
-//! other enterprises, deleted; faulty definitions refused with a problem document.
+//! other enterprises, deleted; faulty definitions refused with a problem document. And the
+//! `GS1-EPC-Format` header on query answers.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -116,3 +117,50 @@ async fn named_queries(n: &TestNode) {
 }
 
 crate::on_both!(named_queries_run_page_by_page_per_enterprise, named_queries);
+
+/// `GS1-EPC-Format`: events as captured by default; `Always_GS1_Digital_Link` writes each
+/// EPC URN as its Digital Link (still a valid document); `Always_EPC_URN` is refused (406).
+async fn epc_formats(n: &TestNode) {
+    let (status, _, _) = n
+        .post_raw("/epcis/capture", Some(&n.a), GEARBOX.into(), &[])
+        .await;
+    assert_eq!(status, 202);
+    let path = "/epcis/events?eventType=AggregationEvent";
+    let get = |format: Option<&'static str>| {
+        let mut r = n.req(Method::GET, path, Some(&n.a));
+        if let Some(f) = format {
+            r = r.header("gs1-epc-format", f);
+        }
+        send(r)
+    };
+    let (_, captured) = get(None).await;
+    let captured = answered(&captured);
+    assert!(captured.iter().any(|e| e["parentID"]
+        .as_str()
+        .is_some_and(|p| p.starts_with("urn:epc:id:sscc:"))));
+    assert_eq!(answered(&get(Some("Never_Translates")).await.1), captured);
+    let (status, links) = get(Some("Always_GS1_Digital_Link")).await;
+    assert_eq!(status, 200);
+    let links = answered(&links);
+    assert_eq!(links.len(), captured.len());
+    for (l, c) in links.iter().zip(&captured) {
+        assert!(!l.to_string().contains("urn:epc:"), "{l}");
+        // Only the identifiers changed.
+        assert_eq!(l["eventID"], c["eventID"]);
+        assert_eq!(l["bizStep"], c["bizStep"]);
+        for field in ["parentID", "childEPCs"] {
+            assert_eq!(l[field].is_null(), c[field].is_null());
+        }
+    }
+    assert!(links
+        .iter()
+        .any(|e| e["parentID"] == "https://id.gs1.org/00/040123450000000016"));
+    let (status, p) = get(Some("Always_EPC_URN")).await;
+    assert_eq!(
+        (status, p["type"].as_str()),
+        (406, Some("epcisException:NotAcceptableException"))
+    );
+    assert_eq!(get(Some("Sometimes")).await.0, 400);
+}
+
+crate::on_both!(epc_format_header_is_honoured, epc_formats);

@@ -11,6 +11,7 @@ pub mod hash;
 pub mod index;
 pub mod query;
 pub mod render;
+pub mod schedule;
 pub mod vocab;
 
 pub use document::{capture_document, capture_document_proceeding, capture_event, Capture, Event};
@@ -19,7 +20,8 @@ pub use forms::IdentifierForms;
 pub use hash::{event_hash, prehash, Namespaces};
 pub use index::{index, Indexed, Role};
 pub use query::{OrderBy, Query, QueryError};
-pub use render::{merged_context, query_document};
+pub use render::{merged_context, query_document, to_digital_links};
+pub use schedule::Schedule;
 
 /// One fault of a refused document: the event it lies in (its place in the document's
 /// event list), the field (a JSON pointer into the document) and what is wrong.

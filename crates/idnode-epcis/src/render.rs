@@ -36,6 +36,65 @@ pub fn merged_context<'a>(contexts: impl IntoIterator<Item = &'a Value>) -> Valu
     Value::Array(urls)
 }
 
+/// Where an event names identifiers that an EPC URN may express: the lists of EPCs, the
+/// parent, the classes of quantities, locations, sources and destinations.
+const EPC_LISTS: [&str; 4] = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"];
+const QUANTITY_LISTS: [&str; 4] = [
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputQuantityList",
+];
+
+/// Rewrites every GS1 identifier an event names as an EPC URN (`urn:epc:id:sgtin:…`,
+/// `urn:epc:class:lgtin:…`, …) into its GS1 Digital Link URI (`GS1-EPC-Format:
+/// Always_GS1_Digital_Link`); other values stay as they are.
+pub fn to_digital_links(event: &mut Value) {
+    let convert = |v: &mut Value| {
+        if let Value::String(s) = v {
+            if s.starts_with("urn:epc:") {
+                if let Some(dl) = crate::epc::canonical_gs1(s) {
+                    *s = dl;
+                }
+            }
+        }
+    };
+    let Some(o) = event.as_object_mut() else {
+        return;
+    };
+    for list in EPC_LISTS {
+        if let Some(Value::Array(items)) = o.get_mut(list) {
+            items.iter_mut().for_each(convert);
+        }
+    }
+    if let Some(p) = o.get_mut("parentID") {
+        convert(p);
+    }
+    for list in QUANTITY_LISTS {
+        if let Some(Value::Array(items)) = o.get_mut(list) {
+            for q in items {
+                if let Some(c) = q.get_mut("epcClass") {
+                    convert(c);
+                }
+            }
+        }
+    }
+    for place in ["readPoint", "bizLocation"] {
+        if let Some(id) = o.get_mut(place).and_then(|p| p.get_mut("id")) {
+            convert(id);
+        }
+    }
+    for (list, field) in [("sourceList", "source"), ("destinationList", "destination")] {
+        if let Some(Value::Array(items)) = o.get_mut(list) {
+            for x in items {
+                if let Some(v) = x.get_mut(field) {
+                    convert(v);
+                }
+            }
+        }
+    }
+}
+
 /// Any version of the standard context.
 fn is_standard(url: &str) -> bool {
     url.starts_with("https://ref.gs1.org/standards/epcis/") && url.ends_with("epcis-context.jsonld")
@@ -63,6 +122,30 @@ pub fn query_document(query_name: &str, events: &[(Value, Value)], created: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epc_urns_become_digital_links() {
+        let mut e = json!({
+            "type": "AggregationEvent",
+            "parentID": "urn:epc:id:sscc:4012345.0000000001",
+            "childEPCs": ["urn:epc:id:sgtin:4012345.022222.1", "hdl:88.118.8/X"],
+            "childQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.011111.LOTA", "quantity": 1}],
+            "readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0"},
+            "bizStep": "packing"
+        });
+        to_digital_links(&mut e);
+        assert_eq!(
+            e,
+            json!({
+                "type": "AggregationEvent",
+                "parentID": "https://id.gs1.org/00/040123450000000016",
+                "childEPCs": ["https://id.gs1.org/01/04012345222227/21/1", "hdl:88.118.8/X"],
+                "childQuantityList": [{"epcClass": "https://id.gs1.org/01/04012345111118/10/LOTA", "quantity": 1}],
+                "readPoint": {"id": "https://id.gs1.org/414/4012345000016"},
+                "bizStep": "packing"
+            })
+        );
+    }
 
     #[test]
     fn contexts_merge_into_one() {

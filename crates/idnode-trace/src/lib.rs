@@ -11,7 +11,6 @@ mod graph;
 mod lifecycle;
 mod named;
 mod query;
-mod schedule;
 mod subscribe;
 mod window;
 

@@ -9,14 +9,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use idnode_epcis::index::{millis, rfc3339};
-use idnode_epcis::{query_document, Query};
+use idnode_epcis::{query_document, Query, Schedule};
 use idnode_registry::Principal;
 use idnode_store::{now_millis, Delivery, Settled, Subscription};
 use ring::hmac;
 use serde_json::Value;
 
 use crate::query::Cursor;
-use crate::schedule::Schedule;
 use crate::{owner_of, Result, TraceError, Traceability};
 
 /// Failed attempts before a delivery is given up (delays double from 1 s to an hour: about
@@ -27,6 +26,15 @@ const BATCH: u64 = 500;
 /// Longest webhook URL and signatureToken.
 const MAX_DEST: usize = 2048;
 const MAX_TOKEN: usize = 512;
+
+/// What a round of deliveries did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Deliveries and scheduled runs attempted.
+    pub attempted: usize,
+    /// Deliveries given up after [`MAX_ATTEMPTS`]: subscription, capture, last error.
+    pub given_up: Vec<(String, i64, String)>,
+}
 
 /// Posts a document to a webhook: `Ok` on a 2xx answer, otherwise why not.
 pub trait Webhook: Send + Sync {
@@ -133,14 +141,20 @@ impl Traceability {
         }
     }
 
-    /// One round: every delivery due now, posted through `hook`. How many were settled.
-    pub async fn deliver<W: Webhook>(&self, hook: &W) -> Result<usize> {
+    /// One round: every delivery and scheduled run due now, posted through `hook`.
+    pub async fn deliver<W: Webhook>(&self, hook: &W) -> Result<Round> {
         let now = now_millis();
         let due = self.store.due_deliveries(now, 100).await?;
+        let mut round = Round::default();
         for d in &due {
             let settled = match self.attempt(d, hook).await {
                 Ok(()) => Settled::Done(now_millis()),
-                Err(_) if d.attempts + 1 >= MAX_ATTEMPTS => Settled::GiveUp,
+                Err(error) if d.attempts + 1 >= MAX_ATTEMPTS => {
+                    round
+                        .given_up
+                        .push((d.subscription.clone(), d.capture, error));
+                    Settled::GiveUp
+                }
                 Err(error) => Settled::Retry {
                     next_at: now_millis() + backoff(d.attempts),
                     error,
@@ -178,7 +192,8 @@ impl Traceability {
                 }
             }
         }
-        Ok(due.len() + scheduled.len())
+        round.attempted = due.len() + scheduled.len();
+        Ok(round)
     }
 
     /// Posts the events of one due capture, batch by batch.

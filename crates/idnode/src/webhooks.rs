@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use idnode_trace::{is_private_ip, Traceability, Webhook};
+use idnode_trace::{is_private_ip, Traceability, Webhook, MAX_ATTEMPTS};
 
 /// Posts with reqwest: no redirects followed, 10 s per attempt, and (unless allowed) no
 /// destination that resolves to a loopback or private address.
@@ -73,8 +73,14 @@ pub(crate) fn spawn(
     Ok(tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            if let Err(e) = trace.deliver(&hook).await {
-                tracing::warn!(error = %e, "EPCIS subscription deliveries");
+            match trace.deliver(&hook).await {
+                Ok(round) => {
+                    for (subscription, capture, error) in round.given_up {
+                        tracing::warn!(%subscription, capture, %error,
+                            "EPCIS delivery given up after {MAX_ATTEMPTS} attempts");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "EPCIS subscription deliveries"),
             }
         }
     }))

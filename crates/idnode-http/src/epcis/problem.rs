@@ -43,6 +43,10 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, NO_SUCH_RESOURCE, what)
     }
 
+    pub(crate) fn not_acceptable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_ACCEPTABLE, NOT_ACCEPTABLE, detail)
+    }
+
     pub(crate) fn bad_query(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, QUERY_PARAMETER, detail)
     }
@@ -55,6 +59,7 @@ const CAPTURE_LIMIT: &str = "epcisException:CaptureLimitExceededException";
 const SECURITY: &str = "epcisException:SecurityException";
 const NO_SUCH_RESOURCE: &str = "epcisException:NoSuchResourceException";
 const SUBSCRIPTION: &str = "epcisException:SubscriptionControlsException";
+const NOT_ACCEPTABLE: &str = "epcisException:NotAcceptableException";
 const EXISTS: &str = "epcisException:ResourceAlreadyExistsException";
 const IMPLEMENTATION: &str = "epcisException:ImplementationException";
 
@@ -66,6 +71,9 @@ fn title(kind: &str) -> &'static str {
         CAPTURE_LIMIT => "The capture exceeds a limit",
         SECURITY => "Not allowed",
         NO_SUCH_RESOURCE => "Not found",
+        NOT_ACCEPTABLE => "The answer cannot be given in the form asked for",
+        SUBSCRIPTION => "The subscription is invalid",
+        EXISTS => "It exists already",
         _ => "The repository failed",
     }
 }

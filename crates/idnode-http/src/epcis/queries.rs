@@ -111,7 +111,7 @@ pub(crate) async fn events(
         )));
     }
     let page = s.trace().run_query(&r.principal, &name, &transport).await?;
-    Ok(document(&uri, &name, page))
+    document(&r, &uri, &name, page)
 }
 
 /// A WebSocket subscription: `stream=true` only (scheduled ones are not offered yet).

@@ -49,15 +49,22 @@ async fn answer(
     let q = Query::parse(&pairs, &extensions(&r.caller.headers), s.trace().forms())
         .map_err(idnode_trace::TraceError::from)?;
     let page = s.trace().query(&r.principal, &q).await?;
-    Ok(document(uri, "SimpleEventQuery", page))
+    document(r, uri, "SimpleEventQuery", page)
 }
 
-/// A page as the EPCISQueryDocument of the query `name`, with a `Link` to the next.
-pub(super) fn document(uri: &Uri, name: &str, page: Page) -> Response {
+/// A page as the EPCISQueryDocument of the query `name`, with a `Link` to the next; EPCs
+/// as the reader's `GS1-EPC-Format` asks.
+pub(super) fn document(r: &Reader, uri: &Uri, name: &str, page: Page) -> Result<Response, Problem> {
+    let links = digital_links(&r.caller.headers)?;
     let events: Vec<_> = page
         .events
         .into_iter()
-        .map(|PageEvent { body, context }| (body, context))
+        .map(|PageEvent { mut body, context }| {
+            if links {
+                idnode_epcis::to_digital_links(&mut body);
+            }
+            (body, context)
+        })
         .collect();
     let now = idnode_epcis::index::rfc3339(idnode_store::now_millis());
     let doc = query_document(name, &events, &now);
@@ -69,7 +76,37 @@ pub(super) fn document(uri: &Uri, name: &str, page: Page) -> Response {
         }
     }
     versions(resp.headers_mut());
-    resp
+    let format = if links {
+        "Always_GS1_Digital_Link"
+    } else {
+        "Never_Translates"
+    };
+    resp.headers_mut()
+        .insert("gs1-epc-format", HeaderValue::from_static(format));
+    Ok(resp)
+}
+
+/// What `GS1-EPC-Format` asks of an answer: whether EPC URNs are written as GS1 Digital
+/// Links. Absent, `No_Preference` and `Never_Translates`: events as captured.
+/// `Always_EPC_URN` cannot be honoured: a Digital Link becomes an EPC URN only with the
+/// length of its GS1 company prefix, which this node does not hold.
+fn digital_links(headers: &axum::http::HeaderMap) -> Result<bool, Problem> {
+    match headers
+        .get("gs1-epc-format")
+        .map(|v| v.to_str().unwrap_or_default())
+    {
+        None | Some("No_Preference" | "Never_Translates") => Ok(false),
+        Some("Always_GS1_Digital_Link") => Ok(true),
+        Some("Always_EPC_URN") => Err(Problem::not_acceptable(
+            "GS1-EPC-Format: Always_EPC_URN is not offered (a Digital Link becomes an EPC URN \
+             only with its GS1 company prefix's length); ask for No_Preference, \
+             Never_Translates or Always_GS1_Digital_Link",
+        )),
+        Some(other) => Err(Problem::bad_query(format!(
+            "GS1-EPC-Format: {other} is none of No_Preference, Always_GS1_Digital_Link, \
+             Always_EPC_URN, Never_Translates"
+        ))),
+    }
 }
 
 /// The request's URL with `nextPageToken` set to `token`.
@@ -101,11 +138,12 @@ pub(crate) async fn event(
 ) -> Result<Response, Problem> {
     let events = s.trace().event(&r.principal, &id).await?;
     let page = Page { events, next: None };
-    Ok(document(
+    document(
+        &r,
         &Uri::from_static("/epcis/events"),
         "SimpleEventQuery",
         page,
-    ))
+    )
 }
 
 /// `GET /epcis/epcs/{epc}/events`: events naming the identifier in any role and any of its

@@ -19,17 +19,17 @@ const FIELDS: [(&str, u8, u8); 5] = [
 
 /// A parsed schedule: for each field, the values it matches (bit `v` set for value `v`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Schedule {
+pub struct Schedule {
     sets: [u64; 5],
     weekdays: u64,
 }
 
 /// Why a schedule is refused.
-pub(crate) type ScheduleError = String;
+pub type ScheduleError = String;
 
 impl Schedule {
     /// Parses a schedule object; at least one field must be given.
-    pub(crate) fn parse(v: &Value) -> Result<Self, ScheduleError> {
+    pub fn parse(v: &Value) -> Result<Self, ScheduleError> {
         let o = v.as_object().ok_or("schedule: an object of fields")?;
         if let Some(k) = o
             .keys()
@@ -66,7 +66,7 @@ impl Schedule {
 
     /// The first time strictly after `after` (unix ms) that the schedule matches, within
     /// five years; `None` when it never does (say, 31 February).
-    pub(crate) fn next_after(&self, after: i64) -> Option<i64> {
+    pub fn next_after(&self, after: i64) -> Option<i64> {
         let start = after.div_euclid(1000) + 1;
         let mut minute = start - start.rem_euclid(60);
         let end = minute + 5 * 366 * 86_400;
