@@ -88,7 +88,23 @@ async fn named_queries(n: &TestNode) {
     assert!(answered(&doc).is_empty());
     assert_eq!(n.get("/epcis/queries", None).await.0, 401);
 
-    // Faulty definitions and names are refused, nothing saved.
+    faulty_definitions(n).await;
+
+    // Deleted: gone for A, B's untouched.
+    let r = send(n.req(Method::DELETE, "/epcis/queries/made", Some(&n.a))).await;
+    assert_eq!(r.0, 204);
+    assert_eq!(n.get("/epcis/queries/made/events", Some(&n.a)).await.0, 404);
+    assert_eq!(
+        send(n.req(Method::DELETE, "/epcis/queries/made", Some(&n.a)))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(n.get("/epcis/queries/made", Some(&n.b)).await.0, 200);
+}
+
+/// Faulty definitions and names are refused, nothing saved.
+async fn faulty_definitions(n: &TestNode) {
     for bad in [
         json!({"name": "x", "query": {"GE_eventTime": "yesterday"}}),
         json!({"name": "x", "query": {"NOT_a_parameter": "1"}}),
@@ -102,18 +118,6 @@ async fn named_queries(n: &TestNode) {
         assert_eq!(p["type"], "epcisException:QueryParameterException", "{bad}");
     }
     assert_eq!(n.get("/epcis/queries/x", Some(&n.a)).await.0, 404);
-
-    // Deleted: gone for A, B's untouched.
-    let r = send(n.req(Method::DELETE, "/epcis/queries/made", Some(&n.a))).await;
-    assert_eq!(r.0, 204);
-    assert_eq!(n.get("/epcis/queries/made/events", Some(&n.a)).await.0, 404);
-    assert_eq!(
-        send(n.req(Method::DELETE, "/epcis/queries/made", Some(&n.a)))
-            .await
-            .0,
-        404
-    );
-    assert_eq!(n.get("/epcis/queries/made", Some(&n.b)).await.0, 200);
 }
 
 crate::on_both!(named_queries_run_page_by_page_per_enterprise, named_queries);

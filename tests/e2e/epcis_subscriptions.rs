@@ -66,23 +66,7 @@ async fn subscriptions(n: &TestNode) {
     let query = json!({"name": "packs", "query": {"eventType": ["AggregationEvent"]}});
     assert_eq!(n.post("/epcis/queries", Some(&n.a), &query).await.0, 201);
 
-    // Refused: each with the standard's problem type, nothing subscribed.
-    for bad in [
-        json!({"stream": true}),
-        json!({"dest": "ftp://example.com/x", "stream": true}),
-        json!({"dest": dest, "stream": true, "schedule": {"hour": "1"}}),
-        json!({"dest": dest, "schedule": {"hour": "25"}}),
-        json!({"dest": dest, "schedule": {"month": "2", "dayOfMonth": "30"}}),
-        json!({"dest": dest}),
-        json!({"dest": dest, "stream": true, "signatureToken": 5}),
-        json!({"dest": dest, "stream": true, "initialRecordTime": "yesterday"}),
-    ] {
-        let (status, p) = n
-            .post("/epcis/queries/packs/subscriptions", Some(&n.a), &bad)
-            .await;
-        assert_eq!(status, 400, "{bad}: {p}");
-        assert_eq!(p["type"], "epcisException:SubscriptionControlsException");
-    }
+    refusals(n, &dest).await;
     let sub = json!({"dest": dest, "signatureToken": "s3cret", "stream": true});
     assert_eq!(
         n.post("/epcis/queries/nope/subscriptions", Some(&n.a), &sub)
@@ -181,6 +165,26 @@ async fn subscriptions(n: &TestNode) {
         .get("/epcis/queries/packs/subscriptions", Some(&n.a))
         .await;
     assert_eq!(list, json!([]));
+}
+
+/// Faulty subscriptions are refused, each with the standard's problem type.
+async fn refusals(n: &TestNode, dest: &str) {
+    for bad in [
+        json!({"stream": true}),
+        json!({"dest": "ftp://example.com/x", "stream": true}),
+        json!({"dest": dest, "stream": true, "schedule": {"hour": "1"}}),
+        json!({"dest": dest, "schedule": {"hour": "25"}}),
+        json!({"dest": dest, "schedule": {"month": "2", "dayOfMonth": "30"}}),
+        json!({"dest": dest}),
+        json!({"dest": dest, "stream": true, "signatureToken": 5}),
+        json!({"dest": dest, "stream": true, "initialRecordTime": "yesterday"}),
+    ] {
+        let (status, p) = n
+            .post("/epcis/queries/packs/subscriptions", Some(&n.a), &bad)
+            .await;
+        assert_eq!(status, 400, "{bad}: {p}");
+        assert_eq!(p["type"], "epcisException:SubscriptionControlsException");
+    }
 }
 
 crate::on_both!(

@@ -8,6 +8,7 @@
 //! `COPY` on PostgreSQL). The schemas are the same; each backend keeps its own migrations.
 
 mod apply;
+mod capture;
 mod events;
 mod grants;
 mod named;
@@ -35,7 +36,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 
 use crate::sql::{Cols, Sql, Stmt};
-pub use events::{insert_events, insert_keys, KeyRow};
+pub use capture::{insert_events, insert_keys, KeyRow};
 
 /// A connection of a dialect's database.
 pub type Conn<D> = <<D as Dialect>::DB as Database>::Connection;

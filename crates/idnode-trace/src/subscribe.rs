@@ -206,13 +206,7 @@ impl Traceability {
         else {
             return Ok(()); // unsubscribed meanwhile
         };
-        let who = principal_of(&s);
-        let named = self
-            .named_query(&who, &s.query)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut q = self.parse_named(&named, &[]).map_err(|e| e.to_string())?;
-        q.ge_record_time = Some(q.ge_record_time.unwrap_or(i64::MIN).max(s.min_record_time));
+        let (who, q) = self.subscription_query(&s).await?;
         let docs = self
             .capture_documents(&who, &q, &s.query, Some(&s.id), Some(d.capture))
             .await
@@ -220,15 +214,11 @@ impl Traceability {
         self.post_all(&s, docs, hook).await
     }
 
-    /// A scheduled run at `run_at`: the events recorded from the subscription's
-    /// `min_record_time` until `until` (the limits' `schedule_settle_ms` before the run) (an empty document when none is
-    /// selected and `reportIfEmpty` is set).
-    async fn run_schedule<W: Webhook>(
+    /// Who a subscription reads as, and its query from its `min_record_time` on.
+    async fn subscription_query(
         &self,
         s: &Subscription,
-        until: i64,
-        hook: &W,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(Principal, Query), String> {
         let who = principal_of(s);
         let named = self
             .named_query(&who, &s.query)
@@ -236,6 +226,19 @@ impl Traceability {
             .map_err(|e| e.to_string())?;
         let mut q = self.parse_named(&named, &[]).map_err(|e| e.to_string())?;
         q.ge_record_time = Some(q.ge_record_time.unwrap_or(i64::MIN).max(s.min_record_time));
+        Ok((who, q))
+    }
+
+    /// A scheduled run: the events recorded from the subscription's `min_record_time` until
+    /// `until` (the limits' `schedule_settle_ms` before the run); an empty document when none
+    /// is selected and `reportIfEmpty` is set.
+    async fn run_schedule<W: Webhook>(
+        &self,
+        s: &Subscription,
+        until: i64,
+        hook: &W,
+    ) -> std::result::Result<(), String> {
+        let (who, mut q) = self.subscription_query(s).await?;
         q.lt_record_time = Some(q.lt_record_time.unwrap_or(i64::MAX).min(until));
         let mut docs = self
             .capture_documents(&who, &q, &s.query, Some(&s.id), None)

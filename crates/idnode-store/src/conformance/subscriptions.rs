@@ -84,6 +84,21 @@ pub(super) async fn run(store: &dyn Store) {
     let s = store.subscription("s1").await.unwrap().unwrap();
     assert_eq!(s.last_notified_at, Some(77));
 
+    scheduled(store).await;
+
+    assert!(store.delete_subscription(5, "watch", "s1").await.unwrap());
+    assert!(!store.delete_subscription(5, "watch", "s1").await.unwrap());
+    assert!(!store.delete_subscription(6, "watch", "s2").await.unwrap());
+    // Deleting the query ends its subscriptions and their deliveries.
+    assert!(store.delete_query(5, "watch").await.unwrap());
+    assert_eq!(store.subscription("s2").await.unwrap(), None);
+    assert_eq!(store.subscription("s3").await.unwrap(), None);
+    assert_eq!(store.due_deliveries(i64::MAX, 100).await.unwrap(), vec![]);
+}
+
+/// A scheduled subscription is due at its next run and moves on; captures are due to
+/// stream subscriptions only.
+async fn scheduled(store: &dyn Store) {
     // A scheduled one is due at its next run, and moves on.
     let mut daily = subscription("s3", 5, "watch");
     daily.stream = false;
@@ -129,13 +144,4 @@ pub(super) async fn run(store: &dyn Store) {
         .collect();
     to.sort();
     assert_eq!(to, ["s1", "s2"]);
-
-    assert!(store.delete_subscription(5, "watch", "s1").await.unwrap());
-    assert!(!store.delete_subscription(5, "watch", "s1").await.unwrap());
-    assert!(!store.delete_subscription(6, "watch", "s2").await.unwrap());
-    // Deleting the query ends its subscriptions and their deliveries.
-    assert!(store.delete_query(5, "watch").await.unwrap());
-    assert_eq!(store.subscription("s2").await.unwrap(), None);
-    assert_eq!(store.subscription("s3").await.unwrap(), None);
-    assert_eq!(store.due_deliveries(i64::MAX, 100).await.unwrap(), vec![]);
 }
