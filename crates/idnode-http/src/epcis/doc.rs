@@ -1,5 +1,6 @@
 //! `/epcis` in the served OpenAPI document: the trace graph, recall and grants idnode adds
-//! to the EPCIS 2.0 REST bindings (whose own operations GS1 documents in its OpenAPI file).
+//! to the EPCIS 2.0 REST bindings, and the named queries and subscriptions (the capture and
+//! query operations GS1 documents in its own OpenAPI file).
 
 use serde_json::{json, Value};
 
@@ -50,6 +51,26 @@ fn schemas() -> Value {
             "type": "object", "required": ["grantee"], "additionalProperties": false,
             "properties": {"grantee": {"type": "integer", "minimum": 1, "maximum": i64::MAX},
                            "bizStep": {"type": "string", "maxLength": 1024, "description": "a CBV term or URI; absent or empty: every event"}}
+        },
+        "NamedQuery": {
+            "type": "object", "required": ["name", "query"],
+            "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,128}$"},
+                           "query": {"type": "object", "description": "query parameters of GS1's query-schema.json; a list parameter's values as an array"}}
+        },
+        "NewSubscription": {
+            "type": "object", "required": ["dest"],
+            "properties": {"dest": {"type": "string", "maxLength": 2048, "description": "an http or https webhook URL, not on a loopback or private address"},
+                           "signatureToken": {"type": "string", "minLength": 1, "maxLength": 512},
+                           "stream": {"type": "boolean", "enum": [true]},
+                           "schedule": {"type": "object", "description": "second, minute, hour, dayOfMonth, month, dayOfWeek: lists and [low-high] ranges, UTC"},
+                           "reportIfEmpty": {"type": "boolean"},
+                           "initialRecordTime": {"type": "string", "format": "date-time"}}
+        },
+        "Subscription": {
+            "type": "object", "required": ["subscriptionID", "dest", "createdAt", "minRecordTime"],
+            "properties": {"subscriptionID": text, "dest": text, "createdAt": text, "minRecordTime": text,
+                           "lastNotifiedAt": text, "stream": {"type": "boolean"}, "schedule": {"type": "object"},
+                           "reportIfEmpty": {"type": "boolean"}}
         },
         "Problem": {
             "type": "object", "required": ["type", "title", "status", "detail"],
@@ -132,8 +153,10 @@ pub(crate) fn add_to(doc: &mut Value) {
                           "429": problems(&[("429", "too many authentication attempts")])["429"],
                           "503": problems(&[("503", "the database is unavailable")])["503"]}}}
     });
-    if let (Some(p), Some(new)) = (doc["paths"].as_object_mut(), paths.as_object()) {
-        p.extend(new.clone());
+    for new in [paths, query_paths()] {
+        if let (Some(p), Some(new)) = (doc["paths"].as_object_mut(), new.as_object()) {
+            p.extend(new.clone());
+        }
     }
     if let (Some(s), Some(new)) = (
         doc["components"]["schemas"].as_object_mut(),
@@ -141,4 +164,67 @@ pub(crate) fn add_to(doc: &mut Value) {
     ) {
         s.extend(new.clone());
     }
+}
+
+/// Named queries and their subscriptions.
+fn query_paths() -> Value {
+    let name =
+        json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    let common = [
+        ("401", "credentials missing or refused"),
+        ("429", "too many authentication attempts from this client"),
+        (
+            "503",
+            "the database is unavailable; retry after Retry-After seconds",
+        ),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut all = common.to_vec();
+        all.extend_from_slice(extra);
+        problems(&all)
+    };
+    let created = |schema: Value, extra: &[(&'static str, &'static str)]| {
+        let mut r = with(extra);
+        r["201"] = json!({"description": "created; Location names it",
+                          "content": {"application/json": {"schema": schema}}});
+        r
+    };
+    let deleted = |extra: &[(&'static str, &'static str)]| {
+        let mut r = with(extra);
+        r["204"] = json!({"description": "deleted"});
+        r
+    };
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let list = |item: &str| json!({"type": "array", "items": reference(item)});
+    json!({
+        "/epcis/queries": {
+            "get": {"tags": ["Traceability"], "summary": "The caller's enterprise's named queries",
+                    "responses": answer(&list("NamedQuery"), "the queries", &common)},
+            "post": {"tags": ["Traceability"], "summary": "Save a named query",
+                     "requestBody": body(reference("NamedQuery")),
+                     "responses": created(reference("NamedQuery"), &[("400", "a faulty name or definition"), ("409", "the name is taken"), ("413", "the definition is too large")])}},
+        "/epcis/queries/{name}": {
+            "get": {"tags": ["Traceability"], "summary": "A named query", "parameters": [name],
+                    "responses": answer(&reference("NamedQuery"), "the query", &[("404", "no such query"), common[0], common[1], common[2]])},
+            "delete": {"tags": ["Traceability"], "summary": "Delete a named query and its subscriptions", "parameters": [name],
+                       "responses": deleted(&[("404", "no such query")])}},
+        "/epcis/queries/{name}/events": {"get": {
+            "tags": ["Traceability"], "summary": "A page of the query's events (an EPCISQueryDocument)",
+            "description": "The next page is at the URL of the `Link: <…>; rel=\"next\"` header (its opaque `nextPageToken`). With `Upgrade: websocket` and `stream=true`: a WebSocket subscription.",
+            "parameters": [name,
+                {"name": "perPage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": u64::MAX}}],
+            "responses": answer(&json!({"type": "object"}), "the EPCISQueryDocument", &[("400", "a malformed parameter"), ("404", "no such query"), common[0], common[1], common[2]])}},
+        "/epcis/queries/{name}/subscriptions": {
+            "get": {"tags": ["Traceability"], "summary": "The query's subscriptions", "parameters": [name],
+                    "responses": answer(&list("Subscription"), "the subscriptions", &[("404", "no such query"), common[0], common[1], common[2]])},
+            "post": {"tags": ["Traceability"], "summary": "Subscribe a webhook (stream or schedule)", "parameters": [name],
+                     "requestBody": body(reference("NewSubscription")),
+                     "responses": created(reference("Subscription"), &[("400", "a faulty subscription"), ("404", "no such query")])}},
+        "/epcis/queries/{name}/subscriptions/{id}": {
+            "get": {"tags": ["Traceability"], "summary": "A subscription", "parameters": [name, id],
+                    "responses": answer(&reference("Subscription"), "the subscription", &[("404", "no such query or subscription"), common[0], common[1], common[2]])},
+            "delete": {"tags": ["Traceability"], "summary": "Unsubscribe", "parameters": [name, id],
+                       "responses": deleted(&[("404", "no such subscription")])}}
+    })
 }
