@@ -47,6 +47,16 @@ async fn webhook(fail_first: bool) -> (String, Received) {
     (format!("http://{addr}/hook"), got)
 }
 
+/// B captures the gearbox (none of A's business), then A does.
+async fn b_then_a_capture(n: &TestNode) {
+    for who in [&n.b, &n.a] {
+        let (status, _, job) = n
+            .post_raw("/epcis/capture", Some(who), GEARBOX.into(), &[])
+            .await;
+        assert_eq!(status, 202, "{job}");
+    }
+}
+
 /// Waits (up to a minute) until the webhook has received `n` POSTs.
 async fn received(got: &Received, n: usize) -> Vec<(Option<String>, Vec<u8>)> {
     for _ in 0..600 {
@@ -105,14 +115,7 @@ async fn subscriptions(n: &TestNode) {
     assert_eq!(n.get(&location, Some(&n.b)).await.0, 404);
 
     // B's capture is none of A's business; A's own reaches the webhook, after one failure.
-    let (status, _, _) = n
-        .post_raw("/epcis/capture", Some(&n.b), GEARBOX.into(), &[])
-        .await;
-    assert_eq!(status, 202);
-    let (status, _, _) = n
-        .post_raw("/epcis/capture", Some(&n.a), GEARBOX.into(), &[])
-        .await;
-    assert_eq!(status, 202);
+    b_then_a_capture(n).await;
     let posts = received(&got, 2).await;
     let (_, direct) = n
         .get("/epcis/events?eventType=AggregationEvent", Some(&n.a))
@@ -280,14 +283,7 @@ async fn websocket(n: &TestNode) {
         .await
         .unwrap();
 
-    let (status, _, _) = n
-        .post_raw("/epcis/capture", Some(&n.b), GEARBOX.into(), &[])
-        .await;
-    assert_eq!(status, 202);
-    let (status, _, _) = n
-        .post_raw("/epcis/capture", Some(&n.a), GEARBOX.into(), &[])
-        .await;
-    assert_eq!(status, 202);
+    b_then_a_capture(n).await;
     let msg = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             match ws.next().await.unwrap().unwrap() {

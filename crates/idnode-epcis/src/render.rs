@@ -36,14 +36,25 @@ pub fn merged_context<'a>(contexts: impl IntoIterator<Item = &'a Value>) -> Valu
     Value::Array(urls)
 }
 
-/// Where an event names identifiers that an EPC URN may express: the lists of EPCs, the
-/// parent, the classes of quantities, locations, sources and destinations.
-const EPC_LISTS: [&str; 4] = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"];
-const QUANTITY_LISTS: [&str; 4] = [
-    "quantityList",
-    "childQuantityList",
-    "inputQuantityList",
-    "outputQuantityList",
+/// Where an event names identifiers that an EPC URN may express: fields holding one or a
+/// list of them (`""`), or an object whose field holds one (locations)…
+const EPC_FIELDS: [(&str, &str); 7] = [
+    ("epcList", ""),
+    ("childEPCs", ""),
+    ("inputEPCList", ""),
+    ("outputEPCList", ""),
+    ("parentID", ""),
+    ("readPoint", "id"),
+    ("bizLocation", "id"),
+];
+/// …and lists of objects whose field holds one (quantity classes, sources, destinations).
+const EPC_OBJECT_LISTS: [(&str, &str); 6] = [
+    ("quantityList", "epcClass"),
+    ("childQuantityList", "epcClass"),
+    ("inputQuantityList", "epcClass"),
+    ("outputQuantityList", "epcClass"),
+    ("sourceList", "source"),
+    ("destinationList", "destination"),
 ];
 
 /// Rewrites every GS1 identifier an event names as an EPC URN (`urn:epc:id:sgtin:…`,
@@ -62,35 +73,20 @@ pub fn to_digital_links(event: &mut Value) {
     let Some(o) = event.as_object_mut() else {
         return;
     };
-    for list in EPC_LISTS {
-        if let Some(Value::Array(items)) = o.get_mut(list) {
-            items.iter_mut().for_each(convert);
+    for (name, inner) in EPC_FIELDS {
+        match (o.get_mut(name), inner) {
+            (Some(Value::Array(items)), "") => items.iter_mut().for_each(convert),
+            (Some(v), "") => convert(v),
+            (Some(v), field) => v.get_mut(field).into_iter().for_each(convert),
+            (None, _) => {}
         }
     }
-    if let Some(p) = o.get_mut("parentID") {
-        convert(p);
-    }
-    for list in QUANTITY_LISTS {
-        if let Some(Value::Array(items)) = o.get_mut(list) {
-            for q in items {
-                if let Some(c) = q.get_mut("epcClass") {
-                    convert(c);
-                }
-            }
-        }
-    }
-    for place in ["readPoint", "bizLocation"] {
-        if let Some(id) = o.get_mut(place).and_then(|p| p.get_mut("id")) {
-            convert(id);
-        }
-    }
-    for (list, field) in [("sourceList", "source"), ("destinationList", "destination")] {
-        if let Some(Value::Array(items)) = o.get_mut(list) {
-            for x in items {
-                if let Some(v) = x.get_mut(field) {
-                    convert(v);
-                }
-            }
+    for (name, field) in EPC_OBJECT_LISTS {
+        if let Some(Value::Array(items)) = o.get_mut(name) {
+            items
+                .iter_mut()
+                .filter_map(|x| x.get_mut(field))
+                .for_each(convert);
         }
     }
 }

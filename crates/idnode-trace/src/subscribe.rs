@@ -128,6 +128,20 @@ impl Traceability {
             .await?)
     }
 
+    /// Subscription `id` to `who`'s enterprise's query `query`.
+    pub async fn subscription(
+        &self,
+        who: &Principal,
+        query: &str,
+        id: &str,
+    ) -> Result<Subscription> {
+        self.subscriptions(who, query)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| TraceError::NotFound(format!("subscription {id}")))
+    }
+
     /// Ends subscription `id` to `who`'s enterprise's query `query`.
     pub async fn unsubscribe(&self, who: &Principal, query: &str, id: &str) -> Result<()> {
         if self

@@ -10,7 +10,7 @@ use axum::Json;
 use idnode_store::{CaptureRecord, CaptureState};
 use serde_json::json;
 
-use super::{versions, Problem, Reader};
+use super::{json_answer, versions, Problem, Reader};
 use crate::AppState;
 
 /// The capture limits and behaviours, as headers.
@@ -112,9 +112,7 @@ pub(crate) async fn job(
         .parse()
         .map_err(|_| Problem::not_found(format!("capture job {id}")))?;
     let job = s.trace().job(&r.principal, id).await?;
-    let mut resp = Json(job_json(&job)).into_response();
-    versions(resp.headers_mut());
-    Ok(resp)
+    Ok(json_answer(StatusCode::OK, job_json(&job)))
 }
 
 /// A capture job as the standard describes it (`running`, `success`,

@@ -123,6 +123,17 @@ fn extensions_header(headers: &HeaderMap) -> String {
         .join(",")
 }
 
+/// A JSON answer with `status` and the version headers.
+fn json_answer(
+    status: axum::http::StatusCode,
+    body: serde_json::Value,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut resp = (status, axum::Json(body)).into_response();
+    versions(resp.headers_mut());
+    resp
+}
+
 /// The version headers every answer carries.
 fn versions(headers: &mut HeaderMap) {
     for name in ["gs1-epcis-version", "gs1-cbv-version"] {

@@ -9,13 +9,12 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use idnode_store::NamedQuery;
 use idnode_trace::{Live, TraceError};
 use serde_json::{json, Value};
 
 use super::query::{document, pairs};
-use super::{extensions_header, versions, Problem, Reader};
+use super::{extensions_header, json_answer, versions, Problem, Reader};
 use crate::AppState;
 
 /// A named query as the standard shows it: its name and its definition.
@@ -24,17 +23,11 @@ fn query_json(q: &NamedQuery) -> Value {
     json!({"name": q.name, "query": definition})
 }
 
-fn answer(status: StatusCode, body: Value) -> Response {
-    let mut resp = (status, Json(body)).into_response();
-    versions(resp.headers_mut());
-    resp
-}
-
 /// `GET /epcis/queries`.
 pub(crate) async fn list(State(s): State<AppState>, r: Reader) -> Result<Response, Problem> {
     let queries = s.trace().named_queries(&r.principal).await?;
     let list: Vec<Value> = queries.iter().map(query_json).collect();
-    Ok(answer(StatusCode::OK, Value::Array(list)))
+    Ok(json_answer(StatusCode::OK, Value::Array(list)))
 }
 
 /// `POST /epcis/queries` with `{"name": …, "query": {…}}`: 201 with its `Location`.
@@ -57,7 +50,7 @@ pub(crate) async fn create(
         .trace()
         .create_query(&r.principal, name, definition, &ext)
         .await?;
-    let mut resp = answer(StatusCode::CREATED, query_json(&q));
+    let mut resp = json_answer(StatusCode::CREATED, query_json(&q));
     if let Ok(v) = HeaderValue::from_str(&format!("/epcis/queries/{}", q.name)) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -71,7 +64,7 @@ pub(crate) async fn get(
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
     let q = s.trace().named_query(&r.principal, &name).await?;
-    Ok(answer(StatusCode::OK, query_json(&q)))
+    Ok(json_answer(StatusCode::OK, query_json(&q)))
 }
 
 /// `DELETE /epcis/queries/{name}`: 204.

@@ -6,12 +6,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use idnode_epcis::index::rfc3339;
 use idnode_store::Subscription;
 use serde_json::{json, Value};
 
-use super::{versions, Problem, Reader};
+use super::{json_answer, versions, Problem, Reader};
 use crate::AppState;
 
 /// A subscription as the standard shows it (without its secret).
@@ -34,12 +33,6 @@ fn subscription_json(s: &Subscription) -> Value {
     v
 }
 
-fn answer(status: StatusCode, body: Value) -> Response {
-    let mut resp = (status, Json(body)).into_response();
-    versions(resp.headers_mut());
-    resp
-}
-
 /// `POST /epcis/queries/{name}/subscriptions`: 201 with its `Location`.
 pub(crate) async fn create(
     State(s): State<AppState>,
@@ -53,7 +46,7 @@ pub(crate) async fn create(
         )))
     })?;
     let sub = s.trace().subscribe(&r.principal, &name, &body).await?;
-    let mut resp = answer(StatusCode::CREATED, subscription_json(&sub));
+    let mut resp = json_answer(StatusCode::CREATED, subscription_json(&sub));
     let location = format!("/epcis/queries/{}/subscriptions/{}", sub.query, sub.id);
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -69,7 +62,7 @@ pub(crate) async fn list(
 ) -> Result<Response, Problem> {
     let subs = s.trace().subscriptions(&r.principal, &name).await?;
     let list = subs.iter().map(subscription_json).collect();
-    Ok(answer(StatusCode::OK, Value::Array(list)))
+    Ok(json_answer(StatusCode::OK, Value::Array(list)))
 }
 
 /// `GET /epcis/queries/{name}/subscriptions/{id}`.
@@ -78,12 +71,8 @@ pub(crate) async fn get(
     r: Reader,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    let subs = s.trace().subscriptions(&r.principal, &name).await?;
-    let sub = subs
-        .iter()
-        .find(|x| x.id == id)
-        .ok_or_else(|| Problem::not_found(format!("subscription {id}")))?;
-    Ok(answer(StatusCode::OK, subscription_json(sub)))
+    let sub = s.trace().subscription(&r.principal, &name, &id).await?;
+    Ok(json_answer(StatusCode::OK, subscription_json(&sub)))
 }
 
 /// `DELETE /epcis/queries/{name}/subscriptions/{id}`: 204.
