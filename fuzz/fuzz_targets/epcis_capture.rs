@@ -1,4 +1,5 @@
-//! EPCIS input: any bytes as a capture document and as a lone event, any text as an
+//! EPCIS input: any bytes as a capture document and as a lone event (JSON and XML
+//! bindings; an XML document read into JSON is checked as JSON captures are), any text as an
 //! identifier URI and as a query string, any JSON as a named query's definition and as a
 //! subscription schedule (whose next run is always later than the time asked about). Checking never panics; an accepted document's
 //! events each carry a hash ID, and the hash of an event does not depend on its eventID; a
@@ -7,8 +8,8 @@
 #![no_main]
 
 use idnode_epcis::{
-    canonical_gs1, capture_document, capture_event, event_hash, IdentifierForms, Namespaces, Query,
-    Schedule,
+    canonical_gs1, capture_document, capture_event, event_hash, Binding, IdentifierForms,
+    Namespaces, Query, Schedule,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -30,6 +31,14 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = capture_event(data);
+    if let Ok(json) = Binding::Xml.document_json(data.to_vec()) {
+        if let Ok(c) = capture_document(&json) {
+            assert!(c.events.iter().all(|e| e.hash.starts_with("ni:///sha-256;")));
+        }
+    }
+    if let Ok(json) = Binding::Xml.event_json(data.to_vec()) {
+        let _ = capture_event(&json);
+    }
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
         if let Ok(pairs) = Query::definition_pairs(&v) {
             let _ = Query::parse(&pairs, &Namespaces::default(), &forms);

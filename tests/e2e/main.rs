@@ -13,6 +13,7 @@ mod epcis;
 mod epcis_js;
 mod epcis_queries;
 mod epcis_subscriptions;
+mod epcis_xml;
 mod full_disk;
 mod handle;
 mod handle_keys;

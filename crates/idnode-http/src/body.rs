@@ -37,7 +37,20 @@ fn kib(bytes: usize) -> u32 {
 
 /// Whether the `Content-Type` is JSON: `application/json` or `application/<x>+json`, with
 /// any parameters.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    media_is(headers, "json", false)
+}
+
+/// Whether the `Content-Type` is XML: `application/xml`, `text/xml` or
+/// `application/<x>+xml`, with any parameters (none of them can be posted cross-site
+/// without a CORS preflight either).
+pub(crate) fn is_xml(headers: &HeaderMap) -> bool {
+    media_is(headers, "xml", true)
+}
+
+/// Whether the `Content-Type` is `application/<syntax>` or `application/<x>+<syntax>` (or
+/// `text/<syntax>` when `text` is allowed).
+fn media_is(headers: &HeaderMap, syntax: &str, text: bool) -> bool {
     let Some(v) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -48,9 +61,11 @@ fn is_json(headers: &HeaderMap) -> bool {
     let Some((kind, sub)) = essence.split_once('/') else {
         return false;
     };
-    kind.eq_ignore_ascii_case("application")
-        && (sub.eq_ignore_ascii_case("json")
-            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
+    let suffixed = sub.len() > syntax.len() + 1
+        && sub.is_char_boundary(sub.len() - syntax.len() - 1)
+        && sub[sub.len() - syntax.len() - 1..].eq_ignore_ascii_case(&format!("+{syntax}"));
+    (kind.eq_ignore_ascii_case("application") && (sub.eq_ignore_ascii_case(syntax) || suffixed))
+        || (text && kind.eq_ignore_ascii_case("text") && sub.eq_ignore_ascii_case(syntax))
 }
 
 /// The JSON body of an authenticated write (or a sign-in: its body is the credential), of
@@ -67,6 +82,17 @@ pub(crate) async fn read_json(
         )
         .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
+    read(state, caller, body, limit).await
+}
+
+/// The body of an authenticated write whose `Content-Type` the caller has checked, of at
+/// most `limit` bytes.
+pub(crate) async fn read(
+    state: &AppState,
+    caller: &Caller,
+    body: Body,
+    limit: usize,
+) -> Result<JsonBody, ApiError> {
     let declared = caller
         .headers
         .get(header::CONTENT_LENGTH)

@@ -2,8 +2,8 @@
 //! large document takes a while), indexed, and stored in one transaction.
 
 use idnode_epcis::{
-    capture_document, capture_document_proceeding, capture_event, index, Capture, IdentifierForms,
-    Problem,
+    capture_document, capture_document_proceeding, capture_event, index, Binding, Capture,
+    IdentifierForms, Problem,
 };
 use idnode_registry::Principal;
 use idnode_store::{CaptureRecord, NewCapture, NewEvent, NotStored};
@@ -20,13 +20,14 @@ pub struct Captured {
 }
 
 impl Traceability {
-    /// Captures an EPCISDocument. `rollback`: an event that cannot be stored refuses the
-    /// whole document (the standard's default); otherwise the others are stored. The
-    /// answer is the finished capture job.
+    /// Captures an EPCISDocument written in `binding`. `rollback`: an event that cannot be
+    /// stored refuses the whole document (the standard's default); otherwise the others are
+    /// stored. The answer is the finished capture job.
     pub async fn capture(
         &self,
         who: &Principal,
         bytes: Vec<u8>,
+        binding: Binding,
         rollback: bool,
     ) -> Result<CaptureRecord> {
         let owner = owner_of(who)?;
@@ -34,6 +35,7 @@ impl Traceability {
         let limit = self.limits.capture_events;
         let forms = self.forms.clone();
         let (context, events, refused) = blocking(move || {
+            let bytes = binding.document_json(bytes)?;
             let (mut capture, problems) = if rollback {
                 (capture_document(&bytes)?, Vec::new())
             } else {
@@ -63,14 +65,22 @@ impl Traceability {
         Ok(job)
     }
 
-    /// Captures one event (with its own `@context`). An event stored already answers
-    /// [`TraceError::Duplicate`].
-    pub async fn capture_one(&self, who: &Principal, bytes: Vec<u8>) -> Result<Captured> {
+    /// Captures one event (with its own `@context`) written in `binding`. An event stored
+    /// already answers [`TraceError::Duplicate`].
+    pub async fn capture_one(
+        &self,
+        who: &Principal,
+        bytes: Vec<u8>,
+        binding: Binding,
+    ) -> Result<Captured> {
         let owner = owner_of(who)?;
         self.check_size(bytes.len())?;
         let forms = self.forms.clone();
-        let (context, events) =
-            blocking(move || Ok(prepare(capture_event(&bytes)?, &forms))).await?;
+        let (context, events) = blocking(move || {
+            let bytes = binding.event_json(bytes)?;
+            Ok(prepare(capture_event(&bytes)?, &forms))
+        })
+        .await?;
         let event_id = events
             .first()
             .map(|e| e.event_id.clone())

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use idnode_epcis::{IdentifierForms, Namespaces, Query};
+use idnode_epcis::{Binding, IdentifierForms, Namespaces, Query};
 use idnode_registry::{Principal, Registry};
 use idnode_resolver::{CacheConfig, Resolver};
 use idnode_store::Store;
@@ -83,7 +83,7 @@ async fn story(store: Arc<dyn Store>) {
     let n = node(store).await;
     let job = n
         .trace
-        .capture(&n.factory, GEARBOX.as_bytes().to_vec(), true)
+        .capture(&n.factory, GEARBOX.as_bytes().to_vec(), Binding::Json, true)
         .await
         .unwrap();
     assert_eq!((job.events, job.stored), (11, 11));
@@ -264,7 +264,7 @@ async fn cycle(n: &Node) {
     );
     let job = n
         .trace
-        .capture(&n.factory, doc.into_bytes(), true)
+        .capture(&n.factory, doc.into_bytes(), Binding::Json, true)
         .await
         .unwrap();
     assert_eq!(job.stored, 1, "the other 11 are duplicates");

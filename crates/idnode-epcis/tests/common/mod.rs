@@ -24,3 +24,16 @@ pub(crate) fn examples() -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The XML binding documents written for these tests (`tests/xml/*.xml`), sorted.
+#[allow(dead_code)]
+pub(crate) fn xml_documents() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/xml");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    out.sort();
+    out
+}

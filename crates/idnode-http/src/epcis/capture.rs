@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use idnode_epcis::Binding;
 use idnode_store::{CaptureRecord, CaptureState};
 use serde_json::json;
 
@@ -57,11 +58,23 @@ fn rollback(headers: &HeaderMap) -> Result<bool, Problem> {
     }
 }
 
-/// The body of a capture, within the capture size limit.
-async fn body(s: &AppState, r: &Reader, body: Body) -> Result<Vec<u8>, Problem> {
+/// The body of a capture, within the capture size limit, and its binding: JSON
+/// (`application/json`, `application/ld+json`) or XML (`application/xml`, `text/xml`).
+async fn body(s: &AppState, r: &Reader, body: Body) -> Result<(Vec<u8>, Binding), Problem> {
+    let binding = if crate::body::is_xml(&r.caller.headers) {
+        Binding::Xml
+    } else if crate::body::is_json(&r.caller.headers) {
+        Binding::Json
+    } else {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "epcisException:ValidationException",
+            "send the capture as application/json, application/ld+json or application/xml",
+        ));
+    };
     let limit = s.trace().limits().capture_bytes;
-    let b = crate::body::read_json(s, &r.caller, body, limit).await?;
-    Ok(b.bytes.to_vec())
+    let b = crate::body::read(s, &r.caller, body, limit).await?;
+    Ok((b.bytes.to_vec(), binding))
 }
 
 /// `POST /epcis/capture`.
@@ -71,8 +84,11 @@ pub(crate) async fn document(
     raw: Body,
 ) -> Result<Response, Problem> {
     let rollback = rollback(&r.caller.headers)?;
-    let bytes = body(&s, &r, raw).await?;
-    let job = s.trace().capture(&r.principal, bytes, rollback).await?;
+    let (bytes, binding) = body(&s, &r, raw).await?;
+    let job = s
+        .trace()
+        .capture(&r.principal, bytes, binding, rollback)
+        .await?;
     let mut resp = (StatusCode::ACCEPTED, Json(job_json(&job))).into_response();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("/epcis/capture/{}", job.id)) {
@@ -88,8 +104,8 @@ pub(crate) async fn event(
     r: Reader,
     raw: Body,
 ) -> Result<Response, Problem> {
-    let bytes = body(&s, &r, raw).await?;
-    let done = s.trace().capture_one(&r.principal, bytes).await?;
+    let (bytes, binding) = body(&s, &r, raw).await?;
+    let done = s.trace().capture_one(&r.principal, bytes, binding).await?;
     let mut resp = (StatusCode::CREATED, Json(job_json(&done.job))).into_response();
     let path = format!(
         "/epcis/events/{}",
