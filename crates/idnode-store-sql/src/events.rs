@@ -185,43 +185,70 @@ impl<D: Dialect> SqlStore<D> {
         keys: &[String],
         from_roles: &[i64],
         to_roles: &[i64],
-        r: &Readable,
     ) -> Result<Vec<TraceLink>> {
         let mut out = Vec::new();
         // One statement for the whole frontier: its keys as one JSON parameter.
         let list = serde_json::to_string(keys).unwrap_or_default();
+        // The event naming the frontier key is looked up only when it is another one (a
+        // transformationID joins two): otherwise it is `e`.
         let mut q = Sql::new(
-            "SELECT a.key AS from_key, a.role AS from_role, b.key AS to_key, \
-             b.role AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action \
-             FROM epcis_keys a JOIN epcis_keys b ON b.link = a.link AND b.role IN ",
+            &format!(
+                "SELECT a.key AS from_key, a.role AS from_role, b.key AS to_key, \
+                 b.role AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action, \
+                 e.owner, e.biz_step, e.transformation_id AS tid, {} AS usable, \
+                 ea.id AS from_event, ea.owner AS from_owner, ea.biz_step AS from_step, \
+                 CASE WHEN ea.id IS NULL THEN 1 ELSE {} END AS from_usable \
+                 FROM epcis_keys a JOIN epcis_keys b ON b.link = a.link AND b.role IN ",
+                usable("e"),
+                usable("ea")
+            ),
             D::NUMBERED,
         );
         q.list(to_roles.iter().copied());
-        q.push(" JOIN epcis_events e ON e.id = b.event WHERE a.key ");
+        q.push(
+            " JOIN epcis_events e ON e.id = b.event \
+             LEFT JOIN epcis_events ea ON ea.id = a.event AND a.event <> b.event WHERE a.key ",
+        );
         q.push(D::JSON_LIST.0)
             .param(list.as_str())
             .push(D::JSON_LIST.1);
         q.push(" AND a.role IN ");
         q.list(from_roles.iter().copied());
-        q.push(" AND ");
-        usable(&mut q, "e", r);
-        // The event naming the frontier key is the same one, unless a transformationID
-        // links two: then that one must be usable too.
-        q.push(" AND (a.event = b.event OR EXISTS (SELECT 1 FROM epcis_events ea WHERE ea.id = a.event AND ");
-        usable(&mut q, "ea", r);
-        q.push("))");
         for row in &self.all(q.stmt()).await? {
             let c = Cols::<D::DB>(row);
+            let event = c.int("id")?;
+            let owner = c.int("owner")?;
+            let biz_step = c.opt_string("biz_step")?;
+            let usable = c.int("usable")? == 1;
+            let other = c.opt_int("from_event")?;
             out.push(TraceLink {
                 from: c.string("from_key")?,
                 from_role: c.int("from_role")?,
                 to: c.string("to_key")?,
                 to_role: c.int("to_role")?,
-                event: c.int("id")?,
+                event,
                 event_id: c.string("event_id")?,
                 event_type: c.string("event_type")?,
                 event_time: c.int("event_time")?,
                 action: c.opt_string("action")?,
+                from_event: other.unwrap_or(event),
+                from_owner: match other {
+                    Some(_) => c.int("from_owner")?,
+                    None => owner,
+                },
+                from_biz_step: match other {
+                    Some(_) => c.opt_string("from_step")?,
+                    None => biz_step.clone(),
+                },
+                from_usable: match other {
+                    Some(_) => c.int("from_usable")? == 1,
+                    None => usable,
+                },
+                owner,
+                biz_step,
+                usable,
+                // Events joined by a transformationID share it.
+                transformation_id: c.opt_string("tid")?,
             });
         }
         Ok(out)
@@ -277,16 +304,14 @@ async fn insert_job<D: Dialect>(
     Cols::<D::DB>(&row).int("id")
 }
 
-/// Inserts the events; for each, its row id, or `None` when it was not inserted (its owner
-/// holds the same event, possibly from earlier in this capture).
-/// The events of `alias` that `r` may read, neither declaring an error nor declared in
-/// error by their owner.
-fn usable(q: &mut Sql<'_>, alias: &str, r: &Readable) {
-    q.push(&format!(
-        "{alias}.declares_error = 0 AND NOT EXISTS (SELECT 1 FROM epcis_events d WHERE \
-         d.event_id = {alias}.event_id AND d.owner = {alias}.owner AND d.declares_error = 1) AND "
-    ));
-    readable(q, alias, r);
+/// `1` for an event of `alias` that counts (declares no error and no error was declared
+/// about it by its owner), `0` otherwise.
+fn usable(alias: &str) -> String {
+    format!(
+        "CAST(CASE WHEN {alias}.declares_error = 0 AND NOT EXISTS (SELECT 1 FROM epcis_events d \
+         WHERE d.event_id = {alias}.event_id AND d.owner = {alias}.owner AND \
+         d.declares_error = 1) THEN 1 ELSE 0 END AS BIGINT)"
+    )
 }
 
 /// `(…)`: the events of `alias` that `r` may read.

@@ -587,9 +587,8 @@ impl<D: Dialect> Store for SqlStore<D> {
         keys: &[String],
         from_roles: &[i64],
         to_roles: &[i64],
-        readable: &Readable,
     ) -> Result<Vec<TraceLink>> {
-        self.links(keys, from_roles, to_roles, readable).await
+        self.links(keys, from_roles, to_roles).await
     }
 
     async fn event_values(

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An event to store, with what is indexed of it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewEvent {
     /// Its place in the captured document.
     pub index: usize,
@@ -176,6 +176,18 @@ pub struct Readable {
     pub steps: Vec<(i64, String)>,
 }
 
+impl Readable {
+    /// Whether an event of `owner` with `biz_step` may be read.
+    pub fn reads(&self, owner: i64, biz_step: Option<&str>) -> bool {
+        self.all
+            || self.owners.contains(&owner)
+            || self
+                .steps
+                .iter()
+                .any(|(o, s)| *o == owner && Some(s.as_str()) == biz_step)
+    }
+}
+
 /// Which field orders a query.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EventOrder {
@@ -254,6 +266,32 @@ pub struct TraceLink {
     pub event_time: i64,
     /// Its action.
     pub action: Option<String>,
+    /// Its owner.
+    pub owner: i64,
+    /// Its bizStep URI.
+    pub biz_step: Option<String>,
+    /// Whether it counts: it declares no error and no error was declared about it.
+    pub usable: bool,
+    /// The event naming `from` (row id): `event`, unless a transformationID links two.
+    pub from_event: i64,
+    /// That event's owner.
+    pub from_owner: i64,
+    /// That event's bizStep URI.
+    pub from_biz_step: Option<String>,
+    /// Whether that event counts.
+    pub from_usable: bool,
+    /// That event's transformationID.
+    pub transformation_id: Option<String>,
+}
+
+impl TraceLink {
+    /// Whether the link holds for `r`: the events behind it count and `r` reads them.
+    pub fn readable_by(&self, r: &Readable) -> bool {
+        self.usable
+            && r.reads(self.owner, self.biz_step.as_deref())
+            && (self.from_event == self.event
+                || self.from_usable && r.reads(self.from_owner, self.from_biz_step.as_deref()))
+    }
 }
 
 /// A read grant: `grantee` may read `owner`'s events (with `biz_step` only, when set).

@@ -180,16 +180,15 @@ pub trait Store: Send + Sync + 'static {
     /// Events passing `filter`, in its order, at most `filter.limit`.
     async fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>>;
 
-    /// One trace step: every event, readable by `readable`, neither declaring an error nor
-    /// declared in error, that names one of `keys` in one of `from_roles` and (through the
-    /// same event, or a transformation event with the same transformationID) another key
-    /// in one of `to_roles`.
+    /// One trace step, whoever reads it: every event that names one of `keys` in one of
+    /// `from_roles` and (through the same event, or a transformation event with the same
+    /// transformationID) another key in one of `to_roles`; each link says whose events
+    /// are behind it and whether they count, for [`TraceLink::readable_by`].
     async fn trace_links(
         &self,
         keys: &[String],
         from_roles: &[i64],
         to_roles: &[i64],
-        readable: &Readable,
     ) -> Result<Vec<TraceLink>>;
 
     /// The distinct values of `field` in the events `readable` covers, in order, after

@@ -60,7 +60,9 @@ impl Traceability {
             context,
             events,
         };
-        let job = self.store.capture(&capture).await?;
+        let stored = self.store.capture(&capture).await;
+        self.links.forget(&capture.events);
+        let job = stored?;
         self.announce(&job);
         Ok(job)
     }
@@ -93,7 +95,9 @@ impl Traceability {
             context,
             events,
         };
-        let job = self.store.capture(&capture).await?;
+        let stored = self.store.capture(&capture).await;
+        self.links.forget(&capture.events);
+        let job = stored?;
         self.announce(&job);
         if job.not_stored.is_empty() {
             Ok(Captured { event_id, job })

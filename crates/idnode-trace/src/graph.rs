@@ -1,4 +1,5 @@
-//! Trace back, trace forward and recall, one store query per level of the graph.
+//! Trace back, trace forward and recall, one store query per level of the graph for the
+//! links not held in memory (`links.rs`).
 //!
 //! Back from an item: what it contains (aggregations and associations, with the time
 //! each child was inside: from its ADD or OBSERVE to its DELETE) and what it was made of
@@ -10,18 +11,19 @@
 //! it was consumed counts. A node reached again with a wider window is expanded again;
 //! windows only grow, within the event times, so a cycle in the data ends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use idnode_epcis::Role;
 use idnode_registry::Principal;
 use idnode_store::{EventFilter, EventOrder, Readable, TraceLink};
 use serde::Serialize;
 
+use crate::links::Links;
 use crate::window::{Window, Windows};
 use crate::{Result, Traceability};
 
 /// Which way a trace goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Towards contents and inputs.
@@ -197,11 +199,16 @@ fn containment(links: &[&TraceLink]) -> Vec<Window> {
     spans
 }
 
+/// The links of one step between two nodes through one kind of event: (from, to, kind).
+type Group<'a> = ((&'a str, &'a str, &'static str), Vec<&'a TraceLink>);
+
 /// A trace being built.
 struct Walk {
     nodes: Vec<Node>,
     windows: HashMap<String, Windows>,
-    edges: BTreeMap<(String, String, &'static str), Edge>,
+    /// The edges in the order they were found, and where each is.
+    edges: Vec<Edge>,
+    edge_at: HashMap<(String, String, &'static str), usize>,
     truncated: bool,
 }
 
@@ -244,7 +251,8 @@ impl Traceability {
                 depth: 0,
             }],
             windows: HashMap::from([(root.to_owned(), Windows::of(Window::ALWAYS))]),
-            edges: BTreeMap::new(),
+            edges: Vec::new(),
+            edge_at: HashMap::new(),
             truncated: false,
         };
         let mut frontier = vec![root.to_owned()];
@@ -255,20 +263,55 @@ impl Traceability {
                 break;
             }
             level += 1;
-            let links = self
-                .store
-                .trace_links(&frontier, &from_roles, &to_roles, readable)
+            let chunks = self
+                .step_links(&frontier, direction, &from_roles, &to_roles)
                 .await?;
+            let links: Vec<&TraceLink> = chunks
+                .iter()
+                .flat_map(|c| c.iter())
+                .filter(|l| l.readable_by(readable))
+                .collect();
             frontier = walk.step(direction, &links, level, max_nodes);
         }
         let graph = Graph {
             root: root.to_owned(),
             direction,
             nodes: walk.nodes,
-            edges: walk.edges.into_values().collect(),
+            edges: walk.edges,
             truncated: walk.truncated,
         };
         Ok((graph, walk.windows))
+    }
+
+    /// The links of one step from `frontier`, whoever reads them, key by key in frontier
+    /// order: held ones, and the others from the store (then held).
+    async fn step_links(
+        &self,
+        frontier: &[String],
+        direction: Direction,
+        from_roles: &[i64],
+        to_roles: &[i64],
+    ) -> Result<Vec<Links>> {
+        let (mut found, generation) = self.links.get(frontier, direction);
+        let missing: Vec<String> = frontier
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !missing.is_empty() {
+            let fresh = self
+                .store
+                .trace_links(&missing, from_roles, to_roles)
+                .await?;
+            let mut filled = self.links.fill(generation, direction, &missing, fresh);
+            for (k, f) in frontier.iter().zip(found.iter_mut()) {
+                if f.is_none() {
+                    *f = filled.remove(k.as_str());
+                }
+            }
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Recalls `uri`: everything it went into, the outermost items marked, each with its
@@ -341,16 +384,22 @@ impl Walk {
     fn step(
         &mut self,
         direction: Direction,
-        links: &[TraceLink],
+        links: &[&TraceLink],
         level: u32,
         max_nodes: usize,
     ) -> Vec<String> {
-        let mut groups: BTreeMap<(&str, &str, &'static str), Vec<&TraceLink>> = BTreeMap::new();
-        for l in links {
-            groups
-                .entry((&l.from, &l.to, kind_of(&l.event_type)))
-                .or_default()
-                .push(l);
+        // Grouped by (from, to, kind) in the order the links come (frontier order, then
+        // each key's links in their fixed order): answers list nodes and edges alike on
+        // every run.
+        let mut at: HashMap<(&str, &str, &'static str), usize> = HashMap::new();
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        for &l in links {
+            let key = (l.from.as_str(), l.to.as_str(), kind_of(&l.event_type));
+            let i = *at.entry(key).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].1.push(l);
         }
         let mut next = Vec::new();
         for ((from, to, kind), mut group) in groups {
@@ -366,17 +415,21 @@ impl Walk {
                 self.truncated = true;
                 continue;
             }
-            let edge = self
-                .edges
+            let i = *self
+                .edge_at
                 .entry((from.to_owned(), to.to_owned(), kind))
-                .or_insert_with(|| Edge {
-                    from: from.to_owned(),
-                    to: to.to_owned(),
-                    kind,
-                    events: Vec::new(),
-                    since: None,
-                    until: None,
+                .or_insert_with(|| {
+                    self.edges.push(Edge {
+                        from: from.to_owned(),
+                        to: to.to_owned(),
+                        kind,
+                        events: Vec::new(),
+                        since: None,
+                        until: None,
+                    });
+                    self.edges.len() - 1
                 });
+            let edge = &mut self.edges[i];
             for l in &group {
                 if !edge.events.contains(&l.event_id) {
                     edge.events.push(l.event_id.clone());

@@ -9,6 +9,7 @@
 mod capture;
 mod graph;
 mod lifecycle;
+mod links;
 mod named;
 mod query;
 mod subscribe;
@@ -43,6 +44,11 @@ pub struct Limits {
     pub trace_depth: u32,
     /// Most nodes in a trace answer.
     pub trace_nodes: usize,
+    /// Most trace links held in memory (0: none; see `links.rs`).
+    pub trace_cache_links: u64,
+    /// Longest a held trace link is used, seconds: bounds how late captures made through
+    /// another instance on the same database are seen by traces here.
+    pub trace_cache_secs: u64,
     /// Whether webhooks may be on loopback or private addresses (off: the node posts
     /// nowhere inside its own network).
     pub webhook_private: bool,
@@ -62,6 +68,8 @@ impl Default for Limits {
             scan: 20_000,
             trace_depth: 64,
             trace_nodes: 50_000,
+            trace_cache_links: 200_000,
+            trace_cache_secs: 300,
             webhook_private: false,
             schedule_settle_ms: 10_000,
         }
@@ -120,6 +128,8 @@ pub struct Traceability {
     limits: Limits,
     /// The captures this node stored, as they are stored (WebSocket subscriptions).
     captured: tokio::sync::broadcast::Sender<i64>,
+    /// Trace links held in memory.
+    links: links::LinkCache,
 }
 
 impl Traceability {
@@ -130,12 +140,17 @@ impl Traceability {
         forms: IdentifierForms,
         limits: Limits,
     ) -> Self {
+        let links = links::LinkCache::new(
+            limits.trace_cache_links,
+            std::time::Duration::from_secs(limits.trace_cache_secs),
+        );
         Self {
             store,
             registry,
             forms,
             limits,
             captured: tokio::sync::broadcast::channel(1024).0,
+            links,
         }
     }
 

@@ -142,6 +142,59 @@ async fn story(store: Arc<dyn Store>) {
     recalls(&n).await;
     visibility(&n).await;
     cycle(&n).await;
+    held_links_follow_captures(&n).await;
+}
+
+/// One event as a document of its own.
+fn document(event: &str) -> Vec<u8> {
+    format!(
+        r#"{{"@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-05T00:00:00Z",
+        "epcisBody": {{"eventList": [{event}]}}}}"#
+    )
+    .into_bytes()
+}
+
+/// Traces answered from links held in memory see every later capture: a transformation
+/// reported in two events sharing a transformationID (the second naming nothing the first
+/// did), then a packing.
+async fn held_links_follow_captures(n: &Node) {
+    const LOT_Z: &str = "urn:epc:class:lgtin:4012345.011111.LOTZ";
+    let forward = || async {
+        let g = n
+            .trace
+            .trace(&n.factory, LOT_Z, Direction::Forward, None, None)
+            .await
+            .unwrap();
+        ids(&g)
+    };
+    let capture = |event: &str| {
+        n.trace
+            .capture(&n.factory, document(event), Binding::Json, true)
+    };
+    assert_eq!(forward().await, set(&[&lot("LOTZ")]));
+    let consume = r#"{"type": "TransformationEvent", "eventTime": "2026-03-05T08:00:00Z",
+        "eventTimeZoneOffset": "+08:00", "transformationID": "urn:uuid:6f1e0c4a-0000-4000-8000-00000000zz01",
+        "inputQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.011111.LOTZ", "quantity": 5, "uom": "KGM"}]}"#;
+    capture(consume).await.unwrap();
+    assert_eq!(forward().await, set(&[&lot("LOTZ")]), "no output yet");
+    let make = r#"{"type": "TransformationEvent", "eventTime": "2026-03-05T08:05:00Z",
+        "eventTimeZoneOffset": "+08:00", "transformationID": "urn:uuid:6f1e0c4a-0000-4000-8000-00000000zz01",
+        "outputEPCList": ["urn:epc:id:sgtin:4012345.022222.99"]}"#;
+    capture(make).await.unwrap();
+    assert_eq!(forward().await, set(&[&lot("LOTZ"), &gear(99)]));
+    let pack = r#"{"type": "AggregationEvent", "eventTime": "2026-03-05T09:00:00Z",
+        "eventTimeZoneOffset": "+08:00", "action": "ADD", "parentID": "urn:epc:id:sscc:4012345.0000000099",
+        "childEPCs": ["urn:epc:id:sgtin:4012345.022222.99"]}"#;
+    capture(pack).await.unwrap();
+    assert_eq!(
+        forward().await,
+        set(&[
+            &lot("LOTZ"),
+            &gear(99),
+            "https://id.gs1.org/00/040123450000000993"
+        ])
+    );
 }
 
 /// The gearboxes among the items of a recall.

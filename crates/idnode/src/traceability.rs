@@ -23,6 +23,11 @@ pub struct EpcisSection {
     pub trace_depth: u32,
     /// Most nodes in one trace answer.
     pub trace_nodes: usize,
+    /// Most trace links held in memory (0: none).
+    pub trace_cache_links: u64,
+    /// Longest a held trace link is used, seconds (bounds how late traces here see
+    /// captures made through another instance on the same database).
+    pub trace_cache_secs: u64,
     /// Whether subscription webhooks may be on loopback or private addresses (off by
     /// default: the node posts nowhere inside its own network).
     pub webhook_private: bool,
@@ -40,6 +45,8 @@ impl Default for EpcisSection {
             capture_bytes: l.capture_bytes,
             trace_depth: l.trace_depth,
             trace_nodes: l.trace_nodes,
+            trace_cache_links: l.trace_cache_links,
+            trace_cache_secs: l.trace_cache_secs,
             webhook_private: l.webhook_private,
             schedule_settle_ms: l.schedule_settle_ms,
         }
@@ -60,6 +67,8 @@ impl EpcisSection {
             capture_bytes: self.capture_bytes.max(1024),
             trace_depth: self.trace_depth.max(1),
             trace_nodes: self.trace_nodes.max(1),
+            trace_cache_links: self.trace_cache_links,
+            trace_cache_secs: self.trace_cache_secs,
             webhook_private: self.webhook_private,
             schedule_settle_ms: self.schedule_settle_ms.max(0),
             ..Limits::default()

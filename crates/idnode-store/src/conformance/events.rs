@@ -293,11 +293,16 @@ async fn trace(store: &dyn Store) {
         &[(PARENT, "B"), (CHILD, "P")],
     );
     store.capture(&capture(3, true, vec![pack])).await.unwrap();
+    // The links a reader gets: those that hold for it.
+    let links = |keys: Vec<String>, from: Vec<i64>, to: Vec<i64>, r: Readable| async move {
+        let links = store.trace_links(&keys, &from, &to).await.unwrap();
+        links
+            .into_iter()
+            .filter(|l| l.readable_by(&r))
+            .collect::<Vec<_>>()
+    };
     let forward = |keys: Vec<String>| async move {
-        let mut links = store
-            .trace_links(&keys, &[CHILD, INPUT], &[PARENT, OUTPUT], &all())
-            .await
-            .unwrap();
+        let mut links = links(keys, vec![CHILD, INPUT], vec![PARENT, OUTPUT], all()).await;
         links.sort_by_key(|l| l.event_time);
         links
             .into_iter()
@@ -312,35 +317,55 @@ async fn trace(store: &dyn Store) {
         forward(vec!["P".into()]).await,
         [("P".into(), "B".into(), "AggregationEvent".into())]
     );
-    let back = store
-        .trace_links(&["B".into()], &[PARENT, OUTPUT], &[CHILD, INPUT], &all())
-        .await
-        .unwrap();
+    let back = links(
+        vec!["B".into()],
+        vec![PARENT, OUTPUT],
+        vec![CHILD, INPUT],
+        all(),
+    )
+    .await;
     assert_eq!(back.len(), 1);
     assert_eq!((back[0].to.as_str(), back[0].to_role), ("P", CHILD));
+    // Each link says whose events are behind it: the packing is owner 3's, no
+    // transformationID; L's link to P runs through two events sharing t-1.
+    assert_eq!((back[0].owner, back[0].from_event), (3, back[0].event));
+    assert_eq!(back[0].transformation_id, None);
+    let made = links(
+        vec!["L".into()],
+        vec![CHILD, INPUT],
+        vec![PARENT, OUTPUT],
+        all(),
+    )
+    .await;
+    assert_ne!(made[0].from_event, made[0].event);
+    assert_eq!(made[0].transformation_id.as_deref(), Some("t-1"));
+    assert_eq!(
+        made[0].from_biz_step.as_deref(),
+        Some("https://ref.gs1.org/cbv/BizStep-commissioning")
+    );
     // Both events of a transformationID must be readable: a reader of packing events only
     // sees the making of P but not the consuming of L, so no link.
     let packing_only = Readable {
         steps: vec![(3, "https://ref.gs1.org/cbv/BizStep-packing".into())],
         ..Readable::default()
     };
-    assert!(store
-        .trace_links(
-            &["L".into()],
-            &[CHILD, INPUT],
-            &[PARENT, OUTPUT],
-            &packing_only
-        )
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(links(
+        vec!["L".into()],
+        vec![CHILD, INPUT],
+        vec![PARENT, OUTPUT],
+        packing_only
+    )
+    .await
+    .is_empty());
     // Not readable: no links.
-    let none = Readable::default();
-    assert!(store
-        .trace_links(&["B".into()], &[PARENT], &[CHILD], &none)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(links(
+        vec!["B".into()],
+        vec![PARENT],
+        vec![CHILD],
+        Readable::default()
+    )
+    .await
+    .is_empty());
     // The packing declared in error no longer links B and P.
     let mut declared = event(
         "t3",
@@ -354,6 +379,11 @@ async fn trace(store: &dyn Store) {
         .await
         .unwrap();
     assert!(forward(vec!["P".into()]).await.is_empty());
+    let raw = store
+        .trace_links(&["P".into()], &[CHILD, INPUT], &[PARENT, OUTPUT])
+        .await
+        .unwrap();
+    assert!(!raw.is_empty() && raw.iter().all(|l| !l.usable));
 }
 
 async fn grants(store: &dyn Store) {
