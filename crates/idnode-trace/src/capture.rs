@@ -60,11 +60,7 @@ impl Traceability {
             context,
             events,
         };
-        let stored = self.store.capture(&capture).await;
-        self.links.forget(&capture.events);
-        let job = stored?;
-        self.announce(&job);
-        Ok(job)
+        self.store_capture(&capture).await
     }
 
     /// Captures one event (with its own `@context`) written in `binding`. An event stored
@@ -95,10 +91,7 @@ impl Traceability {
             context,
             events,
         };
-        let stored = self.store.capture(&capture).await;
-        self.links.forget(&capture.events);
-        let job = stored?;
-        self.announce(&job);
+        let job = self.store_capture(&capture).await?;
         if job.not_stored.is_empty() {
             Ok(Captured { event_id, job })
         } else {
@@ -113,6 +106,16 @@ impl Traceability {
             Some(job) if owner == 0 || job.owner == owner => Ok(job),
             _ => Err(TraceError::NotFound(format!("capture job {id}"))),
         }
+    }
+
+    /// Stores a capture; the trace links it changes are forgotten (also when the store
+    /// failed: it may have committed), WebSocket subscribers told.
+    async fn store_capture(&self, capture: &NewCapture) -> Result<CaptureRecord> {
+        let stored = self.store.capture(capture).await;
+        self.links.forget(&capture.events);
+        let job = stored?;
+        self.announce(&job);
+        Ok(job)
     }
 
     /// Tells WebSocket subscribers of this node about a capture that stored events.

@@ -11,7 +11,7 @@
 //! it was consumed counts. A node reached again with a wider window is expanded again;
 //! windows only grow, within the event times, so a cycle in the data ends.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use idnode_epcis::Role;
 use idnode_registry::Principal;
@@ -250,7 +250,9 @@ impl Traceability {
                 id: root.to_owned(),
                 depth: 0,
             }],
-            windows: HashMap::from([(root.to_owned(), Windows::of(Window::ALWAYS))]),
+            windows: [(root.to_owned(), Windows::of(Window::ALWAYS))]
+                .into_iter()
+                .collect(),
             edges: Vec::new(),
             edge_at: HashMap::new(),
             truncated: false,

@@ -11,10 +11,11 @@
 //! kept. Captures made through another instance on the same database are seen when entries
 //! expire (`[epcis] trace_cache_secs`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use foldhash::HashMap;
 use idnode_store::{NewEvent, TraceLink};
 
 use crate::graph::Direction;
@@ -34,9 +35,9 @@ pub(crate) struct LinkCache {
 #[derive(Default)]
 struct Held {
     /// Back, forward: key → its links.
-    maps: [HashMap<String, Entry>; 2],
+    maps: [HashMap<Arc<str>, Entry>; 2],
     /// Keys in the order they were filled (with their stamp), for eviction.
-    order: VecDeque<(Direction, String, u64)>,
+    order: VecDeque<(Direction, Arc<str>, u64)>,
     /// Links and keys held.
     weight: u64,
     /// Bumped by every forgetting; a fill that began before one is not kept.
@@ -165,10 +166,11 @@ impl Held {
             at: Instant::now(),
             stamp,
         };
-        if let Some(old) = self.maps[slot(d)].insert(key.to_owned(), entry) {
+        let key: Arc<str> = key.into();
+        if let Some(old) = self.maps[slot(d)].insert(key.clone(), entry) {
             self.weight -= weight(&old.links);
         }
-        self.order.push_back((d, key.to_owned(), stamp));
+        self.order.push_back((d, key, stamp));
     }
 
     fn remove(&mut self, d: Direction, key: &str) {
@@ -184,8 +186,8 @@ impl Held {
                 break;
             };
             let map = &mut self.maps[slot(d)];
-            if map.get(&key).is_some_and(|e| e.stamp == stamp) {
-                if let Some(old) = map.remove(&key) {
+            if map.get(&*key).is_some_and(|e| e.stamp == stamp) {
+                if let Some(old) = map.remove(&*key) {
                     self.weight -= weight(&old.links);
                 }
             }
@@ -194,7 +196,7 @@ impl Held {
         if self.order.len() > 2 * (self.maps[0].len() + self.maps[1].len()) + 1024 {
             let maps = &self.maps;
             self.order
-                .retain(|(d, k, s)| maps[slot(*d)].get(k).is_some_and(|e| e.stamp == *s));
+                .retain(|(d, k, s)| maps[slot(*d)].get(&**k).is_some_and(|e| e.stamp == *s));
         }
     }
 }

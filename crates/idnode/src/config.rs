@@ -199,10 +199,11 @@ capture_bytes = 16777216
 # answered cut short, marked "truncated".
 trace_depth = 64
 trace_nodes = 50000
-# Trace links held in memory (about 0.5 KB each; a 10,000-node genealogy holds ~10,000):
-# traces of held genealogies never reach the database. Captures through this node update
-# them at once; captures through another instance on the same database are seen after
-# trace_cache_secs. 0 turns it off.
+# Trace links held in memory (a 10,000-node genealogy is ~20,000: its links and its keys;
+# measured by loadtest/epcis.sh, the node's resident memory grows ~0.85 KB per held link, so
+# the default is up to ~170 MB): traces of held genealogies never reach the database.
+# Captures through this node update them at once; captures through another instance on the
+# same database are seen after trace_cache_secs. 0 turns it off.
 trace_cache_links = 200000
 trace_cache_secs = 300
 # Subscription webhooks on loopback or private addresses (refused by default: the node
