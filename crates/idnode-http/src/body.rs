@@ -1,8 +1,8 @@
-//! JSON request bodies of writes. A body is read only after its caller is authenticated
+//! Request bodies of writes. A body is read only after its caller is authenticated
 //! (`auth::Authed`: an anonymous write is answered 401 without reading a byte of it), only
-//! as JSON (a page
-//! on another site can post a form or `text/plain` without a CORS preflight, never
-//! `application/json`: 415 closes that forgery path), within its size limit (413), within
+//! as JSON, or XML where a protocol takes it (EPCIS capture) (a page on another site can
+//! post a form or `text/plain` without a CORS preflight, never `application/json` or
+//! `application/xml`: 415 closes that forgery path), within its size limit (413), within
 //! the connection's body deadline (408) and within a memory budget shared by all requests.
 
 use std::time::Duration;
