@@ -30,7 +30,7 @@ impl Traceability {
         binding: Binding,
         rollback: bool,
     ) -> Result<CaptureRecord> {
-        let owner = owner_of(who)?;
+        let owner = self.writer(who).await?;
         self.check_size(bytes.len())?;
         let limit = self.limits.capture_events;
         let forms = self.forms.clone();
@@ -71,7 +71,7 @@ impl Traceability {
         bytes: Vec<u8>,
         binding: Binding,
     ) -> Result<Captured> {
-        let owner = owner_of(who)?;
+        let owner = self.writer(who).await?;
         self.check_size(bytes.len())?;
         let forms = self.forms.clone();
         let (context, events) = blocking(move || {

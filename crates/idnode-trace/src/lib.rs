@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use idnode_epcis::{EpcisError, IdentifierForms, QueryError};
 use idnode_registry::{Principal, Registry, RegistryError};
-use idnode_store::{Grant, Readable, Store, StoreError};
+use idnode_store::{EnterpriseStatus, Grant, Readable, Store, StoreError};
 
 pub use capture::Captured;
 pub use graph::{Direction, Edge, Graph, Node, Recall, RecallItem};
@@ -212,6 +212,23 @@ impl Traceability {
         }
     }
 
+    /// The enterprise a write belongs to (0: the operator). A suspended enterprise writes
+    /// nothing (as everywhere in the node: its identifiers still resolve and it still reads).
+    async fn writer(&self, who: &Principal) -> Result<i64> {
+        let owner = owner_of(who)?;
+        if owner != 0 {
+            match self.store.get_enterprise(owner).await? {
+                Some(e) if e.status == EnterpriseStatus::Active => {}
+                _ => {
+                    return Err(TraceError::Forbidden(format!(
+                        "enterprise {owner} is suspended: its writes are refused"
+                    )))
+                }
+            }
+        }
+        Ok(owner)
+    }
+
     async fn grant_of(&self, who: &Principal, grantee: i64, biz_step: &str) -> Result<Grant> {
         let Principal::Enterprise { id, .. } = who else {
             return Err(match who {
@@ -221,6 +238,7 @@ impl Traceability {
                 ),
             });
         };
+        self.writer(who).await?;
         if grantee == *id || self.store.get_enterprise(grantee).await?.is_none() {
             return Err(TraceError::NotFound(format!("enterprise {grantee}")));
         }

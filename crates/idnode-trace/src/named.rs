@@ -24,7 +24,7 @@ impl Traceability {
         definition: &Value,
         extensions: &str,
     ) -> Result<NamedQuery> {
-        let owner = owner_of(who)?;
+        let owner = self.writer(who).await?;
         check_name(name)?;
         let text = definition.to_string();
         if text.len() > MAX_DEFINITION || extensions.len() > MAX_DEFINITION {
@@ -62,7 +62,11 @@ impl Traceability {
 
     /// Deletes the named query `name` of `who`'s enterprise.
     pub async fn delete_query(&self, who: &Principal, name: &str) -> Result<()> {
-        if self.store.delete_query(owner_of(who)?, name).await? {
+        if self
+            .store
+            .delete_query(self.writer(who).await?, name)
+            .await?
+        {
             Ok(())
         } else {
             Err(TraceError::NotFound(format!("query {name}")))

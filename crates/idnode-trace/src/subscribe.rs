@@ -16,7 +16,7 @@ use ring::hmac;
 use serde_json::Value;
 
 use crate::query::Cursor;
-use crate::{owner_of, Result, TraceError, Traceability};
+use crate::{Result, TraceError, Traceability};
 
 /// Failed attempts before a delivery is given up (delays double from 1 s to an hour: about
 /// a day in all).
@@ -56,6 +56,7 @@ impl Traceability {
         query: &str,
         request: &Value,
     ) -> Result<Subscription> {
+        self.writer(who).await?;
         let named = self.named_query(who, query).await?;
         let bad = |m: &str| TraceError::Subscription(m.to_owned());
         let dest = request
@@ -146,7 +147,7 @@ impl Traceability {
     pub async fn unsubscribe(&self, who: &Principal, query: &str, id: &str) -> Result<()> {
         if self
             .store
-            .delete_subscription(owner_of(who)?, query, id)
+            .delete_subscription(self.writer(who).await?, query, id)
             .await?
         {
             Ok(())

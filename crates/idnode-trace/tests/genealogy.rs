@@ -17,6 +17,8 @@ const PALLET: &str = "https://id.gs1.org/00/040123450000000016";
 
 struct Node {
     trace: Traceability,
+    registry: Arc<Registry>,
+    factory_id: i64,
     factory: Principal,
     partner: Principal,
     partner_id: i64,
@@ -46,16 +48,18 @@ async fn node(store: Arc<dyn Store>) -> Node {
             reg.authenticate(&c.identity, &c.secret).await.unwrap(),
         ));
     }
-    let (_, factory) = who.remove(0);
+    let (factory_id, factory) = who.remove(0);
     let (partner_id, partner) = who.remove(0);
     let trace = Traceability::new(
         store,
-        reg,
+        reg.clone(),
         IdentifierForms::new(["https://id.example.cn/"]),
         Limits::default(),
     );
     Node {
         trace,
+        registry: reg,
+        factory_id,
         factory,
         partner,
         partner_id,
@@ -143,6 +147,54 @@ async fn story(store: Arc<dyn Store>) {
     visibility(&n).await;
     cycle(&n).await;
     held_links_follow_captures(&n).await;
+    suspended_enterprises_write_nothing(&n).await;
+}
+
+/// A suspended enterprise captures, grants and subscribes nothing, and still reads its
+/// events (as everywhere in the node: suspension refuses writes).
+async fn suspended_enterprises_write_nothing(n: &Node) {
+    let status = |s| {
+        n.registry
+            .set_enterprise_status(&n.operator, n.factory_id, s)
+    };
+    status(idnode_store::EnterpriseStatus::Suspended)
+        .await
+        .unwrap();
+    let pack = r#"{"type": "ObjectEvent", "eventTime": "2026-03-06T09:00:00Z",
+        "eventTimeZoneOffset": "+08:00", "action": "OBSERVE", "epcList": ["urn:epc:id:sgtin:4012345.022222.98"]}"#;
+    let refused = |r: Result<(), TraceError>| matches!(r, Err(TraceError::Forbidden(_)));
+    assert!(refused(
+        n.trace
+            .capture(&n.factory, document(pack), Binding::Json, true)
+            .await
+            .map(|_| ())
+    ));
+    assert!(refused(
+        n.trace
+            .grant(&n.factory, n.partner_id, "")
+            .await
+            .map(|_| ())
+    ));
+    assert!(refused(
+        n.trace
+            .create_query(&n.factory, "suspended", &serde_json::json!({}), "")
+            .await
+            .map(|_| ())
+    ));
+    assert!(n
+        .trace
+        .trace(&n.factory, PALLET, Direction::Back, None, None)
+        .await
+        .is_ok());
+    status(idnode_store::EnterpriseStatus::Active)
+        .await
+        .unwrap();
+    let job = n
+        .trace
+        .capture(&n.factory, document(pack), Binding::Json, true)
+        .await
+        .unwrap();
+    assert_eq!(job.stored, 1);
 }
 
 /// One event as a document of its own.
