@@ -134,7 +134,7 @@ pub(crate) fn add_to(doc: &mut Value) {
                          "201": {"description": "granted", "content": {"application/json": {"schema": reference("Grant")}}},
                          "400": problems(&[("400", "a malformed body")])["400"],
                          "401": problems(&[("401", "credentials missing or refused")])["401"],
-                         "403": problems(&[("403", "only an enterprise grants its events")])["403"],
+                         "403": problems(&[("403", "only an enterprise grants its events, and not while suspended")])["403"],
                          "404": problems(&[("404", "no such enterprise")])["404"],
                          "408": problems(&[("408", "the body did not arrive in time")])["408"],
                          "413": problems(&[("413", "the body exceeds its size limit")])["413"],
@@ -148,7 +148,7 @@ pub(crate) fn add_to(doc: &mut Value) {
             "responses": {"204": {"description": "withdrawn"},
                           "400": problems(&[("400", "a malformed parameter")])["400"],
                           "401": problems(&[("401", "credentials missing or refused")])["401"],
-                          "403": problems(&[("403", "only an enterprise grants its events")])["403"],
+                          "403": problems(&[("403", "only an enterprise grants its events, and not while suspended")])["403"],
                           "404": problems(&[("404", "no such grant")])["404"],
                           "429": problems(&[("429", "too many authentication attempts")])["429"],
                           "503": problems(&[("503", "the database is unavailable")])["503"]}}}
@@ -184,14 +184,19 @@ fn query_paths() -> Value {
         all.extend_from_slice(extra);
         problems(&all)
     };
+    // Every write here: a suspended enterprise writes nothing.
+    let suspended = (
+        "403",
+        "the caller's enterprise is suspended: its writes are refused",
+    );
     let created = |schema: Value, extra: &[(&'static str, &'static str)]| {
-        let mut r = with(extra);
+        let mut r = with(&[extra, &[suspended]].concat());
         r["201"] = json!({"description": "created; Location names it",
                           "content": {"application/json": {"schema": schema}}});
         r
     };
     let deleted = |extra: &[(&'static str, &'static str)]| {
-        let mut r = with(extra);
+        let mut r = with(&[extra, &[suspended]].concat());
         r["204"] = json!({"description": "deleted"});
         r
     };
