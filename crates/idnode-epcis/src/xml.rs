@@ -143,6 +143,14 @@ impl Json {
         format!("{p}:{name}")
     }
 
+    /// An attribute's member name: `prefix:name` when namespaced, its name otherwise.
+    fn attr_key(&mut self, a: &Attr) -> String {
+        match &a.ns {
+            Some(ns) => self.key(ns, a.prefix.as_deref(), &a.name),
+            None => a.name.clone(),
+        }
+    }
+
     /// The events of a document's `EPCISBody`.
     fn event_list(&mut self, root: &Node, query: bool) -> Result<Vec<Value>, EpcisError> {
         let list = if query {
@@ -244,10 +252,7 @@ impl Json {
         }
         let mut out = Map::new();
         for a in attrs {
-            let key = match &a.ns {
-                Some(ns) => self.key(ns, a.prefix.as_deref(), &a.name),
-                None => a.name.clone(),
-            };
+            let key = self.attr_key(a);
             out.insert(key, Value::String(a.value.clone()));
         }
         for c in flattened(n) {
@@ -305,14 +310,12 @@ impl Json {
             .map(|c| {
                 let mut out = Map::new();
                 for a in &c.attrs {
-                    match &a.ns {
-                        None if a.name == "type" => out.insert(a.name.clone(), cbv(term, &a.value)),
-                        None => out.insert(a.name.clone(), Value::String(a.value.clone())),
-                        Some(ns) => {
-                            let key = self.key(ns, a.prefix.as_deref(), &a.name);
-                            out.insert(key, Value::String(a.value.clone()))
-                        }
+                    let value = match (&a.ns, a.name.as_str()) {
+                        (None, "type") => cbv(term, &a.value),
+                        _ => Value::String(a.value.clone()),
                     };
+                    let key = self.attr_key(a);
+                    out.insert(key, value);
                 }
                 out.insert(name.into(), Value::String(c.text.clone()));
                 Value::Object(out)
@@ -350,15 +353,12 @@ impl Json {
     fn attributes(&mut self, n: &Node) -> Value {
         let mut out = Map::new();
         for a in &n.attrs {
-            let (key, value) = match &a.ns {
-                Some(ns) => (
-                    self.key(ns, a.prefix.as_deref(), &a.name),
-                    Value::String(a.value.clone()),
-                ),
-                None if MEASURES.contains(&a.name.as_str()) => (a.name.clone(), number(&a.value)),
-                None if a.name == "booleanValue" => (a.name.clone(), boolean(&a.value)),
-                None => (a.name.clone(), Value::String(a.value.clone())),
+            let value = match (&a.ns, a.name.as_str()) {
+                (None, m) if MEASURES.contains(&m) => number(&a.value),
+                (None, "booleanValue") => boolean(&a.value),
+                _ => Value::String(a.value.clone()),
             };
+            let key = self.attr_key(a);
             out.insert(key, value);
         }
         for c in flattened(n) {

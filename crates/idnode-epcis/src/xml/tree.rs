@@ -16,7 +16,7 @@ pub(super) const EPCIS_QUERY: &str = "urn:epcglobal:epcis-query:xsd:2";
 /// The XML Schema instance namespace (`xsi:type`, `xsi:nil`).
 pub(super) const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// Deepest element nesting read (a document is about eight levels deep; extensions nest).
-pub(super) const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 64;
 
 /// An element as read: its namespace, the prefix it was written with, its local name, its
 /// attributes, its child elements and its text.
