@@ -178,6 +178,22 @@ impl Registry {
         })
     }
 
+    /// The enterprise whose data a write by `p` changes outside identifiers (0: the
+    /// operator, for traceability events and grants); a suspended enterprise writes nothing
+    /// (its identifiers still resolve, and it still reads).
+    pub async fn writer_of(&self, p: &Principal) -> Result<i64> {
+        match p {
+            Principal::Anonymous => Err(RegistryError::AuthenticationNeeded),
+            Principal::Operator { .. } => Ok(0),
+            Principal::Enterprise { id, .. } => match self.store.get_enterprise(*id).await? {
+                Some(e) if e.status == EnterpriseStatus::Active => Ok(*id),
+                _ => Err(RegistryError::Forbidden(format!(
+                    "enterprise {id} is suspended: its writes are refused"
+                ))),
+            },
+        }
+    }
+
     pub(crate) fn require_operator(p: &Principal) -> Result<()> {
         match p {
             Principal::Operator { .. } => Ok(()),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use idnode_epcis::{EpcisError, IdentifierForms, QueryError};
 use idnode_registry::{Principal, Registry, RegistryError};
-use idnode_store::{EnterpriseStatus, Grant, Readable, Store, StoreError};
+use idnode_store::{Grant, Readable, Store, StoreError};
 
 pub use capture::Captured;
 pub use graph::{Direction, Edge, Graph, Node, Recall, RecallItem};
@@ -212,21 +212,14 @@ impl Traceability {
         }
     }
 
-    /// The enterprise a write belongs to (0: the operator). A suspended enterprise writes
-    /// nothing (as everywhere in the node: its identifiers still resolve and it still reads).
+    /// The enterprise a write belongs to (0: the operator), as the registry, which decides
+    /// who writes, says: a suspended enterprise writes nothing.
     async fn writer(&self, who: &Principal) -> Result<i64> {
-        let owner = owner_of(who)?;
-        if owner != 0 {
-            match self.store.get_enterprise(owner).await? {
-                Some(e) if e.status == EnterpriseStatus::Active => {}
-                _ => {
-                    return Err(TraceError::Forbidden(format!(
-                        "enterprise {owner} is suspended: its writes are refused"
-                    )))
-                }
-            }
-        }
-        Ok(owner)
+        self.registry.writer_of(who).await.map_err(|e| match e {
+            RegistryError::AuthenticationNeeded => TraceError::Unauthenticated,
+            RegistryError::Forbidden(m) => TraceError::Forbidden(m),
+            e => TraceError::Registry(e),
+        })
     }
 
     async fn grant_of(&self, who: &Principal, grantee: i64, biz_step: &str) -> Result<Grant> {
