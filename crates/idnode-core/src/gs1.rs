@@ -8,7 +8,8 @@ const KEY_LENGTHS: [usize; 6] = [8, 12, 13, 14, 17, 18];
 /// True when `key` is all digits, of a GS1 key length, and its last digit is the check digit
 /// of the others.
 pub fn gs1_check_digit_ok(key: &str) -> bool {
-    if !KEY_LENGTHS.contains(&key.len()) {
+    // ASCII first: a key of the right byte length may end inside a multi-byte character.
+    if !key.is_ascii() || !KEY_LENGTHS.contains(&key.len()) {
         return false;
     }
     let (body, check) = key.split_at(key.len() - 1);
@@ -33,6 +34,13 @@ pub fn gs1_check_digit(body: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multibyte_character_at_the_end_is_no_key() {
+        // 11 digits and a combining caron: 13 bytes, a GTIN-13's length (found by the
+        // template fuzz target; it panicked splitting inside the character).
+        assert!(!gs1_check_digit_ok("40063813339\u{30c}"));
+    }
 
     #[test]
     fn published_keys_pass_and_one_digit_off_fails() {
