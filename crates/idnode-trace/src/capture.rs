@@ -34,24 +34,25 @@ impl Traceability {
         self.check_size(bytes.len())?;
         let limit = self.limits.capture_events;
         let forms = self.forms.clone();
-        let (context, events, refused) = blocking(move || {
-            let bytes = binding.document_json(bytes)?;
-            let (mut capture, problems) = if rollback {
-                (capture_document(&bytes)?, Vec::new())
-            } else {
-                capture_document_proceeding(&bytes)?
-            };
-            if capture.events.len() > limit {
-                return Err(TraceError::TooLarge(format!(
-                    "{} events in one document; at most {limit}",
-                    capture.events.len()
-                )));
-            }
-            let refused = set_aside(&mut capture, &problems);
-            let (context, events) = prepare(capture, &forms);
-            Ok((context, events, refused))
-        })
-        .await?;
+        let (context, events, refused) = self
+            .check(move || {
+                let bytes = binding.document_json(bytes)?;
+                let (mut capture, problems) = if rollback {
+                    (capture_document(&bytes)?, Vec::new())
+                } else {
+                    capture_document_proceeding(&bytes)?
+                };
+                if capture.events.len() > limit {
+                    return Err(TraceError::TooLarge(format!(
+                        "{} events in one document; at most {limit}",
+                        capture.events.len()
+                    )));
+                }
+                let refused = set_aside(&mut capture, &problems);
+                let (context, events) = prepare(capture, &forms);
+                Ok((context, events, refused))
+            })
+            .await?;
         let capture = NewCapture {
             owner,
             actor: who.actor().to_owned(),
@@ -74,11 +75,12 @@ impl Traceability {
         let owner = self.writer(who).await?;
         self.check_size(bytes.len())?;
         let forms = self.forms.clone();
-        let (context, events) = blocking(move || {
-            let bytes = binding.event_json(bytes)?;
-            Ok(prepare(capture_event(&bytes)?, &forms))
-        })
-        .await?;
+        let (context, events) = self
+            .check(move || {
+                let bytes = binding.event_json(bytes)?;
+                Ok(prepare(capture_event(&bytes)?, &forms))
+            })
+            .await?;
         let event_id = events
             .first()
             .map(|e| e.event_id.clone())
@@ -126,6 +128,22 @@ impl Traceability {
         }
     }
 
+    /// Runs the CPU-heavy check of a capture on the blocking pool, at most one per core at a
+    /// time, in arrival order. Checks that shared the cores would all finish late, together,
+    /// and then all wait for the database together; one at a time, each is stored while the
+    /// next is checked (measured: two documents in flight went from both checked, then both
+    /// stored, to a pipeline).
+    async fn check<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        // The semaphore is never closed.
+        let _permit = self.checks.acquire().await.ok();
+        tokio::task::spawn_blocking(f)
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
     fn check_size(&self, len: usize) -> Result<()> {
         let max = self.limits.capture_bytes;
         if len > max {
@@ -135,13 +153,6 @@ impl Traceability {
         }
         Ok(())
     }
-}
-
-/// Runs CPU-heavy work on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// Takes the events with faults out of `capture`: each as refused, with its first fault.

@@ -130,6 +130,8 @@ pub struct Traceability {
     captured: tokio::sync::broadcast::Sender<i64>,
     /// Trace links held in memory.
     links: links::LinkCache,
+    /// Permits for the CPU-heavy check of a capture, one per core this process may run on.
+    checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl Traceability {
@@ -151,6 +153,9 @@ impl Traceability {
             limits,
             captured: tokio::sync::broadcast::channel(1024).0,
             links,
+            checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, usize::from),
+            )),
         }
     }
 
