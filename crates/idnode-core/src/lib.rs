@@ -4,6 +4,7 @@
 mod admin;
 mod error;
 pub mod gs1;
+pub mod hash_id;
 mod identifier;
 pub mod json;
 mod profile;

@@ -278,7 +278,7 @@ fn typed(name: &str, item: &str, term: Term, v: &Value, ns: &Namespaces) -> Stri
 /// The event hash ID of an event.
 pub fn event_hash(event: &Value, ns: &Namespaces) -> String {
     let d = digest::digest(&digest::SHA256, prehash(event, ns).as_bytes());
-    format!("ni:///sha-256;{}?ver=CBV2.0", hex::encode(d.as_ref()))
+    idnode_core::hash_id::hash_id(d.as_ref())
 }
 
 /// `fields` in `order` (absent or empty ones left out).

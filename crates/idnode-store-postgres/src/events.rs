@@ -7,11 +7,13 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use idnode_store::{CaptureRecord, NewEvent, Result};
-use idnode_store_sql::{Dialect as _, KeyRow};
+use idnode_store_sql::{hash_digest, Dialect as _, KeyRow};
 use sqlx::PgConnection;
 
 use crate::copy::{copy_in, field, opt_field, try_copy};
 use crate::PgDialect;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// See the module documentation.
 pub(crate) async fn insert_events(
@@ -42,10 +44,14 @@ pub(crate) async fn insert_events(
     let head = format!("\t{}\t{}\t", job.owner, job.id);
     for (e, id) in events.iter().zip(&assigned) {
         let Some(id) = id else { continue };
-        let _ = write!(text, "{id}{head}");
-        field(&mut text, &e.hash);
+        let _ = write!(text, "{id}{head}\\\\x");
+        for b in hash_digest(&e.hash)? {
+            text.push(char::from(HEX[usize::from(b >> 4)]));
+            text.push(char::from(HEX[usize::from(b & 15)]));
+        }
         text.push('\t');
         field(&mut text, &e.event_id);
+        text.push_str(if e.event_id == e.hash { "\t0" } else { "\t1" });
         text.push_str(if e.declares_error { "\t1\t" } else { "\t0\t" });
         field(&mut text, &e.event_type);
         let _ = write!(text, "\t{}\t{now}", e.event_time);
@@ -64,7 +70,8 @@ pub(crate) async fn insert_events(
         field(&mut text, &e.body);
         text.push('\n');
     }
-    let statement = "COPY epcis_events (id, owner, capture, hash, event_id, declares_error, \
+    let statement =
+        "COPY epcis_events (id, owner, capture, hash, event_id, own_id, declares_error, \
                      event_type, event_time, record_time, action, biz_step, disposition, \
                      read_point, biz_location, transformation_id, body) FROM STDIN";
     if try_copy(conn, statement, &text).await? {

@@ -28,6 +28,24 @@ pub struct KeyRow<'a> {
     pub link: i64,
 }
 
+/// An event hash ID as the tables hold it: the 32 bytes of its digest (migration 0017).
+pub fn hash_digest(id: &str) -> Result<[u8; 32]> {
+    idnode_core::hash_id::hash_id_digest(id)
+        .ok_or_else(|| StoreError::Corrupt(format!("'{id}' is not an event hash ID")))
+}
+
+/// An event hash ID from the 32 bytes the tables hold.
+pub(crate) fn hash_id(digest: &[u8]) -> Result<String> {
+    if digest.len() == 32 {
+        Ok(idnode_core::hash_id::hash_id(digest))
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "an event hash of {} bytes",
+            digest.len()
+        )))
+    }
+}
+
 /// The portable insert of a capture's events (multi-row `INSERT … ON CONFLICT DO NOTHING`):
 /// for each event its new id, `None` when its owner holds it already (possibly from earlier
 /// in this capture).
@@ -37,23 +55,28 @@ pub async fn insert_events<D: Dialect>(
     events: &[NewEvent],
     now: i64,
 ) -> Result<Vec<Option<i64>>> {
-    let mut inserted: HashMap<(String, bool), i64> = HashMap::new();
-    for chunk in events.chunks(EVENT_ROWS) {
+    let mut inserted: HashMap<([u8; 32], bool), i64> = HashMap::new();
+    let digests = events
+        .iter()
+        .map(|e| hash_digest(&e.hash))
+        .collect::<Result<Vec<_>>>()?;
+    for (chunk, digests) in events.chunks(EVENT_ROWS).zip(digests.chunks(EVENT_ROWS)) {
         let mut q = Sql::new(
-            "INSERT INTO epcis_events (owner, capture, hash, event_id, declares_error, \
+            "INSERT INTO epcis_events (owner, capture, hash, event_id, own_id, declares_error, \
              event_type, event_time, record_time, action, biz_step, disposition, read_point, \
              biz_location, transformation_id, body) VALUES ",
             D::NUMBERED,
         );
-        for (i, e) in chunk.iter().enumerate() {
+        for (i, (e, digest)) in chunk.iter().zip(digests).enumerate() {
             if i > 0 {
                 q.push(", ");
             }
             q.list([
                 Param::from(job.owner),
                 Param::from(job.id),
-                Param::from(e.hash.as_str()),
+                Param::from(&digest[..]),
                 Param::from(e.event_id.as_str()),
+                Param::from(i64::from(e.event_id != e.hash)),
                 Param::from(i64::from(e.declares_error)),
                 Param::from(e.event_type.as_str()),
                 Param::from(e.event_time),
@@ -70,16 +93,17 @@ pub async fn insert_events<D: Dialect>(
         q.push(" ON CONFLICT DO NOTHING RETURNING id, hash, declares_error");
         for row in &q.stmt().all::<D::DB>(conn).await.map_err(D::error)? {
             let c = Cols::<D::DB>(row);
-            inserted.insert(
-                (c.string("hash")?, c.int("declares_error")? != 0),
-                c.int("id")?,
-            );
+            let digest = c.bytes("hash")?;
+            let digest = <[u8; 32]>::try_from(digest.as_slice())
+                .map_err(|_| StoreError::Corrupt("an event hash not of 32 bytes".into()))?;
+            inserted.insert((digest, c.int("declares_error")? != 0), c.int("id")?);
         }
     }
     // The first event of a (hash, flag) pair got the row; later copies are duplicates.
     Ok(events
         .iter()
-        .map(|e| inserted.remove(&(e.hash.clone(), e.declares_error)))
+        .zip(digests)
+        .map(|(e, d)| inserted.remove(&(d, e.declares_error)))
         .collect())
 }
 

@@ -356,12 +356,21 @@ fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
         q.push(" AND e.capture = ").param(capture);
     }
     if !f.event_ids.is_empty() {
-        // An event's hash ID names it too. (An event without an eventID has its hash as
-        // event_id; PostgreSQL indexes only the other event_ids, migration 0012.)
-        q.push(" AND ((e.event_id <> e.hash AND e.event_id IN ");
+        // An event's hash ID names it too. (An event without an eventID of its own has its
+        // hash ID as event_id, and own_id 0; only the others are indexed, migration 0017.)
+        q.push(" AND ((e.own_id = 1 AND e.event_id IN ");
         q.list(f.event_ids.iter().map(String::as_str));
-        q.push(") OR e.hash IN ");
-        q.list(f.event_ids.iter().map(String::as_str));
+        q.push(")");
+        let digests: Vec<Vec<u8>> = f
+            .event_ids
+            .iter()
+            .filter_map(|id| idnode_core::hash_id::hash_id_digest(id))
+            .map(Vec::from)
+            .collect();
+        if !digests.is_empty() {
+            q.push(" OR e.hash IN ");
+            q.list(digests);
+        }
         q.push(")");
     }
     let bounds = [
@@ -393,7 +402,7 @@ fn event_row<D: Dialect>(row: &<D::DB as sqlx::Database>::Row) -> Result<EventRe
         id: c.int("id")?,
         owner: c.int("owner")?,
         capture: c.int("capture")?,
-        hash: c.string("hash")?,
+        hash: crate::capture::hash_id(&c.bytes("hash")?)?,
         event_id: c.string("event_id")?,
         declares_error: c.int("declares_error")? != 0,
         event_type: c.string("event_type")?,

@@ -25,7 +25,7 @@ pub enum Param<'q> {
     /// Text or NULL.
     Text(Option<Cow<'q, str>>),
     /// Bytes or NULL.
-    Bytes(Option<&'q [u8]>),
+    Bytes(Option<Cow<'q, [u8]>>),
     /// A boolean.
     Bool(bool),
 }
@@ -104,19 +104,25 @@ impl From<Option<String>> for Param<'_> {
 
 impl<'q> From<&'q [u8]> for Param<'q> {
     fn from(v: &'q [u8]) -> Self {
-        Self::Bytes(Some(v))
+        Self::Bytes(Some(Cow::Borrowed(v)))
     }
 }
 
 impl<'q> From<&'q Vec<u8>> for Param<'q> {
     fn from(v: &'q Vec<u8>) -> Self {
-        Self::Bytes(Some(v))
+        Self::Bytes(Some(Cow::Borrowed(v)))
+    }
+}
+
+impl From<Vec<u8>> for Param<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Bytes(Some(Cow::Owned(v)))
     }
 }
 
 impl<'q> From<&'q Option<Vec<u8>>> for Param<'q> {
     fn from(v: &'q Option<Vec<u8>>) -> Self {
-        Self::Bytes(v.as_deref())
+        Self::Bytes(v.as_deref().map(Cow::Borrowed))
     }
 }
 
@@ -256,7 +262,7 @@ where
         q = match p {
             Param::Int(v) => q.bind(*v),
             Param::Text(v) => q.bind(v.as_deref()),
-            Param::Bytes(v) => q.bind(*v),
+            Param::Bytes(v) => q.bind(v.as_deref()),
             Param::Bool(v) => q.bind(*v),
         };
     }

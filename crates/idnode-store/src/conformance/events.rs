@@ -12,10 +12,19 @@ const CHILD: i64 = 3;
 const INPUT: i64 = 4;
 const OUTPUT: i64 = 5;
 
+/// A well-formed hash ID standing for `name` (its bytes, zero-padded to a digest).
+pub(super) fn hash_id(name: &str) -> String {
+    let mut digest = [0u8; 32];
+    for (d, b) in digest.iter_mut().zip(name.bytes()) {
+        *d = b;
+    }
+    idnode_core::hash_id::hash_id(&digest)
+}
+
 pub(super) fn event(hash: &str, kind: &str, time: i64, keys: &[(i64, &str)]) -> NewEvent {
     NewEvent {
         index: 0,
-        hash: format!("ni:///sha-256;{hash}?ver=CBV2.0"),
+        hash: hash_id(hash),
         event_id: format!("urn:uuid:{hash}"),
         declares_error: false,
         event_type: kind.into(),
