@@ -284,16 +284,22 @@ pub(crate) async fn recursive_sql(
 ) -> anyhow::Result<()> {
     use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(database).await?;
+    // A step's other keys are in its event's row (`keys`, migration 0018). The generated
+    // genealogy has no transformationIDs, so the anchor does not look for the other events
+    // of one (the node's query does).
     let sql = "WITH RECURSIVE t(key) AS ( \
           SELECT $1::text COLLATE \"C\" \
           UNION \
-          SELECT b.key FROM t \
+          SELECT (k.v->>1) COLLATE \"C\" FROM t \
           JOIN epcis_keys a ON a.key = t.key AND a.role IN (2, 5, 9) \
-          JOIN epcis_keys b ON b.link = a.link AND b.role IN (3, 4, 7, 8)) \
-        SELECT a.key AS parent, b.key AS child, e.event_id FROM t \
+          JOIN epcis_events e ON e.id = a.event \
+          CROSS JOIN LATERAL json_array_elements(CAST(e.keys AS json)) AS k(v) \
+          WHERE CAST(k.v->>0 AS INTEGER) IN (3, 4, 7, 8)) \
+        SELECT a.key AS parent, k.v->>1 AS child, e.event_id FROM t \
         JOIN epcis_keys a ON a.key = t.key AND a.role IN (2, 5, 9) \
-        JOIN epcis_keys b ON b.link = a.link AND b.role IN (3, 4, 7, 8) \
-        JOIN epcis_events e ON e.id = b.event";
+        JOIN epcis_events e ON e.id = a.event \
+        CROSS JOIN LATERAL json_array_elements(CAST(e.keys AS json)) AS k(v) \
+        WHERE CAST(k.v->>0 AS INTEGER) IN (3, 4, 7, 8)";
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     for n in 0..requests {
         let (uri, key, size) = from.start(trees, n);

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use idnode_store::{CaptureRecord, NewEvent, Result};
-use idnode_store_sql::{hash_digest, Dialect as _, KeyRow};
+use idnode_store_sql::{hash_digest, keys_json, Dialect as _, KeyRow};
 use sqlx::PgConnection;
 
 use crate::copy::{copy_in, field, opt_field, try_copy};
@@ -68,12 +68,14 @@ pub(crate) async fn insert_events(
         }
         text.push('\t');
         field(&mut text, &e.body);
+        text.push('\t');
+        field(&mut text, &keys_json(e));
         text.push('\n');
     }
     let statement =
         "COPY epcis_events (id, owner, capture, hash, event_id, own_id, declares_error, \
                      event_type, event_time, record_time, action, biz_step, disposition, \
-                     read_point, biz_location, transformation_id, body) FROM STDIN";
+                     read_point, biz_location, transformation_id, body, keys) FROM STDIN";
     if try_copy(conn, statement, &text).await? {
         return Ok(assigned);
     }
@@ -85,14 +87,10 @@ pub(crate) async fn insert_keys(conn: &mut PgConnection, rows: &[KeyRow<'_>]) ->
     let mut text = String::with_capacity(rows.len() * 80);
     for r in rows {
         field(&mut text, r.key);
-        let _ = writeln!(text, "\t{}\t{}\t{}", r.role, r.event, r.link);
+        let _ = writeln!(text, "\t{}\t{}", r.role, r.event);
     }
-    copy_in(
-        conn,
-        "COPY epcis_keys (key, role, event, link) FROM STDIN",
-        &text,
-    )
-    .await
-    .map(|_| ())
-    .map_err(PgDialect::error)
+    copy_in(conn, "COPY epcis_keys (key, role, event) FROM STDIN", &text)
+        .await
+        .map(|_| ())
+        .map_err(PgDialect::error)
 }

@@ -39,6 +39,14 @@ impl Dialect for PgDialect {
         "::jsonb)))",
     );
 
+    fn event_keys(alias: &str) -> [String; 3] {
+        [
+            format!("json_array_elements(CAST({alias}.keys AS json)) AS k"),
+            "CAST(k.value->>0 AS BIGINT)".into(),
+            "k.value->>1".into(),
+        ]
+    }
+
     /// A server that is still starting is waited for up to 30 s; afterwards every call waits
     /// at most `acquire_timeout` for a connection.
     async fn open(url: &str, options: &StoreOptions) -> Result<Pools<Postgres>> {

@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use idnode_store::{CaptureRecord, NewEvent, Result, StoreError};
 
 use crate::events::Sql;
-use crate::sql::{Cols, Param, Stmt};
+use crate::sql::{Cols, Param};
 use crate::{Conn, Dialect};
 
-/// Events per multi-row insert (16 parameters each).
+/// Events per multi-row insert (17 parameters each).
 const EVENT_ROWS: usize = 400;
-/// Keys per multi-row insert (4 parameters each).
-const KEY_ROWS: usize = 1_500;
+/// Keys per multi-row insert (3 parameters each).
+const KEY_ROWS: usize = 2_000;
 
-/// One row of `epcis_keys`: an identifier key an event names, its role, the event and the
-/// link joining the sides of its step.
+/// One row of `epcis_keys`: an identifier key an event names, its role and the event.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyRow<'a> {
     /// The identifier key.
@@ -24,8 +23,12 @@ pub struct KeyRow<'a> {
     pub role: i64,
     /// The event's id.
     pub event: i64,
-    /// The event's link (see migration 0011).
-    pub link: i64,
+}
+
+/// An event's identifier keys as its row holds them (`keys`, migration 0018): a JSON array
+/// of `[role, key]`.
+pub fn keys_json(e: &NewEvent) -> String {
+    serde_json::to_string(&e.keys).unwrap_or_else(|_| "[]".into())
 }
 
 /// An event hash ID as the tables hold it: the 32 bytes of its digest (migration 0017).
@@ -60,14 +63,19 @@ pub async fn insert_events<D: Dialect>(
         .iter()
         .map(|e| hash_digest(&e.hash))
         .collect::<Result<Vec<_>>>()?;
-    for (chunk, digests) in events.chunks(EVENT_ROWS).zip(digests.chunks(EVENT_ROWS)) {
+    let keys: Vec<String> = events.iter().map(keys_json).collect();
+    for ((chunk, digests), keys) in events
+        .chunks(EVENT_ROWS)
+        .zip(digests.chunks(EVENT_ROWS))
+        .zip(keys.chunks(EVENT_ROWS))
+    {
         let mut q = Sql::new(
             "INSERT INTO epcis_events (owner, capture, hash, event_id, own_id, declares_error, \
              event_type, event_time, record_time, action, biz_step, disposition, read_point, \
-             biz_location, transformation_id, body) VALUES ",
+             biz_location, transformation_id, body, keys) VALUES ",
             D::NUMBERED,
         );
-        for (i, (e, digest)) in chunk.iter().zip(digests).enumerate() {
+        for (i, ((e, digest), keys)) in chunk.iter().zip(digests).zip(keys).enumerate() {
             if i > 0 {
                 q.push(", ");
             }
@@ -88,6 +96,7 @@ pub async fn insert_events<D: Dialect>(
                 Param::from(&e.biz_location),
                 Param::from(&e.transformation_id),
                 Param::from(e.body.as_str()),
+                Param::from(keys.as_str()),
             ]);
         }
         q.push(" ON CONFLICT DO NOTHING RETURNING id, hash, declares_error");
@@ -107,34 +116,27 @@ pub async fn insert_events<D: Dialect>(
         .collect())
 }
 
-/// The rows of `epcis_keys` for the inserted events, each with its link (see the migration).
-pub(crate) async fn key_rows<'e, D: Dialect>(
-    conn: &mut Conn<D>,
-    events: &'e [NewEvent],
-    ids: &[Option<i64>],
-) -> Result<Vec<KeyRow<'e>>> {
-    let mut rows = Vec::new();
-    for (e, id) in events.iter().zip(ids) {
-        let Some(id) = *id else { continue };
-        let link = match &e.transformation_id {
-            Some(tid) => link::<D>(conn, tid, id).await?,
-            None => id,
-        };
-        rows.extend(e.keys.iter().map(|(role, key)| KeyRow {
-            key,
-            role: *role,
-            event: id,
-            link,
-        }));
-    }
-    Ok(rows)
+/// The rows of `epcis_keys` for the inserted events.
+pub(crate) fn key_rows<'e>(events: &'e [NewEvent], ids: &[Option<i64>]) -> Vec<KeyRow<'e>> {
+    events
+        .iter()
+        .zip(ids)
+        .filter_map(|(e, id)| Some((e, (*id)?)))
+        .flat_map(|(e, event)| {
+            e.keys.iter().map(move |(role, key)| KeyRow {
+                key,
+                role: *role,
+                event,
+            })
+        })
+        .collect()
 }
 
 /// The portable insert of key rows (multi-row `INSERT`).
 pub async fn insert_keys<D: Dialect>(conn: &mut Conn<D>, rows: &[KeyRow<'_>]) -> Result<()> {
     for chunk in rows.chunks(KEY_ROWS) {
         let mut q = Sql::new(
-            "INSERT INTO epcis_keys (key, role, event, link) VALUES ",
+            "INSERT INTO epcis_keys (key, role, event) VALUES ",
             D::NUMBERED,
         );
         for (i, r) in chunk.iter().enumerate() {
@@ -145,31 +147,9 @@ pub async fn insert_keys<D: Dialect>(conn: &mut Conn<D>, rows: &[KeyRow<'_>]) ->
                 Param::from(r.key),
                 Param::from(r.role),
                 Param::from(r.event),
-                Param::from(r.link),
             ]);
         }
         q.stmt().execute::<D::DB>(conn).await.map_err(D::error)?;
     }
     Ok(())
-}
-
-/// The link of a transformationID: the first event that named it (waits for a concurrent
-/// capture naming it first to commit).
-async fn link<D: Dialect>(conn: &mut Conn<D>, tid: &str, id: i64) -> Result<i64> {
-    Stmt::new(
-        "INSERT INTO epcis_links (transformation_id, link) VALUES ($1, $2) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(tid)
-    .bind(id)
-    .execute::<D::DB>(conn)
-    .await
-    .map_err(D::error)?;
-    let row = Stmt::new("SELECT link FROM epcis_links WHERE transformation_id = $1")
-        .bind(tid)
-        .optional::<D::DB>(conn)
-        .await
-        .map_err(D::error)?
-        .ok_or_else(|| StoreError::Corrupt(format!("no link for {tid}")))?;
-    Cols::<D::DB>(&row).int("link")
 }

@@ -106,7 +106,7 @@ impl<D: Dialect> SqlStore<D> {
                 CaptureState::Failed
             };
         }
-        let keys = crate::capture::key_rows::<D>(&mut tx, &capture.events, &ids).await?;
+        let keys = crate::capture::key_rows(&capture.events, &ids);
         D::insert_keys(&mut tx, &keys).await?;
         Stmt::new(
             "UPDATE epcis_captures SET state = $1, stored = $2, not_stored = $3 WHERE id = $4",
@@ -187,66 +187,56 @@ impl<D: Dialect> SqlStore<D> {
         to_roles: &[i64],
     ) -> Result<Vec<TraceLink>> {
         let mut out = Vec::new();
-        // One statement for the whole frontier: its keys as one JSON parameter.
+        // One statement for the whole frontier: its keys as one JSON parameter. `f`: the
+        // frontier's rows of epcis_keys; `g`: each with the events of its step, its own event
+        // and, when that event has a transformationID, every other event with the same one
+        // (which joins inputs and outputs captured apart); then each such event's keys.
         let list = serde_json::to_string(keys).unwrap_or_default();
-        // The event naming the frontier key is looked up only when it is another one (a
-        // transformationID joins two): otherwise it is `e`.
+        let [keys_from, k_role, k_key] = D::event_keys("e");
         let mut q = Sql::new(
-            &format!(
-                "SELECT a.key AS from_key, a.role AS from_role, b.key AS to_key, \
-                 b.role AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action, \
-                 e.owner, e.biz_step, e.transformation_id AS tid, {} AS usable, \
-                 ea.id AS from_event, ea.owner AS from_owner, ea.biz_step AS from_step, \
-                 CASE WHEN ea.id IS NULL THEN 1 ELSE {} END AS from_usable \
-                 FROM epcis_keys a JOIN epcis_keys b ON b.link = a.link AND b.role IN ",
-                usable("e"),
-                usable("ea")
-            ),
+            "WITH f AS (SELECT a.key, a.role, a.event FROM epcis_keys a WHERE a.key ",
             D::NUMBERED,
-        );
-        q.list(to_roles.iter().copied());
-        q.push(
-            " JOIN epcis_events e ON e.id = b.event \
-             LEFT JOIN epcis_events ea ON ea.id = a.event AND a.event <> b.event WHERE a.key ",
         );
         q.push(D::JSON_LIST.0)
             .param(list.as_str())
             .push(D::JSON_LIST.1);
         q.push(" AND a.role IN ");
         q.list(from_roles.iter().copied());
+        q.push(&format!(
+            "), g AS (SELECT f.key, f.role, f.event AS from_id, f.event AS to_id FROM f \
+             UNION ALL SELECT f.key, f.role, f.event, o.id FROM f \
+             JOIN epcis_events t ON t.id = f.event \
+             JOIN epcis_events o ON o.transformation_id = t.transformation_id AND o.id <> t.id) \
+             SELECT g.key AS from_key, g.role AS from_role, {k_key} AS to_key, \
+             {k_role} AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action, \
+             e.owner, e.biz_step, e.transformation_id AS tid, {} AS usable, \
+             ea.id AS from_event, ea.owner AS from_owner, ea.biz_step AS from_step, \
+             {} AS from_usable \
+             FROM g JOIN epcis_events ea ON ea.id = g.from_id \
+             JOIN epcis_events e ON e.id = g.to_id, {keys_from} WHERE {k_role} IN ",
+            usable("e"),
+            usable("ea")
+        ));
+        q.list(to_roles.iter().copied());
         for row in &self.all(q.stmt()).await? {
             let c = Cols::<D::DB>(row);
-            let event = c.int("id")?;
-            let owner = c.int("owner")?;
-            let biz_step = c.opt_string("biz_step")?;
-            let usable = c.int("usable")? == 1;
-            let other = c.opt_int("from_event")?;
             out.push(TraceLink {
                 from: c.string("from_key")?,
                 from_role: c.int("from_role")?,
                 to: c.string("to_key")?,
                 to_role: c.int("to_role")?,
-                event,
+                event: c.int("id")?,
                 event_id: c.string("event_id")?,
                 event_type: c.string("event_type")?,
                 event_time: c.int("event_time")?,
                 action: c.opt_string("action")?,
-                from_event: other.unwrap_or(event),
-                from_owner: match other {
-                    Some(_) => c.int("from_owner")?,
-                    None => owner,
-                },
-                from_biz_step: match other {
-                    Some(_) => c.opt_string("from_step")?,
-                    None => biz_step.clone(),
-                },
-                from_usable: match other {
-                    Some(_) => c.int("from_usable")? == 1,
-                    None => usable,
-                },
-                owner,
-                biz_step,
-                usable,
+                from_event: c.int("from_event")?,
+                from_owner: c.int("from_owner")?,
+                from_biz_step: c.opt_string("from_step")?,
+                from_usable: c.int("from_usable")? == 1,
+                owner: c.int("owner")?,
+                biz_step: c.opt_string("biz_step")?,
+                usable: c.int("usable")? == 1,
                 // Events joined by a transformationID share it.
                 transformation_id: c.opt_string("tid")?,
             });

@@ -36,7 +36,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 
 use crate::sql::{Cols, Sql, Stmt};
-pub use capture::{hash_digest, insert_events, insert_keys, KeyRow};
+pub use capture::{hash_digest, insert_events, insert_keys, keys_json, KeyRow};
 
 /// A connection of a dialect's database.
 pub type Conn<D> = <<D as Dialect>::DB as Database>::Connection;
@@ -105,6 +105,11 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// `column <before> $n <after>` true for the strings listed: a long list as one
     /// parameter, so a statement is planned once whatever the list's length.
     const JSON_LIST: (&'static str, &'static str);
+
+    /// The identifier keys of the event `alias` (its `keys` column, a JSON array of
+    /// `[role, key]`): a FROM item to follow a comma, and the expressions of one key's role
+    /// and key in it.
+    fn event_keys(alias: &str) -> [String; 3];
 
     /// Opens the database at `url` and applies pending migrations.
     fn open(

@@ -59,6 +59,14 @@ impl Dialect for SqliteDialect {
     const NUMBERED: bool = false;
     const JSON_LIST: (&'static str, &'static str) = ("IN (SELECT value FROM json_each(", "))");
 
+    fn event_keys(alias: &str) -> [String; 3] {
+        [
+            format!("json_each({alias}.keys) AS k"),
+            "CAST(json_extract(k.value, '$[0]') AS INTEGER)".into(),
+            "json_extract(k.value, '$[1]')".into(),
+        ]
+    }
+
     /// Readers wait `acquire_timeout` for a connection; writers queue for the single writer
     /// connection up to 30 s, since a busy writer is not an unavailable database.
     async fn open(url: &str, options: &StoreOptions) -> Result<Pools<Sqlite>> {
