@@ -230,19 +230,24 @@ fn vocabulary_problems(
     at: (&str, usize),
     problems: &mut Vec<Problem>,
 ) {
-    let (index, base) = match at {
-        (_, usize::MAX) => (None, String::new()),
-        (list, i) => (Some(i), format!("{list}/{i}")),
+    let (list, index) = match at {
+        (_, usize::MAX) => ("", None),
+        (list, i) => (list, Some(i)),
     };
-    let mut check = |pointer: String, value: &Value, term: Term| {
+    // The pointer is written only for a fault: most events have none.
+    let mut check = |pointer: &dyn Fn() -> String, value: &Value, term: Term| {
         let Some(s) = value.as_str() else { return };
         if let Some(why) = vocabulary_fault(s, term, ns) {
-            problems.push(Problem::at(index, &pointer, &why));
+            let at = match index {
+                Some(i) => format!("{list}/{i}{}", pointer()),
+                None => pointer(),
+            };
+            problems.push(Problem::at(index, &at, &why));
         }
     };
     for (field, term) in VOCABULARY_FIELDS {
         if let Some(v) = event.get(field) {
-            check(format!("{base}/{field}"), v, term);
+            check(&|| format!("/{field}"), v, term);
         }
     }
     let typed = [
@@ -259,12 +264,13 @@ fn vocabulary_problems(
             .enumerate()
         {
             if let Some(t) = item.get("type") {
-                check(format!("{base}/{list}/{k}/type"), t, term);
+                check(&|| format!("/{list}/{k}/type"), t, term);
             }
         }
     }
+    let persistent = event.get("persistentDisposition");
     for key in ["set", "unset"] {
-        let values = event.pointer(&format!("/persistentDisposition/{key}"));
+        let values = persistent.and_then(|p| p.get(key));
         for (k, v) in values
             .and_then(Value::as_array)
             .into_iter()
@@ -272,7 +278,7 @@ fn vocabulary_problems(
             .enumerate()
         {
             check(
-                format!("{base}/persistentDisposition/{key}/{k}"),
+                &|| format!("/persistentDisposition/{key}/{k}"),
                 v,
                 Term::Disposition,
             );

@@ -7,13 +7,11 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use idnode_store::{CaptureRecord, NewEvent, Result};
-use idnode_store_sql::{hash_digest, keys_json, Dialect as _, KeyRow};
+use idnode_store_sql::{hash_hex, keys_json, Dialect as _, KeyRow};
 use sqlx::PgConnection;
 
 use crate::copy::{copy_in, field, opt_field, try_copy};
 use crate::PgDialect;
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// See the module documentation.
 pub(crate) async fn insert_events(
@@ -40,20 +38,24 @@ pub(crate) async fn insert_events(
         .iter()
         .map(|f| if *f { ids.next() } else { None })
         .collect();
-    let mut text = String::with_capacity(events.len() * 400);
+    // Checked before the COPY starts: a hash ID the table cannot hold fails the capture.
+    let hexes = events
+        .iter()
+        .map(|e| hash_hex(&e.hash))
+        .collect::<Result<Vec<_>>>()?;
     let head = format!("\t{}\t{}\t", job.owner, job.id);
-    for (e, id) in events.iter().zip(&assigned) {
-        let Some(id) = id else { continue };
-        let _ = write!(text, "{id}{head}\\\\x");
-        for b in hash_digest(&e.hash)? {
-            text.push(char::from(HEX[usize::from(b >> 4)]));
-            text.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        text.push('\t');
-        field(&mut text, &e.event_id);
+    let rows: Vec<(&NewEvent, i64, &str)> = events
+        .iter()
+        .zip(&assigned)
+        .zip(hexes)
+        .filter_map(|((e, id), hex)| Some((e, (*id)?, hex)))
+        .collect();
+    let write = |text: &mut String, (e, id, hex): (&NewEvent, i64, &str)| {
+        let _ = write!(text, "{id}{head}\\\\x{hex}\t");
+        field(text, &e.event_id);
         text.push_str(if e.event_id == e.hash { "\t0" } else { "\t1" });
         text.push_str(if e.declares_error { "\t1\t" } else { "\t0\t" });
-        field(&mut text, &e.event_type);
+        field(text, &e.event_type);
         let _ = write!(text, "\t{}\t{now}", e.event_time);
         for v in [
             &e.action,
@@ -64,19 +66,19 @@ pub(crate) async fn insert_events(
             &e.transformation_id,
         ] {
             text.push('\t');
-            opt_field(&mut text, v.as_deref());
+            opt_field(text, v.as_deref());
         }
         text.push('\t');
-        field(&mut text, &e.body);
+        field(text, &e.body);
         text.push('\t');
-        field(&mut text, &keys_json(e));
+        field(text, &keys_json(e));
         text.push('\n');
-    }
+    };
     let statement =
         "COPY epcis_events (id, owner, capture, hash, event_id, own_id, declares_error, \
                      event_type, event_time, record_time, action, biz_step, disposition, \
                      read_point, biz_location, transformation_id, body, keys) FROM STDIN";
-    if try_copy(conn, statement, &text).await? {
+    if try_copy(conn, statement, rows, write).await? {
         return Ok(assigned);
     }
     idnode_store_sql::insert_events::<PgDialect>(conn, job, events, now).await
@@ -84,13 +86,17 @@ pub(crate) async fn insert_events(
 
 /// The key rows by one COPY (they cannot conflict: their events are new).
 pub(crate) async fn insert_keys(conn: &mut PgConnection, rows: &[KeyRow<'_>]) -> Result<()> {
-    let mut text = String::with_capacity(rows.len() * 80);
-    for r in rows {
-        field(&mut text, r.key);
+    let write = |text: &mut String, r: &KeyRow<'_>| {
+        field(text, r.key);
         let _ = writeln!(text, "\t{}\t{}", r.role, r.event);
-    }
-    copy_in(conn, "COPY epcis_keys (key, role, event) FROM STDIN", &text)
-        .await
-        .map(|_| ())
-        .map_err(PgDialect::error)
+    };
+    copy_in(
+        conn,
+        "COPY epcis_keys (key, role, event) FROM STDIN",
+        rows,
+        write,
+    )
+    .await
+    .map(|_| ())
+    .map_err(PgDialect::error)
 }

@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use idnode_store::{CaptureRecord, NewEvent, Result, StoreError, StoreOptions};
-use idnode_store_sql::{existing, Creates, Dialect, HistoryRow, KeyRow, Pools, SqlStore};
+use idnode_store_sql::{
+    existing, Creates, Dialect, HistoryRow, KeyRow, NewHandle, Pools, SqlStore,
+};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, Postgres};
 
@@ -111,19 +113,18 @@ impl Dialect for PgDialect {
         c: Creates<'_>,
     ) -> Result<Vec<(usize, String)>> {
         let Creates { rows, now, doomed } = c;
-        let mut text = String::with_capacity(rows.len() * 160);
         let tail = format!("\t1\t{now}\t{now}\n");
-        for r in rows {
-            copy::field(&mut text, &r.folded);
+        let write = |text: &mut String, r: &NewHandle<'_>| {
+            copy::field(text, &r.folded);
             text.push('\t');
-            copy::field(&mut text, r.handle);
+            copy::field(text, r.handle);
             text.push('\t');
-            copy::field(&mut text, &r.vals);
+            copy::field(text, &r.vals);
             text.push_str(&tail);
-        }
+        };
         let statement =
             "COPY handles (folded, handle, vals, version, created_at, updated_at) FROM STDIN";
-        if !doomed && copy::try_copy(conn, statement, &text).await? {
+        if !doomed && copy::try_copy(conn, statement, rows, write).await? {
             return Ok(Vec::new());
         }
         let (folded, handles, vals): (Vec<&str>, Vec<&str>, Vec<&str>) = rows
@@ -168,26 +169,26 @@ impl Dialect for PgDialect {
         now: i64,
         rows: &[HistoryRow<'_>],
     ) -> Result<()> {
-        let mut text = String::with_capacity(rows.len() * 64);
         let at = now.to_string();
-        for h in rows {
-            copy::field(&mut text, h.handle);
+        let write = |text: &mut String, h: &HistoryRow<'_>| {
+            copy::field(text, h.handle);
             text.push('\t');
             text.push_str(h.action.as_str());
             text.push('\t');
-            copy::field(&mut text, actor);
+            copy::field(text, actor);
             text.push('\t');
             text.push_str(&at);
             text.push('\t');
-            copy::opt_field(&mut text, h.before.as_deref());
+            copy::opt_field(text, h.before.as_deref());
             text.push('\t');
-            copy::opt_field(&mut text, h.after.as_deref());
+            copy::opt_field(text, h.after.as_deref());
             text.push('\n');
-        }
+        };
         copy::copy_in(
             conn,
             "COPY history (handle, action, actor, at, vals_before, vals_after) FROM STDIN",
-            &text,
+            rows,
+            write,
         )
         .await
         .map(|_| ())

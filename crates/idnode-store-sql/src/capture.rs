@@ -33,8 +33,16 @@ pub fn keys_json(e: &NewEvent) -> String {
 
 /// An event hash ID as the tables hold it: the 32 bytes of its digest (migration 0017).
 pub fn hash_digest(id: &str) -> Result<[u8; 32]> {
-    idnode_core::hash_id::hash_id_digest(id)
-        .ok_or_else(|| StoreError::Corrupt(format!("'{id}' is not an event hash ID")))
+    idnode_core::hash_id::hash_id_digest(id).ok_or_else(|| not_a_hash_id(id))
+}
+
+/// The 64 hex digits of the digest of an event hash ID (as `COPY` writes it).
+pub fn hash_hex(id: &str) -> Result<&str> {
+    idnode_core::hash_id::hash_id_hex(id).ok_or_else(|| not_a_hash_id(id))
+}
+
+fn not_a_hash_id(id: &str) -> StoreError {
+    StoreError::Corrupt(format!("'{id}' is not an event hash ID"))
 }
 
 /// An event hash ID from the 32 bytes the tables hold.
