@@ -4,7 +4,8 @@
 # - capture: TREES generated genealogies (11,110 events each; `idnode-loadtest
 #   epcis-generate`) posted to /epcis/capture as documents of 10,000 events, two in flight,
 #   beside `\copy` of the same events as rows (type, time, action, bizStep, the event's
-#   JSON) into a table with a primary key, on the same cluster;
+#   JSON) into a table with a primary key, on the same cluster; and, to split the cost,
+#   the rows the capture wrote replayed by `\copy` into an empty copy of the schema;
 # - trace: TRACES traces back from tree roots (each answer checked to hold all 11,111
 #   nodes), then from gears (111 nodes each), through GET /epcis/trace, beside one
 #   hand-written recursive SQL query per trace over the same tables (the reachable edges
@@ -52,9 +53,26 @@ psql_ -c "\\copy anchor_events (event_type, event_time, action, biz_step, body) 
 T1=$(now)
 ROWS=$(psql_ -c "SELECT count(*) FROM anchor_events")
 COPY=$(python3 -c "print(f'{$ROWS/($T1-$T0):.0f}')")
+# What PostgreSQL alone takes to write what the capture wrote: the node's own rows of
+# epcis_events and epcis_keys, copied out and COPYed into an empty database with the same
+# schema (migrated by idnode), on the same cluster. Not a target: it splits the capture's
+# cost between the node and its tables.
+psql_ -c "\\copy epcis_captures TO '$W/captures.copy'"
+psql_ -c "\\copy (SELECT * FROM epcis_events ORDER BY id) TO '$W/events.copy'"
+psql_ -c "\\copy epcis_keys TO '$W/keys.copy'"
+as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres replay
+"$IDNODE" --database-url "postgres://postgres@127.0.0.1:$PGPORT/replay" init --node-prefix 88.118 >/dev/null 2>&1
+replay_() { as_pg psql -h 127.0.0.1 -p $PGPORT -U postgres -d replay -qtA "$@"; }
+replay_ -c "\\copy epcis_captures FROM '$W/captures.copy'"
+T2=$(now)
+replay_ -c "\\copy epcis_events FROM '$W/events.copy'"
+replay_ -c "\\copy epcis_keys FROM '$W/keys.copy'"
+T3=$(now)
+REPLAY=$(python3 -c "print(f'{$ROWS/($T3-$T2):.0f}')")
 echo "capture (/epcis/capture, 2 documents in flight): $CAP events/s"
 echo "anchor \\copy of the same $ROWS events as rows:   $COPY rows/s"
 echo "ratio capture / \\copy: $(python3 -c "print(f'{$CAP/$COPY:.3f}')") (target >= 0.3)"
+echo "the node's own rows (events and keys) replayed by \\copy: $REPLAY events/s, $(python3 -c "print(f'{$REPLAY/$COPY:.3f}')") of the anchor; capture is $(python3 -c "print(f'{$CAP/$REPLAY:.3f}')") of it"
 psql_ -c "VACUUM ANALYZE"
 p99() { echo "$1" | awk '{for(i=1;i<=NF;i++) if($i=="p99") print $(i+1)}'; }
 R0=$(rss_kib)

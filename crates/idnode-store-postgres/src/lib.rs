@@ -36,10 +36,8 @@ impl Dialect for PgDialect {
                                  VALUES (1, convert_to(repeat('x', CAST($1 AS INTEGER)), 'UTF8')) \
                                  ON CONFLICT (id) DO UPDATE SET pad = excluded.pad";
     const NUMBERED: bool = true;
-    const JSON_LIST: (&'static str, &'static str) = (
-        "= ANY(ARRAY(SELECT jsonb_array_elements_text(",
-        "::jsonb)))",
-    );
+    const JSON_TABLE: (&'static str, &'static str) =
+        ("jsonb_array_elements_text(", "::jsonb) AS q(value)");
 
     fn event_keys(alias: &str) -> [String; 3] {
         [

@@ -194,13 +194,13 @@ impl<D: Dialect> SqlStore<D> {
         let list = serde_json::to_string(keys).unwrap_or_default();
         let [keys_from, k_role, k_key] = D::event_keys("e");
         let mut q = Sql::new(
-            "WITH f AS (SELECT a.key, a.role, a.event FROM epcis_keys a WHERE a.key ",
+            "WITH f AS (SELECT a.key, a.role, a.event FROM ",
             D::NUMBERED,
         );
-        q.push(D::JSON_LIST.0)
+        q.push(D::JSON_TABLE.0)
             .param(list.as_str())
-            .push(D::JSON_LIST.1);
-        q.push(" AND a.role IN ");
+            .push(D::JSON_TABLE.1);
+        q.push(" JOIN epcis_keys a ON a.key = q.value WHERE a.role IN ");
         q.list(from_roles.iter().copied());
         q.push(&format!(
             "), g AS (SELECT f.key, f.role, f.event AS from_id, f.event AS to_id FROM f \

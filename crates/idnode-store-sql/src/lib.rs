@@ -101,10 +101,11 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// placeholder up by name for every bind, which makes a 4,000-item list cost quadratic
     /// time; a profile of bulk registration found a quarter of the node's time there).
     const NUMBERED: bool;
-    /// SQL around one text parameter holding a JSON array of strings that makes
-    /// `column <before> $n <after>` true for the strings listed: a long list as one
-    /// parameter, so a statement is planned once whatever the list's length.
-    const JSON_LIST: (&'static str, &'static str);
+    /// SQL around one text parameter holding a JSON array of strings that lists them as
+    /// a table `q` with one column, `value`: to join a long list by an index that rechecks
+    /// its rows (PostgreSQL's hash index rechecks each row against the whole of an
+    /// `= ANY(…)` array, quadratic for a trace's frontier).
+    const JSON_TABLE: (&'static str, &'static str);
 
     /// The identifier keys of the event `alias` (its `keys` column, a JSON array of
     /// `[role, key]`): a FROM item to follow a comma, and the expressions of one key's role

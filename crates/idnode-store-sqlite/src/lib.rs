@@ -57,7 +57,7 @@ impl Dialect for SqliteDialect {
     const PROBE: &'static str = "INSERT INTO space_probe (id, pad) VALUES (1, randomblob($1)) \
                                  ON CONFLICT (id) DO UPDATE SET pad = excluded.pad";
     const NUMBERED: bool = false;
-    const JSON_LIST: (&'static str, &'static str) = ("IN (SELECT value FROM json_each(", "))");
+    const JSON_TABLE: (&'static str, &'static str) = ("json_each(", ") AS q");
 
     fn event_keys(alias: &str) -> [String; 3] {
         [
