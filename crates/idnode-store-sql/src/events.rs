@@ -211,7 +211,7 @@ impl<D: Dialect> SqlStore<D> {
              {k_role} AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action, \
              e.owner, e.biz_step, e.transformation_id AS tid, {} AS usable, \
              ea.id AS from_event, ea.owner AS from_owner, ea.biz_step AS from_step, \
-             {} AS from_usable \
+             CASE WHEN ea.id = e.id THEN NULL ELSE {} END AS from_usable \
              FROM g JOIN epcis_events ea ON ea.id = g.from_id \
              JOIN epcis_events e ON e.id = g.to_id, {keys_from} WHERE {k_role} IN ",
             usable("e"),
@@ -220,6 +220,7 @@ impl<D: Dialect> SqlStore<D> {
         q.list(to_roles.iter().copied());
         for row in &self.all(q.stmt()).await? {
             let c = Cols::<D::DB>(row);
+            let usable = c.int("usable")? == 1;
             out.push(TraceLink {
                 from: c.string("from_key")?,
                 from_role: c.int("from_role")?,
@@ -233,10 +234,11 @@ impl<D: Dialect> SqlStore<D> {
                 from_event: c.int("from_event")?,
                 from_owner: c.int("from_owner")?,
                 from_biz_step: c.opt_string("from_step")?,
-                from_usable: c.int("from_usable")? == 1,
+                // NULL when the step is one event (its usability was computed once).
+                from_usable: c.opt_int("from_usable")?.map_or(usable, |u| u == 1),
                 owner: c.int("owner")?,
                 biz_step: c.opt_string("biz_step")?,
-                usable: c.int("usable")? == 1,
+                usable,
                 // Events joined by a transformationID share it.
                 transformation_id: c.opt_string("tid")?,
             });
