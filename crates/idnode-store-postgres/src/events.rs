@@ -53,7 +53,7 @@ pub(crate) async fn insert_events(
     let write = |text: &mut String, (e, id, hex): (&NewEvent, i64, &str)| {
         let _ = write!(text, "{id}{head}\\\\x{hex}\t");
         field(text, &e.event_id);
-        text.push_str(if e.event_id == e.hash { "\t0" } else { "\t1" });
+        text.push_str(if e.has_own_id() { "\t1" } else { "\t0" });
         text.push_str(if e.declares_error { "\t1\t" } else { "\t0\t" });
         field(text, &e.event_type);
         let _ = write!(text, "\t{}\t{now}", e.event_time);

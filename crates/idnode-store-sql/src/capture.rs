@@ -92,7 +92,7 @@ pub async fn insert_events<D: Dialect>(
                 Param::from(job.id),
                 Param::from(&digest[..]),
                 Param::from(e.event_id.as_str()),
-                Param::from(i64::from(e.event_id != e.hash)),
+                Param::from(i64::from(e.has_own_id())),
                 Param::from(i64::from(e.declares_error)),
                 Param::from(e.event_type.as_str()),
                 Param::from(e.event_time),

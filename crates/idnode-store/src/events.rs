@@ -41,6 +41,13 @@ pub struct NewEvent {
     pub keys: Vec<(i64, String)>,
 }
 
+impl NewEvent {
+    /// Whether its eventID is its own, not its hash ID (`own_id` in the tables).
+    pub fn has_own_id(&self) -> bool {
+        self.event_id != self.hash
+    }
+}
+
 /// A capture to store in one transaction.
 #[derive(Clone, Debug)]
 pub struct NewCapture {

@@ -131,7 +131,7 @@ pub struct Traceability {
     /// Trace links held in memory.
     links: links::LinkCache,
     /// Permits for the CPU-heavy check of a capture, one per core this process may run on.
-    checks: Arc<tokio::sync::Semaphore>,
+    checks: tokio::sync::Semaphore,
 }
 
 impl Traceability {
@@ -153,9 +153,9 @@ impl Traceability {
             limits,
             captured: tokio::sync::broadcast::channel(1024).0,
             links,
-            checks: Arc::new(tokio::sync::Semaphore::new(
+            checks: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, usize::from),
-            )),
+            ),
         }
     }
 
