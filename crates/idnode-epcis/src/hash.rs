@@ -281,13 +281,18 @@ pub fn event_hash(event: &Value, ns: &Namespaces) -> String {
     idnode_core::hash_id::hash_id(d.as_ref())
 }
 
-/// `fields` in `order` (absent or empty ones left out).
+/// `fields` in `order` (absent or empty ones left out). The event's few fields are placed
+/// in the order, rather than each name of the order looked up among them.
 fn ordered(fields: &Map<String, Value>, order: Order, ns: &Namespaces) -> String {
+    let mut present: Vec<(usize, &Value)> = fields
+        .iter()
+        .filter_map(|(k, v)| Some((order.iter().position(|(name, _)| name == k)?, v)))
+        .collect();
+    present.sort_unstable_by_key(|(at, _)| *at);
     let mut out = String::new();
-    for (name, child) in order {
-        if let Some(v) = fields.get(*name) {
-            out.push_str(&field(name, v, *child, ns));
-        }
+    for (at, v) in present {
+        let (name, child) = order[at];
+        out.push_str(&field(name, v, child, ns));
     }
     out
 }
@@ -318,14 +323,14 @@ fn under(name: &str, body: &str) -> String {
     if body.is_empty() {
         String::new()
     } else {
-        format!("{name}{body}")
+        concat(&[name, body])
     }
 }
 
 /// An object written as its fields in `order`, then its extensions.
 fn object(v: &Value, order: Order, ns: &Namespaces) -> String {
     v.as_object()
-        .map(|o| format!("{}{}", ordered(o, order, ns), extensions(o, order, ns)))
+        .map(|o| ordered(o, order, ns) + &extensions(o, order, ns))
         .unwrap_or_default()
 }
 
@@ -375,8 +380,16 @@ fn pair(name: &str, value: &str) -> String {
     if value.is_empty() {
         String::new()
     } else {
-        format!("{name}={value}")
+        concat(&[name, "=", value])
     }
+}
+
+/// `parts` joined, in one allocation (the pre-hash string is built of many small pieces:
+/// `format!` for each took a third of the hash's time).
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| out.push_str(p));
+    out
 }
 
 /// Fields outside the canonical order (extensions, `ilmd`), each `{iri}name=value` or
@@ -431,11 +444,20 @@ fn scalar(v: &Value) -> String {
 /// [`canonical_value`].
 fn value(name: &str, v: &Value, term: Term, ns: &Namespaces) -> String {
     let text = scalar(v);
-    let lower = name.to_ascii_lowercase();
-    if lower.contains("time") && !lower.contains("offset") {
+    if names_a_time(name) {
         return timestamp(&text).unwrap_or(text);
     }
     term_value(term, &text, ns)
+}
+
+/// Whether a field named `name` holds a timestamp: `…time…` but not `…offset…`, in any case.
+fn names_a_time(name: &str) -> bool {
+    let has = |word: &str| {
+        name.as_bytes()
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    has("time") && !has("offset")
 }
 
 /// A value from vocabulary `term` normalised: a bare standard term as its URI, anything
