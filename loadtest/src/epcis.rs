@@ -284,7 +284,8 @@ pub(crate) async fn recursive_sql(
 ) -> anyhow::Result<()> {
     use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(database).await?;
-    // A step's other keys are in its event's row (`keys`, migration 0018). The generated
+    // A step's other keys are in its event's row (`keys`, migration 0018); an event without
+    // an eventID of its own is named by its hash ID (migration 0019). The generated
     // genealogy has no transformationIDs, so the anchor does not look for the other events
     // of one (the node's query does).
     let sql = "WITH RECURSIVE t(key) AS ( \
@@ -295,7 +296,8 @@ pub(crate) async fn recursive_sql(
           JOIN epcis_events e ON e.id = a.event \
           CROSS JOIN LATERAL json_array_elements(CAST(e.keys AS json)) AS k(v) \
           WHERE CAST(k.v->>0 AS INTEGER) IN (3, 4, 7, 8)) \
-        SELECT a.key AS parent, k.v->>1 AS child, e.event_id FROM t \
+        SELECT a.key AS parent, k.v->>1 AS child, CASE WHEN e.event_id = '' THEN \
+          'ni:///sha-256;' || encode(e.hash, 'hex') || '?ver=CBV2.0' ELSE e.event_id END FROM t \
         JOIN epcis_keys a ON a.key = t.key AND a.role IN (2, 5, 9) \
         JOIN epcis_events e ON e.id = a.event \
         CROSS JOIN LATERAL json_array_elements(CAST(e.keys AS json)) AS k(v) \

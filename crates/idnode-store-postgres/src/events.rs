@@ -52,8 +52,7 @@ pub(crate) async fn insert_events(
         .collect();
     let write = |text: &mut String, (e, id, hex): (&NewEvent, i64, &str)| {
         let _ = write!(text, "{id}{head}\\\\x{hex}\t");
-        field(text, &e.event_id);
-        text.push_str(if e.has_own_id() { "\t1" } else { "\t0" });
+        field(text, e.stored_event_id());
         text.push_str(if e.declares_error { "\t1\t" } else { "\t0\t" });
         field(text, &e.event_type);
         let _ = write!(text, "\t{}\t{now}", e.event_time);
@@ -74,8 +73,7 @@ pub(crate) async fn insert_events(
         field(text, &keys_json(e));
         text.push('\n');
     };
-    let statement =
-        "COPY epcis_events (id, owner, capture, hash, event_id, own_id, declares_error, \
+    let statement = "COPY epcis_events (id, owner, capture, hash, event_id, declares_error, \
                      event_type, event_time, record_time, action, biz_step, disposition, \
                      read_point, biz_location, transformation_id, body, keys) FROM STDIN";
     if try_copy(conn, statement, rows, write).await? {

@@ -47,6 +47,14 @@ impl Dialect for PgDialect {
         ]
     }
 
+    fn event_id(alias: &str) -> String {
+        format!(
+            "(CASE WHEN {alias}.event_id = '' THEN CAST('ni:///sha-256;' || \
+             encode({alias}.hash, 'hex') || '?ver=CBV2.0' AS TEXT) COLLATE \"C\" \
+             ELSE {alias}.event_id END)"
+        )
+    }
+
     /// A server that is still starting is waited for up to 30 s; afterwards every call waits
     /// at most `acquire_timeout` for a connection.
     async fn open(url: &str, options: &StoreOptions) -> Result<Pools<Postgres>> {

@@ -9,7 +9,7 @@ use crate::events::Sql;
 use crate::sql::{Cols, Param};
 use crate::{Conn, Dialect};
 
-/// Events per multi-row insert (17 parameters each).
+/// Events per multi-row insert (16 parameters each).
 const EVENT_ROWS: usize = 400;
 /// Keys per multi-row insert (3 parameters each).
 const KEY_ROWS: usize = 2_000;
@@ -78,7 +78,7 @@ pub async fn insert_events<D: Dialect>(
         .zip(keys.chunks(EVENT_ROWS))
     {
         let mut q = Sql::new(
-            "INSERT INTO epcis_events (owner, capture, hash, event_id, own_id, declares_error, \
+            "INSERT INTO epcis_events (owner, capture, hash, event_id, declares_error, \
              event_type, event_time, record_time, action, biz_step, disposition, read_point, \
              biz_location, transformation_id, body, keys) VALUES ",
             D::NUMBERED,
@@ -91,8 +91,7 @@ pub async fn insert_events<D: Dialect>(
                 Param::from(job.owner),
                 Param::from(job.id),
                 Param::from(&digest[..]),
-                Param::from(e.event_id.as_str()),
-                Param::from(i64::from(e.has_own_id())),
+                Param::from(e.stored_event_id()),
                 Param::from(i64::from(e.declares_error)),
                 Param::from(e.event_type.as_str()),
                 Param::from(e.event_time),

@@ -208,14 +208,14 @@ impl<D: Dialect> SqlStore<D> {
              JOIN epcis_events t ON t.id = f.event \
              JOIN epcis_events o ON o.transformation_id = t.transformation_id AND o.id <> t.id) \
              SELECT g.key AS from_key, g.role AS from_role, {k_key} AS to_key, \
-             {k_role} AS to_role, e.id, e.event_id, e.event_type, e.event_time, e.action, \
+             {k_role} AS to_role, e.id, e.event_id, e.hash, e.event_type, e.event_time, e.action, \
              e.owner, e.biz_step, e.transformation_id AS tid, {} AS usable, \
              ea.id AS from_event, ea.owner AS from_owner, ea.biz_step AS from_step, \
              CASE WHEN ea.id = e.id THEN NULL ELSE {} END AS from_usable \
              FROM g JOIN epcis_events ea ON ea.id = g.from_id \
              JOIN epcis_events e ON e.id = g.to_id, {keys_from} WHERE {k_role} IN ",
-            usable("e"),
-            usable("ea")
+            usable::<D>("e"),
+            usable::<D>("ea")
         ));
         q.list(to_roles.iter().copied());
         for row in &self.all(q.stmt()).await? {
@@ -227,7 +227,7 @@ impl<D: Dialect> SqlStore<D> {
                 to: c.string("to_key")?,
                 to_role: c.int("to_role")?,
                 event: c.int("id")?,
-                event_id: c.string("event_id")?,
+                event_id: event_id(&c)?,
                 event_type: c.string("event_type")?,
                 event_time: c.int("event_time")?,
                 action: c.opt_string("action")?,
@@ -298,12 +298,25 @@ async fn insert_job<D: Dialect>(
 
 /// `1` for an event of `alias` that counts (declares no error and no error was declared
 /// about it by its owner), `0` otherwise.
-fn usable(alias: &str) -> String {
+fn usable<D: Dialect>(alias: &str) -> String {
     format!(
         "CAST(CASE WHEN {alias}.declares_error = 0 AND NOT EXISTS (SELECT 1 FROM epcis_events d \
-         WHERE d.event_id = {alias}.event_id AND d.owner = {alias}.owner AND \
-         d.declares_error = 1) THEN 1 ELSE 0 END AS BIGINT)"
+         WHERE {} = {} AND d.owner = {alias}.owner AND \
+         d.declares_error = 1) THEN 1 ELSE 0 END AS BIGINT)",
+        D::event_id("d"),
+        D::event_id(alias)
     )
+}
+
+/// The eventID of a row holding `event_id` and `hash`: its own, or its hash ID when it has
+/// none (`''`, migration 0019).
+fn event_id<DB: crate::sql::Sql>(c: &Cols<'_, DB>) -> Result<String> {
+    let id = c.string("event_id")?;
+    if id.is_empty() {
+        crate::capture::hash_id(&c.bytes("hash")?)
+    } else {
+        Ok(id)
+    }
 }
 
 /// `(…)`: the events of `alias` that `r` may read.
@@ -348,9 +361,10 @@ fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
         q.push(" AND e.capture = ").param(capture);
     }
     if !f.event_ids.is_empty() {
-        // An event's hash ID names it too. (An event without an eventID of its own has its
-        // hash ID as event_id, and own_id 0; only the others are indexed, migration 0017.)
-        q.push(" AND ((e.own_id = 1 AND e.event_id IN ");
+        // An event's hash ID names it too. (An event without an eventID of its own holds
+        // '' as event_id; only the others are indexed, migration 0019. The index's
+        // condition is written out for the planners to match.)
+        q.push(" AND ((e.event_id <> '' AND e.event_id IN ");
         q.list(f.event_ids.iter().map(String::as_str));
         q.push(")");
         let digests: Vec<Vec<u8>> = f
@@ -395,7 +409,7 @@ fn event_row<D: Dialect>(row: &<D::DB as sqlx::Database>::Row) -> Result<EventRe
         owner: c.int("owner")?,
         capture: c.int("capture")?,
         hash: crate::capture::hash_id(&c.bytes("hash")?)?,
-        event_id: c.string("event_id")?,
+        event_id: event_id(&c)?,
         declares_error: c.int("declares_error")? != 0,
         event_type: c.string("event_type")?,
         event_time: c.int("event_time")?,

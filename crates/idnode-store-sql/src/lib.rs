@@ -112,6 +112,11 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// and key in it.
     fn event_keys(alias: &str) -> [String; 3];
 
+    /// The eventID of the event `alias`: its own, or its hash ID when its row holds `''`
+    /// (migration 0019). Written exactly as the expression index `epcis_events_declared`
+    /// of that migration, which serves the look-up of error declarations by it.
+    fn event_id(alias: &str) -> String;
+
     /// Opens the database at `url` and applies pending migrations.
     fn open(
         url: &str,

@@ -67,6 +67,13 @@ impl Dialect for SqliteDialect {
         ]
     }
 
+    fn event_id(alias: &str) -> String {
+        format!(
+            "(CASE WHEN {alias}.event_id = '' THEN 'ni:///sha-256;' || lower(hex({alias}.hash)) \
+             || '?ver=CBV2.0' ELSE {alias}.event_id END)"
+        )
+    }
+
     /// Readers wait `acquire_timeout` for a connection; writers queue for the single writer
     /// connection up to 30 s, since a busy writer is not an unavailable database.
     async fn open(url: &str, options: &StoreOptions) -> Result<Pools<Sqlite>> {

@@ -42,9 +42,19 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// Whether its eventID is its own, not its hash ID (`own_id` in the tables).
+    /// Whether its eventID is its own, not its hash ID.
     pub fn has_own_id(&self) -> bool {
         self.event_id != self.hash
+    }
+
+    /// Its eventID as the tables hold it: its own, or `''` for an event named by its hash
+    /// ID only (migration 0019: the hash ID is not written twice).
+    pub fn stored_event_id(&self) -> &str {
+        if self.has_own_id() {
+            &self.event_id
+        } else {
+            ""
+        }
     }
 }
 

@@ -393,6 +393,40 @@ async fn trace(store: &dyn Store) {
         .await
         .unwrap();
     assert!(!raw.is_empty() && raw.iter().all(|l| !l.usable));
+
+    // The same for events without an eventID (named by their hash ID, which the tables do
+    // not hold twice): the link names the hash ID, and a declaration that has no eventID
+    // either retracts the event with its hash.
+    let mut unnamed = event(
+        "t5",
+        "AggregationEvent",
+        20_003,
+        &[(PARENT, "C"), (CHILD, "Q")],
+    );
+    unnamed.event_id = unnamed.hash.clone();
+    let mut other = event(
+        "t6",
+        "AggregationEvent",
+        20_004,
+        &[(PARENT, "D"), (CHILD, "R")],
+    );
+    other.event_id = other.hash.clone();
+    store
+        .capture(&capture(3, true, vec![unnamed.clone(), other]))
+        .await
+        .unwrap();
+    let named = links(vec!["Q".into()], vec![CHILD], vec![PARENT], all()).await;
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0].event_id, unnamed.hash);
+    let mut declared = unnamed.clone();
+    declared.declares_error = true;
+    store
+        .capture(&capture(3, true, vec![declared]))
+        .await
+        .unwrap();
+    assert!(forward(vec!["Q".into()]).await.is_empty());
+    // Only that one: another event without an eventID still links.
+    assert_eq!(forward(vec!["R".into()]).await.len(), 1);
 }
 
 async fn grants(store: &dyn Store) {
