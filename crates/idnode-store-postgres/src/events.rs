@@ -4,13 +4,12 @@
 //! portable `INSERT … ON CONFLICT DO NOTHING`, which sorts the duplicates out.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 
 use idnode_store::{CaptureRecord, NewEvent, Result};
-use idnode_store_sql::{hash_hex, keys_json, Dialect as _, KeyRow};
+use idnode_store_sql::{hash_digest, keys_json, Dialect as _, KeyRow};
 use sqlx::PgConnection;
 
-use crate::copy::{copy_in, field, opt_field, try_copy};
+use crate::copy::{copy_in, try_copy, Row};
 use crate::PgDialect;
 
 /// See the module documentation.
@@ -39,23 +38,27 @@ pub(crate) async fn insert_events(
         .map(|f| if *f { ids.next() } else { None })
         .collect();
     // Checked before the COPY starts: a hash ID the table cannot hold fails the capture.
-    let hexes = events
+    let digests = events
         .iter()
-        .map(|e| hash_hex(&e.hash))
+        .map(|e| hash_digest(&e.hash))
         .collect::<Result<Vec<_>>>()?;
-    let head = format!("\t{}\t{}\t", job.owner, job.id);
-    let rows: Vec<(&NewEvent, i64, &str)> = events
+    let rows: Vec<(&NewEvent, i64, [u8; 32])> = events
         .iter()
         .zip(&assigned)
-        .zip(hexes)
-        .filter_map(|((e, id), hex)| Some((e, (*id)?, hex)))
+        .zip(digests)
+        .filter_map(|((e, id), digest)| Some((e, (*id)?, digest)))
         .collect();
-    let write = |text: &mut String, (e, id, hex): (&NewEvent, i64, &str)| {
-        let _ = write!(text, "{id}{head}\\\\x{hex}\t");
-        field(text, e.stored_event_id());
-        text.push_str(if e.declares_error { "\t1\t" } else { "\t0\t" });
-        field(text, &e.event_type);
-        let _ = write!(text, "\t{}\t{now}", e.event_time);
+    let write = |buf: &mut Vec<u8>, (e, id, digest): (&NewEvent, i64, [u8; 32])| {
+        let mut row = Row::new(buf, 17);
+        row.int(id)
+            .int(job.owner)
+            .int(job.id)
+            .bytes(&digest)
+            .text(e.stored_event_id())
+            .int(i64::from(e.declares_error))
+            .text(&e.event_type)
+            .int(e.event_time)
+            .int(now);
         for v in [
             &e.action,
             &e.biz_step,
@@ -64,18 +67,14 @@ pub(crate) async fn insert_events(
             &e.biz_location,
             &e.transformation_id,
         ] {
-            text.push('\t');
-            opt_field(text, v.as_deref());
+            row.opt_text(v.as_deref());
         }
-        text.push('\t');
-        field(text, &e.body);
-        text.push('\t');
-        field(text, &keys_json(e));
-        text.push('\n');
+        row.text(&e.body).text(&keys_json(e));
     };
-    let statement = "COPY epcis_events (id, owner, capture, hash, event_id, declares_error, \
-                     event_type, event_time, record_time, action, biz_step, disposition, \
-                     read_point, biz_location, transformation_id, body, keys) FROM STDIN";
+    let statement =
+        "COPY epcis_events (id, owner, capture, hash, event_id, declares_error, event_type, \
+         event_time, record_time, action, biz_step, disposition, read_point, biz_location, \
+         transformation_id, body, keys) FROM STDIN (FORMAT binary)";
     if try_copy(conn, statement, rows, write).await? {
         return Ok(assigned);
     }
@@ -84,13 +83,12 @@ pub(crate) async fn insert_events(
 
 /// The key rows by one COPY (they cannot conflict: their events are new).
 pub(crate) async fn insert_keys(conn: &mut PgConnection, rows: &[KeyRow<'_>]) -> Result<()> {
-    let write = |text: &mut String, r: &KeyRow<'_>| {
-        field(text, r.key);
-        let _ = writeln!(text, "\t{}\t{}", r.role, r.event);
+    let write = |buf: &mut Vec<u8>, r: &KeyRow<'_>| {
+        Row::new(buf, 3).text(r.key).int(r.role).int(r.event);
     };
     copy_in(
         conn,
-        "COPY epcis_keys (key, role, event) FROM STDIN",
+        "COPY epcis_keys (key, role, event) FROM STDIN (FORMAT binary)",
         rows,
         write,
     )

@@ -119,17 +119,17 @@ impl Dialect for PgDialect {
         c: Creates<'_>,
     ) -> Result<Vec<(usize, String)>> {
         let Creates { rows, now, doomed } = c;
-        let tail = format!("\t1\t{now}\t{now}\n");
-        let write = |text: &mut String, r: &NewHandle<'_>| {
-            copy::field(text, &r.folded);
-            text.push('\t');
-            copy::field(text, r.handle);
-            text.push('\t');
-            copy::field(text, &r.vals);
-            text.push_str(&tail);
+        let write = |buf: &mut Vec<u8>, r: &NewHandle<'_>| {
+            copy::Row::new(buf, 6)
+                .text(&r.folded)
+                .text(r.handle)
+                .text(&r.vals)
+                .int(1)
+                .int(now)
+                .int(now);
         };
-        let statement =
-            "COPY handles (folded, handle, vals, version, created_at, updated_at) FROM STDIN";
+        let statement = "COPY handles (folded, handle, vals, version, created_at, updated_at) \
+                         FROM STDIN (FORMAT binary)";
         if !doomed && copy::try_copy(conn, statement, rows, write).await? {
             return Ok(Vec::new());
         }
@@ -175,24 +175,19 @@ impl Dialect for PgDialect {
         now: i64,
         rows: &[HistoryRow<'_>],
     ) -> Result<()> {
-        let at = now.to_string();
-        let write = |text: &mut String, h: &HistoryRow<'_>| {
-            copy::field(text, h.handle);
-            text.push('\t');
-            text.push_str(h.action.as_str());
-            text.push('\t');
-            copy::field(text, actor);
-            text.push('\t');
-            text.push_str(&at);
-            text.push('\t');
-            copy::opt_field(text, h.before.as_deref());
-            text.push('\t');
-            copy::opt_field(text, h.after.as_deref());
-            text.push('\n');
+        let write = |buf: &mut Vec<u8>, h: &HistoryRow<'_>| {
+            copy::Row::new(buf, 6)
+                .text(h.handle)
+                .text(h.action.as_str())
+                .text(actor)
+                .int(now)
+                .opt_text(h.before.as_deref())
+                .opt_text(h.after.as_deref());
         };
         copy::copy_in(
             conn,
-            "COPY history (handle, action, actor, at, vals_before, vals_after) FROM STDIN",
+            "COPY history (handle, action, actor, at, vals_before, vals_after) \
+             FROM STDIN (FORMAT binary)",
             rows,
             write,
         )

@@ -36,11 +36,6 @@ pub fn hash_digest(id: &str) -> Result<[u8; 32]> {
     idnode_core::hash_id::hash_id_digest(id).ok_or_else(|| not_a_hash_id(id))
 }
 
-/// The 64 hex digits of the digest of an event hash ID (as `COPY` writes it).
-pub fn hash_hex(id: &str) -> Result<&str> {
-    idnode_core::hash_id::hash_id_hex(id).ok_or_else(|| not_a_hash_id(id))
-}
-
 fn not_a_hash_id(id: &str) -> StoreError {
     StoreError::Corrupt(format!("'{id}' is not an event hash ID"))
 }

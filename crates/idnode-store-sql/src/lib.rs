@@ -36,7 +36,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 
 use crate::sql::{Cols, Sql, Stmt};
-pub use capture::{hash_digest, hash_hex, insert_events, insert_keys, keys_json, KeyRow};
+pub use capture::{hash_digest, insert_events, insert_keys, keys_json, KeyRow};
 
 /// A connection of a dialect's database.
 pub type Conn<D> = <<D as Dialect>::DB as Database>::Connection;
