@@ -45,9 +45,13 @@ SP=$!
 rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$SP/status"; }
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 ID=300:0.NA/88.118.8
+# Each measured write starts from a checkpoint: none of them pays for writing out another's
+# dirty pages.
+psql_ -c "CHECKPOINT"
 CAP=$(taskset -c 0 "$BIN/idnode-loadtest" epcis-capture --url "http://127.0.0.1:$PORT" --identity "$ID" --secret="$SECRET" --dir "$W/gen" | awk '/capture_events_per_s/{print $2}')
 psql_ -c "CREATE TABLE anchor_events (id BIGSERIAL PRIMARY KEY, event_type TEXT, event_time TEXT, action TEXT, biz_step TEXT, body TEXT)"
 chmod 644 "$W/gen/rows.csv"; chmod 755 "$W/gen"
+psql_ -c "CHECKPOINT"
 T0=$(now)
 psql_ -c "\\copy anchor_events (event_type, event_time, action, biz_step, body) FROM '$W/gen/rows.csv' CSV"
 T1=$(now)
@@ -64,6 +68,7 @@ as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres replay
 "$IDNODE" --database-url "postgres://postgres@127.0.0.1:$PGPORT/replay" init --node-prefix 88.118 >/dev/null 2>&1
 replay_() { as_pg psql -h 127.0.0.1 -p $PGPORT -U postgres -d replay -qtA "$@"; }
 replay_ -c "\\copy epcis_captures FROM '$W/captures.copy'"
+replay_ -c "CHECKPOINT"
 T2=$(now)
 replay_ -c "\\copy epcis_events FROM '$W/events.copy'"
 replay_ -c "\\copy epcis_keys FROM '$W/keys.copy'"
