@@ -404,12 +404,15 @@ fn filters<'q>(q: &mut Sql<'q>, f: &'q EventFilter) {
 
 fn event_row<D: Dialect>(row: &<D::DB as sqlx::Database>::Row) -> Result<EventRecord> {
     let c = Cols::<D::DB>(row);
+    let hash = crate::capture::hash_id(&c.bytes("hash")?)?;
+    let own = c.string("event_id")?;
     Ok(EventRecord {
         id: c.int("id")?,
         owner: c.int("owner")?,
         capture: c.int("capture")?,
-        hash: crate::capture::hash_id(&c.bytes("hash")?)?,
-        event_id: event_id(&c)?,
+        // '' for an event named by its hash ID only (migration 0019).
+        event_id: if own.is_empty() { hash.clone() } else { own },
+        hash,
         declares_error: c.int("declares_error")? != 0,
         event_type: c.string("event_type")?,
         event_time: c.int("event_time")?,
