@@ -24,9 +24,11 @@ BIN=$ROOT/target/release
 IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-epcis.XXXX)
 . "$ROOT/loadtest/common.sh"
-# random_page_cost 1.1: the planner setting for data in memory or on SSD (both sides
-# of each comparison run on this cluster).
-pg_start 0 $PGPORT "-c random_page_cost=1.1"
+# PostgreSQL as the reference script runs it (../shared/bench/pg.sh, and loadtest/http.sh:
+# shared_buffers 1 GB, fsync and synchronous commit on), and random_page_cost 1.1, the
+# planner setting for data in memory or on SSD. Both sides of each comparison run on this
+# cluster.
+pg_start 0 $PGPORT "-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c random_page_cost=1.1"
 as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres idnode
 DB="postgres://postgres@127.0.0.1:$PGPORT/idnode"
 psql_() { as_pg psql -h 127.0.0.1 -p $PGPORT -U postgres -d idnode -qtA "$@"; }
