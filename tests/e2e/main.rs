@@ -4,6 +4,7 @@
 
 mod access;
 mod bad_input;
+mod browser;
 mod clients;
 mod common;
 mod db_down;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use idnode_core::json::{render_record, ValueIn};
 use idnode_core::{HandleValue, Identifier, ResponseCode};
 use idnode_registry::PutMode;
-use idnode_resolver::{Meter, Outcome, View};
+use idnode_resolver::{Meter, Outcome, ResolveError, View};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -15,6 +15,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use crate::auth::{principal, Caller};
+use crate::browser;
 use crate::error::http_status;
 use crate::query::HandleQuery;
 use crate::{ApiError, AppState};
@@ -236,28 +237,45 @@ pub(crate) async fn list_handles(
 }
 
 /// `GET /{handle}`: the proxy form, a 302 to the first `URL` value.
-pub(crate) async fn redirect(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+pub(crate) async fn redirect(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
     let text = path_handle(&uri, "/")?;
     let id = parse_handle(&text)?;
-    let entry =
-        s.0.resolver
-            .resolve(&id, View::Public, false)
-            .await
-            .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
+    let asks = browser::Asks::of(&uri);
+    let page = asks.page(&headers);
+    let entry = match s.0.resolver.resolve(&id, View::Public, false).await {
+        Ok(entry) => entry,
+        Err(ResolveError::NotFound) if page && asks.qr.is_none() => {
+            count(Outcome::NotFound);
+            return Ok(browser::not_found_page(id.as_str(), asks.lang));
+        }
+        Err(e) => return Err(ApiError::from(e).with_handle(id.as_str())),
+    };
     count(Outcome::Ok);
+    if let Some(format) = asks.qr {
+        return Ok(browser::qr(&entry, &headers, format));
+    }
     let url = entry
         .values
         .iter()
         .find(|v| v.type_name == "URL")
         .and_then(|v| std::str::from_utf8(&v.data).ok())
-        .and_then(|u| HeaderValue::from_str(u).ok())
-        .ok_or_else(|| {
+        .and_then(|u| HeaderValue::from_str(u).ok());
+    match url {
+        Some(url) if !asks.noredirect => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::FOUND;
+            r.headers_mut().insert(header::LOCATION, url);
+            Ok(r)
+        }
+        _ if page => Ok(browser::values_page(&entry, asks.lang)),
+        _ => Err(
             ApiError::new(ResponseCode::ValuesNotFound, "the handle has no URL value")
                 .with_handle(id.as_str())
-                .with_status(StatusCode::NOT_FOUND)
-        })?;
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = StatusCode::FOUND;
-    r.headers_mut().insert(header::LOCATION, url);
-    Ok(r)
+                .with_status(StatusCode::NOT_FOUND),
+        ),
+    }
 }

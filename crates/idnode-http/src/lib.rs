@@ -4,6 +4,7 @@
 
 mod auth;
 mod body;
+mod browser;
 mod conn;
 mod endpoint;
 mod epcis;
@@ -195,7 +196,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/api/v1/openapi.json", get(manage::openapi))
         .route("/{*handle}", get(handles::redirect))
-        .route("/", get(ops::not_found))
+        .route("/", get(browser::landing))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             hdl::intercept,

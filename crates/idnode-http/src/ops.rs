@@ -44,11 +44,6 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-/// Anything else at the root.
-pub(crate) async fn not_found() -> ApiError {
-    ApiError::new(ResponseCode::InvalidHandle, "no handle given").with_status(StatusCode::NOT_FOUND)
-}
-
 /// A panicking handler becomes a logged 500 instead of a dropped connection.
 // The signature is fixed by `CatchPanicLayer::custom`.
 #[allow(clippy::needless_pass_by_value)]
