@@ -72,7 +72,7 @@ max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1c2330}\
 header{display:flex;justify-content:space-between;align-items:baseline;border-bottom:2px solid #1f5fa8}\
 header a{color:#1f5fa8;text-decoration:none}h1{font-size:1.4rem}\
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #c8d0dc;padding:.4rem;text-align:left;\
-vertical-align:top;word-break:break-all}th{background:#eef2f8}\
+vertical-align:top;white-space:nowrap}th{background:#eef2f8}td.data{white-space:normal;word-break:break-all;width:100%}\
 form input[type=text]{width:70%;padding:.5rem;font-size:1rem}form button{padding:.5rem 1rem;font-size:1rem}\
 .note{color:#5a6474}.qr img{width:12rem;height:12rem}";
 
@@ -143,7 +143,7 @@ pub fn handle_page(page: &HandlePage<'_>) -> String {
                     tr {
                         td { (v.index) }
                         td { (v.type_name) }
-                        td {
+                        td.data {
                             @if v.link { a href=(v.data) rel="nofollow noopener" { (v.data) } }
                             @else { (v.data) }
                         }
