@@ -8,6 +8,7 @@ mod browser;
 mod clients;
 mod common;
 mod db_down;
+mod deploy;
 mod dns;
 mod dns_tools;
 mod epcis;

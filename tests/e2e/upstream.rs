@@ -261,6 +261,17 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
             && b.metric("idnode_upstream_outbox_pending").await == Some(0.0)
     })
     .await;
+    // After this traffic, the node exports every metric deploy/'s dashboard and alerts name.
+    let exposition = a
+        .client
+        .get(format!("{}/metrics", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    crate::deploy::assert_deploy_metrics_exported(&exposition);
     a.node.stop().await.unwrap();
     b.node.stop().await.unwrap();
 }

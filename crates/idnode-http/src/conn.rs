@@ -65,6 +65,26 @@ impl Default for ConnLimits {
 #[error("the request body did not arrive in time")]
 pub struct BodyTimedOut;
 
+/// Why connections are cut off, and refused (the `reason` labels).
+const CUT_REASONS: [&str; 4] = [
+    "header_timeout",
+    "idle_timeout",
+    "body_timeout",
+    "write_timeout",
+];
+const REFUSED_REASONS: [&str; 2] = ["limit", "client_limit"];
+
+/// Registers every connection counter at zero: dashboards and `rate()` see them from the
+/// start, not from the first cut or refusal.
+pub(crate) fn register_metrics() {
+    for reason in CUT_REASONS {
+        metrics::counter!("idnode_http_connections_cut_total", "reason" => reason).increment(0);
+    }
+    for reason in REFUSED_REASONS {
+        metrics::counter!("idnode_http_connections_refused_total", "reason" => reason).increment(0);
+    }
+}
+
 fn cut(reason: &'static str) {
     metrics::counter!("idnode_http_connections_cut_total", "reason" => reason).increment(1);
 }

@@ -153,6 +153,7 @@ pub fn install_prometheus() -> PrometheusHandle {
                 .expect("bucket list is not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
+            conn::register_metrics();
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())

@@ -71,6 +71,8 @@ pub struct Registry {
 impl Registry {
     /// A registry for the node whose prefix is `node_prefix` (`88.118`).
     pub fn new(store: Arc<dyn Store>, resolver: Arc<Resolver>, node_prefix: &str) -> Self {
+        // Exported at zero from the start (dashboards, `rate()`), not from the first refusal.
+        metrics::counter!("idnode_template_refusals_total").increment(0);
         Self {
             auth: auth::Authenticator::new(store.clone()),
             prefixes: scope::PrefixCache::new(store.clone()),
