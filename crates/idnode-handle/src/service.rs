@@ -223,6 +223,12 @@ impl HandleService {
     /// or more response messages to `out`. Transports call [`HandleService::answer_cached`]
     /// first, which charges the request to the client's allowance.
     pub async fn answer(&self, client: &mut Client, env: Envelope, msg: &[u8], out: &mut Vec<u8>) {
+        // The request's writes record where they came from (the audit log).
+        let ip = client.ip;
+        idnode_registry::origin::scope(ip, self.answer_from(client, env, msg, out)).await;
+    }
+
+    async fn answer_from(&self, client: &mut Client, env: Envelope, msg: &[u8], out: &mut Vec<u8>) {
         let start = out.len();
         let encrypted = env.encrypted;
         let mut env = env;

@@ -474,7 +474,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
         let req = axum::extract::Request::from_parts(parts, body);
         let app = self.app.clone();
         let shared = self.shared.clone();
-        Box::pin(async move {
+        // The request's writes record where they came from (the audit log).
+        let client = self.peer.ip();
+        Box::pin(idnode_registry::origin::scope(client, async move {
             let resp = app.oneshot(req).await?;
             if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
                 shared.upgraded.store(true, Ordering::Release);
@@ -483,6 +485,6 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
                 inner,
                 shared: Some(shared),
             }))
-        })
+        }))
     }
 }

@@ -12,6 +12,7 @@ mod each;
 mod error;
 mod handles;
 mod onboarding;
+pub mod origin;
 mod pipeline;
 mod quota;
 mod scope;

@@ -94,6 +94,7 @@ impl Registry {
                 actor: p.actor().to_owned(),
                 ops,
                 idempotency,
+                origin: crate::origin::current(),
             })
             .await
             .map_err(WriteFailure::Store)?;

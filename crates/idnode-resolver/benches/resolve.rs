@@ -36,6 +36,7 @@ fn cache_hit(c: &mut Criterion) {
                 actor: "bench".into(),
                 ops,
                 idempotency: None,
+                origin: String::new(),
             })
             .await
             .unwrap();

@@ -22,6 +22,7 @@ async fn setup() -> (tempfile::TempDir, Arc<dyn Store>, Resolver) {
                 values: vec![HandleValue::text(1, "URL", "https://a"), hidden, key],
             }],
             idempotency: None,
+            origin: String::new(),
         })
         .await
         .unwrap();
@@ -79,6 +80,7 @@ async fn hits_come_from_cache_until_invalidated() {
                 values: vec![HandleValue::text(1, "URL", "https://b")],
             }],
             idempotency: None,
+            origin: String::new(),
         })
         .await
         .unwrap();
@@ -109,6 +111,7 @@ async fn unknown_handles_are_negatively_cached_until_created() {
                 values: vec![HandleValue::text(1, "URL", "https://n")],
             }],
             idempotency: None,
+            origin: String::new(),
         })
         .await
         .unwrap();

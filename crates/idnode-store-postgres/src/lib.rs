@@ -38,6 +38,7 @@ impl Dialect for PgDialect {
     const NUMBERED: bool = true;
     const JSON_TABLE: (&'static str, &'static str) =
         ("jsonb_array_elements_text(", "::jsonb) AS q(value)");
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
 
     fn event_keys(alias: &str) -> [String; 3] {
         [

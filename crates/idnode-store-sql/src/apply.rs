@@ -23,7 +23,11 @@ struct Progress<'a> {
     seen: HashMap<String, String>,
 }
 
-pub(crate) async fn apply<D: Dialect>(pool: &Pool<D::DB>, batch: &Batch) -> Result<()> {
+pub(crate) async fn apply<D: Dialect>(
+    pool: &Pool<D::DB>,
+    batch: &Batch,
+    audit: idnode_store::AuditAlgorithm,
+) -> Result<()> {
     let mut tx = pool.begin().await.map_err(D::error)?;
     let mut p = Progress {
         actor: &batch.actor,
@@ -78,6 +82,8 @@ pub(crate) async fn apply<D: Dialect>(pool: &Pool<D::DB>, batch: &Batch) -> Resu
         .await
         .map_err(|e| conflict::<D>(e, || "idempotency key already used".into()))?;
     }
+    // Last: the audit chain's lock is held from here to the commit.
+    crate::audit::append::<D>(&mut tx, batch, audit, p.now).await?;
     tx.commit().await.map_err(D::error)
 }
 

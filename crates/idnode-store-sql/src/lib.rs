@@ -8,6 +8,7 @@
 //! `COPY` on PostgreSQL). The schemas are the same; each backend keeps its own migrations.
 
 mod apply;
+mod audit;
 mod capture;
 mod events;
 mod grants;
@@ -25,11 +26,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, Batch, CaptureRecord, Delivery, DepositRecord,
-    Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord, HistoryAction,
-    HistoryRecord, Idempotency, NamedQuery, NewCapture, NewEvent, OutboxRow, OutboxState,
-    OutboxStats, PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState, Store,
-    StoreError, StoreOptions, StoreStats, Subscription, TemplateChange, TemplateRecord,
+    fill_created_values, fold, prefix_range, AuditEntry, Batch, CaptureRecord, Delivery,
+    DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord,
+    HistoryAction, HistoryRecord, Idempotency, NamedQuery, NewCapture, NewEvent, OutboxRow,
+    OutboxState, OutboxStats, PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState,
+    Store, StoreError, StoreOptions, StoreStats, Subscription, TemplateChange, TemplateRecord,
     TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
@@ -106,6 +107,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// its rows (PostgreSQL's hash index rechecks each row against the whole of an
     /// `= ANY(…)` array, quadratic for a trace's frontier).
     const JSON_TABLE: (&'static str, &'static str);
+    /// What locks a selected row until the transaction ends (` FOR UPDATE`), or '' where
+    /// the database has one writer at a time (SQLite).
+    const FOR_UPDATE: &'static str;
 
     /// The identifier keys of the event `alias` (its `keys` column, a JSON array of
     /// `[role, key]`): a FROM item to follow a comma, and the expressions of one key's role
@@ -215,6 +219,8 @@ fn in_list<'q>(head: &str, items: &[&'q str], numbered: bool) -> Stmt<'q> {
 pub struct SqlStore<D: Dialect> {
     pools: Pools<D::DB>,
     space: Arc<SpaceState>,
+    /// The audit chain's hash for new entries.
+    audit: idnode_store::AuditAlgorithm,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -228,6 +234,7 @@ impl<D: Dialect> SqlStore<D> {
         Ok(Self {
             pools: D::open(url, options).await?,
             space: Arc::default(),
+            audit: options.audit_algorithm,
         })
     }
 
@@ -373,9 +380,31 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn apply(&self, batch: &Batch) -> Result<()> {
-        let out = apply::apply::<D>(&self.pools.write, batch).await;
+        let out = apply::apply::<D>(&self.pools.write, batch, self.audit).await;
         self.space.observe(&out);
         out
+    }
+
+    async fn audit_entries(&self, after: i64, limit: u64) -> Result<Vec<AuditEntry>> {
+        let stmt = Stmt::new(
+            "SELECT seq, at, actor, origin, action, target, before, after, alg, prev, hash \
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(int(limit));
+        self.all(stmt)
+            .await?
+            .iter()
+            .map(audit::entry_row::<D>)
+            .collect()
+    }
+
+    async fn audit_head(&self) -> Result<(i64, Vec<u8>)> {
+        let row = self
+            .one(Stmt::new("SELECT seq, hash FROM audit_head WHERE id = 1"))
+            .await?;
+        let c = Cols::<D::DB>(&row);
+        Ok((c.int("seq")?, c.bytes("hash")?))
     }
 
     async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>> {

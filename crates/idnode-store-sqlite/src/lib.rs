@@ -58,6 +58,7 @@ impl Dialect for SqliteDialect {
                                  ON CONFLICT (id) DO UPDATE SET pad = excluded.pad";
     const NUMBERED: bool = false;
     const JSON_TABLE: (&'static str, &'static str) = ("json_each(", ") AS q");
+    const FOR_UPDATE: &'static str = "";
 
     fn event_keys(alias: &str) -> [String; 3] {
         [
@@ -219,6 +220,7 @@ mod tests {
                     values: vec![],
                 }],
                 idempotency: None,
+                origin: String::new(),
             })
             .await
             .unwrap();

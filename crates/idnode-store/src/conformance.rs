@@ -1,6 +1,7 @@
 //! The story every backend must pass, run by each backend's tests against a real database.
 //! Panics (assertions) on the first deviation.
 
+mod audit;
 mod events;
 mod subscriptions;
 mod templates;
@@ -23,6 +24,7 @@ fn batch(ops: Vec<Op>) -> Batch {
         actor: "conformance".into(),
         ops,
         idempotency: None,
+        origin: String::new(),
     }
 }
 
@@ -68,6 +70,7 @@ pub async fn run(store: &dyn Store) {
     tokens::run(store).await;
     events::run(store).await;
     subscriptions::run(store).await;
+    audit::run(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);

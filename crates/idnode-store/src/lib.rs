@@ -5,6 +5,7 @@
 //! either every operation (and its history row) lands, or none does.
 
 mod action;
+pub mod audit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
@@ -16,6 +17,7 @@ mod token;
 
 pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
+pub use audit::{AuditAlgorithm, AuditEntry};
 pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
 pub use events::{
     CaptureRecord, CaptureState, EventField, EventFilter, EventOrder, EventRecord, Grant,
@@ -38,12 +40,15 @@ pub struct StoreOptions {
     /// [`StoreError::Unavailable`]. Bounds how long requests wait on a stopped or unreachable
     /// PostgreSQL server (SQLite's single writer queues writes and waits longer).
     pub acquire_timeout: std::time::Duration,
+    /// The hash of the audit log's chain for new entries.
+    pub audit_algorithm: AuditAlgorithm,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             acquire_timeout: std::time::Duration::from_millis(500),
+            audit_algorithm: AuditAlgorithm::default(),
         }
     }
 }
@@ -94,6 +99,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Change history of a handle, newest first.
     async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>>;
+
+    /// Audit log entries numbered above `after`, in order, at most `limit`.
+    async fn audit_entries(&self, after: i64, limit: u64) -> Result<Vec<AuditEntry>>;
+
+    /// The audit log's recorded head: the last entry's number and hash (0 and
+    /// [`audit::GENESIS`] while the log is empty).
+    async fn audit_head(&self) -> Result<(i64, Vec<u8>)>;
 
     /// The stored hash of a secret key value.
     async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>>;

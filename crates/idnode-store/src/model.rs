@@ -325,6 +325,9 @@ pub struct Batch {
     pub ops: Vec<Op>,
     /// Records the response for an `Idempotency-Key` in the same transaction.
     pub idempotency: Option<Idempotency>,
+    /// Where the change came from, for the audit log: the client's address, '' when it
+    /// did not come over the network.
+    pub origin: String,
 }
 
 /// A recorded idempotent response.

@@ -200,6 +200,7 @@ impl Worker {
                 actor: ACTOR.into(),
                 ops,
                 idempotency: None,
+                origin: String::new(),
             })
             .await
     }

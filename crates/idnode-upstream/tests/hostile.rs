@@ -190,6 +190,7 @@ async fn hostile_answers_give_clear_errors_and_retries_and_lose_nothing() {
                 actor: "operator".into(),
                 ops: vec![idnode_store::Op::OutboxRequeue { id: d.id }],
                 idempotency: None,
+                origin: String::new(),
             })
             .await
             .unwrap();

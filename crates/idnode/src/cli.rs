@@ -88,6 +88,12 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// The audit log: verify its hash chain, export it.
+    Audit {
+        /// Audit command.
+        #[command(subcommand)]
+        command: crate::audit::AuditCommand,
+    },
     /// Metadata templates (define, list, show).
     Template {
         /// Template command.
@@ -248,6 +254,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upstream { command } => crate::upstream::command(&config, command).await?,
         Command::Escrow { command } => crate::escrow::command(&config, command).await?,
         Command::Template { command } => crate::templates::command(&config, command).await?,
+        Command::Audit { command } => crate::audit::command(&config, command).await?,
         Command::Report { command } => crate::reports::command(&config, command).await?,
         Command::Import {
             file,

@@ -19,6 +19,10 @@ url = "sqlite://./idnode-data/idnode.db"
 # RC 2, DNS SERVFAIL) while cached answers keep flowing. SQLite writes queue for its single
 # writer longer (30 s).
 acquire_timeout_ms = 500
+# Hash of the audit log's chain (every write batch appends one entry in its transaction;
+# `idnode audit verify` walks it): "sm3" (GB/T 32905) or "sha256". Applies to new entries;
+# each entry names its own.
+audit_algorithm = "sm3"
 
 [http]
 # Address of the HTTP front end (Handle.Net REST, management API, /metrics).
@@ -269,6 +273,8 @@ pub struct DatabaseConfig {
     /// Longest wait for a database connection, milliseconds; beyond it a request fails fast
     /// (REST 503, Handle RC 2, DNS SERVFAIL).
     pub acquire_timeout_ms: u64,
+    /// The audit log's hash chain for new entries.
+    pub audit_algorithm: idnode_store::AuditAlgorithm,
 }
 
 impl DatabaseConfig {
@@ -284,6 +290,7 @@ impl DatabaseConfig {
     pub fn options(&self) -> idnode_store::StoreOptions {
         idnode_store::StoreOptions {
             acquire_timeout: std::time::Duration::from_millis(self.acquire_timeout_ms.max(1)),
+            audit_algorithm: self.audit_algorithm,
         }
     }
 }
@@ -544,6 +551,7 @@ impl Default for DatabaseConfig {
         Self {
             url: "sqlite://./idnode-data/idnode.db".into(),
             acquire_timeout_ms: 500,
+            audit_algorithm: idnode_store::AuditAlgorithm::Sm3,
         }
     }
 }
@@ -658,6 +666,7 @@ impl fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("audit_algorithm", &self.audit_algorithm)
             .finish()
     }
 }

@@ -1,6 +1,7 @@
 //! The `idnode` binary's library: configuration, wiring of stores and services, the
 //! command implementations. `main.rs` only parses the command line.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 mod demo;

@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use support::ok;
+
 fn idnode(db: &str, args: &[&str]) -> Output {
     // Default paths (./idnode-data/seal.key with PostgreSQL) land in target/tmp, never in
     // the source tree.
@@ -22,16 +24,6 @@ fn idnode(db: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("idnode runs")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 fn sqlite(dir: &Path) -> String {

@@ -10,6 +10,7 @@ fn batch(actor: &str, ops: Vec<Op>) -> Batch {
         actor: actor.into(),
         ops,
         idempotency: None,
+        origin: String::new(),
     }
 }
 

@@ -19,6 +19,7 @@ async fn write(store: &dyn Store, op: TokenOp) {
             actor: "300:0.NA/88.200.1".into(),
             ops: vec![Op::Token(op)],
             idempotency: None,
+            origin: String::new(),
         })
         .await
         .unwrap();

@@ -22,6 +22,18 @@ impl Drop for Node {
     }
 }
 
+/// The standard output of a command that must have succeeded (else both its outputs in
+/// the failure).
+pub fn ok(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
 /// `idnode` with `config` (when given) and a clean environment.
 pub fn idnode(config: Option<&Path>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_idnode"));

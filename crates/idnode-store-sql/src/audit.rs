@@ -1,0 +1,186 @@
+//! The audit log, written inside each write batch's transaction (see migration 0021): one
+//! entry per batch that changes anything an operator or enterprise answers for, chained to
+//! the one before under the lock of `audit_head`'s single row.
+
+use std::collections::BTreeMap;
+
+use idnode_core::json::values_to_json;
+use idnode_store::audit::{AuditAlgorithm, AuditEntry};
+use idnode_store::{Batch, Op, Result, StoreError, TemplateOp, TokenOp};
+
+use crate::sql::{Cols, Stmt};
+use crate::Dialect;
+
+/// What an operation changes, for the log: its kind and its subject. `None` for the
+/// node's own bookkeeping (outbox progress and retries, usage counters, queued actions:
+/// each of those accompanies or follows a change that is logged).
+fn describe(op: &Op) -> Option<(&'static str, String)> {
+    Some(match op {
+        Op::Create { handle, .. } => ("identifier.create", handle.as_str().to_owned()),
+        Op::Update { handle, .. } => ("identifier.update", handle.as_str().to_owned()),
+        Op::Delete { handle, .. } => ("identifier.delete", handle.as_str().to_owned()),
+        Op::PutSecret { handle, index, .. } => ("secret.set", format!("{index}:{handle}")),
+        Op::DeleteSecret { handle, index } => (
+            "secret.delete",
+            index.map_or_else(|| handle.clone(), |i| format!("{i}:{handle}")),
+        ),
+        Op::CreatePrefix(p) => ("prefix.create", p.prefix.clone()),
+        Op::SetPrefixPolicy { prefix, .. } => ("prefix.policy", prefix.clone()),
+        Op::SetPrefixStatus { prefix, .. } => ("prefix.status", prefix.clone()),
+        Op::SetPrefixReview { prefix, .. } => ("prefix.review", prefix.clone()),
+        Op::CreateEnterprise(e) => ("enterprise.create", format!("enterprise {}", e.id)),
+        Op::SetEnterpriseStatus { id, .. } => ("enterprise.status", format!("enterprise {id}")),
+        Op::SetEnterpriseProfile { id, .. } => ("enterprise.profile", format!("enterprise {id}")),
+        Op::SetEnterpriseUpstream { id, .. } => ("enterprise.upstream", format!("enterprise {id}")),
+        Op::OutboxDead { item, .. } => ("outbox.dead", item.kind.clone()),
+        Op::OutboxRequeue { id } => ("outbox.requeue", format!("action {id}")),
+        Op::RecordDeposit(d) => ("escrow.deposit", d.id.clone()),
+        Op::Template(TemplateOp::Create {
+            prefix, version, ..
+        }) => ("template.create", format!("{prefix}@{version}")),
+        Op::Template(TemplateOp::Update {
+            prefix, version, ..
+        }) => ("template.update", format!("{prefix}@{version}")),
+        Op::Template(TemplateOp::Delete { prefix, version }) => {
+            ("template.delete", format!("{prefix}@{version}"))
+        }
+        Op::Token(TokenOp::Issue(t)) => ("token.issue", format!("{}:{}", t.index, t.handle)),
+        Op::Token(TokenOp::Revoke { .. }) => ("token.revoke", String::new()),
+        _ => return None,
+    })
+}
+
+/// The entry a batch appends, before its number and chain: `None` when it changes nothing
+/// the log records.
+fn entry_of(batch: &Batch, alg: AuditAlgorithm, at: i64) -> Option<AuditEntry> {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut first, mut count) = (None, 0usize);
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for op in &batch.ops {
+        let Some((kind, target)) = describe(op) else {
+            continue;
+        };
+        *kinds.entry(kind).or_default() += 1;
+        first.get_or_insert(target);
+        count += 1;
+        // What was replaced, and what was written, for the digests.
+        match op {
+            Op::Create { values, .. } => after.extend(values_to_json(values).into_bytes()),
+            Op::Update {
+                before: b, values, ..
+            } => {
+                before.extend(values_to_json(b).into_bytes());
+                after.extend(values_to_json(values).into_bytes());
+            }
+            Op::Delete { before: b, .. } => before.extend(values_to_json(b).into_bytes()),
+            other => after.extend(format!("{other:?}").into_bytes()),
+        }
+        before.push(0);
+        after.push(0);
+    }
+    let first = first?;
+    let action = kinds
+        .iter()
+        .map(|(k, n)| {
+            if *n == 1 {
+                (*k).to_owned()
+            } else {
+                format!("{k}×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let target = if count > 1 {
+        format!("{first} (+{})", count - 1)
+    } else {
+        first
+    };
+    let digest = |bytes: &[u8]| {
+        if bytes.iter().all(|b| *b == 0) {
+            Vec::new()
+        } else {
+            alg.digest(bytes)
+        }
+    };
+    Some(AuditEntry {
+        seq: 0,
+        at,
+        actor: batch.actor.clone(),
+        origin: batch.origin.clone(),
+        action,
+        target,
+        before: digest(&before),
+        after: digest(&after),
+        alg,
+        prev: Vec::new(),
+        hash: Vec::new(),
+    })
+}
+
+/// Appends the batch's entry, if it has one, in the batch's transaction (`conn`), as late
+/// as possible: the head's row lock is held until the transaction ends.
+pub(crate) async fn append<D: Dialect>(
+    conn: &mut <D::DB as sqlx::Database>::Connection,
+    batch: &Batch,
+    alg: AuditAlgorithm,
+    at: i64,
+) -> Result<()> {
+    let Some(mut e) = entry_of(batch, alg, at) else {
+        return Ok(());
+    };
+    let head = Stmt::new(format!(
+        "SELECT seq, hash FROM audit_head WHERE id = 1{}",
+        D::FOR_UPDATE
+    ))
+    .optional::<D::DB>(&mut *conn)
+    .await
+    .map_err(D::error)?
+    .ok_or_else(|| StoreError::Corrupt("audit_head has no row".into()))?;
+    let c = Cols::<D::DB>(&head);
+    e.seq = c.int("seq")? + 1;
+    e.prev = c.bytes("hash")?;
+    e.hash = e.chain_hash();
+    Stmt::new(
+        "INSERT INTO audit_log (seq, at, actor, origin, action, target, before, after, alg, \
+         prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(e.seq)
+    .bind(e.at)
+    .bind(e.actor.as_str())
+    .bind(e.origin.as_str())
+    .bind(e.action.as_str())
+    .bind(e.target.as_str())
+    .bind(e.before.clone())
+    .bind(e.after.clone())
+    .bind(e.alg.as_str())
+    .bind(e.prev.clone())
+    .bind(e.hash.clone())
+    .execute::<D::DB>(&mut *conn)
+    .await
+    .map_err(D::error)?;
+    Stmt::new("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(e.seq)
+        .bind(e.hash)
+        .execute::<D::DB>(&mut *conn)
+        .await
+        .map_err(D::error)?;
+    Ok(())
+}
+
+/// One stored entry.
+pub(crate) fn entry_row<D: Dialect>(row: &<D::DB as sqlx::Database>::Row) -> Result<AuditEntry> {
+    let c = Cols::<D::DB>(row);
+    Ok(AuditEntry {
+        seq: c.int("seq")?,
+        at: c.int("at")?,
+        actor: c.string("actor")?,
+        origin: c.string("origin")?,
+        action: c.string("action")?,
+        target: c.string("target")?,
+        before: c.bytes("before")?,
+        after: c.bytes("after")?,
+        alg: c.parsed("alg", AuditAlgorithm::parse)?,
+        prev: c.bytes("prev")?,
+        hash: c.bytes("hash")?,
+    })
+}
