@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use idnode_core::json::values_to_json;
-use idnode_store::audit::{AuditAlgorithm, AuditEntry};
+use idnode_core::{HandleValue, Ttl};
+use idnode_store::audit::{AuditAlgorithm, AuditEntry, AuditHasher};
 use idnode_store::{Batch, Op, Result, StoreError, TemplateOp, TokenOp};
 
 use crate::sql::{Cols, Stmt};
@@ -50,33 +50,60 @@ fn describe(op: &Op) -> Option<(&'static str, String)> {
     })
 }
 
+/// Feeds `values` to `h` in a canonical binary form: per value its index, type, data,
+/// time to live and permissions, each field length-prefixed (no JSON, nothing buffered).
+fn feed_values(h: &mut AuditHasher, values: &[HandleValue]) {
+    for v in values {
+        h.update(&v.index.to_be_bytes());
+        h.field(v.type_name.as_bytes());
+        h.field(&v.data);
+        let (kind, ttl) = match v.ttl {
+            Ttl::Relative(t) => (0u8, t),
+            Ttl::Absolute(t) => (1u8, t),
+        };
+        h.update(&[kind, v.permissions.bits()]);
+        h.update(&ttl.to_be_bytes());
+    }
+}
+
 /// The entry a batch appends, before its number and chain: `None` when it changes nothing
-/// the log records.
+/// the log records. The digests cover, op by op, the values replaced (`before`) and those
+/// written (`after`; for other changes, their parameters); empty when there were none.
 fn entry_of(batch: &Batch, alg: AuditAlgorithm, at: i64) -> Option<AuditEntry> {
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut first, mut count) = (None, 0usize);
-    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let (mut before, mut after) = (alg.hasher(), alg.hasher());
+    let (mut replaced, mut wrote) = (false, false);
     for op in &batch.ops {
         let Some((kind, target)) = describe(op) else {
             continue;
         };
         *kinds.entry(kind).or_default() += 1;
+        before.field(target.as_bytes());
+        after.field(target.as_bytes());
         first.get_or_insert(target);
         count += 1;
-        // What was replaced, and what was written, for the digests.
         match op {
-            Op::Create { values, .. } => after.extend(values_to_json(values).into_bytes()),
+            Op::Create { values, .. } => {
+                feed_values(&mut after, values);
+                wrote = true;
+            }
             Op::Update {
                 before: b, values, ..
             } => {
-                before.extend(values_to_json(b).into_bytes());
-                after.extend(values_to_json(values).into_bytes());
+                feed_values(&mut before, b);
+                feed_values(&mut after, values);
+                (replaced, wrote) = (true, true);
             }
-            Op::Delete { before: b, .. } => before.extend(values_to_json(b).into_bytes()),
-            other => after.extend(format!("{other:?}").into_bytes()),
+            Op::Delete { before: b, .. } => {
+                feed_values(&mut before, b);
+                replaced = true;
+            }
+            other => {
+                after.field(format!("{other:?}").as_bytes());
+                wrote = true;
+            }
         }
-        before.push(0);
-        after.push(0);
     }
     let first = first?;
     let action = kinds
@@ -95,13 +122,6 @@ fn entry_of(batch: &Batch, alg: AuditAlgorithm, at: i64) -> Option<AuditEntry> {
     } else {
         first
     };
-    let digest = |bytes: &[u8]| {
-        if bytes.iter().all(|b| *b == 0) {
-            Vec::new()
-        } else {
-            alg.digest(bytes)
-        }
-    };
     Some(AuditEntry {
         seq: 0,
         at,
@@ -109,8 +129,12 @@ fn entry_of(batch: &Batch, alg: AuditAlgorithm, at: i64) -> Option<AuditEntry> {
         origin: batch.origin.clone(),
         action,
         target,
-        before: digest(&before),
-        after: digest(&after),
+        before: if replaced {
+            before.finish()
+        } else {
+            Vec::new()
+        },
+        after: if wrote { after.finish() } else { Vec::new() },
         alg,
         prev: Vec::new(),
         hash: Vec::new(),
