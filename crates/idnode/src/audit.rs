@@ -61,13 +61,21 @@ pub async fn command(config: &Config, command: AuditCommand) -> anyhow::Result<(
     Ok(())
 }
 
-/// Checks the whole chain; the number of entries and the head's hash.
+/// Checks the whole chain; the number of entries and the head's hash. A node may append
+/// while this runs: the head is read after the walk (an entry and its head commit
+/// together), and entries appended meanwhile are walked too before the end is judged.
 pub async fn verify(store: &dyn Store) -> anyhow::Result<(i64, Vec<u8>)> {
     let mut check = ChainCheck::default();
-    each(store, 0, |e| Ok(check.next(e)?)).await?;
-    let (seq, hash) = store.audit_head().await?;
-    check.finish(seq, &hash)?;
-    Ok((seq, hash))
+    loop {
+        let walked = check.checked();
+        each(store, walked, |e| Ok(check.next(e)?)).await?;
+        let (seq, hash) = store.audit_head().await?;
+        if seq > check.checked() && check.checked() > walked {
+            continue;
+        }
+        check.finish(seq, &hash)?;
+        return Ok((seq, hash));
+    }
 }
 
 /// Calls `f` on every entry numbered above `after`, in order.
