@@ -236,7 +236,9 @@ pub(crate) async fn list_handles(
     Ok(json_response(StatusCode::OK, body.to_string()))
 }
 
-/// `GET /{handle}`: the proxy form, a 302 to the first `URL` value.
+/// `GET /{handle}`: the proxy form, a 302 to the first `URL` value; for a browser
+/// (`?noredirect`, or `text/html` without a URL value) the values page, and with `?qr` the
+/// QR code of its resolution URL (`browser.rs`).
 pub(crate) async fn redirect(
     State(s): State<AppState>,
     headers: HeaderMap,

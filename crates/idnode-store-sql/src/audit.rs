@@ -50,9 +50,15 @@ fn describe(op: &Op) -> Option<(&'static str, String)> {
     })
 }
 
-/// Feeds `values` to `h` in a canonical binary form: per value its index, type, data,
-/// time to live and permissions, each field length-prefixed (no JSON, nothing buffered).
+/// Feeds `values` to `h` in a canonical binary form: their number, then per value its
+/// index, type, data, time to live and permissions, texts and data length-prefixed (no
+/// JSON, nothing buffered).
 fn feed_values(h: &mut AuditHasher, values: &[HandleValue]) {
+    h.update(
+        &u32::try_from(values.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     for v in values {
         h.update(&v.index.to_be_bytes());
         h.field(v.type_name.as_bytes());
