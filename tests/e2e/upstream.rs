@@ -201,16 +201,20 @@ impl Node {
         .await
     }
 
-    pub async fn metric(&self, name: &str) -> Option<f64> {
-        let text = self
-            .client
+    /// The node's Prometheus exposition text.
+    pub async fn metrics(&self) -> String {
+        self.client
             .get(format!("{}/metrics", self.base))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = self.metrics().await;
         text.lines()
             .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
             .and_then(|l| l.rsplit(' ').next()?.parse().ok())
@@ -262,16 +266,7 @@ async fn two_nodes_onboard_through_the_review_and_report_identifiers() {
     })
     .await;
     // After this traffic, the node exports every metric deploy/'s dashboard and alerts name.
-    let exposition = a
-        .client
-        .get(format!("{}/metrics", a.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    crate::deploy::assert_deploy_metrics_exported(&exposition);
+    crate::deploy::assert_deploy_metrics_exported(&a.metrics().await);
     a.node.stop().await.unwrap();
     b.node.stop().await.unwrap();
 }

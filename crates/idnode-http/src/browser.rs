@@ -10,7 +10,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use idnode_resolver::Entry;
 use idnode_web::{HandlePage, Landing, Lang, ValueRow};
-use percent_encoding::percent_decode_str;
 
 use crate::AppState;
 
@@ -37,12 +36,9 @@ pub(crate) enum QrFormat {
 impl Asks {
     pub(crate) fn of(uri: &Uri) -> Self {
         let mut asks = Self::default();
-        for pair in uri.query().unwrap_or_default().split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode_str(&value.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned();
-            match key {
+        let query = uri.query().unwrap_or_default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
                 "noredirect" => asks.noredirect = true,
                 "qr" => {
                     asks.qr = Some(if value.eq_ignore_ascii_case("svg") {
@@ -58,9 +54,7 @@ impl Asks {
         }
         asks
     }
-}
 
-impl Asks {
     /// Whether the answer is a page: `noredirect` was asked for, or the request accepts
     /// `text/html` (browsers do).
     pub(crate) fn page(&self, headers: &HeaderMap) -> bool {
