@@ -6,6 +6,7 @@ mod error;
 pub mod gs1;
 pub mod hash_id;
 mod identifier;
+pub mod import;
 pub mod json;
 mod profile;
 mod rc;

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod browser;
 mod conn;
+mod console;
 mod endpoint;
 mod epcis;
 mod error;
@@ -57,6 +58,8 @@ pub struct Limits {
     pub max_buffered_body_bytes: usize,
     /// Idle lifetime of a REST session (`/api/sessions`).
     pub session_idle: std::time::Duration,
+    /// Lifetime of a web console session (`/console`).
+    pub console_session: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -66,6 +69,7 @@ impl Default for Limits {
             max_batch_bytes: 32 * 1024 * 1024,
             max_buffered_body_bytes: 256 * 1024 * 1024,
             session_idle: std::time::Duration::from_secs(1800),
+            console_session: std::time::Duration::from_secs(8 * 3600),
         }
     }
 }
@@ -90,6 +94,8 @@ pub(crate) struct Inner {
     pub(crate) rest_sessions: sessions::RestSessions,
     /// Traceability (`/epcis`).
     pub(crate) trace: Arc<Traceability>,
+    /// The last hour of `/metrics`, for the console's dashboard.
+    pub(crate) sampler: Arc<console::Sampler>,
 }
 
 impl AppState {
@@ -111,9 +117,11 @@ impl AppState {
         let permits = budget
             .div_ceil(1024)
             .min(tokio::sync::Semaphore::MAX_PERMITS);
+        let sampler = console::Sampler::start(prometheus.clone());
         Self(Arc::new(Inner {
             resolver,
             registry,
+            sampler,
             prometheus,
             handle,
             iiidap_limiter: idnode_ratelimit::ClientLimiter::per_second(IIIDAP_PER_SECOND),
@@ -192,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/iiidap", iiidap::router())
         .nest("/epcis", epcis::router())
         .merge(snms::router())
+        .merge(console::router())
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

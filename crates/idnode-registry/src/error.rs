@@ -87,6 +87,31 @@ pub struct ItemProblem {
 }
 
 impl RegistryError {
+    /// (position, handle, what is wrong) of every failing item of a refused write of
+    /// `handles` (in request order): batch problems by their position, template violations
+    /// found by handle (one row per violation); empty for other failures.
+    pub fn item_faults(&self, handles: &[&str]) -> Vec<(usize, String, String)> {
+        match self {
+            Self::Batch(problems) => problems
+                .iter()
+                .map(|p| (p.position, p.handle.clone(), p.message.clone()))
+                .collect(),
+            Self::Template(problems) => problems
+                .iter()
+                .flat_map(|p| {
+                    let at = handles
+                        .iter()
+                        .position(|h| h.eq_ignore_ascii_case(&p.handle))
+                        .unwrap_or(0);
+                    p.violations
+                        .iter()
+                        .map(move |v| (at, p.handle.clone(), v.to_string()))
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The Handle response code for this failure.
     pub fn response_code(&self) -> ResponseCode {
         match self {

@@ -27,6 +27,19 @@ pub enum PutMode {
     /// Replace values that exist; any index not present fails with "values not found"
     /// (the Handle protocol's MODIFY_VALUE).
     Modify,
+    /// Add or replace the given values and remove the values at `remove`, in one change
+    /// (the web console's edit form); values not named are kept, secret keys included.
+    Edit {
+        /// Indexes to remove.
+        remove: Vec<u32>,
+    },
+}
+
+/// What a merge of values does.
+struct Merge<'a> {
+    indexes: Option<&'a [u32]>,
+    overwrite: bool,
+    remove: &'a [u32],
 }
 
 /// The result of a PUT.
@@ -171,7 +184,7 @@ impl Registry {
                         },
                     );
                 }
-                (PutMode::Values { .. } | PutMode::Modify, None) => {
+                (PutMode::Values { .. } | PutMode::Modify | PutMode::Edit { .. }, None) => {
                     return Err(RegistryError::HandleNotFound)
                 }
                 (PutMode::Modify, Some(rec))
@@ -181,12 +194,23 @@ impl Registry {
                 {
                     return Err(RegistryError::ValuesNotFound);
                 }
-                (m @ (PutMode::Values { .. } | PutMode::Modify), Some(rec)) => {
-                    let (indexes, overwrite) = match m {
-                        PutMode::Values { indexes, overwrite } => (indexes.as_deref(), *overwrite),
-                        _ => (None, true),
+                (
+                    m @ (PutMode::Values { .. } | PutMode::Modify | PutMode::Edit { .. }),
+                    Some(rec),
+                ) => {
+                    let (indexes, overwrite, remove) = match m {
+                        PutMode::Values { indexes, overwrite } => {
+                            (indexes.as_deref(), *overwrite, &[][..])
+                        }
+                        PutMode::Edit { remove } => (None, true, remove.as_slice()),
+                        _ => (None, true, &[][..]),
                     };
-                    self.merge_values(&id, rec, new_values, indexes, overwrite, &mut ops)?;
+                    let merge = Merge {
+                        indexes,
+                        overwrite,
+                        remove,
+                    };
+                    self.merge_values(&id, rec, new_values, &merge, &mut ops)?;
                 }
             }
             match self.commit(p, ops).await {
@@ -206,22 +230,31 @@ impl Registry {
         unreachable!("the loop returns")
     }
 
-    /// Merges `new_values` (those at `indexes`, when given) into the record `rec`: an update
-    /// op first in `ops`, secret rows dropped for secrets replaced by plain values. Without
-    /// `overwrite`, an existing index is refused.
+    /// Merges `new_values` (those at `m.indexes`, when given) into the record `rec` and
+    /// removes the values at `m.remove`: an update op first in `ops`, secret rows dropped
+    /// for secrets replaced by plain values or removed. Without `m.overwrite`, an existing
+    /// index is refused.
     fn merge_values(
         &self,
         id: &Identifier,
         rec: HandleRecord,
         mut new_values: Vec<HandleValue>,
-        indexes: Option<&[u32]>,
-        overwrite: bool,
+        m: &Merge<'_>,
         ops: &mut Vec<Op>,
     ) -> Result<()> {
+        let (indexes, overwrite) = (m.indexes, m.overwrite);
         let mut merged: BTreeMap<u32, HandleValue> =
             rec.values.iter().map(|v| (v.index, v.clone())).collect();
         new_values.retain(|v| indexes.is_none_or(|l| l.contains(&v.index)));
-        if new_values.is_empty() {
+        for index in m.remove {
+            if merged.remove(index).is_some_and(|old| old.is_secret()) {
+                ops.push(Op::DeleteSecret {
+                    handle: id.as_str().to_owned(),
+                    index: Some(*index),
+                });
+            }
+        }
+        if new_values.is_empty() && m.remove.is_empty() {
             return Err(RegistryError::InvalidValue(
                 "no value in the body matches the given indexes".into(),
             ));

@@ -194,7 +194,8 @@ impl Registry {
         }
     }
 
-    pub(crate) fn require_operator(p: &Principal) -> Result<()> {
+    /// Refuses anyone but the node operator.
+    pub fn require_operator(p: &Principal) -> Result<()> {
         match p {
             Principal::Operator { .. } => Ok(()),
             Principal::Anonymous => Err(RegistryError::AuthenticationNeeded),

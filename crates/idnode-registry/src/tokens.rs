@@ -125,6 +125,39 @@ impl Registry {
         proof: TokenProof<'_>,
         client: Option<IpAddr>,
     ) -> Result<IssuedToken> {
+        self.issue(username, proof, client, None, self.token_lifetime)
+            .await
+    }
+
+    /// Opens a web console session for `username` proving its secret from `client`: a
+    /// token living `lifetime` that only `client` may present ([`Self::token_principal`]
+    /// refuses it from any other address). Sign-ins are charged to `client` like every
+    /// secret check, so guessing is rate-limited.
+    pub async fn open_console_session(
+        &self,
+        username: &str,
+        secret: &str,
+        client: IpAddr,
+        lifetime: Duration,
+    ) -> Result<IssuedToken> {
+        self.issue(
+            username,
+            TokenProof::Secret(secret),
+            Some(client),
+            Some(client),
+            lifetime,
+        )
+        .await
+    }
+
+    async fn issue(
+        &self,
+        username: &str,
+        proof: TokenProof<'_>,
+        client: Option<IpAddr>,
+        bind_to: Option<IpAddr>,
+        lifetime: Duration,
+    ) -> Result<IssuedToken> {
         let (index, handle) = parse_username(username)?;
         let identity = format!("{index}:{handle}");
         let now = now_millis();
@@ -154,7 +187,7 @@ impl Registry {
             .fill(&mut raw)
             .map_err(|_| RegistryError::BadRequest("no random source".into()))?;
         let token = URL_SAFE_NO_PAD.encode(raw);
-        let lifetime = i64::try_from(self.token_lifetime.as_millis()).unwrap_or(i64::MAX / 4);
+        let lifetime = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX / 4);
         let expires_at = now.saturating_add(lifetime);
         let record = TokenRecord {
             hash: token_hash(&token),
@@ -163,16 +196,19 @@ impl Registry {
             secret_tag: secret_tag(&stored),
             created_at: now,
             expires_at,
+            client: bind_to.map(|ip| ip.to_canonical().to_string()),
         };
         self.commit(&principal, vec![Op::Token(TokenOp::Issue(record))])
             .await?;
         Ok(IssuedToken { token, expires_at })
     }
 
-    /// The principal a bearer token stands for: [`RegistryError::TokenExpired`] past its
-    /// lifetime, [`RegistryError::AuthenticationFailed`] when unknown, revoked, or issued
-    /// under a secret that has since changed.
-    pub async fn token_principal(&self, token: &str) -> Result<Principal> {
+    /// The principal a bearer token presented by `client` stands for:
+    /// [`RegistryError::TokenExpired`] past its lifetime,
+    /// [`RegistryError::AuthenticationFailed`] when unknown, revoked, issued under a secret
+    /// that has since changed, or bound to another address than `client` (a console session
+    /// carried off to another machine).
+    pub async fn token_principal(&self, token: &str, client: Option<IpAddr>) -> Result<Principal> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(RegistryError::AuthenticationFailed);
         }
@@ -183,6 +219,12 @@ impl Registry {
             .ok_or(RegistryError::AuthenticationFailed)?;
         if record.expires_at <= now_millis() {
             return Err(RegistryError::TokenExpired);
+        }
+        if let Some(bound) = &record.client {
+            let from = client.map(|ip| ip.to_canonical().to_string());
+            if from.as_deref() != Some(bound.as_str()) {
+                return Err(RegistryError::AuthenticationFailed);
+            }
         }
         let stored = self
             .store
@@ -198,9 +240,10 @@ impl Registry {
             .await
     }
 
-    /// Revokes a bearer token (its holder signs out); the token must be valid.
-    pub async fn revoke_token(&self, token: &str) -> Result<()> {
-        let principal = self.token_principal(token).await?;
+    /// Revokes a bearer token presented by `client` (its holder signs out); the token must
+    /// be valid.
+    pub async fn revoke_token(&self, token: &str, client: Option<IpAddr>) -> Result<()> {
+        let principal = self.token_principal(token, client).await?;
         let op = Op::Token(TokenOp::Revoke {
             hash: token_hash(token),
         });

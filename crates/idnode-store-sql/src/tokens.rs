@@ -16,8 +16,8 @@ pub(crate) async fn apply<D: Dialect>(conn: &mut Conn<D>, op: &TokenOp, now: i64
                 .await
                 .map_err(D::error)?;
             Stmt::new(
-                "INSERT INTO tokens (hash, handle, idx, secret_tag, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO tokens (hash, handle, idx, secret_tag, created_at, expires_at, \
+                 client) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&t.hash)
             .bind(&t.handle)
@@ -25,6 +25,7 @@ pub(crate) async fn apply<D: Dialect>(conn: &mut Conn<D>, op: &TokenOp, now: i64
             .bind(&t.secret_tag)
             .bind(t.created_at)
             .bind(t.expires_at)
+            .bind(t.client.as_deref().unwrap_or(""))
             .execute::<D::DB>(conn)
             .await
             .map_err(D::error)?;
@@ -43,7 +44,8 @@ pub(crate) async fn apply<D: Dialect>(conn: &mut Conn<D>, op: &TokenOp, now: i64
 impl<D: Dialect> SqlStore<D> {
     pub(crate) async fn token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
         let stmt = Stmt::new(
-            "SELECT hash, handle, idx, secret_tag, created_at, expires_at FROM tokens \
+            "SELECT hash, handle, idx, secret_tag, created_at, expires_at, client \
+             FROM tokens \
              WHERE hash = $1",
         )
         .bind(hash);
@@ -58,6 +60,7 @@ impl<D: Dialect> SqlStore<D> {
             secret_tag: c.bytes("secret_tag")?,
             created_at: c.int("created_at")?,
             expires_at: c.int("expires_at")?,
+            client: Some(c.string("client")?).filter(|c| !c.is_empty()),
         }))
     }
 }

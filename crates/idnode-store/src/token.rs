@@ -16,6 +16,9 @@ pub struct TokenRecord {
     pub created_at: i64,
     /// Expiry, unix ms.
     pub expires_at: i64,
+    /// The client address a web console session is bound to (`None`: any address may
+    /// present the token, as the API's bearer tokens are).
+    pub client: Option<String>,
 }
 
 /// A write to tokens, applied inside a batch ([`crate::Op::Token`]).

@@ -35,6 +35,14 @@ impl Lang {
         }
     }
 
+    /// The Chinese or the English of one phrase (the console's words are written in place).
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Self::Zh => zh,
+            Self::En => en,
+        }
+    }
+
     pub(crate) fn text(self) -> &'static Text {
         match self {
             Self::Zh => &ZH,

@@ -3,6 +3,7 @@
 //! resolution URLs (PNG and SVG). Chinese by default, English a click away ([`Lang`]).
 //! The HTTP front end (`idnode-http`) decides when a page is asked for and serves it.
 
+pub mod console;
 mod i18n;
 mod pages;
 mod qr;

@@ -46,6 +46,8 @@ header_timeout_secs = 10
 idle_timeout_secs = 60
 body_timeout_secs = 60
 write_timeout_secs = 30
+# Seconds a web console session (/console) lives after signing in.
+console_session_secs = 28800
 
 [handle]
 # Address of the binary Handle protocol front end (TCP and UDP on the same port).
@@ -319,6 +321,8 @@ pub struct HttpConfig {
     pub body_timeout_secs: u64,
     /// Seconds a response may wait to be read.
     pub write_timeout_secs: u64,
+    /// Lifetime of a web console session, seconds.
+    pub console_session_secs: u64,
 }
 
 impl HttpConfig {
@@ -341,6 +345,7 @@ impl HttpConfig {
             max_body_bytes: self.max_body_bytes,
             max_batch_bytes: self.max_batch_bytes,
             max_buffered_body_bytes: self.max_buffered_body_bytes,
+            console_session: std::time::Duration::from_secs(self.console_session_secs.max(60)),
             ..idnode_http::Limits::default()
         }
     }
@@ -569,6 +574,7 @@ impl Default for HttpConfig {
             idle_timeout_secs: 60,
             body_timeout_secs: 60,
             write_timeout_secs: 30,
+            console_session_secs: 8 * 3600,
         }
     }
 }

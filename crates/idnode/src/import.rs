@@ -16,52 +16,19 @@ use std::io::{BufRead, BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use idnode_core::json::{values_from_json, values_to_json, ValueIn};
-use idnode_core::HandleValue;
+use idnode_core::import::{group, jsonl_item, CsvColumns, ImportItem as Item};
+use idnode_core::json::{values_from_json, values_to_json};
 use idnode_registry::{RegistryError, UpsertReport};
 use serde_json::{json, Value};
 
 use crate::transfer::{progress, Format};
 use crate::{cli_operator, Services};
 
-/// A handle read from a file, with the line it starts on.
-#[derive(Debug)]
-struct Item {
-    line: usize,
-    handle: String,
-    values: Vec<HandleValue>,
-}
-
 /// Errors printed before giving up.
 const MAX_SHOWN: usize = 100;
 
 /// Input bytes per CSV partition (grouped in memory one at a time); at most 256 files.
 const PARTITION_BYTES: u64 = 8 << 20;
-
-fn jsonl_item(n: usize, line: &str) -> Result<Option<Item>, String> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Line {
-        handle: String,
-        #[serde(default)]
-        values: Vec<ValueIn>,
-    }
-    if line.trim().is_empty() {
-        return Ok(None);
-    }
-    let parsed: Line = serde_json::from_str(line).map_err(|e| format!("line {n}: {e}"))?;
-    let values = parsed
-        .values
-        .into_iter()
-        .map(ValueIn::into_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("line {n}: {}: {e}", parsed.handle))?;
-    Ok(Some(Item {
-        line: n,
-        handle: parsed.handle,
-        values,
-    }))
-}
 
 /// The lines of a JSON Lines file, parsed.
 fn jsonl_items(path: &Path) -> anyhow::Result<impl Iterator<Item = Result<Item, String>>> {
@@ -73,36 +40,6 @@ fn jsonl_items(path: &Path) -> anyhow::Result<impl Iterator<Item = Result<Item, 
             Ok(l) => jsonl_item(k + 1, &l).transpose(),
             Err(e) => Some(Err(format!("line {}: {e}", k + 1))),
         }))
-}
-
-/// One CSV row as a value.
-pub(crate) fn csv_value(
-    rec: &csv::StringRecord,
-    cols: &HashMap<String, usize>,
-) -> anyhow::Result<HandleValue> {
-    let get = |c: &str| cols.get(c).and_then(|i| rec.get(*i)).unwrap_or("");
-    let format = match get("format") {
-        "" => "string",
-        f => f,
-    };
-    let data = get("data");
-    let value = match format {
-        "admin" | "vlist" | "site" => serde_json::from_str::<Value>(data)
-            .context("data of a structured format must be JSON")?,
-        _ => Value::String(data.to_owned()),
-    };
-    let mut v = json!({
-        "index": get("index").parse::<u32>().context("index must be a positive integer")?,
-        "type": get("type"),
-        "data": {"format": format, "value": value},
-    });
-    if !get("permissions").is_empty() {
-        v["permissions"] = Value::String(get("permissions").to_owned());
-    }
-    if !get("ttl").is_empty() {
-        v["ttl"] = json!(get("ttl").parse::<u32>().context("ttl must be seconds")?);
-    }
-    Ok(serde_json::from_value::<ValueIn>(v)?.into_value()?)
 }
 
 /// CSV rows spread over partition files by handle.
@@ -138,25 +75,19 @@ fn csv_partition(path: &Path, errors: &mut Vec<String>) -> anyhow::Result<Partit
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(BufReader::new(file));
-    let cols: HashMap<String, usize> = match rdr.headers() {
-        Ok(h) => h
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.trim().to_owned(), i))
-            .collect(),
+    let cols = match rdr.headers() {
+        Ok(h) => match CsvColumns::of(h.iter()) {
+            Ok(cols) => cols,
+            Err(missing) => {
+                errors.extend(missing);
+                return Ok(parts);
+            }
+        },
         Err(e) => {
             errors.push(format!("line 1: {e}"));
             return Ok(parts);
         }
     };
-    for required in ["handle", "index", "type", "data"] {
-        if !cols.contains_key(required) {
-            errors.push(format!("line 1: the header has no '{required}' column"));
-        }
-    }
-    if !errors.is_empty() {
-        return Ok(parts);
-    }
     for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
@@ -167,8 +98,9 @@ fn csv_partition(path: &Path, errors: &mut Vec<String>) -> anyhow::Result<Partit
             }
         };
         let line = rec.position().map_or(0, |p| p.line() as usize);
-        let handle = rec.get(cols["handle"]).unwrap_or("");
-        match csv_value(&rec, &cols) {
+        let row: Vec<&str> = rec.iter().collect();
+        let handle = cols.get(&row, "handle");
+        match cols.value(&row) {
             Ok(v) if errors.is_empty() => {
                 let mut h = std::collections::hash_map::DefaultHasher::new();
                 handle.hash(&mut h);
@@ -178,7 +110,7 @@ fn csv_partition(path: &Path, errors: &mut Vec<String>) -> anyhow::Result<Partit
                 w.write_all(b"\n")?;
             }
             Ok(_) => {}
-            Err(e) => errors.push(format!("line {line}: {handle}: {e:#}")),
+            Err(e) => errors.push(format!("line {line}: {handle}: {e}")),
         }
     }
     for mut w in out {
@@ -193,19 +125,12 @@ fn partition_items(path: &Path) -> anyhow::Result<Vec<Item>> {
     let mut at: HashMap<String, usize> = HashMap::new();
     for line in BufReader::new(File::open(path)?).lines() {
         let row: Value = serde_json::from_str(&line?)?;
-        let handle = row["h"].as_str().unwrap_or_default().to_owned();
-        let values = values_from_json(row["v"].as_str().unwrap_or("[]"))?;
-        match at.get(&handle) {
-            Some(&i) => items[i].values.extend(values),
-            None => {
-                at.insert(handle.clone(), items.len());
-                items.push(Item {
-                    line: row["l"].as_u64().unwrap_or(0) as usize,
-                    handle,
-                    values,
-                });
-            }
-        }
+        let item = Item {
+            line: row["l"].as_u64().unwrap_or(0) as usize,
+            handle: row["h"].as_str().unwrap_or_default().to_owned(),
+            values: values_from_json(row["v"].as_str().unwrap_or("[]"))?,
+        };
+        group(&mut items, &mut at, item);
     }
     Ok(items)
 }
@@ -253,31 +178,13 @@ async fn write_batches(
     Ok(())
 }
 
-/// (line, handle, what is wrong) of every failing item of a refused batch: store problems by
-/// position, template violations by handle (one line per violation).
+/// (line, handle, what is wrong) of every failing item of a refused batch.
 fn failing_lines(chunk: &[Item], e: &RegistryError) -> Vec<(usize, String, String)> {
-    match e {
-        RegistryError::Batch(problems) => problems
-            .iter()
-            .map(|p| {
-                let line = chunk.get(p.position).map_or(0, |i| i.line);
-                (line, p.handle.clone(), p.message.clone())
-            })
-            .collect(),
-        RegistryError::Template(problems) => problems
-            .iter()
-            .flat_map(|p| {
-                let line = chunk
-                    .iter()
-                    .find(|i| i.handle.eq_ignore_ascii_case(&p.handle))
-                    .map_or(0, |i| i.line);
-                p.violations
-                    .iter()
-                    .map(move |v| (line, p.handle.clone(), v.to_string()))
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    let handles: Vec<&str> = chunk.iter().map(|i| i.handle.as_str()).collect();
+    e.item_faults(&handles)
+        .into_iter()
+        .map(|(at, handle, message)| (chunk.get(at).map_or(0, |i| i.line), handle, message))
+        .collect()
 }
 
 fn give_up(path: &Path, errors: &[String]) -> anyhow::Result<()> {

@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for Reader {
             Some(token) => state
                 .0
                 .registry
-                .token_principal(token)
+                .token_principal(token, caller.ip)
                 .await
                 .map_err(crate::ApiError::from),
             None => crate::auth::principal(state, &caller.headers, caller.ip).await,

@@ -217,7 +217,7 @@ impl FromRequestParts<AppState> for Signed {
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Refusal> {
         let caller = Caller::take(parts);
         let token = bearer(&caller).ok_or(RegistryError::AuthenticationNeeded)?;
-        let principal = s.0.registry.token_principal(token).await?;
+        let principal = s.0.registry.token_principal(token, caller.ip).await?;
         Ok(Self { principal, caller })
     }
 }

@@ -56,6 +56,6 @@ pub(super) async fn issue<const DAILY: bool>(
 /// `DELETE /identity/token`: revokes the bearer token sent.
 pub(super) async fn revoke(State(s): State<AppState>, caller: Caller) -> Result<Response, Refusal> {
     let token = bearer(&caller).ok_or(RegistryError::AuthenticationNeeded)?;
-    s.0.registry.revoke_token(token).await?;
+    s.0.registry.revoke_token(token, caller.ip).await?;
     Ok(ok(true))
 }

@@ -43,7 +43,7 @@ async fn tokens_stand_for_their_identity_until_revoked_or_the_secret_changes() {
         .unwrap();
     assert_ne!(plain.token, hashed.token);
     for t in [&plain.token, &hashed.token] {
-        let p = reg.token_principal(t).await.unwrap();
+        let p = reg.token_principal(t, None).await.unwrap();
         assert!(
             matches!(&p, Principal::Enterprise { identity, .. } if identity == "300:0.NA/88.118.8"),
             "{p:?}"
@@ -62,16 +62,16 @@ async fn tokens_stand_for_their_identity_until_revoked_or_the_secret_changes() {
         );
     }
     assert!(matches!(
-        reg.token_principal("not-a-token").await,
+        reg.token_principal("not-a-token", None).await,
         Err(RegistryError::AuthenticationFailed)
     ));
     // Revoking one leaves the other.
-    reg.revoke_token(&plain.token).await.unwrap();
+    reg.revoke_token(&plain.token, None).await.unwrap();
     assert!(matches!(
-        reg.token_principal(&plain.token).await,
+        reg.token_principal(&plain.token, None).await,
         Err(RegistryError::AuthenticationFailed)
     ));
-    reg.token_principal(&hashed.token).await.unwrap();
+    reg.token_principal(&hashed.token, None).await.unwrap();
     // A new secret voids every token issued under the old one.
     reg.put_handle(
         &op,
@@ -86,14 +86,14 @@ async fn tokens_stand_for_their_identity_until_revoked_or_the_secret_changes() {
     .await
     .unwrap();
     assert!(matches!(
-        reg.token_principal(&hashed.token).await,
+        reg.token_principal(&hashed.token, None).await,
         Err(RegistryError::AuthenticationFailed)
     ));
     let fresh = reg
         .issue_token("0.NA/88.118.8", TokenProof::Secret("a-new-secret"), None)
         .await
         .unwrap();
-    reg.token_principal(&fresh.token).await.unwrap();
+    reg.token_principal(&fresh.token, None).await.unwrap();
 }
 
 #[tokio::test]
@@ -105,7 +105,36 @@ async fn tokens_expire() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(matches!(
-        reg.token_principal(&t.token).await,
+        reg.token_principal(&t.token, None).await,
         Err(RegistryError::TokenExpired)
     ));
+}
+
+#[tokio::test]
+async fn console_sessions_hold_only_from_their_address() {
+    let (_dir, reg, _op, secret) = sealed_node(Duration::from_secs(60)).await;
+    let home: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let mapped: std::net::IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+    let elsewhere: std::net::IpAddr = "198.51.100.9".parse().unwrap();
+    let s = reg
+        .open_console_session("0.NA/88.118.8", &secret, home, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let p = reg.token_principal(&s.token, Some(home)).await.unwrap();
+    assert_eq!(p.actor(), "300:0.NA/88.118.8");
+    // The same address seen through an IPv6 socket is the same client.
+    reg.token_principal(&s.token, Some(mapped)).await.unwrap();
+    for other in [Some(elsewhere), None] {
+        assert!(matches!(
+            reg.token_principal(&s.token, other).await,
+            Err(RegistryError::AuthenticationFailed)
+        ));
+    }
+    // A wrong secret opens nothing.
+    assert!(reg
+        .open_console_session("0.NA/88.118.8", "wrong", home, Duration::from_secs(60))
+        .await
+        .is_err());
+    reg.revoke_token(&s.token, Some(home)).await.unwrap();
+    assert!(reg.token_principal(&s.token, Some(home)).await.is_err());
 }

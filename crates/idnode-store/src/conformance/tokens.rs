@@ -10,6 +10,7 @@ fn token(hash: u8, expires_at: i64) -> TokenRecord {
         secret_tag: vec![7; 16],
         created_at: 1,
         expires_at,
+        client: None,
     }
 }
 
@@ -36,6 +37,13 @@ pub(super) async fn run(store: &dyn Store) {
     );
     assert_eq!(store.get_token(&[2; 32]).await.unwrap(), Some(token(2, 5)));
     assert_eq!(store.get_token(&[9; 32]).await.unwrap(), None);
+    // A console session keeps the address it is bound to.
+    let bound = TokenRecord {
+        client: Some("2001:db8::7".into()),
+        ..token(4, far)
+    };
+    write(store, TokenOp::Issue(bound.clone())).await;
+    assert_eq!(store.get_token(&[4; 32]).await.unwrap(), Some(bound));
     // The batch time is now: token 2 (expired at 5 ms after 1970) goes with the next issue.
     write(store, TokenOp::Issue(token(3, far))).await;
     assert_eq!(store.get_token(&[2; 32]).await.unwrap(), None);

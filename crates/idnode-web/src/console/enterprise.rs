@@ -1,0 +1,248 @@
+//! The pages of an enterprise's data (the operator sees every enterprise's): prefixes,
+//! identifiers, one identifier with its history and its edit form, a new identifier,
+//! imports.
+
+use maud::{html, Markup};
+
+use super::{csrf_field, page, table, Frame};
+use crate::{handle_path, ValueRow};
+
+/// One prefix in the list.
+pub struct PrefixRow {
+    /// The prefix.
+    pub prefix: String,
+    /// Its enterprise's name (the operator's view).
+    pub enterprise: String,
+    /// `active`, `suspended`…
+    pub status: String,
+    /// Its review at the top-level node.
+    pub review: String,
+}
+
+/// The prefixes the signed-in party may manage.
+pub fn prefixes(frame: &Frame<'_>, rows: &[PrefixRow]) -> String {
+    let l = frame.lang;
+    let heads = [
+        l.pick("前缀", "Prefix"),
+        l.pick("企业", "Enterprise"),
+        l.pick("状态", "Status"),
+        l.pick("顶级节点审核", "Top-level review"),
+    ];
+    let body_rows: Vec<Vec<Markup>> = rows
+        .iter()
+        .map(|p| {
+            vec![
+                html! { a href={ "/console/prefixes/" (p.prefix) } { (p.prefix) } },
+                html! { (p.enterprise) },
+                html! { (p.status) },
+                html! { (p.review) },
+            ]
+        })
+        .collect();
+    let body = table(&heads, &body_rows);
+    page(
+        frame,
+        l.pick("前缀与标识", "Prefixes and identifiers"),
+        &body,
+    )
+}
+
+/// One page of a prefix's identifiers.
+pub struct IdentifierList<'a> {
+    /// The prefix.
+    pub prefix: &'a str,
+    /// Identifiers under it.
+    pub total: u64,
+    /// This page's identifiers.
+    pub handles: &'a [String],
+    /// The page number (from 0).
+    pub page: u64,
+    /// There is a next page.
+    pub more: bool,
+}
+
+/// A prefix's identifiers: search, list, new, export.
+pub fn identifiers(frame: &Frame<'_>, list: &IdentifierList<'_>) -> String {
+    let l = frame.lang;
+    let p = list.prefix;
+    let body = html! {
+        form method="get" action={ "/console/prefixes/" (p) } role="search" {
+            label { (l.pick("按后缀查找", "Find by suffix")) " " code { (p) "/" }
+                input type="text" name="suffix" required; }
+            " " button type="submit" { (l.pick("查找", "Find")) }
+        }
+        p {
+            a href={ "/console/new?prefix=" (p) } { (l.pick("注册新标识", "Register an identifier")) }
+            " · " a href={ "/console/import?prefix=" (p) } { (l.pick("导入 CSV/JSONL", "Import CSV/JSONL")) }
+        }
+        p.muted { (l.pick("共 ", "")) strong #total { (list.total) } (l.pick(" 个标识", " identifiers")) }
+        ul {
+            @for h in list.handles {
+                li { a href={ "/console/identifiers" (handle_path(h)) } { (h) } }
+            }
+        }
+        p {
+            @if list.page > 0 { a href={ "/console/prefixes/" (p) "?page=" (list.page - 1) } { "← " (l.pick("上一页", "Previous")) } " " }
+            @if list.more { a href={ "/console/prefixes/" (p) "?page=" (list.page + 1) } { (l.pick("下一页", "Next")) " →" } }
+        }
+    };
+    page(frame, &format!("{} {p}", l.pick("前缀", "Prefix")), &body)
+}
+
+/// One value of an identifier as the console shows it.
+pub struct ValueLine {
+    /// The value.
+    pub row: ValueRow,
+    /// The template item it belongs to.
+    pub item: Option<String>,
+    /// A text value the form edits (others are kept as they are).
+    pub editable: bool,
+}
+
+/// One change in an identifier's history.
+pub struct HistoryLine {
+    /// When (RFC 3339).
+    pub at: String,
+    /// `create`, `update`, `delete`.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// Its values after the change, as REST JSON.
+    pub values: String,
+}
+
+/// An identifier: its values (with template item names), the edit form, delete, history.
+pub fn identifier(
+    frame: &Frame<'_>,
+    handle: &str,
+    template: Option<&str>,
+    values: &[ValueLine],
+    history: &[HistoryLine],
+) -> String {
+    let l = frame.lang;
+    let path = handle_path(handle);
+    let body = html! {
+        p {
+            a href={ (path) "?noredirect" } { (l.pick("公开页面", "Public page")) }
+            " · " a href={ (path) "?qr=png" } { (l.pick("二维码", "QR code")) }
+            @if let Some(t) = template { " · " (l.pick("模板版本 ", "Template version ")) code { (t) } }
+        }
+        h2 { (l.pick("值", "Values")) }
+        @let heads = [l.pick("索引", "Index"), l.pick("类型", "Type"), l.pick("模板项", "Template item"), l.pick("数据", "Data"), l.pick("时间戳", "Timestamp")];
+        @let rows: Vec<Vec<Markup>> = values.iter().map(|v| vec![
+            html! { (v.row.index) }, html! { (v.row.type_name) },
+            html! { (v.item.as_deref().unwrap_or("")) }, html! { (v.row.data) }, html! { (v.row.timestamp) },
+        ]).collect();
+        (table(&heads, &rows))
+        h2 { (l.pick("修改", "Edit")) }
+        p.muted { (l.pick("修改文本值，或在空行中添加新值；类型留空的行被删除。管理员值和密钥保持不变。",
+            "Change text values or add new ones in the blank rows; a row whose type is cleared is removed. Admin values and keys are kept.")) }
+        form method="post" action={ "/console/identifiers" (path) } {
+            (csrf_field(frame))
+            input type="hidden" name="action" value="save";
+            (value_rows(frame, values.iter().filter(|v| v.editable).map(|v| &v.row)))
+            button type="submit" { (l.pick("保存", "Save")) }
+        }
+        form method="post" action={ "/console/identifiers" (path) } {
+            (csrf_field(frame))
+            input type="hidden" name="action" value="delete";
+            p { label { input type="checkbox" name="confirm" value="yes" required;
+                (l.pick(" 确认删除该标识", " I want to delete this identifier")) } " "
+                button type="submit" { (l.pick("删除", "Delete")) } }
+        }
+        h2 { (l.pick("历史", "History")) }
+        @let heads = [l.pick("时间", "When"), l.pick("操作", "Change"), l.pick("操作者", "Who"), l.pick("之后的值", "Values after")];
+        @let rows: Vec<Vec<Markup>> = history.iter().map(|h| vec![
+            html! { (h.at) }, html! { (h.action) }, html! { (h.actor) }, html! { code { (h.values) } },
+        ]).collect();
+        (table(&heads, &rows))
+    };
+    page(frame, handle, &body)
+}
+
+/// Editable rows (index, type, text) for `rows` and three blank ones.
+fn value_rows<'a>(frame: &Frame<'_>, rows: impl Iterator<Item = &'a ValueRow>) -> Markup {
+    let l = frame.lang;
+    html! {
+        table {
+            thead { tr { th { (l.pick("索引", "Index")) } th { (l.pick("类型", "Type")) } th { (l.pick("数据", "Data")) } } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        td { input type="number" name="index" value=(r.index) min="1" max="4294967295" size="6"; }
+                        td { input type="text" name="type" value=(r.type_name) size="12"; }
+                        td { input type="text" name="data" value=(r.data) size="60"; }
+                    }
+                }
+                @for _ in 0..3 {
+                    tr {
+                        td { input type="number" name="index" min="1" max="4294967295" size="6"; }
+                        td { input type="text" name="type" size="12"; }
+                        td { input type="text" name="data" size="60"; }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The form of a new identifier under `prefix` (`error`: why the last attempt failed).
+pub fn new_identifier(
+    frame: &Frame<'_>,
+    prefix: &str,
+    suffix: &str,
+    error: Option<&str>,
+) -> String {
+    let l = frame.lang;
+    let body = html! {
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form method="post" action="/console/new" {
+            (csrf_field(frame))
+            input type="hidden" name="prefix" value=(prefix);
+            p { label { (l.pick("标识", "Identifier")) " " code { (prefix) "/" }
+                input type="text" name="suffix" value=(suffix) required size="40"; } }
+            (value_rows(frame, std::iter::empty()))
+            button type="submit" { (l.pick("注册", "Register")) }
+        }
+    };
+    page(frame, l.pick("注册新标识", "Register an identifier"), &body)
+}
+
+/// What an import did.
+pub struct ImportOutcome {
+    /// Identifiers created, updated, already as imported.
+    pub written: Option<(usize, usize, usize)>,
+    /// (line, handle, what is wrong) of every faulty line: nothing was written.
+    pub faults: Vec<(usize, String, String)>,
+}
+
+/// The import form and, after an upload, its outcome.
+pub fn import(frame: &Frame<'_>, prefix: &str, outcome: Option<&ImportOutcome>) -> String {
+    let l = frame.lang;
+    let body = html! {
+        @if let Some(o) = outcome {
+            @if let Some((c, u, s)) = o.written {
+                p.flash role="status" #outcome { (l.pick("导入完成：新建 ", "Imported: created ")) (c)
+                    (l.pick("，更新 ", ", updated ")) (u) (l.pick("，未变 ", ", unchanged ")) (s) }
+            } @else {
+                div.error role="alert" #outcome {
+                    p { (o.faults.len()) (l.pick(" 处错误，未写入任何数据。", " fault(s): nothing was written.")) }
+                    @let heads = [l.pick("行", "Line"), l.pick("标识", "Identifier"), l.pick("错误", "Fault")];
+                    @let rows: Vec<Vec<Markup>> = o.faults.iter().map(|(n, h, m)| vec![
+                        html! { (n) }, html! { (h) }, html! { (m) },
+                    ]).collect();
+                    (table(&heads, &rows))
+                }
+            }
+        }
+        p.muted { (l.pick(
+            "CSV：表头 handle,index,type,data（可选 format、permissions、ttl），每行一个值；JSONL：每行一个 {\"handle\":…,\"values\":[…]}。整份文件在一个事务中写入：有一行出错则全部不写。",
+            "CSV: a header handle,index,type,data (optional format, permissions, ttl), one value per row; JSONL: one {\"handle\":…,\"values\":[…]} per line. The whole file is written in one transaction: one faulty line and nothing is written.")) }
+        form method="post" action={ "/console/import?prefix=" (prefix) } enctype="multipart/form-data" {
+            (csrf_field(frame))
+            p { input type="file" name="file" accept=".csv,.jsonl,.json,text/csv" required; }
+            button type="submit" { (l.pick("导入", "Import")) }
+        }
+    };
+    page(frame, l.pick("导入标识", "Import identifiers"), &body)
+}
