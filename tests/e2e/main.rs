@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod clients;
 mod common;
+mod console;
 mod db_down;
 mod deploy;
 mod dns;

@@ -345,7 +345,7 @@ impl HttpConfig {
             max_body_bytes: self.max_body_bytes,
             max_batch_bytes: self.max_batch_bytes,
             max_buffered_body_bytes: self.max_buffered_body_bytes,
-            console_session: std::time::Duration::from_secs(self.console_session_secs.max(60)),
+            console_session: std::time::Duration::from_secs(self.console_session_secs.max(1)),
             ..idnode_http::Limits::default()
         }
     }
