@@ -35,7 +35,7 @@ async fn page(n: &TestNode, path: &str, accept: &str) -> (u16, String, String, S
     )
 }
 
-fn decode_png(bytes: &[u8]) -> String {
+pub(crate) fn decode_png(bytes: &[u8]) -> String {
     let mut reader = png::Decoder::new(bytes).read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();

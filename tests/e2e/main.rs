@@ -8,6 +8,7 @@ mod browser;
 mod clients;
 mod common;
 mod console;
+mod console_browser;
 mod db_down;
 mod deploy;
 mod dns;

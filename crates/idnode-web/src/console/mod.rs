@@ -43,7 +43,7 @@ text-align:left;vertical-align:top}th{background:#eaf0f7}td.wrap{word-break:brea
 .error{background:#fde8e8;border:1px solid #d33;padding:.6rem}.secret{font-family:monospace;background:#fff;padding:.4rem;border:1px dashed #888}\
 form.inline{display:inline}input,select,textarea{font:inherit;padding:.3rem}button{font:inherit;padding:.3rem .8rem;cursor:pointer}\
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:.8rem}\
-.chart{background:#fff;border:1px solid #d3dae4;padding:.5rem}.muted{color:#5a6474}";
+.chart{background:#fff;border:1px solid #d3dae4;padding:.5rem;margin:0}.muted{color:#5a6474}";
 
 /// A hidden CSRF field, for the forms of a page.
 pub fn csrf_field(frame: &Frame<'_>) -> Markup {
