@@ -5,6 +5,7 @@ mod admin;
 mod error;
 pub mod gs1;
 pub mod hash_id;
+pub mod hll;
 mod identifier;
 pub mod import;
 pub mod json;

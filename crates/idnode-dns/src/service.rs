@@ -59,15 +59,18 @@ impl DnsService {
         self.responder.prepare(bytes, transport)
     }
 
-    /// Builds the response from the facts ([`Responder::respond`]), counting identifier
-    /// look-ups in `idnode_resolutions_total{frontend="dns"}`.
-    pub fn respond(&self, p: &Prepared, facts: &Facts) -> Vec<u8> {
-        if p.needs().1.is_some() {
-            self.meter.count(if facts.found() {
+    /// Builds the response from the facts ([`Responder::respond`]) for `peer`, counting
+    /// identifier look-ups in `idnode_resolutions_total{frontend="dns"}` and the statistics
+    /// of their prefix.
+    pub fn respond(&self, p: &Prepared, facts: &Facts, peer: IpAddr) -> Vec<u8> {
+        if let Some(id) = p.needs().1 {
+            let outcome = if facts.found() {
                 Outcome::Ok
             } else {
                 Outcome::NotFound
-            });
+            };
+            self.meter
+                .record(self.resolver.tally(), id.prefix(), outcome, Some(peer));
         }
         self.responder.respond(p, facts)
     }
@@ -77,8 +80,9 @@ impl DnsService {
         self.responder.servfail(p)
     }
 
-    /// Answers `bytes` completely, waiting for the store when the caches do not know.
-    pub async fn answer(&self, bytes: &[u8], transport: Transport) -> Vec<u8> {
+    /// Answers `bytes` from `peer` completely, waiting for the store when the caches do not
+    /// know.
+    pub async fn answer(&self, bytes: &[u8], transport: Transport, peer: IpAddr) -> Vec<u8> {
         match self.prepare(bytes, transport) {
             Step::Done(out) => out,
             Step::Needs(p) => {
@@ -92,7 +96,7 @@ impl DnsService {
                         }
                     },
                 };
-                self.respond(&p, &facts)
+                self.respond(&p, &facts, peer)
             }
         }
     }

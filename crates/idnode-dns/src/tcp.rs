@@ -40,7 +40,7 @@ impl Protocol for Tcp {
             if c.read_rest(&mut msg).await? != Start::Read {
                 return Ok(());
             }
-            let out = self.0.answer(&msg, Transport::Tcp).await;
+            let out = self.0.answer(&msg, Transport::Tcp, c.peer.ip()).await;
             if out.is_empty() {
                 continue;
             }

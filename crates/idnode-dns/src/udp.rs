@@ -41,16 +41,16 @@ impl Datagrams for DnsService {
         match self.prepare(packet, Transport::Udp) {
             Step::Done(answer) => *out = answer,
             Step::Needs(p) => match self.cached_facts(&p) {
-                Some(f) => *out = self.respond(&p, &f),
+                Some(f) => *out = self.respond(&p, &f, peer.ip()),
                 None => return Some(p),
             },
         }
         None
     }
 
-    async fn answer(&self, p: Box<Prepared>, _: SocketAddr, out: &mut Vec<u8>) {
+    async fn answer(&self, p: Box<Prepared>, peer: SocketAddr, out: &mut Vec<u8>) {
         *out = match self.facts(&p).await {
-            Ok(f) => self.respond(&p, &f),
+            Ok(f) => self.respond(&p, &f, peer.ip()),
             Err(e) => {
                 tracing::warn!("dns: {e}");
                 self.servfail(&p)

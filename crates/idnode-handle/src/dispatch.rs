@@ -89,7 +89,7 @@ impl HandleService {
                     types: &types,
                 };
                 self.resolve(x, &p, handle, &wanted).await;
-                self.count(&x.out[start..]);
+                self.count(handle, x.peer, &x.out[start..]);
             }
             Request::GetSiteInfo { .. } => x.ok(&Body::SiteInfo(&self.site)),
             Request::ListHomedNas { .. } => {
@@ -129,14 +129,16 @@ impl HandleService {
         }
     }
 
-    /// Counts the outcome of the resolution answer in `written` (its response code follows
-    /// the envelope and the opCode).
-    fn count(&self, written: &[u8]) {
+    /// Counts the outcome of the resolution of `handle` for `peer` answered in `written`
+    /// (its response code follows the envelope and the opCode).
+    fn count(&self, handle: &str, peer: std::net::IpAddr, written: &[u8]) {
         let at = ENVELOPE_LEN + 4;
         if let Some(rc) = written.get(at..at + 4) {
             let rc = u32::from_be_bytes([rc[0], rc[1], rc[2], rc[3]]);
             if let Some(o) = Outcome::from_rc(rc) {
-                self.meter.count(o);
+                let prefix = handle.split_once('/').map_or("", |(p, _)| p);
+                self.meter
+                    .record(self.resolver.tally(), prefix, o, Some(peer));
             }
         }
     }

@@ -215,7 +215,8 @@ impl HandleService {
             &entry,
             &wanted,
         );
-        self.meter.count(Outcome::Ok);
+        self.meter
+            .record(self.resolver.tally(), id.prefix(), Outcome::Ok, Some(peer));
         true
     }
 

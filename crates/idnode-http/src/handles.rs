@@ -45,10 +45,20 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<Body>) -> Respon
     r
 }
 
-/// Counts an HTTP resolution by outcome.
-pub(crate) fn count(outcome: Outcome) {
+/// Counts an HTTP resolution of the handle at the start of `path` (still percent-encoded)
+/// by outcome, for the Prometheus counters and the statistics per prefix.
+pub(crate) fn count(s: &AppState, path: &str, outcome: Outcome, client: Option<std::net::IpAddr>) {
     static M: OnceLock<Meter> = OnceLock::new();
-    M.get_or_init(|| Meter::new("http")).count(outcome);
+    let decoded;
+    let path = if path.contains('%') {
+        decoded = percent_decode_str(path).decode_utf8_lossy();
+        decoded.as_ref()
+    } else {
+        path
+    };
+    let prefix = path.split_once('/').map_or("", |(p, _)| p);
+    M.get_or_init(|| Meter::new("http"))
+        .record(s.0.resolver.tally(), prefix, outcome, client);
 }
 
 /// A cache hit for an anonymous `GET /api/handles/{handle}` without parameters, answered
@@ -65,7 +75,12 @@ pub(crate) fn cached_hit(s: &AppState, req: &Request) -> Option<Response> {
     let text = percent_decode_str(text).decode_utf8().ok()?;
     let id = Identifier::parse(&text).ok()?;
     let entry = s.0.resolver.cached(&id, View::Public)?;
-    count(Outcome::Ok);
+    count(
+        s,
+        id.as_str(),
+        Outcome::Ok,
+        crate::auth::peer_ip(req.extensions()),
+    );
     Some(json_response(StatusCode::OK, entry.body.clone()))
 }
 
@@ -73,13 +88,23 @@ pub(crate) fn cached_hit(s: &AppState, req: &Request) -> Option<Response> {
 /// and a clone of the pre-serialised body.
 pub(crate) async fn get_handle(State(s): State<AppState>, req: Request) -> Response {
     let ip = crate::auth::peer_ip(req.extensions());
+    let path = req
+        .uri()
+        .path()
+        .strip_prefix(API_PREFIX)
+        .unwrap_or_default();
     match resolve(&s, req.uri(), req.headers(), ip).await {
         Ok(r) => {
-            count(Outcome::Ok);
+            count(&s, path, Outcome::Ok, ip);
             r
         }
         Err(e) => {
-            count(Outcome::from_rc(e.rc).unwrap_or(Outcome::Denied));
+            count(
+                &s,
+                path,
+                Outcome::from_rc(e.rc).unwrap_or(Outcome::Denied),
+                ip,
+            );
             e.into_response()
         }
     }
@@ -241,9 +266,11 @@ pub(crate) async fn list_handles(
 /// QR code of its resolution URL (`browser.rs`).
 pub(crate) async fn redirect(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    req: Request,
 ) -> Result<Response, ApiError> {
+    let ip = crate::auth::peer_ip(req.extensions());
+    let (parts, _) = req.into_parts();
+    let (headers, uri) = (parts.headers, parts.uri);
     let text = path_handle(&uri, "/")?;
     let id = parse_handle(&text)?;
     let asks = browser::Asks::of(&uri);
@@ -251,12 +278,12 @@ pub(crate) async fn redirect(
     let entry = match s.0.resolver.resolve(&id, View::Public, false).await {
         Ok(entry) => entry,
         Err(ResolveError::NotFound) if page && asks.qr.is_none() => {
-            count(Outcome::NotFound);
+            count(&s, id.as_str(), Outcome::NotFound, ip);
             return Ok(browser::not_found_page(id.as_str(), asks.lang));
         }
         Err(e) => return Err(ApiError::from(e).with_handle(id.as_str())),
     };
-    count(Outcome::Ok);
+    count(&s, id.as_str(), Outcome::Ok, ip);
     if let Some(format) = asks.qr {
         return Ok(browser::qr(&entry, &headers, format));
     }

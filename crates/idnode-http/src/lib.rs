@@ -20,6 +20,7 @@ mod query;
 mod sessions;
 mod site;
 mod snms;
+mod stats;
 mod templates;
 
 use std::sync::{Arc, OnceLock};

@@ -55,6 +55,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/prefixes", get(list_prefixes).post(allocate_prefix))
         .route("/identifiers/batch", post(batch))
         .route("/history/{*handle}", get(history))
+        .route("/stats", get(crate::stats::stats))
         .merge(crate::templates::router())
 }
 
@@ -67,13 +68,14 @@ pub(crate) fn router() -> Router<AppState> {
           crate::templates::create, crate::templates::list, crate::templates::read,
           crate::templates::update, crate::templates::remove, crate::templates::history,
           crate::templates::detail, crate::templates::set_policy,
-          crate::templates::adopt),
+          crate::templates::adopt, crate::stats::stats),
     components(schemas(EnterpriseDto, NewEnterpriseDto, CreatedEnterpriseDto, PrefixDto,
                        NewPrefixDto, BatchDoc, BatchItemDoc, BatchOutcomeDoc, ErrorDoc,
                        ProblemDoc, HistoryDto, crate::templates::TemplateDto,
                        crate::templates::TemplateChangeDto, crate::templates::TemplateDoc,
                        crate::templates::ItemDoc, crate::templates::DetailDto,
-                       crate::templates::PolicyDto, crate::templates::AdoptionDto)),
+                       crate::templates::PolicyDto, crate::templates::AdoptionDto,
+                       crate::stats::StatsDto)),
     modifiers(&BasicAuth),
     security(("basic" = []))
 )]

@@ -164,22 +164,6 @@ impl Registry {
         Ok(())
     }
 
-    /// Adds `(metric, delta)` to the usage counters of `day` (`YYYY-MM-DD`), which the
-    /// statistics reports sum.
-    pub async fn record_usage(&self, day: &str, deltas: &[(String, i64)]) -> Result<()> {
-        let ops = deltas
-            .iter()
-            .map(|(metric, delta)| Op::AddUsage {
-                day: day.to_owned(),
-                metric: metric.clone(),
-                delta: *delta,
-            })
-            .collect();
-        self.commit(&crate::onboarding::system("system:usage"), ops)
-            .await?;
-        Ok(())
-    }
-
     /// Puts a dead (refused) upstream action back in the queue (operator).
     pub async fn requeue_upstream(&self, p: &Principal, id: i64) -> Result<()> {
         Self::require_operator(p)?;

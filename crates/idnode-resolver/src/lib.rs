@@ -8,8 +8,10 @@
 mod cache;
 mod meter;
 mod prefixes;
+mod tally;
 
 pub use meter::{totals as resolution_totals, Meter, Outcome, FRONTENDS};
+pub use tally::{merge_counts, PrefixCounts, Tally, MAX_PREFIXES, OTHER};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,9 +169,15 @@ pub struct Resolver {
     /// front ends (DNS); kept as long as negative answers.
     canonical: moka::sync::Cache<String, Option<Arc<str>>>,
     prefix_names: prefixes::PrefixSet,
+    tally: Tally,
 }
 
 impl Resolver {
+    /// The resolutions counted per prefix since the statistics last took them.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
     /// The prefixes this node serves.
     pub fn served(&self) -> &[String] {
         &self.served
@@ -186,6 +194,7 @@ impl Resolver {
                 .max_capacity(1_000_000)
                 .build(),
             prefix_names: prefixes::PrefixSet::default(),
+            tally: Tally::default(),
             meters: Meters {
                 hit: metrics::counter!("idnode_cache_lookups_total", "result" => "hit"),
                 miss: metrics::counter!("idnode_cache_lookups_total", "result" => "miss"),

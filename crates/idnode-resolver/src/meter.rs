@@ -50,7 +50,7 @@ impl Outcome {
     }
 }
 
-const OUTCOMES: [(Outcome, &str); 6] = [
+pub(crate) const OUTCOMES: [(Outcome, &str); 6] = [
     (Outcome::Ok, "ok"),
     (Outcome::NotFound, "not_found"),
     (Outcome::NotResponsible, "not_responsible"),
@@ -64,6 +64,7 @@ const OUTCOMES: [(Outcome, &str); 6] = [
 pub struct Meter {
     counters: [Counter; 6],
     total: Option<&'static AtomicU64>,
+    frontend: usize,
 }
 
 impl Meter {
@@ -77,10 +78,27 @@ impl Meter {
                 .iter()
                 .position(|f| *f == frontend)
                 .map(|i| &TOTALS[i]),
+            frontend: FRONTENDS
+                .iter()
+                .position(|f| *f == frontend)
+                .unwrap_or(0),
         }
     }
 
-    /// Counts one resolution.
+    /// Counts one resolution of an identifier under `prefix` asked for by `client`: in the
+    /// Prometheus counters and in the statistics `tally` (per prefix, with its clients).
+    pub fn record(
+        &self,
+        tally: &crate::Tally,
+        prefix: &str,
+        outcome: Outcome,
+        client: Option<std::net::IpAddr>,
+    ) {
+        self.count(outcome);
+        tally.count(prefix, self.frontend, outcome, client);
+    }
+
+    /// Counts one resolution in the Prometheus counters only.
     pub fn count(&self, outcome: Outcome) {
         let i = OUTCOMES
             .iter()

@@ -66,6 +66,7 @@ pub(crate) async fn apply<D: Dialect>(
     }
     if !p.history.is_empty() {
         D::insert_history(&mut tx, &batch.actor, p.now, &p.history).await?;
+        crate::stats::count_history::<D>(&mut tx, &p.history, p.now).await?;
     }
     if let Some(idem) = &batch.idempotency {
         Stmt::new(
@@ -256,6 +257,7 @@ async fn other<'a, D: Dialect>(
         }
         Op::Template(t) => crate::templates::apply::<D>(conn, t, p.actor, p.now).await?,
         Op::Token(t) => crate::tokens::apply::<D>(conn, t, p.now).await?,
+        Op::AddStats { .. } | Op::PruneStats { .. } => crate::stats::apply::<D>(conn, op).await?,
         directory => crate::ops::apply_op::<D>(conn, directory, p.now).await?,
     }
     Ok(())

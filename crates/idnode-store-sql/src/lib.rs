@@ -16,6 +16,7 @@ mod named;
 mod ops;
 mod rows;
 pub mod sql;
+mod stats;
 mod subscriptions;
 mod templates;
 mod tokens;
@@ -592,6 +593,14 @@ impl<D: Dialect> Store for SqlStore<D> {
         values: &[String],
     ) -> Result<Vec<(String, String)>> {
         self.holders(prefix, index, values).await
+    }
+
+    async fn daily_stats(&self, from: &str, to: &str) -> Result<Vec<idnode_store::StatRow>> {
+        self.stat_rows(from, to).await
+    }
+
+    async fn stats_clients(&self, from: &str, to: &str) -> Result<Vec<(String, String, Vec<u8>)>> {
+        self.client_sketches(from, to).await
     }
 
     async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>> {

@@ -3,6 +3,7 @@
 
 mod audit;
 mod events;
+mod stats;
 mod subscriptions;
 mod templates;
 mod tokens;
@@ -71,6 +72,7 @@ pub async fn run(store: &dyn Store) {
     events::run(store).await;
     subscriptions::run(store).await;
     audit::run(store).await;
+    stats::run(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);

@@ -24,10 +24,11 @@ pub use events::{
     NamedQuery, NewCapture, NewEvent, NotStored, Readable, TraceLink,
 };
 pub use model::{
-    fill_created_values, fold, now_millis, prefix_range, profile_from_json, profile_to_json, Batch,
-    DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction, HistoryRecord,
-    Idempotency, NewEnterprise, Op, OutboxItem, OutboxRow, OutboxState, OutboxStats, PrefixRecord,
-    PrefixStatus, Review, SecretHash, Status, StoreStats,
+    day_of, fill_created_values, fold, now_millis, prefix_range, profile_from_json,
+    profile_to_json, Batch, DepositRecord, Enterprise, EnterpriseStatus, HandleRecord,
+    HistoryAction, HistoryRecord, Idempotency, NewEnterprise, Op, OutboxItem, OutboxRow,
+    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Review, SecretHash, StatRow, Status,
+    StoreStats,
 };
 pub use subscription::{Delivery, Settled, Subscription};
 pub use template::{TemplateChange, TemplateOp, TemplateRecord};
@@ -151,6 +152,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Escrow deposits made, newest watermark first (up to `limit`).
     async fn deposits(&self, limit: u64) -> Result<Vec<DepositRecord>>;
+
+    /// Statistics counters of the days `from..=to` (`YYYY-MM-DD`), by day, prefix, metric.
+    async fn daily_stats(&self, from: &str, to: &str) -> Result<Vec<StatRow>>;
+
+    /// Distinct-client sketches of the days `from..=to`: (day, prefix, registers).
+    async fn stats_clients(&self, from: &str, to: &str) -> Result<Vec<(String, String, Vec<u8>)>>;
 
     /// Usage counters of the days `from..=to` (`YYYY-MM-DD`): (day, metric, value).
     async fn usage(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>>;

@@ -164,6 +164,21 @@ pub enum Op {
         /// The amount.
         delta: i64,
     },
+    /// Adds to the statistics of one day: counters per prefix and metric, and distinct
+    /// clients per prefix (HyperLogLog registers, merged into the stored ones).
+    AddStats {
+        /// The day, `YYYY-MM-DD` (UTC).
+        day: String,
+        /// (prefix, metric, amount).
+        counts: Vec<(String, String, i64)>,
+        /// (prefix, sketch registers).
+        clients: Vec<(String, Vec<u8>)>,
+    },
+    /// Deletes the statistics of the days before `day` (`YYYY-MM-DD`).
+    PruneStats {
+        /// The first day kept.
+        day: String,
+    },
     /// A write to templates or unique values.
     Template(crate::TemplateOp),
     /// A write to bearer tokens.
@@ -499,6 +514,28 @@ pub struct Enterprise {
     pub profile: EnterpriseProfile,
     /// Its id at the top-level node, once created there.
     pub upstream_id: Option<String>,
+}
+
+/// The UTC day (`YYYY-MM-DD`) of unix milliseconds `ms`.
+pub fn day_of(ms: i64) -> String {
+    let secs = u32::try_from(ms.div_euclid(1000)).unwrap_or(u32::MAX);
+    idnode_core::json::format_time(secs)
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// One statistics counter of one day and prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRow {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// The prefix (`-`: resolutions of malformed or too many prefixes).
+    pub prefix: String,
+    /// `created`, `updated`, `deleted`, `resolutions.<front end>.<outcome>`.
+    pub metric: String,
+    /// The count.
+    pub value: i64,
 }
 
 /// Counts for metrics and the console.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use idnode_registry::Registry;
 use idnode_resolver::FRONTENDS;
-use idnode_store::{Action, HistoryAction, Store};
+use idnode_store::{Action, Store};
 use serde_json::json;
 
 use crate::deposit::{at, DAY};
@@ -68,53 +68,44 @@ impl Period {
     }
 }
 
-/// Registrations in the history rows of `period`: (created, updated, deleted).
-async fn registrations(store: &dyn Store, period: &Period) -> Result<(u64, u64, u64)> {
-    let mut counts = (0, 0, 0);
-    let mut from = store.history_cursor(period.start * 1000 - 1).await?;
-    let last = store.history_cursor(period.end * 1000 - 1).await?;
-    loop {
-        let rows = store.history_range(from, Some(last), 10_000).await?;
-        let Some(l) = rows.last() else { break };
-        from = l.id;
-        for r in rows {
-            match r.action {
-                HistoryAction::Create => counts.0 += 1,
-                HistoryAction::Update => counts.1 += 1,
-                HistoryAction::Delete => counts.2 += 1,
-            }
-        }
-    }
-    Ok(counts)
-}
-
 /// The report of `period` on node `node`, as JSON.
 async fn build(store: &dyn Store, node: &str, period: &Period) -> Result<serde_json::Value> {
-    let (created, updated, deleted) = registrations(store, period).await?;
     let day = idnode_escrow::date_of;
-    let usage = store
-        .usage(&day(period.start), &day(period.end - 1))
-        .await?;
-    let sum = |metric: &str| -> i64 {
-        usage
+    let (first, last) = (day(period.start), day(period.end - 1));
+    // The statistics per day and prefix the console and /api/v1/stats show.
+    let stats = store.daily_stats(&first, &last).await?;
+    let sum = |metric: &dyn Fn(&str) -> bool| -> i64 {
+        stats
             .iter()
-            .filter(|(_, m, _)| m == metric)
-            .map(|(_, _, v)| v)
+            .filter(|r| metric(&r.metric))
+            .map(|r| r.value)
             .sum()
+    };
+    let (created, updated, deleted) = (
+        sum(&|m| m == "created"),
+        sum(&|m| m == "updated"),
+        sum(&|m| m == "deleted"),
+    );
+    let by_frontend = |f: &str| {
+        let start = format!("resolutions.{f}.");
+        sum(&|m| m.starts_with(&start))
     };
     let resolutions: serde_json::Map<String, serde_json::Value> = FRONTENDS
         .iter()
-        .map(|f| ((*f).to_owned(), json!(sum(&format!("resolutions.{f}")))))
+        .map(|f| ((*f).to_owned(), json!(by_frontend(f))))
         .collect();
-    let total: i64 = FRONTENDS
+    let total: i64 = FRONTENDS.iter().map(|f| by_frontend(f)).sum();
+    let usage = store.usage(&first, &last).await?;
+    let uptime: i64 = usage
         .iter()
-        .map(|f| sum(&format!("resolutions.{f}")))
+        .filter(|(_, m, _)| m == "uptime_seconds")
+        .map(|(_, _, v)| v)
         .sum();
     let enterprises = store.list_enterprises().await?;
     let in_period = |ms: i64| ms >= period.start * 1000 && ms < period.end * 1000;
     let prefixes = store.list_prefixes(None).await?;
-    let stats = store.stats().await?;
-    let uptime = sum("uptime_seconds").min(period.end - period.start);
+    let counts = store.stats().await?;
+    let uptime = uptime.min(period.end - period.start);
     Ok(json!({
         "version": VERSION,
         "kind": period.kind,
@@ -127,7 +118,7 @@ async fn build(store: &dyn Store, node: &str, period: &Period) -> Result<serde_j
         "generated": idnode_escrow::rfc3339(idnode_store::now_millis() / 1000),
         "registrations": {"created": created, "updated": updated, "deleted": deleted},
         "resolutions": {"total": total, "by_frontend": resolutions},
-        "identifiers": {"total": stats.handles},
+        "identifiers": {"total": counts.handles},
         "enterprises": {
             "total": enterprises.len(),
             "new": enterprises.iter().filter(|e| in_period(e.created_at)).count(),
@@ -172,13 +163,14 @@ pub async fn write_report(
     Ok(path)
 }
 
-/// The usage counters of a serving node: resolutions per front end, seconds served and
-/// template use (`Registry::take_template_use`),
-/// added to the day's totals in the store at each [`Usage::flush`].
+/// The usage counters of a serving node: seconds served and template use
+/// (`Registry::take_template_use`), added to the day's totals in the store at each
+/// [`Usage::flush`], with the resolutions per prefix its resolver tallied.
 #[derive(Debug)]
 pub struct Usage {
-    last: Vec<u64>,
     last_at: std::time::Instant,
+    /// Tallies taken but not yet stored (the store failed): added at the next flush.
+    unsaved: Vec<idnode_resolver::PrefixCounts>,
 }
 
 impl Default for Usage {
@@ -191,8 +183,8 @@ impl Usage {
     /// Counting from now.
     pub fn new() -> Self {
         Self {
-            last: idnode_resolver::resolution_totals().to_vec(),
             last_at: std::time::Instant::now(),
+            unsaved: Vec::new(),
         }
     }
 
@@ -200,25 +192,19 @@ impl Usage {
     /// 120 per flush: a node stopped in between did not serve); kept for the next flush
     /// when the store fails.
     pub async fn flush(&mut self, registry: &Registry) -> Result<()> {
-        let now = idnode_resolver::resolution_totals();
         let day = idnode_escrow::date_of(idnode_store::now_millis() / 1000);
-        let mut deltas: Vec<(String, i64)> = FRONTENDS
-            .iter()
-            .zip(now.iter().zip(self.last.iter()))
-            .filter(|(_, (n, l))| n > l)
-            .map(|(f, (n, l))| (format!("resolutions.{f}"), (n - l) as i64))
-            .collect();
-        deltas.push((
+        let mut deltas: Vec<(String, i64)> = vec![(
             "uptime_seconds".into(),
             self.last_at.elapsed().as_secs().min(120) as i64,
-        ));
+        )];
         let templates = registry.take_template_use();
         deltas.extend(templates.iter().cloned());
-        if let Err(e) = registry.record_usage(&day, &deltas).await {
+        idnode_resolver::merge_counts(&mut self.unsaved, registry.resolver().tally().take());
+        if let Err(e) = registry.record_usage(&day, &deltas, &self.unsaved).await {
             registry.restore_template_use(templates);
             return Err(e.into());
         }
-        self.last = now.to_vec();
+        self.unsaved.clear();
         self.last_at = std::time::Instant::now();
         Ok(())
     }

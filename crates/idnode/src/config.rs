@@ -191,6 +191,10 @@ full_every_day = false
 # Sent through [upstream] (report_url); `idnode report run` makes one on demand.
 enabled = false
 run_at = "00:20"
+# Statistics per day, prefix and enterprise (/api/v1/stats, the console, the reports):
+# seconds between two flushes of the node's counters to the database, and days kept.
+stats_flush_secs = 60
+stats_keep_days = 400
 
 [epcis]
 # Traceability (GS1 EPCIS 2.0 at /epcis on the HTTP listener). URL bases under which this

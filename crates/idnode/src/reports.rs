@@ -24,6 +24,10 @@ pub struct ReportsSection {
     pub run_at: String,
     /// Where reports are written (default: `reports/` beside the escrow directory).
     pub dir: Option<PathBuf>,
+    /// Seconds between two flushes of the counters (statistics, usage) to the store.
+    pub stats_flush_secs: u64,
+    /// Days of statistics kept (per day, prefix and metric).
+    pub stats_keep_days: u32,
 }
 
 impl Default for ReportsSection {
@@ -32,6 +36,8 @@ impl Default for ReportsSection {
             enabled: false,
             run_at: "00:20".into(),
             dir: None,
+            stats_flush_secs: 60,
+            stats_keep_days: 400,
         }
     }
 }
@@ -64,8 +70,9 @@ pub async fn run(config: &Config, services: &Services, period: &Period) -> anyho
     .await?)
 }
 
-/// Inside `serve`: flushes the usage counters every minute, and sends the daily report
-/// after `run_at` (the monthly one too on the first of the month).
+/// Inside `serve`: flushes the counters every `stats_flush_secs`, prunes statistics older
+/// than `stats_keep_days` once a day, and sends the daily report after `run_at` (the
+/// monthly one too on the first of the month).
 pub(crate) fn spawn(
     config: Config,
     services: Arc<Services>,
@@ -78,12 +85,24 @@ pub(crate) fn spawn(
     Ok(tokio::spawn(async move {
         let mut usage = Usage::new();
         let mut reported = crate::escrow::today();
+        let mut pruned = 0;
+        let every = std::time::Duration::from_secs(config.reports.stats_flush_secs.max(1));
         loop {
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            tokio::time::sleep(every).await;
             if let Err(e) = usage.flush(&services.registry).await {
                 tracing::warn!(error = %e, "cannot record usage counters");
             }
             let today = crate::escrow::today();
+            if today > pruned {
+                match services
+                    .registry
+                    .prune_stats(config.reports.stats_keep_days)
+                    .await
+                {
+                    Ok(()) => pruned = today,
+                    Err(e) => tracing::warn!(error = %e, "cannot prune old statistics"),
+                }
+            }
             let secs = idnode_store::now_millis() / 1000;
             if config.reports.enabled && today > reported && secs >= today + at {
                 let yesterday = Period::day(today - DAY);

@@ -347,7 +347,10 @@ async fn template_use_is_counted_into_the_usage_counters() {
     put(&n, &n.ent, "88.118.8/FREE", vec![url(1, "https://x")]).await;
     let counts = n.reg.take_template_use();
     assert!(n.reg.take_template_use().is_empty(), "taken once");
-    n.reg.record_usage("2026-12-04", &counts).await.unwrap();
+    n.reg
+        .record_usage("2026-12-04", &counts, &[])
+        .await
+        .unwrap();
     let used = n.reg.template_use(&n.ent, "88.118.8").await.unwrap();
     assert_eq!(
         used["1.0"],
