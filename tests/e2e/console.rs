@@ -82,8 +82,10 @@ async fn post(n: &TestNode, cookie: &str, path: &str, form: &[(&str, &str)]) -> 
 }
 
 /// Every console page and action.
-const PAGES: [&str; 9] = [
+const PAGES: [&str; 11] = [
     "/console",
+    "/console/stats",
+    "/console/stats.csv",
     "/console/enterprises",
     "/console/audit",
     "/console/prefixes",
@@ -183,12 +185,17 @@ async fn enterprises_are_apart(n: &TestNode) {
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert!(!page.contains("valve.example"), "{path}");
     }
-    // A's own pages list only A's prefix.
-    let (_, _, home) = get(n, "127.0.0.1", &a.cookie, "/console").await;
-    assert!(
-        home.contains("88.118.8") && !home.contains("88.118.9"),
-        "{home}"
+    // A's own pages list only A's prefix and A's statistics.
+    let a1 = json!({"values": [{"index": 1, "type": "URL", "data": "https://gearbox.example/1"}]});
+    assert_eq!(
+        n.put("/api/handles/88.118.8/A-1", Some(&n.a), &a1).await.0,
+        201
     );
+    for page in ["/console", "/console/stats", "/console/stats.csv"] {
+        let (_, _, text) = get(n, "127.0.0.1", &a.cookie, page).await;
+        let rows = text.matches("88.118.8").count();
+        assert!(rows > 0 && !text.contains("88.118.9"), "{page}: {text}");
+    }
     let csrf = a.csrf.as_str();
     let writes: [(&str, Vec<(&str, &str)>); 5] = [
         (

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::common::{node, Backend};
+use crate::common::{node_with, Backend};
 
 /// The Chromium the test drives (`IDNODE_CHROMIUM` overrides Debian's).
 fn chromium() -> String {
@@ -30,7 +30,7 @@ fn number(tiles: &Value, label: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_works_in_a_browser() {
-    let n = node(Backend::Sqlite).await;
+    let n = node_with(Backend::Sqlite, |c| c.reports.stats_flush_secs = 1).await;
     let record = json!({"values": [{"index": 1, "type": "URL", "data": "https://gearbox.example.cn/landing"}]});
     assert_eq!(
         n.put("/api/handles/88.118.8/LANDING-1", Some(&n.a), &record)
@@ -140,7 +140,19 @@ async fn the_console_works_in_a_browser() {
     assert!(text("resolutionTable").contains("http"), "{seen}");
     assert!(text("audit").contains("enterprise.create"), "{seen}");
     assert_eq!(text("english"), "Dashboard");
+    // The enterprise's statistics: its prefix and its registration today; the dashboard's
+    // registrations per day and most resolved prefixes.
+    let stats = text("enterpriseStats");
+    assert!(
+        stats.contains("88.118.20") && !stats.contains("88.118.8"),
+        "{stats}"
+    );
+    let dash = text("dashboardText");
+    assert!(
+        dash.contains("每日注册量") && dash.contains("解析最多的前缀"),
+        "{dash}"
+    );
     let count = std::fs::read_dir(&shots).unwrap().count();
-    assert!(count >= 13, "{count} files in {}", shots.display());
+    assert!(count >= 14, "{count} files in {}", shots.display());
     n.node.stop().await.unwrap();
 }

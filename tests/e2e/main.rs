@@ -31,5 +31,6 @@ mod rest_sessions;
 mod sdk_channel;
 mod sessions;
 mod snms;
+mod stats;
 mod templates;
 mod upstream;

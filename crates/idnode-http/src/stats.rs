@@ -120,6 +120,11 @@ fn by_day(lines: &[StatsLine]) -> Vec<StatsLine> {
     out
 }
 
+/// The CSV form of `lines`.
+pub(crate) fn csv_of(lines: &[StatsLine]) -> String {
+    csv(&lines.iter().map(StatsDto::from).collect::<Vec<_>>())
+}
+
 /// The CSV form: a header, then one row per line; every front end and outcome seen has a
 /// column.
 fn csv(lines: &[StatsDto]) -> String {

@@ -89,12 +89,16 @@ async function main() {
   await shot('import-refused');
   const imp1 = await page.request.get(`${base}/api/handles/88.118.20/IMP-1`);
   seen.imp1Status = imp1.status();
+  await page.goto(`${base}/console/stats`);
+  seen.enterpriseStats = await page.textContent('main table');
+  await shot('enterprise-statistics');
   await signOut();
 
   // The operator's dashboard has moved.
   await signIn(opIdentity, opSecret);
   seen.after = await tiles();
   seen.resolutionTable = await page.textContent('main table');
+  seen.dashboardText = await page.textContent('main');
   await shot('dashboard-after');
   await page.goto(`${base}/console/audit`);
   seen.audit = await page.textContent('main table');

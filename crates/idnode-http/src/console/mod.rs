@@ -13,6 +13,7 @@
 mod dashboard;
 mod data;
 mod operator;
+mod stats;
 
 use std::net::IpAddr;
 
@@ -57,6 +58,8 @@ pub(crate) fn router() -> Router<AppState> {
             post(operator::set_status),
         )
         .route("/console/audit", get(operator::audit))
+        .route("/console/stats", get(stats::page))
+        .route("/console/stats.csv", get(stats::csv))
         .route("/console/prefixes", get(data::prefixes))
         .route("/console/prefixes/{prefix}", get(data::identifiers))
         .route(

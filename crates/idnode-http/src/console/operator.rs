@@ -43,7 +43,11 @@ pub(super) async fn home(State(s): State<AppState>, session: Session) -> Respons
         overview.outbox.pending,
         overview.outbox.dead,
     ];
-    let d = s.0.sampler.dashboard(&now, counts, session.lang);
+    let mut d = s.0.sampler.dashboard(&now, counts, session.lang);
+    match super::stats::recent(&s, &session, 14).await {
+        Ok(lines) => super::stats::onto_dashboard(&mut d, &lines, 14, session.lang),
+        Err(r) => return *r,
+    }
     session.html(
         StatusCode::OK,
         pages::dashboard(&session.frame(&s, None), &d),

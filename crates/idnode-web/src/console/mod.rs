@@ -42,7 +42,7 @@ text-align:left;vertical-align:top}th{background:#eaf0f7}td.wrap{word-break:brea
 .tile .l{color:#5a6474;font-size:.85rem}.flash{background:#fff7d6;border:1px solid #e6c200;padding:.6rem}\
 .error{background:#fde8e8;border:1px solid #d33;padding:.6rem}.secret{font-family:monospace;background:#fff;padding:.4rem;border:1px dashed #888}\
 form.inline{display:inline}input,select,textarea{font:inherit;padding:.3rem}button{font:inherit;padding:.3rem .8rem;cursor:pointer}\
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:.8rem}\
+.charts{margin-top:.8rem;display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:.8rem}\
 .chart{background:#fff;border:1px solid #d3dae4;padding:.5rem;margin:0}.muted{color:#5a6474}";
 
 /// A hidden CSRF field, for the forms of a page.
@@ -75,6 +75,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: &Markup) -> String {
                         a href="/console" { (l.pick("概览", "Overview")) }
                         a href="/console/prefixes" { (l.pick("前缀与标识", "Prefixes")) }
                     }
+                    a href="/console/stats" { (l.pick("统计", "Statistics")) }
                     a href="/console/import" { (l.pick("导入", "Import")) }
                     a href="/" { (l.pick("标识解析", "Resolve")) }
                     a href=(switch) lang=(l.other().tag()) { (l.pick("English", "中文")) }

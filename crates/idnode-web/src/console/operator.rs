@@ -155,3 +155,30 @@ pub fn audit(frame: &Frame<'_>, rows: &[AuditRow], algorithm: &str, older: Optio
     };
     page(frame, l.pick("审计日志", "Audit log"), &body)
 }
+
+/// The statistics page: per day and prefix (rows of text: day, prefix, created, updated,
+/// deleted, resolutions, by outcome, distinct clients), with a CSV download.
+pub fn stats(frame: &Frame<'_>, rows: &[Vec<String>]) -> String {
+    let l = frame.lang;
+    let heads = [
+        l.pick("日期", "Day"),
+        l.pick("前缀", "Prefix"),
+        l.pick("注册", "Created"),
+        l.pick("更新", "Updated"),
+        l.pick("删除", "Deleted"),
+        l.pick("解析", "Resolutions"),
+        l.pick("按前端和结果", "By front end and outcome"),
+        l.pick("独立客户端", "Distinct clients"),
+    ];
+    let cells: Vec<Vec<Markup>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| html! { (c) }).collect())
+        .collect();
+    let body = html! {
+        p.muted { (l.pick("近 30 天，按日期和前缀；独立客户端为 HyperLogLog 估计（约 ±2.3%）。",
+            "The last 30 days by day and prefix; distinct clients are a HyperLogLog estimate (about ±2.3 %).")) }
+        p { a href="/console/stats.csv" download { (l.pick("下载 CSV", "Download CSV")) } }
+        (table(&heads, &cells))
+    };
+    page(frame, l.pick("统计", "Statistics"), &body)
+}
