@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use idnode_core::{HandleValue, Ttl};
 use idnode_store::audit::{AuditAlgorithm, AuditEntry, AuditHasher};
-use idnode_store::{Batch, Op, Result, StoreError, TemplateOp, TokenOp};
+use idnode_store::{Attribution, Batch, Op, Result, StoreError, TemplateOp, TokenOp};
 
 use crate::sql::{Cols, Stmt};
 use crate::Dialect;
@@ -155,9 +155,47 @@ pub(crate) async fn append<D: Dialect>(
     alg: AuditAlgorithm,
     at: i64,
 ) -> Result<()> {
-    let Some(mut e) = entry_of(batch, alg, at) else {
-        return Ok(());
-    };
+    match entry_of(batch, alg, at) {
+        Some(e) => chain::<D>(conn, e).await,
+        None => Ok(()),
+    }
+}
+
+/// The entry of a write outside batches (EPCIS captures, read grants, named queries,
+/// subscriptions): `action` on `target` by `by`, its `after` digest over `fields` (each
+/// length-prefixed).
+pub(crate) fn entry(
+    by: &Attribution,
+    action: &str,
+    target: String,
+    fields: &[&[u8]],
+    alg: AuditAlgorithm,
+) -> AuditEntry {
+    let mut h = alg.hasher();
+    for f in fields {
+        h.field(f);
+    }
+    AuditEntry {
+        seq: 0,
+        at: idnode_store::now_millis(),
+        actor: by.actor.clone(),
+        origin: by.origin.clone(),
+        action: action.to_owned(),
+        target,
+        before: Vec::new(),
+        after: h.finish(),
+        alg,
+        prev: Vec::new(),
+        hash: Vec::new(),
+    }
+}
+
+/// Chains `e` after the head and stores it, in the writing transaction (`conn`), which
+/// holds the head's row lock until it ends.
+pub(crate) async fn chain<D: Dialect>(
+    conn: &mut <D::DB as sqlx::Database>::Connection,
+    mut e: AuditEntry,
+) -> Result<()> {
     let head = Stmt::new(format!(
         "SELECT seq, hash FROM audit_head WHERE id = 1{}",
         D::FOR_UPDATE

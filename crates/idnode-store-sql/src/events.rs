@@ -120,6 +120,21 @@ impl<D: Dialect> SqlStore<D> {
         .map_err(D::error)?;
         if record.stored > 0 {
             crate::subscriptions::enqueue_capture::<D>(&mut tx, record.id, now).await?;
+            // Audited: the capture and the hash IDs of the events it stored.
+            let by = idnode_store::Attribution {
+                actor: capture.actor.clone(),
+                origin: capture.origin.clone(),
+            };
+            let stored: Vec<&[u8]> = capture
+                .events
+                .iter()
+                .zip(&ids)
+                .filter(|(_, id)| id.is_some())
+                .map(|(e, _)| e.hash.as_bytes())
+                .collect();
+            let target = format!("capture {} ({} events)", record.id, record.stored);
+            let e = crate::audit::entry(&by, "epcis.capture", target, &stored, self.audit);
+            crate::audit::chain::<D>(&mut tx, e).await?;
         }
         tx.commit().await.map_err(D::error)?;
         Ok(record)

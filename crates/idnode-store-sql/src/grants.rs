@@ -1,6 +1,6 @@
 //! Read grants between enterprises: given, listed, withdrawn.
 
-use idnode_store::{Grant, Result};
+use idnode_store::{Attribution, Grant, Result};
 
 use crate::sql::{Cols, Stmt};
 use crate::{Dialect, SqlStore};
@@ -32,8 +32,13 @@ impl<D: Dialect> SqlStore<D> {
             .collect()
     }
 
-    pub(crate) async fn write_grant(&self, g: &Grant, present: bool) -> Result<bool> {
-        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+    pub(crate) async fn write_grant(
+        &self,
+        g: &Grant,
+        present: bool,
+        by: &Attribution,
+    ) -> Result<bool> {
+        let mut c = self.pools.write.begin().await.map_err(D::error)?;
         let stmt = if present {
             Stmt::new(
                 "INSERT INTO epcis_grants (owner, grantee, biz_step, created_at) \
@@ -52,6 +57,22 @@ impl<D: Dialect> SqlStore<D> {
             .bind(&g.biz_step)
         };
         let n = stmt.execute::<D::DB>(&mut c).await.map_err(D::error)?;
+        if n > 0 {
+            let action = if present {
+                "epcis.grant"
+            } else {
+                "epcis.revoke"
+            };
+            let target = format!("enterprise {} to {}", g.owner, g.grantee);
+            let fields: [&[u8]; 3] = [
+                &g.owner.to_be_bytes(),
+                &g.grantee.to_be_bytes(),
+                g.biz_step.as_bytes(),
+            ];
+            let e = crate::audit::entry(by, action, target, &fields, self.audit);
+            crate::audit::chain::<D>(&mut c, e).await?;
+        }
+        c.commit().await.map_err(D::error)?;
         Ok(n > 0)
     }
 }

@@ -27,8 +27,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, AuditEntry, Batch, CaptureRecord, Delivery,
-    DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord,
+    fill_created_values, fold, prefix_range, Attribution, AuditEntry, Batch, CaptureRecord,
+    Delivery, DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord,
     HistoryAction, HistoryRecord, Idempotency, NamedQuery, NewCapture, NewEvent, OutboxRow,
     OutboxState, OutboxStats, PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState,
     Store, StoreError, StoreOptions, StoreStats, Subscription, TemplateChange, TemplateRecord,
@@ -654,25 +654,24 @@ impl<D: Dialect> Store for SqlStore<D> {
         self.grant_rows(owner, grantee).await
     }
 
-    async fn set_grant(&self, grant: &Grant, present: bool) -> Result<bool> {
-        self.write_grant(grant, present).await
+    async fn set_grant(&self, grant: &Grant, present: bool, by: &Attribution) -> Result<bool> {
+        self.write_grant(grant, present, by).await
     }
 
-    async fn save_query(&self, query: &NamedQuery) -> Result<bool> {
-        self.insert_query(query).await
+    async fn save_query(&self, query: &NamedQuery, by: &Attribution) -> Result<bool> {
+        self.insert_query(query, by).await
     }
 
     async fn named_queries(&self, owner: i64, name: Option<&str>) -> Result<Vec<NamedQuery>> {
         self.query_rows(owner, name).await
     }
 
-    async fn delete_query(&self, owner: i64, name: &str) -> Result<bool> {
-        self.remove_subscriptions(owner, name, None).await?;
-        self.remove_query(owner, name).await
+    async fn delete_query(&self, owner: i64, name: &str, by: &Attribution) -> Result<bool> {
+        self.remove_query(owner, name, by).await
     }
 
-    async fn save_subscription(&self, subscription: &Subscription) -> Result<()> {
-        self.insert_subscription(subscription).await
+    async fn save_subscription(&self, subscription: &Subscription, by: &Attribution) -> Result<()> {
+        self.insert_subscription(subscription, by).await
     }
 
     async fn subscriptions(&self, owner: i64, query: Option<&str>) -> Result<Vec<Subscription>> {
@@ -683,8 +682,14 @@ impl<D: Dialect> Store for SqlStore<D> {
         Ok(self.subscription_rows(None, None, Some(id)).await?.pop())
     }
 
-    async fn delete_subscription(&self, owner: i64, query: &str, id: &str) -> Result<bool> {
-        Ok(self.remove_subscriptions(owner, query, Some(id)).await? > 0)
+    async fn delete_subscription(
+        &self,
+        owner: i64,
+        query: &str,
+        id: &str,
+        by: &Attribution,
+    ) -> Result<bool> {
+        self.remove_subscription(owner, query, id, by).await
     }
 
     async fn due_deliveries(&self, now: i64, limit: u64) -> Result<Vec<Delivery>> {

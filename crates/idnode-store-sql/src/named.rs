@@ -1,13 +1,13 @@
 //! EPCIS named queries: saved, listed, deleted, per owner.
 
-use idnode_store::{NamedQuery, Result};
+use idnode_store::{Attribution, NamedQuery, Result};
 
 use crate::sql::{Cols, Stmt};
 use crate::{Dialect, SqlStore};
 
 impl<D: Dialect> SqlStore<D> {
-    pub(crate) async fn insert_query(&self, q: &NamedQuery) -> Result<bool> {
-        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+    pub(crate) async fn insert_query(&self, q: &NamedQuery, by: &Attribution) -> Result<bool> {
+        let mut c = self.pools.write.begin().await.map_err(D::error)?;
         let n = Stmt::new(
             "INSERT INTO epcis_queries (owner, name, definition, extensions, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -20,6 +20,17 @@ impl<D: Dialect> SqlStore<D> {
         .execute::<D::DB>(&mut c)
         .await
         .map_err(D::error)?;
+        if n > 0 {
+            let target = format!("query {} of {}", q.name, q.owner);
+            let fields: [&[u8]; 3] = [
+                &q.owner.to_be_bytes(),
+                q.name.as_bytes(),
+                q.definition.as_bytes(),
+            ];
+            let e = crate::audit::entry(by, "epcis.query.create", target, &fields, self.audit);
+            crate::audit::chain::<D>(&mut c, e).await?;
+        }
+        c.commit().await.map_err(D::error)?;
         Ok(n > 0)
     }
 
@@ -49,14 +60,29 @@ impl<D: Dialect> SqlStore<D> {
             .collect()
     }
 
-    pub(crate) async fn remove_query(&self, owner: i64, name: &str) -> Result<bool> {
-        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+    /// Deletes `owner`'s query `name` with its subscriptions and their deliveries, in one
+    /// transaction; whether there was one.
+    pub(crate) async fn remove_query(
+        &self,
+        owner: i64,
+        name: &str,
+        by: &Attribution,
+    ) -> Result<bool> {
+        let mut c = self.pools.write.begin().await.map_err(D::error)?;
+        crate::subscriptions::delete_subscriptions::<D>(&mut c, owner, name, None).await?;
         let n = Stmt::new("DELETE FROM epcis_queries WHERE owner = $1 AND name = $2")
             .bind(owner)
             .bind(name)
             .execute::<D::DB>(&mut c)
             .await
             .map_err(D::error)?;
+        if n > 0 {
+            let target = format!("query {name} of {owner}");
+            let fields: [&[u8]; 2] = [&owner.to_be_bytes(), name.as_bytes()];
+            let e = crate::audit::entry(by, "epcis.query.delete", target, &fields, self.audit);
+            crate::audit::chain::<D>(&mut c, e).await?;
+        }
+        c.commit().await.map_err(D::error)?;
         Ok(n > 0)
     }
 }

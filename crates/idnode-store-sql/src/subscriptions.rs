@@ -1,6 +1,6 @@
 //! EPCIS subscriptions and their deliveries.
 
-use idnode_store::{Delivery, Result, Settled, Subscription};
+use idnode_store::{Attribution, Delivery, Result, Settled, Subscription};
 
 use crate::sql::{Cols, Stmt};
 use crate::{Conn, Dialect, SqlStore};
@@ -45,9 +45,43 @@ pub(crate) async fn enqueue_capture<D: Dialect>(
     Ok(())
 }
 
+/// Deletes the subscriptions of `owner`'s query `query` (only `id`, when given) and their
+/// deliveries, in the caller's transaction; how many.
+pub(crate) async fn delete_subscriptions<D: Dialect>(
+    tx: &mut Conn<D>,
+    owner: i64,
+    query: &str,
+    id: Option<&str>,
+) -> Result<u64> {
+    Stmt::new(
+        "DELETE FROM epcis_deliveries WHERE subscription IN (SELECT id FROM \
+         epcis_subscriptions WHERE owner = $1 AND query_name = $2 AND ($3 IS NULL OR id = $3))",
+    )
+    .bind(owner)
+    .bind(query)
+    .bind(id)
+    .execute::<D::DB>(&mut *tx)
+    .await
+    .map_err(D::error)?;
+    Stmt::new(
+        "DELETE FROM epcis_subscriptions WHERE owner = $1 AND query_name = $2 \
+         AND ($3 IS NULL OR id = $3)",
+    )
+    .bind(owner)
+    .bind(query)
+    .bind(id)
+    .execute::<D::DB>(&mut *tx)
+    .await
+    .map_err(D::error)
+}
+
 impl<D: Dialect> SqlStore<D> {
-    pub(crate) async fn insert_subscription(&self, s: &Subscription) -> Result<()> {
-        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+    pub(crate) async fn insert_subscription(
+        &self,
+        s: &Subscription,
+        by: &Attribution,
+    ) -> Result<()> {
+        let mut c = self.pools.write.begin().await.map_err(D::error)?;
         Stmt::new(format!(
             "INSERT INTO epcis_subscriptions ({COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
@@ -68,6 +102,16 @@ impl<D: Dialect> SqlStore<D> {
         .execute::<D::DB>(&mut c)
         .await
         .map_err(D::error)?;
+        let target = format!("subscription {} to {} of {}", s.id, s.query, s.owner);
+        let fields: [&[u8]; 4] = [
+            s.id.as_bytes(),
+            s.query.as_bytes(),
+            s.dest.as_bytes(),
+            s.schedule.as_bytes(),
+        ];
+        let e = crate::audit::entry(by, "epcis.subscription.create", target, &fields, self.audit);
+        crate::audit::chain::<D>(&mut c, e).await?;
+        c.commit().await.map_err(D::error)?;
         Ok(())
     }
 
@@ -89,37 +133,26 @@ impl<D: Dialect> SqlStore<D> {
         rows.iter().map(|r| row::<D>(r)).collect()
     }
 
-    /// Deletes the subscriptions of `owner`'s query `query` (only `id`, when given) and
-    /// their deliveries; how many.
-    pub(crate) async fn remove_subscriptions(
+    /// Deletes the subscription `id` of `owner`'s query `query` and its deliveries;
+    /// whether there was one.
+    pub(crate) async fn remove_subscription(
         &self,
         owner: i64,
         query: &str,
-        id: Option<&str>,
-    ) -> Result<u64> {
+        id: &str,
+        by: &Attribution,
+    ) -> Result<bool> {
         let mut tx = self.pools.write.begin().await.map_err(D::error)?;
-        Stmt::new(
-            "DELETE FROM epcis_deliveries WHERE subscription IN (SELECT id FROM \
-             epcis_subscriptions WHERE owner = $1 AND query_name = $2 AND ($3 IS NULL OR id = $3))",
-        )
-        .bind(owner)
-        .bind(query)
-        .bind(id)
-        .execute::<D::DB>(&mut tx)
-        .await
-        .map_err(D::error)?;
-        let n = Stmt::new(
-            "DELETE FROM epcis_subscriptions WHERE owner = $1 AND query_name = $2 \
-             AND ($3 IS NULL OR id = $3)",
-        )
-        .bind(owner)
-        .bind(query)
-        .bind(id)
-        .execute::<D::DB>(&mut tx)
-        .await
-        .map_err(D::error)?;
+        let n = delete_subscriptions::<D>(&mut tx, owner, query, Some(id)).await?;
+        if n > 0 {
+            let target = format!("subscription {id} to {query} of {owner}");
+            let fields: [&[u8]; 2] = [id.as_bytes(), query.as_bytes()];
+            let e =
+                crate::audit::entry(by, "epcis.subscription.delete", target, &fields, self.audit);
+            crate::audit::chain::<D>(&mut tx, e).await?;
+        }
         tx.commit().await.map_err(D::error)?;
-        Ok(n)
+        Ok(n > 0)
     }
 
     pub(crate) async fn due(&self, now: i64, limit: u64) -> Result<Vec<Delivery>> {

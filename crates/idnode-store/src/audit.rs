@@ -92,6 +92,16 @@ impl AuditAlgorithm {
 /// The hash before the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
 
+/// Who made a write that is not a [`crate::Batch`] (an EPCIS capture, a read grant, a named
+/// query, a subscription), for its audit entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// The identity (`300:0.NA/88.118.8`), or `system:…`.
+    pub actor: String,
+    /// The client's address ('' when not over the network).
+    pub origin: String,
+}
+
 /// One entry of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {

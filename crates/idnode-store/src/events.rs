@@ -65,6 +65,8 @@ pub struct NewCapture {
     pub owner: i64,
     /// Who captured (identity).
     pub actor: String,
+    /// From where (the client's address, '' when not over the network), for the audit log.
+    pub origin: String,
     /// The error behaviour asked for: `true` (rollback) when a refused event refuses the
     /// whole capture (the caller then stores nothing), `false` (proceed) when the others are
     /// stored; recorded with the job.

@@ -17,7 +17,7 @@ mod token;
 
 pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
-pub use audit::{AuditAlgorithm, AuditEntry};
+pub use audit::{Attribution, AuditAlgorithm, AuditEntry};
 pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
 pub use events::{
     CaptureRecord, CaptureState, EventField, EventFilter, EventOrder, EventRecord, Grant,
@@ -224,20 +224,20 @@ pub trait Store: Send + Sync + 'static {
     async fn grants(&self, owner: Option<i64>, grantee: Option<i64>) -> Result<Vec<Grant>>;
 
     /// Adds (`present`) or removes a grant; whether anything changed.
-    async fn set_grant(&self, grant: &Grant, present: bool) -> Result<bool>;
+    async fn set_grant(&self, grant: &Grant, present: bool, by: &Attribution) -> Result<bool>;
 
     /// Saves a named query; `false` when its owner has one of that name already.
-    async fn save_query(&self, query: &NamedQuery) -> Result<bool>;
+    async fn save_query(&self, query: &NamedQuery, by: &Attribution) -> Result<bool>;
 
     /// An owner's named queries by name (the one named `name`, when given).
     async fn named_queries(&self, owner: i64, name: Option<&str>) -> Result<Vec<NamedQuery>>;
 
     /// Deletes a named query, its subscriptions and their deliveries; whether there was
     /// one.
-    async fn delete_query(&self, owner: i64, name: &str) -> Result<bool>;
+    async fn delete_query(&self, owner: i64, name: &str, by: &Attribution) -> Result<bool>;
 
     /// Saves a new subscription.
-    async fn save_subscription(&self, subscription: &Subscription) -> Result<()>;
+    async fn save_subscription(&self, subscription: &Subscription, by: &Attribution) -> Result<()>;
 
     /// The subscriptions to an owner's query (to any of its queries when `query` is
     /// `None`), oldest first.
@@ -248,7 +248,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes a subscription to an owner's query and its deliveries; whether there was
     /// one.
-    async fn delete_subscription(&self, owner: i64, query: &str, id: &str) -> Result<bool>;
+    async fn delete_subscription(
+        &self,
+        owner: i64,
+        query: &str,
+        id: &str,
+        by: &Attribution,
+    ) -> Result<bool>;
 
     /// Deliveries due at `now`, at most `limit`, the longest due first.
     async fn due_deliveries(&self, now: i64, limit: u64) -> Result<Vec<Delivery>>;

@@ -56,6 +56,7 @@ impl Traceability {
         let capture = NewCapture {
             owner,
             actor: who.actor().to_owned(),
+            origin: idnode_registry::origin::current(),
             rollback,
             refused,
             context,
@@ -88,6 +89,7 @@ impl Traceability {
         let capture = NewCapture {
             owner,
             actor: who.actor().to_owned(),
+            origin: idnode_registry::origin::current(),
             rollback: true,
             refused: Vec::new(),
             context,

@@ -198,14 +198,14 @@ impl Traceability {
     /// a CBV term or URI); an enterprise grants its own events.
     pub async fn grant(&self, who: &Principal, grantee: i64, biz_step: &str) -> Result<Grant> {
         let g = self.grant_of(who, grantee, biz_step).await?;
-        self.store.set_grant(&g, true).await?;
+        self.store.set_grant(&g, true, &by(who)).await?;
         Ok(g)
     }
 
     /// Withdraws a grant; whether there was one.
     pub async fn revoke(&self, who: &Principal, grantee: i64, biz_step: &str) -> Result<bool> {
         let g = self.grant_of(who, grantee, biz_step).await?;
-        Ok(self.store.set_grant(&g, false).await?)
+        Ok(self.store.set_grant(&g, false, &by(who)).await?)
     }
 
     /// The grants the caller gave (an enterprise) or all (the operator).
@@ -264,5 +264,13 @@ fn owner_of(who: &Principal) -> Result<i64> {
         Principal::Anonymous => Err(TraceError::Unauthenticated),
         Principal::Operator { .. } => Ok(0),
         Principal::Enterprise { id, .. } => Ok(*id),
+    }
+}
+
+/// Who writes, for the audit log: the caller's identity and address.
+pub(crate) fn by(who: &Principal) -> idnode_store::Attribution {
+    idnode_store::Attribution {
+        actor: who.actor().to_owned(),
+        origin: idnode_registry::origin::current(),
     }
 }

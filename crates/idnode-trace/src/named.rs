@@ -40,7 +40,7 @@ impl Traceability {
             created_at: now_millis(),
         };
         self.parse_named(&q, &[])?;
-        if !self.store.save_query(&q).await? {
+        if !self.store.save_query(&q, &crate::by(who)).await? {
             return Err(TraceError::Exists(format!("query {name}")));
         }
         Ok(q)
@@ -64,7 +64,7 @@ impl Traceability {
     pub async fn delete_query(&self, who: &Principal, name: &str) -> Result<()> {
         if self
             .store
-            .delete_query(self.writer(who).await?, name)
+            .delete_query(self.writer(who).await?, name, &crate::by(who))
             .await?
         {
             Ok(())

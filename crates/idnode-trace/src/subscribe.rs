@@ -116,7 +116,7 @@ impl Traceability {
             next_run,
             last_notified_at: None,
         };
-        self.store.save_subscription(&s).await?;
+        self.store.save_subscription(&s, &crate::by(who)).await?;
         Ok(s)
     }
 
@@ -147,7 +147,7 @@ impl Traceability {
     pub async fn unsubscribe(&self, who: &Principal, query: &str, id: &str) -> Result<()> {
         if self
             .store
-            .delete_subscription(self.writer(who).await?, query, id)
+            .delete_subscription(self.writer(who).await?, query, id, &crate::by(who))
             .await?
         {
             Ok(())

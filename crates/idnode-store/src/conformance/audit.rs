@@ -22,6 +22,27 @@ pub(super) async fn run(store: &dyn Store) {
         before > 10,
         "the story's writes so far are logged: {before}"
     );
+    // The story's EPCIS writes (captures, grants, named queries, subscriptions) are logged
+    // with who and from where, each in its own transaction.
+    let all = store.audit_entries(0, 100_000).await.unwrap();
+    for action in [
+        "epcis.capture",
+        "epcis.grant",
+        "epcis.revoke",
+        "epcis.query.create",
+        "epcis.query.delete",
+        "epcis.subscription.create",
+        "epcis.subscription.delete",
+    ] {
+        let e = all
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("{action} is not in the audit log"));
+        assert!(
+            !e.actor.is_empty() && e.origin == "192.0.2.1" && e.after.len() == 32,
+            "{e:?}"
+        );
+    }
 
     // A batch from a client: who, from where, what, on what, digests.
     store

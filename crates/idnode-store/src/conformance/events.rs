@@ -47,10 +47,19 @@ pub(super) fn capture(owner: i64, rollback: bool, mut events: Vec<NewEvent>) -> 
     NewCapture {
         owner,
         actor: format!("300:owner-{owner}"),
+        origin: "192.0.2.1".into(),
         rollback,
         refused: Vec::new(),
         context: "[\"https://ref.gs1.org/standards/epcis/epcis-context.jsonld\"]".into(),
         events,
+    }
+}
+
+/// Who writes in the conformance story.
+pub(super) fn by() -> crate::Attribution {
+    crate::Attribution {
+        actor: "300:0.NA/88.200.1".into(),
+        origin: "192.0.2.1".into(),
     }
 }
 
@@ -88,11 +97,11 @@ async fn named_queries(store: &dyn Store) {
         extensions: "ex=https://ex.com/".into(),
         created_at: 7,
     };
-    assert!(store.save_query(&q(1, "b")).await.unwrap());
-    assert!(store.save_query(&q(1, "a")).await.unwrap());
-    assert!(!store.save_query(&q(1, "a")).await.unwrap());
+    assert!(store.save_query(&q(1, "b"), &by()).await.unwrap());
+    assert!(store.save_query(&q(1, "a"), &by()).await.unwrap());
+    assert!(!store.save_query(&q(1, "a"), &by()).await.unwrap());
     // Another owner's query of the same name is its own.
-    assert!(store.save_query(&q(2, "a")).await.unwrap());
+    assert!(store.save_query(&q(2, "a"), &by()).await.unwrap());
     assert_eq!(
         store.named_queries(1, None).await.unwrap(),
         vec![q(1, "a"), q(1, "b")]
@@ -101,8 +110,8 @@ async fn named_queries(store: &dyn Store) {
         store.named_queries(2, Some("a")).await.unwrap(),
         vec![q(2, "a")]
     );
-    assert!(store.delete_query(1, "a").await.unwrap());
-    assert!(!store.delete_query(1, "a").await.unwrap());
+    assert!(store.delete_query(1, "a", &by()).await.unwrap());
+    assert!(!store.delete_query(1, "a", &by()).await.unwrap());
     assert_eq!(store.named_queries(1, Some("a")).await.unwrap(), vec![]);
     assert_eq!(store.named_queries(2, None).await.unwrap(), vec![q(2, "a")]);
 }
@@ -436,20 +445,23 @@ async fn grants(store: &dyn Store) {
         biz_step: String::new(),
         created_at: 5,
     };
-    assert!(store.set_grant(&g, true).await.unwrap());
-    assert!(!store.set_grant(&g, true).await.unwrap(), "granted already");
+    assert!(store.set_grant(&g, true, &by()).await.unwrap());
+    assert!(
+        !store.set_grant(&g, true, &by()).await.unwrap(),
+        "granted already"
+    );
     let stepped = Grant {
         biz_step: "https://ref.gs1.org/cbv/BizStep-shipping".into(),
         ..g.clone()
     };
-    store.set_grant(&stepped, true).await.unwrap();
+    store.set_grant(&stepped, true, &by()).await.unwrap();
     assert_eq!(
         store.grants(None, Some(2)).await.unwrap(),
         [g.clone(), stepped.clone()]
     );
     assert_eq!(store.grants(Some(1), None).await.unwrap().len(), 2);
     assert!(store.grants(Some(2), None).await.unwrap().is_empty());
-    assert!(store.set_grant(&g, false).await.unwrap());
-    assert!(!store.set_grant(&g, false).await.unwrap());
+    assert!(store.set_grant(&g, false, &by()).await.unwrap());
+    assert!(!store.set_grant(&g, false, &by()).await.unwrap());
     assert_eq!(store.grants(None, None).await.unwrap(), [stepped]);
 }

@@ -32,11 +32,14 @@ pub(super) async fn run(store: &dyn Store) {
         extensions: String::new(),
         created_at: 1,
     };
-    assert!(store.save_query(&q).await.unwrap());
+    assert!(store.save_query(&q, &super::events::by()).await.unwrap());
     let s1 = subscription("s1", 5, "watch");
-    store.save_subscription(&s1).await.unwrap();
     store
-        .save_subscription(&subscription("s2", 5, "watch"))
+        .save_subscription(&s1, &super::events::by())
+        .await
+        .unwrap();
+    store
+        .save_subscription(&subscription("s2", 5, "watch"), &super::events::by())
         .await
         .unwrap();
     assert_eq!(
@@ -86,11 +89,23 @@ pub(super) async fn run(store: &dyn Store) {
 
     scheduled(store).await;
 
-    assert!(store.delete_subscription(5, "watch", "s1").await.unwrap());
-    assert!(!store.delete_subscription(5, "watch", "s1").await.unwrap());
-    assert!(!store.delete_subscription(6, "watch", "s2").await.unwrap());
+    assert!(store
+        .delete_subscription(5, "watch", "s1", &super::events::by())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_subscription(5, "watch", "s1", &super::events::by())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_subscription(6, "watch", "s2", &super::events::by())
+        .await
+        .unwrap());
     // Deleting the query ends its subscriptions and their deliveries.
-    assert!(store.delete_query(5, "watch").await.unwrap());
+    assert!(store
+        .delete_query(5, "watch", &super::events::by())
+        .await
+        .unwrap());
     assert_eq!(store.subscription("s2").await.unwrap(), None);
     assert_eq!(store.subscription("s3").await.unwrap(), None);
     assert_eq!(store.due_deliveries(i64::MAX, 100).await.unwrap(), vec![]);
@@ -104,7 +119,10 @@ async fn scheduled(store: &dyn Store) {
     daily.stream = false;
     daily.schedule = "{\"hour\":\"1\"}".into();
     daily.next_run = 5_000;
-    store.save_subscription(&daily).await.unwrap();
+    store
+        .save_subscription(&daily, &super::events::by())
+        .await
+        .unwrap();
     assert_eq!(store.due_schedules(4_999, 10).await.unwrap(), vec![]);
     assert_eq!(
         store.due_schedules(5_000, 10).await.unwrap(),
