@@ -82,8 +82,10 @@ async fn post(n: &TestNode, cookie: &str, path: &str, form: &[(&str, &str)]) -> 
 }
 
 /// Every console page and action.
-const PAGES: [&str; 11] = [
+const PAGES: [&str; 13] = [
     "/console",
+    "/console/credentials",
+    "/console/trace?epc=hdl:88.118.9/PALLET-1",
     "/console/stats",
     "/console/stats.csv",
     "/console/enterprises",
@@ -95,8 +97,9 @@ const PAGES: [&str; 11] = [
     "/console/import",
     "/console/anything",
 ];
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 8] = [
     "/console/logout",
+    "/console/credentials",
     "/console/enterprises",
     "/console/enterprises/2/status",
     "/console/identifiers/88.118.9/V-1",
@@ -259,6 +262,27 @@ async fn enterprises_are_apart(n: &TestNode) {
         .await
         .unwrap()
         .contains("belongs to another enterprise"));
+    // B's events stay B's: B's trace shows the pallet's contents, A's shows nothing.
+    let doc = json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-12-05T00:00:00Z",
+        "epcisBody": {"eventList": [{"type": "AggregationEvent", "eventTime": "2026-12-05T08:00:00+08:00",
+            "eventTimeZoneOffset": "+08:00", "parentID": "hdl:88.118.9/PALLET-1",
+            "childEPCs": ["hdl:88.118.9/VALVE-1", "hdl:88.118.9/VALVE-2"],
+            "action": "ADD", "bizStep": "packing"}]}});
+    assert_eq!(n.post("/epcis/capture", Some(&n.b), &doc).await.0, 202);
+    let b = session(n, &n.b).await;
+    let trace = "/console/trace?epc=hdl:88.118.9/PALLET-1&direction=back";
+    let (_, _, theirs) = get(n, "127.0.0.1", &b.cookie, trace).await;
+    assert!(
+        theirs.contains("trace-graph") && theirs.contains("valve-2"),
+        "{theirs}"
+    );
+    let (status, _, mine) = get(n, "127.0.0.1", &a.cookie, trace).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        mine.contains("trace-empty") && !mine.contains("valve"),
+        "{mine}"
+    );
     // B's data is as B left it, and nothing was created under B's prefix.
     let (_, record) = n.get("/api/handles/88.118.9/V-1", None).await;
     assert_eq!(

@@ -38,6 +38,14 @@ async fn the_console_works_in_a_browser() {
             .0,
         201
     );
+    // A gearbox made of two parts, for the trace page.
+    let doc = json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-12-05T00:00:00Z",
+        "epcisBody": {"eventList": [{"type": "AggregationEvent", "eventTime": "2026-12-05T08:00:00+08:00",
+            "eventTimeZoneOffset": "+08:00", "parentID": "hdl:88.118.8/GBX-TRACE",
+            "childEPCs": ["hdl:88.118.8/GEAR-1", "hdl:88.118.8/SHAFT-1"],
+            "action": "ADD", "bizStep": "assembling"}]}});
+    assert_eq!(n.post("/epcis/capture", Some(&n.a), &doc).await.0, 202);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("playwright-core");
     let dir = idnode_testkit::npm_package(&dir, "playwright-core@1.65.2", &[]);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
@@ -140,6 +148,16 @@ async fn the_console_works_in_a_browser() {
     assert!(text("resolutionTable").contains("http"), "{seen}");
     assert!(text("audit").contains("enterprise.create"), "{seen}");
     assert_eq!(text("english"), "Dashboard");
+    // The rotated secret differs, ended the session, and signs in.
+    assert_eq!(seen["rotatedDiffers"], true);
+    assert!(text("afterRotation").ends_with("/console/login"), "{seen}");
+    // The trace graph: the gearbox and its two parts.
+    assert_eq!(seen["traceNodes"], 3, "{seen}");
+    let graph = text("traceText");
+    assert!(
+        graph.contains("gear-1") && graph.contains("shaft-1"),
+        "{graph}"
+    );
     // The enterprise's statistics: its prefix and its registration today; the dashboard's
     // registrations per day and most resolved prefixes.
     let stats = text("enterpriseStats");
@@ -153,6 +171,6 @@ async fn the_console_works_in_a_browser() {
         "{dash}"
     );
     let count = std::fs::read_dir(&shots).unwrap().count();
-    assert!(count >= 14, "{count} files in {}", shots.display());
+    assert!(count >= 16, "{count} files in {}", shots.display());
     n.node.stop().await.unwrap();
 }

@@ -240,6 +240,49 @@ impl Registry {
             .await
     }
 
+    /// Gives the caller's identity a new random secret (its `HS_SECKEY` value, replaced in
+    /// one change); the old secret, and every token and console session issued under it,
+    /// stop working at once. The new secret is returned once and never stored in clear.
+    pub async fn rotate_secret(&self, p: &Principal) -> Result<crate::Credentials> {
+        if matches!(p, Principal::Anonymous) {
+            return Err(RegistryError::AuthenticationNeeded);
+        }
+        let (index, handle) = parse_identity(p.actor())?;
+        let secret = crate::generate_secret();
+        // The caller proved this identity's secret; prefix handles are otherwise the
+        // operator's to write, so the change is made here rather than through put_handle.
+        let rec = self
+            .store
+            .get_handle(handle.as_str())
+            .await?
+            .ok_or(RegistryError::HandleNotFound)?;
+        let mut key = idnode_core::HandleValue::bytes(index, "HS_SECKEY", Vec::new());
+        key.permissions = idnode_core::Permissions::SECRET;
+        key.timestamp = crate::handles::now_secs();
+        let mut values: Vec<idnode_core::HandleValue> = rec
+            .values
+            .iter()
+            .filter(|v| v.index != index)
+            .cloned()
+            .collect();
+        values.push(key);
+        values.sort_by_key(|v| v.index);
+        let ops = vec![
+            Op::Update {
+                handle: handle.clone(),
+                expected_version: rec.version,
+                before: rec.values,
+                values,
+            },
+            self.secret_op(handle.as_str(), index, secret.as_bytes()),
+        ];
+        self.commit(p, ops).await?;
+        Ok(crate::Credentials {
+            identity: format!("{index}:{handle}"),
+            secret,
+        })
+    }
+
     /// Revokes a bearer token presented by `client` (its holder signs out); the token must
     /// be valid.
     pub async fn revoke_token(&self, token: &str, client: Option<IpAddr>) -> Result<()> {

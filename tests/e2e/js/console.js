@@ -92,6 +92,17 @@ async function main() {
   await page.goto(`${base}/console/stats`);
   seen.enterpriseStats = await page.textContent('main table');
   await shot('enterprise-statistics');
+  // A new secret: shown once, this session ends, the new secret signs in.
+  await page.goto(`${base}/console/credentials`);
+  await page.check('input[name=confirm]');
+  await Promise.all([page.waitForLoadState('load'), page.click('form[action="/console/credentials"] button')]);
+  const rotated = (await page.textContent('#secret')).trim();
+  seen.rotatedDiffers = rotated !== secret;
+  await shot('credentials-rotated');
+  await page.goto(`${base}/console`);
+  seen.afterRotation = page.url();
+  await signIn(identity, rotated);
+
   await signOut();
 
   // The operator's dashboard has moved.
@@ -100,6 +111,10 @@ async function main() {
   seen.resolutionTable = await page.textContent('main table');
   seen.dashboardText = await page.textContent('main');
   await shot('dashboard-after');
+  await page.goto(`${base}/console/trace?epc=${encodeURIComponent('hdl:88.118.8/GBX-TRACE')}&direction=back`);
+  seen.traceNodes = await page.$$eval('#trace-graph rect', (r) => r.length);
+  seen.traceText = await page.textContent('#trace-graph');
+  await shot('trace-graph');
   await page.goto(`${base}/console/audit`);
   seen.audit = await page.textContent('main table');
   await shot('audit-log');

@@ -10,6 +10,7 @@
 //! CSRF token derived from the session token and compared in constant time; sign-ins are
 //! rate-limited per client with every other secret check.
 
+mod account;
 mod dashboard;
 mod data;
 mod operator;
@@ -59,6 +60,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/console/audit", get(operator::audit))
         .route("/console/stats", get(stats::page))
+        .route(
+            "/console/credentials",
+            get(account::credentials).post(account::rotate),
+        )
+        .route("/console/trace", get(account::trace))
         .route("/console/stats.csv", get(stats::csv))
         .route("/console/prefixes", get(data::prefixes))
         .route("/console/prefixes/{prefix}", get(data::identifiers))

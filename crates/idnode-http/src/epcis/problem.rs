@@ -39,6 +39,11 @@ impl Problem {
         }
     }
 
+    /// Its status and detail (for a page that shows the refusal).
+    pub(crate) fn parts(self) -> (StatusCode, String) {
+        (self.status, self.detail)
+    }
+
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, NO_SUCH_RESOURCE, what)
     }

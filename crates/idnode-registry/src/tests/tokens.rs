@@ -138,3 +138,29 @@ async fn console_sessions_hold_only_from_their_address() {
     reg.revoke_token(&s.token, Some(home)).await.unwrap();
     assert!(reg.token_principal(&s.token, Some(home)).await.is_err());
 }
+
+#[tokio::test]
+async fn a_rotated_secret_replaces_the_old_one_and_ends_its_sessions() {
+    let (_dir, reg, _op, secret) = sealed_node(Duration::from_secs(60)).await;
+    let home: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let s = reg
+        .open_console_session("0.NA/88.118.8", &secret, home, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let p = reg.token_principal(&s.token, Some(home)).await.unwrap();
+    let fresh = reg.rotate_secret(&p).await.unwrap();
+    assert_eq!(fresh.identity, "300:0.NA/88.118.8");
+    assert_ne!(fresh.secret, secret);
+    assert!(reg.token_principal(&s.token, Some(home)).await.is_err());
+    assert!(reg
+        .authenticate("300:0.NA/88.118.8", &secret)
+        .await
+        .is_err());
+    reg.authenticate("300:0.NA/88.118.8", &fresh.secret)
+        .await
+        .unwrap();
+    assert!(matches!(
+        reg.rotate_secret(&Principal::Anonymous).await,
+        Err(RegistryError::AuthenticationNeeded)
+    ));
+}

@@ -246,3 +246,133 @@ pub fn import(frame: &Frame<'_>, prefix: &str, outcome: Option<&ImportOutcome>) 
     };
     page(frame, l.pick("导入标识", "Import identifiers"), &body)
 }
+
+/// The credentials page: the identity signed in, and a new secret just made (shown once).
+pub fn credentials(frame: &Frame<'_>, new_secret: Option<&str>) -> String {
+    let l = frame.lang;
+    let body = html! {
+        p { (l.pick("身份", "Identity")) ": " code #identity { (frame.who) } }
+        @if let Some(secret) = new_secret {
+            div.flash role="status" {
+                p { (l.pick("新密钥已生效，旧密钥及其所有会话和令牌已失效。请妥善保存；它只显示这一次。",
+                    "The new secret is in force; the old one, its sessions and its tokens no longer work. Keep it safe: it is shown only this once.")) }
+                p { span.secret #secret { (secret) } }
+                p { a href="/console/login" { (l.pick("用新密钥登录", "Sign in with the new secret")) } }
+            }
+        } @else {
+            h2 { (l.pick("更换密钥", "Rotate the secret")) }
+            p.muted { (l.pick("生成新的随机密钥；旧密钥、用它签发的令牌和控制台会话（包括当前会话）立即失效。",
+                "Makes a new random secret; the old one, the tokens and console sessions issued under it (this one included) stop working at once.")) }
+            form method="post" action="/console/credentials" {
+                (csrf_field(frame))
+                label { input type="checkbox" name="confirm" value="yes" required;
+                    (l.pick(" 确认更换", " I want a new secret")) }
+                " " button type="submit" { (l.pick("更换密钥", "Rotate")) }
+            }
+        }
+    };
+    page(frame, l.pick("凭据", "Credentials"), &body)
+}
+
+/// A trace graph as the page draws it.
+pub struct TraceView {
+    /// Identifiers reached, the root first: (key, depth).
+    pub nodes: Vec<(String, u32)>,
+    /// (from node, to node, kind, events behind it).
+    pub edges: Vec<(usize, usize, String, usize)>,
+    /// A limit cut the trace short.
+    pub truncated: bool,
+}
+
+/// The trace page: a form (identifier, direction) and the graph as SVG, nodes in columns
+/// by their distance from the root.
+pub fn trace(frame: &Frame<'_>, asked: &str, forward: bool, graph: Option<&TraceView>) -> String {
+    let l = frame.lang;
+    let body = html! {
+        form method="get" action="/console/trace" {
+            label { (l.pick("标识或 EPC", "Identifier or EPC")) " "
+                input type="text" name="epc" value=(asked) required size="50"
+                    placeholder="hdl:88.118.8/GBX-2026-000123"; }
+            " "
+            select name="direction" {
+                option value="back" selected[!forward] { (l.pick("向前追溯（原料）", "Trace back (inputs)")) }
+                option value="forward" selected[forward] { (l.pick("向后追踪（去向）", "Trace forward (where it went)")) }
+            }
+            " " button type="submit" { (l.pick("追溯", "Trace")) }
+        }
+        @if let Some(g) = graph {
+            @if g.nodes.len() <= 1 {
+                p.muted #trace-empty { (l.pick("没有可见的关联事件。", "No visible events link it to anything.")) }
+            } @else {
+                (draw(g))
+                @if g.truncated { p.muted { (l.pick("已达到深度或节点上限，图不完整。", "A depth or node limit cut the trace short.")) } }
+            }
+        }
+    };
+    page(frame, l.pick("追溯", "Traceability"), &body)
+}
+
+/// The graph as SVG: one column per depth, edges coloured by kind.
+fn draw(g: &TraceView) -> Markup {
+    const COL: f64 = 260.0;
+    const ROW: f64 = 44.0;
+    let mut rows: Vec<usize> = Vec::new();
+    let pos: Vec<(f64, f64)> = g
+        .nodes
+        .iter()
+        .map(|(_, d)| {
+            let d = *d as usize;
+            if rows.len() <= d {
+                rows.resize(d + 1, 0);
+            }
+            rows[d] += 1;
+            (10.0 + COL * d as f64, 10.0 + ROW * (rows[d] - 1) as f64)
+        })
+        .collect();
+    let width = 10.0 + COL * rows.len() as f64;
+    let height = 20.0 + ROW * rows.iter().copied().max().unwrap_or(1) as f64;
+    let colour = |kind: &str| match kind {
+        "aggregation" => "#1f5fa8",
+        "transformation" => "#d9822b",
+        _ => "#2e9e5b",
+    };
+    let short = |id: &str| {
+        let s: String = id
+            .chars()
+            .rev()
+            .take(34)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if s.len() < id.len() {
+            format!("…{s}")
+        } else {
+            s
+        }
+    };
+    html! {
+        svg #trace-graph xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
+            viewBox={ "0 0 " (width) " " (height) } role="img" {
+            @for (a, b, kind, n) in &g.edges {
+                @if let (Some(p), Some(q)) = (pos.get(*a), pos.get(*b)) {
+                    line x1=(p.0 + 220.0) y1=(p.1 + 14.0) x2=(q.0) y2=(q.1 + 14.0) stroke=(colour(kind)) stroke-width="1.5" {
+                        title { (kind) " (" (n) ")" }
+                    }
+                }
+            }
+            @for (i, (id, _)) in g.nodes.iter().enumerate() {
+                @let (x, y) = pos[i];
+                g {
+                    rect x=(x) y=(y) width="220" height="28" rx="4" fill=(if i == 0 { "#fff7d6" } else { "#fff" }) stroke="#8a94a6" {}
+                    text x=(x + 6.0) y=(y + 18.0) font-size="11" { title { (id) } (short(id)) }
+                }
+            }
+        }
+        p.muted {
+            span style="color:#1f5fa8" { "━ aggregation " }
+            span style="color:#d9822b" { "━ transformation " }
+            span style="color:#2e9e5b" { "━ association" }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The console's credentials page (rotate the secret) and trace page (the graph of the
+//! trace query, drawn as SVG).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use idnode_trace::Direction;
+use idnode_web::console::enterprise::{self as pages, TraceView};
+
+use super::{field, query_param, Session};
+use crate::{ApiError, AppState};
+
+/// `GET /console/credentials`.
+pub(super) async fn credentials(State(s): State<AppState>, session: Session) -> Response {
+    session.html(
+        StatusCode::OK,
+        pages::credentials(&session.frame(&s, None), None),
+    )
+}
+
+/// `POST /console/credentials`: a new secret, shown once; this session ends with the old
+/// secret, so its cookie is cleared.
+pub(super) async fn rotate(State(s): State<AppState>, session: Session, body: Body) -> Response {
+    let fields = match session.form(&s, body).await {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    if field(&fields, "confirm") != Some("yes") {
+        return session.refused(
+            &s,
+            ApiError::bad_request("rotating needs the confirmation box ticked"),
+        );
+    }
+    match s.0.registry.rotate_secret(&session.principal).await {
+        Ok(c) => {
+            let html = pages::credentials(&session.frame(&s, None), Some(&c.secret));
+            let mut r = session.html(StatusCode::OK, html);
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "idnode_console=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+            r
+        }
+        Err(e) => session.refused(&s, e),
+    }
+}
+
+/// `GET /console/trace?epc=…&direction=back|forward`: what the caller may see of the trace.
+pub(super) async fn trace(State(s): State<AppState>, session: Session) -> Response {
+    let q = session.query.as_deref();
+    let forward = query_param(q, "direction").as_deref() == Some("forward");
+    let Some(epc) = query_param(q, "epc").filter(|e| !e.trim().is_empty()) else {
+        return session.html(
+            StatusCode::OK,
+            pages::trace(&session.frame(&s, None), "", forward, None),
+        );
+    };
+    let direction = if forward {
+        Direction::Forward
+    } else {
+        Direction::Back
+    };
+    let graph = match s
+        .trace()
+        .trace(&session.principal, epc.trim(), direction, None, None)
+        .await
+    {
+        Ok(g) => g,
+        Err(e) => {
+            let (status, detail) = crate::epcis::Problem::from(e).parts();
+            return session.refused(&s, ApiError::bad_request(detail).with_status(status));
+        }
+    };
+    let at = |id: &str| graph.nodes.iter().position(|n| n.id == id);
+    let view = TraceView {
+        nodes: graph
+            .nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.depth))
+            .collect(),
+        edges: graph
+            .edges
+            .iter()
+            .filter_map(|e| Some((at(&e.from)?, at(&e.to)?, e.kind.to_owned(), e.events.len())))
+            .collect(),
+        truncated: graph.truncated,
+    };
+    session.html(
+        StatusCode::OK,
+        pages::trace(&session.frame(&s, None), &epc, forward, Some(&view)),
+    )
+}
