@@ -77,17 +77,24 @@ form input[type=text]{width:70%;padding:.5rem;font-size:1rem}form button{padding
 .note{color:#5a6474}.qr img{width:12rem;height:12rem}";
 
 /// The frame every page shares: title, language switch, home link.
+/// The `<head>` every page has: charset, viewport, title, style sheet.
+pub(crate) fn head(title: &str, style: &'static str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (maud::PreEscaped(style)) }
+        }
+    }
+}
+
 fn layout(lang: Lang, title: &str, switch_href: &str, body: &Markup) -> String {
     let t = lang.text();
     html! {
         (DOCTYPE)
         html lang=(lang.tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (maud::PreEscaped(STYLE)) }
-            }
+            (head(title, STYLE))
             body {
                 header {
                     a href={ "/?lang=" (lang.tag()) } { (t.home) " · " (t.node) }

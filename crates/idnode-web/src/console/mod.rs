@@ -7,7 +7,9 @@ pub mod chart;
 pub mod enterprise;
 pub mod operator;
 
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
+
+use crate::pages::head;
 
 use crate::Lang;
 
@@ -57,12 +59,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: &Markup) -> String {
     html! {
         (DOCTYPE)
         html lang=(l.tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · idnode " (frame.node_prefix) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("{title} · idnode {}", frame.node_prefix), STYLE))
             body {
                 nav {
                     strong { "idnode " (frame.node_prefix) }
@@ -112,12 +109,7 @@ pub fn sign_in(lang: Lang, node_prefix: &str, identity: &str, error: Option<&str
     html! {
         (DOCTYPE)
         html lang=(l.tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · idnode " (node_prefix) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("{title} · idnode {node_prefix}"), STYLE))
             body {
                 nav {
                     strong { "idnode " (node_prefix) }
