@@ -82,8 +82,9 @@ async fn post(n: &TestNode, cookie: &str, path: &str, form: &[(&str, &str)]) -> 
 }
 
 /// Every console page and action.
-const PAGES: [&str; 13] = [
+const PAGES: [&str; 14] = [
     "/console",
+    "/console/templates?prefix=88.118.9",
     "/console/credentials",
     "/console/trace?epc=hdl:88.118.9/PALLET-1",
     "/console/stats",
@@ -179,6 +180,7 @@ async fn enterprises_are_apart(n: &TestNode) {
     );
     let a = session(n, &n.a).await;
     for path in [
+        "/console/templates?prefix=88.118.9",
         "/console/enterprises",
         "/console/audit",
         "/console/prefixes/88.118.9",

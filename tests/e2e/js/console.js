@@ -89,6 +89,9 @@ async function main() {
   await shot('import-refused');
   const imp1 = await page.request.get(`${base}/api/handles/88.118.20/IMP-1`);
   seen.imp1Status = imp1.status();
+  await page.goto(`${base}/console/templates`);
+  seen.templatesTitle = await page.textContent('h1');
+  await shot('templates');
   await page.goto(`${base}/console/stats`);
   seen.enterpriseStats = await page.textContent('main table');
   await shot('enterprise-statistics');

@@ -93,3 +93,58 @@ pub(super) async fn trace(State(s): State<AppState>, session: Session) -> Respon
         pages::trace(&session.frame(&s, None), &epc, forward, Some(&view)),
     )
 }
+
+/// `GET /console/templates?prefix=`: a prefix's template versions and their adoption.
+pub(super) async fn templates(State(s): State<AppState>, session: Session) -> Response {
+    let p = &session.principal;
+    let reg = &s.0.registry;
+    let records = match reg.prefixes(p, None).await {
+        Ok(r) => r,
+        Err(e) => return session.refused(&s, e),
+    };
+    let mut prefixes: Vec<String> = records.iter().map(|r| r.prefix.clone()).collect();
+    prefixes.sort();
+    let Some(prefix) = query_param(session.query.as_deref(), "prefix")
+        .or_else(|| prefixes.iter().find(|x| x.as_str() != "0.NA").cloned())
+    else {
+        return session.html(
+            StatusCode::OK,
+            pages::templates(&session.frame(&s, None), "", &prefixes, false, &[]),
+        );
+    };
+    let (list, used) = match (
+        reg.templates(p, &prefix).await,
+        reg.template_use(p, &prefix).await,
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return session.refused(&s, e),
+    };
+    let required = records
+        .iter()
+        .any(|r| r.prefix == prefix && r.template_required);
+    let rows: Vec<pages::TemplateRow> = list
+        .into_iter()
+        .map(|(t, _)| {
+            let u = used.get(&t.version).cloned().unwrap_or_default();
+            pages::TemplateRow {
+                items: t
+                    .items
+                    .iter()
+                    .map(|i| (i.name.clone(), i.id_type.clone()))
+                    .collect(),
+                version: t.version,
+                description: t.description,
+                identifiers: u.identifiers,
+                writes: u.writes,
+            }
+        })
+        .collect();
+    let html = pages::templates(
+        &session.frame(&s, None),
+        &prefix,
+        &prefixes,
+        required,
+        &rows,
+    );
+    session.html(StatusCode::OK, html)
+}

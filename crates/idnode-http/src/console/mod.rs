@@ -65,6 +65,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(account::credentials).post(account::rotate),
         )
         .route("/console/trace", get(account::trace))
+        .route("/console/templates", get(account::templates))
         .route("/console/stats.csv", get(stats::csv))
         .route("/console/prefixes", get(data::prefixes))
         .route("/console/prefixes/{prefix}", get(data::identifiers))

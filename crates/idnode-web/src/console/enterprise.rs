@@ -376,3 +376,69 @@ fn draw(g: &TraceView) -> Markup {
         }
     }
 }
+
+/// One template version as the templates page shows it.
+pub struct TemplateRow {
+    /// Its version.
+    pub version: String,
+    /// Its description.
+    pub description: String,
+    /// Its items: name and value type.
+    pub items: Vec<(String, String)>,
+    /// Identifiers naming it now.
+    pub identifiers: i64,
+    /// Writes checked against it.
+    pub writes: i64,
+}
+
+/// The templates of `prefix` and their adoption; `prefixes` to choose another.
+pub fn templates(
+    frame: &Frame<'_>,
+    prefix: &str,
+    prefixes: &[String],
+    required: bool,
+    rows: &[TemplateRow],
+) -> String {
+    let l = frame.lang;
+    let heads = [
+        l.pick("版本", "Version"),
+        l.pick("说明", "Description"),
+        l.pick("模板项（值类型）", "Items (value type)"),
+        l.pick("使用它的标识", "Identifiers using it"),
+        l.pick("按它校验的写入", "Writes checked"),
+    ];
+    let cells: Vec<Vec<Markup>> = rows
+        .iter()
+        .map(|t| {
+            vec![
+                html! { code { (t.version) } },
+                html! { (t.description) },
+                html! { @for (name, kind) in &t.items { (name) " (" (kind) ") " br; } },
+                html! { (t.identifiers) },
+                html! { (t.writes) },
+            ]
+        })
+        .collect();
+    let body = html! {
+        form method="get" action="/console/templates" {
+            label { (l.pick("前缀", "Prefix")) " "
+                select name="prefix" {
+                    @for p in prefixes { option value=(p) selected[p == prefix] { (p) } }
+                }
+            }
+            " " button type="submit" { (l.pick("查看", "Show")) }
+        }
+        p.muted {
+            @if required { (l.pick("该前缀下的每个标识都必须声明模板版本（值 1001）。", "Every identifier under this prefix must name a template version (value 1001).")) }
+            @else { (l.pick("该前缀下的标识可以不使用模板。", "Identifiers under this prefix need not use a template.")) }
+            " " (l.pick("模板通过管理接口 /api/v1/templates、SNMS 接口或 idnode template define 定义。",
+                "Templates are defined through /api/v1/templates, the SNMS API or idnode template define."))
+        }
+        (table(&heads, &cells))
+    };
+    page(
+        frame,
+        &format!("{} {prefix}", l.pick("元数据模板", "Metadata templates")),
+        &body,
+    )
+}

@@ -73,6 +73,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: &Markup) -> String {
                         a href="/console/prefixes" { (l.pick("前缀与标识", "Prefixes")) }
                     }
                     a href="/console/stats" { (l.pick("统计", "Statistics")) }
+                    a href="/console/templates" { (l.pick("模板", "Templates")) }
                     a href="/console/trace" { (l.pick("追溯", "Trace")) }
                     a href="/console/credentials" { (l.pick("凭据", "Credentials")) }
                     a href="/console/import" { (l.pick("导入", "Import")) }
