@@ -82,8 +82,9 @@ async fn post(n: &TestNode, cookie: &str, path: &str, form: &[(&str, &str)]) -> 
 }
 
 /// Every console page and action.
-const PAGES: [&str; 14] = [
+const PAGES: [&str; 15] = [
     "/console",
+    "/console/export?prefix=88.118.9",
     "/console/templates?prefix=88.118.9",
     "/console/credentials",
     "/console/trace?epc=hdl:88.118.9/PALLET-1",
@@ -180,6 +181,7 @@ async fn enterprises_are_apart(n: &TestNode) {
     );
     let a = session(n, &n.a).await;
     for path in [
+        "/console/export?prefix=88.118.9",
         "/console/templates?prefix=88.118.9",
         "/console/enterprises",
         "/console/audit",
@@ -201,6 +203,23 @@ async fn enterprises_are_apart(n: &TestNode) {
         let rows = text.matches("88.118.8").count();
         assert!(rows > 0 && !text.contains("88.118.9"), "{page}: {text}");
     }
+    // A's export: its identifiers as JSON Lines that import back, no secret keys.
+    let (status, _, lines) =
+        get(n, "127.0.0.1", &a.cookie, "/console/export?prefix=88.118.8").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter().any(|r| r["handle"] == "88.118.8/A-1"
+            && r["values"][0]["data"]["value"] == "https://gearbox.example/1"),
+        "{lines}"
+    );
+    assert!(
+        !lines.contains("HS_SECKEY") && !lines.contains("88.118.9"),
+        "{lines}"
+    );
     let csrf = a.csrf.as_str();
     let writes: [(&str, Vec<(&str, &str)>); 5] = [
         (

@@ -374,6 +374,34 @@ impl Registry {
 }
 
 impl Registry {
+    /// Up to `limit` handles under `prefix` after `after` (in handle order), with their
+    /// values, secret keys left out: one page of an export (operator, or the owning
+    /// enterprise).
+    pub async fn export_page(
+        &self,
+        p: &Principal,
+        prefix: &str,
+        after: &str,
+        limit: u64,
+    ) -> Result<Vec<(String, Vec<HandleValue>)>> {
+        let prefix = idnode_core::normalize_prefix(prefix)?;
+        if prefix == idnode_core::NA_PREFIX {
+            Self::require_operator(p)?;
+        } else {
+            self.prefix_scope(p, &prefix, false).await?;
+        }
+        Ok(self
+            .store
+            .scan_handles(Some(&prefix), after, limit)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let values = r.values.into_iter().filter(|v| !v.is_secret()).collect();
+                (r.handle, values)
+            })
+            .collect())
+    }
+
     /// Change history of a handle, newest first (operator or the owning enterprise).
     pub async fn history(
         &self,

@@ -15,6 +15,7 @@ mod dashboard;
 mod data;
 mod operator;
 mod stats;
+mod transfer;
 
 use std::net::IpAddr;
 
@@ -74,7 +75,11 @@ pub(crate) fn router() -> Router<AppState> {
             get(data::identifier).post(data::change),
         )
         .route("/console/new", get(data::new_form).post(data::create))
-        .route("/console/import", get(data::import_form).post(data::import))
+        .route(
+            "/console/import",
+            get(transfer::import_form).post(transfer::import),
+        )
+        .route("/console/export", get(transfer::export))
         .route("/console/{*rest}", any(unknown))
         .layer(middleware::from_fn(headers))
 }

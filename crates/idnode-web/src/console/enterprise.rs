@@ -74,6 +74,7 @@ pub fn identifiers(frame: &Frame<'_>, list: &IdentifierList<'_>) -> String {
         p {
             a href={ "/console/new?prefix=" (p) } { (l.pick("注册新标识", "Register an identifier")) }
             " · " a href={ "/console/import?prefix=" (p) } { (l.pick("导入 CSV/JSONL", "Import CSV/JSONL")) }
+            " · " a href={ "/console/export?prefix=" (p) } download { (l.pick("导出 JSONL", "Export JSONL")) }
         }
         p.muted { (l.pick("共 ", "")) strong #total { (list.total) } (l.pick(" 个标识", " identifiers")) }
         ul {
