@@ -24,6 +24,14 @@ impl Registry {
         })
     }
 
+    /// The node's allowances, and the identifiers enterprise `id` holds (operator, or the
+    /// enterprise itself).
+    pub async fn quota_use(&self, p: &Principal, id: i64) -> Result<(crate::Quotas, i64)> {
+        self.enterprise(p, id).await?;
+        let held = self.usage.held(&self.store, id).await?;
+        Ok((self.usage.quotas, held))
+    }
+
     /// Up to `limit` audit log entries before entry `before` (the newest when `None`),
     /// newest first (operator only).
     pub async fn audit_page(

@@ -67,6 +67,11 @@ impl Usage {
         }
     }
 
+    /// The identifiers `enterprise` holds (counted, then kept up to date for a while).
+    pub(crate) async fn held(&self, store: &Arc<dyn Store>, enterprise: i64) -> Result<i64> {
+        Ok(self.count(store, enterprise).await?.load(Ordering::Relaxed))
+    }
+
     async fn count(&self, store: &Arc<dyn Store>, enterprise: i64) -> Result<Arc<AtomicI64>> {
         if let Some(n) = self.counts.get(&enterprise).await {
             return Ok(n);

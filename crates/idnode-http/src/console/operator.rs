@@ -66,9 +66,23 @@ async fn enterprise_rows(s: &AppState, session: &Session) -> Result<Vec<Enterpri
             .prefixes(p, None)
             .await
             .map_err(|e| session.refuse(s, e))?;
+    let mut held = Vec::with_capacity(all.len());
+    for e in &all {
+        let (quotas, n) =
+            s.0.registry
+                .quota_use(p, e.id)
+                .await
+                .map_err(|e| session.refuse(s, e))?;
+        let limit = quotas
+            .identifiers_per_enterprise
+            .map_or("∞".to_owned(), |q| q.to_string());
+        held.push(format!("{n} / {limit}"));
+    }
     Ok(all
         .into_iter()
-        .map(|e| EnterpriseRow {
+        .zip(held)
+        .map(|(e, identifiers)| EnterpriseRow {
+            identifiers,
             id: e.id,
             prefixes: prefixes
                 .iter()

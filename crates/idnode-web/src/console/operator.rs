@@ -60,6 +60,8 @@ pub struct EnterpriseRow {
     pub prefixes: Vec<(String, String)>,
     /// When it was onboarded (RFC 3339).
     pub created: String,
+    /// Identifiers held, and the allowance (`held / quota`).
+    pub identifiers: String,
 }
 
 /// The enterprises: the list, suspend/activate buttons, the onboarding form, and the
@@ -91,7 +93,8 @@ pub fn enterprises(
         }
         h2 { (l.pick("企业列表", "Enterprises")) }
         @let heads = [l.pick("编号", "Id"), l.pick("名称", "Name"), l.pick("状态", "Status"),
-            l.pick("前缀（审核）", "Prefixes (review)"), l.pick("接入时间", "Onboarded"), ""];
+            l.pick("前缀（审核）", "Prefixes (review)"), l.pick("标识 / 配额", "Identifiers / quota"),
+            l.pick("接入时间", "Onboarded"), ""];
         @let body_rows: Vec<Vec<Markup>> = rows.iter().map(|e| {
             let active = e.status == "active";
             vec![
@@ -99,6 +102,7 @@ pub fn enterprises(
                 html! { (e.name) },
                 html! { (if active { l.pick("正常", "active") } else { l.pick("已暂停", "suspended") }) },
                 html! { @for (p, r) in &e.prefixes { a href={ "/console/prefixes/" (p) } { (p) } " (" (r) ") " } },
+                html! { (e.identifiers) },
                 html! { (e.created) },
                 html! {
                     form.inline method="post" action={ "/console/enterprises/" (e.id) "/status" } {
