@@ -236,6 +236,19 @@ pub(crate) async fn publish_key(n: &TestNode) {
     assert_eq!(s, 201, "{body}");
 }
 
+/// Puts the test key back at `88.118.8/ADMIN` index 300 after a test replaced it.
+pub(crate) async fn publish_key_again(n: &TestNode) {
+    let data = base64::engine::general_purpose::STANDARD.encode(pubkey_data(&test_key()));
+    let (s, body) = n
+        .put(
+            "/api/handles/88.118.8/ADMIN?index=300",
+            Some(&n.a),
+            &json!([{"index": 300, "type": "HS_PUBKEY", "data": {"format": "base64", "value": data}}]),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+}
+
 async fn admin_history_and_listing(n: &TestNode, tcp: &mut Tcp) {
     let addr = n.node.handle_addr;
     // History records the key identity.

@@ -264,9 +264,60 @@ async fn session_checks(n: &TestNode) {
     .await;
     assert_eq!((s, v["responseCode"].as_u64()), (403, Some(401)), "{v}");
 
+    console_by_key(n, &sid).await;
     session_wrong_signature(n, &nonce, cnonce).await;
     let sid3 = session_secret_key(n, cnonce).await;
     session_ending(n, &sid, &sid3).await;
+}
+
+/// The web console signs in the identity a REST session proved with its private key; the
+/// console session ends when that public key is replaced; an unproven session opens none.
+async fn console_by_key(n: &TestNode, sid: &str) {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in = |id: String| {
+        browser
+            .post(format!("{}/console/login", n.base))
+            .form(&[("session_id", id)])
+            .send()
+    };
+    let r = sign_in(sid.to_owned()).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = |cookie: String| {
+        browser
+            .get(format!("{}/console", n.base))
+            .header("cookie", cookie)
+            .send()
+    };
+    let r = page(cookie.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("300:88.118.8/ADMIN"));
+    // Replacing the key ends the console session.
+    let other =
+        json!([{"index": 300, "type": "HS_PUBKEY", "data": {"format": "base64", "value": "AAAA"}}]);
+    assert_eq!(
+        n.put("/api/handles/88.118.8/ADMIN?index=300", Some(&n.a), &other)
+            .await
+            .0,
+        200
+    );
+    let r = page(cookie).await.unwrap();
+    assert_eq!(r.status(), 303);
+    crate::handle::publish_key_again(n).await;
+    // A session that proved nothing, or none at all, opens no console session.
+    let (unproven, _) = open(n).await;
+    for id in [unproven, "no-such-session".to_owned()] {
+        assert_eq!(sign_in(id).await.unwrap().status(), 401);
+    }
 }
 
 async fn site_checks(n: &TestNode) {

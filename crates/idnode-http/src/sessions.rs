@@ -72,6 +72,13 @@ impl RestSessions {
     }
 }
 
+/// The identity proved in REST session `id` (the principal, and `index:handle`), if any.
+pub(crate) fn proved_in(state: &AppState, id: &str) -> Option<(Principal, String)> {
+    let session = state.0.rest_sessions.table.get(id)?;
+    let proved = session.proved.lock().ok()?.clone();
+    proved
+}
+
 /// Why a request's Handle authorization was refused.
 pub(crate) enum Refusal {
     /// The session id names no open session (or it expired): 401 on Handle.Net.

@@ -21,6 +21,9 @@ use crate::{parse_identity, Principal, Registry, RegistryError, Result};
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Longest token text looked up.
 const MAX_TOKEN_LEN: usize = 512;
+/// The first bytes of the tag of a token issued to a key (an `HS_PUBKEY` answer) rather
+/// than a secret: a secret's tag is 16 bytes, never this 20-byte form.
+const KEY_TAG: &[u8; 4] = b"key:";
 /// Index of the secret an identity names when it gives only a handle.
 const DEFAULT_SECRET_INDEX: u32 = 300;
 
@@ -150,6 +153,45 @@ impl Registry {
         .await
     }
 
+    /// Opens a web console session for `principal`, which proved `identity`
+    /// (`index:handle`) with its private key (an `HS_PUBKEY` answer, as a Handle.Net REST
+    /// session checks it), from `client`: bound to that address, living `lifetime`, and void
+    /// as soon as that value no longer holds the same public key.
+    pub async fn open_console_session_by_key(
+        &self,
+        principal: &Principal,
+        identity: &str,
+        client: IpAddr,
+        lifetime: Duration,
+    ) -> Result<IssuedToken> {
+        let (index, handle) = parse_identity(identity)?;
+        if principal.actor() != identity {
+            return Err(RegistryError::AuthenticationFailed);
+        }
+        let tag = self
+            .key_tag(&handle, index)
+            .await?
+            .ok_or(RegistryError::AuthenticationFailed)?;
+        self.store_token(principal, &handle, index, tag, Some(client), lifetime)
+            .await
+    }
+
+    /// `KEY_TAG` and a digest of the `HS_PUBKEY` value `index` of `handle`, when it has one.
+    async fn key_tag(&self, handle: &Identifier, index: u32) -> Result<Option<Vec<u8>>> {
+        let Some(rec) = self.store.get_handle(handle.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(rec
+            .values
+            .iter()
+            .find(|v| v.index == index && v.type_name == "HS_PUBKEY")
+            .map(|v| {
+                let mut tag = KEY_TAG.to_vec();
+                tag.extend_from_slice(&digest(&SHA256, &v.data).as_ref()[..16]);
+                tag
+            }))
+    }
+
     async fn issue(
         &self,
         username: &str,
@@ -182,6 +224,29 @@ impl Registry {
             .await?
             .ok_or(RegistryError::AuthenticationFailed)?;
         let principal = self.principal_of(identity, &handle).await?;
+        self.store_token(
+            &principal,
+            &handle,
+            index,
+            secret_tag(&stored),
+            bind_to,
+            lifetime,
+        )
+        .await
+    }
+
+    /// Stores a new token for `principal` (identity `index:handle`, checked later against
+    /// `tag`), bound to `bind_to` when given.
+    async fn store_token(
+        &self,
+        principal: &Principal,
+        handle: &Identifier,
+        index: u32,
+        tag: Vec<u8>,
+        bind_to: Option<IpAddr>,
+        lifetime: Duration,
+    ) -> Result<IssuedToken> {
+        let now = now_millis();
         let mut raw = [0u8; 32];
         SystemRandom::new()
             .fill(&mut raw)
@@ -193,12 +258,12 @@ impl Registry {
             hash: token_hash(&token),
             handle: handle.as_str().to_owned(),
             index,
-            secret_tag: secret_tag(&stored),
+            secret_tag: tag,
             created_at: now,
             expires_at,
             client: bind_to.map(|ip| ip.to_canonical().to_string()),
         };
-        self.commit(&principal, vec![Op::Token(TokenOp::Issue(record))])
+        self.commit(principal, vec![Op::Token(TokenOp::Issue(record))])
             .await?;
         Ok(IssuedToken { token, expires_at })
     }
@@ -226,16 +291,19 @@ impl Registry {
                 return Err(RegistryError::AuthenticationFailed);
             }
         }
-        let stored = self
-            .store
-            .get_secret(&record.handle, record.index)
-            .await?
-            .ok_or(RegistryError::AuthenticationFailed)?;
-        if !constant_time_eq(&secret_tag(&stored), &record.secret_tag) {
-            return Err(RegistryError::AuthenticationFailed);
-        }
         let handle =
             Identifier::parse(&record.handle).map_err(|_| RegistryError::AuthenticationFailed)?;
+        let current = if record.secret_tag.starts_with(KEY_TAG) {
+            self.key_tag(&handle, record.index).await?
+        } else {
+            self.store
+                .get_secret(&record.handle, record.index)
+                .await?
+                .map(|stored| secret_tag(&stored))
+        };
+        if !current.is_some_and(|tag| constant_time_eq(&tag, &record.secret_tag)) {
+            return Err(RegistryError::AuthenticationFailed);
+        }
         self.principal_of(format!("{}:{}", record.index, record.handle), &handle)
             .await
     }

@@ -365,12 +365,22 @@ async fn sign_in(
         return fail(StatusCode::FORBIDDEN, &identity, "no client address");
     };
     let lifetime = s.0.limits.console_session;
-    match s
-        .0
-        .registry
-        .open_console_session(&identity, secret, ip, lifetime)
-        .await
-    {
+    let reg = &s.0.registry;
+    let opened = match field(&fields, "session_id").filter(|x| !x.is_empty()) {
+        // A key: the identity a Handle.Net REST session proved with its private key.
+        Some(id) => match crate::sessions::proved_in(&s, id) {
+            Some((p, proved)) => {
+                reg.open_console_session_by_key(&p, &proved, ip, lifetime)
+                    .await
+            }
+            None => Err(idnode_registry::RegistryError::AuthenticationFailed),
+        },
+        None => {
+            reg.open_console_session(&identity, secret, ip, lifetime)
+                .await
+        }
+    };
+    match opened {
         Ok(t) => {
             let secure = if over_tls(&caller.headers) {
                 "; Secure"

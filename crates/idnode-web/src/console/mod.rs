@@ -133,6 +133,15 @@ pub fn sign_in(lang: Lang, node_prefix: &str, identity: &str, error: Option<&str
                         }
                         button type="submit" { (l.pick("登录", "Sign in")) }
                     }
+                    h2 { (l.pick("使用私钥登录", "Sign in with a private key")) }
+                    p.muted { (l.pick(
+                        "先用私钥认证一个 Handle.Net REST 会话（POST /api/sessions，再以 HS_PUBKEY 签名 PUT /api/sessions/this；CNRI 的工具和 pyhandle 都这样做），然后在此填入其 sessionId。",
+                        "First authenticate a Handle.Net REST session with the private key (POST /api/sessions, then PUT /api/sessions/this with an HS_PUBKEY signature, as CNRI's tools and pyhandle do), then give its sessionId here.")) }
+                    form method="post" action="/console/login" {
+                        p { label { "sessionId" br;
+                            input type="text" name="session_id" required size="40" autocomplete="off"; } }
+                        button type="submit" { (l.pick("登录", "Sign in")) }
+                    }
                     p.muted { (l.pick(
                         "运营方与企业使用各自的标识身份和密钥登录；会话在一段时间后过期，并且只在登录的地址上有效。",
                         "The operator and enterprises sign in with their identifier identity and secret; a session expires and holds only from the address that signed in.")) }
