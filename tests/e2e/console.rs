@@ -99,7 +99,8 @@ const PAGES: [&str; 15] = [
     "/console/import",
     "/console/anything",
 ];
-const ACTIONS: [&str; 8] = [
+const ACTIONS: [&str; 9] = [
+    "/console/credentials/key",
     "/console/logout",
     "/console/credentials",
     "/console/enterprises",

@@ -265,6 +265,7 @@ async fn session_checks(n: &TestNode) {
     assert_eq!((s, v["responseCode"].as_u64()), (403, Some(401)), "{v}");
 
     console_by_key(n, &sid).await;
+    uploaded_key_signs_in(n, cnonce).await;
     session_wrong_signature(n, &nonce, cnonce).await;
     let sid3 = session_secret_key(n, cnonce).await;
     session_ending(n, &sid, &sid3).await;
@@ -318,6 +319,120 @@ async fn console_by_key(n: &TestNode, sid: &str) {
     for id in [unproven, "no-such-session".to_owned()] {
         assert_eq!(sign_in(id).await.unwrap().status(), 401);
     }
+}
+
+/// An enterprise uploads its public key (PEM) in the console; a REST session proved with
+/// the private key as the identity the console names opens a console session as it; a
+/// file that is no key is refused.
+async fn uploaded_key_signs_in(n: &TestNode, cnonce: &[u8]) {
+    use rsa::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed = browser
+        .post(format!("{}/console/login", n.base))
+        .form(&[
+            ("identity", n.a.identity.as_str()),
+            ("secret", n.a.secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = browser
+        .get(format!("{}/console/credentials", n.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let upload = |file: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(file).file_name("key.pem"),
+            );
+        browser
+            .post(format!("{}/console/credentials/key", n.base))
+            .header("cookie", &cookie)
+            .multipart(form)
+            .send()
+    };
+    let private = rsa::RsaPrivateKey::from_pkcs8_der(crate::hdl::test_key_pkcs8()).unwrap();
+    let pem = rsa::RsaPublicKey::from(&private)
+        .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap();
+    let r = upload(pem.into_bytes()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let text = r.text().await.unwrap();
+    let identity = text
+        .split("id=\"key-identity\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(identity, "301:0.NA/88.118.8");
+    let r = upload(b"not a key".to_vec()).await.unwrap();
+    assert_eq!(r.status(), 400);
+    // The private key proves the identity in a REST session, which opens the console.
+    let (sid, nonce) = open(n).await;
+    let auth = handle_auth(
+        &sid,
+        &identity,
+        "HS_PUBKEY",
+        "SHA256",
+        &rsa_signature(&nonce, cnonce),
+        cnonce,
+    );
+    let (s, v) = call(n, Method::PUT, "/api/sessions/this", Some(&auth), None).await;
+    assert_eq!(s, 200, "{v}");
+    let r = browser
+        .post(format!("{}/console/login", n.base))
+        .form(&[("session_id", sid.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = browser
+        .get(format!("{}/console", n.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("301:0.NA/88.118.8") && home.contains("88.118.8"),
+        "{home}"
+    );
 }
 
 async fn site_checks(n: &TestNode) {

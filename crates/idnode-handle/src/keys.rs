@@ -162,7 +162,46 @@ fn strip_zeros(b: &[u8]) -> Vec<u8> {
     b[i..].to_vec()
 }
 
+/// rsaEncryption.
+const OID_RSA: &str = "1.2.840.113549.1.1.1";
+
 impl PublicKey {
+    /// A key as a person uploads it: `HS_PUBKEY` data (CNRI's `hdl-keygen` writes its
+    /// public key so), or a PEM `PUBLIC KEY` (SubjectPublicKeyInfo: RSA, P-256 or SM2).
+    pub fn from_upload(bytes: &[u8]) -> Result<Self, KeyError> {
+        let Some(text) = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|t| t.contains("-----BEGIN PUBLIC KEY-----"))
+        else {
+            return Self::decode(bytes);
+        };
+        let body: String = text
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN PUBLIC KEY-----"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .collect();
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .map_err(|_| KeyError::BadKey("the PEM body is not base64".into()))?;
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(&der)
+            .map_err(|e| KeyError::BadKey(format!("not a SubjectPublicKeyInfo: {e}")))?;
+        if spki.algorithm.oid.to_string() != OID_RSA {
+            return spki_key(&der);
+        }
+        use rsa::pkcs8::DecodePublicKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        let k = rsa::RsaPublicKey::from_public_key_der(&der)
+            .map_err(|e| KeyError::BadKey(format!("not an RSA public key: {e}")))?;
+        let key = Self::Rsa {
+            e: k.e().to_bytes_be(),
+            n: k.n().to_bytes_be(),
+        };
+        // The same checks as a stored key (2048 bits at least).
+        Self::decode(&key.encode())
+    }
+
     /// Decodes `HS_PUBKEY` data: key type string, u16 flags, key parts.
     pub fn decode(mut data: &[u8]) -> Result<Self, KeyError> {
         let kind = blob(&mut data)?;

@@ -45,4 +45,8 @@ pub trait HandleEndpoint: Send + Sync {
 
     /// This node's `HS_SITE` as `GET /api/site` shows it.
     fn site_json(&self) -> Result<serde_json::Value, String>;
+
+    /// The `HS_PUBKEY` value data of an uploaded public key (the Handle binary form, or a
+    /// PEM `PUBLIC KEY`), or why it is refused.
+    fn public_key_value(&self, upload: &[u8]) -> Result<Vec<u8>, String>;
 }

@@ -317,38 +317,71 @@ impl Registry {
         }
         let (index, handle) = parse_identity(p.actor())?;
         let secret = crate::generate_secret();
-        // The caller proved this identity's secret; prefix handles are otherwise the
-        // operator's to write, so the change is made here rather than through put_handle.
+        let mut key = idnode_core::HandleValue::bytes(index, "HS_SECKEY", Vec::new());
+        key.permissions = idnode_core::Permissions::SECRET;
+        let extra = self.secret_op(handle.as_str(), index, secret.as_bytes());
+        self.set_own_value(p, &handle, key, vec![extra]).await?;
+        Ok(crate::Credentials {
+            identity: format!("{index}:{handle}"),
+            secret,
+        })
+    }
+
+    /// Adds public key `data` (`HS_PUBKEY` value data) to the caller's identity handle at the
+    /// lowest free index from 301; the identity `index:handle` it signs in as is returned.
+    pub async fn add_public_key(&self, p: &Principal, data: Vec<u8>) -> Result<String> {
+        if matches!(p, Principal::Anonymous) {
+            return Err(RegistryError::AuthenticationNeeded);
+        }
+        let (_, handle) = parse_identity(p.actor())?;
         let rec = self
             .store
             .get_handle(handle.as_str())
             .await?
             .ok_or(RegistryError::HandleNotFound)?;
-        let mut key = idnode_core::HandleValue::bytes(index, "HS_SECKEY", Vec::new());
-        key.permissions = idnode_core::Permissions::SECRET;
-        key.timestamp = crate::handles::now_secs();
+        let index = (301..)
+            .find(|i| rec.values.iter().all(|v| v.index != *i))
+            .unwrap_or(u32::MAX);
+        let key = idnode_core::HandleValue::bytes(index, "HS_PUBKEY", data);
+        self.set_own_value(p, &handle, key, Vec::new()).await?;
+        Ok(format!("{index}:{handle}"))
+    }
+
+    /// Sets `value` (replacing the one at its index) on the caller's own identity handle,
+    /// with `extra` operations, in one change. The caller proved this identity; prefix
+    /// handles are otherwise the operator's to write, so this does not go through
+    /// `put_handle`.
+    async fn set_own_value(
+        &self,
+        p: &Principal,
+        handle: &Identifier,
+        mut value: idnode_core::HandleValue,
+        extra: Vec<Op>,
+    ) -> Result<()> {
+        let rec = self
+            .store
+            .get_handle(handle.as_str())
+            .await?
+            .ok_or(RegistryError::HandleNotFound)?;
+        value.timestamp = crate::handles::now_secs();
         let mut values: Vec<idnode_core::HandleValue> = rec
             .values
             .iter()
-            .filter(|v| v.index != index)
+            .filter(|v| v.index != value.index)
             .cloned()
             .collect();
-        values.push(key);
+        values.push(value);
         values.sort_by_key(|v| v.index);
-        let ops = vec![
-            Op::Update {
-                handle: handle.clone(),
-                expected_version: rec.version,
-                before: rec.values,
-                values,
-            },
-            self.secret_op(handle.as_str(), index, secret.as_bytes()),
-        ];
+        idnode_core::validate_record(&values)?;
+        let mut ops = vec![Op::Update {
+            handle: handle.clone(),
+            expected_version: rec.version,
+            before: rec.values,
+            values,
+        }];
+        ops.extend(extra);
         self.commit(p, ops).await?;
-        Ok(crate::Credentials {
-            identity: format!("{index}:{handle}"),
-            secret,
-        })
+        Ok(())
     }
 
     /// Revokes a bearer token presented by `client` (its holder signs out); the token must

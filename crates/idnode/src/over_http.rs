@@ -36,4 +36,10 @@ impl HandleEndpoint for HandleOverHttp {
     fn site_json(&self) -> Result<serde_json::Value, String> {
         self.0.site_json()
     }
+
+    fn public_key_value(&self, upload: &[u8]) -> Result<Vec<u8>, String> {
+        idnode_handle::keys::PublicKey::from_upload(upload)
+            .map(|k| k.encode())
+            .map_err(|e| e.to_string())
+    }
 }

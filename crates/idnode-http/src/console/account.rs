@@ -48,6 +48,37 @@ pub(super) async fn rotate(State(s): State<AppState>, session: Session, body: Bo
     }
 }
 
+/// `POST /console/credentials/key`: an uploaded public key (the Handle binary form CNRI's
+/// `hdl-keygen` writes, or a PEM `PUBLIC KEY`) added to the caller's identity handle.
+pub(super) async fn add_key(State(s): State<AppState>, session: Session, body: Body) -> Response {
+    let (_, bytes) = match super::transfer::upload(&session, &s, body).await {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let Some(endpoint) = s.0.handle.as_ref() else {
+        return session.refused(
+            &s,
+            ApiError::bad_request("this node has no Handle service to check keys"),
+        );
+    };
+    let data = match endpoint.public_key_value(&bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            return session.refused(
+                &s,
+                ApiError::bad_request(format!("the key is refused: {e}")),
+            )
+        }
+    };
+    match s.0.registry.add_public_key(&session.principal, data).await {
+        Ok(identity) => {
+            let html = pages::key_added(&session.frame(&s, None), &identity);
+            session.html(StatusCode::CREATED, html)
+        }
+        Err(e) => session.refused(&s, e),
+    }
+}
+
 /// `GET /console/trace?epc=…&direction=back|forward`: what the caller may see of the trace.
 pub(super) async fn trace(State(s): State<AppState>, session: Session) -> Response {
     let q = session.query.as_deref();

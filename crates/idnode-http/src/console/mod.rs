@@ -65,6 +65,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/console/credentials",
             get(account::credentials).post(account::rotate),
         )
+        .route("/console/credentials/key", post(account::add_key))
         .route("/console/trace", get(account::trace))
         .route("/console/templates", get(account::templates))
         .route("/console/stats.csv", get(stats::csv))

@@ -83,7 +83,11 @@ fn parse_upload(text: &str, csv: bool) -> Result<Vec<ImportItem>, Vec<(usize, St
 }
 
 /// The file of a `multipart/form-data` upload and its CSRF field.
-async fn upload(session: &Session, s: &AppState, body: Body) -> Result<(String, String), Refused> {
+pub(super) async fn upload(
+    session: &Session,
+    s: &AppState,
+    body: Body,
+) -> Result<(String, Vec<u8>), Refused> {
     let boundary = session
         .caller
         .headers
@@ -115,8 +119,8 @@ async fn upload(session: &Session, s: &AppState, body: Body) -> Result<(String, 
             Some("csrf") => csrf = Some(part.text().await.map_err(bad)?),
             Some("file") => {
                 let name = part.file_name().unwrap_or_default().to_ascii_lowercase();
-                let text = part.text().await.map_err(bad)?;
-                file = Some((name, text));
+                let bytes = part.bytes().await.map_err(bad)?;
+                file = Some((name, bytes.to_vec()));
             }
             _ => {}
         }
@@ -128,9 +132,12 @@ async fn upload(session: &Session, s: &AppState, body: Body) -> Result<(String, 
 /// `POST /console/import`: every line checked, then all of them written in one transaction.
 pub(super) async fn import(State(s): State<AppState>, session: Session, body: Body) -> Response {
     let prefix = query_param(session.query.as_deref(), "prefix").unwrap_or_default();
-    let (name, text) = match upload(&session, &s, body).await {
+    let (name, bytes) = match upload(&session, &s, body).await {
         Ok(f) => f,
         Err(r) => return *r,
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return session.refused(&s, ApiError::bad_request("the file is not UTF-8 text"));
     };
     let csv = name.ends_with(".csv") || text.starts_with("handle,");
     let outcome = match parse_upload(&text, csv) {

@@ -270,7 +270,27 @@ pub fn credentials(frame: &Frame<'_>, new_secret: Option<&str>) -> String {
                     (l.pick(" 确认更换", " I want a new secret")) }
                 " " button type="submit" { (l.pick("更换密钥", "Rotate")) }
             }
+            h2 { (l.pick("上传公钥", "Upload a public key")) }
+            p.muted { (l.pick(
+                "上传 CNRI hdl-keygen 生成的公钥文件（Handle 二进制格式），或 PEM 格式的 PUBLIC KEY（RSA 2048 位以上、P-256 或 SM2）。公钥存为身份标识的 HS_PUBKEY 值，之后可用对应私钥通过 Handle 协议、REST 会话或本控制台登录。",
+                "Upload the public key file CNRI's hdl-keygen writes (Handle binary form), or a PEM PUBLIC KEY (RSA of 2048 bits or more, P-256 or SM2). It is stored as an HS_PUBKEY value of the identity handle; the private key then signs in over the Handle protocol, a REST session or this console.")) }
+            form method="post" action="/console/credentials/key" enctype="multipart/form-data" {
+                (csrf_field(frame))
+                input type="file" name="file" required;
+                " " button type="submit" { (l.pick("上传", "Upload")) }
+            }
         }
+    };
+    page(frame, l.pick("凭据", "Credentials"), &body)
+}
+
+/// The page after a public key was added: the identity it signs in as.
+pub fn key_added(frame: &Frame<'_>, identity: &str) -> String {
+    let l = frame.lang;
+    let body = html! {
+        p.flash role="status" { (l.pick("公钥已添加。用对应私钥登录的身份：", "The public key is added. Its private key signs in as: "))
+            code #key-identity { (identity) } }
+        p { a href="/console/credentials" { (l.pick("返回凭据", "Back to credentials")) } }
     };
     page(frame, l.pick("凭据", "Credentials"), &body)
 }
