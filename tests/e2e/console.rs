@@ -221,6 +221,28 @@ async fn enterprises_are_apart(n: &TestNode) {
         !lines.contains("HS_SECKEY") && !lines.contains("88.118.9"),
         "{lines}"
     );
+    // A search by value finds A's identifier by a piece of its URL, ignoring case; B's
+    // prefix is not A's to search.
+    let (status, _, found) = get(
+        n,
+        "127.0.0.1",
+        &a.cookie,
+        "/console/prefixes/88.118.8?value=GEARBOX.example",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        found.contains("88.118.8/A-1") && found.contains("search-note"),
+        "{found}"
+    );
+    let (status, _, _) = get(
+        n,
+        "127.0.0.1",
+        &a.cookie,
+        "/console/prefixes/88.118.9?value=valve",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let csrf = a.csrf.as_str();
     let writes: [(&str, Vec<(&str, &str)>); 5] = [
         (

@@ -149,6 +149,10 @@ async fn the_console_works_in_a_browser() {
     assert!(text("audit").contains("enterprise.create"), "{seen}");
     assert_eq!(text("english"), "Dashboard");
     assert_eq!(text("templatesTitle"), "元数据模板 88.118.20");
+    assert!(
+        text("valueSearch").contains("88.118.20/GBX-2026-000123"),
+        "{seen}"
+    );
     // The rotated secret differs, ended the session, and signs in.
     assert_eq!(seen["rotatedDiffers"], true);
     assert!(text("afterRotation").ends_with("/console/login"), "{seen}");
@@ -172,6 +176,6 @@ async fn the_console_works_in_a_browser() {
         "{dash}"
     );
     let count = std::fs::read_dir(&shots).unwrap().count();
-    assert!(count >= 17, "{count} files in {}", shots.display());
+    assert!(count >= 18, "{count} files in {}", shots.display());
     n.node.stop().await.unwrap();
 }

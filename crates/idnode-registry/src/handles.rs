@@ -402,6 +402,41 @@ impl Registry {
             .collect())
     }
 
+    /// Identifiers under `prefix` holding a text value that contains `text` (ignoring case),
+    /// at most `limit` of them, looking at no more than `max_scan` identifiers in handle
+    /// order: (matches, identifiers looked at, whether the whole prefix was looked at).
+    /// There is no index of values: this reads the prefix's records, so it is bounded.
+    pub async fn find_by_value(
+        &self,
+        p: &Principal,
+        prefix: &str,
+        text: &str,
+        limit: usize,
+        max_scan: u64,
+    ) -> Result<(Vec<String>, u64, bool)> {
+        let needle = text.to_lowercase();
+        let (mut found, mut scanned, mut after) = (Vec::new(), 0u64, String::new());
+        while scanned < max_scan && found.len() < limit {
+            let page = self
+                .export_page(p, prefix, &after, (max_scan - scanned).min(5_000))
+                .await?;
+            let Some((last, _)) = page.last() else {
+                return Ok((found, scanned, true));
+            };
+            after.clone_from(last);
+            scanned += page.len() as u64;
+            for (handle, values) in page {
+                let hit = values.iter().any(|v| {
+                    std::str::from_utf8(&v.data).is_ok_and(|d| d.to_lowercase().contains(&needle))
+                });
+                if hit && found.len() < limit {
+                    found.push(handle);
+                }
+            }
+        }
+        Ok((found, scanned, false))
+    }
+
     /// Change history of a handle, newest first (operator or the owning enterprise).
     pub async fn history(
         &self,

@@ -78,6 +78,12 @@ async function main() {
   seen.savedFlash = await page.textContent('.flash');
   seen.detail = await page.textContent('main table');
   await shot('identifier-edited');
+  // Found again by a piece of a value.
+  await page.goto(`${base}/console/prefixes/88.118.20`);
+  await page.fill('input[name=value]', '000123-V2');
+  await Promise.all([page.waitForLoadState('load'), page.press('input[name=value]', 'Enter')]);
+  seen.valueSearch = await page.textContent('main');
+  await shot('search-by-value');
 
   // A CSV with one bad line: the fault is shown, nothing is written.
   await page.goto(`${base}/console/import?prefix=88.118.20`);

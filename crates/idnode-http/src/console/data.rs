@@ -22,6 +22,10 @@ use crate::{ApiError, AppState};
 
 /// Identifiers per page.
 const PAGE: u64 = 100;
+/// Most identifiers a search by value names.
+const SEARCH_HITS: usize = 100;
+/// Most identifiers a search by value looks at (there is no index of values).
+const SEARCH_SCAN: u64 = 100_000;
 /// History entries shown.
 const HISTORY: u64 = 50;
 
@@ -73,6 +77,34 @@ pub(super) async fn identifiers(
             idnode_web::handle_path(&handle)
         ));
     }
+    if let Some(text) = query_param(q, "value").filter(|x| !x.trim().is_empty()) {
+        let found =
+            s.0.registry
+                .find_by_value(
+                    &session.principal,
+                    &prefix,
+                    text.trim(),
+                    SEARCH_HITS,
+                    SEARCH_SCAN,
+                )
+                .await;
+        let (handles, scanned, complete) = match found {
+            Ok(f) => f,
+            Err(e) => return session.refused(&s, e),
+        };
+        let list = IdentifierList {
+            prefix: &prefix,
+            total: handles.len() as u64,
+            handles: &handles,
+            page: 0,
+            more: false,
+            search: Some((text.trim(), scanned, complete)),
+        };
+        return session.html(
+            StatusCode::OK,
+            pages::identifiers(&session.frame(&s, None), &list),
+        );
+    }
     let page: u64 = query_param(q, "page")
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
@@ -90,6 +122,7 @@ pub(super) async fn identifiers(
         more: (page + 1).saturating_mul(PAGE) < total,
         handles: &handles,
         page,
+        search: None,
     };
     let flash = query_param(q, "done").map(|_| {
         session

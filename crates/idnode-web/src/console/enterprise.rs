@@ -59,6 +59,8 @@ pub struct IdentifierList<'a> {
     pub page: u64,
     /// There is a next page.
     pub more: bool,
+    /// A search by value: the text, identifiers looked at, whether that was all of them.
+    pub search: Option<(&'a str, u64, bool)>,
 }
 
 /// A prefix's identifiers: search, list, new, export.
@@ -71,12 +73,25 @@ pub fn identifiers(frame: &Frame<'_>, list: &IdentifierList<'_>) -> String {
                 input type="text" name="suffix" required; }
             " " button type="submit" { (l.pick("查找", "Find")) }
         }
+        form method="get" action={ "/console/prefixes/" (p) } role="search" {
+            label { (l.pick("按值查找", "Find by value")) " "
+                input type="text" name="value" required value=(list.search.map_or("", |s| s.0)); }
+            " " button type="submit" { (l.pick("查找", "Find")) }
+        }
+        @if let Some((text, scanned, complete)) = list.search {
+            p.muted #search-note { (l.pick("含有 ", "Identifiers with a value containing ")) code { (text) }
+                (l.pick(" 的标识：", ": ")) (list.handles.len())
+                @if !complete { (l.pick("（只查看了前 ", " (only the first ")) (scanned)
+                    (l.pick(" 个标识；请缩小范围）", " identifiers were looked at: narrow the search)")) } }
+        }
         p {
             a href={ "/console/new?prefix=" (p) } { (l.pick("注册新标识", "Register an identifier")) }
             " · " a href={ "/console/import?prefix=" (p) } { (l.pick("导入 CSV/JSONL", "Import CSV/JSONL")) }
             " · " a href={ "/console/export?prefix=" (p) } download { (l.pick("导出 JSONL", "Export JSONL")) }
         }
-        p.muted { (l.pick("共 ", "")) strong #total { (list.total) } (l.pick(" 个标识", " identifiers")) }
+        @if list.search.is_none() {
+            p.muted { (l.pick("共 ", "")) strong #total { (list.total) } (l.pick(" 个标识", " identifiers")) }
+        }
         ul {
             @for h in list.handles {
                 li { a href={ "/console/identifiers" (handle_path(h)) } { (h) } }
