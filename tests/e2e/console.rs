@@ -300,12 +300,23 @@ async fn enterprises_are_apart(n: &TestNode) {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp
-        .text()
-        .await
-        .unwrap()
-        .contains("belongs to another enterprise"));
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let job = resp.headers()["location"].to_str().unwrap().to_owned();
+    // The import's page: progress until it ends, then the refusal; B cannot see it.
+    let (status, page) = loop {
+        let (status, _, page) = get(n, "127.0.0.1", &a.cookie, &job).await;
+        if !page.contains("id=\"progress\"") {
+            break (status, page);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("belongs to another enterprise"), "{page}");
+    let b = session(n, &n.b).await;
+    assert_eq!(
+        get(n, "127.0.0.1", &b.cookie, &job).await.0,
+        StatusCode::NOT_FOUND
+    );
     // B's events stay B's: B's trace shows the pallet's contents, A's shows nothing.
     let doc = json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
         "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-12-05T00:00:00Z",
@@ -314,7 +325,6 @@ async fn enterprises_are_apart(n: &TestNode) {
             "childEPCs": ["hdl:88.118.9/VALVE-1", "hdl:88.118.9/VALVE-2"],
             "action": "ADD", "bizStep": "packing"}]}});
     assert_eq!(n.post("/epcis/capture", Some(&n.b), &doc).await.0, 202);
-    let b = session(n, &n.b).await;
     let trace = "/console/trace?epc=hdl:88.118.9/PALLET-1&direction=back";
     let (_, _, theirs) = get(n, "127.0.0.1", &b.cookie, trace).await;
     assert!(

@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     pub(crate) trace: Arc<Traceability>,
     /// The last hour of `/metrics`, for the console's dashboard.
     pub(crate) sampler: Arc<console::Sampler>,
+    /// The console's imports under way or done.
+    pub(crate) imports: console::ImportJobs,
 }
 
 impl AppState {
@@ -123,6 +125,7 @@ impl AppState {
             resolver,
             registry,
             sampler,
+            imports: console::ImportJobs::default(),
             prometheus,
             handle,
             iiidap_limiter: idnode_ratelimit::ClientLimiter::per_second(IIIDAP_PER_SECOND),

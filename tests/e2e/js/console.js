@@ -90,7 +90,9 @@ async function main() {
   const csv = 'handle,index,type,data\n88.118.20/IMP-1,1,URL,https://gearbox.example.cn/i/1\n'
     + '88.118.20/IMP-2,two,URL,https://gearbox.example.cn/i/2\n88.118.20/IMP-3,1,URL,https://gearbox.example.cn/i/3\n';
   await page.setInputFiles('input[type=file]', { name: 'small.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
-  await Promise.all([page.waitForLoadState('load'), page.click('form[enctype="multipart/form-data"] button')]);
+  await Promise.all([page.waitForURL(/\/console\/import\/.+/), page.click('form[enctype="multipart/form-data"] button')]);
+  // The import's page reloads itself until the import ends.
+  await page.waitForSelector('#outcome', { timeout: 30000 });
   seen.importOutcome = await page.textContent('#outcome');
   await shot('import-refused');
   const imp1 = await page.request.get(`${base}/api/handles/88.118.20/IMP-1`);

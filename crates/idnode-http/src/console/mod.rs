@@ -35,6 +35,7 @@ use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 pub(crate) use dashboard::Sampler;
+pub(crate) use transfer::ImportJobs;
 
 /// The session cookie.
 const COOKIE: &str = "idnode_console";
@@ -80,6 +81,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/console/import",
             get(transfer::import_form).post(transfer::import),
         )
+        .route("/console/import/{id}", get(transfer::import_job))
         .route("/console/export", get(transfer::export))
         .route("/console/{*rest}", any(unknown))
         .layer(middleware::from_fn(headers))

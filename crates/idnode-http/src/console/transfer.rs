@@ -15,6 +15,7 @@ use idnode_web::console::enterprise::{self as pages, ImportOutcome};
 
 use super::{query_param, Refused, Session, MAX_UPLOAD};
 use crate::{ApiError, AppState};
+use std::sync::{Arc, Mutex};
 
 /// `GET /console/import?prefix=`.
 pub(super) async fn import_form(State(s): State<AppState>, session: Session) -> Response {
@@ -27,7 +28,11 @@ pub(super) async fn import_form(State(s): State<AppState>, session: Session) -> 
 
 /// The items of an uploaded file (CSV when `csv`, JSON Lines otherwise), or every
 /// faulty line.
-fn parse_upload(text: &str, csv: bool) -> Result<Vec<ImportItem>, Vec<(usize, String, String)>> {
+fn parse_upload(
+    text: &str,
+    csv: bool,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<ImportItem>, Vec<(usize, String, String)>> {
     let (mut items, mut at, mut faults) = (Vec::new(), HashMap::new(), Vec::new());
     if csv {
         let mut rdr = ::csv::ReaderBuilder::new()
@@ -51,6 +56,9 @@ fn parse_upload(text: &str, csv: bool) -> Result<Vec<ImportItem>, Vec<(usize, St
                 }
             };
             let line = rec.position().map_or(0, |p| p.line() as usize);
+            if line % 1000 == 0 {
+                progress(line);
+            }
             let row: Vec<&str> = rec.iter().collect();
             let handle = cols.get(&row, "handle").to_owned();
             match cols.value(&row) {
@@ -68,6 +76,9 @@ fn parse_upload(text: &str, csv: bool) -> Result<Vec<ImportItem>, Vec<(usize, St
         }
     } else {
         for (k, line) in text.lines().enumerate() {
+            if k % 1000 == 0 {
+                progress(k);
+            }
             match jsonl_item(k + 1, line) {
                 Ok(Some(item)) => group(&mut items, &mut at, item),
                 Ok(None) => {}
@@ -129,7 +140,37 @@ pub(super) async fn upload(
     file.ok_or_else(|| session.refuse(s, ApiError::bad_request("no file was uploaded")))
 }
 
-/// `POST /console/import`: every line checked, then all of them written in one transaction.
+/// Imports under way or done (an hour), by id: what the import page shows.
+pub(crate) struct ImportJobs(moka::sync::Cache<String, Arc<Mutex<ImportJob>>>);
+
+impl Default for ImportJobs {
+    fn default() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .time_to_live(std::time::Duration::from_secs(3600))
+                .max_capacity(10_000)
+                .build(),
+        )
+    }
+}
+
+/// One import: whose, how far, how it ended.
+pub(crate) struct ImportJob {
+    owner: String,
+    prefix: String,
+    lines: usize,
+    checked: usize,
+    writing: bool,
+    outcome: Option<ImportOutcome>,
+}
+
+fn lock(job: &Mutex<ImportJob>) -> std::sync::MutexGuard<'_, ImportJob> {
+    job.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `POST /console/import`: the upload becomes an import job (every line checked, then all
+/// written in one transaction), and the browser goes to its page.
 pub(super) async fn import(State(s): State<AppState>, session: Session, body: Body) -> Response {
     let prefix = query_param(session.query.as_deref(), "prefix").unwrap_or_default();
     let (name, bytes) = match upload(&session, &s, body).await {
@@ -140,33 +181,97 @@ pub(super) async fn import(State(s): State<AppState>, session: Session, body: Bo
         return session.refused(&s, ApiError::bad_request("the file is not UTF-8 text"));
     };
     let csv = name.ends_with(".csv") || text.starts_with("handle,");
-    let outcome = match parse_upload(&text, csv) {
-        Err(faults) => ImportOutcome { written: None, faults },
-        Ok(items) if items.len() > idnode_registry::MAX_BATCH => ImportOutcome {
-            written: None,
-            faults: vec![(0, String::new(), format!(
-                "{} identifiers: the console imports at most {} at once (use idnode import or the batch API)",
-                items.len(), idnode_registry::MAX_BATCH))],
-        },
-        Ok(items) => {
-            let lines: Vec<usize> = items.iter().map(|i| i.line).collect();
-            let handles: Vec<String> = items.iter().map(|i| i.handle.clone()).collect();
-            let batch = items.into_iter().map(|i| (i.handle, i.values)).collect();
-            match s.0.registry.upsert(&session.principal, batch).await {
-                Ok(r) => ImportOutcome { written: Some((r.created, r.updated, r.unchanged)), faults: Vec::new() },
-                Err(e) => ImportOutcome { written: None, faults: faults_of(&e, &handles, &lines) },
+    let job = Arc::new(Mutex::new(ImportJob {
+        owner: session.principal.actor().to_owned(),
+        prefix,
+        lines: text.lines().count(),
+        checked: 0,
+        writing: false,
+        outcome: None,
+    }));
+    let id = idnode_registry::generate_secret();
+    s.0.imports.0.insert(id.clone(), job.clone());
+    let (registry, principal) = (s.0.registry.clone(), session.principal.clone());
+    let run = async move {
+        let progress = job.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse_upload(&text, csv, &mut |n| lock(&progress).checked = n)
+        })
+        .await
+        .unwrap_or_else(|e| Err(vec![(0, String::new(), format!("the import failed: {e}"))]));
+        let outcome = match parsed {
+            Err(faults) => ImportOutcome { written: None, faults },
+            Ok(items) if items.len() > idnode_registry::MAX_BATCH => ImportOutcome {
+                written: None,
+                faults: vec![(0, String::new(), format!(
+                    "{} identifiers: the console imports at most {} at once (use idnode import or the batch API)",
+                    items.len(), idnode_registry::MAX_BATCH))],
+            },
+            Ok(items) => {
+                {
+                    let mut j = lock(&job);
+                    j.writing = true;
+                    j.checked = j.lines;
+                }
+                let lines: Vec<usize> = items.iter().map(|i| i.line).collect();
+                let handles: Vec<String> = items.iter().map(|i| i.handle.clone()).collect();
+                let batch = items.into_iter().map(|i| (i.handle, i.values)).collect();
+                match registry.upsert(&principal, batch).await {
+                    Ok(r) => ImportOutcome { written: Some((r.created, r.updated, r.unchanged)), faults: Vec::new() },
+                    Err(e) => ImportOutcome { written: None, faults: faults_of(&e, &handles, &lines) },
+                }
             }
+        };
+        lock(&job).outcome = Some(outcome);
+    };
+    // The write is audited from the uploader's address.
+    match session.caller.ip {
+        Some(ip) => tokio::spawn(idnode_registry::origin::scope(ip, run)),
+        None => tokio::spawn(run),
+    };
+    super::see_other(&format!("/console/import/{id}"))
+}
+
+/// `GET /console/import/{id}`: the import's progress (reloading each second), then its
+/// outcome. Only its uploader sees it.
+pub(super) async fn import_job(
+    State(s): State<AppState>,
+    session: Session,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let job =
+        s.0.imports
+            .0
+            .get(&id)
+            .filter(|j| lock(j).owner == session.principal.actor());
+    let Some(job) = job else {
+        return session.refused(
+            &s,
+            ApiError::new(idnode_core::ResponseCode::HandleNotFound, "no such import")
+                .with_status(StatusCode::NOT_FOUND),
+        );
+    };
+    let j = lock(&job);
+    let frame = session.frame(&s, None);
+    match &j.outcome {
+        Some(o) => {
+            let status = if o.written.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            session.html(status, pages::import(&frame, &j.prefix, Some(o)))
         }
-    };
-    let status = if outcome.written.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    session.html(
-        status,
-        pages::import(&session.frame(&s, None), &prefix, Some(&outcome)),
-    )
+        None => {
+            let mut r = session.html(
+                StatusCode::OK,
+                pages::import_progress(&frame, j.lines, j.checked, j.writing),
+            );
+            r.headers_mut()
+                .insert("refresh", header::HeaderValue::from_static("1"));
+            r
+        }
+    }
 }
 
 /// The faulty lines of a refused import.
@@ -258,7 +363,7 @@ mod tests {
     fn uploads_name_every_faulty_line() {
         let text =
             "handle,index,type,data\n88.1/a,1,URL,https://a\n88.1/b,x,URL,u\n88.1/a,2,EMAIL,a@b\n";
-        let faults = parse_upload(text, true).unwrap_err();
+        let faults = parse_upload(text, true, &mut |_| {}).unwrap_err();
         assert_eq!(
             faults,
             vec![(
@@ -270,10 +375,12 @@ mod tests {
         let items = parse_upload(
             "handle,index,type,data\n88.1/a,1,URL,u\n88.1/a,2,E,e\n",
             true,
+            &mut |_| {},
         )
         .unwrap();
         assert_eq!((items.len(), items[0].values.len()), (1, 2));
-        let faults = parse_upload("{\"handle\":\"88.1/a\"}\nnope\n", false).unwrap_err();
+        let faults =
+            parse_upload("{\"handle\":\"88.1/a\"}\nnope\n", false, &mut |_| {}).unwrap_err();
         assert_eq!(faults[0].0, 2);
     }
 }

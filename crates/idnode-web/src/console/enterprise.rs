@@ -225,11 +225,26 @@ pub fn new_identifier(
 }
 
 /// What an import did.
+#[derive(Clone, Debug)]
 pub struct ImportOutcome {
     /// Identifiers created, updated, already as imported.
     pub written: Option<(usize, usize, usize)>,
     /// (line, handle, what is wrong) of every faulty line: nothing was written.
     pub faults: Vec<(usize, String, String)>,
+}
+
+/// An import under way: lines checked of all, then writing (the page reloads itself).
+pub fn import_progress(frame: &Frame<'_>, lines: usize, checked: usize, writing: bool) -> String {
+    let l = frame.lang;
+    let body = html! {
+        p #progress role="status" {
+            @if writing { (l.pick("全部 ", "All ")) (lines) (l.pick(" 行已检查，正在一个事务中写入……", " lines checked; writing them in one transaction…")) }
+            @else { (l.pick("正在检查：", "Checking: ")) (checked) " / " (lines) (l.pick(" 行", " lines")) }
+        }
+        progress max=(lines.max(1)) value=(if writing { lines } else { checked }) {}
+        p.muted { (l.pick("本页每秒刷新一次。", "This page reloads every second.")) }
+    };
+    page(frame, l.pick("导入标识", "Import identifiers"), &body)
 }
 
 /// The import form and, after an upload, its outcome.
