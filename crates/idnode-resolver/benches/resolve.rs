@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use idnode_core::{HandleValue, Identifier};
-use idnode_resolver::{CacheConfig, Resolver, View};
+use idnode_resolver::{CacheConfig, Outcome, Resolver, View};
 use idnode_store::{Batch, Op, Store};
 use idnode_store_sqlite::SqliteStore;
 
@@ -51,6 +51,26 @@ fn cache_hit(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7919) % ids.len();
             let e = resolver.cached(&ids[i], View::Public).unwrap();
+            criterion::black_box(e.body.len())
+        })
+    });
+    // The counting every front end adds to a cached lookup: Prometheus counter, per-prefix
+    // statistics and the client sketch.
+    let meter = idnode_resolver::Meter::new("http");
+    let client = std::net::IpAddr::from([192, 0, 2, 7]);
+    c.bench_function("resolver_cached_lookup_and_prometheus_count", |b| {
+        b.iter(|| {
+            i = (i + 7919) % ids.len();
+            let e = resolver.cached(&ids[i], View::Public).unwrap();
+            meter.count(Outcome::Ok);
+            criterion::black_box(e.body.len())
+        })
+    });
+    c.bench_function("resolver_cached_lookup_and_count", |b| {
+        b.iter(|| {
+            i = (i + 7919) % ids.len();
+            let e = resolver.cached(&ids[i], View::Public).unwrap();
+            meter.record(resolver.tally(), ids[i].prefix(), Outcome::Ok, Some(client));
             criterion::black_box(e.body.len())
         })
     });
