@@ -87,11 +87,19 @@ fn parse_upload(
         }
     }
     if faults.is_empty() {
-        Ok(items)
-    } else {
-        Err(faults)
+        return Ok(items);
     }
+    // The page (and the job kept for an hour) names the first faults only.
+    if faults.len() > MAX_FAULTS {
+        let more = faults.len() - MAX_FAULTS;
+        faults.truncate(MAX_FAULTS);
+        faults.push((0, String::new(), format!("and {more} more faulty lines")));
+    }
+    Err(faults)
 }
+
+/// Faulty lines an import names at most.
+const MAX_FAULTS: usize = 1000;
 
 /// The file of a `multipart/form-data` upload and its CSRF field.
 pub(super) async fn upload(
@@ -382,5 +390,10 @@ mod tests {
         let faults =
             parse_upload("{\"handle\":\"88.1/a\"}\nnope\n", false, &mut |_| {}).unwrap_err();
         assert_eq!(faults[0].0, 2);
+        // At most MAX_FAULTS are named, and how many more there were.
+        let many = "nope\n".repeat(MAX_FAULTS + 5);
+        let capped = parse_upload(&many, false, &mut |_| {}).unwrap_err();
+        assert_eq!(capped.len(), MAX_FAULTS + 1);
+        assert_eq!(capped[MAX_FAULTS].2, "and 5 more faulty lines");
     }
 }
