@@ -10,7 +10,7 @@ mod meter;
 mod prefixes;
 mod tally;
 
-pub use meter::{totals as resolution_totals, Meter, Outcome, FRONTENDS};
+pub use meter::{Meter, Outcome, FRONTENDS};
 pub use tally::{merge_counts, PrefixCounts, Tally, MAX_PREFIXES, OTHER};
 
 use std::sync::Arc;

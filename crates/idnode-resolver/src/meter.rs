@@ -1,21 +1,10 @@
 //! `idnode_resolutions_total{frontend, result}`: resolutions counted by front end and
 //! outcome, the same series for HTTP, the Handle protocol and DNS.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use metrics::Counter;
 
-/// The front ends, in the order of [`totals`].
+/// The front ends (statistics name their resolutions `resolutions.<front end>.<outcome>`).
 pub const FRONTENDS: [&str; 3] = ["http", "handle", "dns"];
-
-/// Resolutions answered by each front end since the process started (for the usage
-/// counters of the statistics reports).
-static TOTALS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-
-/// Resolutions per front end ([`FRONTENDS`] order) since the process started.
-pub fn totals() -> [u64; 3] {
-    [0, 1, 2].map(|i| TOTALS[i].load(Ordering::Relaxed))
-}
 
 /// How a resolution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +52,6 @@ pub(crate) const OUTCOMES: [(Outcome, &str); 6] = [
 #[derive(Clone, Debug)]
 pub struct Meter {
     counters: [Counter; 6],
-    total: Option<&'static AtomicU64>,
     frontend: usize,
 }
 
@@ -74,10 +62,6 @@ impl Meter {
             counters: OUTCOMES.map(|(_, r)| {
                 metrics::counter!("idnode_resolutions_total", "frontend" => frontend, "result" => r)
             }),
-            total: FRONTENDS
-                .iter()
-                .position(|f| *f == frontend)
-                .map(|i| &TOTALS[i]),
             frontend: FRONTENDS
                 .iter()
                 .position(|f| *f == frontend)
@@ -105,8 +89,5 @@ impl Meter {
             .position(|(o, _)| *o == outcome)
             .expect("every outcome has a counter");
         self.counters[i].increment(1);
-        if let Some(t) = self.total {
-            t.fetch_add(1, Ordering::Relaxed);
-        }
     }
 }
