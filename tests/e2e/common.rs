@@ -198,3 +198,32 @@ macro_rules! on_both {
         }
     };
 }
+
+/// Runs `tests/e2e/js/<script>` with Node.js against the npm `package` (installed under
+/// target/ on first use, in `dir_name`, with `placeholders` as `npm_package` takes them)
+/// and `args`; its standard output as JSON (a failing script fails the test with its
+/// standard error).
+pub async fn node_script(
+    (dir_name, package, placeholders): (&str, &str, &[&str]),
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> Value {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir_name);
+    let dir = idnode_testkit::npm_package(&dir, package, placeholders);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/e2e/js")
+        .join(script);
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .args(args)
+        .env("NODE_PATH", dir.join("node_modules"))
+        .output()
+        .await
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -22,9 +22,15 @@ fn browser(from: &str) -> reqwest::Client {
 }
 
 /// A signed-in console session: its cookie and its CSRF token.
-struct Console {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Console {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
+}
+
+/// The session cookie (`name=value`) a sign-in answer sets.
+pub(crate) fn cookie_of(resp: &reqwest::Response) -> String {
+    let set = resp.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
 }
 
 async fn sign_in(n: &TestNode, who: &Who, proto: Option<&str>) -> reqwest::Response {
@@ -40,11 +46,11 @@ async fn sign_in(n: &TestNode, who: &Who, proto: Option<&str>) -> reqwest::Respo
     r.send().await.unwrap()
 }
 
-async fn session(n: &TestNode, who: &Who) -> Console {
+/// A console session of `who` (signed in with its secret), with its CSRF token.
+pub(crate) async fn session(n: &TestNode, who: &Who) -> Console {
     let resp = sign_in(n, who, None).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let cookie = set.split(';').next().unwrap().to_owned();
+    let cookie = cookie_of(&resp);
     let page = get(n, "127.0.0.1", &cookie, "/console").await.2;
     let csrf = page
         .split("name=\"csrf\" value=\"")

@@ -46,30 +46,21 @@ async fn the_console_works_in_a_browser() {
             "childEPCs": ["hdl:88.118.8/GEAR-1", "hdl:88.118.8/SHAFT-1"],
             "action": "ADD", "bizStep": "assembling"}]}});
     assert_eq!(n.post("/epcis/capture", Some(&n.a), &doc).await.0, 202);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("playwright-core");
-    let dir = idnode_testkit::npm_package(&dir, "playwright-core@1.65.2", &[]);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/js/console.js");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .args([
-            &n.base,
-            &n.operator.identity,
-            &n.operator.secret,
-            &chromium(),
-        ])
-        .arg(&shots)
-        .env("NODE_PATH", dir.join("node_modules"))
-        .output()
-        .await
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let browser = chromium();
+    let seen = crate::common::node_script(
+        ("playwright-core", "playwright-core@1.65.2", &[]),
+        "console.js",
+        &[
+            n.base.as_ref(),
+            n.operator.identity.as_ref(),
+            n.operator.secret.as_ref(),
+            browser.as_ref(),
+            shots.as_os_str(),
+        ],
+    )
+    .await;
     let text = |k: &str| {
         seen[k]
             .as_str()

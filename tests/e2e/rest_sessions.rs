@@ -286,13 +286,7 @@ async fn console_by_key(n: &TestNode, sid: &str) {
     };
     let r = sign_in(sid.to_owned()).await.unwrap();
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = crate::console::cookie_of(&r);
     let page = |cookie: String| {
         browser
             .get(format!("{}/console", n.base))
@@ -330,39 +324,7 @@ async fn uploaded_key_signs_in(n: &TestNode, cnonce: &[u8]) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let signed = browser
-        .post(format!("{}/console/login", n.base))
-        .form(&[
-            ("identity", n.a.identity.as_str()),
-            ("secret", n.a.secret.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let page = browser
-        .get(format!("{}/console/credentials", n.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let crate::console::Console { cookie, csrf } = crate::console::session(n, &n.a).await;
     let upload = |file: Vec<u8>| {
         let form = reqwest::multipart::Form::new()
             .text("csrf", csrf.clone())
@@ -413,13 +375,7 @@ async fn uploaded_key_signs_in(n: &TestNode, cnonce: &[u8]) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = crate::console::cookie_of(&r);
     let home = browser
         .get(format!("{}/console", n.base))
         .header("cookie", cookie)

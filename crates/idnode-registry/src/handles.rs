@@ -351,6 +351,18 @@ impl Registry {
         unreachable!("the loop returns")
     }
 
+    /// `prefix` normalised, when `p` may list (and export) what is under it: the same rights
+    /// as writing under it (`0.NA`: the operator only).
+    async fn listable(&self, p: &Principal, prefix: &str) -> Result<String> {
+        let prefix = idnode_core::normalize_prefix(prefix)?;
+        if prefix == idnode_core::NA_PREFIX {
+            Self::require_operator(p)?;
+        } else {
+            self.prefix_scope(p, &prefix, false).await?;
+        }
+        Ok(prefix)
+    }
+
     /// Total and one page of the handles under `prefix` (operator, or the owning enterprise).
     pub async fn list_handles(
         &self,
@@ -359,13 +371,7 @@ impl Registry {
         page: u64,
         page_size: u64,
     ) -> Result<(u64, Vec<String>)> {
-        let prefix = idnode_core::normalize_prefix(prefix)?;
-        // Listing needs the same rights as writing under the prefix.
-        if prefix == idnode_core::NA_PREFIX {
-            Self::require_operator(p)?;
-        } else {
-            self.prefix_scope(p, &prefix, false).await?;
-        }
+        let prefix = self.listable(p, prefix).await?;
         Ok(self
             .store
             .list_handles(&prefix, page.saturating_mul(page_size), page_size)
@@ -384,12 +390,7 @@ impl Registry {
         after: &str,
         limit: u64,
     ) -> Result<Vec<(String, Vec<HandleValue>)>> {
-        let prefix = idnode_core::normalize_prefix(prefix)?;
-        if prefix == idnode_core::NA_PREFIX {
-            Self::require_operator(p)?;
-        } else {
-            self.prefix_scope(p, &prefix, false).await?;
-        }
+        let prefix = self.listable(p, prefix).await?;
         Ok(self
             .store
             .scan_handles(Some(&prefix), after, limit)
