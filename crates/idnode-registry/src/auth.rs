@@ -190,6 +190,11 @@ impl Authenticator {
         self.epochs.invalidate(handle);
     }
 
+    /// Forgets every remembered credential.
+    pub(crate) fn forget_all(&self) {
+        self.epochs.invalidate_all();
+    }
+
     fn epoch(&self, handle: &Identifier) -> u64 {
         self.epochs.get_with(handle.as_str().to_owned(), || {
             self.next_epoch.fetch_add(1, Ordering::Relaxed)

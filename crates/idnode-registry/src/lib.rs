@@ -197,6 +197,33 @@ impl Registry {
         })
     }
 
+    /// Drops what another instance's committed `change` made stale in this one's caches
+    /// (the resolver's answers, remembered credentials, prefixes, templates).
+    pub fn heard(&self, change: &idnode_store::Change) {
+        use idnode_store::Change;
+        match change {
+            Change::Handles(handles) => self.invalidate(handles.iter().map(String::as_str)),
+            Change::Created(handles) => {
+                for h in handles {
+                    self.resolver.invalidate(h);
+                }
+            }
+            Change::CreatedMany => self.resolver.forget_not_found(),
+            Change::Registry => {
+                self.prefixes.clear();
+                self.templates.clear();
+                self.resolver.forget_prefixes();
+            }
+            Change::Captured(_) => {}
+            Change::Resync => {
+                self.resolver.clear();
+                self.auth.forget_all();
+                self.prefixes.clear();
+                self.templates.clear();
+            }
+        }
+    }
+
     fn invalidate<'a>(&self, handles: impl IntoIterator<Item = &'a str>) {
         for h in handles {
             self.resolver.invalidate(h);

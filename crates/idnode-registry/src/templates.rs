@@ -18,7 +18,7 @@ pub(crate) struct Loaded {
 }
 
 /// Compiled templates by (prefix, version); `None`: known not to exist. Dropped on every
-/// change made here; other nodes' changes are seen within the time to live.
+/// change made here, and on changes other instances announce ([`Registry::heard`]).
 pub(crate) struct TemplateCache {
     cache: Cache<(String, String), Option<Arc<Loaded>>>,
 }
@@ -36,6 +36,10 @@ impl TemplateCache {
     pub(crate) fn forget(&self, prefix: &str, version: &str) {
         self.cache
             .invalidate(&(prefix.to_owned(), version.to_owned()));
+    }
+
+    pub(crate) fn clear(&self) {
+        self.cache.invalidate_all();
     }
 }
 

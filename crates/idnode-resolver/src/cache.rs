@@ -97,6 +97,26 @@ impl Caches {
         self.negative.invalidate(key);
     }
 
+    /// Drops every "not found" answer; misses reading the store meanwhile keep nothing.
+    pub(crate) fn forget_not_found(&self) {
+        self.bump_all();
+        self.negative.invalidate_all();
+    }
+
+    /// Drops everything; misses reading the store meanwhile keep nothing.
+    pub(crate) fn clear(&self) {
+        self.bump_all();
+        self.public.invalidate_all();
+        self.admin.invalidate_all();
+        self.negative.invalidate_all();
+    }
+
+    fn bump_all(&self) {
+        for e in self.epochs.iter() {
+            e.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
     pub(crate) fn usage(&self) -> (u64, u64) {
         self.public.run_pending_tasks();
         self.admin.run_pending_tasks();

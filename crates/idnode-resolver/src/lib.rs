@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use idnode_core::json::render_record;
 use idnode_core::{is_under, HandleValue, Identifier, ResponseCode};
-use idnode_store::{Store, StoreError};
+use idnode_store::{fold, Store, StoreError};
 use metrics::Counter;
 
 use crate::cache::Caches;
@@ -315,6 +315,25 @@ impl Resolver {
     /// Drops every cached answer for a handle. Call after the write has committed.
     pub fn invalidate(&self, handle: &str) {
         self.caches.invalidate(handle);
+        self.canonical.invalidate(&fold(handle));
+    }
+
+    /// Drops every "not found" answer (handles were created that are not named).
+    pub fn forget_not_found(&self) {
+        self.caches.forget_not_found();
+        self.canonical.invalidate_all();
+    }
+
+    /// Forgets which prefix names exist (prefixes were allocated or changed).
+    pub fn forget_prefixes(&self) {
+        self.prefix_names.expire();
+    }
+
+    /// Drops every cached answer (changes may have been missed).
+    pub fn clear(&self) {
+        self.caches.clear();
+        self.canonical.invalidate_all();
+        self.prefix_names.expire();
     }
 
     /// Number of cached entries and their weighted size in bytes.

@@ -31,6 +31,14 @@ impl PrefixSet {
         (at.elapsed() < PREFIX_REFRESH).then(|| set.clone())
     }
 
+    /// Forgets the set: the next look-up reads it again.
+    pub(crate) fn expire(&self) {
+        *self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     /// Reads the prefixes again.
     pub(crate) async fn refresh(
         &self,

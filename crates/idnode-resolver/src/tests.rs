@@ -162,3 +162,60 @@ async fn select_filters_by_index_and_type() {
         [1, 2]
     );
 }
+
+#[tokio::test]
+async fn forgetting_not_found_and_clearing_reach_every_cache() {
+    let (_d, store, r) = setup().await;
+    let create = |h: &str| Batch {
+        actor: "test".into(),
+        ops: vec![Op::Create {
+            handle: id(h),
+            values: vec![HandleValue::text(1, "URL", "https://n")],
+        }],
+        idempotency: None,
+        origin: String::new(),
+    };
+    // Not found, in its exact case and in another (the case-insensitive look-up).
+    let (n1, n2) = (id("88.118.8/N1"), id("88.118.8/n2"));
+    assert!(r.resolve(&n1, View::Public, false).await.is_err());
+    assert!(r
+        .resolve_any_case(&id("88.118.8/N2"), View::Public)
+        .await
+        .is_err());
+    store.apply(&create("88.118.8/N1")).await.unwrap();
+    store.apply(&create("88.118.8/n2")).await.unwrap();
+    assert!(r.resolve(&n1, View::Public, false).await.is_err());
+    assert!(r
+        .resolve_any_case(&id("88.118.8/N2"), View::Public)
+        .await
+        .is_err());
+    r.forget_not_found();
+    assert!(r.resolve(&n1, View::Public, false).await.is_ok());
+    let found = r.resolve_any_case(&id("88.118.8/N2"), View::Public).await;
+    let body = found.unwrap().body.clone();
+    assert!(std::str::from_utf8(&body).unwrap().contains(n2.as_str()));
+
+    // A cached answer stays until cleared.
+    let before = a(&r, View::Public, false).await;
+    let rec = store.get_handle("88.118.8/a").await.unwrap().unwrap();
+    store
+        .apply(&Batch {
+            actor: "test".into(),
+            ops: vec![Op::Update {
+                handle: id("88.118.8/a"),
+                expected_version: rec.version,
+                before: rec.values.clone(),
+                values: vec![HandleValue::text(1, "URL", "https://changed")],
+            }],
+            idempotency: None,
+            origin: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(Arc::ptr_eq(&before, &a(&r, View::Public, false).await));
+    r.clear();
+    let after = a(&r, View::Public, false).await;
+    assert!(std::str::from_utf8(&after.body)
+        .unwrap()
+        .contains("https://changed"));
+}

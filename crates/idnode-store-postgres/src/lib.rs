@@ -5,11 +5,14 @@
 
 mod copy;
 mod events;
+mod listen;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use idnode_store::{CaptureRecord, NewEvent, Result, StoreError, StoreOptions};
+use idnode_store::{
+    CaptureRecord, ChangeSink, ChangeWatch, NewEvent, Result, StoreError, StoreOptions,
+};
 use idnode_store_sql::{
     existing, Creates, Dialect, HistoryRow, KeyRow, NewHandle, Pools, SqlStore,
 };
@@ -39,6 +42,11 @@ impl Dialect for PgDialect {
     const JSON_TABLE: (&'static str, &'static str) =
         ("jsonb_array_elements_text(", "::jsonb) AS q(value)");
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const NOTIFY: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
+
+    fn watch(pool: &sqlx::Pool<Postgres>, instance: u64, sink: ChangeSink) -> Option<ChangeWatch> {
+        Some(listen::watch(pool, instance, sink))
+    }
 
     fn event_keys(alias: &str) -> [String; 3] {
         [

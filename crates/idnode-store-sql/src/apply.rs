@@ -27,6 +27,7 @@ pub(crate) async fn apply<D: Dialect>(
     pool: &Pool<D::DB>,
     batch: &Batch,
     audit: idnode_store::AuditAlgorithm,
+    instance: u64,
 ) -> Result<()> {
     let mut tx = pool.begin().await.map_err(D::error)?;
     let mut p = Progress {
@@ -83,6 +84,7 @@ pub(crate) async fn apply<D: Dialect>(
         .await
         .map_err(|e| conflict::<D>(e, || "idempotency key already used".into()))?;
     }
+    crate::announce::<D>(&mut tx, instance, &idnode_store::Change::of_batch(batch)).await?;
     // Last: the audit chain's lock is held from here to the commit.
     crate::audit::append::<D>(&mut tx, batch, audit, p.now).await?;
     tx.commit().await.map_err(D::error)

@@ -120,6 +120,12 @@ impl<D: Dialect> SqlStore<D> {
         .map_err(D::error)?;
         if record.stored > 0 {
             crate::subscriptions::enqueue_capture::<D>(&mut tx, record.id, now).await?;
+            crate::announce::<D>(
+                &mut tx,
+                self.instance,
+                &[idnode_store::Change::Captured(record.id)],
+            )
+            .await?;
             // Audited: the capture and the hash IDs of the events it stored.
             let by = idnode_store::Attribution {
                 actor: capture.actor.clone(),

@@ -27,12 +27,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, Attribution, AuditEntry, Batch, CaptureRecord,
-    Delivery, DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord,
-    HistoryAction, HistoryRecord, Idempotency, NamedQuery, NewCapture, NewEvent, OutboxRow,
-    OutboxState, OutboxStats, PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState,
-    Store, StoreError, StoreOptions, StoreStats, Subscription, TemplateChange, TemplateRecord,
-    TokenRecord, TraceLink,
+    fill_created_values, fold, prefix_range, Attribution, AuditEntry, Batch, CaptureRecord, Change,
+    ChangeSink, ChangeWatch, Delivery, DepositRecord, Enterprise, EventField, EventFilter,
+    EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord, Idempotency, NamedQuery,
+    NewCapture, NewEvent, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result,
+    SecretHash, Settled, SpaceState, Store, StoreError, StoreOptions, StoreStats, Subscription,
+    TemplateChange, TemplateRecord, TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -111,6 +111,10 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// What locks a selected row until the transaction ends (` FOR UPDATE`), or '' where
     /// the database has one writer at a time (SQLite).
     const FOR_UPDATE: &'static str;
+    /// The statement that sends a change notification (`$1` channel, `$2` payload) inside
+    /// a transaction, delivered after its commit; `None` where the database has no
+    /// listeners to tell (SQLite: one process).
+    const NOTIFY: Option<&'static str>;
 
     /// The identifier keys of the event `alias` (its `keys` column, a JSON array of
     /// `[role, key]`): a FROM item to follow a comma, and the expressions of one key's role
@@ -121,6 +125,13 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// (migration 0019). Written exactly as the expression index `epcis_events_declared`
     /// of that migration, which serves the look-up of error declarations by it.
     fn event_id(alias: &str) -> String;
+
+    /// Starts delivering the changes other instances commit to `sink` (see
+    /// [`Store::watch_changes`]); `instance` names this store's own notifications.
+    fn watch(pool: &Pool<Self::DB>, instance: u64, sink: ChangeSink) -> Option<ChangeWatch> {
+        let _ = (pool, instance, sink);
+        None
+    }
 
     /// Opens the database at `url` and applies pending migrations.
     fn open(
@@ -222,6 +233,8 @@ pub struct SqlStore<D: Dialect> {
     space: Arc<SpaceState>,
     /// The audit chain's hash for new entries.
     audit: idnode_store::AuditAlgorithm,
+    /// Names this store's change notifications, which its own feed skips.
+    instance: u64,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -236,6 +249,7 @@ impl<D: Dialect> SqlStore<D> {
             pools: D::open(url, options).await?,
             space: Arc::default(),
             audit: options.audit_algorithm,
+            instance: instance_number(),
         })
     }
 
@@ -260,6 +274,36 @@ impl<D: Dialect> SqlStore<D> {
     }
 }
 
+/// A number for this store's notifications, different for every store opened.
+fn instance_number() -> u64 {
+    use std::hash::BuildHasher;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::collections::hash_map::RandomState::new().hash_one((now, std::process::id()))
+}
+
+/// Sends `changes` to the other instances sharing the database, inside the transaction
+/// of `conn` (delivered once it commits).
+pub(crate) async fn announce<D: Dialect>(
+    conn: &mut Conn<D>,
+    instance: u64,
+    changes: &[Change],
+) -> Result<()> {
+    let Some(notify) = D::NOTIFY else {
+        return Ok(());
+    };
+    for payload in changes.iter().flat_map(|c| c.payloads(instance)) {
+        Stmt::new(notify)
+            .bind(idnode_store::change::CHANNEL)
+            .bind(payload)
+            .execute::<D::DB>(conn)
+            .await
+            .map_err(D::error)?;
+    }
+    Ok(())
+}
+
 /// `u64` limits and offsets as SQL integers.
 fn int(v: u64) -> i64 {
     v.min(i64::MAX as u64) as i64
@@ -269,6 +313,10 @@ fn int(v: u64) -> i64 {
 impl<D: Dialect> Store for SqlStore<D> {
     fn backend(&self) -> &'static str {
         D::NAME
+    }
+
+    fn watch_changes(&self, sink: ChangeSink) -> Option<ChangeWatch> {
+        D::watch(&self.pools.write, self.instance, sink)
     }
 
     async fn ready(&self) -> Result<()> {
@@ -381,7 +429,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn apply(&self, batch: &Batch) -> Result<()> {
-        let out = apply::apply::<D>(&self.pools.write, batch, self.audit).await;
+        let out = apply::apply::<D>(&self.pools.write, batch, self.audit, self.instance).await;
         self.space.observe(&out);
         out
     }

@@ -59,6 +59,7 @@ impl Dialect for SqliteDialect {
     const NUMBERED: bool = false;
     const JSON_TABLE: (&'static str, &'static str) = ("json_each(", ") AS q");
     const FOR_UPDATE: &'static str = "";
+    const NOTIFY: Option<&'static str> = None;
 
     fn event_keys(alias: &str) -> [String; 3] {
         [

@@ -6,6 +6,7 @@
 
 mod action;
 pub mod audit;
+pub mod change;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
@@ -18,6 +19,7 @@ mod token;
 pub use action::{Action, IdentifierChange};
 use async_trait::async_trait;
 pub use audit::{Attribution, AuditAlgorithm, AuditEntry};
+pub use change::Change;
 pub use error::{ItemError, ItemErrorKind, SpaceState, StoreError};
 pub use events::{
     CaptureRecord, CaptureState, EventField, EventFilter, EventOrder, EventRecord, Grant,
@@ -54,6 +56,29 @@ impl Default for StoreOptions {
     }
 }
 
+/// Where a backend delivers the changes other instances commit ([`Store::watch_changes`]).
+pub type ChangeSink = std::sync::Arc<dyn Fn(Change) + Send + Sync>;
+
+/// Keeps a backend's change feed running; dropping it stops the feed.
+pub struct ChangeWatch {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl ChangeWatch {
+    /// A watch that holds `guard` (whatever stops the feed when dropped).
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        Self {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl std::fmt::Debug for ChangeWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangeWatch")
+    }
+}
+
 /// Result alias for store calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -62,6 +87,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: Send + Sync + 'static {
     /// Short backend name (`sqlite`, `postgres`) for logs and metrics.
     fn backend(&self) -> &'static str;
+
+    /// Delivers to `sink` every [`Change`] other instances sharing this database commit,
+    /// from now until the returned watch is dropped, and [`Change::Resync`] after every
+    /// (re)connection of the feed, when changes may have been missed. `None`: the backend
+    /// has no such feed (SQLite: one process owns the database).
+    fn watch_changes(&self, sink: ChangeSink) -> Option<ChangeWatch> {
+        let _ = sink;
+        None
+    }
 
     /// Checks the database answers and takes writes (for `/readyz`): a read, and while the
     /// last write ran out of space ([`StoreError::Full`]), a small probe write, so readiness

@@ -6,7 +6,7 @@ use idnode_epcis::{
     IdentifierForms, Problem,
 };
 use idnode_registry::Principal;
-use idnode_store::{CaptureRecord, NewCapture, NewEvent, NotStored};
+use idnode_store::{CaptureRecord, Change, NewCapture, NewEvent, NotStored};
 
 use crate::{owner_of, Result, TraceError, Traceability};
 
@@ -120,6 +120,20 @@ impl Traceability {
         let job = stored?;
         self.announce(&job);
         Ok(job)
+    }
+
+    /// Forgets the trace links another instance's capture may have changed, and tells
+    /// this node's WebSocket subscribers about it; after a [`Change::Resync`], forgets
+    /// every link.
+    pub fn heard(&self, change: &Change) {
+        match change {
+            Change::Captured(id) => {
+                self.links.forget_all();
+                let _ = self.captured.send(*id);
+            }
+            Change::Resync => self.links.forget_all(),
+            _ => {}
+        }
     }
 
     /// Tells WebSocket subscribers of this node about a capture that stored events.

@@ -8,8 +8,8 @@
 //! forgets every key its events name; one with a transformationID (which joins events
 //! captured apart) or an error declaration (which withdraws an event that may name other
 //! keys) forgets everything. A fill that began before a capture forgot anything is not
-//! kept. Captures made through another instance on the same database are seen when entries
-//! expire (`[epcis] trace_cache_secs`).
+//! kept. A capture made through another instance on the same database forgets everything
+//! when its announcement arrives (`TraceService::heard`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -125,6 +125,16 @@ impl LinkCache {
             }
         }
         filled
+    }
+
+    /// Forgets every link held.
+    pub(crate) fn forget_all(&self) {
+        let mut held = self.held.write().unwrap_or_else(PoisonError::into_inner);
+        let generation = held.generation + 1;
+        *held = Held {
+            generation,
+            ..Held::default()
+        };
     }
 
     /// Forgets what a capture of `events` changes.

@@ -151,6 +151,8 @@ pub struct RunningNode {
     handle_tasks: Vec<tokio::task::JoinHandle<()>>,
     upstream: Option<idnode_upstream::WorkerHandle>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Other instances' changes, heard while this is held.
+    _changes: Option<idnode_store::ChangeWatch>,
 }
 
 impl RunningNode {
@@ -215,6 +217,15 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services.registry.clone(),
         http_addr,
     ));
+    let changes = {
+        let (registry, trace) = (services.registry.clone(), trace.clone());
+        services
+            .store
+            .watch_changes(Arc::new(move |change: idnode_store::Change| {
+                registry.heard(&change);
+                trace.heard(&change);
+            }))
+    };
     background.push(webhooks::spawn(
         trace.clone(),
         config.epcis.webhook_private,
@@ -280,6 +291,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         task,
         upstream,
         background,
+        _changes: changes,
     })
 }
 
