@@ -32,6 +32,8 @@ pub struct TestNode {
     pub a_id: i64,
     pub b: Who,
     pub node: RunningNode,
+    /// The configuration it runs with (a second instance starts from it: [`join`]).
+    pub config: Config,
     _dir: tempfile::TempDir,
 }
 
@@ -87,7 +89,8 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     let store = idnode::open_store(&config.database).await.unwrap();
     config.secrets.seal_key_file = Some(dir.path().join("seal.key"));
     config.secrets.server_key_file = Some(shared_server_key());
-    let services = Arc::new(Services::new(store, "88.118", &config).unwrap());
+    let services = Arc::new(Services::new(store, "88.118", &config).await.unwrap());
+    let started = config.clone();
     let op = services.registry.init_node(None).await.unwrap();
     let cli = idnode::cli_operator();
     let (ea, ca) = services
@@ -111,8 +114,27 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
         a_id: ea.id,
         b: who(cb.identity, cb.secret),
         node,
+        config: started,
         _dir: dir,
     }
+}
+
+/// Another instance of `first`'s node on the same database, with the same key files and
+/// listeners of its own (`tweak` adjusts the configuration), or why it cannot start.
+pub async fn join(
+    first: &TestNode,
+    tweak: impl FnOnce(&mut Config),
+) -> anyhow::Result<RunningNode> {
+    let mut config = first.config.clone();
+    tweak(&mut config);
+    instance(&config, "88.118").await
+}
+
+/// An instance of the node `prefix` started with `config` (its database initialised).
+pub async fn instance(config: &Config, prefix: &str) -> anyhow::Result<RunningNode> {
+    let store = idnode::open_store(&config.database).await?;
+    let services = Arc::new(Services::new(store, prefix, config).await?);
+    start(config, services).await
 }
 
 /// `Authorization: Basic` as Handle.Net clients build it (urlencoded identity).

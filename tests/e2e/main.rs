@@ -23,6 +23,7 @@ mod handle;
 mod handle_keys;
 mod handle_limits;
 mod hdl;
+mod instances;
 mod manage;
 mod observe;
 mod quotas;

@@ -117,7 +117,7 @@ pub async fn node(backend: Backend, prefix: &str, tl: &Toplevel) -> Node {
     u.backoff_initial_ms = 50;
     u.backoff_max_secs = 1;
     let store = idnode::open_store(&config.database).await.unwrap();
-    let services = Arc::new(Services::new(store, prefix, &config).unwrap());
+    let services = Arc::new(Services::new(store, prefix, &config).await.unwrap());
     let op = services.registry.init_node(None).await.unwrap();
     let key = idnode::escrow::signing_key(&config.escrow.key_file(&config), prefix).unwrap();
     tl.state()

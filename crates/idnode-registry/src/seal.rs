@@ -10,7 +10,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 pub const SEALING_KEY_LEN: usize = 32;
 
 /// An AES-256-GCM key for secrets at rest.
-pub struct SealingKey(LessSafeKey);
+pub struct SealingKey(LessSafeKey, [u8; 32]);
 
 impl std::fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,9 +29,22 @@ fn aad(handle: &str, index: u32) -> Vec<u8> {
 impl SealingKey {
     /// A key from its bytes.
     pub fn new(bytes: &[u8; SEALING_KEY_LEN]) -> Self {
-        Self(LessSafeKey::new(
-            UnboundKey::new(&AES_256_GCM, bytes).expect("32 bytes is an AES-256 key"),
-        ))
+        let tag = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes),
+            b"idnode sealing key fingerprint",
+        );
+        Self(
+            LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, bytes).expect("32 bytes is an AES-256 key"),
+            ),
+            tag.as_ref().try_into().expect("HMAC-SHA256 is 32 bytes"),
+        )
+    }
+
+    /// A fingerprint of the key (an HMAC of a fixed text under it): equal for equal keys,
+    /// revealing nothing of the key.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.1
     }
 
     /// Fresh random key bytes.

@@ -35,6 +35,7 @@ fn describe(op: &Op) -> Option<(&'static str, String)> {
         Op::OutboxDead { item, .. } => ("outbox.dead", item.kind.clone()),
         Op::OutboxRequeue { id } => ("outbox.requeue", format!("action {id}")),
         Op::RecordDeposit(d) => ("escrow.deposit", d.id.clone()),
+        Op::RecordNodeKey { name, .. } => ("node.key", name.clone()),
         Op::Template(TemplateOp::Create {
             prefix, version, ..
         }) => ("template.create", format!("{prefix}@{version}")),

@@ -12,6 +12,7 @@ mod audit;
 mod capture;
 mod events;
 mod grants;
+mod leases;
 mod named;
 mod ops;
 mod rows;
@@ -576,6 +577,22 @@ impl<D: Dialect> Store for SqlStore<D> {
             head_attempts: head.as_ref().map_or(0, |h| h.attempts),
             head_error: head.and_then(|h| h.last_error),
         })
+    }
+
+    async fn lease(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool> {
+        self.take_lease(name, holder, now, until).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        self.drop_lease(name, holder).await
+    }
+
+    async fn node_key(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let row = self
+            .optional(Stmt::new("SELECT fingerprint FROM node_keys WHERE name = $1").bind(name))
+            .await?;
+        row.map(|r| Cols::<D::DB>(&r).bytes("fingerprint"))
+            .transpose()
     }
 
     async fn history_cursor(&self, at: i64) -> Result<i64> {

@@ -45,6 +45,23 @@ fn statement(op: &Op, now: i64) -> Result<(Stmt<'_>, Check)> {
             .bind(i64::from(p.template_required)),
             Check::Unique(format!("prefix {} is already allocated", p.prefix)),
         ),
+        Op::RecordNodeKey {
+            name,
+            fingerprint,
+            replace,
+        } => (
+            Stmt::new(if *replace {
+                "INSERT INTO node_keys (name, fingerprint, recorded_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, \
+                 recorded_at = excluded.recorded_at"
+            } else {
+                "INSERT INTO node_keys (name, fingerprint, recorded_at) VALUES ($1, $2, $3)"
+            })
+            .bind(name)
+            .bind(fingerprint.as_slice())
+            .bind(now),
+            Check::Unique(format!("the node's {name} key is recorded already")),
+        ),
         Op::SetPrefixPolicy {
             prefix,
             template_required,

@@ -73,10 +73,42 @@ pub async fn run(store: &dyn Store) {
     subscriptions::run(store).await;
     audit::run(store).await;
     stats::run(store).await;
+    leases(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);
     assert!(stats.handles >= 50);
+}
+
+/// One holder at a time: renewed by its holder, taken by another once run out or given up.
+async fn leases(store: &dyn Store) {
+    assert!(store.lease("outbox", "a", 1_000, 2_000).await.unwrap());
+    assert!(!store.lease("outbox", "b", 1_500, 2_500).await.unwrap());
+    assert!(store.lease("reports", "b", 1_500, 2_500).await.unwrap());
+    assert!(store.lease("outbox", "a", 1_900, 3_000).await.unwrap());
+    assert!(!store.lease("outbox", "b", 2_999, 4_000).await.unwrap());
+    assert!(store.lease("outbox", "b", 3_000, 4_000).await.unwrap());
+    assert!(!store.lease("outbox", "a", 3_100, 4_100).await.unwrap());
+    store.release_lease("outbox", "a").await.unwrap();
+    assert!(!store.lease("outbox", "a", 3_200, 4_200).await.unwrap());
+    store.release_lease("outbox", "b").await.unwrap();
+    assert!(store.lease("outbox", "a", 3_300, 4_300).await.unwrap());
+
+    // A key's fingerprint is recorded once; only a replacement changes it.
+    let record = |fp: &[u8], replace: bool| {
+        batch(vec![Op::RecordNodeKey {
+            name: "seal".into(),
+            fingerprint: fp.to_vec(),
+            replace,
+        }])
+    };
+    assert_eq!(store.node_key("seal").await.unwrap(), None);
+    store.apply(&record(b"one", false)).await.unwrap();
+    let again = store.apply(&record(b"two", false)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.node_key("seal").await.unwrap(), Some(b"one".to_vec()));
+    store.apply(&record(b"two", true)).await.unwrap();
+    assert_eq!(store.node_key("seal").await.unwrap(), Some(b"two".to_vec()));
 }
 
 async fn enterprises_and_prefixes(store: &dyn Store) {

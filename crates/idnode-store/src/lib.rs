@@ -11,6 +11,7 @@ pub mod change;
 pub mod conformance;
 mod error;
 mod events;
+mod lease;
 mod model;
 mod subscription;
 mod template;
@@ -25,6 +26,7 @@ pub use events::{
     CaptureRecord, CaptureState, EventField, EventFilter, EventOrder, EventRecord, Grant,
     NamedQuery, NewCapture, NewEvent, NotStored, Readable, TraceLink,
 };
+pub use lease::Lease;
 pub use model::{
     day_of, fill_created_values, fold, now_millis, prefix_range, profile_from_json,
     profile_to_json, Batch, DepositRecord, Enterprise, EnterpriseStatus, HandleRecord,
@@ -171,6 +173,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// The outbox at a glance.
     async fn outbox_stats(&self) -> Result<OutboxStats>;
+
+    /// Takes or renews the lease `name` for `holder` until `until` (unix ms): whether
+    /// `holder` holds it now (it held it, or nobody did, or its holder's ran out by `now`).
+    async fn lease(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool>;
+
+    /// Gives the lease `name` up, if `holder` holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
+    /// The recorded fingerprint of the node's key `name` ([`Op::RecordNodeKey`]).
+    async fn node_key(&self, name: &str) -> Result<Option<Vec<u8>>>;
 
     /// The id of the last history row written at or before `at` (unix ms); 0 when none.
     async fn history_cursor(&self, at: i64) -> Result<i64>;

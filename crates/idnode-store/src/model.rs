@@ -183,6 +183,16 @@ pub enum Op {
     Template(crate::TemplateOp),
     /// A write to bearer tokens.
     Token(crate::TokenOp),
+    /// Records the fingerprint of one of the node's keys (`seal`, `server`): a conflict
+    /// when one is recorded already, unless `replace` (the key was rotated).
+    RecordNodeKey {
+        /// Which key.
+        name: String,
+        /// Its fingerprint (never the key).
+        fingerprint: Vec<u8>,
+        /// Replace a recorded fingerprint.
+        replace: bool,
+    },
 }
 
 /// An escrow deposit this node made.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use idnode_epp::{Command, ResData};
 use idnode_registry::{Registry, RegistryError};
 use idnode_store::Action;
-use idnode_store::{now_millis, Batch, Op, OutboxRow, Store};
+use idnode_store::{now_millis, Batch, Lease, Op, OutboxRow, Store};
 use metrics::{counter, gauge};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -21,8 +21,10 @@ const IDLE_CHECK: Duration = Duration::from_millis(200);
 /// Actor recorded for the worker's own changes.
 const ACTOR: &str = "system:upstream";
 
-/// The upstream worker (one per node: EPP sessions are sequential).
+/// The upstream worker (one per node: EPP sessions are sequential; where several
+/// instances share the database, the one holding the `upstream` lease works).
 pub struct Worker {
+    lease: Option<Lease>,
     store: Arc<dyn Store>,
     registry: Arc<Registry>,
     epp: EppConfig,
@@ -80,6 +82,7 @@ impl Worker {
             }
         };
         Self {
+            lease: None,
             store,
             registry,
             epp,
@@ -89,6 +92,29 @@ impl Worker {
             connect_failures: 0,
             poll_failures: 0,
         }
+    }
+
+    /// Works only while holding `lease` (instances sharing one database take turns). The
+    /// lease's term must exceed twice the longest delivery.
+    #[must_use]
+    pub fn with_lease(mut self, lease: Lease) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Whether this worker may work now; when it may not, its EPP session is closed.
+    async fn may_work(&mut self) -> bool {
+        let Some(lease) = &self.lease else {
+            return true;
+        };
+        if lease.hold().await {
+            return true;
+        }
+        if let Some(s) = self.session.take() {
+            s.logout().await;
+            gauge!("idnode_upstream_connected").set(0.0);
+        }
+        false
     }
 
     /// Starts the worker on the runtime.
@@ -111,6 +137,12 @@ impl Worker {
             if now >= next_stats {
                 self.publish_stats().await;
                 next_stats = now + 1000;
+            }
+            if !self.may_work().await {
+                if sleep_or_stop(&mut stop, Duration::from_secs(1)).await {
+                    break;
+                }
+                continue;
             }
             let head = match self.store.outbox_head().await {
                 Ok(h) => h,
@@ -151,6 +183,9 @@ impl Worker {
         }
         if let Some(s) = self.session.take() {
             s.logout().await;
+        }
+        if let Some(lease) = &self.lease {
+            lease.release().await;
         }
     }
 

@@ -242,7 +242,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let path = config.server_key_path();
             let key = match command {
                 ServerKeyCommand::Show => crate::load_server_key(&path)?,
-                ServerKeyCommand::Rotate => crate::rotate_server_key(&path)?,
+                ServerKeyCommand::Rotate => {
+                    let store = open_store(&config.database).await?;
+                    crate::keys::rotate_server_key_of(&store, &path).await?
+                }
             };
             use base64::Engine as _;
             println!("{}", path.display());
@@ -288,7 +291,7 @@ async fn init(
 ) -> anyhow::Result<()> {
     let prefix = idnode_core::normalize_prefix(node_prefix)?;
     let store = open_store(&config.database).await?;
-    let services = Services::new(store, &prefix, config)?;
+    let services = Services::new(store, &prefix, config).await?;
     let secret = idnode_registry::generate_secret();
     if let Some(path) = &secret_file {
         // Create the file first so a failure leaves no identity without its secret.
@@ -304,7 +307,7 @@ async fn init(
         }
     };
     let key_path = config.server_key_path();
-    crate::load_server_key(&key_path)?;
+    crate::keys::server_key(&services.store, &key_path).await?;
     println!("node prefix: {prefix}");
     println!("Handle server key: {}", key_path.display());
     println!("operator identity: {}", creds.identity);
@@ -410,7 +413,7 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let prefix = match node_prefix(&store).await? {
         Some(p) => p,
         None if demo => {
-            let s = Services::new(store.clone(), demo::DEMO_NODE_PREFIX, config)?;
+            let s = Services::new(store.clone(), demo::DEMO_NODE_PREFIX, config).await?;
             let creds = s.registry.init_node(None).await?;
             println!("demo node {} initialised", demo::DEMO_NODE_PREFIX);
             println!(
@@ -427,7 +430,7 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
              or `idnode serve --demo` for a demo node"
         ),
     };
-    let services = std::sync::Arc::new(Services::new(store, &prefix, config)?);
+    let services = std::sync::Arc::new(Services::new(store, &prefix, config).await?);
     let node = start(config, services).await?;
     tracing::info!(
         http = %node.http_addr,

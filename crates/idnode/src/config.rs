@@ -77,13 +77,15 @@ daily_requests_per_client = 0
 # File holding the node's 32-byte sealing key, created (mode 0600) when missing. Secrets are
 # stored as salted hashes and, sealed under this key, as ciphertext, so that Handle protocol
 # HS_SECKEY challenges (which need the secret itself) can be verified; a copy of the database
-# alone reveals no secret. Nodes sharing one PostgreSQL database need the same key file.
+# alone reveals no secret. Instances sharing one PostgreSQL database need the same key file:
+# the first records its fingerprint, and an instance without it refuses to start.
 # Default: seal.key beside the SQLite database; ./idnode-data/seal.key with PostgreSQL.
 # seal_key_file = "./idnode-data/seal.key"
 # File holding the node's Handle server key (RSA, PKCS#8 PEM, mode 0600), created by `idnode
 # init` or at start when missing. Its public half is published in the node's HS_SITE; it
 # signs certified answers and receives session keys. `idnode server-key rotate` replaces it.
-# Nodes serving one site need the same key file. Default: server.key beside the sealing key.
+# Instances of one node need the same key file (checked like the sealing key). Default:
+# server.key beside the sealing key.
 # server_key_file = "./idnode-data/server.key"
 
 [dns]
@@ -212,8 +214,8 @@ trace_nodes = 50000
 # Trace links held in memory (a 10,000-node genealogy is ~20,000: its links and its keys;
 # measured by loadtest/epcis.sh, the node's resident memory grows ~0.85 KB per held link, so
 # the default is up to ~170 MB): traces of held genealogies never reach the database.
-# Captures through this node update them at once; captures through another instance on the
-# same database are seen after trace_cache_secs. 0 turns it off.
+# Captures through this node update them at once, captures through another instance on the
+# same PostgreSQL database when their announcement arrives. 0 turns it off.
 trace_cache_links = 200000
 trace_cache_secs = 300
 # Subscription webhooks on loopback or private addresses (refused by default: the node
@@ -227,8 +229,9 @@ schedule_settle_ms = 10000
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
 capacity_bytes = 268435456
 # Longest time a cached answer is served without re-reading the store, seconds. Writes made
-# through this node invalidate at once; this bounds staleness from writes made elsewhere
-# (another node on the same PostgreSQL, `idnode import` while serving).
+# through this node invalidate at once, writes through other instances on the same
+# PostgreSQL when their announcement arrives; this bounds staleness from writes nothing
+# announces (`idnode import` into SQLite while serving).
 max_age_secs = 300
 # How long "not found" answers are cached, seconds.
 negative_ttl_secs = 5

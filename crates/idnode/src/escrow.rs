@@ -140,6 +140,7 @@ pub(crate) fn spawn_schedule(
     services: std::sync::Arc<Services>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let at = config.escrow.run_at_secs()?;
+    let lease = crate::instance::lease(&services, "escrow", crate::instance::TERM);
     Ok(tokio::spawn(async move {
         loop {
             let now = idnode_store::now_millis() / 1000;
@@ -148,12 +149,17 @@ pub(crate) fn spawn_schedule(
             let next = if now < due {
                 due
             } else {
-                match run(&config, &services, day, false, false).await {
-                    Ok(d) => {
+                // A deposit made already (by another instance) is returned, not made again.
+                let made =
+                    crate::instance::while_held(&lease, run(&config, &services, day, false, false));
+                match made.await {
+                    // Another instance holds the lease: it deposits.
+                    None => now + 60,
+                    Some(Ok(d)) => {
                         tracing::info!(id = %d.id, kind = %d.kind, handles = d.handles, "escrow deposit");
                         day + DAY + at
                     }
-                    Err(e) => {
+                    Some(Err(e)) => {
                         tracing::error!(error = %e, "escrow deposit failed; retrying in 10 minutes");
                         now + 600
                     }

@@ -9,6 +9,8 @@ mod dns;
 pub mod escrow;
 pub mod files;
 pub mod import;
+mod instance;
+pub mod keys;
 mod over_http;
 pub mod reports;
 pub mod templates;
@@ -27,11 +29,12 @@ use idnode_core::{address_bytes, SiteInfo, SiteInterface, SiteServer};
 use idnode_handle::server_key::ServerKey;
 use idnode_handle::{serve_tcp, serve_udp, HandleService, ServiceConfig, TcpLimits};
 use idnode_http::AppState;
-use idnode_registry::{Principal, Registry, SealingKey, SEALING_KEY_LEN};
+use idnode_registry::{Principal, Registry};
 use idnode_resolver::{CacheConfig, Resolver};
 use idnode_store::Store;
 use idnode_store_postgres::PgStore;
 use idnode_store_sqlite::SqliteStore;
+pub use keys::{load_sealing_key, load_server_key, rotate_server_key};
 use tokio::net::TcpListener;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
@@ -82,13 +85,20 @@ pub struct Services {
     pub resolver: Arc<Resolver>,
     /// The registry.
     pub registry: Arc<Registry>,
+    /// This instance's name among those sharing the database (holder of its leases).
+    pub instance: String,
 }
 
 impl Services {
-    /// Wires resolver and registry over `store` for the node prefix.
-    pub fn new(store: Arc<dyn Store>, node_prefix: &str, config: &Config) -> anyhow::Result<Self> {
+    /// Wires resolver and registry over `store` for the node prefix. The sealing key must
+    /// agree with the one the database is used with ([`keys::sealing_key`]).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        node_prefix: &str,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
         let cache = &config.cache;
-        let sealing = load_sealing_key(&config.seal_key_path())?;
+        let sealing = keys::sealing_key(&store, &config.seal_key_path()).await?;
         // The recorder must exist before the services register their counters.
         idnode_http::install_prometheus();
         let resolver = Arc::new(Resolver::new(
@@ -113,6 +123,7 @@ impl Services {
             store,
             resolver,
             registry,
+            instance: instance::new_name(),
         })
     }
 
@@ -125,7 +136,7 @@ impl Services {
                  (or `idnode serve --demo`)"
             );
         };
-        Self::new(store, &prefix, config)
+        Self::new(store, &prefix, config).await
     }
 }
 
@@ -198,7 +209,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         let _ = rx.wait_for(|s| *s).await;
     };
     let (handle_addr, tcp, udp) = bind_tcp_udp(config.handle.listen, "Handle").await?;
-    let server_key = Arc::new(load_server_key(&config.server_key_path())?);
+    let server_key = Arc::new(keys::server_key(&services.store, &config.server_key_path()).await?);
     let mut handle_config = handle_config(&config.handle, handle_addr, http_addr, &server_key);
     handle_config.toplevel = config.upstream.handle_server;
     handle_config.upstream_timeout = Duration::from_secs(config.upstream.timeout_secs.max(1));
@@ -229,6 +240,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
     background.push(webhooks::spawn(
         trace.clone(),
         config.epcis.webhook_private,
+        instance::lease(&services, "webhooks", instance::TERM),
     )?);
     let state = AppState::new(
         services.resolver.clone(),
@@ -293,91 +305,6 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         background,
         _changes: changes,
     })
-}
-
-/// Reads the node's sealing key from `path`, creating it (mode 0600, parent directories
-/// 0700) when the file does not exist. A key file other users can read is refused.
-pub fn load_sealing_key(path: &Path) -> anyhow::Result<SealingKey> {
-    load_or_create(
-        path,
-        "secret sealing key",
-        |bytes| {
-            let key: [u8; SEALING_KEY_LEN] = bytes.try_into().map_err(|_| {
-                anyhow::anyhow!(
-                    "{} must hold exactly {SEALING_KEY_LEN} bytes",
-                    path.display()
-                )
-            })?;
-            Ok(SealingKey::new(&key))
-        },
-        || {
-            let key = SealingKey::generate();
-            Ok((SealingKey::new(&key), zeroize::Zeroizing::new(key.to_vec())))
-        },
-    )
-}
-
-/// Reads the node's Handle server key (PKCS#8 PEM RSA) from `path`, creating it (mode 0600)
-/// when the file does not exist. Its public half is published in the node's `HS_SITE`.
-pub fn load_server_key(path: &Path) -> anyhow::Result<ServerKey> {
-    load_or_create(
-        path,
-        "Handle server key",
-        |bytes| {
-            let pem = std::str::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("{} is not a PEM file", path.display()))?;
-            ServerKey::from_pkcs8_pem(pem).with_context(|| format!("reading {}", path.display()))
-        },
-        || {
-            let (key, pem) = ServerKey::generate()?;
-            Ok((key, zeroize::Zeroizing::new(pem.as_bytes().to_vec())))
-        },
-    )
-}
-
-/// Replaces the server key at `path` with a new one (written beside it, then renamed over
-/// it); a running node keeps the old key until it restarts.
-pub fn rotate_server_key(path: &Path) -> anyhow::Result<ServerKey> {
-    let (key, pem) = ServerKey::generate()?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = std::path::PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    let mut f =
-        files::create_private(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    std::io::Write::write_all(&mut f, pem.as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
-    Ok(key)
-}
-
-/// Reads the key file at `path` with `parse`, or creates it from `create` (mode 0600, parent
-/// directories 0700) when it does not exist; a concurrent creator's file wins.
-fn load_or_create<K>(
-    path: &Path,
-    what: &str,
-    parse: impl Fn(&[u8]) -> anyhow::Result<K>,
-    create: impl FnOnce() -> anyhow::Result<(K, zeroize::Zeroizing<Vec<u8>>)>,
-) -> anyhow::Result<K> {
-    if path.exists() {
-        let bytes = zeroize::Zeroizing::new(files::read_key_file(path)?);
-        return parse(&bytes);
-    }
-    let (key, bytes) = create()?;
-    let mut f = match files::create_private(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let bytes = zeroize::Zeroizing::new(files::read_key_file(path)?);
-            return parse(&bytes);
-        }
-        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
-    };
-    std::io::Write::write_all(&mut f, &bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "created the {what}");
-    Ok(key)
 }
 
 /// Binds a TCP listener and a UDP socket on the same port for the `what` front end (with

@@ -87,39 +87,47 @@ pub(crate) fn spawn(
         let mut reported = crate::escrow::today();
         let mut pruned = 0;
         let every = std::time::Duration::from_secs(config.reports.stats_flush_secs.max(1));
+        let lease = crate::instance::lease(&services, "reports", crate::instance::TERM);
         loop {
             tokio::time::sleep(every).await;
+            // Every instance adds its own counts; one prunes and reports.
             if let Err(e) = usage.flush(&services.registry).await {
                 tracing::warn!(error = %e, "cannot record usage counters");
             }
-            let today = crate::escrow::today();
-            if today > pruned {
-                match services
-                    .registry
-                    .prune_stats(config.reports.stats_keep_days)
-                    .await
-                {
-                    Ok(()) => pruned = today,
-                    Err(e) => tracing::warn!(error = %e, "cannot prune old statistics"),
-                }
-            }
-            let secs = idnode_store::now_millis() / 1000;
-            if config.reports.enabled && today > reported && secs >= today + at {
-                let yesterday = Period::day(today - DAY);
-                let mut periods = vec![yesterday];
-                if idnode_escrow::date_of(today).ends_with("-01") {
-                    if let Ok(m) = Period::month_of(today - DAY) {
-                        periods.push(m);
+            // `None`: another instance holds the lease and does it.
+            let _ = crate::instance::while_held(&lease, async {
+                let today = crate::escrow::today();
+                if today > pruned {
+                    match services
+                        .registry
+                        .prune_stats(config.reports.stats_keep_days)
+                        .await
+                    {
+                        Ok(()) => pruned = today,
+                        Err(e) => tracing::warn!(error = %e, "cannot prune old statistics"),
                     }
                 }
-                for p in periods {
-                    match run(&config, &services, &p).await {
-                        Ok(path) => tracing::info!(report = %path.display(), "statistics report"),
-                        Err(e) => tracing::error!(error = %e, "statistics report failed"),
+                let secs = idnode_store::now_millis() / 1000;
+                if config.reports.enabled && today > reported && secs >= today + at {
+                    let yesterday = Period::day(today - DAY);
+                    let mut periods = vec![yesterday];
+                    if idnode_escrow::date_of(today).ends_with("-01") {
+                        if let Ok(m) = Period::month_of(today - DAY) {
+                            periods.push(m);
+                        }
                     }
+                    for p in periods {
+                        match run(&config, &services, &p).await {
+                            Ok(path) => {
+                                tracing::info!(report = %path.display(), "statistics report")
+                            }
+                            Err(e) => tracing::error!(error = %e, "statistics report failed"),
+                        }
+                    }
+                    reported = today;
                 }
-                reported = today;
-            }
+            })
+            .await;
         }
     }))
 }

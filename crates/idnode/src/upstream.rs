@@ -318,6 +318,11 @@ pub(crate) async fn start(
         Arc::clone(&services.registry),
         c.epp()?,
         c.worker(config, services.registry.node_prefix(), site),
-    );
+    )
+    .with_lease(crate::instance::lease(
+        services,
+        "upstream",
+        crate::instance::TERM.max(Duration::from_secs(c.timeout_secs.saturating_mul(3))),
+    ));
     Ok(Some(worker.spawn()))
 }

@@ -64,15 +64,20 @@ impl Webhook for HttpHook {
     }
 }
 
-/// Delivers due subscriptions every second, for as long as the node runs.
+/// Delivers due subscriptions every second, for as long as the node runs, while holding the
+/// `webhooks` lease.
 pub(crate) fn spawn(
     trace: Arc<Traceability>,
     private_ok: bool,
+    lease: idnode_store::Lease,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let hook = HttpHook::new(private_ok)?;
     Ok(tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
+            if !lease.hold().await {
+                continue;
+            }
             match trace.deliver(&hook).await {
                 Ok(round) => {
                     for (subscription, capture, error) in round.given_up {
