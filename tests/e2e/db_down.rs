@@ -160,3 +160,92 @@ async fn misses_and_writes_fail_fast(n: &TestNode) {
     let m = within("dns miss", crate::dns::udp(dns, &q)).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
 }
+
+/// Answers past their `max_age` keep flowing while the database is down (counted), on
+/// REST, the Handle protocol and DNS; once it is back, answers are fresh again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_answers_flow_while_postgres_is_down() {
+    let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+    let url = cluster.database();
+    let n = node_with(Backend::Postgres, |c| {
+        c.database.url = url.clone();
+        c.cache.max_age_secs = 1;
+    })
+    .await;
+    let hot_path = "/api/handles/88.118.8/HOT";
+    assert_eq!(
+        n.put(hot_path, Some(&n.a), &value("https://x.example/1"))
+            .await
+            .0,
+        201
+    );
+    let (_, _, hot) = get(&n, hot_path).await;
+    let dns = n.node.dns_addr.unwrap();
+    let q = crate::dns::query("HOT.8.118.88.id.test.", RecordType::TXT, None);
+    let m = within("dns hit", crate::dns::udp(dns, &q)).await;
+    assert!(!m.answers.is_empty());
+    let stale_before = stale_count(&n).await;
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop();
+        cluster
+    })
+    .await
+    .unwrap();
+    // Past max_age: the answers are stale now, and still given, on every front end.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for _ in 0..3 {
+        cached_answers_flow(&n, &hot).await;
+        let mut tcp = Tcp::connect(n.node.handle_addr).await;
+        let hot_msg = message(
+            &Request::Resolution {
+                handle: "88.118.8/HOT",
+                indexes: vec![],
+                types: vec![],
+            },
+            flags::PO,
+            0,
+        );
+        assert_eq!(
+            within("tcp stale", tcp.call(&hot_msg)).await.code(),
+            rc::SUCCESS
+        );
+        let m = within("dns stale", crate::dns::udp(dns, &q)).await;
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert!(!m.answers.is_empty());
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    assert!(stale_count(&n).await >= stale_before + 9.0);
+    let (s, _, _) = get(&n, "/api/handles/88.118.8/COLD").await;
+    assert_eq!(s, 503);
+
+    tokio::task::spawn_blocking(move || {
+        cluster.resume();
+        std::mem::forget(cluster);
+    })
+    .await
+    .unwrap();
+    let mut tries = 0;
+    while n
+        .put(hot_path, Some(&n.a), &value("https://x.example/2"))
+        .await
+        .0
+        != 200
+    {
+        tries += 1;
+        assert!(tries < 100, "writes never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s, _, body) = get(&n, hot_path).await;
+    assert_eq!(s, 200);
+    assert!(body.contains("https://x.example/2"), "{body}");
+    n.node.stop().await.unwrap();
+}
+
+async fn stale_count(n: &TestNode) -> f64 {
+    n.metrics()
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("idnode_cache_stale_answers_total "))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}

@@ -32,7 +32,7 @@ fn promtool(args: &[&str]) -> String {
 
 #[test]
 fn promtool_accepts_the_rules_their_unit_tests_and_the_scrape_config() {
-    assert!(promtool(&["check", "rules", "alerts.yml"]).contains("SUCCESS: 6 rules found"));
+    assert!(promtool(&["check", "rules", "alerts.yml"]).contains("SUCCESS: 8 rules found"));
     promtool(&["test", "rules", "alerts_test.yml"]);
     promtool(&["check", "config", "prometheus.yml"]);
 }

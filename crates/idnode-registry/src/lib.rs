@@ -225,6 +225,7 @@ impl Registry {
     }
 
     fn invalidate<'a>(&self, handles: impl IntoIterator<Item = &'a str>) {
+        self.resolver.store_answered();
         for h in handles {
             self.resolver.invalidate(h);
             self.auth.forget(h);

@@ -30,7 +30,8 @@ impl Caches {
             Cache::builder()
                 .max_capacity(bytes)
                 .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
-                .time_to_live(c.max_age)
+                // Kept past max_age for the store's outages (the resolver checks the age).
+                .time_to_live(c.max_age + c.stale_if_down)
                 .build()
         };
         Self {

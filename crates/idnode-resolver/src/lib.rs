@@ -6,6 +6,7 @@
 //! calls [`Resolver::invalidate`] after its commit, so a read after a write sees it.
 
 mod cache;
+mod health;
 mod meter;
 mod prefixes;
 mod tally;
@@ -87,6 +88,8 @@ pub struct Entry {
     /// The DNS front end's encoding of the values (its TXT records), made on first use and
     /// cached with the entry likewise.
     pub dns: std::sync::OnceLock<Bytes>,
+    /// When it was read from the store.
+    born: std::time::Instant,
 }
 
 impl Entry {
@@ -103,6 +106,7 @@ impl Entry {
             restricted,
             wire: std::sync::OnceLock::new(),
             dns: std::sync::OnceLock::new(),
+            born: std::time::Instant::now(),
         }
     }
 
@@ -140,6 +144,8 @@ pub struct CacheConfig {
     pub negative_ttl: Duration,
     /// Most "not found" answers kept.
     pub negative_capacity: u64,
+    /// How long past `max_age` an answer is still served while the store is unreachable.
+    pub stale_if_down: Duration,
 }
 
 impl Default for CacheConfig {
@@ -149,6 +155,7 @@ impl Default for CacheConfig {
             max_age: Duration::from_secs(300),
             negative_ttl: Duration::from_secs(5),
             negative_capacity: 100_000,
+            stale_if_down: Duration::from_secs(3600),
         }
     }
 }
@@ -164,6 +171,8 @@ pub struct Resolver {
     store: Arc<dyn Store>,
     served: Vec<String>,
     caches: Caches,
+    max_age: Duration,
+    health: health::Health,
     meters: Meters,
     /// Folded handle → the stored handle (None: no such handle), for case-insensitive
     /// front ends (DNS); kept as long as negative answers.
@@ -189,8 +198,13 @@ impl Resolver {
             store,
             served,
             caches: Caches::new(config),
+            max_age: config.max_age,
+            health: health::Health::new(),
             canonical: moka::sync::Cache::builder()
-                .time_to_live(config.negative_ttl.max(Duration::from_secs(1)))
+                .expire_after(CanonicalExpiry {
+                    found: config.max_age + config.stale_if_down,
+                    missing: config.negative_ttl.max(Duration::from_secs(1)),
+                })
                 .max_capacity(1_000_000)
                 .build(),
             prefix_names: prefixes::PrefixSet::default(),
@@ -227,7 +241,14 @@ impl Resolver {
         if let Some(b) = self.prefix_name_known(p) {
             return Ok(b);
         }
-        Ok(self.prefix_names.refresh(self).await?.contains(p))
+        match self.read(|| self.prefix_names.refresh(self)).await {
+            Ok(set) => Ok(set.contains(p)),
+            // The names last read, while the store is away (prefixes rarely change).
+            Err(StoreError::Unavailable(_)) if self.prefix_names.last().is_some() => {
+                Ok(self.prefix_names.last().is_some_and(|set| set.contains(p)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// [`Resolver::resolve`] for `id` in any letter case.
@@ -242,11 +263,24 @@ impl Resolver {
         let folded = id.folded();
         let handle = match self.canonical.get(&folded) {
             Some(h) => h,
-            None => {
-                let h: Option<Arc<str>> = self.store.find_folded(&folded).await?.map(Arc::from);
-                self.canonical.insert(folded, h.clone());
-                h
-            }
+            None => match self.read(|| self.store.find_folded(&folded)).await {
+                Ok(found) => {
+                    let h: Option<Arc<str>> = found.map(Arc::from);
+                    self.canonical.insert(folded, h.clone());
+                    h
+                }
+                Err(e @ StoreError::Unavailable(_)) => {
+                    // The answer cached under the name as asked, past its age, if any.
+                    return match self.caches.get(id.as_str(), view) {
+                        Some(stale) => {
+                            self.health.stale.increment(1);
+                            Ok(stale)
+                        }
+                        None => Err(e.into()),
+                    };
+                }
+                Err(e) => return Err(e.into()),
+            },
         };
         let id = handle
             .and_then(|h| Identifier::parse(&h).ok())
@@ -256,7 +290,13 @@ impl Resolver {
 
     /// Whether the store answers and takes writes (readiness; see [`Store::ready`]).
     pub async fn ready(&self) -> Result<(), StoreError> {
-        self.store.ready().await
+        let out = self.store.ready().await;
+        match &out {
+            Ok(()) => self.health.answered(),
+            Err(StoreError::Unavailable(_)) => self.health.failed(),
+            Err(_) => {}
+        }
+        out
     }
 
     /// True when this node serves the handle's prefix.
@@ -291,7 +331,26 @@ impl Resolver {
         }
         self.meters.miss.increment(1);
         let epoch = self.caches.epoch(key);
-        match self.store.get_handle(key).await? {
+        let read = match self.read(|| self.store.get_handle(key)).await {
+            Ok(r) => r,
+            Err(e @ StoreError::Unavailable(_)) => {
+                // An answer past its age is better than none while the store is away.
+                let kept = if fresh {
+                    None
+                } else {
+                    self.caches.get(key, view)
+                };
+                return match kept {
+                    Some(stale) => {
+                        self.health.stale.increment(1);
+                        Ok(stale)
+                    }
+                    None => Err(e.into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match read {
             Some(rec) => {
                 let entry = Arc::new(Entry::build(key, &rec.values, view));
                 self.caches.insert(key, view, entry.clone(), epoch);
@@ -305,11 +364,45 @@ impl Resolver {
     }
 
     /// The cached answer for a view, if any: the synchronous part of [`Resolver::resolve`]
-    /// (front ends on a packet loop can answer hits without an async round).
+    /// (front ends on a packet loop can answer hits without an async round). An answer
+    /// older than `max_age` is given only while the store is unreachable (counted in
+    /// `idnode_cache_stale_answers_total`).
     pub fn cached(&self, id: &Identifier, view: View) -> Option<Arc<Entry>> {
         let e = self.caches.get(id.as_str(), view)?;
+        if e.born.elapsed() >= self.max_age {
+            if !self.health.is_down() {
+                return None;
+            }
+            self.health.stale.increment(1);
+        }
         self.meters.hit.increment(1);
         Some(e)
+    }
+
+    /// One read of the store, unless it is known to be unreachable (then it fails at once,
+    /// but for one probe a second); what the read finds is remembered.
+    async fn read<T, F>(&self, read: impl FnOnce() -> F) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let Some(_probe) = self.health.may_read() else {
+            return Err(StoreError::Unavailable(
+                "the database did not answer a moment ago".into(),
+            ));
+        };
+        let out = read().await;
+        match &out {
+            Err(StoreError::Unavailable(_)) => self.health.failed(),
+            Ok(_) => self.health.answered(),
+            Err(_) => {}
+        }
+        out
+    }
+
+    /// Tells the resolver the store just answered (a write committed): reads try it again
+    /// at once if it counted as down.
+    pub fn store_answered(&self) {
+        self.health.answered();
     }
 
     /// Drops every cached answer for a handle. Call after the write has committed.
@@ -339,6 +432,28 @@ impl Resolver {
     /// Number of cached entries and their weighted size in bytes.
     pub fn cache_usage(&self) -> (u64, u64) {
         self.caches.usage()
+    }
+}
+
+/// Case look-ups that found a handle live as long as answers; those that did not, as
+/// long as "not found" answers.
+struct CanonicalExpiry {
+    found: Duration,
+    missing: Duration,
+}
+
+impl moka::Expiry<String, Option<Arc<str>>> for CanonicalExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Option<Arc<str>>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(if value.is_some() {
+            self.found
+        } else {
+            self.missing
+        })
     }
 }
 

@@ -31,6 +31,15 @@ impl PrefixSet {
         (at.elapsed() < PREFIX_REFRESH).then(|| set.clone())
     }
 
+    /// The set last read, whatever its age (while the store is unreachable).
+    pub(crate) fn last(&self) -> Option<Arc<HashSet<String>>> {
+        let guard = self
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_ref().map(|(_, set)| set.clone())
+    }
+
     /// Forgets the set: the next look-up reads it again.
     pub(crate) fn expire(&self) {
         *self

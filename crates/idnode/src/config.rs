@@ -235,6 +235,10 @@ capacity_bytes = 268435456
 max_age_secs = 300
 # How long "not found" answers are cached, seconds.
 negative_ttl_secs = 5
+# While the database is unreachable, cached answers are served past max_age_secs for up to
+# this many seconds more (counted in idnode_cache_stale_answers_total); answers not cached
+# fail at once, and one read a second tries the database again. 0: never stale.
+stale_if_down_secs = 3600
 
 [log]
 # tracing filter, e.g. "info", "idnode=debug,info".
@@ -548,6 +552,9 @@ pub struct CacheSection {
     pub max_age_secs: u64,
     /// Life of a "not found" answer, seconds.
     pub negative_ttl_secs: u64,
+    /// How long past `max_age_secs` an answer is still served while the database is
+    /// unreachable, seconds.
+    pub stale_if_down_secs: u64,
 }
 
 /// `[log]`.
@@ -592,6 +599,7 @@ impl Default for CacheSection {
             capacity_bytes: 256 * 1024 * 1024,
             max_age_secs: 300,
             negative_ttl_secs: 5,
+            stale_if_down_secs: 3600,
         }
     }
 }

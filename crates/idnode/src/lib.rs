@@ -108,6 +108,7 @@ impl Services {
                 capacity_bytes: cache.capacity_bytes,
                 max_age: Duration::from_secs(cache.max_age_secs.max(1)),
                 negative_ttl: Duration::from_secs(cache.negative_ttl_secs),
+                stale_if_down: Duration::from_secs(cache.stale_if_down_secs),
                 ..CacheConfig::default()
             },
         ));
