@@ -6,6 +6,7 @@
 
 mod epcis;
 mod handle;
+mod instances;
 mod template;
 
 use std::io::Write as _;
@@ -146,6 +147,37 @@ enum Cmd {
         /// Where traces start.
         #[arg(long, value_enum, default_value = "root")]
         from: epcis::Start,
+    },
+    /// Cross-instance invalidation: writes at RATE/s through A, the time until B answers
+    /// every SAMPLE-th of them; beside PostgreSQL's own NOTIFY at the same rate.
+    Invalidation {
+        /// Base URL of instance A (written to).
+        #[arg(long)]
+        a: String,
+        /// Base URL of instance B (read from).
+        #[arg(long)]
+        b: String,
+        /// Identity writing.
+        #[arg(long)]
+        identity: String,
+        /// Its secret.
+        #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
+        secret: String,
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// postgres:// URL of the database (for the NOTIFY anchor).
+        #[arg(long)]
+        database: String,
+        /// Writes a second.
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        /// Length of each run.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Every how many writes one is followed on B.
+        #[arg(long, default_value_t = 10)]
+        sample: u64,
     },
     /// Write a wrk Lua script requesting random ones of COUNT registered identifiers.
     Paths {
@@ -310,6 +342,29 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Cmd::Paths { prefix, count } => paths(&prefix, count),
+        Cmd::Invalidation {
+            a,
+            b,
+            identity,
+            secret,
+            prefix,
+            database,
+            rate,
+            seconds,
+            sample,
+        } => {
+            instances::run(instances::Run {
+                a,
+                b,
+                auth: basic(&identity, &secret),
+                prefix,
+                database,
+                rate,
+                seconds,
+                sample,
+            })
+            .await
+        }
         Cmd::EpcisGenerate { dir, trees } => epcis::generate(&dir, trees),
         Cmd::EpcisCapture {
             node,

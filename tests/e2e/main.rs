@@ -18,6 +18,7 @@ mod epcis_js;
 mod epcis_queries;
 mod epcis_subscriptions;
 mod epcis_xml;
+mod failover;
 mod full_disk;
 mod handle;
 mod handle_keys;

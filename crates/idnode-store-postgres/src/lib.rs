@@ -5,6 +5,7 @@
 
 mod copy;
 mod events;
+mod hosts;
 mod listen;
 
 use std::collections::HashSet;
@@ -67,11 +68,14 @@ impl Dialect for PgDialect {
     /// A server that is still starting is waited for up to 30 s; afterwards every call waits
     /// at most `acquire_timeout` for a connection.
     async fn open(url: &str, options: &StoreOptions) -> Result<Pools<Postgres>> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_lazy(url)
-            .map_err(Self::error)?;
+        let targets = hosts::parse(url)?;
+        let pool = hosts::pool(
+            targets,
+            PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(options.acquire_timeout),
+        )
+        .await?;
         let deadline = Instant::now() + STARTUP_WAIT;
         loop {
             match pool.acquire().await.map_err(Self::error) {
@@ -108,10 +112,13 @@ impl Dialect for PgDialect {
                 // disk_full
                 Some("53100") => StoreError::Full(e.to_string()),
                 // connection exceptions, too many connections, out of memory, shutting down,
-                // crashed, starting up
+                // crashed, starting up, read-only (a server demoted by a failover)
                 Some(s)
                     if s.starts_with("08")
-                        || matches!(s, "53200" | "53300" | "57P01" | "57P02" | "57P03") =>
+                        || matches!(
+                            s,
+                            "53200" | "53300" | "57P01" | "57P02" | "57P03" | "25006"
+                        ) =>
                 {
                     StoreError::Unavailable(e.to_string())
                 }

@@ -11,10 +11,12 @@
 //! never a silent skip.
 
 mod disk;
+mod failover;
 mod npm;
 mod python;
 
 pub use disk::SmallDisk;
+pub use failover::Formation;
 pub use npm::npm_package;
 pub use python::python_venv;
 

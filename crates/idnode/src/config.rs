@@ -12,7 +12,10 @@ pub const DEFAULT_CONFIG: &str = r#"# idnode configuration. Every key is optiona
 # Environment overrides: IDNODE_DATABASE_URL, IDNODE_HTTP_ADDR, IDNODE_HANDLE_ADDR, IDNODE_LOG.
 
 [database]
-# sqlite://PATH (embedded, created if missing, mode 0600) or postgres://user:pass@host:port/db
+# sqlite://PATH (embedded, created if missing, mode 0600) or postgres://user:pass@host:port/db.
+# Several PostgreSQL hosts, as pg_auto_failover or Patroni hand them out
+# (postgres://user@h1:5432,h2:5432/db?target_session_attrs=read-write): idnode uses the one
+# taking writes and moves to the promoted standby after a failover, without a restart.
 url = "sqlite://./idnode-data/idnode.db"
 # Longest wait for a free database connection, milliseconds. With the database stopped or
 # unreachable, requests that need it fail after this long (REST 503 with Retry-After, Handle
