@@ -175,9 +175,12 @@ enum Cmd {
         /// Length of each run.
         #[arg(long, default_value_t = 30)]
         seconds: u64,
-        /// Every how many writes one is followed on B.
+        /// Every how many write requests one is followed on B.
         #[arg(long, default_value_t = 10)]
         sample: u64,
+        /// Identifiers written per request (1: PUT; more: a batch of updates).
+        #[arg(long, default_value_t = 1)]
+        batch: u64,
     },
     /// Write a wrk Lua script requesting random ones of COUNT registered identifiers.
     Paths {
@@ -352,8 +355,10 @@ async fn main() -> anyhow::Result<()> {
             rate,
             seconds,
             sample,
+            batch,
         } => {
             instances::run(instances::Run {
+                batch,
                 a,
                 b,
                 auth: basic(&identity, &secret),
