@@ -27,6 +27,8 @@ pub struct TestNode {
     pub backend: Backend,
     pub base: String,
     pub client: reqwest::Client,
+    /// The certificate `base` is served with, when it is an `https://` URL.
+    pub tls_root: Option<reqwest::Certificate>,
     pub operator: Who,
     pub a: Who,
     pub a_id: i64,
@@ -109,6 +111,7 @@ pub async fn node_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
         backend,
         base: format!("http://{}", node.http_addr),
         client: reqwest::Client::new(),
+        tls_root: None,
         operator: who(op.identity, op.secret),
         a: who(ca.identity, ca.secret),
         a_id: ea.id,
@@ -148,6 +151,24 @@ pub fn basic(who: &Who) -> String {
 }
 
 impl TestNode {
+    /// A client that follows no redirects (a browser's view of 303s), trusting `tls_root`.
+    pub fn browser(&self) -> reqwest::Client {
+        self.browser_from("127.0.0.1")
+    }
+
+    /// [`TestNode::browser`] with its requests from `from`.
+    pub fn browser_from(&self, from: &str) -> reqwest::Client {
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(from.parse::<std::net::IpAddr>().unwrap());
+        if let Some(root) = &self.tls_root {
+            b = b
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(root.clone());
+        }
+        b.build().unwrap()
+    }
+
     /// The Prometheus exposition text.
     pub async fn metrics(&self) -> String {
         self.client

@@ -3,23 +3,11 @@
 //! token; enterprise A unable to see or change B's data through any console route; sign-in
 //! rate-limited; the cookie's attributes.
 
-use std::net::IpAddr;
-
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::{TestNode, Who};
 use crate::on_both;
-
-/// A browser-like client: no redirects followed, its requests from `from`.
-fn browser(from: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .local_address(from.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
 
 /// A signed-in console session: its cookie and its CSRF token.
 pub(crate) struct Console {
@@ -34,7 +22,8 @@ pub(crate) fn cookie_of(resp: &reqwest::Response) -> String {
 }
 
 async fn sign_in(n: &TestNode, who: &Who, proto: Option<&str>) -> reqwest::Response {
-    let mut r = browser("127.0.0.1")
+    let mut r = n
+        .browser_from("127.0.0.1")
         .post(format!("{}/console/login", n.base))
         .form(&[
             ("identity", who.identity.as_str()),
@@ -62,7 +51,8 @@ pub(crate) async fn session(n: &TestNode, who: &Who) -> Console {
 }
 
 async fn get(n: &TestNode, from: &str, cookie: &str, path: &str) -> (StatusCode, String, String) {
-    let resp = browser(from)
+    let resp = n
+        .browser_from(from)
         .get(format!("{}{path}", n.base))
         .header("cookie", cookie)
         .send()
@@ -77,7 +67,7 @@ async fn get(n: &TestNode, from: &str, cookie: &str, path: &str) -> (StatusCode,
 }
 
 async fn post(n: &TestNode, cookie: &str, path: &str, form: &[(&str, &str)]) -> StatusCode {
-    browser("127.0.0.1")
+    n.browser_from("127.0.0.1")
         .post(format!("{}{path}", n.base))
         .header("cookie", cookie)
         .form(form)
@@ -299,7 +289,8 @@ async fn enterprises_are_apart(n: &TestNode) {
             "file",
             reqwest::multipart::Part::text(csv).file_name("x.csv"),
         );
-    let resp = browser("127.0.0.1")
+    let resp = n
+        .browser_from("127.0.0.1")
         .post(format!("{}/console/import", n.base))
         .header("cookie", &a.cookie)
         .multipart(upload)

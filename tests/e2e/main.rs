@@ -24,6 +24,7 @@ mod handle;
 mod handle_keys;
 mod handle_limits;
 mod hdl;
+mod https;
 mod instances;
 mod manage;
 mod observe;

@@ -203,7 +203,7 @@ async fn session_ending(n: &TestNode, sid: &str, sid3: &str) {
     assert!(statuses.contains(&429), "{statuses:?}");
 }
 
-async fn session_checks(n: &TestNode) {
+pub(crate) async fn session_checks(n: &TestNode) {
     publish_key(n).await;
     let (s, body) = n
         .put(
@@ -274,10 +274,7 @@ async fn session_checks(n: &TestNode) {
 /// The web console signs in the identity a REST session proved with its private key; the
 /// console session ends when that public key is replaced; an unproven session opens none.
 async fn console_by_key(n: &TestNode, sid: &str) {
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = n.browser();
     let sign_in = |id: String| {
         browser
             .post(format!("{}/console/login", n.base))
@@ -320,10 +317,7 @@ async fn console_by_key(n: &TestNode, sid: &str) {
 /// file that is no key is refused.
 async fn uploaded_key_signs_in(n: &TestNode, cnonce: &[u8]) {
     use rsa::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = n.browser();
     let crate::console::Console { cookie, csrf } = crate::console::session(n, &n.a).await;
     let upload = |file: Vec<u8>| {
         let form = reqwest::multipart::Form::new()

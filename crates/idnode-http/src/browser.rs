@@ -124,11 +124,11 @@ pub(crate) fn qr(entry: &Entry, headers: &HeaderMap, format: QrFormat) -> Respon
         .and_then(|v| v.to_str().ok())
         .filter(|h| !h.is_empty() && !h.contains(['/', '@', ' ']))
         .unwrap_or("localhost");
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let scheme = if https { "https" } else { "http" };
+    let scheme = if crate::over_tls(headers) {
+        "https"
+    } else {
+        "http"
+    };
     let url = format!(
         "{scheme}://{host}{}",
         idnode_web::handle_path(&entry.handle)

@@ -1,4 +1,4 @@
-//! The HTTP/1.1 transport: connections up to a cap (in all and per client address), each
+//! The HTTP transport (HTTP/1.1 and HTTP/2, over TLS when configured): connections up to a cap (in all and per client address), each
 //! served by hyper and cut off when a client holds it without using it:
 //! - a request head must be complete within `header_timeout` of the connection opening, or of
 //!   its first byte when the connection was idle;
@@ -96,8 +96,9 @@ fn refused(reason: &'static str) {
 /// What one connection is doing, shared by its socket, its service and its bodies.
 #[derive(Default)]
 struct Shared {
-    /// A request is being served (head read, response not yet fully sent).
-    busy: AtomicBool,
+    /// Requests being served (head read, response not yet fully sent; HTTP/2 serves
+    /// several at once).
+    busy: AtomicU64,
     /// Responses fully sent: a change starts an idle period.
     responses: AtomicU64,
     /// The request body timed out: the connection ends.
@@ -111,7 +112,7 @@ struct Shared {
 
 impl Shared {
     fn response_done(&self) {
-        self.busy.store(false, Ordering::Release);
+        self.busy.fetch_sub(1, Ordering::AcqRel);
         self.responses.fetch_add(1, Ordering::AcqRel);
         let waker = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(w) = waker {
@@ -183,11 +184,11 @@ impl AsyncRead for Guarded {
         if this.shared.upgraded.load(Ordering::Acquire) {
             return Pin::new(&mut this.io).poll_read(cx, buf);
         }
-        if this.shared.busy.load(Ordering::Acquire) {
+        if this.shared.busy.load(Ordering::Acquire) > 0 {
             // A body being read (`TimedBody` bounds it), or the next request read early.
             *this.shared.reader.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(cx.waker().clone());
-            if this.shared.busy.load(Ordering::Acquire) {
+            if this.shared.busy.load(Ordering::Acquire) > 0 {
                 return Pin::new(&mut this.io).poll_read(cx, buf);
             }
         }
@@ -366,16 +367,17 @@ impl Drop for ClientSlot {
 }
 
 /// How connections are served: HTTP/1.1 with keep-alive, upgrades allowed (WebSocket
-/// subscriptions at `/epcis/queries/{name}/events`). One for all connections.
+/// subscriptions at `/epcis/queries/{name}/events`), or HTTP/2 when the client starts with
+/// its preface (negotiated by ALPN over TLS). One for all connections.
 fn builder() -> &'static hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor> {
     static BUILDER: std::sync::OnceLock<
         hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
     > = std::sync::OnceLock::new();
     BUILDER.get_or_init(|| {
         let mut b =
-            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                .http1_only();
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
         b.http1().keep_alive(true);
+        b.http2().max_concurrent_streams(256);
         b
     })
 }
@@ -387,12 +389,26 @@ pub(crate) type App = tower::util::BoxCloneSyncService<
     std::convert::Infallible,
 >;
 
-/// Serves `app` on `listener` within `limits` until `shutdown` completes, then lets open
-/// connections finish their requests (for at most ten seconds).
+/// One connection served by hyper (HTTP/1.1 or HTTP/2, as the client speaks).
+fn connection<I>(
+    io: I,
+    service: ConnService,
+) -> impl hyper_util::server::graceful::GracefulConnection<
+    Output = Result<(), Box<dyn std::error::Error + Send + Sync>>,
+>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    builder().serve_connection_with_upgrades(TokioIo::new(io), service)
+}
+
+/// Serves `app` on `listener` within `limits` (over TLS with `tls`) until `shutdown`
+/// completes, then lets open connections finish their requests (for at most ten seconds).
 pub(crate) async fn serve(
     listener: TcpListener,
     app: App,
     limits: ConnLimits,
+    tls: Option<Arc<crate::tls::Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -415,19 +431,28 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let shared = Arc::new(Shared::default());
-        let io = TokioIo::new(Guarded::new(stream, shared.clone(), limits));
+        // The deadlines apply to the socket: a TLS handshake must end within the head's.
+        let io = Guarded::new(stream, shared.clone(), limits);
         let service = ConnService {
             app: app.clone(),
             shared,
             peer,
             body_timeout: limits.body_timeout,
+            tls: tls.is_some(),
         };
-        let conn = builder().serve_connection_with_upgrades(io, service);
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         let open = open.clone();
         open.increment(1.0);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let served = match acceptor {
+                None => watcher.watch(connection(io, service)).await,
+                Some(acceptor) => match acceptor.accept(io).await {
+                    Ok(tls) => watcher.watch(connection(tls, service)).await,
+                    Err(e) => Err(e.into()),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!("http {peer}: {e}");
             }
             open.decrement(1.0);
@@ -448,6 +473,9 @@ struct ConnService {
     shared: Arc<Shared>,
     peer: SocketAddr,
     body_timeout: Duration,
+    /// Over TLS: the request says so (`X-Forwarded-Proto: https`, whatever the client
+    /// sent).
+    tls: bool,
 }
 
 type Reply = hyper::Response<SentBody>;
@@ -459,9 +487,15 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
 
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
         use tower::ServiceExt as _;
-        self.shared.busy.store(true, Ordering::Release);
+        self.shared.busy.fetch_add(1, Ordering::AcqRel);
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(ConnectInfo(self.peer));
+        if self.tls {
+            parts.headers.insert(
+                "x-forwarded-proto",
+                axum::http::HeaderValue::from_static("https"),
+            );
+        }
         let body = if http_body::Body::is_end_stream(&body) {
             Body::empty()
         } else {
@@ -477,13 +511,19 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
         // The request's writes record where they came from (the audit log).
         let client = self.peer.ip();
         Box::pin(idnode_registry::origin::scope(client, async move {
+            // Ends the busy period however the request ends: sent, or dropped unanswered
+            // (an HTTP/2 stream the client reset).
+            let mut sent = SentBody {
+                inner: Body::empty(),
+                shared: Some(shared.clone()),
+            };
             let resp = app.oneshot(req).await?;
             if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
                 shared.upgraded.store(true, Ordering::Release);
             }
-            Ok(resp.map(|inner| SentBody {
-                inner,
-                shared: Some(shared),
+            Ok(resp.map(|inner| {
+                sent.inner = inner;
+                sent
             }))
         }))
     }

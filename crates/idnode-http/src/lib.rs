@@ -22,6 +22,7 @@ mod site;
 mod snms;
 mod stats;
 mod templates;
+mod tls;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -44,6 +45,7 @@ pub use endpoint::{HandleEndpoint, Proof};
 pub use error::{http_status, ApiError};
 pub use iiidap::MEDIA_TYPE as IIIDAP_MEDIA_TYPE;
 pub use manage::ApiDoc;
+pub use tls::{Tls, TlsError};
 
 /// IIIDAP queries one client address may send per second (bursts of three times that).
 pub const IIIDAP_PER_SECOND: u32 = 20;
@@ -290,6 +292,7 @@ pub async fn serve(
     state: AppState,
     router: Router,
     limits: ConnLimits,
+    tls: Option<Arc<Tls>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use tower::ServiceExt as _;
@@ -307,7 +310,16 @@ pub async fn serve(
             }
         }
     });
-    conn::serve(listener, conn::App::new(app), limits, shutdown).await
+    conn::serve(listener, conn::App::new(app), limits, tls, shutdown).await
+}
+
+/// Whether the request reached the node over TLS: on the HTTPS listener (which sets
+/// `X-Forwarded-Proto: https` on every request), or through a proxy that says so.
+pub(crate) fn over_tls(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 /// Headers holding one header, for unit tests.

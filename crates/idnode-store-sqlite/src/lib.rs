@@ -37,6 +37,32 @@ fn readers() -> u32 {
     std::thread::available_parallelism().map_or(2, |n| (2 * n.get()).min(8)) as u32
 }
 
+/// Copies the database at `url` to a new file `dest` while it is in use (`VACUUM INTO`:
+/// one read transaction, so the copy is the database as of one moment, every committed
+/// write before it and none after; the copy is compacted and has no WAL of its own). The
+/// file must not exist yet; it is made readable by its owner only (it holds secret hashes).
+pub async fn backup(url: &str, dest: &std::path::Path) -> Result<()> {
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    create
+        .open(dest)
+        .map_err(|e| StoreError::Conflict(format!("{}: {e}", dest.display())))?;
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(SqliteDialect::error)?
+        .busy_timeout(Duration::from_secs(30));
+    let mut conn = sqlx::ConnectOptions::connect(&opts)
+        .await
+        .map_err(SqliteDialect::error)?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(dest.to_string_lossy().into_owned())
+        .execute(&mut conn)
+        .await
+        .map_err(SqliteDialect::error)?;
+    Ok(())
+}
+
 /// Whether the writer connection, handed back to its pool, is outside any transaction, both
 /// as sqlx counts it and as SQLite has it; a connection that is not is closed.
 ///

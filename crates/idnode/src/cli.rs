@@ -38,6 +38,22 @@ pub enum Command {
         /// Write the operator secret to this new file (mode 0600) instead of printing it.
         #[arg(long)]
         secret_file: Option<PathBuf>,
+        /// Succeed without doing anything when the node is initialised already with this
+        /// prefix (for init containers and one-shot services).
+        #[arg(long)]
+        if_needed: bool,
+    },
+    /// Copy the SQLite database to a new file while the node runs.
+    Backup {
+        /// The copy (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// GET a URL and succeed on 2xx (a health check for images without curl).
+    Probe {
+        /// The URL.
+        #[arg(default_value = "http://127.0.0.1:8000/healthz")]
+        url: String,
     },
     /// Run the node.
     Serve {
@@ -213,9 +229,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config { .. } => unreachable!("handled above"),
         Command::Init {
-            node_prefix,
+            node_prefix: prefix,
             secret_file,
-        } => init(&config, &node_prefix, secret_file.as_deref()).await?,
+            if_needed,
+        } => {
+            let store = open_store(&config.database).await?;
+            match node_prefix(&store).await? {
+                Some(p) if if_needed && p == idnode_core::normalize_prefix(&prefix)? => {
+                    println!("node prefix: {p} (initialised already)");
+                }
+                _ => init(&config, &prefix, secret_file.as_deref()).await?,
+            }
+        }
+        Command::Backup { to } => crate::maintenance::backup(&config, &to).await?,
+        Command::Probe { url } => crate::maintenance::probe(&url).await?,
         Command::Serve {
             http,
             handle,
@@ -444,6 +471,9 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         println!("DNS (UDP and TCP) on {dns}, zone {}", config.dns.zone);
     }
     println!("idnode serving node {prefix}: http://{}", node.http_addr);
+    if let Some(addr) = node.https_addr {
+        println!("idnode serving node {prefix}: https://{addr}");
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     node.stop().await

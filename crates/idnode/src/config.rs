@@ -228,6 +228,16 @@ webhook_private = false
 # (a capture still committing is not missed).
 schedule_settle_ms = 10000
 
+[tls]
+# HTTPS: the same routes as [http] listen (REST, the Handle.Net session API, the console),
+# over TLS 1.2/1.3 with HTTP/2 where the client offers it (ALPN). Off unless listen is set.
+# The certificate and key are read again on SIGHUP (a renewed certificate needs no
+# restart; a pair that fails to load keeps the old one). Its expiry is exported as
+# idnode_tls_certificate_expiry_timestamp_seconds.
+# listen = "0.0.0.0:8443"
+# cert_file = "/etc/idnode/tls/fullchain.pem"
+# key_file = "/etc/idnode/tls/privkey.pem"
+
 [cache]
 # Memory for cached resolution answers, bytes. See README "Sizing the cache".
 capacity_bytes = 268435456
@@ -276,6 +286,8 @@ pub struct Config {
     pub epcis: crate::traceability::EpcisSection,
     /// Resolver cache.
     pub cache: CacheSection,
+    /// HTTPS.
+    pub tls: crate::tls::TlsSection,
     /// Logging.
     pub log: LogConfig,
 }

@@ -11,9 +11,11 @@ pub mod files;
 pub mod import;
 mod instance;
 pub mod keys;
+pub mod maintenance;
 mod over_http;
 pub mod reports;
 pub mod templates;
+pub mod tls;
 pub mod traceability;
 pub mod transfer;
 pub mod upstream;
@@ -85,8 +87,9 @@ pub struct Services {
     pub resolver: Arc<Resolver>,
     /// The registry.
     pub registry: Arc<Registry>,
-    /// This instance's name among those sharing the database (holder of its leases).
-    pub instance: String,
+    /// This instance's name among those sharing the database (holder of its leases), set
+    /// when it starts serving ([`instance::name_of`]).
+    pub instance: std::sync::OnceLock<String>,
 }
 
 impl Services {
@@ -124,7 +127,7 @@ impl Services {
             store,
             resolver,
             registry,
-            instance: instance::new_name(),
+            instance: std::sync::OnceLock::new(),
         })
     }
 
@@ -154,6 +157,8 @@ pub struct RunningNode {
     pub handle_addr: SocketAddr,
     /// Where HTTP listens.
     pub http_addr: SocketAddr,
+    /// Where HTTPS listens, when configured (`[tls]`).
+    pub https_addr: Option<SocketAddr>,
     /// Where the DNS front end listens (UDP and TCP), when configured.
     pub dns_addr: Option<SocketAddr>,
     /// The services behind it.
@@ -209,6 +214,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let _ = services.instance.set(instance::name_of(http_addr));
     let (handle_addr, tcp, udp) = bind_tcp_udp(config.handle.listen, "Handle").await?;
     let server_key = Arc::new(keys::server_key(&services.store, &config.server_key_path()).await?);
     let mut handle_config = handle_config(&config.handle, handle_addr, http_addr, &server_key);
@@ -287,17 +293,27 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
             Some(bound)
         }
     };
+    let https_addr = match tls::start(config, &state, &router, stopped(rx.clone())).await? {
+        None => None,
+        Some((bound, serving, reload)) => {
+            handle_tasks.push(serving);
+            background.push(reload);
+            Some(bound)
+        }
+    };
     let task = tokio::spawn(idnode_http::serve(
         listener,
         state,
         router,
         config.http.conn_limits(),
+        None,
         stopped(rx),
     ));
     Ok(RunningNode {
         handle_addr,
         handle_tasks,
         http_addr,
+        https_addr,
         dns_addr,
         services,
         stop: Some(tx),

@@ -16,13 +16,19 @@ mod support;
 
 use support::Node;
 
+/// The node's configuration. Its HTTP port is fixed (a free one now), so that the node
+/// restarted after being killed is the same instance, which takes its own upstream lease
+/// back at once (as a node restarted in production does).
 fn write_config(dir: &Path, epp_port: u16, cert: &Path) -> std::path::PathBuf {
     let path = dir.join("idnode.toml");
+    let http = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
     let text = format!(
         r#"[database]
 url = "sqlite://{db}"
 [http]
-listen = "127.0.0.1:0"
+listen = "{http}"
 [handle]
 listen = "127.0.0.1:0"
 [upstream]

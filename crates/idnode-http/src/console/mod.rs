@@ -144,15 +144,6 @@ fn lang_of(parts: &Parts) -> Lang {
     Lang::from_param(asked.or(remembered).as_deref())
 }
 
-/// Whether the request reached the node over TLS (directly, or through a proxy that says
-/// so): the session cookie is then `Secure`.
-fn over_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
-
 /// The CSRF token of a session: derived from its token (which the page's scripts and
 /// other sites never see), so it needs no storage.
 fn csrf_of(token: &str) -> String {
@@ -385,7 +376,7 @@ async fn sign_in(
     };
     match opened {
         Ok(t) => {
-            let secure = if over_tls(&caller.headers) {
+            let secure = if crate::over_tls(&caller.headers) {
                 "; Secure"
             } else {
                 ""
