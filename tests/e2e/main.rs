@@ -29,6 +29,7 @@ mod instances;
 mod manage;
 mod observe;
 mod quotas;
+mod replicas;
 mod rest;
 mod rest_sessions;
 mod sdk_channel;

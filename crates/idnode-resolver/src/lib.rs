@@ -9,6 +9,7 @@ mod cache;
 mod health;
 mod meter;
 mod prefixes;
+mod replicas;
 mod tally;
 
 pub use meter::{Meter, Outcome, FRONTENDS};
@@ -171,6 +172,7 @@ pub struct Resolver {
     store: Arc<dyn Store>,
     served: Vec<String>,
     caches: Caches,
+    replicas: replicas::Replicas,
     max_age: Duration,
     health: health::Health,
     meters: Meters,
@@ -198,6 +200,7 @@ impl Resolver {
             store,
             served,
             caches: Caches::new(config),
+            replicas: replicas::Replicas::new(Vec::new(), Duration::ZERO),
             max_age: config.max_age,
             health: health::Health::new(),
             canonical: moka::sync::Cache::builder()
@@ -215,6 +218,20 @@ impl Resolver {
                 negative_hit: metrics::counter!("idnode_cache_lookups_total", "result" => "negative_hit"),
             },
         }
+    }
+
+    /// Reads misses from `replicas` (read-only stores of the same database) whose measured
+    /// lag is under `max_lag`, except handles written within `max_lag` (see
+    /// `replicas.rs`); [`Resolver::measure_replicas`] must run about ten times a second.
+    #[must_use]
+    pub fn with_replicas(mut self, replicas: Vec<Arc<dyn Store>>, max_lag: Duration) -> Self {
+        self.replicas = replicas::Replicas::new(replicas, max_lag);
+        self
+    }
+
+    /// One round of the replicas' lag measurement.
+    pub async fn measure_replicas(&self) {
+        self.replicas.measure(self.store.as_ref()).await;
     }
 
     /// The cached entry of `id` in any letter case (the stored handle differs from `id` at
@@ -331,7 +348,7 @@ impl Resolver {
         }
         self.meters.miss.increment(1);
         let epoch = self.caches.epoch(key);
-        let read = match self.read(|| self.store.get_handle(key)).await {
+        let read = match self.read(|| self.read_handle(key)).await {
             Ok(r) => r,
             Err(e @ StoreError::Unavailable(_)) => {
                 // An answer past its age is better than none while the store is away.
@@ -379,6 +396,19 @@ impl Resolver {
         Some(e)
     }
 
+    /// A handle's record: from a replica that may answer for it, else from the primary.
+    async fn read_handle(
+        &self,
+        key: &str,
+    ) -> Result<Option<idnode_store::HandleRecord>, StoreError> {
+        if let Some(replica) = self.replicas.pick(key) {
+            if let Ok(found) = replica.get_handle(key).await {
+                return Ok(found);
+            }
+        }
+        self.store.get_handle(key).await
+    }
+
     /// One read of the store, unless it is known to be unreachable (then it fails at once,
     /// but for one probe a second); what the read finds is remembered.
     async fn read<T, F>(&self, read: impl FnOnce() -> F) -> Result<T, StoreError>
@@ -407,12 +437,14 @@ impl Resolver {
 
     /// Drops every cached answer for a handle. Call after the write has committed.
     pub fn invalidate(&self, handle: &str) {
+        self.replicas.wrote(handle);
         self.caches.invalidate(handle);
         self.canonical.invalidate(&fold(handle));
     }
 
     /// Drops every "not found" answer (handles were created that are not named).
     pub fn forget_not_found(&self) {
+        self.replicas.wrote_all();
         self.caches.forget_not_found();
         self.canonical.invalidate_all();
     }
@@ -424,6 +456,7 @@ impl Resolver {
 
     /// Drops every cached answer (changes may have been missed).
     pub fn clear(&self) {
+        self.replicas.wrote_all();
         self.caches.clear();
         self.canonical.invalidate_all();
         self.prefix_names.expire();

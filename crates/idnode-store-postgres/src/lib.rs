@@ -44,6 +44,10 @@ impl Dialect for PgDialect {
         ("jsonb_array_elements_text(", "::jsonb) AS q(value)");
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const NOTIFY: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
+    const WAL_POSITION: Option<[&'static str; 2]> = Some([
+        "SELECT CAST(pg_current_wal_lsn() - '0/0' AS BIGINT) AS pos",
+        "SELECT CAST(pg_last_wal_replay_lsn() - '0/0' AS BIGINT) AS pos",
+    ]);
 
     fn watch(pool: &sqlx::Pool<Postgres>, instance: u64, sink: ChangeSink) -> Option<ChangeWatch> {
         Some(listen::watch(pool, instance, sink))
@@ -86,10 +90,13 @@ impl Dialect for PgDialect {
                 Err(e) => return Err(e),
             }
         }
-        sqlx::migrate!("../../migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        // A replica takes no writes: its primary's migrations reach it by replication.
+        if !options.replica {
+            sqlx::migrate!("../../migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Database(Box::new(e)))?;
+        }
         Ok(Pools {
             read: pool.clone(),
             write: pool,

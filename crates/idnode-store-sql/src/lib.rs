@@ -116,6 +116,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// a transaction, delivered after its commit; `None` where the database has no
     /// listeners to tell (SQLite: one process).
     const NOTIFY: Option<&'static str>;
+    /// The statements giving a primary's WAL position and a replica's replayed one (one
+    /// BIGINT column, `pos`); `None` where there is no such log.
+    const WAL_POSITION: Option<[&'static str; 2]>;
 
     /// The identifier keys of the event `alias` (its `keys` column, a JSON array of
     /// `[role, key]`): a FROM item to follow a comma, and the expressions of one key's role
@@ -236,6 +239,8 @@ pub struct SqlStore<D: Dialect> {
     audit: idnode_store::AuditAlgorithm,
     /// Names this store's change notifications, which its own feed skips.
     instance: u64,
+    /// A read-only replica.
+    replica: bool,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -251,6 +256,7 @@ impl<D: Dialect> SqlStore<D> {
             space: Arc::default(),
             audit: options.audit_algorithm,
             instance: instance_number(),
+            replica: options.replica,
         })
     }
 
@@ -314,6 +320,16 @@ fn int(v: u64) -> i64 {
 impl<D: Dialect> Store for SqlStore<D> {
     fn backend(&self) -> &'static str {
         D::NAME
+    }
+
+    async fn wal_position(&self) -> Result<Option<u64>> {
+        let Some(sql) = D::WAL_POSITION else {
+            return Ok(None);
+        };
+        let row = self.one(Stmt::new(sql[usize::from(self.replica)])).await?;
+        Ok(Cols::<D::DB>(&row)
+            .opt_int("pos")?
+            .and_then(|p| u64::try_from(p).ok()))
     }
 
     fn watch_changes(&self, sink: ChangeSink) -> Option<ChangeWatch> {

@@ -86,6 +86,7 @@ impl Dialect for SqliteDialect {
     const JSON_TABLE: (&'static str, &'static str) = ("json_each(", ") AS q");
     const FOR_UPDATE: &'static str = "";
     const NOTIFY: Option<&'static str> = None;
+    const WAL_POSITION: Option<[&'static str; 2]> = None;
 
     fn event_keys(alias: &str) -> [String; 3] {
         [

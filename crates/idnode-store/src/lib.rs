@@ -47,6 +47,9 @@ pub struct StoreOptions {
     pub acquire_timeout: std::time::Duration,
     /// The hash of the audit log's chain for new entries.
     pub audit_algorithm: AuditAlgorithm,
+    /// A read-only replica (a streaming standby): no migrations are run, and
+    /// [`Store::wal_position`] is its replayed position.
+    pub replica: bool,
 }
 
 impl Default for StoreOptions {
@@ -54,6 +57,7 @@ impl Default for StoreOptions {
         Self {
             acquire_timeout: std::time::Duration::from_millis(500),
             audit_algorithm: AuditAlgorithm::default(),
+            replica: false,
         }
     }
 }
@@ -97,6 +101,12 @@ pub trait Store: Send + Sync + 'static {
     fn watch_changes(&self, sink: ChangeSink) -> Option<ChangeWatch> {
         let _ = sink;
         None
+    }
+
+    /// Where the database's write-ahead log is, in bytes: the primary's current position,
+    /// or what a replica has replayed. `None`: the backend has no such log to compare.
+    async fn wal_position(&self) -> Result<Option<u64>> {
+        Ok(None)
     }
 
     /// Checks the database answers and takes writes (for `/readyz`): a read, and while the

@@ -26,6 +26,12 @@ acquire_timeout_ms = 500
 # `idnode audit verify` walks it): "sm3" (GB/T 32905) or "sha256". Applies to new entries;
 # each entry names its own.
 audit_algorithm = "sm3"
+# Streaming replicas (hot standbys) of the PostgreSQL database, read by resolution misses:
+# a replica is read only while its measured lag is under replica_max_lag_ms, and a handle
+# written (through this instance, or another one it heard of) within that time is read
+# from the primary, so a writer always reads its own writes.
+# replicas = ["postgres://idnode@replica1:5432/idnode"]
+replica_max_lag_ms = 1000
 
 [http]
 # Address of the HTTP front end (Handle.Net REST, management API, /metrics).
@@ -303,6 +309,11 @@ pub struct DatabaseConfig {
     pub acquire_timeout_ms: u64,
     /// The audit log's hash chain for new entries.
     pub audit_algorithm: idnode_store::AuditAlgorithm,
+    /// Streaming replicas of the PostgreSQL database for resolution misses.
+    pub replicas: Vec<String>,
+    /// Most lag, milliseconds, of a replica that is read (and how long a written handle is
+    /// read from the primary).
+    pub replica_max_lag_ms: u64,
 }
 
 impl DatabaseConfig {
@@ -319,6 +330,7 @@ impl DatabaseConfig {
         idnode_store::StoreOptions {
             acquire_timeout: std::time::Duration::from_millis(self.acquire_timeout_ms.max(1)),
             audit_algorithm: self.audit_algorithm,
+            replica: false,
         }
     }
 }
@@ -586,6 +598,8 @@ impl Default for DatabaseConfig {
             url: "sqlite://./idnode-data/idnode.db".into(),
             acquire_timeout_ms: 500,
             audit_algorithm: idnode_store::AuditAlgorithm::Sm3,
+            replicas: Vec::new(),
+            replica_max_lag_ms: 1000,
         }
     }
 }
@@ -703,6 +717,15 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &redact_url(&self.url))
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .field("audit_algorithm", &self.audit_algorithm)
+            .field(
+                "replicas",
+                &self
+                    .replicas
+                    .iter()
+                    .map(|u| redact_url(u))
+                    .collect::<Vec<_>>(),
+            )
+            .field("replica_max_lag_ms", &self.replica_max_lag_ms)
             .finish()
     }
 }

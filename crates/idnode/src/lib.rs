@@ -69,6 +69,25 @@ pub async fn open_store(db: &config::DatabaseConfig) -> anyhow::Result<Arc<dyn S
     }
 }
 
+/// The read-only stores of `[database] replicas` (PostgreSQL streaming replicas).
+async fn open_replicas(db: &config::DatabaseConfig) -> anyhow::Result<Vec<Arc<dyn Store>>> {
+    let options = idnode_store::StoreOptions {
+        replica: true,
+        ..db.options()
+    };
+    let mut out: Vec<Arc<dyn Store>> = Vec::new();
+    for url in &db.replicas {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("[database] replicas are postgres:// URLs");
+        }
+        let store = PgStore::connect_with(url, &options)
+            .await
+            .with_context(|| format!("connecting to replica {}", config::redact_url(url)))?;
+        out.push(Arc::new(store));
+    }
+    Ok(out)
+}
+
 /// The node's own prefix as recorded by `idnode init`, if any.
 pub async fn node_prefix(store: &Arc<dyn Store>) -> anyhow::Result<Option<String>> {
     Ok(store
@@ -104,17 +123,24 @@ impl Services {
         let sealing = keys::sealing_key(&store, &config.seal_key_path()).await?;
         // The recorder must exist before the services register their counters.
         idnode_http::install_prometheus();
-        let resolver = Arc::new(Resolver::new(
-            store.clone(),
-            vec![node_prefix.to_owned()],
-            &CacheConfig {
-                capacity_bytes: cache.capacity_bytes,
-                max_age: Duration::from_secs(cache.max_age_secs.max(1)),
-                negative_ttl: Duration::from_secs(cache.negative_ttl_secs),
-                stale_if_down: Duration::from_secs(cache.stale_if_down_secs),
-                ..CacheConfig::default()
-            },
-        ));
+        let replicas = open_replicas(&config.database).await?;
+        let resolver = Arc::new(
+            Resolver::new(
+                store.clone(),
+                vec![node_prefix.to_owned()],
+                &CacheConfig {
+                    capacity_bytes: cache.capacity_bytes,
+                    max_age: Duration::from_secs(cache.max_age_secs.max(1)),
+                    negative_ttl: Duration::from_secs(cache.negative_ttl_secs),
+                    stale_if_down: Duration::from_secs(cache.stale_if_down_secs),
+                    ..CacheConfig::default()
+                },
+            )
+            .with_replicas(
+                replicas,
+                Duration::from_millis(config.database.replica_max_lag_ms),
+            ),
+        );
         let mut registry = Registry::new(store.clone(), resolver.clone(), node_prefix)
             .with_sealing_key(sealing)
             .with_quotas(config.quotas.quotas())
@@ -235,6 +261,15 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         services.registry.clone(),
         http_addr,
     ));
+    if !config.database.replicas.is_empty() {
+        let resolver = services.resolver.clone();
+        background.push(tokio::spawn(async move {
+            loop {
+                resolver.measure_replicas().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }));
+    }
     let changes = {
         let (registry, trace) = (services.registry.clone(), trace.clone());
         services
