@@ -38,6 +38,25 @@ fn id(s: &str) -> Identifier {
     Identifier::parse(s).unwrap()
 }
 
+/// Replaces 88.118.8/a's values with one URL, behind the resolver's back.
+async fn set_url(store: &Arc<dyn Store>, url: &str) {
+    let rec = store.get_handle("88.118.8/a").await.unwrap().unwrap();
+    store
+        .apply(&Batch {
+            actor: "test".into(),
+            ops: vec![Op::Update {
+                handle: id("88.118.8/a"),
+                expected_version: rec.version,
+                before: rec.values.clone(),
+                values: vec![HandleValue::text(1, "URL", url)],
+            }],
+            idempotency: None,
+            origin: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
 fn indexes(e: &Entry) -> Vec<u32> {
     e.values.iter().map(|v| v.index).collect()
 }
@@ -69,21 +88,7 @@ async fn hits_come_from_cache_until_invalidated() {
         "second read must be the cached entry"
     );
 
-    let rec = store.get_handle("88.118.8/a").await.unwrap().unwrap();
-    store
-        .apply(&Batch {
-            actor: "test".into(),
-            ops: vec![Op::Update {
-                handle: id("88.118.8/a"),
-                expected_version: rec.version,
-                before: rec.values.clone(),
-                values: vec![HandleValue::text(1, "URL", "https://b")],
-            }],
-            idempotency: None,
-            origin: String::new(),
-        })
-        .await
-        .unwrap();
+    set_url(&store, "https://b").await;
     // Without invalidation the stale entry is still served ...
     let stale = a(&r, View::Public, false).await;
     assert_eq!(stale.values[0].data, b"https://a");
@@ -197,21 +202,7 @@ async fn forgetting_not_found_and_clearing_reach_every_cache() {
 
     // A cached answer stays until cleared.
     let before = a(&r, View::Public, false).await;
-    let rec = store.get_handle("88.118.8/a").await.unwrap().unwrap();
-    store
-        .apply(&Batch {
-            actor: "test".into(),
-            ops: vec![Op::Update {
-                handle: id("88.118.8/a"),
-                expected_version: rec.version,
-                before: rec.values.clone(),
-                values: vec![HandleValue::text(1, "URL", "https://changed")],
-            }],
-            idempotency: None,
-            origin: String::new(),
-        })
-        .await
-        .unwrap();
+    set_url(&store, "https://changed").await;
     assert!(Arc::ptr_eq(&before, &a(&r, View::Public, false).await));
     r.clear();
     let after = a(&r, View::Public, false).await;

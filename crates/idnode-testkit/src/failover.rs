@@ -260,21 +260,10 @@ fn stop_all(dir: &Path) {
 }
 
 /// Stops the formation and deletes its directory once this process has exited.
-// The watchdog must outlive us, so it is deliberately never waited for.
-#[allow(clippy::zombie_processes)]
 fn spawn_watchdog(dir: &Path) {
     let d = dir.display();
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.3; done; for i in 1 2; do \
-         pkill -9 -f 'pg_autoctl .*{d}/(monitor|node1|node2)'; \
-         pkill -9 -f 'postgres -D {d}/(monitor|node1|node2)'; sleep 0.3; done; rm -rf {d}",
-        pid = std::process::id(),
-    );
-    Command::new("setsid")
-        .args(["bash", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("watchdog starts");
+    crate::after_exit(&format!(
+        "for i in 1 2; do pkill -9 -f 'pg_autoctl .*{d}/(monitor|node1|node2)'; \
+         pkill -9 -f 'postgres -D {d}/(monitor|node1|node2)'; sleep 0.3; done; rm -rf {d}"
+    ));
 }

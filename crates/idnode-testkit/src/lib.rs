@@ -313,8 +313,6 @@ fn chown_postgres(path: &Path) {
 }
 
 /// Stops the cluster and deletes its directory once this process has exited.
-// The watchdog must outlive us, so it is deliberately never waited for.
-#[allow(clippy::zombie_processes)]
 fn spawn_watchdog(dir: &Path, data: &Path, root: bool) {
     let pg_ctl = bin("pg_ctl");
     let stop = if root {
@@ -330,10 +328,19 @@ fn spawn_watchdog(dir: &Path, data: &Path, root: bool) {
             data.display()
         )
     };
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.3; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
-        pid = std::process::id(),
+    after_exit(&format!(
+        "{stop} >/dev/null 2>&1; rm -rf {dir}",
         dir = dir.display()
+    ));
+}
+
+/// Runs the shell `script` once this process has exited (a detached watchdog).
+// The watchdog must outlive us, so it is deliberately never waited for.
+#[allow(clippy::zombie_processes)]
+fn after_exit(script: &str) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.3; done; {script}",
+        pid = std::process::id()
     );
     Command::new("setsid")
         .args(["bash", "-c", &script])

@@ -176,15 +176,7 @@ fn story(db: &str) {
         .expect("the secret is printed")
         .trim()
         .to_owned();
-    let mut cmd = support::idnode(None);
-    cmd.env("IDNODE_DATABASE_URL", db).args([
-        "serve",
-        "--http",
-        "127.0.0.1:0",
-        "--handle",
-        "127.0.0.1:0",
-    ]);
-    let node = support::serve(cmd);
+    let node = support::serve_database(db);
     traffic(&node.base, "300:0.NA/88.118.8", &secret);
     drop(node);
 

@@ -38,15 +38,7 @@ fn a_backup_taken_under_writes_restores() {
         .find_map(|l| l.strip_prefix("secret: "))
         .unwrap()
         .to_owned();
-    let mut cmd = support::idnode(None);
-    cmd.env("IDNODE_DATABASE_URL", &db).args([
-        "serve",
-        "--http",
-        "127.0.0.1:0",
-        "--handle",
-        "127.0.0.1:0",
-    ]);
-    let node = support::serve(cmd);
+    let node = support::serve_database(&db);
 
     // Writes go on while the backup is taken.
     let acked = Arc::new(AtomicUsize::new(0));
@@ -104,15 +96,7 @@ fn a_backup_taken_under_writes_restores() {
     let rdb = format!("sqlite://{}", restored.join("idnode.db").display());
     let verified = ok(&idnode(&rdb, &["audit", "verify"]));
     assert!(verified.starts_with("audit log intact: "), "{verified}");
-    let mut cmd = support::idnode(None);
-    cmd.env("IDNODE_DATABASE_URL", &rdb).args([
-        "serve",
-        "--http",
-        "127.0.0.1:0",
-        "--handle",
-        "127.0.0.1:0",
-    ]);
-    let node = support::serve(cmd);
+    let node = support::serve_database(&rdb);
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let c = reqwest::Client::new();
         let status = |i: usize| {

@@ -91,3 +91,16 @@ pub fn serve(mut cmd: Command) -> Node {
     }
     panic!("the node printed no address: {:?}", node.printed);
 }
+
+/// `serve` on the database at `db`, HTTP and Handle on free ports.
+pub fn serve_database(db: &str) -> Node {
+    let mut cmd = idnode(None);
+    cmd.env("IDNODE_DATABASE_URL", db).args([
+        "serve",
+        "--http",
+        "127.0.0.1:0",
+        "--handle",
+        "127.0.0.1:0",
+    ]);
+    serve(cmd)
+}
