@@ -8,7 +8,7 @@
 //! newlines (handles hold no control characters). Long lists are split into several
 //! notifications, each under PostgreSQL's payload limit.
 
-use crate::{Batch, Op};
+use crate::{Batch, Op, TemplateOp};
 
 /// The PostgreSQL channel the changes are sent on.
 pub const CHANNEL: &str = "idnode_changes";
@@ -29,7 +29,7 @@ pub enum Change {
     Created(Vec<String>),
     /// More handles were created than are named: every "not found" answer may be stale.
     CreatedMany,
-    /// Prefixes, enterprises or templates changed.
+    /// Prefixes, enterprises or templates (defined, changed, deleted, first used) changed.
     Registry,
     /// A capture (by job id) stored EPCIS events: trace links may have changed.
     Captured(i64),
@@ -59,7 +59,13 @@ impl Change {
                 | Op::SetEnterpriseStatus { .. }
                 | Op::SetEnterpriseProfile { .. }
                 | Op::SetEnterpriseUpstream { .. }
-                | Op::Template(_) => registry = true,
+                | Op::Template(
+                    TemplateOp::Create { .. }
+                    | TemplateOp::Update { .. }
+                    | TemplateOp::Delete { .. }
+                    | TemplateOp::Use { .. },
+                ) => registry = true,
+                // Unique-value claims and releases change nothing an instance caches.
                 _ => {}
             }
         }
@@ -198,6 +204,53 @@ mod tests {
             round_trip(&Change::Created(vec![long])),
             vec![Change::CreatedMany]
         );
+    }
+
+    #[test]
+    fn a_batch_announces_what_other_instances_cache() {
+        let id = |h: &str| idnode_core::Identifier::parse(h).unwrap();
+        let batch = |ops| Batch {
+            actor: "t".into(),
+            ops,
+            idempotency: None,
+            origin: String::new(),
+        };
+        let claim = Op::Template(TemplateOp::Claim {
+            prefix: "88.118.8".into(),
+            index: 2,
+            value: "SN-1".into(),
+            handle: "88.118.8/B".into(),
+        });
+        let changes = Change::of_batch(&batch(vec![
+            Op::Create {
+                handle: id("88.118.8/A"),
+                values: Vec::new(),
+            },
+            Op::Delete {
+                handle: id("88.118.8/B"),
+                expected_version: 1,
+                before: Vec::new(),
+            },
+            Op::DeleteSecret {
+                handle: "88.118.8/B".into(),
+                index: None,
+            },
+            claim.clone(),
+        ]));
+        assert_eq!(
+            changes,
+            vec![
+                Change::Handles(vec!["88.118.8/B".into()]),
+                Change::Created(vec!["88.118.8/A".into()])
+            ]
+        );
+        // A unique value claimed announces nothing; a template first used does.
+        assert_eq!(Change::of_batch(&batch(vec![claim])), vec![]);
+        let used = Op::Template(TemplateOp::Use {
+            prefix: "88.118.8".into(),
+            version: "v1".into(),
+        });
+        assert_eq!(Change::of_batch(&batch(vec![used])), vec![Change::Registry]);
     }
 
     #[test]
