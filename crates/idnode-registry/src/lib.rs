@@ -216,6 +216,8 @@ impl Registry {
             }
             Change::Captured(_) => {}
             Change::Resync => {
+                // The feed reconnected: the store answers again.
+                self.resolver.store_answered();
                 self.resolver.clear();
                 self.auth.forget_all();
                 self.prefixes.clear();

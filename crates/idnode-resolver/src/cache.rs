@@ -104,11 +104,10 @@ impl Caches {
         self.negative.invalidate_all();
     }
 
-    /// Drops everything; misses reading the store meanwhile keep nothing.
-    pub(crate) fn clear(&self) {
+    /// Drops every "not found" answer and keeps the others (the resolver counts them past
+    /// their age); misses reading the store meanwhile keep nothing.
+    pub(crate) fn age_all(&self) {
         self.bump_all();
-        self.public.invalidate_all();
-        self.admin.invalidate_all();
         self.negative.invalidate_all();
     }
 

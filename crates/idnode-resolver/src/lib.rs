@@ -15,6 +15,7 @@ mod tally;
 pub use meter::{Meter, Outcome, FRONTENDS};
 pub use tally::{merge_counts, PrefixCounts, Tally, MAX_PREFIXES, OTHER};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -174,6 +175,10 @@ pub struct Resolver {
     caches: Caches,
     replicas: replicas::Replicas,
     max_age: Duration,
+    /// Answers read before this moment (nanoseconds after `base`; 0: none) count as past
+    /// their age ([`Resolver::clear`]).
+    aged_before: AtomicU64,
+    base: std::time::Instant,
     health: health::Health,
     meters: Meters,
     /// Folded handle → the stored handle (None: no such handle), for case-insensitive
@@ -202,6 +207,8 @@ impl Resolver {
             caches: Caches::new(config),
             replicas: replicas::Replicas::new(Vec::new(), Duration::ZERO),
             max_age: config.max_age,
+            aged_before: AtomicU64::new(0),
+            base: std::time::Instant::now(),
             health: health::Health::new(),
             canonical: moka::sync::Cache::builder()
                 .expire_after(CanonicalExpiry {
@@ -386,7 +393,7 @@ impl Resolver {
     /// `idnode_cache_stale_answers_total`).
     pub fn cached(&self, id: &Identifier, view: View) -> Option<Arc<Entry>> {
         let e = self.caches.get(id.as_str(), view)?;
-        if e.born.elapsed() >= self.max_age {
+        if self.past_age(&e) {
             if !self.health.is_down() {
                 return None;
             }
@@ -394,6 +401,15 @@ impl Resolver {
         }
         self.meters.hit.increment(1);
         Some(e)
+    }
+
+    /// Whether `e` is older than `max_age`, or was read before the last [`Resolver::clear`].
+    fn past_age(&self, e: &Entry) -> bool {
+        if e.born.elapsed() >= self.max_age {
+            return true;
+        }
+        let aged = self.aged_before.load(Ordering::Acquire);
+        aged != 0 && (e.born.saturating_duration_since(self.base).as_nanos() as u64) < aged
     }
 
     /// A handle's record: from a replica that may answer for it, else from the primary.
@@ -454,10 +470,15 @@ impl Resolver {
         self.prefix_names.expire();
     }
 
-    /// Drops every cached answer (changes may have been missed).
+    /// Changes may have been missed: every cached answer counts as past its age from now
+    /// on (read again before it is given, or given stale when the store does not answer,
+    /// so a reconnection after an outage costs no answer), "not found" answers and case
+    /// look-ups are dropped, and misses reading the store meanwhile keep nothing.
     pub fn clear(&self) {
         self.replicas.wrote_all();
-        self.caches.clear();
+        let now = self.base.elapsed().as_nanos().max(1) as u64;
+        self.aged_before.fetch_max(now, Ordering::AcqRel);
+        self.caches.age_all();
         self.canonical.invalidate_all();
         self.prefix_names.expire();
     }
