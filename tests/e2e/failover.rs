@@ -146,7 +146,8 @@ async fn killing_the_primary_under_writes_loses_no_acknowledged_write() {
     let stored: BTreeSet<String> = formation
         .sql(
             primary,
-            "SELECT string_agg(handle, E'\\n') FROM handles WHERE handle LIKE '88.118.8/W-%'",
+            "SELECT string_agg(COALESCE(handle, folded), E'\\n') FROM handles \
+             WHERE folded LIKE '88.118.8/w-%'",
         )
         .unwrap_or_default()
         .lines()

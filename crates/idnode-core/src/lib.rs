@@ -9,6 +9,7 @@ pub mod hll;
 mod identifier;
 pub mod import;
 pub mod json;
+pub mod packed;
 mod profile;
 mod rc;
 mod site;

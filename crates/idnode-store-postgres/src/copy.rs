@@ -49,8 +49,13 @@ impl<'b> Row<'b> {
 
     /// A `TEXT` or NULL.
     pub(crate) fn opt_text(&mut self, s: Option<&str>) -> &mut Self {
-        match s {
-            Some(s) => self.text(s),
+        self.opt_bytes(s.map(str::as_bytes))
+    }
+
+    /// A `BYTEA` (or `TEXT`) or NULL.
+    pub(crate) fn opt_bytes(&mut self, b: Option<&[u8]>) -> &mut Self {
+        match b {
+            Some(b) => self.bytes(b),
             None => {
                 self.0.extend_from_slice(&(-1i32).to_be_bytes());
                 self

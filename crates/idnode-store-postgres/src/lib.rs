@@ -141,35 +141,41 @@ impl Dialect for PgDialect {
         conn: &mut PgConnection,
         c: Creates<'_>,
     ) -> Result<Vec<(usize, String)>> {
-        let Creates { rows, now, doomed } = c;
+        let Creates {
+            rows,
+            now,
+            created_in,
+            doomed,
+        } = c;
         let write = |buf: &mut Vec<u8>, r: &NewHandle<'_>| {
-            copy::Row::new(buf, 6)
+            copy::Row::new(buf, 7)
                 .text(&r.folded)
-                .text(r.handle)
-                .text(&r.vals)
+                .opt_text(r.case())
+                .bytes(&r.packed)
                 .int(1)
                 .int(now)
-                .int(now);
+                .int(now)
+                .int(created_in);
         };
-        let statement = "COPY handles (folded, handle, vals, version, created_at, updated_at) \
-                         FROM STDIN (FORMAT binary)";
+        let statement = "COPY handles (folded, handle, packed, version, created_at, updated_at, \
+                         created_in) FROM STDIN (FORMAT binary)";
         if !doomed && copy::try_copy(conn, statement, rows, write).await? {
             return Ok(Vec::new());
         }
-        let (folded, handles, vals): (Vec<&str>, Vec<&str>, Vec<&str>) = rows
-            .iter()
-            .map(|r| (r.folded.as_str(), r.handle, r.vals.as_str()))
-            .collect();
+        let folded: Vec<&str> = rows.iter().map(|r| r.folded.as_str()).collect();
+        let cases: Vec<Option<&str>> = rows.iter().map(NewHandle::case).collect();
+        let packed: Vec<&[u8]> = rows.iter().map(|r| r.packed.as_slice()).collect();
         let inserted: HashSet<String> = sqlx::query_scalar(
-            "INSERT INTO handles (folded, handle, vals, version, created_at, updated_at) \
-             SELECT f, h, v, 1, $4, $4 \
-             FROM UNNEST($1::text[], $2::text[], $3::text[]) AS t(f, h, v) \
-             ON CONFLICT DO NOTHING RETURNING handle",
+            "INSERT INTO handles (folded, handle, packed, version, created_at, updated_at, \
+             created_in) SELECT f, h, v, 1, $4, $4, $5 \
+             FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS t(f, h, v) \
+             ON CONFLICT DO NOTHING RETURNING folded",
         )
         .bind(&folded)
-        .bind(&handles)
-        .bind(&vals)
+        .bind(&cases)
+        .bind(&packed)
         .bind(now)
+        .bind(created_in)
         .fetch_all(&mut *conn)
         .await
         .map_err(Self::error)?
@@ -177,14 +183,14 @@ impl Dialect for PgDialect {
         .collect();
         let missed: Vec<&str> = rows
             .iter()
-            .filter(|r| !inserted.contains(r.handle))
+            .filter(|r| !inserted.contains(&r.folded))
             .map(|r| r.folded.as_str())
             .collect();
         let holders = existing::<Self>(conn, &missed).await?;
         Ok(rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| !inserted.contains(r.handle))
+            .filter(|(_, r)| !inserted.contains(&r.folded))
             .map(|(k, r)| {
                 let holder = holders.get(&r.folded).map_or(r.handle, String::as_str);
                 (k, holder.to_owned())
@@ -199,18 +205,16 @@ impl Dialect for PgDialect {
         rows: &[HistoryRow<'_>],
     ) -> Result<()> {
         let write = |buf: &mut Vec<u8>, h: &HistoryRow<'_>| {
-            copy::Row::new(buf, 6)
+            copy::Row::new(buf, 5)
                 .text(h.handle)
                 .text(h.action.as_str())
                 .text(actor)
                 .int(now)
-                .opt_text(h.before.as_deref())
-                .opt_text(h.after.as_deref());
+                .opt_bytes(h.before.as_deref());
         };
         copy::copy_in(
             conn,
-            "COPY history (handle, action, actor, at, vals_before, vals_after) \
-             FROM STDIN (FORMAT binary)",
+            "COPY history (handle, action, actor, at, packed_before) FROM STDIN (FORMAT binary)",
             rows,
             write,
         )

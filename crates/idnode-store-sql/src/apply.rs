@@ -3,20 +3,24 @@
 
 use std::collections::HashMap;
 
-use idnode_core::json::values_to_json;
+use idnode_core::packed::pack;
+use idnode_core::HandleValue;
 use idnode_store::{
     now_millis, Batch, HistoryAction, ItemError, ItemErrorKind, Op, Result, StoreError,
 };
 use sqlx::Pool;
 
-use crate::sql::Stmt;
+use crate::sql::{Cols, Stmt};
 use crate::{is_constraint_violation, Conn, Creates, Dialect, HistoryRow, NewHandle};
 
 /// What a batch has found so far: failing items and the history to write.
 struct Progress<'a> {
     now: i64,
     errors: Vec<ItemError>,
+    /// Rows not written yet (written before a run of creates, and at the end).
     history: Vec<HistoryRow<'a>>,
+    /// Every change, for the statistics.
+    changes: Vec<(&'a str, HistoryAction)>,
     /// Who writes the batch.
     actor: &'a str,
     /// Folded key → handle of every create so far (a batch may not create one twice).
@@ -35,6 +39,7 @@ pub(crate) async fn apply<D: Dialect>(
         now: now_millis(),
         errors: Vec::new(),
         history: Vec::new(),
+        changes: Vec::new(),
         seen: HashMap::new(),
     };
     let ops = &batch.ops;
@@ -65,9 +70,9 @@ pub(crate) async fn apply<D: Dialect>(
         tx.rollback().await.map_err(D::error)?;
         return Err(StoreError::Batch(p.errors));
     }
-    if !p.history.is_empty() {
-        D::insert_history(&mut tx, &batch.actor, p.now, &p.history).await?;
-        crate::stats::count_history::<D>(&mut tx, &p.history, p.now).await?;
+    p.flush::<D>(&mut tx).await?;
+    if !p.changes.is_empty() {
+        crate::stats::count_history::<D>(&mut tx, &p.changes, p.now).await?;
     }
     if let Some(idem) = &batch.idempotency {
         Stmt::new(
@@ -125,34 +130,34 @@ async fn creates<'a, D: Dialect>(
         rows.push(NewHandle {
             handle: handle.as_str(),
             folded,
-            vals: values_to_json(values),
+            packed: pack(values),
         });
     }
     if rows.is_empty() {
         return Ok(());
     }
+    let doomed = !p.errors.is_empty();
+    let created_in = if doomed {
+        0
+    } else {
+        // The rows before this run go first, so that one handle's changes keep their order.
+        p.flush::<D>(conn).await?;
+        crate::history::insert_run::<D>(conn, p.actor, p.now, &rows).await?
+    };
     let creates = Creates {
         rows: &rows,
         now: p.now,
-        doomed: !p.errors.is_empty(),
+        created_in,
+        doomed,
     };
     let taken = D::insert_handles(conn, creates).await?;
-    let mut refused = vec![false; rows.len()];
-    for (k, existing) in taken {
-        refused[k] = true;
-        let h = rows[k].handle;
-        p.errors.push(item(positions[k], h, dup_kind(&existing, h)));
+    for (k, existing) in &taken {
+        let h = rows[*k].handle;
+        p.errors.push(item(positions[*k], h, dup_kind(existing, h)));
     }
-    for (row, refused) in rows.iter().zip(refused) {
-        if !refused {
-            // A create keeps no copy of its values (see the history table).
-            p.history.push(HistoryRow {
-                handle: row.handle,
-                action: HistoryAction::Create,
-                before: None,
-                after: None,
-            });
-        }
+    if taken.is_empty() {
+        p.changes
+            .extend(rows.iter().map(|r| (r.handle, HistoryAction::Create)));
     }
     Ok(())
 }
@@ -188,42 +193,44 @@ async fn other<'a, D: Dialect>(
             before,
             values,
         } => {
-            let vals = values_to_json(values);
             let changed = Stmt::new(
-                "UPDATE handles SET vals = $1, version = version + 1, updated_at = $2 \
-                 WHERE folded = $3 AND handle = $4 AND version = $5",
+                "UPDATE handles SET packed = $1, vals = NULL, version = version + 1, \
+                 updated_at = $2 WHERE folded = $3 AND COALESCE(handle, folded) = $4 \
+                 AND version = $5",
             )
-            .bind(&vals)
+            .bind(pack(values))
             .bind(p.now)
             .bind(handle.folded())
             .bind(handle.as_str())
             .bind(expected_version);
-            let after = Some(vals.clone());
-            changed_or_missing::<D>(conn, changed, handle.as_str(), pos, p, |h| HistoryRow {
-                handle: h,
-                action: HistoryAction::Update,
-                before: Some(values_to_json(before)),
-                after,
-            })
-            .await?;
+            if changed.execute::<D::DB>(conn).await.map_err(D::error)? > 0 {
+                p.changed(handle.as_str(), HistoryAction::Update, before);
+            } else {
+                missing::<D>(conn, handle.as_str(), pos, p).await?;
+            }
         }
         Op::Delete {
             handle,
             expected_version,
             before,
         } => {
-            let deleted =
-                Stmt::new("DELETE FROM handles WHERE folded = $1 AND handle = $2 AND version = $3")
-                    .bind(handle.folded())
-                    .bind(handle.as_str())
-                    .bind(expected_version);
-            changed_or_missing::<D>(conn, deleted, handle.as_str(), pos, p, |h| HistoryRow {
-                handle: h,
-                action: HistoryAction::Delete,
-                before: Some(values_to_json(before)),
-                after: None,
-            })
-            .await?;
+            let deleted = Stmt::new(
+                "DELETE FROM handles WHERE folded = $1 AND COALESCE(handle, folded) = $2 \
+                 AND version = $3 RETURNING created_in",
+            )
+            .bind(handle.folded())
+            .bind(handle.as_str())
+            .bind(expected_version)
+            .all::<D::DB>(conn)
+            .await
+            .map_err(D::error)?;
+            let Some(row) = deleted.first() else {
+                return missing::<D>(conn, handle.as_str(), pos, p).await;
+            };
+            if let Some(run) = Cols::<D::DB>(row).opt_int("created_in")? {
+                crate::history::keep_create::<D>(conn, handle.as_str(), run).await?;
+            }
+            p.changed(handle.as_str(), HistoryAction::Delete, before);
         }
         Op::PutSecret {
             handle,
@@ -265,26 +272,43 @@ async fn other<'a, D: Dialect>(
     Ok(())
 }
 
-/// Runs an update or delete guarded by the expected version: a history row when it touched
-/// the handle, otherwise an item error saying whether the handle is missing or has moved on.
-async fn changed_or_missing<'a, D: Dialect>(
-    conn: &mut Conn<D>,
-    stmt: Stmt<'_>,
-    handle: &'a str,
-    pos: usize,
-    p: &mut Progress<'a>,
-    history: impl FnOnce(&'a str) -> HistoryRow<'a>,
-) -> Result<()> {
-    if stmt.execute::<D::DB>(conn).await.map_err(D::error)? > 0 {
-        p.history.push(history(handle));
-        return Ok(());
+impl<'a> Progress<'a> {
+    /// Writes the history rows noted so far.
+    async fn flush<D: Dialect>(&mut self, conn: &mut Conn<D>) -> Result<()> {
+        if !self.history.is_empty() {
+            D::insert_history(conn, self.actor, self.now, &self.history).await?;
+            self.history.clear();
+        }
+        Ok(())
     }
-    let exists = Stmt::new("SELECT 1 AS one FROM handles WHERE folded = $1 AND handle = $2")
-        .bind(idnode_store::fold(handle))
-        .bind(handle)
-        .optional::<D::DB>(conn)
-        .await
-        .map_err(D::error)?;
+
+    /// Notes an update or delete of `handle`, which held `before`.
+    fn changed(&mut self, handle: &'a str, action: HistoryAction, before: &[HandleValue]) {
+        self.history.push(HistoryRow {
+            handle,
+            action,
+            before: Some(pack(before)),
+        });
+        self.changes.push((handle, action));
+    }
+}
+
+/// An update or delete guarded by the expected version touched nothing: an item error
+/// saying whether the handle is missing or has moved on.
+async fn missing<D: Dialect>(
+    conn: &mut Conn<D>,
+    handle: &str,
+    pos: usize,
+    p: &mut Progress<'_>,
+) -> Result<()> {
+    let exists = Stmt::new(
+        "SELECT 1 AS one FROM handles WHERE folded = $1 AND COALESCE(handle, folded) = $2",
+    )
+    .bind(idnode_store::fold(handle))
+    .bind(handle)
+    .optional::<D::DB>(conn)
+    .await
+    .map_err(D::error)?;
     let kind = if exists.is_some() {
         ItemErrorKind::VersionConflict
     } else {

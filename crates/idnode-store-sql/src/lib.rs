@@ -12,6 +12,7 @@ mod audit;
 mod capture;
 mod events;
 mod grants;
+mod history;
 mod leases;
 mod named;
 mod ops;
@@ -28,12 +29,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use idnode_store::{
-    fill_created_values, fold, prefix_range, Attribution, AuditEntry, Batch, CaptureRecord, Change,
-    ChangeSink, ChangeWatch, Delivery, DepositRecord, Enterprise, EventField, EventFilter,
-    EventRecord, Grant, HandleRecord, HistoryAction, HistoryRecord, Idempotency, NamedQuery,
-    NewCapture, NewEvent, OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result,
-    SecretHash, Settled, SpaceState, Store, StoreError, StoreOptions, StoreStats, Subscription,
-    TemplateChange, TemplateRecord, TokenRecord, TraceLink,
+    fold, prefix_range, Attribution, AuditEntry, Batch, CaptureRecord, Change, ChangeSink,
+    ChangeWatch, Delivery, DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant,
+    HandleRecord, HistoryAction, HistoryRecord, Idempotency, NamedQuery, NewCapture, NewEvent,
+    OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result, SecretHash, Settled,
+    SpaceState, Store, StoreError, StoreOptions, StoreStats, Subscription, TemplateChange,
+    TemplateRecord, TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
@@ -51,8 +52,15 @@ pub struct NewHandle<'a> {
     pub handle: &'a str,
     /// Its folded (lower-cased) key.
     pub folded: String,
-    /// Its values as JSON text.
-    pub vals: String,
+    /// Its values, packed (`idnode_core::packed`).
+    pub packed: Vec<u8>,
+}
+
+impl NewHandle<'_> {
+    /// What the `handle` column keeps: NULL when the handle is its folded key.
+    pub fn case(&self) -> Option<&str> {
+        (self.handle != self.folded).then_some(self.handle)
+    }
 }
 
 /// A run of creates for the bulk insert of a dialect.
@@ -62,21 +70,22 @@ pub struct Creates<'a> {
     pub rows: &'a [NewHandle<'a>],
     /// Their creation time (unix ms).
     pub now: i64,
+    /// The history row of the run (`handles.created_in`).
+    pub created_in: i64,
     /// The batch has failed already and will roll back: only conflicts matter.
     pub doomed: bool,
 }
 
-/// A history row a batch writes.
+/// A history row a batch writes for one handle (an update or a delete; a run of creates
+/// is one row of its own, see `history.rs`).
 #[derive(Debug)]
 pub struct HistoryRow<'a> {
     /// The handle changed.
     pub handle: &'a str,
     /// What happened to it.
     pub action: HistoryAction,
-    /// Its values before, as JSON text.
-    pub before: Option<String>,
-    /// Its values after, as JSON text.
-    pub after: Option<String>,
+    /// Its values before, packed.
+    pub before: Option<Vec<u8>>,
 }
 
 /// The connection pools of a store: readers, and writers (the same pool where the database
@@ -197,7 +206,7 @@ pub async fn existing<D: Dialect>(
     let mut out = HashMap::new();
     for chunk in folded.chunks(4_000) {
         let rows = in_list(
-            "SELECT folded, handle FROM handles WHERE folded IN (",
+            "SELECT folded, COALESCE(handle, folded) AS handle FROM handles WHERE folded IN (",
             chunk,
             D::NUMBERED,
         )
@@ -356,7 +365,7 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>> {
         let sql = format!(
-            "SELECT {} FROM handles WHERE folded = $1 AND handle = $2",
+            "SELECT {} FROM handles WHERE folded = $1 AND COALESCE(handle, folded) = $2",
             rows::HANDLE
         );
         let row = self
@@ -384,7 +393,12 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn find_folded(&self, folded: &str) -> Result<Option<String>> {
         let row = self
-            .optional(Stmt::new("SELECT handle FROM handles WHERE folded = $1").bind(folded))
+            .optional(
+                Stmt::new(
+                    "SELECT COALESCE(handle, folded) AS handle FROM handles WHERE folded = $1",
+                )
+                .bind(folded),
+            )
             .await?;
         row.map(|r| Cols::<D::DB>(&r).string("handle")).transpose()
     }
@@ -405,7 +419,8 @@ impl<D: Dialect> Store for SqlStore<D> {
             return Ok((total as u64, Vec::new()));
         }
         let page = Stmt::new(
-            "SELECT handle FROM handles WHERE folded >= $1 AND folded < $2 \
+            "SELECT COALESCE(handle, folded) AS handle FROM handles \
+             WHERE folded >= $1 AND folded < $2 \
              ORDER BY folded LIMIT $3 OFFSET $4",
         )
         .bind(&lo)
@@ -474,27 +489,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn history(&self, handle: &str, limit: u64) -> Result<Vec<HistoryRecord>> {
-        let sql = format!(
-            "SELECT {} FROM history WHERE handle = $1 ORDER BY id DESC LIMIT $2",
-            rows::HISTORY
-        );
-        let rows = self
-            .all(Stmt::new(sql).bind(handle).bind(int(limit)))
-            .await?;
-        let mut out = rows
-            .iter()
-            .map(rows::history::<D::DB>)
-            .collect::<Result<Vec<_>>>()?;
-        let current = if out
-            .first()
-            .is_some_and(|r| r.action == HistoryAction::Create)
-        {
-            self.get_handle(handle).await?
-        } else {
-            None
-        };
-        fill_created_values(&mut out, current.as_ref().map(|c| c.values.as_slice()));
-        Ok(out)
+        self.handle_history(handle, limit).await
     }
 
     async fn get_secret(&self, handle: &str, index: u32) -> Result<Option<SecretHash>> {
@@ -612,10 +607,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn history_cursor(&self, at: i64) -> Result<i64> {
-        let row = self
-            .one(Stmt::new("SELECT max(id) AS id FROM history WHERE at <= $1").bind(at))
-            .await?;
-        Ok(Cols::<D::DB>(&row).opt_int("id")?.unwrap_or(0))
+        self.changes_cursor(at).await
     }
 
     async fn history_range(
@@ -624,17 +616,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         until: Option<i64>,
         limit: u64,
     ) -> Result<Vec<HistoryRecord>> {
-        let sql = format!(
-            "SELECT {} FROM history WHERE id > $1 AND (CAST($2 AS BIGINT) IS NULL OR id <= $2) \
-             ORDER BY id LIMIT $3",
-            rows::HISTORY
-        );
-        let stmt = Stmt::new(sql).bind(after).bind(until).bind(int(limit));
-        self.all(stmt)
-            .await?
-            .iter()
-            .map(rows::history::<D::DB>)
-            .collect()
+        self.changes(after, until, limit).await
     }
 
     async fn deposits(&self, limit: u64) -> Result<Vec<DepositRecord>> {

@@ -1,23 +1,27 @@
 //! Records from rows: the column lists the shared SQL selects and how each is decoded.
 
 use idnode_core::json::values_from_json;
+use idnode_core::packed::{unpack, unpack_names};
+use idnode_core::HandleValue;
 use idnode_store::{
-    profile_from_json, DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryRecord,
-    Idempotency, OutboxRow, OutboxState, PrefixRecord, PrefixStatus, Result, Review, SecretHash,
-    StoreError,
+    profile_from_json, DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction,
+    HistoryRecord, Idempotency, OutboxRow, OutboxState, PrefixRecord, PrefixStatus, Result, Review,
+    SecretHash, StoreError,
 };
 
 use crate::sql::{Cols, Sql};
 
 /// Columns of [`handle`].
-pub(crate) const HANDLE: &str = "handle, vals, version, created_at, updated_at";
+pub(crate) const HANDLE: &str =
+    "COALESCE(handle, folded) AS handle, vals, packed, version, created_at, updated_at";
 /// Columns of [`prefix`].
 pub(crate) const PREFIX: &str =
     "prefix, enterprise_id, status, created_at, review, review_note, template_required";
 /// Columns of [`enterprise`].
 pub(crate) const ENTERPRISE: &str = "id, name, status, created_at, profile, upstream_id";
 /// Columns of [`history`].
-pub(crate) const HISTORY: &str = "id, handle, action, actor, at, vals_before, vals_after";
+pub(crate) const HISTORY: &str = "COALESCE(orig, id) AS id, handle, action, actor, at, \
+     vals_before, vals_after, packed_before, packed_after, names";
 /// Columns of [`outbox`].
 pub(crate) const OUTBOX: &str =
     "id, kind, payload, cursor, state, attempts, next_at, last_error, created_at, done_at";
@@ -34,7 +38,7 @@ pub(crate) fn handle<DB: Sql>(r: &DB::Row) -> Result<HandleRecord> {
     let c = Cols::<DB>(r);
     Ok(HandleRecord {
         handle: c.string("handle")?,
-        values: values_from_json(c.str("vals")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        values: values::<DB>(&c, "packed", "vals")?.unwrap_or_default(),
         version: c.int("version")?,
         created_at: c.int("created_at")?,
         updated_at: c.int("updated_at")?,
@@ -68,15 +72,37 @@ pub(crate) fn enterprise<DB: Sql>(r: &DB::Row) -> Result<Enterprise> {
 
 pub(crate) fn history<DB: Sql>(r: &DB::Row) -> Result<HistoryRecord> {
     let c = Cols::<DB>(r);
-    HistoryRecord::from_columns(
-        c.int("id")?,
-        c.string("handle")?,
-        c.str("action")?,
-        c.string("actor")?,
-        c.int("at")?,
-        c.opt_str("vals_before")?,
-        c.opt_str("vals_after")?,
-    )
+    let action = c.str("action")?;
+    Ok(HistoryRecord {
+        id: c.int("id")?,
+        handle: c.string("handle")?,
+        action: HistoryAction::parse(action)
+            .ok_or_else(|| StoreError::Corrupt(format!("history action {action}")))?,
+        actor: c.string("actor")?,
+        at: c.int("at")?,
+        before: values::<DB>(&c, "packed_before", "vals_before")?,
+        after: values::<DB>(&c, "packed_after", "vals_after")?,
+    })
+}
+
+/// The names of a history row of a run of creates (migration 0025).
+pub(crate) fn names<DB: Sql>(r: &DB::Row) -> Result<Option<Vec<String>>> {
+    Cols::<DB>(r)
+        .opt_bytes("names")?
+        .map(|b| unpack_names(&b).map_err(|e| StoreError::Corrupt(format!("history names: {e}"))))
+        .transpose()
+}
+
+/// Values from their packed column, or from their JSON text column (rows written before
+/// migration 0025); `None` when both are NULL.
+fn values<DB: Sql>(c: &Cols<'_, DB>, packed: &str, json: &str) -> Result<Option<Vec<HandleValue>>> {
+    let corrupt = |e: idnode_core::CoreError| StoreError::Corrupt(format!("{packed}: {e}"));
+    if let Some(b) = c.opt_bytes(packed)? {
+        return unpack(&b).map(Some).map_err(corrupt);
+    }
+    c.opt_str(json)?
+        .map(|t| values_from_json(t).map_err(corrupt))
+        .transpose()
 }
 
 pub(crate) fn secret<DB: Sql>(r: &DB::Row) -> Result<SecretHash> {

@@ -8,7 +8,7 @@ use idnode_core::hll::Sketch;
 use idnode_store::{day_of, HistoryAction, Op, Result, StatRow, StoreError};
 
 use crate::sql::{Cols, Stmt};
-use crate::{Conn, Dialect, HistoryRow, SqlStore};
+use crate::{Conn, Dialect, SqlStore};
 
 async fn add<D: Dialect>(
     conn: &mut Conn<D>,
@@ -31,17 +31,17 @@ async fn add<D: Dialect>(
     Ok(())
 }
 
-/// Counts the creates, updates and deletes of a batch's history rows per prefix, in its
+/// Counts the creates, updates and deletes of a batch per prefix, in its
 /// transaction (the day of `now`).
 pub(crate) async fn count_history<D: Dialect>(
     conn: &mut Conn<D>,
-    history: &[HistoryRow<'_>],
+    changes: &[(&str, HistoryAction)],
     now: i64,
 ) -> Result<()> {
     let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for h in history {
-        let prefix = h.handle.split_once('/').map_or("", |(p, _)| p);
-        let metric = match h.action {
+    for (handle, action) in changes {
+        let prefix = handle.split_once('/').map_or("", |(p, _)| p);
+        let metric = match action {
             HistoryAction::Create => "created",
             HistoryAction::Update => "updated",
             HistoryAction::Delete => "deleted",

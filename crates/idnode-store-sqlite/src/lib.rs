@@ -171,7 +171,12 @@ impl Dialect for SqliteDialect {
         conn: &mut SqliteConnection,
         c: Creates<'_>,
     ) -> Result<Vec<(usize, String)>> {
-        let Creates { rows, now, doomed } = c;
+        let Creates {
+            rows,
+            now,
+            created_in,
+            doomed,
+        } = c;
         let folded: Vec<&str> = rows.iter().map(|r| r.folded.as_str()).collect();
         let taken = existing::<Self>(conn, &folded).await?;
         let taken: Vec<(usize, String)> = rows
@@ -183,15 +188,17 @@ impl Dialect for SqliteDialect {
             return Ok(taken);
         }
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO handles (folded, handle, vals, version, created_at, updated_at) ",
+            "INSERT INTO handles (folded, handle, packed, version, created_at, updated_at, \
+             created_in) ",
         );
         qb.push_values(rows, |mut b, r| {
             b.push_bind(r.folded.as_str())
-                .push_bind(r.handle)
-                .push_bind(r.vals.as_str())
+                .push_bind(r.case())
+                .push_bind(r.packed.as_slice())
                 .push("1")
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(created_in);
         });
         qb.build().execute(&mut *conn).await.map_err(Self::error)?;
         Ok(taken)
@@ -205,15 +212,14 @@ impl Dialect for SqliteDialect {
     ) -> Result<()> {
         for chunk in rows.chunks(Self::CHUNK) {
             let mut qb = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO history (handle, action, actor, at, vals_before, vals_after) ",
+                "INSERT INTO history (handle, action, actor, at, packed_before) ",
             );
             qb.push_values(chunk, |mut b, h| {
                 b.push_bind(h.handle)
                     .push_bind(h.action.as_str())
                     .push_bind(actor)
                     .push_bind(now)
-                    .push_bind(h.before.as_deref())
-                    .push_bind(h.after.as_deref());
+                    .push_bind(h.before.as_deref());
             });
             qb.build().execute(&mut *conn).await.map_err(Self::error)?;
         }

@@ -197,8 +197,10 @@ pub trait Store: Send + Sync + 'static {
     /// The id of the last history row written at or before `at` (unix ms); 0 when none.
     async fn history_cursor(&self, at: i64) -> Result<i64>;
 
-    /// Up to `limit` history rows with `after < id <= until` (no upper bound without
-    /// `until`), by id. Create rows carry no values after (see [`fill_created_values`]).
+    /// The history rows with `after < id <= until` (no upper bound without `until`), by id,
+    /// up to `limit` rows: a run of creates is one row, returned as one record per handle
+    /// with the run's id (page on by the last id). Creates and updates carry no values
+    /// after (see [`fill_created_values`]).
     async fn history_range(
         &self,
         after: i64,

@@ -570,45 +570,21 @@ pub fn prefix_range(prefix: &str) -> (String, String) {
     (format!("{p}/"), format!("{p}0"))
 }
 
-/// Fills in the values after each create (stored without a copy): the next newer row's
-/// `before`, or `current` for the newest. `rows` are newest first.
+/// Fills in the values after each create and update (stored without a copy): the next
+/// newer row's `before`, or `current` for the newest. `rows` are newest first.
 pub fn fill_created_values(rows: &mut [HistoryRecord], current: Option<&[HandleValue]>) {
     for i in 0..rows.len() {
-        if rows[i].action == HistoryAction::Create && rows[i].after.is_none() {
+        let kept = matches!(
+            rows[i].action,
+            HistoryAction::Create | HistoryAction::Update
+        );
+        if kept && rows[i].after.is_none() {
             rows[i].after = if i == 0 {
                 current.map(<[HandleValue]>::to_vec)
             } else {
                 rows[i - 1].before.clone()
             };
         }
-    }
-}
-
-impl HistoryRecord {
-    /// Builds a record from stored columns (values as their JSON text).
-    pub fn from_columns(
-        id: i64,
-        handle: String,
-        action: &str,
-        actor: String,
-        at: i64,
-        before: Option<&str>,
-        after: Option<&str>,
-    ) -> Result<Self, crate::StoreError> {
-        let values = |t: &str| {
-            idnode_core::json::values_from_json(t)
-                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))
-        };
-        Ok(Self {
-            id,
-            handle,
-            action: HistoryAction::parse(action)
-                .ok_or_else(|| crate::StoreError::Corrupt(format!("history action {action}")))?,
-            actor,
-            at,
-            before: before.map(values).transpose()?,
-            after: after.map(values).transpose()?,
-        })
     }
 }
 
