@@ -256,4 +256,29 @@ mod tests {
         let again = PgStore::connect(&url).await.unwrap();
         assert!(again.stats().await.unwrap().handles > 0);
     }
+
+    #[tokio::test]
+    async fn a_database_of_an_earlier_release_upgrades() {
+        let url = tokio::task::spawn_blocking(idnode_testkit::pg_database)
+            .await
+            .unwrap();
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let mut before_0025 = sqlx::migrate!("../../migrations/postgres");
+        before_0025.migrations = before_0025
+            .migrations
+            .iter()
+            .filter(|m| m.version < 25)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before_0025.run(&pool).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        idnode_store_sql::legacy::seed::<Postgres>(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        pool.close().await;
+        let store = PgStore::connect(&url).await.unwrap();
+        idnode_store::conformance::upgrade(&store).await;
+    }
 }

@@ -14,6 +14,7 @@ mod events;
 mod grants;
 mod history;
 mod leases;
+pub mod legacy;
 mod named;
 mod ops;
 mod rows;

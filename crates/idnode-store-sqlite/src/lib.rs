@@ -262,4 +262,32 @@ mod tests {
         let again = SqliteStore::connect(&url).await.unwrap();
         assert!(again.get_handle("88.1/x").await.unwrap().is_some());
     }
+
+    #[tokio::test]
+    async fn a_database_of_an_earlier_release_upgrades() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let opts: SqliteConnectOptions = url
+            .parse::<SqliteConnectOptions>()
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
+        let mut before_0025 = sqlx::migrate!("../../migrations/sqlite");
+        before_0025.migrations = before_0025
+            .migrations
+            .iter()
+            .filter(|m| m.version < 25)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before_0025.run(&pool).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        idnode_store_sql::legacy::seed::<Sqlite>(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        pool.close().await;
+        let store = SqliteStore::connect(&url).await.unwrap();
+        idnode_store::conformance::upgrade(&store).await;
+    }
 }

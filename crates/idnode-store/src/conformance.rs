@@ -8,8 +8,11 @@ mod stats;
 mod subscriptions;
 mod templates;
 mod tokens;
+mod upgrade;
 
 use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
+
+pub use upgrade::upgrade;
 
 use crate::{
     Batch, DepositRecord, EnterpriseStatus, HandleRecord, HistoryAction, Idempotency,
