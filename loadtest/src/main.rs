@@ -7,6 +7,7 @@
 mod epcis;
 mod handle;
 mod instances;
+mod scale;
 mod template;
 
 use std::io::Write as _;
@@ -57,6 +58,39 @@ enum Cmd {
         /// Carry the ten item values (with or without a template).
         #[arg(long)]
         items: bool,
+    },
+    /// Register identifiers FROM..FROM+COUNT of five short values each, writing each batch
+    /// while earlier ones are in flight (flat memory at any count); prints identifiers/s.
+    Scale {
+        #[command(flatten)]
+        node: Node,
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// First identifier number.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// How many identifiers.
+        #[arg(long)]
+        count: u64,
+        /// Identifiers per batch.
+        #[arg(long, default_value_t = 10_000)]
+        batch: u64,
+        /// Batches in flight at once.
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+    },
+    /// Write the identifiers of `scale` as COPY text rows of idnode's `handles` table.
+    ScaleRows {
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// First identifier number.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// How many identifiers.
+        #[arg(long)]
+        count: u64,
     },
     /// Print the 10-item template of `bulk --template VERSION` for PREFIX as JSON.
     Template {
@@ -345,6 +379,30 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Cmd::Paths { prefix, count } => paths(&prefix, count),
+        Cmd::Scale {
+            node,
+            prefix,
+            from,
+            count,
+            batch,
+            concurrency,
+        } => {
+            scale::load(scale::Load {
+                auth: basic(&node.identity, &node.secret),
+                url: node.url,
+                prefix,
+                from,
+                count,
+                batch,
+                concurrency,
+            })
+            .await
+        }
+        Cmd::ScaleRows {
+            prefix,
+            from,
+            count,
+        } => scale::rows(&prefix, from, count),
         Cmd::Invalidation {
             a,
             b,

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Scale on PostgreSQL: identifiers of five short values (loadtest/src/scale.rs) registered
+# through idnode's bulk path (POST /api/v1/identifiers/batch, 10,000 per batch, two in
+# flight) up to each of STEPS, and at each step, in the same run and on the same cluster:
+#   - the load rate of the step; for the first step, beside PostgreSQL's \copy of the same
+#     rows (values packed as idnode packs them) into a copy of idnode's own table;
+#   - bytes of database per identifier (handles and history tables with their indexes, and
+#     the whole database);
+#   - cold resolution: REST GET of random identifiers among all registered (wrk, 64
+#     connections, the node's cache off: every answer read from PostgreSQL), beside pgbench
+#     point selects of the same rows by the same key (8 clients, prepared).
+# PostgreSQL on core 1; idnode, the load generator, wrk and pgbench on core 0.
+# Usage: loadtest/scale.sh [STEPS=1000000,10000000] [SECONDS=15]
+set -euo pipefail
+export RUST_BACKTRACE=0 IDNODE_LOG=${IDNODE_LOG:-warn}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STEPS=${1:-1000000,10000000}; T=${2:-15}
+PORT=18060; PGPORT=55441; PREFIX=88.118.8
+command -v wrk >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
+BIN=$ROOT/target/release
+IDNODE=${IDNODE:-$BIN/idnode}
+L=$BIN/idnode-loadtest
+W=$(mktemp -d /var/tmp/idnode-scale.XXXX)
+. "$ROOT/loadtest/common.sh"
+pg_start 1 $PGPORT "-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c max_wal_size=8GB"
+P="psql -h 127.0.0.1 -p $PGPORT -U postgres -qAt"
+as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres idnode
+DB="postgres://postgres@127.0.0.1:$PGPORT/idnode"
+cat >"$W/idnode.toml" <<CONF
+[cache]
+capacity_bytes = 0
+CONF
+cd "$W"
+"$IDNODE" --config "$W/idnode.toml" --database-url "$DB" init --node-prefix 88.118 >/dev/null
+SECRET=$("$IDNODE" --config "$W/idnode.toml" --database-url "$DB" enterprise create --name gearbox --prefix $PREFIX | awk '/^secret:/{print $2}')
+taskset -c 0 "$IDNODE" --config "$W/idnode.toml" --database-url "$DB" serve --http 127.0.0.1:$PORT >"$W/node.log" 2>&1 &
+SP=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+echo "== idnode scale on PostgreSQL: steps $STEPS, ${T}s resolution runs, $(date -u +%FT%TZ) =="
+
+# The anchor: \copy of the first step's rows into a copy of idnode's table, then dropped.
+FIRST=${STEPS%%,*}
+taskset -c 0 "$L" scale-rows --prefix $PREFIX --count "$FIRST" >"$W/rows.txt"
+chmod 644 "$W/rows.txt"
+$P -d idnode -c "CREATE TABLE anchor (LIKE handles INCLUDING ALL)"
+S=$(date +%s.%N)
+$P -d idnode -c "\copy anchor (folded, handle, packed, version, created_at, updated_at, created_in) FROM '$W/rows.txt'"
+E=$(date +%s.%N)
+COPY_RATE=$(python3 -c "print(round($FIRST/($E-$S)))")
+$P -d idnode -c "DROP TABLE anchor"; rm -f "$W/rows.txt"
+$P -d idnode -c "CHECKPOINT"
+
+misses() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^idnode_cache_lookups_total\{result="miss"\}/{print $2}'; }
+printf "%-12s %10s %8s %8s %8s   %-28s %-28s %s\n" identifiers "load ids/s" "B/id" "B/id db" "store%" "idnode REST req/s p50 p99" "pgbench tps p50 p99" ratios
+DONE=0
+for N in ${STEPS//,/ }; do
+  OUT=$(taskset -c 0 "$L" scale --url "http://127.0.0.1:$PORT" --identity 300:0.NA/$PREFIX --secret="$SECRET" \
+    --prefix $PREFIX --from "$DONE" --count $((N - DONE)) 2>"$W/progress")
+  RATE=$(echo "$OUT" | awk '/^scale_ids_per_s/{print $2}')
+  [ "$DONE" = 0 ] && FIRST_RATE=$RATE
+  DONE=$N
+  $P -d idnode -c "VACUUM ANALYZE handles" -c "VACUUM ANALYZE history"
+  read -r TABLES DBSIZE < <($P -d idnode -F ' ' -c "SELECT pg_total_relation_size('handles') + pg_total_relation_size('history'), pg_database_size('idnode')")
+  # Cold resolution through the node, then pgbench on the same rows.
+  "$L" paths --prefix $PREFIX --count "$N" >"$W/paths.lua"
+  M0=$(misses)
+  REST=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")
+  echo "$REST" | grep -q "Non-2xx" && { echo "idnode answered non-2xx:"; echo "$REST"; exit 1; }
+  REQS=$(echo "$REST" | awk '/requests in/{print $1}')
+  STORE=$(python3 -c "print(round(100*($(misses)-$M0)/$REQS))")
+  RPS=$(echo "$REST" | awk '/Requests\/sec/{print $2}')
+  RP50=$(echo "$REST" | awk '$1=="50%"{print $2}'); RP99=$(echo "$REST" | awk '$1=="99%"{print $2}')
+  cat >"$W/q.sql" <<SQL
+\set i random(0, $((N - 1)))
+SELECT packed FROM handles WHERE folded = '$PREFIX/p' || lpad(:i::text, 9, '0');
+SQL
+  rm -f "$W"/pgb*
+  PGB=$(cd "$W" && taskset -c 0 pgbench -h 127.0.0.1 -p $PGPORT -U postgres -n -M prepared -c 8 -j 1 -T "$T" \
+    -l --log-prefix=pgb -f "$W/q.sql" idnode 2>&1)
+  TPS=$(echo "$PGB" | awk '/^tps/{print $3}')
+  read -r GP50 GP99 < <(cat "$W"/pgb* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END{printf "%.2fms %.2fms\n", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')
+  printf "%-12s %10s %8s %8s %8s   %-28s %-28s %s\n" "$N" "$RATE" "$((TABLES / N))" "$((DBSIZE / N))" "$STORE" \
+    "$RPS $RP50 $RP99" "$TPS $GP50 $GP99" "req/s / tps $(python3 -c "print(f'{$RPS/$TPS:.2f}')")"
+done
+echo
+echo "bulk registration, first step: $FIRST_RATE ids/s beside \\copy $COPY_RATE rows/s -> ratio $(python3 -c "print(f'{$FIRST_RATE/$COPY_RATE:.2f}')") (target >= 0.7)"
+echo "store% is the share of REST requests that read PostgreSQL (the node's miss counter)."

@@ -1,0 +1,169 @@
+//! Scale: identifiers of five short values registered through `POST
+//! /api/v1/identifiers/batch`, each batch written while the ones before it are in flight, so
+//! that memory stays flat at any count; and the same rows in idnode's table format as COPY
+//! text, for the `\copy` anchor.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use idnode_core::HandleValue;
+
+/// The identifiers `from..from + count` under a prefix, in batches.
+pub(crate) struct Load {
+    /// Base URL of the node.
+    pub(crate) url: String,
+    /// `Authorization` header value.
+    pub(crate) auth: String,
+    /// Enterprise prefix.
+    pub(crate) prefix: String,
+    /// First identifier number.
+    pub(crate) from: u64,
+    /// How many.
+    pub(crate) count: u64,
+    /// Identifiers per batch.
+    pub(crate) batch: u64,
+    /// Batches in flight.
+    pub(crate) concurrency: usize,
+}
+
+/// The five values of identifier `i`: data as it is sent and stored.
+fn values(i: u64) -> [(u32, &'static str, String); 5] {
+    [
+        (1, "URL", format!("https://trace.example.com/p/{i}")),
+        (2, "productName", "gearbox housing".into()),
+        (3, "batchNo", format!("L{:06}", i / 1000)),
+        (4, "productionDate", "2026-12-05".into()),
+        (5, "manufacturer", "Chongqing Gearworks Co.".into()),
+    ]
+}
+
+fn handle(prefix: &str, i: u64) -> String {
+    format!("{prefix}/p{i:09}")
+}
+
+/// A batch body (the values hold no character JSON would escape).
+fn body(prefix: &str, from: u64, to: u64) -> String {
+    let mut s = String::with_capacity(((to - from) * 400) as usize + 32);
+    s.push_str(r#"{"operations":["#);
+    for i in from..to {
+        if i > from {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            r#"{{"op":"create","handle":"{}","values":["#,
+            handle(prefix, i)
+        );
+        for (k, (index, t, data)) in values(i).iter().enumerate() {
+            if k > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, r#"{{"index":{index},"type":"{t}","data":"{data}"}}"#);
+        }
+        s.push_str("]}");
+    }
+    s.push_str("]}");
+    s
+}
+
+/// Registers the identifiers; prints the rate, and progress every million on stderr.
+pub(crate) async fn load(l: Load) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let t = Instant::now();
+    let mut writing = Duration::ZERO;
+    let mut running = tokio::task::JoinSet::new();
+    let end = l.from + l.count;
+    let mut next_report = l.from + 1_000_000;
+    let mut start = l.from;
+    while start < end {
+        let stop = (start + l.batch).min(end);
+        let w = Instant::now();
+        let body = body(&l.prefix, start, stop);
+        writing += w.elapsed();
+        if running.len() >= l.concurrency.max(1) {
+            running.join_next().await.expect("a task runs")??;
+        }
+        let req = client
+            .post(format!("{}/api/v1/identifiers/batch", l.url))
+            .header("authorization", &l.auth)
+            .header("content-type", "application/json")
+            .body(body);
+        running.spawn(async move {
+            let r = req.send().await.context("posting a batch")?;
+            if !r.status().is_success() {
+                bail!(
+                    "batch failed: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                );
+            }
+            anyhow::Ok(())
+        });
+        start = stop;
+        if start >= next_report {
+            eprintln!(
+                "scale: {start} registered, {:.0} ids/s so far",
+                (start - l.from) as f64 / t.elapsed().as_secs_f64()
+            );
+            next_report += 1_000_000;
+        }
+    }
+    while let Some(done) = running.join_next().await {
+        done??;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!("scale_registered {}", l.count);
+    println!("scale_seconds {secs:.3}");
+    println!("scale_ids_per_s {:.0}", l.count as f64 / secs);
+    println!("scale_body_writing_seconds {:.3}", writing.as_secs_f64());
+    Ok(())
+}
+
+/// Writes the identifiers `from..from + count` as COPY text rows of `handles (folded,
+/// handle, packed, version, created_at, updated_at, created_in)`, values packed as idnode
+/// packs them.
+pub(crate) fn rows(prefix: &str, from: u64, count: u64) -> anyhow::Result<()> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let stamp = (now_ms / 1000) as u32;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut line = String::new();
+    for i in from..from + count {
+        let values: Vec<HandleValue> = values(i)
+            .iter()
+            .map(|(index, t, data)| {
+                let mut v = HandleValue::text(*index, t, data);
+                v.timestamp = stamp;
+                v
+            })
+            .collect();
+        let packed = idnode_core::packed::pack(&values);
+        line.clear();
+        let h = handle(prefix, i);
+        let _ = write!(line, "{}\t\\N\t\\\\x", h.to_lowercase());
+        for b in packed {
+            let _ = write!(line, "{b:02x}");
+        }
+        let _ = writeln!(line, "\t1\t{now_ms}\t{now_ms}\t\\N");
+        out.write_all(line.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_json_the_node_reads() {
+        let b: serde_json::Value = serde_json::from_str(&body("88.118.8", 7, 9)).unwrap();
+        let ops = b["operations"].as_array().unwrap();
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[1]["handle"], "88.118.8/p000000008");
+        assert_eq!(ops[1]["values"][4]["data"], "Chongqing Gearworks Co.");
+    }
+}
