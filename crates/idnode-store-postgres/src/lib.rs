@@ -255,6 +255,7 @@ mod tests {
         // Migrations are idempotent: connecting again applies nothing and keeps data.
         let again = PgStore::connect(&url).await.unwrap();
         assert!(again.stats().await.unwrap().handles > 0);
+        idnode_store::conformance::shared_types(&store, &again).await;
     }
 
     #[tokio::test]

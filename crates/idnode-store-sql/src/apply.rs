@@ -3,15 +3,14 @@
 
 use std::collections::HashMap;
 
-use idnode_core::packed::pack;
 use idnode_core::HandleValue;
 use idnode_store::{
     now_millis, Batch, HistoryAction, ItemError, ItemErrorKind, Op, Result, StoreError,
 };
-use sqlx::Pool;
 
 use crate::sql::{Cols, Stmt};
-use crate::{is_constraint_violation, Conn, Creates, Dialect, HistoryRow, NewHandle};
+use crate::types::Types;
+use crate::{is_constraint_violation, Conn, Creates, Dialect, HistoryRow, NewHandle, SqlStore};
 
 /// What a batch has found so far: failing items and the history to write.
 struct Progress<'a> {
@@ -23,18 +22,16 @@ struct Progress<'a> {
     changes: Vec<(&'a str, HistoryAction)>,
     /// Who writes the batch.
     actor: &'a str,
+    /// Packs values.
+    types: &'a Types,
     /// Folded key → handle of every create so far (a batch may not create one twice).
     seen: HashMap<String, String>,
 }
 
-pub(crate) async fn apply<D: Dialect>(
-    pool: &Pool<D::DB>,
-    batch: &Batch,
-    audit: idnode_store::AuditAlgorithm,
-    instance: u64,
-) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(D::error)?;
+pub(crate) async fn apply<D: Dialect>(store: &SqlStore<D>, batch: &Batch) -> Result<()> {
+    let mut tx = store.pools.write.begin().await.map_err(D::error)?;
     let mut p = Progress {
+        types: &store.types,
         actor: &batch.actor,
         now: now_millis(),
         errors: Vec::new(),
@@ -89,9 +86,10 @@ pub(crate) async fn apply<D: Dialect>(
         .await
         .map_err(|e| conflict::<D>(e, || "idempotency key already used".into()))?;
     }
-    crate::announce::<D>(&mut tx, instance, &idnode_store::Change::of_batch(batch)).await?;
+    let change = idnode_store::Change::of_batch(batch);
+    crate::announce::<D>(&mut tx, store.instance, &change).await?;
     // Last: the audit chain's lock is held from here to the commit.
-    crate::audit::append::<D>(&mut tx, batch, audit, p.now).await?;
+    crate::audit::append::<D>(&mut tx, batch, store.audit, p.now).await?;
     tx.commit().await.map_err(D::error)
 }
 
@@ -130,7 +128,7 @@ async fn creates<'a, D: Dialect>(
         rows.push(NewHandle {
             handle: handle.as_str(),
             folded,
-            packed: pack(values),
+            packed: p.types.pack(values),
         });
     }
     if rows.is_empty() {
@@ -198,7 +196,7 @@ async fn other<'a, D: Dialect>(
                  updated_at = $2 WHERE folded = $3 AND COALESCE(handle, folded) = $4 \
                  AND version = $5",
             )
-            .bind(pack(values))
+            .bind(p.types.pack(values))
             .bind(p.now)
             .bind(handle.folded())
             .bind(handle.as_str())
@@ -287,7 +285,7 @@ impl<'a> Progress<'a> {
         self.history.push(HistoryRow {
             handle,
             action,
-            before: Some(pack(before)),
+            before: Some(self.types.pack(before)),
         });
         self.changes.push((handle, action));
     }

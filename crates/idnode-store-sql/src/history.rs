@@ -68,10 +68,7 @@ impl<D: Dialect> SqlStore<D> {
         let stored = self
             .all(Stmt::new(sql).bind(handle).bind(int(limit)))
             .await?;
-        let mut out = stored
-            .iter()
-            .map(rows::history::<D::DB>)
-            .collect::<Result<Vec<_>>>()?;
+        let mut out = self.decode(&stored, rows::history::<D::DB>).await?;
         let run = Stmt::new(
             "SELECT r.id, r.actor, r.at FROM handles h JOIN history r \
              ON r.handle = '' AND r.id = h.created_in \
@@ -117,9 +114,10 @@ impl<D: Dialect> SqlStore<D> {
             rows::HISTORY
         );
         let stmt = Stmt::new(sql).bind(after).bind(until).bind(int(limit));
+        let rows = self.all(stmt).await?;
+        let records = self.decode(&rows, rows::history::<D::DB>).await?;
         let mut out = Vec::new();
-        for r in &self.all(stmt).await? {
-            let record = rows::history::<D::DB>(r)?;
+        for (r, record) in rows.iter().zip(records) {
             match rows::names::<D::DB>(r)? {
                 Some(names) => out.extend(names.into_iter().map(|handle| HistoryRecord {
                     handle,

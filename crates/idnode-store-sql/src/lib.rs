@@ -23,6 +23,7 @@ mod stats;
 mod subscriptions;
 mod templates;
 mod tokens;
+mod types;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -251,6 +252,8 @@ pub struct SqlStore<D: Dialect> {
     instance: u64,
     /// A read-only replica.
     replica: bool,
+    /// The dictionary of value type names.
+    types: types::Types,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -261,13 +264,32 @@ impl<D: Dialect> SqlStore<D> {
 
     /// [`SqlStore::connect`] with options.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
-        Ok(Self {
+        let store = Self {
             pools: D::open(url, options).await?,
             space: Arc::default(),
             audit: options.audit_algorithm,
             instance: instance_number(),
             replica: options.replica,
-        })
+            types: types::Types::default(),
+        };
+        store.types.load::<D>(&store.pools.read).await?;
+        Ok(store)
+    }
+
+    /// Decodes rows holding packed values; when one names a type number the cached
+    /// dictionary lacks (another instance added it), reloads the dictionary and tries again.
+    async fn decode<T>(
+        &self,
+        rows: &[<D::DB as Database>::Row],
+        f: impl Fn(&<D::DB as Database>::Row, &types::Types) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match rows.iter().map(|r| f(r, &self.types)).collect() {
+            Err(e) if types::is_unknown_type(&e) => {
+                self.types.load::<D>(&self.pools.read).await?;
+                rows.iter().map(|r| f(r, &self.types)).collect()
+            }
+            done => done,
+        }
     }
 
     async fn reader(&self) -> Result<PoolConnection<D::DB>> {
@@ -372,7 +394,8 @@ impl<D: Dialect> Store for SqlStore<D> {
         let row = self
             .optional(Stmt::new(sql).bind(fold(handle)).bind(handle))
             .await?;
-        row.as_ref().map(rows::handle::<D::DB>).transpose()
+        let rows = self.decode(row.as_slice(), rows::handle::<D::DB>).await?;
+        Ok(rows.into_iter().next())
     }
 
     async fn get_handles(&self, handles: &[String]) -> Result<Vec<HandleRecord>> {
@@ -382,8 +405,8 @@ impl<D: Dialect> Store for SqlStore<D> {
         let head = format!("SELECT {} FROM handles WHERE folded IN (", rows::HANDLE);
         let mut out = Vec::with_capacity(handles.len());
         for chunk in folded.chunks(500) {
-            for r in &self.all(in_list(&head, chunk, D::NUMBERED)).await? {
-                let record = rows::handle::<D::DB>(r)?;
+            let rows = self.all(in_list(&head, chunk, D::NUMBERED)).await?;
+            for record in self.decode(&rows, rows::handle::<D::DB>).await? {
                 if wanted.contains(record.handle.as_str()) {
                     out.push(record);
                 }
@@ -454,15 +477,16 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(lo)
             .bind(hi)
             .bind(int(limit));
-        self.all(stmt)
-            .await?
-            .iter()
-            .map(rows::handle::<D::DB>)
-            .collect()
+        let rows = self.all(stmt).await?;
+        self.decode(&rows, rows::handle::<D::DB>).await
     }
 
     async fn apply(&self, batch: &Batch) -> Result<()> {
-        let out = apply::apply::<D>(&self.pools.write, batch, self.audit, self.instance).await;
+        let names = self.types.missing(batch);
+        if !names.is_empty() {
+            self.types.add::<D>(&self.pools.write, &names).await?;
+        }
+        let out = apply::apply::<D>(self, batch).await;
         self.space.observe(&out);
         out
     }

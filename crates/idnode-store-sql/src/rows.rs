@@ -1,7 +1,7 @@
 //! Records from rows: the column lists the shared SQL selects and how each is decoded.
 
 use idnode_core::json::values_from_json;
-use idnode_core::packed::{unpack, unpack_names};
+use idnode_core::packed::unpack_names;
 use idnode_core::HandleValue;
 use idnode_store::{
     profile_from_json, DepositRecord, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction,
@@ -10,6 +10,7 @@ use idnode_store::{
 };
 
 use crate::sql::{Cols, Sql};
+use crate::types::Types;
 
 /// Columns of [`handle`].
 pub(crate) const HANDLE: &str =
@@ -34,11 +35,11 @@ pub(crate) const SECRET: &str = "alg, salt, iterations, hash, sealed";
 pub(crate) const IDEMPOTENCY: &str =
     "actor, key, request_hash, CAST(status AS BIGINT) AS status, body";
 
-pub(crate) fn handle<DB: Sql>(r: &DB::Row) -> Result<HandleRecord> {
+pub(crate) fn handle<DB: Sql>(r: &DB::Row, types: &Types) -> Result<HandleRecord> {
     let c = Cols::<DB>(r);
     Ok(HandleRecord {
         handle: c.string("handle")?,
-        values: values::<DB>(&c, "packed", "vals")?.unwrap_or_default(),
+        values: values::<DB>(&c, types, "packed", "vals")?.unwrap_or_default(),
         version: c.int("version")?,
         created_at: c.int("created_at")?,
         updated_at: c.int("updated_at")?,
@@ -70,7 +71,7 @@ pub(crate) fn enterprise<DB: Sql>(r: &DB::Row) -> Result<Enterprise> {
     })
 }
 
-pub(crate) fn history<DB: Sql>(r: &DB::Row) -> Result<HistoryRecord> {
+pub(crate) fn history<DB: Sql>(r: &DB::Row, types: &Types) -> Result<HistoryRecord> {
     let c = Cols::<DB>(r);
     let action = c.str("action")?;
     Ok(HistoryRecord {
@@ -80,8 +81,8 @@ pub(crate) fn history<DB: Sql>(r: &DB::Row) -> Result<HistoryRecord> {
             .ok_or_else(|| StoreError::Corrupt(format!("history action {action}")))?,
         actor: c.string("actor")?,
         at: c.int("at")?,
-        before: values::<DB>(&c, "packed_before", "vals_before")?,
-        after: values::<DB>(&c, "packed_after", "vals_after")?,
+        before: values::<DB>(&c, types, "packed_before", "vals_before")?,
+        after: values::<DB>(&c, types, "packed_after", "vals_after")?,
     })
 }
 
@@ -95,10 +96,15 @@ pub(crate) fn names<DB: Sql>(r: &DB::Row) -> Result<Option<Vec<String>>> {
 
 /// Values from their packed column, or from their JSON text column (rows written before
 /// migration 0025); `None` when both are NULL.
-fn values<DB: Sql>(c: &Cols<'_, DB>, packed: &str, json: &str) -> Result<Option<Vec<HandleValue>>> {
+fn values<DB: Sql>(
+    c: &Cols<'_, DB>,
+    types: &Types,
+    packed: &str,
+    json: &str,
+) -> Result<Option<Vec<HandleValue>>> {
     let corrupt = |e: idnode_core::CoreError| StoreError::Corrupt(format!("{packed}: {e}"));
     if let Some(b) = c.opt_bytes(packed)? {
-        return unpack(&b).map(Some).map_err(corrupt);
+        return types.unpack(&b).map(Some).map_err(corrupt);
     }
     c.opt_str(json)?
         .map(|t| values_from_json(t).map_err(corrupt))

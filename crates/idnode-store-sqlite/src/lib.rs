@@ -239,6 +239,8 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = SqliteStore::connect(&url).await.unwrap();
         idnode_store::conformance::run(&store).await;
+        let other = SqliteStore::connect(&url).await.unwrap();
+        idnode_store::conformance::shared_types(&store, &other).await;
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ mod upgrade;
 
 use idnode_core::{EnterpriseProfile, HandleValue, Identifier};
 
-pub use upgrade::upgrade;
+pub use upgrade::{shared_types, upgrade};
 
 use crate::{
     Batch, DepositRecord, EnterpriseStatus, HandleRecord, HistoryAction, Idempotency,

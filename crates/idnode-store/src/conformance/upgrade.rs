@@ -66,3 +66,30 @@ pub async fn upgrade(store: &dyn Store) {
         ]
     );
 }
+
+/// Two stores on one database: a type name one of them numbers first is read by the other
+/// (whose cached dictionary lacks it), both ways.
+pub async fn shared_types(a: &dyn Store, b: &dyn Store) {
+    let record = |h: &str, t: &str| Op::Create {
+        handle: id(h),
+        values: vec![
+            HandleValue::text(1, t, "x"),
+            HandleValue::text(2, "URL", "https://x"),
+        ],
+    };
+    // Both read something first, so that both hold a dictionary already.
+    assert!(a.get_handle("88.118.6/none").await.unwrap().is_none());
+    assert!(b.get_handle("88.118.6/none").await.unwrap().is_none());
+    a.apply(&batch(vec![record("88.118.6/from-a", "typeOfA")]))
+        .await
+        .unwrap();
+    let got = b.get_handle("88.118.6/from-a").await.unwrap().unwrap();
+    assert_eq!(got.values[0].type_name, "typeOfA");
+    b.apply(&batch(vec![record("88.118.6/from-b", "typeOfB")]))
+        .await
+        .unwrap();
+    let got = a.get_handle("88.118.6/from-b").await.unwrap().unwrap();
+    assert_eq!(got.values[0].type_name, "typeOfB");
+    let h = a.history("88.118.6/from-b", 5).await.unwrap();
+    assert_eq!(h[0].after.as_ref().unwrap()[0].type_name, "typeOfB");
+}
