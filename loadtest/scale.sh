@@ -2,8 +2,8 @@
 # Scale on PostgreSQL: identifiers of five short values (loadtest/src/scale.rs) registered
 # through idnode's bulk path (POST /api/v1/identifiers/batch, 10,000 per batch, two in
 # flight) up to each of STEPS, and at each step, in the same run and on the same cluster:
-#   - the load rate of the step; for the first step, beside PostgreSQL's \copy of the same
-#     rows (values packed as idnode packs them) into a copy of idnode's own table;
+#   - the load rate of the step; for the first step, beside PostgreSQL's \copy of the rows
+#     idnode stored into an empty copy of its table;
 #   - bytes of database per identifier (handles and history tables with their indexes, and
 #     the whole database);
 #   - cold resolution: REST GET of random identifiers among all registered (wrk, 64
@@ -39,18 +39,6 @@ SP=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 echo "== idnode scale on PostgreSQL: steps $STEPS, ${T}s resolution runs, $(date -u +%FT%TZ) =="
 
-# The anchor: \copy of the first step's rows into a copy of idnode's table, then dropped.
-FIRST=${STEPS%%,*}
-taskset -c 0 "$L" scale-rows --prefix $PREFIX --count "$FIRST" >"$W/rows.txt"
-chmod 644 "$W/rows.txt"
-$P -d idnode -c "CREATE TABLE anchor (LIKE handles INCLUDING ALL)"
-S=$(date +%s.%N)
-$P -d idnode -c "\copy anchor (folded, handle, packed, version, created_at, updated_at, created_in) FROM '$W/rows.txt'"
-E=$(date +%s.%N)
-COPY_RATE=$(python3 -c "print(round($FIRST/($E-$S)))")
-$P -d idnode -c "DROP TABLE anchor"; rm -f "$W/rows.txt"
-$P -d idnode -c "CHECKPOINT"
-
 misses() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^idnode_cache_lookups_total\{result="miss"\}/{print $2}'; }
 printf "%-12s %10s %8s %8s %8s   %-28s %-28s %s\n" identifiers "load ids/s" "B/id" "B/id db" "store%" "idnode REST req/s p50 p99" "pgbench tps p50 p99" ratios
 DONE=0
@@ -58,7 +46,18 @@ for N in ${STEPS//,/ }; do
   OUT=$(taskset -c 0 "$L" scale --url "http://127.0.0.1:$PORT" --identity 300:0.NA/$PREFIX --secret="$SECRET" \
     --prefix $PREFIX --from "$DONE" --count $((N - DONE)) 2>"$W/progress")
   RATE=$(echo "$OUT" | awk '/^scale_ids_per_s/{print $2}')
-  [ "$DONE" = 0 ] && FIRST_RATE=$RATE
+  if [ "$DONE" = 0 ]; then
+    # The anchor: the rows idnode stored, exported and \copy-ed into an empty copy of its
+    # table (same columns, same indexes), then dropped.
+    FIRST_RATE=$RATE
+    $P -d idnode -c "COPY (SELECT folded, handle, packed, version, created_at, updated_at, created_in FROM handles) TO '$W/rows.copy'"
+    $P -d idnode -c "CREATE TABLE anchor (LIKE handles INCLUDING ALL)"
+    S=$(date +%s.%N)
+    $P -d idnode -c "\copy anchor (folded, handle, packed, version, created_at, updated_at, created_in) FROM '$W/rows.copy'"
+    E=$(date +%s.%N)
+    COPY_RATE=$(python3 -c "print(round($N/($E-$S)))")
+    $P -d idnode -c "DROP TABLE anchor"; rm -f "$W/rows.copy"
+  fi
   DONE=$N
   $P -d idnode -c "VACUUM ANALYZE handles" -c "VACUUM ANALYZE history"
   read -r TABLES DBSIZE < <($P -d idnode -F ' ' -c "SELECT pg_total_relation_size('handles') + pg_total_relation_size('history'), pg_database_size('idnode')")

@@ -80,18 +80,6 @@ enum Cmd {
         #[arg(long, default_value_t = 2)]
         concurrency: usize,
     },
-    /// Write the identifiers of `scale` as COPY text rows of idnode's `handles` table.
-    ScaleRows {
-        /// Enterprise prefix.
-        #[arg(long)]
-        prefix: String,
-        /// First identifier number.
-        #[arg(long, default_value_t = 0)]
-        from: u64,
-        /// How many identifiers.
-        #[arg(long)]
-        count: u64,
-    },
     /// Print the 10-item template of `bulk --template VERSION` for PREFIX as JSON.
     Template {
         /// Enterprise prefix.
@@ -398,11 +386,6 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        Cmd::ScaleRows {
-            prefix,
-            from,
-            count,
-        } => scale::rows(&prefix, from, count),
         Cmd::Invalidation {
             a,
             b,

@@ -1,14 +1,11 @@
 //! Scale: identifiers of five short values registered through `POST
 //! /api/v1/identifiers/batch`, each batch written while the ones before it are in flight, so
-//! that memory stays flat at any count; and the same rows in idnode's table format as COPY
-//! text, for the `\copy` anchor.
+//! that memory stays flat at any count.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use idnode_core::HandleValue;
 
 /// The identifiers `from..from + count` under a prefix, in batches.
 pub(crate) struct Load {
@@ -28,7 +25,7 @@ pub(crate) struct Load {
     pub(crate) concurrency: usize,
 }
 
-/// The five values of identifier `i`: data as it is sent and stored.
+/// The five values of identifier `i`.
 fn values(i: u64) -> [(u32, &'static str, String); 5] {
     [
         (1, "URL", format!("https://trace.example.com/p/{i}")),
@@ -118,39 +115,6 @@ pub(crate) async fn load(l: Load) -> anyhow::Result<()> {
     println!("scale_seconds {secs:.3}");
     println!("scale_ids_per_s {:.0}", l.count as f64 / secs);
     println!("scale_body_writing_seconds {:.3}", writing.as_secs_f64());
-    Ok(())
-}
-
-/// Writes the identifiers `from..from + count` as COPY text rows of `handles (folded,
-/// handle, packed, version, created_at, updated_at, created_in)`, values packed as idnode
-/// packs them.
-pub(crate) fn rows(prefix: &str, from: u64, count: u64) -> anyhow::Result<()> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
-    let stamp = (now_ms / 1000) as u32;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut line = String::new();
-    for i in from..from + count {
-        let values: Vec<HandleValue> = values(i)
-            .iter()
-            .map(|(index, t, data)| {
-                let mut v = HandleValue::text(*index, t, data);
-                v.timestamp = stamp;
-                v
-            })
-            .collect();
-        let packed = idnode_core::packed::pack(&values);
-        line.clear();
-        let h = handle(prefix, i);
-        let _ = write!(line, "{}\t\\N\t\\\\x", h.to_lowercase());
-        for b in packed {
-            let _ = write!(line, "{b:02x}");
-        }
-        let _ = writeln!(line, "\t1\t{now_ms}\t{now_ms}\t\\N");
-        out.write_all(line.as_bytes())?;
-    }
-    out.flush()?;
     Ok(())
 }
 
