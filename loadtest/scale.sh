@@ -10,6 +10,7 @@
 #     connections, the node's cache off: every answer read from PostgreSQL), beside pgbench
 #     point selects of the same rows by the same key (8 clients, prepared).
 # PostgreSQL on core 1; idnode, the load generator, wrk and pgbench on core 0.
+# BACKUP=1 adds the time of a pg_basebackup of the cluster at the last step.
 # Usage: loadtest/scale.sh [STEPS=1000000,10000000] [SECONDS=15]
 set -euo pipefail
 export RUST_BACKTRACE=0 IDNODE_LOG=${IDNODE_LOG:-warn}
@@ -59,7 +60,9 @@ for N in ${STEPS//,/ }; do
     $P -d idnode -c "DROP TABLE anchor"; rm -f "$W/rows.copy"
   fi
   DONE=$N
-  $P -d idnode -c "VACUUM ANALYZE handles" -c "VACUUM ANALYZE history"
+  # Vacuum (autovacuum would otherwise run during the measurements), then a checkpoint, so
+  # that the writes of the load and of the vacuum are not flushed during them.
+  $P -d idnode -c "VACUUM ANALYZE handles" -c "VACUUM ANALYZE history" -c "CHECKPOINT"
   read -r TABLES DBSIZE < <($P -d idnode -F ' ' -c "SELECT pg_total_relation_size('handles') + pg_total_relation_size('history'), pg_database_size('idnode')")
   # Cold resolution through the node, then pgbench on the same rows.
   "$L" paths --prefix $PREFIX --count "$N" >"$W/paths.lua"
@@ -82,6 +85,14 @@ SQL
   printf "%-12s %10s %8s %8s %8s   %-28s %-28s %s\n" "$N" "$RATE" "$((TABLES / N))" "$((DBSIZE / N))" "$STORE" \
     "$RPS $RP50 $RP99" "$TPS $GP50 $GP99" "req/s / tps $(python3 -c "print(f'{$RPS/$TPS:.2f}')")"
 done
+if [ -n "${BACKUP:-}" ]; then
+  # A base backup of the whole cluster at the last step, streamed to the same disk.
+  S=$(date +%s.%N)
+  as_pg pg_basebackup -h 127.0.0.1 -p $PGPORT -U postgres -D "$W/base" -X stream -c fast
+  E=$(date +%s.%N)
+  BYTES=$(du -sb "$W/base" | cut -f1); rm -rf "$W/base"
+  echo "pg_basebackup at $DONE identifiers: $BYTES bytes in $(python3 -c "print(f'{$E-$S:.1f} s, {$BYTES/($E-$S)/1e6:.0f} MB/s')")"
+fi
 echo
 echo "bulk registration, first step: $FIRST_RATE ids/s beside \\copy $COPY_RATE rows/s -> ratio $(python3 -c "print(f'{$FIRST_RATE/$COPY_RATE:.2f}')") (target >= 0.7)"
 echo "store% is the share of REST requests that read PostgreSQL (the node's miss counter)."
