@@ -296,22 +296,7 @@ async fn bulk(b: Bulk) -> anyhow::Result<()> {
         if running.len() >= concurrency.max(1) {
             running.join_next().await.expect("a task runs")??;
         }
-        let req = client
-            .post(format!("{url}/api/v1/identifiers/batch"))
-            .header("authorization", auth.clone())
-            .header("content-type", "application/json")
-            .body(body);
-        running.spawn(async move {
-            let r = req.send().await.context("posting a batch")?;
-            if !r.status().is_success() {
-                bail!(
-                    "batch failed: {} {}",
-                    r.status(),
-                    r.text().await.unwrap_or_default()
-                );
-            }
-            anyhow::Ok(())
-        });
+        running.spawn(post_batch(&client, &url, &auth, body));
     }
     while let Some(done) = running.join_next().await {
         done??;
@@ -321,6 +306,31 @@ async fn bulk(b: Bulk) -> anyhow::Result<()> {
     println!("bulk_seconds {secs:.3}");
     println!("bulk_ids_per_s {:.0}", count as f64 / secs);
     Ok(())
+}
+
+/// Posts one body to `/api/v1/identifiers/batch`; a refusal is an error naming the status.
+fn post_batch(
+    client: &reqwest::Client,
+    url: &str,
+    auth: &str,
+    body: String,
+) -> impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static {
+    let req = client
+        .post(format!("{url}/api/v1/identifiers/batch"))
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .body(body);
+    async move {
+        let r = req.send().await.context("posting a batch")?;
+        if !r.status().is_success() {
+            bail!(
+                "batch failed: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
 }
 
 fn paths(prefix: &str, count: usize) -> anyhow::Result<()> {

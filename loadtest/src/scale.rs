@@ -5,8 +5,6 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
-
 /// The identifiers `from..from + count` under a prefix, in batches.
 pub(crate) struct Load {
     /// Base URL of the node.
@@ -82,22 +80,7 @@ pub(crate) async fn load(l: Load) -> anyhow::Result<()> {
         if running.len() >= l.concurrency.max(1) {
             running.join_next().await.expect("a task runs")??;
         }
-        let req = client
-            .post(format!("{}/api/v1/identifiers/batch", l.url))
-            .header("authorization", &l.auth)
-            .header("content-type", "application/json")
-            .body(body);
-        running.spawn(async move {
-            let r = req.send().await.context("posting a batch")?;
-            if !r.status().is_success() {
-                bail!(
-                    "batch failed: {} {}",
-                    r.status(),
-                    r.text().await.unwrap_or_default()
-                );
-            }
-            anyhow::Ok(())
-        });
+        running.spawn(crate::post_batch(&client, &l.url, &l.auth, body));
         start = stop;
         if start >= next_report {
             eprintln!(

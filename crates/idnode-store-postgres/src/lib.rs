@@ -264,15 +264,10 @@ mod tests {
             .await
             .unwrap();
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let mut before_0025 = sqlx::migrate!("../../migrations/postgres");
-        before_0025.migrations = before_0025
-            .migrations
-            .iter()
-            .filter(|m| m.version < 25)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into();
-        before_0025.run(&pool).await.unwrap();
+        let migrator = sqlx::migrate!("../../migrations/postgres");
+        idnode_store_sql::legacy::migrate_before(migrator, &pool, 25)
+            .await
+            .unwrap();
         let mut conn = pool.acquire().await.unwrap();
         idnode_store_sql::legacy::seed::<Postgres>(&mut conn)
             .await

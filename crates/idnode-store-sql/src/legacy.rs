@@ -5,7 +5,31 @@
 use idnode_core::json::values_to_json;
 use idnode_core::HandleValue;
 
+use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::{Database, Pool};
+
 use crate::sql::{Sql, Stmt};
+
+/// Applies only the migrations of `migrator` numbered below `version`: the schema an
+/// earlier release left.
+pub async fn migrate_before<DB>(
+    mut migrator: Migrator,
+    pool: &Pool<DB>,
+    version: i64,
+) -> Result<(), MigrateError>
+where
+    DB: Database,
+    DB::Connection: Migrate,
+{
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    migrator.run(pool).await
+}
 
 /// Writes `88.118.8/Old-A` (created) and `88.118.8/old-b` (created, then updated) with their
 /// history, as a database at migration 0024 held them.

@@ -274,15 +274,10 @@ mod tests {
             .unwrap()
             .create_if_missing(true);
         let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
-        let mut before_0025 = sqlx::migrate!("../../migrations/sqlite");
-        before_0025.migrations = before_0025
-            .migrations
-            .iter()
-            .filter(|m| m.version < 25)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into();
-        before_0025.run(&pool).await.unwrap();
+        let migrator = sqlx::migrate!("../../migrations/sqlite");
+        idnode_store_sql::legacy::migrate_before(migrator, &pool, 25)
+            .await
+            .unwrap();
         let mut conn = pool.acquire().await.unwrap();
         idnode_store_sql::legacy::seed::<Sqlite>(&mut conn)
             .await
