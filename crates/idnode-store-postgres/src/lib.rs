@@ -265,15 +265,9 @@ mod tests {
             .unwrap();
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
         let migrator = sqlx::migrate!("../../migrations/postgres");
-        idnode_store_sql::legacy::migrate_before(migrator, &pool, 25)
+        idnode_store_sql::legacy::prepare(migrator, pool)
             .await
             .unwrap();
-        let mut conn = pool.acquire().await.unwrap();
-        idnode_store_sql::legacy::seed::<Postgres>(&mut conn)
-            .await
-            .unwrap();
-        drop(conn);
-        pool.close().await;
         let store = PgStore::connect(&url).await.unwrap();
         idnode_store::conformance::upgrade(&store).await;
     }

@@ -6,29 +6,30 @@ use idnode_core::json::values_to_json;
 use idnode_core::HandleValue;
 
 use sqlx::migrate::{Migrate, MigrateError, Migrator};
-use sqlx::{Database, Pool};
+use sqlx::Pool;
 
 use crate::sql::{Sql, Stmt};
 
-/// Applies only the migrations of `migrator` numbered below `version`: the schema an
-/// earlier release left.
-pub async fn migrate_before<DB>(
-    mut migrator: Migrator,
-    pool: &Pool<DB>,
-    version: i64,
-) -> Result<(), MigrateError>
+/// Makes the empty database of `pool` what a release before migration 0025 left: its
+/// migrations up to 0024 applied and [`seed`]'s rows written; then closes the pool.
+pub async fn prepare<DB>(mut migrator: Migrator, pool: Pool<DB>) -> Result<(), MigrateError>
 where
-    DB: Database,
+    DB: Sql,
     DB::Connection: Migrate,
 {
     migrator.migrations = migrator
         .migrations
         .iter()
-        .filter(|m| m.version < version)
+        .filter(|m| m.version < 25)
         .cloned()
         .collect::<Vec<_>>()
         .into();
-    migrator.run(pool).await
+    migrator.run(&pool).await?;
+    let mut conn = pool.acquire().await?;
+    seed::<DB>(&mut conn).await?;
+    drop(conn);
+    pool.close().await;
+    Ok(())
 }
 
 /// Writes `88.118.8/Old-A` (created) and `88.118.8/old-b` (created, then updated) with their

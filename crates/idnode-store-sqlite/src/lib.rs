@@ -275,15 +275,9 @@ mod tests {
             .create_if_missing(true);
         let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
         let migrator = sqlx::migrate!("../../migrations/sqlite");
-        idnode_store_sql::legacy::migrate_before(migrator, &pool, 25)
+        idnode_store_sql::legacy::prepare(migrator, pool)
             .await
             .unwrap();
-        let mut conn = pool.acquire().await.unwrap();
-        idnode_store_sql::legacy::seed::<Sqlite>(&mut conn)
-            .await
-            .unwrap();
-        drop(conn);
-        pool.close().await;
         let store = SqliteStore::connect(&url).await.unwrap();
         idnode_store::conformance::upgrade(&store).await;
     }
