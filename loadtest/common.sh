@@ -15,3 +15,5 @@ pg_start() {
   as_pg initdb -D "$PGDATA" -A trust -U postgres >/dev/null
   taskset -c "$1" runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-p $2 -k $W ${3:-}" -l "$W/pg.log" start >/dev/null
 }
+# pg_db PORT: a database `idnode` on the cluster at PORT; DB is set to its URL.
+pg_db() { as_pg createdb -h 127.0.0.1 -p "$1" -U postgres idnode; DB="postgres://postgres@127.0.0.1:$1/idnode"; }

@@ -21,8 +21,7 @@ W=$(mktemp -d /tmp/idnode-instances.XXXX)
 SPB=""
 trap 'cleanup; [ -n "$SPB" ] && kill "$SPB" 2>/dev/null; true' EXIT
 pg_start 0 $PGPORT "-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on"
-as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres idnode
-DB="postgres://postgres@127.0.0.1:$PGPORT/idnode"
+pg_db $PGPORT
 cat >"$W/idnode.toml" <<CONF
 [secrets]
 seal_key_file = "$W/keys/seal.key"

@@ -19,8 +19,7 @@ IDNODE=${IDNODE:-$BIN/idnode}
 W=$(mktemp -d /tmp/idnode-outage.XXXX)
 . "$ROOT/loadtest/common.sh"
 pg_start 0 $PGPORT
-as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres idnode
-DB="postgres://postgres@127.0.0.1:$PGPORT/idnode"
+pg_db $PGPORT
 cat >"$W/idnode.toml" <<CONF
 [secrets]
 seal_key_file = "$W/keys/seal.key"

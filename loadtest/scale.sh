@@ -26,8 +26,7 @@ W=$(mktemp -d /var/tmp/idnode-scale.XXXX)
 . "$ROOT/loadtest/common.sh"
 pg_start 1 $PGPORT "-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c max_wal_size=8GB"
 P="psql -h 127.0.0.1 -p $PGPORT -U postgres -qAt"
-as_pg createdb -h 127.0.0.1 -p $PGPORT -U postgres idnode
-DB="postgres://postgres@127.0.0.1:$PGPORT/idnode"
+pg_db $PGPORT
 cat >"$W/idnode.toml" <<CONF
 [cache]
 capacity_bytes = 0

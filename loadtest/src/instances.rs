@@ -92,13 +92,7 @@ pub(crate) async fn run(r: Run) -> anyhow::Result<()> {
             }
             anyhow::Ok(())
         });
-        while let Some(done) = tasks.try_join_next() {
-            done??;
-        }
-        // At most 128 requests in flight (the node's per-client connection limit is 256).
-        while tasks.len() >= 128 {
-            tasks.join_next().await.expect("a task")??;
-        }
+        throttle(&mut tasks).await?;
     }
     while let Some(done) = tasks.join_next().await {
         done??;
@@ -222,12 +216,7 @@ async fn anchor(database: &str, r: &Run) -> anyhow::Result<()> {
             }
             anyhow::Ok(())
         });
-        while let Some(done) = tasks.try_join_next() {
-            done??;
-        }
-        while tasks.len() >= 128 {
-            tasks.join_next().await.expect("a task")??;
-        }
+        throttle(&mut tasks).await?;
     }
     while let Some(done) = tasks.join_next().await {
         done??;
@@ -241,5 +230,17 @@ async fn anchor(database: &str, r: &Run) -> anyhow::Result<()> {
         "anchor_p99_ms {:.2}",
         h.value_at_quantile(0.99) as f64 / 1000.0
     );
+    Ok(())
+}
+
+/// Reaps finished tasks (failing on the first error) and waits while 128 are in flight (the
+/// node's per-client connection limit is 256).
+async fn throttle(tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
+    while let Some(done) = tasks.try_join_next() {
+        done??;
+    }
+    while tasks.len() >= 128 {
+        tasks.join_next().await.expect("a task")??;
+    }
     Ok(())
 }
