@@ -61,10 +61,11 @@ pub(crate) fn count(s: &AppState, path: &str, outcome: Outcome, client: Option<s
         .record(s.0.resolver.tally(), prefix, outcome, client);
 }
 
-/// A cache hit for an anonymous `GET /api/handles/{handle}` without parameters, answered
-/// before routing; `None` sends the request through the router (which handles everything,
-/// including this case on a miss).
-pub(crate) fn cached_hit(s: &AppState, req: &Request) -> Option<Response> {
+/// The identifier of an anonymous `GET /api/handles/{handle}` without parameters (the
+/// bulk of resolution traffic), answered before routing (`crate::serve`: [`cached_hit`],
+/// else [`plain_miss`]) with the answer the router would give; `None` for any other
+/// request, which goes through the router.
+pub(crate) fn plain_get(req: &Request) -> Option<Identifier> {
     if req.method() != axum::http::Method::GET
         || req.uri().query().is_some()
         || req.headers().contains_key(header::AUTHORIZATION)
@@ -73,15 +74,31 @@ pub(crate) fn cached_hit(s: &AppState, req: &Request) -> Option<Response> {
     }
     let text = req.uri().path().strip_prefix(API_PREFIX)?;
     let text = percent_decode_str(text).decode_utf8().ok()?;
-    let id = Identifier::parse(&text).ok()?;
-    let entry = s.0.resolver.cached(&id, View::Public)?;
-    count(
-        s,
-        id.as_str(),
-        Outcome::Ok,
-        crate::auth::peer_ip(req.extensions()),
-    );
+    Identifier::parse(&text).ok()
+}
+
+/// The public answer to `id` if it is cached (no await: a hit costs no task switch).
+pub(crate) fn cached_hit(
+    s: &AppState,
+    id: &Identifier,
+    ip: Option<std::net::IpAddr>,
+) -> Option<Response> {
+    let entry = s.0.resolver.cached(id, View::Public)?;
+    count(s, id.as_str(), Outcome::Ok, ip);
     Some(json_response(StatusCode::OK, entry.body.clone()))
+}
+
+/// The public answer to `id` after a cache miss (read from the store).
+pub(crate) async fn plain_miss(
+    s: &AppState,
+    id: Identifier,
+    ip: Option<std::net::IpAddr>,
+) -> Response {
+    let answer = s.0.resolver.resolve(&id, View::Public, false).await;
+    let answer = answer
+        .map(|entry| json_response(StatusCode::OK, entry.body.clone()))
+        .map_err(|e| ApiError::from(e).with_handle(id.as_str()));
+    counted(s, id.as_str(), ip, answer)
 }
 
 /// `GET /api/handles/{handle}`: the hot path. A plain anonymous request is one cache look-up
@@ -93,14 +110,25 @@ pub(crate) async fn get_handle(State(s): State<AppState>, req: Request) -> Respo
         .path()
         .strip_prefix(API_PREFIX)
         .unwrap_or_default();
-    match resolve(&s, req.uri(), req.headers(), ip).await {
+    let answer = resolve(&s, req.uri(), req.headers(), ip).await;
+    counted(&s, path, ip, answer)
+}
+
+/// A resolution's response, counted by outcome for the handle at the start of `path`.
+fn counted(
+    s: &AppState,
+    path: &str,
+    ip: Option<std::net::IpAddr>,
+    answer: Result<Response, ApiError>,
+) -> Response {
+    match answer {
         Ok(r) => {
-            count(&s, path, Outcome::Ok, ip);
+            count(s, path, Outcome::Ok, ip);
             r
         }
         Err(e) => {
             count(
-                &s,
+                s,
                 path,
                 Outcome::from_rc(e.rc).unwrap_or(Outcome::Denied),
                 ip,

@@ -284,9 +284,9 @@ async fn observe(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Serves `router` on `listener` within `limits` until `shutdown` completes. Anonymous
-/// cache hits of `GET /api/handles/{handle}` are answered before routing
-/// (`handles::cached_hit`): the same answer the router gives, without its layers.
+/// Serves `router` on `listener` within `limits` until `shutdown` completes. Plain
+/// anonymous `GET /api/handles/{handle}` requests are answered before routing
+/// (`handles::plain_get`): the same answer the router gives, without its layers.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -295,18 +295,32 @@ pub async fn serve(
     tls: Option<Arc<Tls>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use futures_util::FutureExt as _;
     use tower::ServiceExt as _;
     let app = tower::service_fn(move |req: Request| {
         let start = Instant::now();
-        let hit = handles::cached_hit(&state, &req);
+        let plain = handles::plain_get(&req);
+        let ip = auth::peer_ip(req.extensions());
+        let hit = plain
+            .as_ref()
+            .and_then(|id| handles::cached_hit(&state, id, ip));
         if hit.is_some() {
             histograms()[0][0].record(start.elapsed().as_secs_f64());
         }
-        let router = router.clone();
+        let (state, router) = (state.clone(), router.clone());
         async move {
-            match hit {
-                Some(resp) => Ok(resp),
-                None => router.oneshot(req).await,
+            match (hit, plain) {
+                (Some(resp), _) => Ok(resp),
+                (None, Some(id)) => {
+                    // What the router's panic layer would do.
+                    let resp = std::panic::AssertUnwindSafe(handles::plain_miss(&state, id, ip))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(ops::panic_response);
+                    histograms()[0][0].record(start.elapsed().as_secs_f64());
+                    Ok(resp)
+                }
+                (None, None) => router.oneshot(req).await,
             }
         }
     });

@@ -6,6 +6,7 @@
 //! calls [`Resolver::invalidate`] after its commit, so a read after a write sees it.
 
 mod cache;
+mod coalesce;
 mod health;
 mod meter;
 mod prefixes;
@@ -173,6 +174,7 @@ pub struct Resolver {
     store: Arc<dyn Store>,
     served: Vec<String>,
     caches: Caches,
+    misses: coalesce::Coalescer,
     replicas: replicas::Replicas,
     max_age: Duration,
     /// Answers read before this moment (nanoseconds after `base`; 0: none) count as past
@@ -205,6 +207,7 @@ impl Resolver {
             store,
             served,
             caches: Caches::new(config),
+            misses: coalesce::Coalescer::new(),
             replicas: replicas::Replicas::new(Vec::new(), Duration::ZERO),
             max_age: config.max_age,
             aged_before: AtomicU64::new(0),
@@ -355,7 +358,8 @@ impl Resolver {
         }
         self.meters.miss.increment(1);
         let epoch = self.caches.epoch(key);
-        let read = match self.read(|| self.read_handle(key)).await {
+        let miss = self.misses.load(key, |keys| self.read_handles(keys));
+        let read = match self.read(|| miss).await {
             Ok(r) => r,
             Err(e @ StoreError::Unavailable(_)) => {
                 // An answer past its age is better than none while the store is away.
@@ -412,17 +416,33 @@ impl Resolver {
         aged != 0 && (e.born.saturating_duration_since(self.base).as_nanos() as u64) < aged
     }
 
-    /// A handle's record: from a replica that may answer for it, else from the primary.
-    async fn read_handle(
+    /// The records of `keys` (missing ones left out): from a replica those it may answer
+    /// for, the others (and all, when the replica fails) from the primary.
+    async fn read_handles(
         &self,
-        key: &str,
-    ) -> Result<Option<idnode_store::HandleRecord>, StoreError> {
-        if let Some(replica) = self.replicas.pick(key) {
-            if let Ok(found) = replica.get_handle(key).await {
-                return Ok(found);
-            }
-        }
-        self.store.get_handle(key).await
+        keys: Vec<String>,
+    ) -> Result<Vec<idnode_store::HandleRecord>, StoreError> {
+        let mut replica = None;
+        let (far, near): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| {
+            let pick = self.replicas.pick(k);
+            replica = replica.or(pick);
+            pick.is_some()
+        });
+        let mut found = match replica {
+            Some(r) if !far.is_empty() => r.get_handles(&far).await.ok(),
+            _ => None,
+        };
+        let from_primary = match found {
+            Some(_) => near,
+            None => [near, far].concat(),
+        };
+        let mut out = match from_primary.as_slice() {
+            [] => Vec::new(),
+            [one] => self.store.get_handle(one).await?.into_iter().collect(),
+            many => self.store.get_handles(many).await?,
+        };
+        out.extend(found.take().into_iter().flatten());
+        Ok(out)
     }
 
     /// One read of the store, unless it is known to be unreachable (then it fails at once,

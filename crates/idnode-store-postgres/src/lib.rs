@@ -77,6 +77,11 @@ impl Dialect for PgDialect {
             targets,
             PgPoolOptions::new()
                 .max_connections(16)
+                // sqlx pings a connection when it returns to the pool (a broken one is
+                // closed there); a second ping when it is taken again would cost every
+                // query a round trip more. A connection that broke while idle fails its
+                // next statement, which reports the database unavailable once.
+                .test_before_acquire(false)
                 .acquire_timeout(options.acquire_timeout),
         )
         .await?;
