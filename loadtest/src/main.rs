@@ -8,6 +8,7 @@ mod epcis;
 mod handle;
 mod instances;
 mod scale;
+mod soak;
 mod template;
 
 use std::io::Write as _;
@@ -79,6 +80,27 @@ enum Cmd {
         /// Batches in flight at once.
         #[arg(long, default_value_t = 2)]
         concurrency: usize,
+    },
+    /// A steady load for SECONDS: resolutions of random ones of COUNT identifiers
+    /// registered by `scale`, and every WRITE_EVERY-th request a PUT; a line per minute.
+    Soak {
+        #[command(flatten)]
+        node: Node,
+        /// Enterprise prefix.
+        #[arg(long)]
+        prefix: String,
+        /// How many identifiers `scale` registered.
+        #[arg(long)]
+        count: u64,
+        /// Requests a second.
+        #[arg(long)]
+        rate: u64,
+        /// Length of the run.
+        #[arg(long)]
+        seconds: u64,
+        /// Every how many requests one is a write (0: none).
+        #[arg(long, default_value_t = 20)]
+        write_every: u64,
     },
     /// Print the 10-item template of `bulk --template VERSION` for PREFIX as JSON.
     Template {
@@ -393,6 +415,25 @@ async fn main() -> anyhow::Result<()> {
                 count,
                 batch,
                 concurrency,
+            })
+            .await
+        }
+        Cmd::Soak {
+            node,
+            prefix,
+            count,
+            rate,
+            seconds,
+            write_every,
+        } => {
+            soak::run(soak::Soak {
+                auth: basic(&node.identity, &node.secret),
+                url: node.url,
+                prefix,
+                count,
+                rate,
+                seconds,
+                write_every,
             })
             .await
         }

@@ -35,7 +35,11 @@ pub const UNKNOWN_TYPE: &str = "packed values: unknown type number";
 const MIN_VALUE: usize = 4;
 
 /// Encodes a record's values, type names spelled out.
-pub fn pack(values: &[HandleValue]) -> Vec<u8> {
+pub fn pack<'a, I>(values: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = &'a HandleValue>,
+    I::IntoIter: ExactSizeIterator + Clone,
+{
     pack_with(values, |_| None)
 }
 
@@ -45,15 +49,20 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<HandleValue>, CoreError> {
 }
 
 /// Encodes a record's values, each type name that `type_id` numbers by its number.
-pub fn pack_with(values: &[HandleValue], type_id: impl Fn(&str) -> Option<u32>) -> Vec<u8> {
+pub fn pack_with<'a, I>(values: I, type_id: impl Fn(&str) -> Option<u32>) -> Vec<u8>
+where
+    I: IntoIterator<Item = &'a HandleValue>,
+    I::IntoIter: ExactSizeIterator + Clone,
+{
+    let values = values.into_iter();
     let guess: usize = values
-        .iter()
+        .clone()
         .map(|v| 8 + v.type_name.len() + v.data.len())
         .sum();
     let mut out = Vec::with_capacity(6 + guess);
     out.push(VERSION);
     put_varint(&mut out, values.len() as u32);
-    let Some(first) = values.first() else {
+    let Some(first) = values.clone().next() else {
         return out;
     };
     let base = first.timestamp;

@@ -95,6 +95,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Whether the fast path may answer it from the entry's TXT form ([`txt_form`]).
+    pub fn asks_txt(&self) -> bool {
+        matches!(self.query.query_type(), RecordType::TXT) && self.question.is_some()
+    }
+
     /// The prefix a query's facts are about, and the identifier.
     pub fn needs(&self) -> (Option<&str>, Option<&Identifier>) {
         match &self.owner {
@@ -112,6 +117,8 @@ pub struct Facts {
     entry: Option<Arc<Entry>>,
     /// Whether the prefix the name spells exists (is allocated here or lies above one).
     prefix_exists: bool,
+    /// The entry's TXT form ([`txt_form`]), for the fast path.
+    txt: Option<Vec<u8>>,
 }
 
 impl Facts {
@@ -121,7 +128,21 @@ impl Facts {
         Self {
             entry,
             prefix_exists,
+            txt: None,
         }
+    }
+
+    /// The same facts with the entry's TXT form ([`txt_form`]), which lets the commonest
+    /// answer skip building records.
+    #[must_use]
+    pub fn with_txt(mut self, txt: Option<Vec<u8>>) -> Self {
+        self.txt = txt;
+        self
+    }
+
+    /// The identifier's entry, if it exists.
+    pub fn entry(&self) -> Option<&Arc<Entry>> {
+        self.entry.as_ref()
     }
 
     /// Whether the identifier exists.
@@ -414,7 +435,7 @@ impl Responder {
         let txt = matches!(qtype, RecordType::TXT | RecordType::ANY);
         let uri = qtype == RecordType::Unknown(URI);
         if qtype == RecordType::NAPTR {
-            let handle = entry.handle.as_str();
+            let handle: &str = &entry.handle;
             for n in &c.naptr {
                 if n.prefix
                     .as_deref()
@@ -438,7 +459,7 @@ impl Responder {
                 ));
             }
         }
-        for v in &entry.values {
+        for v in &entry.values() {
             if txt {
                 m.add_answer(Record::from_rdata(
                     qname.clone(),
@@ -547,10 +568,14 @@ fn question_bytes(query: &[u8]) -> Option<Vec<u8>> {
     Some(query[12..question_end(query)?].to_vec())
 }
 
-/// TXT records of `values` as answer-section bytes, each owner a pointer to the question
-/// name (offset 12), or None when a TTL depends on the time (absolute TTLs).
-fn txt_records(values: &[HandleValue]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
+/// The TXT form of an entry's values: their count (u16) and their TXT records as
+/// answer-section bytes, each owner a pointer to the question name (offset 12); None when
+/// a TTL depends on the time (absolute TTLs) or there are no values.
+pub(crate) fn txt_form(values: &[HandleValue]) -> Option<Vec<u8>> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut out = u16::try_from(values.len()).ok()?.to_be_bytes().to_vec();
     for v in values {
         let Ttl::Relative(ttl) = v.ttl else {
             return None;
@@ -569,13 +594,13 @@ fn txt_records(values: &[HandleValue]) -> Option<Vec<u8>> {
 }
 
 impl Responder {
-    /// The commonest answer, built from bytes cached with the entry instead of records: a
+    /// The commonest answer, built from the entry's TXT form instead of records: a
     /// TXT (or ANY) query for an existing identifier outside any delegation, the question
     /// copied as sent. The same bytes the general path builds (unit-tested); None when any
     /// of that does not hold or the answer would not fit.
     fn txt_fast(&self, p: &Prepared, facts: &Facts) -> Option<Vec<u8>> {
         let question = p.question.as_ref()?;
-        let entry = facts.entry.as_ref()?;
+        facts.entry.as_ref()?;
         let Owner::Leaf {
             identifier: Some(id),
             prefix,
@@ -585,7 +610,6 @@ impl Responder {
         };
         if !matches!(p.query.query_type(), RecordType::TXT)
             || p.request.metadata.checking_disabled
-            || entry.values.is_empty()
             || self.delegation(id.prefix()).is_some()
             || prefix
                 .as_deref()
@@ -593,13 +617,7 @@ impl Responder {
         {
             return None;
         }
-        let records = match entry.dns.get() {
-            Some(b) => b.clone(),
-            None => {
-                let b = bytes::Bytes::from(txt_records(&entry.values)?);
-                entry.dns.get_or_init(|| b).clone()
-            }
-        };
+        let (count, records) = facts.txt.as_deref()?.split_at_checked(2)?;
         let edns = p.request.edns.as_ref();
         let limit = match (p.transport, edns) {
             (Transport::Tcp, _) => usize::from(u16::MAX),
@@ -615,10 +633,10 @@ impl Responder {
         out.push(0x84 | u8::from(p.request.metadata.recursion_desired));
         out.push(0);
         out.extend_from_slice(&[0, 1]);
-        out.extend_from_slice(&u16::try_from(entry.values.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(count);
         out.extend_from_slice(&[0, 0, 0, u8::from(edns.is_some())]);
         out.extend_from_slice(question);
-        out.extend_from_slice(&records);
+        out.extend_from_slice(records);
         if edns.is_some() {
             out.extend_from_slice(&[0, 0, 41]);
             out.extend_from_slice(&MAX_UDP_PAYLOAD.to_be_bytes());
@@ -699,10 +717,10 @@ mod tests {
             let Step::Needs(p) = r.prepare(&q.to_vec().unwrap(), transport) else {
                 panic!("an identifier needs facts")
             };
-            let facts = Facts::new(Some(entry.clone()), false);
+            let txt = txt_form(&entry.values());
+            let facts = Facts::new(Some(entry.clone()), false).with_txt(txt);
             let fast = r.txt_fast(&p, &facts).expect("the fast path applies");
             assert_eq!(fast, r.respond_general(&p, &facts), "{name}");
-            assert!(entry.dns.get().is_some(), "cached with the entry");
         }
         // Too big for 512 octets: the fast path steps aside and the general one truncates.
         let mut q = Message::query();
@@ -713,7 +731,8 @@ mod tests {
         let Step::Needs(p) = r.prepare(&q.to_vec().unwrap(), Transport::Udp) else {
             panic!()
         };
-        let facts = Facts::new(Some(entry), false);
+        let txt = txt_form(&entry.values());
+        let facts = Facts::new(Some(entry), false).with_txt(txt);
         assert_eq!(r.txt_fast(&p, &facts), None);
         assert!(
             Message::from_vec(&r.respond(&p, &facts))

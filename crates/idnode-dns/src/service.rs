@@ -9,7 +9,7 @@ use idnode_core::Identifier;
 use idnode_ratelimit::ClientLimiter;
 use idnode_resolver::{Entry, Meter, Outcome, ResolveError, Resolver, View};
 
-use crate::answer::{Facts, Prepared, Responder, Step, Transport};
+use crate::answer::{txt_form, Facts, Prepared, Responder, Step, Transport};
 use crate::name::Name;
 use crate::{DnsConfig, DnsError};
 
@@ -112,7 +112,16 @@ impl DnsService {
             None => None,
             Some(id) => self.resolver.cached_any_case(id, View::Public)?,
         };
-        Some(Facts::new(entry, prefix_exists))
+        Some(self.with_forms(p, Facts::new(entry, prefix_exists)))
+    }
+
+    /// `facts` with the entry's TXT form when the query may use it.
+    fn with_forms(&self, p: &Prepared, facts: Facts) -> Facts {
+        let txt = match facts.entry() {
+            Some(e) if p.asks_txt() => txt_form(&e.values()),
+            _ => None,
+        };
+        facts.with_txt(txt)
     }
 
     /// The facts, read from the store where the caches do not know.
@@ -126,7 +135,7 @@ impl DnsService {
             None => None,
             Some(id) => self.entry(id).await?,
         };
-        Ok(Facts::new(entry, prefix_exists))
+        Ok(self.with_forms(p, Facts::new(entry, prefix_exists)))
     }
 
     async fn entry(&self, id: &Identifier) -> Result<Option<Arc<Entry>>, DnsError> {

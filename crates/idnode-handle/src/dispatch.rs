@@ -1,8 +1,7 @@
 //! What each request asks for: resolutions (from the cache, the store or another site),
 //! writes through the registry, listings and the site information.
 
-use bytes::Bytes;
-use idnode_core::{HandleValue, Identifier};
+use idnode_core::Identifier;
 use idnode_handle_proto::{encode_values, flags, rc, Body, ProtoError, Request, ENVELOPE_LEN};
 use idnode_registry::{Principal, PutMode, RegistryError};
 use idnode_resolver::{Entry, Outcome, View};
@@ -13,29 +12,17 @@ use crate::service::HandleService;
 /// Handles per LIST_HANDLES message; longer lists continue in further messages (CN).
 const LIST_CHUNK: u64 = 5_000;
 
-/// Encoded values of an entry: the cached whole record, or the requested selection.
-enum Selected<'a> {
-    All(&'a Bytes),
-    Some(Vec<u8>),
-    None,
-}
-
-fn select<'a>(entry: &'a Entry, indexes: &[u32], types: &[&str]) -> Selected<'a> {
-    if indexes.is_empty() && types.is_empty() {
-        return Selected::All(entry.wire.get_or_init(|| {
-            let mut b = Vec::new();
-            encode_values(&mut b, entry.values.iter());
-            Bytes::from(b)
-        }));
-    }
+/// The encoded values of `entry` a resolution asks for (none: all), or None when none
+/// matches.
+fn select(entry: &Entry, indexes: &[u32], types: &[&str]) -> Option<Vec<u8>> {
     let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
-    let chosen: Vec<&HandleValue> = entry.select(indexes, &types);
-    if chosen.is_empty() {
-        return Selected::None;
+    let chosen = entry.select(indexes, &types);
+    if chosen.is_empty() && !(indexes.is_empty() && types.is_empty()) {
+        return None;
     }
     let mut b = Vec::new();
-    encode_values(&mut b, chosen.into_iter());
-    Selected::Some(b)
+    encode_values(&mut b, chosen.iter());
+    Some(b)
 }
 
 /// The values a resolution asks for: which indexes and types (none: all).
@@ -47,9 +34,8 @@ pub(crate) struct Wanted<'r> {
 /// Answers with the values of `entry` that `wanted` selects.
 pub(crate) fn write_values(x: &mut Exchange<'_, '_>, handle: &str, entry: &Entry, w: &Wanted<'_>) {
     match select(entry, w.indexes, w.types) {
-        Selected::All(b) => x.ok(&Body::Values { handle, values: b }),
-        Selected::Some(b) => x.ok(&Body::Values { handle, values: &b }),
-        Selected::None => x.answer(
+        Some(b) => x.ok(&Body::Values { handle, values: &b }),
+        None => x.answer(
             rc::VALUES_NOT_FOUND,
             &Body::Error("no values match the requested indexes and types"),
         ),

@@ -174,8 +174,8 @@ impl HandleService {
             Err(_) => return Err((rc::INVALID_ADMIN, format!("handle {id} not found"))),
         };
         let value = record
-            .values
-            .iter()
+            .values()
+            .into_iter()
             .find(|v| v.index == index && v.type_name == "HS_PUBKEY")
             .ok_or((
                 rc::INVALID_ADMIN,

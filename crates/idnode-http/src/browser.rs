@@ -95,7 +95,7 @@ pub(crate) async fn landing(State(s): State<AppState>, uri: Uri) -> Response {
 
 /// The values page of `entry`.
 pub(crate) fn values_page(entry: &Entry, lang: Lang) -> Response {
-    let rows: Vec<ValueRow> = entry.values.iter().map(ValueRow::of).collect();
+    let rows: Vec<ValueRow> = entry.values().iter().map(ValueRow::of).collect();
     html(
         StatusCode::OK,
         idnode_web::handle_page(&HandlePage {

@@ -85,7 +85,7 @@ pub(crate) fn cached_hit(
 ) -> Option<Response> {
     let entry = s.0.resolver.cached(id, View::Public)?;
     count(s, id.as_str(), Outcome::Ok, ip);
-    Some(json_response(StatusCode::OK, entry.body.clone()))
+    Some(json_response(StatusCode::OK, entry.body()))
 }
 
 /// The public answer to `id` after a cache miss (read from the store).
@@ -96,7 +96,7 @@ pub(crate) async fn plain_miss(
 ) -> Response {
     let answer = s.0.resolver.resolve(&id, View::Public, false).await;
     let answer = answer
-        .map(|entry| json_response(StatusCode::OK, entry.body.clone()))
+        .map(|entry| json_response(StatusCode::OK, entry.body()))
         .map_err(|e| ApiError::from(e).with_handle(id.as_str()));
     counted(s, id.as_str(), ip, answer)
 }
@@ -159,7 +159,7 @@ async fn resolve(
             .await
             .map_err(|e| ApiError::from(e).with_handle(id.as_str()))?;
     if q.indexes.is_empty() && q.types.is_empty() {
-        return Ok(json_response(StatusCode::OK, entry.body.clone()));
+        return Ok(json_response(StatusCode::OK, entry.body()));
     }
     let picked = entry.select(&q.indexes, &q.types);
     if picked.is_empty() {
@@ -171,7 +171,7 @@ async fn resolve(
     }
     Ok(json_response(
         StatusCode::OK,
-        render_record(id.as_str(), picked),
+        render_record(id.as_str(), &picked),
     ))
 }
 
@@ -316,11 +316,10 @@ pub(crate) async fn redirect(
         return Ok(browser::qr(&entry, &headers, format));
     }
     let url = entry
-        .values
-        .iter()
+        .values()
+        .into_iter()
         .find(|v| v.type_name == "URL")
-        .and_then(|v| std::str::from_utf8(&v.data).ok())
-        .and_then(|u| HeaderValue::from_str(u).ok());
+        .and_then(|v| HeaderValue::from_bytes(&v.data).ok());
     match url {
         Some(url) if !asks.noredirect => {
             let mut r = Response::new(Body::empty());

@@ -45,7 +45,8 @@ impl Registry {
                 ResolveError::Store(s) => RegistryError::Store(s),
                 other => RegistryError::BadRequest(other.to_string()),
             })?;
-        let template_version = named_version(&entry.values);
+        let values = entry.values();
+        let template_version = named_version(&values);
         let loaded = match &template_version {
             Some(version) => {
                 let prefix = self.allocated_prefix(&id).await?;
@@ -63,11 +64,13 @@ impl Registry {
             })
         };
         Ok(Detail {
-            handle: entry.handle.clone(),
-            values: entry
-                .values
-                .iter()
-                .map(|v| (v.clone(), item_of(v)))
+            handle: entry.handle.to_string(),
+            values: values
+                .into_iter()
+                .map(|v| {
+                    let item = item_of(&v);
+                    (v, item)
+                })
                 .collect(),
             template_version,
         })

@@ -111,10 +111,11 @@ async fn init_twice_and_wrong_secrets_fail() {
     }
     // The prefix handle resolves with its admin values; the secret never shows.
     let e = n.view("0.NA/88.118.8", View::Admin).await;
-    let types: Vec<_> = e.values.iter().map(|v| v.type_name.as_str()).collect();
+    let values = e.values();
+    let types: Vec<_> = values.iter().map(|v| v.type_name.as_str()).collect();
     assert_eq!(types, ["HS_ADMIN", "HS_ADMIN"]);
     assert_eq!(
-        AdminRef::decode(&e.values[0].data).unwrap().handle,
+        AdminRef::decode(&e.values()[0].data).unwrap().handle,
         "0.NA/88.118.8"
     );
 }
@@ -153,9 +154,9 @@ async fn put_modes_follow_handle_rest_semantics() {
     // A default HS_ADMIN was added for the enterprise identity.
     let id = Identifier::parse(h).unwrap();
     let e = n.view(id.as_str(), View::Public).await;
-    assert_eq!(e.values.len(), 2);
+    assert_eq!(e.values().len(), 2);
     assert_eq!(
-        AdminRef::decode(&e.values[1].data).unwrap().handle,
+        AdminRef::decode(&e.values()[1].data).unwrap().handle,
         "0.NA/88.118.8"
     );
 
@@ -183,7 +184,7 @@ async fn put_modes_follow_handle_rest_semantics() {
     assert!(matches!(dup, Err(RegistryError::ValueExists(1))));
     // The cache saw every write.
     let e = n.view(id.as_str(), View::Public).await;
-    assert_eq!(e.values.len(), 3);
+    assert_eq!(e.values().len(), 3);
 
     n.reg.delete_handle(&n.ent, h, Some(vec![2])).await.unwrap();
     assert!(matches!(
@@ -232,7 +233,7 @@ async fn secrets_set_through_values_are_hashed_and_usable() {
         .unwrap();
     assert!(matches!(p, Principal::Enterprise { .. }));
     let e = n.view("88.118.8/robot", View::Admin).await;
-    assert!(e.values.iter().all(|v| v.type_name != "HS_SECKEY"));
+    assert!(e.values().iter().all(|v| v.type_name != "HS_SECKEY"));
 }
 
 #[tokio::test]
@@ -368,7 +369,7 @@ async fn batches_are_all_or_nothing_with_every_problem_listed() {
         r.outcome
     );
     let e = n.view("88.118.8/ok-1", View::Public).await;
-    assert_eq!(e.values[0].data, b"https://new");
+    assert_eq!(e.values()[0].data, b"https://new");
 }
 
 #[tokio::test]

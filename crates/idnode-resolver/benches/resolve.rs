@@ -51,7 +51,7 @@ fn cache_hit(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7919) % ids.len();
             let e = resolver.cached(&ids[i], View::Public).unwrap();
-            criterion::black_box(e.body.len())
+            criterion::black_box(e.body().len())
         })
     });
     // The counting every front end adds to a cached lookup: Prometheus counter, per-prefix
@@ -63,7 +63,7 @@ fn cache_hit(c: &mut Criterion) {
             i = (i + 7919) % ids.len();
             let e = resolver.cached(&ids[i], View::Public).unwrap();
             meter.count(Outcome::Ok);
-            criterion::black_box(e.body.len())
+            criterion::black_box(e.body().len())
         })
     });
     c.bench_function("resolver_cached_lookup_and_count", |b| {
@@ -71,7 +71,7 @@ fn cache_hit(c: &mut Criterion) {
             i = (i + 7919) % ids.len();
             let e = resolver.cached(&ids[i], View::Public).unwrap();
             meter.record(resolver.tally(), ids[i].prefix(), Outcome::Ok, Some(client));
-            criterion::black_box(e.body.len())
+            criterion::black_box(e.body().len())
         })
     });
     c.bench_function("resolver_resolve_hit_incl_block_on", |b| {
@@ -80,7 +80,7 @@ fn cache_hit(c: &mut Criterion) {
             let e = rt
                 .block_on(resolver.resolve(&ids[i], View::Public, false))
                 .unwrap();
-            criterion::black_box(e.body.len())
+            criterion::black_box(e.body().len())
         })
     });
 }

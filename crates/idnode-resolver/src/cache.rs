@@ -17,8 +17,8 @@ use crate::{CacheConfig, Entry, View};
 const STRIPES: usize = 256;
 
 pub(crate) struct Caches {
-    public: Cache<String, Arc<Entry>>,
-    admin: Cache<String, Arc<Entry>>,
+    public: Cache<Arc<str>, Arc<Entry>>,
+    admin: Cache<Arc<str>, Arc<Entry>>,
     negative: Cache<String, ()>,
     epochs: Box<[AtomicU64]>,
     hasher: std::collections::hash_map::RandomState,
@@ -29,7 +29,7 @@ impl Caches {
         let build = |bytes: u64| {
             Cache::builder()
                 .max_capacity(bytes)
-                .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
+                .weigher(|_k: &Arc<str>, v: &Arc<Entry>| v.weight())
                 // Kept past max_age for the store's outages (the resolver checks the age).
                 .time_to_live(c.max_age + c.stale_if_down)
                 .build()
@@ -47,7 +47,7 @@ impl Caches {
         }
     }
 
-    fn cache(&self, view: View) -> &Cache<String, Arc<Entry>> {
+    fn cache(&self, view: View) -> &Cache<Arc<str>, Arc<Entry>> {
         match view {
             View::Public => &self.public,
             View::Admin => &self.admin,
@@ -70,14 +70,16 @@ impl Caches {
         self.stripe(key).load(Ordering::Acquire)
     }
 
-    pub(crate) fn insert(&self, key: &str, view: View, e: Arc<Entry>, epoch: u64) {
-        let cache = self.cache(view);
-        if self.epoch(key) != epoch {
+    /// Caches `e` under its handle for its view, unless the key was written since the
+    /// entry's epoch (then, or if it is written meanwhile, nothing is kept).
+    pub(crate) fn insert(&self, e: Arc<Entry>) {
+        let (key, epoch, cache) = (e.handle.clone(), e.epoch, self.cache(e.view));
+        if self.epoch(&key) != epoch {
             return;
         }
-        cache.insert(key.to_owned(), e);
-        if self.epoch(key) != epoch {
-            cache.invalidate(key);
+        cache.insert(key.clone(), e);
+        if self.epoch(&key) != epoch {
+            cache.invalidate(&key);
         }
     }
 

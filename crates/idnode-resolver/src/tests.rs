@@ -58,7 +58,7 @@ async fn set_url(store: &Arc<dyn Store>, url: &str) {
 }
 
 fn indexes(e: &Entry) -> Vec<u32> {
-    e.values.iter().map(|v| v.index).collect()
+    e.values().iter().map(|v| v.index).collect()
 }
 
 /// 88.118.8/a in `view`.
@@ -73,7 +73,7 @@ async fn views_filter_values_and_secrets_never_show() {
     assert_eq!(indexes(&public), [1]);
     let admin = a(&r, View::Admin, false).await;
     assert_eq!(indexes(&admin), [1, 2]);
-    let body = std::str::from_utf8(&admin.body).unwrap();
+    let body = String::from_utf8(admin.body()).unwrap();
     assert!(body.starts_with(r#"{"responseCode":1,"handle":"88.118.8/a","values":["#));
     assert!(!body.contains("HS_SECKEY"));
 }
@@ -91,13 +91,13 @@ async fn hits_come_from_cache_until_invalidated() {
     set_url(&store, "https://b").await;
     // Without invalidation the stale entry is still served ...
     let stale = a(&r, View::Public, false).await;
-    assert_eq!(stale.values[0].data, b"https://a");
+    assert_eq!(stale.values()[0].data, b"https://a");
     // ... and `fresh` bypasses it.
     let fresh = a(&r, View::Public, true).await;
-    assert_eq!(fresh.values[0].data, b"https://b");
+    assert_eq!(fresh.values()[0].data, b"https://b");
     r.invalidate("88.118.8/a");
     let after = a(&r, View::Public, false).await;
-    assert_eq!(after.values[0].data, b"https://b");
+    assert_eq!(after.values()[0].data, b"https://b");
 }
 
 #[tokio::test]
@@ -143,13 +143,14 @@ async fn a_fill_racing_a_write_is_discarded() {
     let (_d, _s, r) = setup().await;
     let key = "88.118.8/a";
     let epoch = r.caches.epoch(key);
-    let entry = Arc::new(Entry::build(
-        key,
+    let entry = Arc::new(Entry::read(
+        key.into(),
         &[HandleValue::text(1, "URL", "old")],
         View::Public,
+        epoch,
     ));
     r.invalidate(key); // a write committed while the miss was reading
-    r.caches.insert(key, View::Public, entry, epoch);
+    r.caches.insert(entry);
     assert!(r.caches.get(key, View::Public).is_none());
 }
 
@@ -157,7 +158,7 @@ async fn a_fill_racing_a_write_is_discarded() {
 async fn select_filters_by_index_and_type() {
     let (_d, _s, r) = setup().await;
     let e = a(&r, View::Admin, false).await;
-    let idx = |vs: Vec<&HandleValue>| vs.iter().map(|v| v.index).collect::<Vec<_>>();
+    let idx = |vs: Vec<HandleValue>| vs.iter().map(|v| v.index).collect::<Vec<_>>();
     assert_eq!(idx(e.select(&[], &[])), [1, 2]);
     assert_eq!(idx(e.select(&[2], &[])), [2]);
     assert_eq!(idx(e.select(&[], &["URL".into()])), [1]);
@@ -197,7 +198,7 @@ async fn forgetting_not_found_and_clearing_reach_every_cache() {
     r.forget_not_found();
     assert!(r.resolve(&n1, View::Public, false).await.is_ok());
     let found = r.resolve_any_case(&id("88.118.8/N2"), View::Public).await;
-    let body = found.unwrap().body.clone();
+    let body = found.unwrap().body();
     assert!(std::str::from_utf8(&body).unwrap().contains(n2.as_str()));
 
     // A cached answer stays until cleared.
@@ -206,7 +207,7 @@ async fn forgetting_not_found_and_clearing_reach_every_cache() {
     assert!(Arc::ptr_eq(&before, &a(&r, View::Public, false).await));
     r.clear();
     let after = a(&r, View::Public, false).await;
-    assert!(std::str::from_utf8(&after.body)
+    assert!(std::str::from_utf8(&after.body())
         .unwrap()
         .contains("https://changed"));
 }

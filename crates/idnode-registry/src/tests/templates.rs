@@ -283,8 +283,8 @@ async fn each_item_of_a_lenient_batch_stands_on_its_own() {
     )];
     assert!(n.reg.write_each(&n.ent, update).await.unwrap().is_empty());
     let a = n.view("88.118.8/A", View::Admin).await;
-    let kept: Vec<(u32, &str)> = a
-        .values
+    let values = a.values();
+    let kept: Vec<(u32, &str)> = values
         .iter()
         .map(|v| (v.index, v.type_name.as_str()))
         .collect();
