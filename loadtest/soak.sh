@@ -3,8 +3,9 @@
 # values (registered as scale.sh does), its cache at the default 256 MiB (less than COUNT
 # identifiers need: it stays full and evicts all along). First the node's capacity on this
 # load is measured (wrk, 64 connections, random REST resolutions among all, 20 s); then for
-# SECONDS idnode-loadtest soak sends half that rate: resolutions of random identifiers and
-# every 20th request a PUT. The node's resident memory (VmRSS) is sampled every 30 s; its
+# SECONDS idnode-loadtest soak sends half that rate (or what it reaches: at most 128
+# requests in flight; it prints the rate reached each minute): resolutions of random
+# identifiers and every 20th request a PUT. The node's resident memory (VmRSS) is sampled every 30 s; its
 # growth from the end of the fifth minute (the cache full) to the end is the figure (goal
 # < 10 %), with the errors (goal: none). Node on core 1; PostgreSQL and the load on core 0.
 # Usage: loadtest/soak.sh [SECONDS=3600] [COUNT=1000000]
@@ -57,5 +58,6 @@ if len(after5) >= 2:
     print(f"RSS after 5 min {a/1024:.1f} MiB, at the end {b/1024:.1f} MiB, peak {peak/1024:.1f} MiB: "
           f"growth {100*(b-a)/a:+.1f} % (peak {100*(peak-a)/a:+.1f} %; goal < 10 %)")
 PY
-grep -ciE "panic|error" "$W/node.log" | sed 's/^/error lines in the node log: /'
+echo "error lines in the node log: $(grep -ciE "panic|error" "$W/node.log")"
+{ grep -iE "panic|error" "$W/node.log" || true; } | cut -c1-300 | sort | uniq -c | sort -rn | head -5
 exit $STATUS
