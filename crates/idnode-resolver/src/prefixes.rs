@@ -17,8 +17,11 @@ const PREFIX_REFRESH: Duration = Duration::from_secs(5);
 /// through). Small (one entry per prefix), read whole from the store every few seconds.
 #[derive(Default)]
 pub(crate) struct PrefixSet {
-    state: RwLock<Option<(Instant, Arc<HashSet<String>>)>>,
+    state: RwLock<Option<Read>>,
 }
+
+/// When the set was read (None: expired, to be read again) and the set.
+type Read = (Option<Instant>, Arc<HashSet<String>>);
 
 impl PrefixSet {
     /// The set, unless it is missing or older than [`PREFIX_REFRESH`].
@@ -28,7 +31,7 @@ impl PrefixSet {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (at, set) = guard.as_ref()?;
-        (at.elapsed() < PREFIX_REFRESH).then(|| set.clone())
+        (at.as_ref()?.elapsed() < PREFIX_REFRESH).then(|| set.clone())
     }
 
     /// The set last read, whatever its age (while the store is unreachable).
@@ -40,12 +43,19 @@ impl PrefixSet {
         guard.as_ref().map(|(_, set)| set.clone())
     }
 
-    /// Forgets the set: the next look-up reads it again.
+    /// Marks the set stale: the next look-up reads it again, and while the store does not
+    /// answer the set last read still serves (an expiry during an outage, such as the
+    /// change feed's resynchronisation when its connection drops, must not leave the DNS
+    /// front end without any).
     pub(crate) fn expire(&self) {
-        *self
+        if let Some((at, _)) = self
             .state
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+        {
+            *at = None;
+        }
     }
 
     /// Reads the prefixes again.
@@ -72,7 +82,26 @@ impl PrefixSet {
             .state
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((Instant::now(), set.clone()));
+            Some((Some(Instant::now()), set.clone()));
         Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_set_is_read_again_but_still_serves_as_the_last_one() {
+        let p = PrefixSet::default();
+        assert!(p.fresh().is_none() && p.last().is_none());
+        p.expire();
+        assert!(p.last().is_none());
+        let set: Arc<HashSet<String>> = Arc::new(["88.118".to_owned()].into());
+        *p.state.write().unwrap() = Some((Some(Instant::now()), set));
+        assert!(p.fresh().is_some());
+        p.expire();
+        assert!(p.fresh().is_none(), "read again after an expiry");
+        assert!(p.last().is_some_and(|s| s.contains("88.118")));
     }
 }
