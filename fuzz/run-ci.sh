@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Bounded fuzzing for CI: every target for FUZZ_SECONDS (default 30) each, two at a time (CI
+# Bounded fuzzing for CI: every target for FUZZ_SECONDS (default 15) each, two at a time (CI
 # has two cores), starting from the corpus in fuzz/corpus when one exists and the committed
 # seeds in fuzz/seeds/<target>. A crash fails the run and leaves the input in
 # fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
-export SECONDS_EACH=${FUZZ_SECONDS:-30}
+export SECONDS_EACH=${FUZZ_SECONDS:-15}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
 export RUSTC_BOOTSTRAP=1
 # Build every target once, so that the parallel runs below only run.

@@ -1,6 +1,6 @@
 //! The management API against schemathesis (from PyPI, installed into a virtual environment
 //! under target/ on first use): every check, driven from the served OpenAPI document, as the
-//! operator, as an enterprise and anonymously, against the `idnode` binary.
+//! operator, as an enterprise, anonymously and as an SNMS client, against the `idnode` binary.
 #![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -106,10 +106,14 @@ fn schemathesis_finds_no_failure() {
             &snms[..],
         ),
     ];
-    for (name, header, only) in callers {
+    // Two streams side by side (each schemathesis keeps one core busy): the writers, and the
+    // anonymous caller beside the SNMS client. Each run keeps its cache in a directory of its own.
+    let run = |(name, header, only): (&str, Option<String>, &[&str])| {
+        let cwd = dir.path().join(name.replace(' ', "-"));
+        std::fs::create_dir_all(&cwd).unwrap();
         let mut cmd = Command::new(&st);
         // schemathesis keeps a cache in its working directory: not in the source tree.
-        cmd.current_dir(dir.path())
+        cmd.current_dir(&cwd)
             .arg("--config-file")
             .arg(&config)
             .arg("run")
@@ -129,5 +133,13 @@ fn schemathesis_finds_no_failure() {
             "schemathesis as {name} reported failures:\n{text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-    }
+    };
+    let [operator, enterprise, anonymous, snms_client] = callers;
+    std::thread::scope(|s| {
+        let writers = s.spawn(|| [operator, enterprise].into_iter().for_each(run));
+        [anonymous, snms_client].into_iter().for_each(run);
+        if let Err(panic) = writers.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
 }
