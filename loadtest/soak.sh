@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A soak at half capacity: idnode on PostgreSQL holding COUNT identifiers of five short
-# values (registered as scale.sh does), its cache at the default 256 MiB (less than COUNT
-# identifiers need: it stays full and evicts all along). First the node's capacity on this
-# load is measured (wrk, 64 connections, random REST resolutions among all, 20 s); then for
-# SECONDS idnode-loadtest soak sends half that rate (or what it reaches: at most 128
-# requests in flight; it prints the rate reached each minute): resolutions of random
-# identifiers and every 20th request a PUT. The node's resident memory (VmRSS) is sampled every 30 s; its
-# growth from the end of the fifth minute (the cache full) to the end is the figure (goal
-# < 10 %), with the errors (goal: none). Node on core 1; PostgreSQL and the load on core 0.
+# values (registered as scale.sh does) and a thousand of the soak's own, its cache at the
+# default 256 MiB (less than COUNT identifiers need: it stays full and evicts all along).
+# The load is wrk running the script of `idnode-loadtest soak`: resolutions of identifiers
+# drawn at random among all, every 20th request a PUT of one of the soak's thousand. First
+# the node's capacity on this load (wrk, 64 connections, no pause, 20 s); then wrk with a
+# 1 ms pause per connection, its connections chosen so that it sends half that rate, for
+# SECONDS in one-minute runs (a line each: rate, latency, non-2xx answers, socket errors).
+# The node's resident memory (VmRSS) is sampled every 30 s; its growth from the end of the
+# fifth minute (the cache full) to the end is the figure (goal < 10 %), with the errors
+# (goal: none). Node on core 1; PostgreSQL and wrk on core 0.
 # Usage: loadtest/soak.sh [SECONDS=3600] [COUNT=1000000]
 set -euo pipefail
 export RUST_BACKTRACE=0 IDNODE_LOG=${IDNODE_LOG:-warn}
@@ -34,17 +36,42 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 AUTH=(--url "http://127.0.0.1:$PORT" --identity 300:0.NA/$PREFIX --secret="$SECRET" --prefix $PREFIX)
 taskset -c 0 "$L" scale "${AUTH[@]}" --from 0 --count "$N" >/dev/null 2>"$W/progress"
 psql -h 127.0.0.1 -p $PGPORT -U postgres -qAt -d idnode -c "VACUUM ANALYZE handles" -c CHECKPOINT
+# The soak's own thousand, created in one batch.
+python3 - "$PREFIX" >"$W/own.json" <<'PY'
+import json, sys
+ops = [{"op": "create", "handle": f"{sys.argv[1]}/SOAK-{i}",
+        "values": [{"index": 1, "type": "URL", "data": f"https://soak.example/{i}/0"}]} for i in range(1000)]
+print(json.dumps({"operations": ops}))
+PY
+curl -sf -o /dev/null -u "300%3A0.NA%2F$PREFIX:$SECRET" -H 'content-type: application/json' \
+  --data-binary @"$W/own.json" "http://127.0.0.1:$PORT/api/v1/identifiers/batch"
 echo "== idnode soak: $N identifiers, ${T}s at half capacity, $(date -u +%FT%TZ) =="
-"$L" paths --prefix $PREFIX --count "$N" >"$W/paths.lua"
-MAX=$(taskset -c 0 wrk -t1 -c64 -d20s -s "$W/paths.lua" "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/{printf "%d\n", $2}')
+script() { "$L" soak --identity 300:0.NA/$PREFIX --secret="$SECRET" --prefix $PREFIX --count "$N" --delay-ms "$1"; }
+script 0 >"$W/max.lua"; script 1 >"$W/soak.lua"
+URL="http://127.0.0.1:$PORT/"
+rate() { awk '/Requests\/sec/{printf "%d\n", $2}'; }
+MAX=$(taskset -c 0 wrk -t1 -c64 -d20s -s "$W/max.lua" "$URL" | rate)
 RATE=$((MAX / 2))
-echo "capacity on this load: $MAX req/s; the soak sends $RATE req/s"
+# Connections for half the capacity: measured with 32 for 15 s, scaled.
+R32=$(taskset -c 0 wrk -t1 -c32 -d15s -s "$W/soak.lua" "$URL" | rate)
+C=$(python3 -c "print(max(1, min(200, round(32 * $RATE / $R32))))")
+echo "capacity on this load: $MAX req/s; the soak aims at $RATE req/s: $C connections (32 sent $R32 req/s)"
 rss() { awk '/^VmRSS/{print $2}' "/proc/$SP/status"; }
 ( while kill -0 "$SP" 2>/dev/null; do echo "$(date +%s) $(rss)"; sleep 30; done ) >"$W/rss" &
 SAMPLER=$!
 START=$(date +%s)
-STATUS=0
-taskset -c 0 "$L" soak "${AUTH[@]}" --count "$N" --rate "$RATE" --seconds "$T" || STATUS=$?
+ERRORS=0; SENT=0
+printf "%6s %9s %9s %9s %9s %8s\n" minute "req/s" p50 p99 non-2xx "sock err"
+for M in $(seq 1 $(( (T + 59) / 60 ))); do
+  OUT=$(taskset -c 0 wrk -t1 -c"$C" -d60s --latency -s "$W/soak.lua" "$URL")
+  NON2XX=$(echo "$OUT" | awk '/Non-2xx/{print $5}'); NON2XX=${NON2XX:-0}
+  SOCK=$(echo "$OUT" | awk -F'[ ,]+' '/Socket errors/{print $5+$7+$9+$11}'); SOCK=${SOCK:-0}
+  ERRORS=$((ERRORS + NON2XX + SOCK)); SENT=$((SENT + $(echo "$OUT" | awk '/requests in/{print $1}')))
+  printf "%6s %9s %9s %9s %9s %8s\n" "$M" "$(echo "$OUT" | rate)" "$(echo "$OUT" | awk '$1=="50%"{print $2}')" \
+    "$(echo "$OUT" | awk '$1=="99%"{print $2}')" "$NON2XX" "$SOCK"
+done
+echo "requests: $SENT in $(( $(date +%s) - START )) s, failed (non-2xx or socket errors): $ERRORS"
+STATUS=0; [ "$ERRORS" = 0 ] || STATUS=1
 kill "$SAMPLER" 2>/dev/null || true
 echo "resident memory (MiB) every 5 minutes:"
 awk -v s="$START" '$1 >= s && (($1 - s) % 300 < 30) {printf "  %3d min %7.1f\n", ($1 - s) / 60, $2 / 1024}' "$W/rss"

@@ -81,26 +81,28 @@ enum Cmd {
         #[arg(long, default_value_t = 2)]
         concurrency: usize,
     },
-    /// A steady load for SECONDS: resolutions of random ones of COUNT identifiers
-    /// registered by `scale`, and every WRITE_EVERY-th request a PUT; a line per minute.
+    /// Write the soak's wrk Lua script: resolutions of random ones of COUNT identifiers
+    /// registered by `scale` and of SOAK-0…999, every WRITE_EVERY-th request a PUT of one
+    /// of those, DELAY_MS between each connection's requests.
     Soak {
-        #[command(flatten)]
-        node: Node,
+        /// Identity of the PUTs.
+        #[arg(long)]
+        identity: String,
+        /// Its secret.
+        #[arg(long, env = "IDNODE_LOADTEST_SECRET")]
+        secret: String,
         /// Enterprise prefix.
         #[arg(long)]
         prefix: String,
         /// How many identifiers `scale` registered.
         #[arg(long)]
         count: u64,
-        /// Requests a second.
-        #[arg(long)]
-        rate: u64,
-        /// Length of the run.
-        #[arg(long)]
-        seconds: u64,
         /// Every how many requests one is a write (0: none).
         #[arg(long, default_value_t = 20)]
         write_every: u64,
+        /// Pause of each connection between requests (ms).
+        #[arg(long, default_value_t = 1)]
+        delay_ms: u64,
     },
     /// Print the 10-item template of `bulk --template VERSION` for PREFIX as JSON.
     Template {
@@ -419,24 +421,19 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Cmd::Soak {
-            node,
+            identity,
+            secret,
             prefix,
             count,
-            rate,
-            seconds,
             write_every,
-        } => {
-            soak::run(soak::Soak {
-                auth: basic(&node.identity, &node.secret),
-                url: node.url,
-                prefix,
-                count,
-                rate,
-                seconds,
-                write_every,
-            })
-            .await
-        }
+            delay_ms,
+        } => soak::write(&soak::Script {
+            auth: basic(&identity, &secret),
+            prefix,
+            count,
+            write_every,
+            delay_ms,
+        }),
         Cmd::Invalidation {
             a,
             b,
