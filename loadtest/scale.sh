@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scale on PostgreSQL: identifiers of five short values (loadtest/src/scale.rs) registered
-# through idnode's bulk path (POST /api/v1/identifiers/batch, 10,000 per batch, two in
+# through idnode's bulk path (POST /api/v1/identifiers/batch, 10,000 per batch, four in
 # flight) up to each of STEPS, and at each step, in the same run and on the same cluster:
 #   - the load rate of the step; for the first step, beside PostgreSQL's \copy of the rows
 #     idnode stored into an empty copy of its table;
@@ -9,7 +9,9 @@
 #   - cold resolution: REST GET of random identifiers among all registered (wrk, 64
 #     connections, the node's cache off: every answer read from PostgreSQL), beside pgbench
 #     point selects of the same rows by the same key (8 clients, prepared).
-# PostgreSQL on core 1; idnode, the load generator, wrk and pgbench on core 0.
+# PostgreSQL on core 1. While loading, idnode runs on both cores (its parsing, checking and
+# packing is the load's limit; PostgreSQL used a quarter of its core) and the generator on
+# core 0; for the resolution runs idnode is restarted on core 0, beside wrk and pgbench.
 # BACKUP=1 adds the time of a pg_basebackup of the cluster at the last step.
 # Usage: loadtest/scale.sh [STEPS=1000000,10000000] [SECONDS=15]
 set -euo pipefail
@@ -34,17 +36,22 @@ CONF
 cd "$W"
 "$IDNODE" --config "$W/idnode.toml" --database-url "$DB" init --node-prefix 88.118 >/dev/null
 SECRET=$("$IDNODE" --config "$W/idnode.toml" --database-url "$DB" enterprise create --name gearbox --prefix $PREFIX | awk '/^secret:/{print $2}')
-taskset -c 0 "$IDNODE" --config "$W/idnode.toml" --database-url "$DB" serve --http 127.0.0.1:$PORT >"$W/node.log" 2>&1 &
-SP=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+# start_node [taskset ARGS]: (re)starts the node, on the cores given or on all.
+start_node() {
+  [ -n "$SP" ] && { kill "$SP"; wait "$SP" 2>/dev/null || true; }
+  "$@" "$IDNODE" --config "$W/idnode.toml" --database-url "$DB" serve --http 127.0.0.1:$PORT >>"$W/node.log" 2>&1 &
+  SP=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+}
 echo "== idnode scale on PostgreSQL: steps $STEPS, ${T}s resolution runs, $(date -u +%FT%TZ) =="
 
 misses() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^idnode_cache_lookups_total\{result="miss"\}/{print $2}'; }
 printf "%-12s %10s %8s %8s %8s   %-28s %-28s %s\n" identifiers "load ids/s" "B/id" "B/id db" "store%" "idnode REST req/s p50 p99" "pgbench tps p50 p99" ratios
 DONE=0
 for N in ${STEPS//,/ }; do
+  start_node
   OUT=$(taskset -c 0 "$L" scale --url "http://127.0.0.1:$PORT" --identity 300:0.NA/$PREFIX --secret="$SECRET" \
-    --prefix $PREFIX --from "$DONE" --count $((N - DONE)) 2>"$W/progress")
+    --prefix $PREFIX --from "$DONE" --count $((N - DONE)) --concurrency 4 2>"$W/progress")
   RATE=$(echo "$OUT" | awk '/^scale_ids_per_s/{print $2}')
   if [ "$DONE" = 0 ]; then
     # The anchor: the rows idnode stored, exported and \copy-ed into an empty copy of its
@@ -63,7 +70,8 @@ for N in ${STEPS//,/ }; do
   # that the writes of the load and of the vacuum are not flushed during them.
   $P -d idnode -c "VACUUM ANALYZE handles" -c "VACUUM ANALYZE history" -c "CHECKPOINT"
   read -r TABLES DBSIZE < <($P -d idnode -F ' ' -c "SELECT pg_total_relation_size('handles') + pg_total_relation_size('history'), pg_database_size('idnode')")
-  # Cold resolution through the node, then pgbench on the same rows.
+  # Cold resolution through the node (on core 0), then pgbench on the same rows.
+  start_node taskset -c 0
   "$L" paths --prefix $PREFIX --count "$N" >"$W/paths.lua"
   M0=$(misses)
   REST=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")

@@ -199,10 +199,17 @@ pub fn validate_record(values: &[HandleValue]) -> Result<(), CoreError> {
             "a handle may hold at most {MAX_VALUES} values"
         )));
     }
-    let mut seen = std::collections::HashSet::with_capacity(values.len());
-    for v in values {
+    // Records are mostly a handful of values: a scan of the ones before beats hashing;
+    // long ones (up to MAX_VALUES) use a set.
+    let mut seen = std::collections::HashSet::new();
+    for (i, v) in values.iter().enumerate() {
         v.validate()?;
-        if !seen.insert(v.index) {
+        let twice = if values.len() <= 16 {
+            values[..i].iter().any(|w| w.index == v.index)
+        } else {
+            !seen.insert(v.index)
+        };
+        if twice {
             return Err(CoreError::value(format!(
                 "duplicate value index {}",
                 v.index
@@ -215,6 +222,21 @@ pub fn validate_record(values: &[HandleValue]) -> Result<(), CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_index_is_refused_in_short_and_long_records() {
+        let v = |index| HandleValue::text(index, "URL", "https://a.example");
+        for n in [2u32, 16, 17, 300] {
+            let mut values: Vec<_> = (1..=n).map(v).collect();
+            assert!(validate_record(&values).is_ok(), "{n}");
+            values.push(v(n / 2 + 1));
+            let e = validate_record(&values).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("duplicate value index {}", n / 2 + 1)),
+                "{n}: {e}"
+            );
+        }
+    }
 
     #[test]
     fn permission_strings() {

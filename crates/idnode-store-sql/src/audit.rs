@@ -81,12 +81,20 @@ fn entry_of(batch: &Batch, alg: AuditAlgorithm, at: i64) -> Option<AuditEntry> {
     let (mut first, mut count) = (None, 0usize);
     let (mut before, mut after) = (alg.hasher(), alg.hasher());
     let (mut replaced, mut wrote) = (false, false);
+    // Without an update or a delete the `before` digest is left empty: not computed at all
+    // (hashing is a fifth of a bulk create's time).
+    let replaces = batch
+        .ops
+        .iter()
+        .any(|op| matches!(op, Op::Update { .. } | Op::Delete { .. }));
     for op in &batch.ops {
         let Some((kind, target)) = describe(op) else {
             continue;
         };
         *kinds.entry(kind).or_default() += 1;
-        before.field(target.as_bytes());
+        if replaces {
+            before.field(target.as_bytes());
+        }
         after.field(target.as_bytes());
         first.get_or_insert(target);
         count += 1;
