@@ -1,5 +1,6 @@
 //! All-or-nothing batches of up to [`MAX_BATCH`] creates, updates and deletes.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -13,25 +14,28 @@ use crate::pipeline::WriteFailure;
 use crate::scope::PrefixInfo;
 use crate::{ItemProblem, Principal, Registry, RegistryError, Result, MAX_BATCH};
 
-/// A batch as clients send it.
+/// A batch as clients send it, borrowing from the request body (no copy of the values).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchRequest {
+pub struct BatchRequest<'a> {
     /// The operations, applied in order, all or none.
-    pub operations: Vec<BatchItem>,
+    #[serde(borrow)]
+    pub operations: Vec<BatchItem<'a>>,
 }
 
 /// One operation of a batch. Values stay raw JSON so each item's errors can be reported.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchItem {
+pub struct BatchItem<'a> {
     /// `create`, `update` (replace all values) or `delete`.
-    pub op: String,
+    #[serde(borrow)]
+    pub op: Cow<'a, str>,
     /// The handle.
-    pub handle: String,
+    #[serde(borrow)]
+    pub handle: Cow<'a, str>,
     /// Values in the REST form (create, update), parsed per item so errors name the item.
-    #[serde(default)]
-    pub values: Option<Vec<Box<serde_json::value::RawValue>>>,
+    #[serde(default, borrow)]
+    pub values: Option<Vec<&'a serde_json::value::RawValue>>,
 }
 
 /// Summary of an applied batch.
@@ -122,7 +126,7 @@ pub(crate) fn problem(position: usize, handle: &str, e: &RegistryError) -> ItemP
 }
 
 /// The change a REST batch item asks for, its values parsed so errors name the item.
-fn parse_kind(item: &BatchItem) -> Result<Change> {
+fn parse_kind(item: &BatchItem<'_>) -> Result<Change> {
     let values = || -> Result<Vec<HandleValue>> {
         let raw = item.values.as_deref().unwrap_or_default();
         let vs = raw
@@ -137,7 +141,7 @@ fn parse_kind(item: &BatchItem) -> Result<Change> {
         validate_record(&vs)?;
         Ok(vs)
     };
-    match item.op.as_str() {
+    match &*item.op {
         "create" => values().map(Change::Create),
         "update" => values().map(Change::Update),
         "delete" if item.values.is_some() => Err(RegistryError::BadRequest(
@@ -155,7 +159,7 @@ impl Registry {
     pub async fn batch(
         &self,
         p: &Principal,
-        req: BatchRequest,
+        req: BatchRequest<'_>,
         idempotency: Option<(String, String)>,
     ) -> Result<BatchReply> {
         if matches!(p, Principal::Anonymous) {
@@ -188,14 +192,16 @@ impl Registry {
             .into_iter()
             .map(|item| {
                 let kind = parse_kind(&item);
-                (item.handle, kind)
+                (item.handle.into_owned(), kind)
             })
             .collect();
-        let (checked, problems) = self.check_items(p, items).await;
+        let (mut checked, problems) = self.check_items(p, items).await;
         if !problems.is_empty() {
             return Err(RegistryError::Batch(problems));
         }
-        let outcome = self.run(p, &checked, idempotency.as_ref()).await?;
+        let outcome = self
+            .run(p, &mut checked, idempotency.as_ref(), true)
+            .await?;
         Ok(BatchReply {
             outcome,
             replayed: false,
@@ -203,15 +209,20 @@ impl Registry {
     }
 
     /// Plans and commits checked items, re-planning on a concurrent change (three tries);
-    /// `idempotency` records the outcome under its key in the same transaction.
+    /// `idempotency` records the outcome under its key in the same transaction. With
+    /// `consume`, the values of creates are moved into the last plan instead of copied (the
+    /// items cannot be run again): a batch of creates only is planned once.
     pub(crate) async fn run(
         &self,
         p: &Principal,
-        checked: &[Checked],
+        checked: &mut [Checked],
         idempotency: Option<&(String, String)>,
+        consume: bool,
     ) -> Result<BatchOutcome> {
+        let creates_only = checked.iter().all(|c| matches!(c.kind, Change::Create(_)));
         for attempt in 0..3 {
-            let (ops, outcome) = self.plan(checked).await?;
+            let take = consume && (creates_only || attempt == 2);
+            let (ops, outcome) = self.plan(checked, take).await?;
             let record = idempotency.map(|(key, hash)| Idempotency {
                 actor: p.actor().to_owned(),
                 key: key.clone(),
@@ -221,7 +232,7 @@ impl Registry {
             });
             match self.commit_with(p, ops, record).await {
                 Ok(()) => return Ok(outcome),
-                Err(e) if attempt < 2 && e.is_version_conflict() => continue,
+                Err(e) if !take && e.is_version_conflict() => continue,
                 Err(WriteFailure::Store(StoreError::Batch(items))) => {
                     // Store positions count ops; map them back to request items by handle.
                     let pos = checked
@@ -305,8 +316,9 @@ impl Registry {
         (out, problems)
     }
 
-    /// Reads the records that updates and deletes address and builds the store operations.
-    async fn plan(&self, checked: &[Checked]) -> Result<(Vec<Op>, BatchOutcome)> {
+    /// Reads the records that updates and deletes address and builds the store operations;
+    /// `take` moves the values of creates out of `checked`.
+    async fn plan(&self, checked: &mut [Checked], take: bool) -> Result<(Vec<Op>, BatchOutcome)> {
         let addressed: Vec<String> = checked
             .iter()
             .filter(|c| !matches!(c.kind, Change::Create(_)))
@@ -334,7 +346,7 @@ impl Registry {
         };
         for c in checked {
             outcome.handles.push(c.id.as_str().to_owned());
-            match self.op_for(c, current.get(c.id.as_str()), &mut secrets) {
+            match self.op_for(c, current.get(c.id.as_str()), &mut secrets, take) {
                 Ok(op) => {
                     match &op {
                         Op::Create { .. } => outcome.created += 1,
@@ -354,16 +366,20 @@ impl Registry {
     }
 
     /// The store operation of one checked item, given the record it addresses; secrets it
-    /// sets or drops go to `secrets`.
+    /// sets or drops go to `secrets`; `take` moves a create's values out of `c`.
     fn op_for(
         &self,
-        c: &Checked,
+        c: &mut Checked,
         current: Option<&HandleRecord>,
         secrets: &mut Vec<Op>,
+        take: bool,
     ) -> Result<Op> {
-        let handle = c.id.as_str().to_owned();
-        if let Change::Create(values) = &c.kind {
-            let mut values = values.clone();
+        if let Change::Create(values) = &mut c.kind {
+            let mut values = if take {
+                std::mem::take(values)
+            } else {
+                values.clone()
+            };
             let sealed = secrets.len();
             self.prepare(&c.id, &mut values, secrets);
             // Checked when parsed; again only if secrets were taken out.
@@ -378,6 +394,7 @@ impl Registry {
             });
         }
         let rec = current.ok_or(RegistryError::HandleNotFound)?;
+        let handle = c.id.as_str().to_owned();
         let mut values = match &c.kind {
             Change::ReplaceData(values) => {
                 let (replaced, kept): (Vec<_>, Vec<_>) =

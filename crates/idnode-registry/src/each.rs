@@ -37,7 +37,7 @@ impl Registry {
         }
         let (mut live, mut failed) = self.check_items(p, items).await;
         while !live.is_empty() {
-            let Err(e) = self.run(p, &live, None).await else {
+            let Err(e) = self.run(p, &mut live, None, false).await else {
                 break;
             };
             let before = live.len();

@@ -308,7 +308,10 @@ async fn a_credential_is_checked_once_and_retired_when_its_secret_changes() {
 #[tokio::test]
 async fn batches_are_all_or_nothing_with_every_problem_listed() {
     let n = node().await;
-    let req = |ops: serde_json::Value| -> BatchRequest { serde_json::from_value(ops).unwrap() };
+    // A request borrows from its body: the test's bodies live as long as the test.
+    let req = |ops: serde_json::Value| -> BatchRequest<'static> {
+        serde_json::from_str(ops.to_string().leak()).unwrap()
+    };
     let bad = req(json!({"operations": [
         {"op": "create", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://1"}]},
         {"op": "create", "handle": "88.118.9/elsewhere", "values": []},
