@@ -5,8 +5,9 @@
 # The load is wrk running the script of `idnode-loadtest soak`: resolutions of identifiers
 # drawn at random among all, every 20th request a PUT of one of the soak's thousand. First
 # the node's capacity on this load (wrk, 64 connections, no pause, 20 s); then wrk with a
-# 1 ms pause per connection, its connections chosen so that it sends half that rate, for
-# SECONDS in one-minute runs (a line each: rate, latency, non-2xx answers, socket errors).
+# 1 ms pause per connection, its connections chosen (two 15 s calibration runs) so that it
+# sends half that rate, for SECONDS in one-minute runs (a line each: rate, latency, non-2xx
+# answers, socket errors).
 # The node's resident memory (VmRSS) is sampled every 30 s; its growth from the end of the
 # fifth minute (the cache full) to the end is the figure (goal < 10 %), with the errors
 # (goal: none). Node on core 1; PostgreSQL and wrk on core 0.
@@ -52,10 +53,15 @@ URL="http://127.0.0.1:$PORT/"
 rate() { awk '/Requests\/sec/{printf "%d\n", $2}'; }
 MAX=$(taskset -c 0 wrk -t1 -c64 -d20s -s "$W/max.lua" "$URL" | rate)
 RATE=$((MAX / 2))
-# Connections for half the capacity: measured with 32 for 15 s, scaled.
-R32=$(taskset -c 0 wrk -t1 -c32 -d15s -s "$W/soak.lua" "$URL" | rate)
-C=$(python3 -c "print(max(1, min(200, round(32 * $RATE / $R32))))")
-echo "capacity on this load: $MAX req/s; the soak aims at $RATE req/s: $C connections (32 sent $R32 req/s)"
+# Connections for half the capacity: 8 connections measured for 15 s, scaled, measured
+# again and scaled once more (the rate is not linear in connections near saturation).
+C=8
+for _ in 1 2; do
+  R=$(taskset -c 0 wrk -t1 -c"$C" -d15s -s "$W/soak.lua" "$URL" | rate)
+  echo "calibration: $C connections sent $R req/s"
+  C=$(python3 -c "print(max(1, min(200, round($C * $RATE / $R))))")
+done
+echo "capacity on this load: $MAX req/s; the soak aims at $RATE req/s with $C connections"
 rss() { awk '/^VmRSS/{print $2}' "/proc/$SP/status"; }
 ( while kill -0 "$SP" 2>/dev/null; do echo "$(date +%s) $(rss)"; sleep 30; done ) >"$W/rss" &
 SAMPLER=$!
