@@ -232,7 +232,7 @@ impl Registry {
             });
             match self.commit_with(p, ops, record).await {
                 Ok(()) => return Ok(outcome),
-                Err(e) if !take && e.is_version_conflict() => continue,
+                Err(e) if attempt < 2 && !take && e.is_version_conflict() => continue,
                 Err(WriteFailure::Store(StoreError::Batch(items))) => {
                     // Store positions count ops; map them back to request items by handle.
                     let pos = checked

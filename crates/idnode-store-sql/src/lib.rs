@@ -10,8 +10,10 @@
 mod apply;
 mod audit;
 mod capture;
+mod dialect;
 mod events;
 mod grants;
+mod handles;
 mod history;
 mod leases;
 pub mod legacy;
@@ -25,221 +27,24 @@ mod templates;
 mod tokens;
 mod types;
 
-use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use idnode_store::{
-    fold, prefix_range, Attribution, AuditEntry, Batch, CaptureRecord, Change, ChangeSink,
-    ChangeWatch, Delivery, DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant,
-    HandleRecord, HistoryAction, HistoryRecord, Idempotency, NamedQuery, NewCapture, NewEvent,
-    OutboxRow, OutboxState, OutboxStats, PrefixRecord, Readable, Result, SecretHash, Settled,
-    SpaceState, Store, StoreError, StoreOptions, StoreStats, Subscription, TemplateChange,
-    TemplateRecord, TokenRecord, TraceLink,
+    Attribution, AuditEntry, Batch, CaptureRecord, Change, ChangeSink, ChangeWatch, Delivery,
+    DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord,
+    HistoryRecord, Idempotency, NamedQuery, NewCapture, OutboxRow, OutboxState, OutboxStats,
+    PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState, Store, StoreError,
+    StoreOptions, StoreStats, Subscription, TemplateChange, TemplateRecord, TokenRecord, TraceLink,
 };
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Pool};
+use sqlx::Database;
 
-use crate::sql::{Cols, Sql, Stmt};
+use crate::sql::{Cols, Stmt};
 pub use capture::{hash_digest, insert_events, insert_keys, keys_json, KeyRow};
-
-/// A connection of a dialect's database.
-pub type Conn<D> = <<D as Dialect>::DB as Database>::Connection;
-
-/// A handle a batch creates, as the bulk insert of a dialect receives it.
-#[derive(Debug)]
-pub struct NewHandle<'a> {
-    /// The handle.
-    pub handle: &'a str,
-    /// Its folded (lower-cased) key.
-    pub folded: String,
-    /// Its values, packed (`idnode_core::packed`).
-    pub packed: Vec<u8>,
-}
-
-impl NewHandle<'_> {
-    /// What the `handle` column keeps: NULL when the handle is its folded key.
-    pub fn case(&self) -> Option<&str> {
-        (self.handle != self.folded).then_some(self.handle)
-    }
-}
-
-/// A run of creates for the bulk insert of a dialect.
-#[derive(Debug)]
-pub struct Creates<'a> {
-    /// The handles, none twice.
-    pub rows: &'a [NewHandle<'a>],
-    /// Their creation time (unix ms).
-    pub now: i64,
-    /// The history row of the run (`handles.created_in`).
-    pub created_in: i64,
-    /// The batch has failed already and will roll back: only conflicts matter.
-    pub doomed: bool,
-}
-
-/// A history row a batch writes for one handle (an update or a delete; a run of creates
-/// is one row of its own, see `history.rs`).
-#[derive(Debug)]
-pub struct HistoryRow<'a> {
-    /// The handle changed.
-    pub handle: &'a str,
-    /// What happened to it.
-    pub action: HistoryAction,
-    /// Its values before, packed.
-    pub before: Option<Vec<u8>>,
-}
-
-/// The connection pools of a store: readers, and writers (the same pool where the database
-/// has no single writer).
-#[derive(Debug)]
-pub struct Pools<DB: Database> {
-    /// For reads.
-    pub read: Pool<DB>,
-    /// For writes (and reads that must see the latest write).
-    pub write: Pool<DB>,
-}
-
-/// What differs between the SQL databases idnode runs on.
-pub trait Dialect: Sized + Send + Sync + 'static {
-    /// The sqlx database.
-    type DB: Sql;
-    /// The backend's name for logs and metrics.
-    const NAME: &'static str;
-    /// Creates per bulk statement.
-    const CHUNK: usize;
-    /// The readiness probe write: rewrites the `space_probe` row with `$1` fresh bytes.
-    const PROBE: &'static str;
-    /// Whether long generated statements (IN lists) number their placeholders (`$1, $2`,
-    /// PostgreSQL) or leave them anonymous (`?`, SQLite: sqlx looks a numbered SQLite
-    /// placeholder up by name for every bind, which makes a 4,000-item list cost quadratic
-    /// time; a profile of bulk registration found a quarter of the node's time there).
-    const NUMBERED: bool;
-    /// SQL around one text parameter holding a JSON array of strings that lists them as
-    /// a table `q` with one column, `value`: to join a long list by an index that rechecks
-    /// its rows (PostgreSQL's hash index rechecks each row against the whole of an
-    /// `= ANY(…)` array, quadratic for a trace's frontier).
-    const JSON_TABLE: (&'static str, &'static str);
-    /// What locks a selected row until the transaction ends (` FOR UPDATE`), or '' where
-    /// the database has one writer at a time (SQLite).
-    const FOR_UPDATE: &'static str;
-    /// The statement that sends a change notification (`$1` channel, `$2` payload) inside
-    /// a transaction, delivered after its commit; `None` where the database has no
-    /// listeners to tell (SQLite: one process).
-    const NOTIFY: Option<&'static str>;
-    /// The statements giving a primary's WAL position and a replica's replayed one (one
-    /// BIGINT column, `pos`); `None` where there is no such log.
-    const WAL_POSITION: Option<[&'static str; 2]>;
-
-    /// The identifier keys of the event `alias` (its `keys` column, a JSON array of
-    /// `[role, key]`): a FROM item to follow a comma, and the expressions of one key's role
-    /// and key in it.
-    fn event_keys(alias: &str) -> [String; 3];
-
-    /// The eventID of the event `alias`: its own, or its hash ID when its row holds `''`
-    /// (migration 0019). Written exactly as the expression index `epcis_events_declared`
-    /// of that migration, which serves the look-up of error declarations by it.
-    fn event_id(alias: &str) -> String;
-
-    /// Starts delivering the changes other instances commit to `sink` (see
-    /// [`Store::watch_changes`]); `instance` names this store's own notifications.
-    fn watch(pool: &Pool<Self::DB>, instance: u64, sink: ChangeSink) -> Option<ChangeWatch> {
-        let _ = (pool, instance, sink);
-        None
-    }
-
-    /// Opens the database at `url` and applies pending migrations.
-    fn open(
-        url: &str,
-        options: &StoreOptions,
-    ) -> impl Future<Output = Result<Pools<Self::DB>>> + Send;
-
-    /// Maps a driver error to the store's.
-    fn error(e: sqlx::Error) -> StoreError;
-
-    /// Inserts the rows of `creates` inside the batch's transaction, unless doomed. Returns,
-    /// for each row whose folded key another handle holds, its position in the rows and that
-    /// handle.
-    fn insert_handles<'a>(
-        conn: &'a mut Conn<Self>,
-        creates: Creates<'a>,
-    ) -> impl Future<Output = Result<Vec<(usize, String)>>> + Send + 'a;
-
-    /// Writes the batch's history rows.
-    fn insert_history<'a>(
-        conn: &'a mut Conn<Self>,
-        actor: &'a str,
-        now: i64,
-        rows: &'a [HistoryRow<'a>],
-    ) -> impl Future<Output = Result<()>> + Send + 'a;
-
-    /// Inserts a capture's events inside its transaction: for each event its new id, `None`
-    /// when its owner holds it already (possibly from earlier in this capture).
-    fn insert_events<'a>(
-        conn: &'a mut Conn<Self>,
-        job: &'a CaptureRecord,
-        events: &'a [NewEvent],
-        now: i64,
-    ) -> impl Future<Output = Result<Vec<Option<i64>>>> + Send + 'a {
-        insert_events::<Self>(conn, job, events, now)
-    }
-
-    /// Inserts the key rows of a capture's events inside its transaction.
-    fn insert_keys<'a>(
-        conn: &'a mut Conn<Self>,
-        rows: &'a [KeyRow<'a>],
-    ) -> impl Future<Output = Result<()>> + Send + 'a {
-        insert_keys::<Self>(conn, rows)
-    }
-}
-
-/// Whether a database error is a constraint violation (unique, foreign key or check).
-pub fn is_constraint_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| {
-        d.is_unique_violation() || d.is_foreign_key_violation() || d.is_check_violation()
-    })
-}
-
-/// The handles among `folded` keys that exist: folded key → stored handle.
-pub async fn existing<D: Dialect>(
-    conn: &mut Conn<D>,
-    folded: &[&str],
-) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in folded.chunks(4_000) {
-        let rows = in_list(
-            "SELECT folded, COALESCE(handle, folded) AS handle FROM handles WHERE folded IN (",
-            chunk,
-            D::NUMBERED,
-        )
-        .all::<D::DB>(conn)
-        .await
-        .map_err(D::error)?;
-        for r in &rows {
-            let c = Cols::<D::DB>(r);
-            out.insert(c.string("folded")?, c.string("handle")?);
-        }
-    }
-    Ok(out)
-}
-
-/// `head` followed by `$1, …, $n)` (`numbered`) or `?, …, ?)` with `items` bound.
-fn in_list<'q>(head: &str, items: &[&'q str], numbered: bool) -> Stmt<'q> {
-    let mut sql = String::from(head);
-    for i in 1..=items.len() {
-        if i > 1 {
-            sql.push_str(", ");
-        }
-        if numbered {
-            sql.push('$');
-            sql.push_str(&i.to_string());
-        } else {
-            sql.push('?');
-        }
-    }
-    sql.push(')');
-    items.iter().fold(Stmt::new(sql), |s, v| s.bind(*v))
-}
+pub use dialect::{
+    existing, is_constraint_violation, Conn, Creates, Dialect, HistoryRow, NewHandle, Pools,
+};
 
 /// A [`Store`] on a SQL database.
 #[derive(Debug)]
@@ -387,44 +192,15 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn get_handle(&self, handle: &str) -> Result<Option<HandleRecord>> {
-        let sql = format!(
-            "SELECT {} FROM handles WHERE folded = $1 AND COALESCE(handle, folded) = $2",
-            rows::HANDLE
-        );
-        let row = self
-            .optional(Stmt::new(sql).bind(fold(handle)).bind(handle))
-            .await?;
-        let rows = self.decode(row.as_slice(), rows::handle::<D::DB>).await?;
-        Ok(rows.into_iter().next())
+        self.handle_row(handle).await
     }
 
     async fn get_handles(&self, handles: &[String]) -> Result<Vec<HandleRecord>> {
-        let wanted: HashSet<&str> = handles.iter().map(String::as_str).collect();
-        let folded: Vec<String> = handles.iter().map(|h| fold(h)).collect();
-        let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
-        let head = format!("SELECT {} FROM handles WHERE folded IN (", rows::HANDLE);
-        let mut out = Vec::with_capacity(handles.len());
-        for chunk in folded.chunks(500) {
-            let rows = self.all(in_list(&head, chunk, D::NUMBERED)).await?;
-            for record in self.decode(&rows, rows::handle::<D::DB>).await? {
-                if wanted.contains(record.handle.as_str()) {
-                    out.push(record);
-                }
-            }
-        }
-        Ok(out)
+        self.handle_rows(handles).await
     }
 
     async fn find_folded(&self, folded: &str) -> Result<Option<String>> {
-        let row = self
-            .optional(
-                Stmt::new(
-                    "SELECT COALESCE(handle, folded) AS handle FROM handles WHERE folded = $1",
-                )
-                .bind(folded),
-            )
-            .await?;
-        row.map(|r| Cols::<D::DB>(&r).string("handle")).transpose()
+        self.folded_name(folded).await
     }
 
     async fn list_handles(
@@ -433,30 +209,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<String>)> {
-        let (lo, hi) = prefix_range(prefix);
-        let count =
-            Stmt::new("SELECT count(*) AS n FROM handles WHERE folded >= $1 AND folded < $2")
-                .bind(&lo)
-                .bind(&hi);
-        let total = Cols::<D::DB>(&self.one(count).await?).int("n")?;
-        if limit == 0 {
-            return Ok((total as u64, Vec::new()));
-        }
-        let page = Stmt::new(
-            "SELECT COALESCE(handle, folded) AS handle FROM handles \
-             WHERE folded >= $1 AND folded < $2 \
-             ORDER BY folded LIMIT $3 OFFSET $4",
-        )
-        .bind(&lo)
-        .bind(&hi)
-        .bind(int(limit))
-        .bind(int(offset));
-        let rows = self.all(page).await?;
-        let page = rows
-            .iter()
-            .map(|r| Cols::<D::DB>(r).string("handle"))
-            .collect::<Result<_>>()?;
-        Ok((total as u64, page))
+        self.handle_page(prefix, offset, limit).await
     }
 
     async fn scan_handles(
@@ -465,20 +218,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         after: &str,
         limit: u64,
     ) -> Result<Vec<HandleRecord>> {
-        let (lo, hi) = prefix.map(prefix_range).unzip();
-        let sql = format!(
-            "SELECT {} FROM handles WHERE folded > $1 \
-             AND (CAST($2 AS TEXT) IS NULL OR (folded >= $2 AND folded < $3)) \
-             ORDER BY folded LIMIT $4",
-            rows::HANDLE
-        );
-        let stmt = Stmt::new(sql)
-            .bind(fold(after))
-            .bind(lo)
-            .bind(hi)
-            .bind(int(limit));
-        let rows = self.all(stmt).await?;
-        self.decode(&rows, rows::handle::<D::DB>).await
+        self.handle_scan(prefix, after, limit).await
     }
 
     async fn apply(&self, batch: &Batch) -> Result<()> {
