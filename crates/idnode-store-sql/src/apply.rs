@@ -29,7 +29,7 @@ struct Progress<'a> {
 }
 
 pub(crate) async fn apply<D: Dialect>(store: &SqlStore<D>, batch: &Batch) -> Result<()> {
-    let mut tx = store.pools.write.begin().await.map_err(D::error)?;
+    let mut tx = crate::dialect::begin::<D>(&store.pools.write).await?;
     let mut p = Progress {
         types: &store.types,
         actor: &batch.actor,

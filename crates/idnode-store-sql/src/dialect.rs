@@ -209,3 +209,20 @@ pub(crate) fn in_list<'q>(head: &str, items: &[&'q str], numbered: bool) -> Stmt
     sql.push(')');
     items.iter().fold(Stmt::new(sql), |s, v| s.bind(*v))
 }
+
+/// Begins a transaction on `pool` in a task of its own. sqlx 0.8's `Pool::begin` is not
+/// cancel-safe on PostgreSQL: a future dropped during the `BEGIN` round trip leaves the
+/// pooled connection inside a transaction nothing ends, and every later transaction on it
+/// fails ("unexpected connection status", sqlx issue 4393); a request whose client goes away
+/// is such a future (a one-hour soak met it when wrk closed its connections). In a task of
+/// its own the `BEGIN` completes, and a transaction nobody took is dropped there, which
+/// rolls it back.
+pub(crate) async fn begin<D: Dialect>(
+    pool: &Pool<D::DB>,
+) -> Result<sqlx::Transaction<'static, D::DB>> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))?
+        .map_err(D::error)
+}

@@ -69,7 +69,7 @@ const EVENT_COLUMNS: &str = "e.id, e.owner, e.capture, e.hash, e.event_id, e.dec
 impl<D: Dialect> SqlStore<D> {
     pub(crate) async fn capture_events(&self, capture: &NewCapture) -> Result<CaptureRecord> {
         let now = now_millis();
-        let mut tx = self.pools.write.begin().await.map_err(D::error)?;
+        let mut tx = crate::dialect::begin::<D>(&self.pools.write).await?;
         let mut record = CaptureRecord {
             id: 0,
             owner: capture.owner,

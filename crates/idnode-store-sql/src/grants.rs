@@ -38,7 +38,7 @@ impl<D: Dialect> SqlStore<D> {
         present: bool,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut c = self.pools.write.begin().await.map_err(D::error)?;
+        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
         let stmt = if present {
             Stmt::new(
                 "INSERT INTO epcis_grants (owner, grantee, biz_step, created_at) \

@@ -7,7 +7,7 @@ use crate::{Dialect, SqlStore};
 
 impl<D: Dialect> SqlStore<D> {
     pub(crate) async fn insert_query(&self, q: &NamedQuery, by: &Attribution) -> Result<bool> {
-        let mut c = self.pools.write.begin().await.map_err(D::error)?;
+        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
         let n = Stmt::new(
             "INSERT INTO epcis_queries (owner, name, definition, extensions, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -68,7 +68,7 @@ impl<D: Dialect> SqlStore<D> {
         name: &str,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut c = self.pools.write.begin().await.map_err(D::error)?;
+        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
         crate::subscriptions::delete_subscriptions::<D>(&mut c, owner, name, None).await?;
         let n = Stmt::new("DELETE FROM epcis_queries WHERE owner = $1 AND name = $2")
             .bind(owner)

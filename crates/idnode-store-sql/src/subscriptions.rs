@@ -81,7 +81,7 @@ impl<D: Dialect> SqlStore<D> {
         s: &Subscription,
         by: &Attribution,
     ) -> Result<()> {
-        let mut c = self.pools.write.begin().await.map_err(D::error)?;
+        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
         Stmt::new(format!(
             "INSERT INTO epcis_subscriptions ({COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
@@ -142,7 +142,7 @@ impl<D: Dialect> SqlStore<D> {
         id: &str,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut tx = self.pools.write.begin().await.map_err(D::error)?;
+        let mut tx = crate::dialect::begin::<D>(&self.pools.write).await?;
         let n = delete_subscriptions::<D>(&mut tx, owner, query, Some(id)).await?;
         if n > 0 {
             let target = format!("subscription {id} to {query} of {owner}");
@@ -178,7 +178,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     pub(crate) async fn settle(&self, d: &Delivery, settled: &Settled) -> Result<()> {
-        let mut tx = self.pools.write.begin().await.map_err(D::error)?;
+        let mut tx = crate::dialect::begin::<D>(&self.pools.write).await?;
         let stmt = match settled {
             Settled::Done(_) | Settled::GiveUp => {
                 Stmt::new("DELETE FROM epcis_deliveries WHERE subscription = $1 AND capture = $2")

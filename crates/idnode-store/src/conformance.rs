@@ -79,10 +79,57 @@ pub async fn run(store: &dyn Store) {
     audit::run(store).await;
     stats::run(store).await;
     leases(store).await;
+    cancelled_writes(store).await;
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.enterprises, 2);
     assert_eq!(stats.prefixes, 3);
     assert!(stats.handles >= 50);
+}
+
+/// A write dropped part-way (its client went away) leaves every connection writable: a
+/// create is polled 1, 2, … times, yielding to the runtime between polls so that its
+/// statements progress, then dropped; writes after it must all succeed. (sqlx 0.8 left a
+/// PostgreSQL connection dropped during `BEGIN` inside a transaction for good.)
+async fn cancelled_writes(store: &dyn Store) {
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+    let yield_now = || {
+        let mut yielded = false;
+        std::future::poll_fn(move |cx| {
+            if yielded {
+                return Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+    };
+    for polls in 1..=40 {
+        let dropped = batch(vec![create(
+            &format!("88.118.8/CUT-{polls}"),
+            "https://cut.example",
+        )]);
+        {
+            let mut write = std::pin::pin!(store.apply(&dropped));
+            for _ in 0..polls {
+                let mut cx = Context::from_waker(Waker::noop());
+                if write.as_mut().poll(&mut cx).is_ready() {
+                    break;
+                }
+                yield_now().await;
+            }
+        }
+        for k in 0..3 {
+            let h = format!("88.118.8/AFTER-CUT-{polls}-{k}");
+            let after = store
+                .apply(&batch(vec![create(&h, "https://after.example")]))
+                .await;
+            assert!(
+                after.is_ok(),
+                "a write after one dropped at poll {polls}: {after:?}"
+            );
+        }
+    }
 }
 
 /// One holder at a time: renewed by its holder, taken by another once run out or given up.
