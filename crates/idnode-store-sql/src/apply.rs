@@ -8,6 +8,7 @@ use idnode_store::{
     now_millis, Batch, HistoryAction, ItemError, ItemErrorKind, Op, Result, StoreError,
 };
 
+use crate::dialect::WriteConn;
 use crate::sql::{Cols, Stmt};
 use crate::types::Types;
 use crate::{is_constraint_violation, Conn, Creates, Dialect, HistoryRow, NewHandle, SqlStore};
@@ -29,7 +30,19 @@ struct Progress<'a> {
 }
 
 pub(crate) async fn apply<D: Dialect>(store: &SqlStore<D>, batch: &Batch) -> Result<()> {
-    let mut tx = crate::dialect::begin::<D>(&store.pools.write).await?;
+    let mut conn = WriteConn::<D>::acquire(&store.pools.write).await?;
+    let out = transaction(store, batch, &mut conn).await;
+    conn.settle();
+    out
+}
+
+/// The batch's transaction on `conn`.
+async fn transaction<D: Dialect>(
+    store: &SqlStore<D>,
+    batch: &Batch,
+    conn: &mut WriteConn<D>,
+) -> Result<()> {
+    let mut tx = conn.begin().await?;
     let mut p = Progress {
         types: &store.types,
         actor: &batch.actor,

@@ -210,19 +210,45 @@ pub(crate) fn in_list<'q>(head: &str, items: &[&'q str], numbered: bool) -> Stmt
     items.iter().fold(Stmt::new(sql), |s, v| s.bind(*v))
 }
 
-/// Begins a transaction on `pool` in a task of its own. sqlx 0.8's `Pool::begin` is not
-/// cancel-safe on PostgreSQL: a future dropped during the `BEGIN` round trip leaves the
-/// pooled connection inside a transaction nothing ends, and every later transaction on it
-/// fails ("unexpected connection status", sqlx issue 4393); a request whose client goes away
-/// is such a future (a one-hour soak met it when wrk closed its connections). In a task of
-/// its own the `BEGIN` completes, and a transaction nobody took is dropped there, which
-/// rolls it back.
-pub(crate) async fn begin<D: Dialect>(
-    pool: &Pool<D::DB>,
-) -> Result<sqlx::Transaction<'static, D::DB>> {
-    let pool = pool.clone();
-    tokio::spawn(async move { pool.begin().await })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))?
-        .map_err(D::error)
+/// A write connection that is closed, not returned to the pool, unless its work settled (ran
+/// to its end, success or error). A write whose future is dropped part-way (its client went
+/// away) can leave a sqlx 0.8 PostgreSQL connection anywhere in the protocol: inside `BEGIN`
+/// it stays in a transaction nothing ends (sqlx issue 4393), inside `COPY` the reply it
+/// never read is not counted and every later statement reads the one before its own. Later
+/// transactions on it fail ("unexpected connection status"): a one-hour soak met this when
+/// wrk closed its connections with requests in flight. Closing such a connection leaves
+/// nothing behind: PostgreSQL rolls back what it had begun.
+pub(crate) struct WriteConn<D: Dialect> {
+    conn: sqlx::pool::PoolConnection<D::DB>,
+    settled: bool,
+}
+
+impl<D: Dialect> WriteConn<D> {
+    /// A connection of the write pool.
+    pub(crate) async fn acquire(pool: &Pool<D::DB>) -> Result<Self> {
+        Ok(Self {
+            conn: pool.acquire().await.map_err(D::error)?,
+            settled: false,
+        })
+    }
+
+    /// Begins a transaction on it.
+    pub(crate) async fn begin(&mut self) -> Result<sqlx::Transaction<'_, D::DB>> {
+        sqlx::Connection::begin(&mut *self.conn)
+            .await
+            .map_err(D::error)
+    }
+
+    /// The work ran to its end: the connection may go back to the pool.
+    pub(crate) fn settle(&mut self) {
+        self.settled = true;
+    }
+}
+
+impl<D: Dialect> Drop for WriteConn<D> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.conn.close_on_drop();
+        }
+    }
 }

@@ -69,7 +69,8 @@ const EVENT_COLUMNS: &str = "e.id, e.owner, e.capture, e.hash, e.event_id, e.dec
 impl<D: Dialect> SqlStore<D> {
     pub(crate) async fn capture_events(&self, capture: &NewCapture) -> Result<CaptureRecord> {
         let now = now_millis();
-        let mut tx = crate::dialect::begin::<D>(&self.pools.write).await?;
+        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut tx = w.begin().await?;
         let mut record = CaptureRecord {
             id: 0,
             owner: capture.owner,
@@ -143,6 +144,7 @@ impl<D: Dialect> SqlStore<D> {
             crate::audit::chain::<D>(&mut tx, e).await?;
         }
         tx.commit().await.map_err(D::error)?;
+        w.settle();
         Ok(record)
     }
 

@@ -38,7 +38,8 @@ impl<D: Dialect> SqlStore<D> {
         present: bool,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
+        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut c = w.begin().await?;
         let stmt = if present {
             Stmt::new(
                 "INSERT INTO epcis_grants (owner, grantee, biz_step, created_at) \
@@ -73,6 +74,7 @@ impl<D: Dialect> SqlStore<D> {
             crate::audit::chain::<D>(&mut c, e).await?;
         }
         c.commit().await.map_err(D::error)?;
+        w.settle();
         Ok(n > 0)
     }
 }

@@ -7,7 +7,8 @@ use crate::{Dialect, SqlStore};
 
 impl<D: Dialect> SqlStore<D> {
     pub(crate) async fn insert_query(&self, q: &NamedQuery, by: &Attribution) -> Result<bool> {
-        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
+        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut c = w.begin().await?;
         let n = Stmt::new(
             "INSERT INTO epcis_queries (owner, name, definition, extensions, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -31,6 +32,7 @@ impl<D: Dialect> SqlStore<D> {
             crate::audit::chain::<D>(&mut c, e).await?;
         }
         c.commit().await.map_err(D::error)?;
+        w.settle();
         Ok(n > 0)
     }
 
@@ -68,7 +70,8 @@ impl<D: Dialect> SqlStore<D> {
         name: &str,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
+        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut c = w.begin().await?;
         crate::subscriptions::delete_subscriptions::<D>(&mut c, owner, name, None).await?;
         let n = Stmt::new("DELETE FROM epcis_queries WHERE owner = $1 AND name = $2")
             .bind(owner)
@@ -83,6 +86,7 @@ impl<D: Dialect> SqlStore<D> {
             crate::audit::chain::<D>(&mut c, e).await?;
         }
         c.commit().await.map_err(D::error)?;
+        w.settle();
         Ok(n > 0)
     }
 }

@@ -81,7 +81,8 @@ impl<D: Dialect> SqlStore<D> {
         s: &Subscription,
         by: &Attribution,
     ) -> Result<()> {
-        let mut c = crate::dialect::begin::<D>(&self.pools.write).await?;
+        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut c = w.begin().await?;
         Stmt::new(format!(
             "INSERT INTO epcis_subscriptions ({COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
@@ -112,6 +113,7 @@ impl<D: Dialect> SqlStore<D> {
         let e = crate::audit::entry(by, "epcis.subscription.create", target, &fields, self.audit);
         crate::audit::chain::<D>(&mut c, e).await?;
         c.commit().await.map_err(D::error)?;
+        w.settle();
         Ok(())
     }
 
@@ -142,7 +144,8 @@ impl<D: Dialect> SqlStore<D> {
         id: &str,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut tx = crate::dialect::begin::<D>(&self.pools.write).await?;
+        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut tx = w.begin().await?;
         let n = delete_subscriptions::<D>(&mut tx, owner, query, Some(id)).await?;
         if n > 0 {
             let target = format!("subscription {id} to {query} of {owner}");
@@ -152,6 +155,7 @@ impl<D: Dialect> SqlStore<D> {
             crate::audit::chain::<D>(&mut tx, e).await?;
         }
         tx.commit().await.map_err(D::error)?;
+        w.settle();
         Ok(n > 0)
     }
 
@@ -178,7 +182,8 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     pub(crate) async fn settle(&self, d: &Delivery, settled: &Settled) -> Result<()> {
-        let mut tx = crate::dialect::begin::<D>(&self.pools.write).await?;
+        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut tx = w.begin().await?;
         let stmt = match settled {
             Settled::Done(_) | Settled::GiveUp => {
                 Stmt::new("DELETE FROM epcis_deliveries WHERE subscription = $1 AND capture = $2")
@@ -203,7 +208,9 @@ impl<D: Dialect> SqlStore<D> {
                 .await
                 .map_err(D::error)?;
         }
-        tx.commit().await.map_err(D::error)
+        let out = tx.commit().await.map_err(D::error);
+        w.settle();
+        out
     }
 
     pub(crate) async fn scheduled(&self, now: i64, limit: u64) -> Result<Vec<Subscription>> {

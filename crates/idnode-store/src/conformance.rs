@@ -104,7 +104,7 @@ async fn cancelled_writes(store: &dyn Store) {
             Poll::Pending
         })
     };
-    for polls in 1..=40 {
+    for polls in 1..=300 {
         let dropped = batch(vec![create(
             &format!("88.118.8/CUT-{polls}"),
             "https://cut.example",
