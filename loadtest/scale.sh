@@ -12,12 +12,14 @@
 # PostgreSQL on core 1. While loading, idnode runs on both cores (its parsing, checking and
 # packing is the load's limit; PostgreSQL used a quarter of its core) and the generator on
 # core 0; for the resolution runs idnode is restarted on core 0, beside wrk and pgbench.
-# BACKUP=1 adds the time of a pg_basebackup of the cluster at the last step.
+# READS="4 8" measures the cold resolution once per value of `[cache] miss_reads_in_flight`
+# (a line each; default 4). BACKUP=1 adds the time of a pg_basebackup of the cluster at the
+# last step.
 # Usage: loadtest/scale.sh [STEPS=1000000,10000000] [SECONDS=15]
 set -euo pipefail
 export RUST_BACKTRACE=0 IDNODE_LOG=${IDNODE_LOG:-warn}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-STEPS=${1:-1000000,10000000}; T=${2:-15}
+STEPS=${1:-1000000,10000000}; T=${2:-15}; READS=${READS:-4}
 PORT=18060; PGPORT=55441; PREFIX=88.118.8
 command -v wrk >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk >/dev/null; }
 cargo build --release -q -p idnode -p idnode-loadtest --manifest-path "$ROOT/Cargo.toml"
@@ -29,10 +31,9 @@ W=$(mktemp -d /var/tmp/idnode-scale.XXXX)
 pg_start 1 $PGPORT "-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c max_wal_size=8GB"
 P="psql -h 127.0.0.1 -p $PGPORT -U postgres -qAt"
 pg_db $PGPORT
-cat >"$W/idnode.toml" <<CONF
-[cache]
-capacity_bytes = 0
-CONF
+# conf R: the node's cache off, R reads of misses in flight.
+conf() { printf '[cache]\ncapacity_bytes = 0\nmiss_reads_in_flight = %s\n' "$1" >"$W/idnode.toml"; }
+conf 4
 cd "$W"
 "$IDNODE" --config "$W/idnode.toml" --database-url "$DB" init --node-prefix 88.118 >/dev/null
 SECRET=$("$IDNODE" --config "$W/idnode.toml" --database-url "$DB" enterprise create --name gearbox --prefix $PREFIX | awk '/^secret:/{print $2}')
@@ -46,7 +47,7 @@ start_node() {
 echo "== idnode scale on PostgreSQL: steps $STEPS, ${T}s resolution runs, $(date -u +%FT%TZ) =="
 
 misses() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^idnode_cache_lookups_total\{result="miss"\}/{print $2}'; }
-printf "%-12s %10s %8s %8s %8s   %-28s %-28s %s\n" identifiers "load ids/s" "B/id" "B/id db" "store%" "idnode REST req/s p50 p99" "pgbench tps p50 p99" ratios
+printf "%-12s %10s %8s %8s %6s %8s   %-28s %-28s %s\n" identifiers "load ids/s" "B/id" "B/id db" reads "store%" "idnode REST req/s p50 p99" "pgbench tps p50 p99" ratios
 DONE=0
 for N in ${STEPS//,/ }; do
   start_node
@@ -74,16 +75,22 @@ for N in ${STEPS//,/ }; do
   # that the writes of the load and of the vacuum are not flushed during them.
   $P -d idnode -c "VACUUM ANALYZE handles" -c "VACUUM ANALYZE history" -c "CHECKPOINT"
   read -r TABLES DBSIZE < <($P -d idnode -F ' ' -c "SELECT pg_total_relation_size('handles') + pg_total_relation_size('history'), pg_database_size('idnode')")
-  # Cold resolution through the node (on core 0), then pgbench on the same rows.
-  start_node taskset -c 0
+  # Cold resolution through the node (on core 0), for each value of READS, then pgbench
+  # on the same rows.
   "$L" paths --prefix $PREFIX --count "$N" >"$W/paths.lua"
-  M0=$(misses)
-  REST=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")
-  echo "$REST" | grep -q "Non-2xx" && { echo "idnode answered non-2xx:"; echo "$REST"; exit 1; }
-  REQS=$(echo "$REST" | awk '/requests in/{print $1}')
-  STORE=$(python3 -c "print(round(100*($(misses)-$M0)/$REQS))")
-  RPS=$(echo "$REST" | awk '/Requests\/sec/{print $2}')
-  RP50=$(echo "$REST" | awk '$1=="50%"{print $2}'); RP99=$(echo "$REST" | awk '$1=="99%"{print $2}')
+  RESTS=()
+  for R in $READS; do
+    conf "$R"; start_node taskset -c 0
+    M0=$(misses)
+    REST=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")
+    echo "$REST" | grep -q "Non-2xx" && { echo "idnode answered non-2xx:"; echo "$REST"; exit 1; }
+    REQS=$(echo "$REST" | awk '/requests in/{print $1}')
+    STORE=$(python3 -c "print(round(100*($(misses)-$M0)/$REQS))")
+    RPS=$(echo "$REST" | awk '/Requests\/sec/{print $2}')
+    RP50=$(echo "$REST" | awk '$1=="50%"{print $2}'); RP99=$(echo "$REST" | awk '$1=="99%"{print $2}')
+    RESTS+=("$R $STORE $RPS $RP50 $RP99")
+  done
+  conf 4
   cat >"$W/q.sql" <<SQL
 \set i random(0, $((N - 1)))
 SELECT packed FROM handles WHERE folded = '$PREFIX/p' || lpad(:i::text, 9, '0');
@@ -93,8 +100,11 @@ SQL
     -l --log-prefix=pgb -f "$W/q.sql" idnode 2>&1)
   TPS=$(echo "$PGB" | awk '/^tps/{print $3}')
   read -r GP50 GP99 < <(cat "$W"/pgb* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END{printf "%.2fms %.2fms\n", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')
-  printf "%-12s %10s %8s %8s %8s   %-28s %-28s %s\n" "$N" "$RATE" "$((TABLES / N))" "$((DBSIZE / N))" "$STORE" \
-    "$RPS $RP50 $RP99" "$TPS $GP50 $GP99" "req/s / tps $(python3 -c "print(f'{$RPS/$TPS:.2f}')")"
+  for LINE in "${RESTS[@]}"; do
+    read -r R STORE RPS RP50 RP99 <<<"$LINE"
+    printf "%-12s %10s %8s %8s %6s %8s   %-28s %-28s %s\n" "$N" "$RATE" "$((TABLES / N))" "$((DBSIZE / N))" "$R" "$STORE" \
+      "$RPS $RP50 $RP99" "$TPS $GP50 $GP99" "req/s / tps $(python3 -c "print(f'{$RPS/$TPS:.2f}')")"
+  done
 done
 if [ -n "${BACKUP:-}" ]; then
   # A base backup of the whole cluster at the last step, streamed to the same disk.

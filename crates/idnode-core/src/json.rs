@@ -71,7 +71,7 @@ pub(crate) fn lenient_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32,
 impl ValueIn {
     /// Converts to a [`HandleValue`], decoding and validating the data.
     pub fn into_value(self) -> Result<HandleValue, CoreError> {
-        let data = decode_data(&self.data)?;
+        let data = decode_data(self.data)?;
         let ttl = match self.ttl_type.unwrap_or(0) {
             0 => Ttl::Relative(self.ttl.unwrap_or(crate::DEFAULT_TTL)),
             1 => Ttl::Absolute(self.ttl.unwrap_or(0)),
@@ -99,9 +99,11 @@ impl ValueIn {
     }
 }
 
-fn decode_data(d: &Value) -> Result<Vec<u8>, CoreError> {
+/// The bytes of a value's `data`: a bare string's own buffer, or the object's `value` in its
+/// `format` (structured formats read from the object in place, not copied).
+fn decode_data(d: Value) -> Result<Vec<u8>, CoreError> {
     let obj = match d {
-        Value::String(s) => return Ok(s.as_bytes().to_vec()),
+        Value::String(s) => return Ok(s.into_bytes()),
         Value::Object(o) => o,
         _ => return Err(CoreError::value("data must be a string or {format, value}")),
     };
@@ -124,7 +126,7 @@ fn decode_data(d: &Value) -> Result<Vec<u8>, CoreError> {
             .map_err(|_| CoreError::value(format!("{format} data is not valid base64"))),
         "hex" => hex::decode(text()?).map_err(|_| CoreError::value("hex data is not valid hex")),
         "admin" => {
-            let a: AdminJson = serde_json::from_value(value.clone())
+            let a = AdminJson::deserialize(value)
                 .map_err(|e| CoreError::value(format!("admin data: {e}")))?;
             Ok(AdminRef {
                 handle: a.handle,
@@ -134,12 +136,12 @@ fn decode_data(d: &Value) -> Result<Vec<u8>, CoreError> {
             .encode())
         }
         "vlist" => {
-            let refs: Vec<ValueRef> = serde_json::from_value(value.clone())
+            let refs = Vec::<ValueRef>::deserialize(value)
                 .map_err(|e| CoreError::value(format!("vlist data: {e}")))?;
             Ok(VList(refs).encode())
         }
         "site" => {
-            let s: SiteJson = serde_json::from_value(value.clone())
+            let s = SiteJson::deserialize(value)
                 .map_err(|e| CoreError::value(format!("site data: {e}")))?;
             Ok(SiteInfo::from_json(&s)?.encode())
         }

@@ -119,6 +119,11 @@ impl Caches {
         }
     }
 
+    /// The public answers cached.
+    pub(crate) fn public_entries(&self) -> Vec<Arc<Entry>> {
+        self.public.iter().map(|(_, e)| e).collect()
+    }
+
     pub(crate) fn usage(&self) -> (u64, u64) {
         self.public.run_pending_tasks();
         self.admin.run_pending_tasks();

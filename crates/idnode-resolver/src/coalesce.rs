@@ -19,9 +19,6 @@ use tokio::sync::{oneshot, Semaphore};
 
 /// Most keys read in one statement.
 pub(crate) const MOST: usize = 64;
-/// Reads in flight at once (each holds one database connection).
-pub(crate) const SLOTS: usize = 4;
-
 type Reply = Result<Option<Arc<HandleRecord>>, StoreError>;
 
 struct Waiting {
@@ -36,10 +33,12 @@ pub(crate) struct Coalescer {
 }
 
 impl Coalescer {
-    pub(crate) fn new() -> Self {
+    /// A coalescer with `slots` reads in flight at once (at least one; each holds one
+    /// database connection).
+    pub(crate) fn new(slots: usize) -> Self {
         Self {
             queue: Mutex::new(Vec::new()),
-            slots: Semaphore::new(SLOTS),
+            slots: Semaphore::new(slots.max(1)),
         }
     }
 
@@ -162,7 +161,7 @@ mod tests {
     /// holds more than MOST keys.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_misses_share_reads() {
-        let c = Arc::new(Coalescer::new());
+        let c = Arc::new(Coalescer::new(4));
         let reads = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for i in 0..500 {
@@ -201,7 +200,7 @@ mod tests {
     /// A failed read reaches every waiter of its batch with its kind.
     #[tokio::test]
     async fn failures_reach_every_waiter() {
-        let c = Coalescer::new();
+        let c = Coalescer::new(4);
         let fail = |_keys: Vec<String>| async {
             Err::<Vec<HandleRecord>, _>(StoreError::Unavailable("down".into()))
         };

@@ -7,20 +7,23 @@
 
 mod cache;
 mod coalesce;
+mod entry;
 mod health;
 mod meter;
 mod prefixes;
 mod replicas;
+mod snapshot;
 mod tally;
 
+pub use entry::Entry;
 pub use meter::{Meter, Outcome, FRONTENDS};
+pub use snapshot::{header as snapshot_header, SnapshotHeader};
 pub use tally::{merge_counts, PrefixCounts, Tally, MAX_PREFIXES, OTHER};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use idnode_core::json::render_record;
 use idnode_core::{is_under, HandleValue, Identifier, ResponseCode};
 use idnode_store::{fold, Store, StoreError};
 use metrics::Counter;
@@ -40,6 +43,9 @@ pub enum ResolveError {
     /// The store failed (the message is [`StoreError::public_message`]).
     #[error("{}", .0.public_message())]
     Store(#[from] StoreError),
+    /// A cache snapshot could not be used (why).
+    #[error("{0}")]
+    Snapshot(String),
 }
 
 impl ResolveError {
@@ -48,7 +54,7 @@ impl ResolveError {
         match self {
             Self::NotFound => ResponseCode::HandleNotFound,
             Self::NotResponsible(_) => ResponseCode::ServerNotResponsible,
-            Self::Store(_) => ResponseCode::Error,
+            Self::Store(_) | Self::Snapshot(_) => ResponseCode::Error,
         }
     }
 }
@@ -72,98 +78,6 @@ impl View {
     }
 }
 
-/// A resolved handle as one view sees it. It keeps only the visible values in their storage
-/// encoding ([`idnode_core::packed`]): each front end renders its answer from them (REST
-/// JSON, Handle wire, DNS TXT), so that a cached identifier costs less memory than its
-/// answer (`loadtest/cache.sh` measures it).
-#[derive(Debug)]
-pub struct Entry {
-    /// The normalised handle (shared with the cache's key).
-    pub handle: Arc<str>,
-    /// The visible values, by index, packed.
-    packed: Box<[u8]>,
-    /// The record holds values this view leaves out that administrators may read (a
-    /// reader who asks for more than public values is challenged).
-    pub restricted: bool,
-    view: View,
-    /// When it was read from the store, and the cache's epoch of its key before that.
-    born: std::time::Instant,
-    epoch: u64,
-}
-
-impl Entry {
-    /// The entry of `handle` for `view`: the values of `all` the view admits, by index.
-    pub fn build(handle: &str, all: &[HandleValue], view: View) -> Self {
-        Self::read(handle.into(), all, view, 0)
-    }
-
-    fn read(handle: Arc<str>, all: &[HandleValue], view: View, epoch: u64) -> Self {
-        let mut values: Vec<&HandleValue> = all.iter().filter(|v| view.admits(v)).collect();
-        values.sort_by_key(|v| v.index);
-        // Copied to an allocation of its exact size (the encoder's buffer grows by doubling).
-        let packed = idnode_core::packed::pack(values.iter().copied())
-            .as_slice()
-            .into();
-        let restricted = all.iter().any(|v| View::Admin.admits(v) && !view.admits(v));
-        Self {
-            handle,
-            packed,
-            restricted,
-            view,
-            born: std::time::Instant::now(),
-            epoch,
-        }
-    }
-
-    /// The REST response body for the whole visible record.
-    pub fn body(&self) -> Vec<u8> {
-        render_record(&self.handle, &self.values())
-    }
-
-    /// The visible values, by index (decoded from the entry's packed form).
-    pub fn values(&self) -> Vec<HandleValue> {
-        // The entry packed them itself: decoding cannot fail but on a bug, which shows
-        // as a record without values rather than a crash.
-        idnode_core::packed::unpack(&self.packed).unwrap_or_default()
-    }
-
-    /// The values a resolution request asks for: those at `indexes` (all when empty) whose
-    /// type matches one of `types` (all when empty; `URL.` matches subtypes).
-    pub fn select(&self, indexes: &[u32], types: &[String]) -> Vec<HandleValue> {
-        let mut values = self.values();
-        values.retain(|v| {
-            (indexes.is_empty() || indexes.contains(&v.index))
-                && (types.is_empty() || types.iter().any(|t| v.type_matches(t)))
-        });
-        values
-    }
-
-    /// The memory the entry holds with its place in the cache, for the cache's weigher:
-    /// its allocations (rounded up to the allocator's size classes) and what the cache
-    /// keeps for each entry (measured: `loadtest/cache.sh`).
-    fn weight(&self) -> u32 {
-        let bytes = PER_ENTRY + alloc_size(self.handle.len() + 16) + alloc_size(self.packed.len());
-        bytes.min(u32::MAX as usize) as u32
-    }
-}
-
-/// What the cache holds per entry besides the entry's allocations: the `Entry` and its
-/// `Arc`, moka's own records of the key (hash table slots, entry info, access and write
-/// order nodes) and what the allocator keeps around them. Calibrated by
-/// `loadtest/cache.sh`: with 400 here a full cache of 64 MiB held 93 MB more resident
-/// memory than an empty one (1,052 B per entry against 664 weighed).
-const PER_ENTRY: usize = 850;
-
-/// The block an allocation of `n` bytes takes: size classes step by an eighth of a power
-/// of two (as mimalloc's and jemalloc's do).
-fn alloc_size(n: usize) -> usize {
-    if n <= 64 {
-        return n.next_multiple_of(8).max(8);
-    }
-    let step = (n.next_power_of_two() / 8).max(8);
-    n.next_multiple_of(step)
-}
-
 /// Cache sizing.
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
@@ -177,6 +91,9 @@ pub struct CacheConfig {
     pub negative_capacity: u64,
     /// How long past `max_age` an answer is still served while the store is unreachable.
     pub stale_if_down: Duration,
+    /// Reads of misses in flight at once, each holding a database connection (misses
+    /// arriving meanwhile are read together by the next free one).
+    pub miss_reads: usize,
 }
 
 impl Default for CacheConfig {
@@ -187,6 +104,7 @@ impl Default for CacheConfig {
             negative_ttl: Duration::from_secs(5),
             negative_capacity: 100_000,
             stale_if_down: Duration::from_secs(3600),
+            miss_reads: 4,
         }
     }
 }
@@ -205,6 +123,8 @@ pub struct Resolver {
     misses: coalesce::Coalescer,
     replicas: replicas::Replicas,
     max_age: Duration,
+    /// The oldest an answer may be and still be served (stale, while the store is away).
+    oldest: Duration,
     /// Answers read before this moment (nanoseconds after `base`; 0: none) count as past
     /// their age ([`Resolver::clear`]).
     aged_before: AtomicU64,
@@ -235,9 +155,10 @@ impl Resolver {
             store,
             served,
             caches: Caches::new(config),
-            misses: coalesce::Coalescer::new(),
+            misses: coalesce::Coalescer::new(config.miss_reads),
             replicas: replicas::Replicas::new(Vec::new(), Duration::ZERO),
             max_age: config.max_age,
+            oldest: config.max_age + config.stale_if_down,
             aged_before: AtomicU64::new(0),
             base: std::time::Instant::now(),
             health: health::Health::new(),
@@ -326,13 +247,7 @@ impl Resolver {
                 }
                 Err(e @ StoreError::Unavailable(_)) => {
                     // The answer cached under the name as asked, past its age, if any.
-                    return match self.caches.get(id.as_str(), view) {
-                        Some(stale) => {
-                            self.health.stale.increment(1);
-                            Ok(stale)
-                        }
-                        None => Err(e.into()),
-                    };
+                    return self.stale(id.as_str(), view).ok_or(e.into());
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -391,18 +306,8 @@ impl Resolver {
             Ok(r) => r,
             Err(e @ StoreError::Unavailable(_)) => {
                 // An answer past its age is better than none while the store is away.
-                let kept = if fresh {
-                    None
-                } else {
-                    self.caches.get(key, view)
-                };
-                return match kept {
-                    Some(stale) => {
-                        self.health.stale.increment(1);
-                        Ok(stale)
-                    }
-                    None => Err(e.into()),
-                };
+                let kept = if fresh { None } else { self.stale(key, view) };
+                return kept.ok_or(e.into());
             }
             Err(e) => return Err(e.into()),
         };
@@ -426,7 +331,7 @@ impl Resolver {
     pub fn cached(&self, id: &Identifier, view: View) -> Option<Arc<Entry>> {
         let e = self.caches.get(id.as_str(), view)?;
         if self.past_age(&e) {
-            if !self.health.is_down() {
+            if !self.health.is_down() || e.age() >= self.oldest {
                 return None;
             }
             self.health.stale.increment(1);
@@ -435,9 +340,20 @@ impl Resolver {
         Some(e)
     }
 
+    /// The cached answer of `key` for a view, whatever its age within `stale_if_down`
+    /// (counted as stale): for a store that did not answer.
+    fn stale(&self, key: &str, view: View) -> Option<Arc<Entry>> {
+        let e = self
+            .caches
+            .get(key, view)
+            .filter(|e| e.age() < self.oldest)?;
+        self.health.stale.increment(1);
+        Some(e)
+    }
+
     /// Whether `e` is older than `max_age`, or was read before the last [`Resolver::clear`].
     fn past_age(&self, e: &Entry) -> bool {
-        if e.born.elapsed() >= self.max_age {
+        if e.age() >= self.max_age {
             return true;
         }
         let aged = self.aged_before.load(Ordering::Acquire);
@@ -534,6 +450,36 @@ impl Resolver {
     /// Number of cached entries and their weighted size in bytes.
     pub fn cache_usage(&self) -> (u64, u64) {
         self.caches.usage()
+    }
+
+    /// A warm-start snapshot of the public answers cached (see `snapshot.rs`) for the node
+    /// of `node_prefix`, taken at unix time `now_ms`.
+    pub fn snapshot(&self, node_prefix: &str, now_ms: u64) -> Vec<u8> {
+        let entries = self.caches.public_entries();
+        let kept = entries.iter().filter(|e| e.age() < self.oldest);
+        snapshot::encode(node_prefix, now_ms, kept.map(|e| e.saved()))
+    }
+
+    /// Caches the answers of a snapshot `bytes` of this node (`node_prefix`) at unix time
+    /// `now_ms`, each as old as it was when written plus the time since, those older than
+    /// `max_age` + `stale_if_down` left out: they are served only while the store does not
+    /// answer (like any answer past its age). A damaged snapshot or one of another node
+    /// is refused whole. Returns how many answers it restored.
+    pub fn restore(
+        &self,
+        bytes: &[u8],
+        node_prefix: &str,
+        now_ms: u64,
+    ) -> Result<usize, ResolveError> {
+        let entries = snapshot::decode(bytes, node_prefix, now_ms, self.oldest)?;
+        let n = entries.len();
+        for mut e in entries {
+            e.epoch = self.caches.epoch(&e.handle);
+            self.caches.insert(Arc::new(e));
+        }
+        // Every answer restored counts as past its age: what changed meanwhile is unknown.
+        self.clear();
+        Ok(n)
     }
 }
 

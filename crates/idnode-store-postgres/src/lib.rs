@@ -69,8 +69,8 @@ impl Dialect for PgDialect {
         )
     }
 
-    /// A server that is still starting is waited for up to 30 s; afterwards every call waits
-    /// at most `acquire_timeout` for a connection.
+    /// Connections are made on demand (the first by [`Dialect::prepare`]); every call
+    /// waits at most `acquire_timeout` for one.
     async fn open(url: &str, options: &StoreOptions) -> Result<Pools<Postgres>> {
         let targets = hosts::parse(url)?;
         let pool = hosts::pool(
@@ -85,9 +85,17 @@ impl Dialect for PgDialect {
                 .acquire_timeout(options.acquire_timeout),
         )
         .await?;
-        let deadline = Instant::now() + STARTUP_WAIT;
+        Ok(Pools {
+            read: pool.clone(),
+            write: pool,
+        })
+    }
+
+    /// With `wait`, a server that is still starting is waited for up to 30 s.
+    async fn prepare(pools: &Pools<Postgres>, replica: bool, wait: bool) -> Result<()> {
+        let deadline = Instant::now() + if wait { STARTUP_WAIT } else { Duration::ZERO };
         loop {
-            match pool.acquire().await.map_err(Self::error) {
+            match pools.write.acquire().await.map_err(Self::error) {
                 Ok(_) => break,
                 Err(StoreError::Unavailable(_)) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -96,16 +104,13 @@ impl Dialect for PgDialect {
             }
         }
         // A replica takes no writes: its primary's migrations reach it by replication.
-        if !options.replica {
+        if !replica {
             sqlx::migrate!("../../migrations/postgres")
-                .run(&pool)
+                .run(&pools.write)
                 .await
                 .map_err(|e| StoreError::Database(Box::new(e)))?;
         }
-        Ok(Pools {
-            read: pool.clone(),
-            write: pool,
-        })
+        Ok(())
     }
 
     fn error(e: sqlx::Error) -> StoreError {

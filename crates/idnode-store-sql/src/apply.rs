@@ -30,7 +30,7 @@ struct Progress<'a> {
 }
 
 pub(crate) async fn apply<D: Dialect>(store: &SqlStore<D>, batch: &Batch) -> Result<()> {
-    let mut conn = WriteConn::<D>::acquire(&store.pools.write).await?;
+    let mut conn = store.writer().await?;
     let out = transaction(store, batch, &mut conn).await;
     conn.settle();
     out

@@ -117,11 +117,24 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         None
     }
 
-    /// Opens the database at `url` and applies pending migrations.
+    /// Opens the database at `url` (a dialect whose connections are made on demand may
+    /// leave the rest to [`Dialect::prepare`]).
     fn open(
         url: &str,
         options: &StoreOptions,
     ) -> impl Future<Output = Result<Pools<Self::DB>>> + Send;
+
+    /// Makes the database of `pools` ready for use: waits for a server that is still
+    /// starting (when `wait`) and applies pending migrations unless a `replica`. Nothing
+    /// for a dialect whose [`Dialect::open`] did that.
+    fn prepare(
+        pools: &Pools<Self::DB>,
+        replica: bool,
+        wait: bool,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = (pools, replica, wait);
+        async { Ok(()) }
+    }
 
     /// Maps a driver error to the store's.
     fn error(e: sqlx::Error) -> StoreError;

@@ -69,7 +69,7 @@ const EVENT_COLUMNS: &str = "e.id, e.owner, e.capture, e.hash, e.event_id, e.dec
 impl<D: Dialect> SqlStore<D> {
     pub(crate) async fn capture_events(&self, capture: &NewCapture) -> Result<CaptureRecord> {
         let now = now_millis();
-        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut w = self.writer().await?;
         let mut tx = w.begin().await?;
         let mut record = CaptureRecord {
             id: 0,

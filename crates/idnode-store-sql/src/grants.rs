@@ -38,7 +38,7 @@ impl<D: Dialect> SqlStore<D> {
         present: bool,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut w = self.writer().await?;
         let mut c = w.begin().await?;
         let stmt = if present {
             Stmt::new(

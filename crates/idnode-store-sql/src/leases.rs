@@ -13,7 +13,7 @@ impl<D: Dialect> SqlStore<D> {
         now: i64,
         until: i64,
     ) -> Result<bool> {
-        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+        let mut c = self.write_conn().await?;
         let taken = Stmt::new(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
@@ -31,7 +31,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     pub(crate) async fn drop_lease(&self, name: &str, holder: &str) -> Result<()> {
-        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+        let mut c = self.write_conn().await?;
         Stmt::new("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)

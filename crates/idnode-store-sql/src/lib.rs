@@ -18,6 +18,7 @@ mod history;
 mod leases;
 pub mod legacy;
 mod named;
+mod open;
 mod ops;
 mod rows;
 pub mod sql;
@@ -34,10 +35,9 @@ use idnode_store::{
     Attribution, AuditEntry, Batch, CaptureRecord, Change, ChangeSink, ChangeWatch, Delivery,
     DepositRecord, Enterprise, EventField, EventFilter, EventRecord, Grant, HandleRecord,
     HistoryRecord, Idempotency, NamedQuery, NewCapture, OutboxRow, OutboxState, OutboxStats,
-    PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState, Store, StoreError,
-    StoreOptions, StoreStats, Subscription, TemplateChange, TemplateRecord, TokenRecord, TraceLink,
+    PrefixRecord, Readable, Result, SecretHash, Settled, SpaceState, Store, StoreError, StoreStats,
+    Subscription, TemplateChange, TemplateRecord, TokenRecord, TraceLink,
 };
-use sqlx::pool::PoolConnection;
 use sqlx::Database;
 
 use crate::sql::{Cols, Stmt};
@@ -50,6 +50,11 @@ pub use dialect::{
 #[derive(Debug)]
 pub struct SqlStore<D: Dialect> {
     pools: Pools<D::DB>,
+    /// Set once the database was reached and prepared (migrated, its type names read):
+    /// until then every call tries that first.
+    prepared: tokio::sync::OnceCell<()>,
+    /// Held by the one call trying to prepare it (the others fail at once meanwhile).
+    preparing: tokio::sync::Mutex<()>,
     space: Arc<SpaceState>,
     /// The audit chain's hash for new entries.
     audit: idnode_store::AuditAlgorithm,
@@ -62,25 +67,6 @@ pub struct SqlStore<D: Dialect> {
 }
 
 impl<D: Dialect> SqlStore<D> {
-    /// Opens the database at `url` and applies pending migrations.
-    pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(url, &StoreOptions::default()).await
-    }
-
-    /// [`SqlStore::connect`] with options.
-    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
-        let store = Self {
-            pools: D::open(url, options).await?,
-            space: Arc::default(),
-            audit: options.audit_algorithm,
-            instance: instance_number(),
-            replica: options.replica,
-            types: types::Types::default(),
-        };
-        store.types.load::<D>(&store.pools.read).await?;
-        Ok(store)
-    }
-
     /// Decodes rows holding packed values; when one names a type number the cached
     /// dictionary lacks (another instance added it), reloads the dictionary and tries again.
     async fn decode<T>(
@@ -95,10 +81,6 @@ impl<D: Dialect> SqlStore<D> {
             }
             done => done,
         }
-    }
-
-    async fn reader(&self) -> Result<PoolConnection<D::DB>> {
-        self.pools.read.acquire().await.map_err(D::error)
     }
 
     async fn all(&self, stmt: Stmt<'_>) -> Result<Vec<<D::DB as Database>::Row>> {
@@ -116,15 +98,6 @@ impl<D: Dialect> SqlStore<D> {
             .await?
             .ok_or_else(|| StoreError::NotFound("row".into()))
     }
-}
-
-/// A number for this store's notifications, different for every store opened.
-fn instance_number() -> u64 {
-    use std::hash::BuildHasher;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    std::collections::hash_map::RandomState::new().hash_one((now, std::process::id()))
 }
 
 /// Sends `changes` to the other instances sharing the database, inside the transaction
@@ -176,7 +149,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn ready(&self) -> Result<()> {
         self.one(Stmt::new("SELECT 1 AS one")).await?;
         if self.space.probe_due() {
-            let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+            let mut c = self.write_conn().await?;
             let probe = Stmt::new(D::PROBE)
                 .bind(PROBE_BYTES)
                 .execute::<D::DB>(&mut c)
@@ -224,7 +197,9 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn apply(&self, batch: &Batch) -> Result<()> {
         let names = self.types.missing(batch);
         if !names.is_empty() {
-            self.types.add::<D>(&self.pools.write, &names).await?;
+            self.types
+                .add::<D>(&self.pools().await?.write, &names)
+                .await?;
         }
         let out = apply::apply::<D>(self, batch).await;
         self.space.observe(&out);
@@ -321,7 +296,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn outbox_head(&self) -> Result<Option<OutboxRow>> {
-        ops::head::<D>(&self.pools.write).await
+        ops::head::<D>(&self.pools().await?.write).await
     }
 
     async fn outbox_list(&self, state: OutboxState, limit: u64) -> Result<Vec<OutboxRow>> {

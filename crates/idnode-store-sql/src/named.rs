@@ -7,7 +7,7 @@ use crate::{Dialect, SqlStore};
 
 impl<D: Dialect> SqlStore<D> {
     pub(crate) async fn insert_query(&self, q: &NamedQuery, by: &Attribution) -> Result<bool> {
-        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut w = self.writer().await?;
         let mut c = w.begin().await?;
         let n = Stmt::new(
             "INSERT INTO epcis_queries (owner, name, definition, extensions, created_at) \
@@ -70,7 +70,7 @@ impl<D: Dialect> SqlStore<D> {
         name: &str,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut w = self.writer().await?;
         let mut c = w.begin().await?;
         crate::subscriptions::delete_subscriptions::<D>(&mut c, owner, name, None).await?;
         let n = Stmt::new("DELETE FROM epcis_queries WHERE owner = $1 AND name = $2")

@@ -81,7 +81,7 @@ impl<D: Dialect> SqlStore<D> {
         s: &Subscription,
         by: &Attribution,
     ) -> Result<()> {
-        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut w = self.writer().await?;
         let mut c = w.begin().await?;
         Stmt::new(format!(
             "INSERT INTO epcis_subscriptions ({COLUMNS}) \
@@ -144,7 +144,7 @@ impl<D: Dialect> SqlStore<D> {
         id: &str,
         by: &Attribution,
     ) -> Result<bool> {
-        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut w = self.writer().await?;
         let mut tx = w.begin().await?;
         let n = delete_subscriptions::<D>(&mut tx, owner, query, Some(id)).await?;
         if n > 0 {
@@ -182,7 +182,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     pub(crate) async fn settle(&self, d: &Delivery, settled: &Settled) -> Result<()> {
-        let mut w = crate::dialect::WriteConn::<D>::acquire(&self.pools.write).await?;
+        let mut w = self.writer().await?;
         let mut tx = w.begin().await?;
         let stmt = match settled {
             Settled::Done(_) | Settled::GiveUp => {
@@ -231,7 +231,7 @@ impl<D: Dialect> SqlStore<D> {
         next_run: i64,
         notified: Option<i64>,
     ) -> Result<()> {
-        let mut c = self.pools.write.acquire().await.map_err(D::error)?;
+        let mut c = self.write_conn().await?;
         Stmt::new(
             "UPDATE epcis_subscriptions SET min_record_time = $2, next_run = $3, \
              last_notified_at = COALESCE($4, last_notified_at) WHERE id = $1",

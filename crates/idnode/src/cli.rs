@@ -436,10 +436,16 @@ async fn enterprise(config: &Config, command: EnterpriseCommand) -> anyhow::Resu
 }
 
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
-    let store = open_store(&config.database).await?;
-    let prefix = match node_prefix(&store).await? {
-        Some(p) => p,
-        None if demo => {
+    // With a cache snapshot, a database that does not answer is not waited for: the node
+    // serves the snapshot and takes the database up when it answers.
+    let snapshot = crate::snapshot::load(config);
+    let store = match &snapshot {
+        Some(_) => crate::open_store_later(&config.database).await?,
+        None => open_store(&config.database).await?,
+    };
+    let prefix = match node_prefix(&store).await {
+        Ok(Some(p)) => p,
+        Ok(None) if demo => {
             let s = Services::new(store.clone(), demo::DEMO_NODE_PREFIX, config).await?;
             let creds = s.registry.init_node(None).await?;
             println!("demo node {} initialised", demo::DEMO_NODE_PREFIX);
@@ -452,12 +458,25 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
             }
             demo::DEMO_NODE_PREFIX.to_owned()
         }
-        None => bail!(
+        Ok(None) => bail!(
             "the node is not initialised: run `idnode init --node-prefix 88.xxx` first, \
              or `idnode serve --demo` for a demo node"
         ),
+        Err(e) => match &snapshot {
+            Some(s) if crate::is_unavailable(&e) => {
+                tracing::warn!(
+                    error = %e,
+                    "the database does not answer: serving the cache snapshot until it does"
+                );
+                s.header.node_prefix.clone()
+            }
+            _ => return Err(e),
+        },
     };
     let services = std::sync::Arc::new(Services::new(store, &prefix, config).await?);
+    if let Some(s) = &snapshot {
+        crate::snapshot::restore(&services.resolver, &prefix, s);
+    }
     let node = start(config, services).await?;
     tracing::info!(
         http = %node.http_addr,

@@ -258,6 +258,18 @@ negative_ttl_secs = 5
 # this many seconds more (counted in idnode_cache_stale_answers_total); answers not cached
 # fail at once, and one read a second tries the database again. 0: never stale.
 stale_if_down_secs = 3600
+# Reads of uncached identifiers in flight at once, each holding a database connection
+# (of 16 on PostgreSQL); misses arriving meanwhile wait and are read together in one
+# statement by the next free read. More help when the database reads from disk. 1 to 12
+# (PostgreSQL's pool keeps 4 connections for writes); a value outside is taken as the bound.
+miss_reads_in_flight = 4
+# A warm-start snapshot of the cached public answers, written every snapshot_interval_secs
+# and when the node stops, read when it starts: a node that restarts while its PostgreSQL
+# is unreachable answers its hot set from it (stale, counted, each answer at most
+# max_age_secs + stale_if_down_secs after it was read) and takes up its database when it
+# answers. Its key files must be there (they are checked against the database then).
+# snapshot_file = "/var/lib/idnode/cache.snapshot"
+snapshot_interval_secs = 300
 
 [log]
 # tracing filter, e.g. "info", "idnode=debug,info".
@@ -582,6 +594,12 @@ pub struct CacheSection {
     /// How long past `max_age_secs` an answer is still served while the database is
     /// unreachable, seconds.
     pub stale_if_down_secs: u64,
+    /// Reads of uncached identifiers in flight at once.
+    pub miss_reads_in_flight: usize,
+    /// The warm-start snapshot of the cache, if any.
+    pub snapshot_file: Option<std::path::PathBuf>,
+    /// Seconds between snapshots.
+    pub snapshot_interval_secs: u64,
 }
 
 /// `[log]`.
@@ -629,6 +647,9 @@ impl Default for CacheSection {
             max_age_secs: 300,
             negative_ttl_secs: 5,
             stale_if_down_secs: 3600,
+            miss_reads_in_flight: 4,
+            snapshot_file: None,
+            snapshot_interval_secs: 300,
         }
     }
 }

@@ -76,7 +76,9 @@ fn record(name: &str, fingerprint: Vec<u8>, replace: bool) -> Batch {
 }
 
 /// The key `load` reads (or creates) at `path`, once its fingerprint agrees with the one
-/// recorded as `name` (recorded here when none is).
+/// recorded as `name` (recorded here when none is). While the database does not answer (a
+/// node starting from its cache snapshot) the file must exist, and is checked when the
+/// database answers: the node stops then if it disagrees.
 async fn agreed<K>(
     store: &Arc<dyn Store>,
     name: &str,
@@ -86,8 +88,28 @@ async fn agreed<K>(
     load: impl FnOnce() -> anyhow::Result<K>,
     fingerprint: impl Fn(&K) -> Vec<u8>,
 ) -> anyhow::Result<K> {
-    let short = |fp: &[u8]| hex::encode(&fp[..fp.len().min(8)]);
-    let recorded = store.node_key(name).await?;
+    let recorded = match store.node_key(name).await {
+        Err(StoreError::Unavailable(_)) => {
+            if !path.exists() {
+                bail!(
+                    "the {what} file {} is missing and the database does not answer to say \
+                     whether it has one: start with the key file of this node there, or name \
+                     it with [secrets] {setting}",
+                    path.display()
+                );
+            }
+            let key = load()?;
+            let check = (
+                store.clone(),
+                name.to_owned(),
+                what.to_owned(),
+                path.to_owned(),
+            );
+            tokio::spawn(check_when_reachable(check, fingerprint(&key)));
+            return Ok(key);
+        }
+        r => r?,
+    };
     if let (Some(r), false) = (&recorded, path.exists()) {
         bail!(
             "the {what} file {} is missing, but this database is already used with a {what} \
@@ -99,25 +121,71 @@ async fn agreed<K>(
     }
     let key = load()?;
     let fp = fingerprint(&key);
-    let recorded = match recorded {
-        Some(r) => r,
-        None => match store.apply(&record(name, fp.clone(), false)).await {
-            Ok(()) => return Ok(key),
-            // Another instance recorded its key first.
-            Err(StoreError::Conflict(_)) => store.node_key(name).await?.unwrap_or_default(),
-            Err(e) => return Err(e.into()),
-        },
-    };
-    if recorded != fp {
-        bail!(
-            "{} is not the {what} this database is used with (fingerprint {} here, {} \
-             recorded): use the key file of the other instances of this node",
-            path.display(),
-            short(&fp),
-            short(&recorded)
-        );
+    if let Some(other) = settle(store, name, recorded, &fp).await? {
+        bail!("{}", mismatch(what, path, &fp, &other));
     }
     Ok(key)
+}
+
+fn short(fp: &[u8]) -> String {
+    hex::encode(&fp[..fp.len().min(8)])
+}
+
+fn mismatch(what: &str, path: &Path, fp: &[u8], recorded: &[u8]) -> String {
+    format!(
+        "{} is not the {what} this database is used with (fingerprint {} here, {} recorded): \
+         use the key file of the other instances of this node",
+        path.display(),
+        short(fp),
+        short(recorded)
+    )
+}
+
+/// Records `fp` as `name` unless one is recorded (`recorded`, or by another instance
+/// meanwhile); the recorded fingerprint when it differs from `fp`.
+async fn settle(
+    store: &Arc<dyn Store>,
+    name: &str,
+    recorded: Option<Vec<u8>>,
+    fp: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let recorded = match recorded {
+        Some(r) => r,
+        None => match store.apply(&record(name, fp.to_vec(), false)).await {
+            Ok(()) => return Ok(None),
+            // Another instance recorded its key first.
+            Err(StoreError::Conflict(_)) => store.node_key(name).await?.unwrap_or_default(),
+            Err(e) => return Err(e),
+        },
+    };
+    Ok((recorded != fp).then_some(recorded))
+}
+
+/// Checks the key of fingerprint `fp` once the database answers; stops the process if it
+/// is not the one the database is used with (as a start with the database would have).
+async fn check_when_reachable(
+    (store, name, what, path): (Arc<dyn Store>, String, String, std::path::PathBuf),
+    fp: Vec<u8>,
+) {
+    loop {
+        let out = match store.node_key(&name).await {
+            Ok(recorded) => settle(&store, &name, recorded, &fp).await,
+            Err(e) => Err(e),
+        };
+        match out {
+            Ok(None) => {
+                tracing::info!("the {what} agrees with the database");
+                return;
+            }
+            Ok(Some(other)) => {
+                tracing::error!("{}; stopping", mismatch(&what, &path, &fp, &other));
+                std::process::exit(1);
+            }
+            Err(StoreError::Unavailable(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "the {what} not yet checked"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// Reads the node's sealing key from `path`, creating it (mode 0600, parent directories

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod maintenance;
 mod over_http;
 pub mod reports;
+mod snapshot;
 pub mod templates;
 pub mod tls;
 pub mod traceability;
@@ -33,7 +34,7 @@ use idnode_handle::{serve_tcp, serve_udp, HandleService, ServiceConfig, TcpLimit
 use idnode_http::AppState;
 use idnode_registry::{Principal, Registry};
 use idnode_resolver::{CacheConfig, Resolver};
-use idnode_store::Store;
+use idnode_store::{Store, StoreError};
 use idnode_store_postgres::PgStore;
 use idnode_store_sqlite::SqliteStore;
 pub use keys::{load_sealing_key, load_server_key, rotate_server_key};
@@ -69,6 +70,30 @@ pub async fn open_store(db: &config::DatabaseConfig) -> anyhow::Result<Arc<dyn S
     }
 }
 
+/// [`open_store`], except that an unreachable PostgreSQL is not waited for: the store
+/// reaches (and migrates) it when it first answers, every call failing as unavailable
+/// until then. For a node that may start from its cache snapshot.
+pub async fn open_store_later(db: &config::DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let url = db.url.as_str();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(
+            PgStore::connect_later(url, &db.options())
+                .await
+                .with_context(|| format!("connecting to {}", config::redact_url(url)))?,
+        ))
+    } else {
+        open_store(db).await
+    }
+}
+
+/// Whether `e` says the database did not answer.
+pub fn is_unavailable(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<StoreError>(),
+        Some(StoreError::Unavailable(_))
+    )
+}
+
 /// The read-only stores of `[database] replicas` (PostgreSQL streaming replicas).
 async fn open_replicas(db: &config::DatabaseConfig) -> anyhow::Result<Vec<Arc<dyn Store>>> {
     let options = idnode_store::StoreOptions {
@@ -80,7 +105,8 @@ async fn open_replicas(db: &config::DatabaseConfig) -> anyhow::Result<Vec<Arc<dy
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             bail!("[database] replicas are postgres:// URLs");
         }
-        let store = PgStore::connect_with(url, &options)
+        // Not waited for: a replica that does not answer is left out of reads until it does.
+        let store = PgStore::connect_later(url, &options)
             .await
             .with_context(|| format!("connecting to replica {}", config::redact_url(url)))?;
         out.push(Arc::new(store));
@@ -133,6 +159,7 @@ impl Services {
                     max_age: Duration::from_secs(cache.max_age_secs.max(1)),
                     negative_ttl: Duration::from_secs(cache.negative_ttl_secs),
                     stale_if_down: Duration::from_secs(cache.stale_if_down_secs),
+                    miss_reads: cache.miss_reads_in_flight.clamp(1, 12),
                     ..CacheConfig::default()
                 },
             )
@@ -194,6 +221,8 @@ pub struct RunningNode {
     handle_tasks: Vec<tokio::task::JoinHandle<()>>,
     upstream: Option<idnode_upstream::WorkerHandle>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Where the cache's snapshot is written when the node stops.
+    snapshot: Option<std::path::PathBuf>,
     /// Other instances' changes, heard while this is held.
     _changes: Option<idnode_store::ChangeWatch>,
 }
@@ -213,6 +242,11 @@ impl RunningNode {
         }
         for t in std::mem::take(&mut self.background) {
             t.abort();
+        }
+        if let Some(path) = self.snapshot.take() {
+            let s = &self.services;
+            let prefix = s.registry.node_prefix().to_owned();
+            snapshot::save_logged(s.resolver.clone(), prefix, path).await;
         }
         Ok(())
     }
@@ -248,6 +282,8 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
     handle_config.upstream_timeout = Duration::from_secs(config.upstream.timeout_secs.max(1));
     let upstream = upstream::start(config, &services, handle_config.site.clone()).await?;
     let mut background = vec![reports::spawn(config.clone(), services.clone())?];
+    let prefix = services.registry.node_prefix().to_owned();
+    background.extend(snapshot::spawn(config, services.resolver.clone(), prefix));
     if config.escrow.enabled {
         background.push(escrow::spawn_schedule(config.clone(), services.clone())?);
     }
@@ -355,6 +391,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         task,
         upstream,
         background,
+        snapshot: config.cache.snapshot_file.clone(),
         _changes: changes,
     })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use idnode_core::SiteInfo;
+use idnode_store::StoreError;
 use idnode_upstream::{EppConfig, Namespaces, Worker, WorkerConfig, WorkerHandle};
 use serde::{Deserialize, Serialize};
 
@@ -306,12 +307,22 @@ pub(crate) async fn start(
         if !url.ends_with('/') {
             bail!("[upstream] iiidap_url must end with /");
         }
-        services
-            .registry
-            .queue_actions(&[idnode_store::Action::Bootstrap {
-                urls: vec![url.clone()],
-            }])
-            .await?;
+        let registry = services.registry.clone();
+        let bootstrap = [idnode_store::Action::Bootstrap {
+            urls: vec![url.clone()],
+        }];
+        match registry.queue_actions(&bootstrap).await {
+            Ok(()) => {}
+            // Started from the cache snapshot, the database away: queued when it answers.
+            Err(idnode_registry::RegistryError::Store(StoreError::Unavailable(_))) => {
+                tokio::spawn(async move {
+                    while registry.queue_actions(&bootstrap).await.is_err() {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let worker = Worker::new(
         services.store.clone(),
