@@ -26,6 +26,27 @@ pub fn create_private(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Replaces `path` with `bytes`: written beside it first (`path.new`, mode 0600), synced,
+/// then renamed over it and the rename synced, so that a crash leaves the old file or the
+/// new one, never a torn one.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = create_private(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    std::io::Write::write_all(&mut f, bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
+    }
+    Ok(())
+}
+
 /// Makes sure the SQLite database `path` exists with mode 0600 before SQLite opens it, so
 /// that SQLite gives its `-wal` and `-shm` files the same mode. An existing database (or WAL,
 /// shared-memory file) that others can read is restricted to its owner, with a warning.

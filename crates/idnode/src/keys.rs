@@ -232,16 +232,7 @@ pub fn load_server_key(path: &Path) -> anyhow::Result<ServerKey> {
 /// it); a running node keeps the old key until it restarts.
 pub fn rotate_server_key(path: &Path) -> anyhow::Result<ServerKey> {
     let (key, pem) = ServerKey::generate()?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = std::path::PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    let mut f =
-        files::create_private(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    std::io::Write::write_all(&mut f, pem.as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    files::replace_private(path, pem.as_bytes())?;
     Ok(key)
 }
 

@@ -2,12 +2,10 @@
 //! starts, written every `snapshot_interval_secs` and when it stops (the format and what a
 //! restored answer may do: `idnode-resolver/src/snapshot.rs`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use idnode_resolver::{Resolver, SnapshotHeader};
 
 use crate::{files, Config};
@@ -54,24 +52,11 @@ pub(crate) fn restore(resolver: &Resolver, prefix: &str, loaded: &Loaded) {
     }
 }
 
-/// Writes the snapshot of `resolver` to `path`: beside it first (mode 0600), synced, then
-/// renamed over it, so that a crash leaves the old one or the new one, never a torn file.
+/// Writes the snapshot of `resolver` to `path` ([`files::replace_private`]: a crash leaves
+/// the old one or the new one, never a torn file); its size.
 pub(crate) fn save(resolver: &Resolver, prefix: &str, path: &Path) -> anyhow::Result<usize> {
     let bytes = resolver.snapshot(prefix, unix_ms());
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    let mut f =
-        files::create_private(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(&bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // The rename itself, made durable.
-        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
-    }
+    files::replace_private(path, &bytes)?;
     Ok(bytes.len())
 }
 
