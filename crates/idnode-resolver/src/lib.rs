@@ -17,7 +17,7 @@ mod tally;
 
 pub use entry::Entry;
 pub use meter::{Meter, Outcome, FRONTENDS};
-pub use snapshot::{header as snapshot_header, SnapshotHeader};
+pub use snapshot::{entries as snapshot_entries, header as snapshot_header, SnapshotHeader};
 pub use tally::{merge_counts, PrefixCounts, Tally, MAX_PREFIXES, OTHER};
 
 use std::sync::atomic::{AtomicU64, Ordering};

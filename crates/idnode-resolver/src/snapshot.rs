@@ -140,6 +140,12 @@ pub fn header(bytes: &[u8]) -> Result<SnapshotHeader, ResolveError> {
     open(bytes).map(|(h, _)| h)
 }
 
+/// How many answers of a snapshot of the node `node_prefix` pass every check a restore
+/// makes (whatever their age).
+pub fn entries(bytes: &[u8], node_prefix: &str) -> Result<usize, ResolveError> {
+    decode(bytes, node_prefix, 0, Duration::MAX).map(|e| e.len())
+}
+
 /// The entries of a snapshot taken by the node of `node_prefix`, aged by the time since
 /// it was written (`now_ms`), those older than `oldest` left out. Each entry is checked
 /// (its handle parses, its values unpack) before any is returned.
@@ -161,7 +167,7 @@ pub(crate) fn decode(
     for _ in 0..head.entries {
         let handle = r.text()?;
         let flags = r.take(1)?[0];
-        let age = Duration::from_millis(u64::from(r.u32()?)) + since;
+        let age = Duration::from_millis(u64::from(r.u32()?)).saturating_add(since);
         let len = r.u32()? as usize;
         let packed = r.take(len)?;
         let id = Identifier::parse(handle).map_err(|_| bad("an entry's handle is invalid"))?;

@@ -55,6 +55,12 @@ pub(crate) fn restore(resolver: &Resolver, prefix: &str, loaded: &Loaded) {
 /// Writes the snapshot of `resolver` to `path` ([`files::replace_private`]: a crash leaves
 /// the old one or the new one, never a torn file); its size.
 pub(crate) fn save(resolver: &Resolver, prefix: &str, path: &Path) -> anyhow::Result<usize> {
+    // One writer at a time (the one of the interval may still run when the node stops):
+    // both write the same file beside the snapshot.
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let bytes = resolver.snapshot(prefix, unix_ms());
     files::replace_private(path, &bytes)?;
     Ok(bytes.len())
