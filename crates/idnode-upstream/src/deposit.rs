@@ -91,13 +91,25 @@ pub async fn make_deposit(
         || idnode_escrow::is_sunday(watermark)
         || prev.is_none());
     let kind = if diff { Kind::Diff } else { Kind::Full };
-    let rev = same_day.iter().map(|d| d.resend + 1).max().unwrap_or(0);
+    // The id and the file names carry only the date and the kind: the revision counts every
+    // deposit of that date and kind (two watermarks of one date, e.g. from a manual run with
+    // a watermark other than midnight, must not collide).
+    let stem = format!(
+        "{}{}",
+        idnode_escrow::date_of(watermark).replace('-', ""),
+        &kind.as_str()[..1]
+    );
+    let rev = earlier
+        .iter()
+        .filter(|d| {
+            d.id.strip_prefix(&stem)
+                .is_some_and(|r| r.parse::<u16>().is_ok())
+        })
+        .map(|d| d.resend.saturating_add(1))
+        .max()
+        .unwrap_or(0);
     let meta = DepositMeta {
-        id: format!(
-            "{}{}{rev}",
-            idnode_escrow::date_of(watermark).replace('-', ""),
-            &kind.as_str()[..1]
-        ),
+        id: format!("{stem}{rev}"),
         kind,
         prev_id: prev.filter(|_| diff).map(|p| p.id.clone()),
         resend: rev,
