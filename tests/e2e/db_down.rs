@@ -12,6 +12,7 @@ use idnode_testkit::Cluster;
 use reqwest::Method;
 use serde_json::json;
 
+use crate::balancer::ROUTING_READINESS;
 use crate::common::{node_with, Backend, TestNode};
 use crate::hdl::{message, udp, Tcp};
 
@@ -141,6 +142,10 @@ async fn misses_and_writes_fail_fast(n: &TestNode) {
     assert_eq!(r.status().as_u16(), 503);
     let (s, _, body) = get(n, "/readyz").await;
     assert_eq!(s, 503, "{body}");
+    // Still ready for resolution traffic (what load balancers route by): it has answers.
+    let (s, _, body) = get(n, ROUTING_READINESS).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("cached answers are served"), "{body}");
     let cold = message(
         &Request::Resolution {
             handle: "88.118.8/COLD",
@@ -170,6 +175,7 @@ async fn stale_answers_flow_while_postgres_is_down() {
     let n = node_with(Backend::Postgres, |c| {
         c.database.url = url.clone();
         c.cache.max_age_secs = 1;
+        c.cache.stale_if_down_secs = 15;
     })
     .await;
     let hot_path = "/api/handles/88.118.8/HOT";
@@ -218,6 +224,7 @@ async fn stale_answers_flow_while_postgres_is_down() {
     assert!(stale_count(&n).await >= stale_before + 9.0);
     let (s, _, _) = get(&n, "/api/handles/88.118.8/COLD").await;
     assert_eq!(s, 503);
+    nothing_left_to_serve(&n, hot_path).await;
 
     tokio::task::spawn_blocking(move || {
         cluster.resume();
@@ -240,6 +247,24 @@ async fn stale_answers_flow_while_postgres_is_down() {
     assert_eq!(s, 200);
     assert!(body.contains("https://x.example/2"), "{body}");
     n.node.stop().await.unwrap();
+}
+
+/// Past `max_age` + `stale_if_down` the answer is gone too, and the node leaves the load
+/// balancers' rotation (`/readyz?for=resolution` 503).
+async fn nothing_left_to_serve(n: &TestNode, hot_path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut ready = (200, None, String::new());
+    while get(n, hot_path).await.0 == 200 || ready.0 == 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still serving past the stale window: {ready:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        ready = get(n, ROUTING_READINESS).await;
+    }
+    assert!(ready.2.starts_with("not ready: "), "{ready:?}");
+    let (s, _, _) = get(n, hot_path).await;
+    assert_eq!(s, 503);
 }
 
 async fn stale_count(n: &TestNode) -> f64 {

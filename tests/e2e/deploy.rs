@@ -202,6 +202,31 @@ fn the_kubernetes_manifests_validate_against_the_schemas() {
     assert!(!refused.status.success());
 }
 
+/// Kubernetes and haproxy route by the readiness that keeps cached answers flowing through
+/// a database outage (its meaning is checked in `db_down.rs` and `balancer.rs`).
+#[test]
+fn load_balancers_route_by_readiness_for_resolution() {
+    let deployment = std::fs::read_to_string(deploy().join("kubernetes/deployment.yaml")).unwrap();
+    let probe = deployment
+        .split("readinessProbe:")
+        .nth(1)
+        .and_then(|rest| rest.lines().find_map(|l| l.trim().strip_prefix("path: ")));
+    assert_eq!(probe, Some(crate::balancer::ROUTING_READINESS));
+    let haproxy = std::fs::read_to_string(deploy().join("compose/haproxy.cfg")).unwrap();
+    let checks: Vec<&str> = haproxy
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("option httpchk GET "))
+        .collect();
+    assert_eq!(checks, [crate::balancer::ROUTING_READINESS; 2]);
+    run(
+        Command::new("haproxy")
+            .arg("-c")
+            .arg("-f")
+            .arg(deploy().join("compose/haproxy.cfg")),
+        "haproxy -c (Debian: haproxy)",
+    );
+}
+
 #[test]
 fn the_compose_file_and_its_prometheus_configuration_parse() {
     run(

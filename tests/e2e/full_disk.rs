@@ -80,7 +80,11 @@ async fn write(n: &TestNode, tag: &str, rounds: usize, refusals: usize) -> Write
 }
 
 async fn ready(n: &TestNode) -> (u16, String) {
-    let r = n.req(Method::GET, "/readyz", None).send().await.unwrap();
+    readyz(n, "/readyz").await
+}
+
+async fn readyz(n: &TestNode, path: &str) -> (u16, String) {
+    let r = n.req(Method::GET, path, None).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
@@ -112,6 +116,11 @@ async fn full_disk(backend: Backend) {
     let (status, text) = ready(&n).await;
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("storage is full"), "{text}");
+    // Reads still work: the node stays in the load balancers' rotation.
+    assert_eq!(
+        readyz(&n, "/readyz?for=resolution").await,
+        (200, "ready\n".into())
+    );
     let store = n.node.services.store.clone();
     assert_eq!(stored(&*store, &before.acked).await, before.acked.len());
     assert_eq!(stored(&*store, &before.refused).await, 0);

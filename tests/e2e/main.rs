@@ -4,6 +4,7 @@
 
 mod access;
 mod bad_input;
+mod balancer;
 mod browser;
 mod clients;
 mod common;

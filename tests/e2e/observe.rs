@@ -89,6 +89,15 @@ async fn metrics_and_health(n: &TestNode) {
         .await
         .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
+    for (query, status) in [("for=resolution", 200), ("for=writes", 400), ("x", 400)] {
+        let r = n
+            .client
+            .get(format!("{}/readyz?{query}", n.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{query}");
+    }
 }
 on_both!(
     metrics_count_resolutions_and_health_answers,

@@ -3,9 +3,10 @@
 use std::any::Any;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use idnode_core::ResponseCode;
+use idnode_resolver::Serving;
 
 use crate::{ApiError, AppState};
 
@@ -31,11 +32,31 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers and takes writes (after a full disk, once a probe write
-/// fits again).
-pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
-    match s.0.resolver.ready().await {
-        Ok(()) => "ready\n".into_response(),
+/// Readiness. `/readyz`: the database answers and takes writes (after a full disk, once a
+/// probe write fits again), for alerts and write traffic. `/readyz?for=resolution`: the
+/// node can answer resolutions, from the database or, while it does not answer, from the
+/// cache (what load balancers route by, so that an outage keeps cached answers flowing).
+pub(crate) async fn readyz(State(s): State<AppState>, uri: Uri) -> Response {
+    let resolution = match uri.query() {
+        None => false,
+        Some("for=resolution") => true,
+        Some(_) => {
+            return ApiError::bad_request("the only query /readyz takes is for=resolution")
+                .into_response()
+        }
+    };
+    let out = if resolution {
+        s.0.resolver.serving().await.map(|serving| match serving {
+            Serving::Store => "ready\n".to_owned(),
+            Serving::Cache(n) => format!(
+                "ready for resolution: the database does not answer; {n} cached answers are served\n"
+            ),
+        })
+    } else {
+        s.0.resolver.ready().await.map(|()| "ready\n".to_owned())
+    };
+    match out {
+        Ok(text) => text.into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             let why = format!("not ready: {}\n", e.public_message());

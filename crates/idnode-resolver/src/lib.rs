@@ -78,6 +78,15 @@ impl View {
     }
 }
 
+/// What a node ready for resolution traffic answers from ([`Resolver::serving`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serving {
+    /// The store answers reads.
+    Store,
+    /// The store does not answer; this many cached answers are served meanwhile.
+    Cache(u64),
+}
+
 /// Cache sizing.
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
@@ -267,6 +276,22 @@ impl Resolver {
             Err(_) => {}
         }
         out
+    }
+
+    /// Readiness for resolution traffic, what a load balancer routes by: the store answers
+    /// reads (a full disk, refusing writes only, counts), or it does not and cached answers
+    /// are served meanwhile (stale, within `stale_if_down`). A database outage thus keeps
+    /// every instance in rotation while it has answers to give; [`Resolver::ready`] (writes
+    /// too) is for alerts and write traffic.
+    pub async fn serving(&self) -> Result<Serving, StoreError> {
+        let err = match self.ready().await {
+            Ok(()) | Err(StoreError::Full(_)) => return Ok(Serving::Store),
+            Err(e) => e,
+        };
+        match self.caches.usage().0 {
+            0 => Err(err),
+            n => Ok(Serving::Cache(n)),
+        }
     }
 
     /// True when this node serves the handle's prefix.

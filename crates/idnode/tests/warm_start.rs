@@ -144,6 +144,9 @@ async fn a_node_restarted_without_its_database_answers_from_its_snapshot() {
     assert_eq!(s, 503, "{body}");
     assert_eq!(c.put("88.118.8/NEW").await, 503);
     assert_eq!(c.get("/readyz").await.0, 503);
+    let (s, body) = c.get("/readyz?for=resolution").await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("cached answers are served"), "{body}");
 
     // The database returns: the node takes it up without a restart.
     let cluster = tokio::task::spawn_blocking(move || {
