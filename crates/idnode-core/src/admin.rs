@@ -76,7 +76,7 @@ pub struct ValueRef {
     /// The referenced handle.
     pub handle: String,
     /// The referenced value's index.
-    #[serde(deserialize_with = "crate::json::lenient_u32")]
+    #[serde(deserialize_with = "crate::data_in::lenient_u32")]
     pub index: u32,
 }
 

@@ -8,22 +8,20 @@ use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::site::SiteJson;
-use crate::{
-    AdminPerms, AdminRef, CoreError, HandleValue, Permissions, SiteInfo, Ttl, VList, ValueRef,
-};
+pub use crate::data_in::DataIn;
+use crate::{AdminRef, CoreError, HandleValue, Permissions, SiteInfo, Ttl, VList, ValueRef};
 
 /// A value as clients send it; `data` is decoded according to its `format`.
 #[derive(Debug, Deserialize)]
 pub struct ValueIn {
     /// Index.
-    #[serde(deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "crate::data_in::lenient_u32")]
     pub index: u32,
     /// Type name.
     #[serde(rename = "type")]
     pub type_name: String,
     /// `{"format": …, "value": …}` or a bare string.
-    pub data: Value,
+    pub data: DataIn,
     /// Seconds (relative) or unix time (absolute, with `ttlType: 1`).
     #[serde(default)]
     pub ttl: Option<u32>,
@@ -41,37 +39,10 @@ pub struct ValueIn {
     pub references: Vec<ValueRef>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AdminJson {
-    handle: String,
-    #[serde(deserialize_with = "lenient_u32")]
-    index: u32,
-    permissions: String,
-}
-
-/// Accepts a number or a string of digits: Handle clients (pyhandle among them) send
-/// indexes both ways.
-pub(crate) fn lenient_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum NumOrText {
-        Num(u32),
-        Text(String),
-    }
-    match NumOrText::deserialize(d)? {
-        NumOrText::Num(n) => Ok(n),
-        NumOrText::Text(t) => t
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("'{t}' is not an index"))),
-    }
-}
-
 impl ValueIn {
     /// Converts to a [`HandleValue`], decoding and validating the data.
     pub fn into_value(self) -> Result<HandleValue, CoreError> {
-        let data = decode_data(self.data)?;
+        let data = self.data.decode()?;
         let ttl = match self.ttl_type.unwrap_or(0) {
             0 => Ttl::Relative(self.ttl.unwrap_or(crate::DEFAULT_TTL)),
             1 => Ttl::Absolute(self.ttl.unwrap_or(0)),
@@ -96,56 +67,6 @@ impl ValueIn {
         };
         v.validate()?;
         Ok(v)
-    }
-}
-
-/// The bytes of a value's `data`: a bare string's own buffer, or the object's `value` in its
-/// `format` (structured formats read from the object in place, not copied).
-fn decode_data(d: Value) -> Result<Vec<u8>, CoreError> {
-    let obj = match d {
-        Value::String(s) => return Ok(s.into_bytes()),
-        Value::Object(o) => o,
-        _ => return Err(CoreError::value("data must be a string or {format, value}")),
-    };
-    let format = obj
-        .get("format")
-        .and_then(Value::as_str)
-        .unwrap_or("string");
-    let value = obj
-        .get("value")
-        .ok_or_else(|| CoreError::value("data has no value"))?;
-    let text = || {
-        value
-            .as_str()
-            .ok_or_else(|| CoreError::value(format!("{format} data value must be a string")))
-    };
-    match format {
-        "string" => Ok(text()?.as_bytes().to_vec()),
-        "base64" | "key" => B64
-            .decode(text()?)
-            .map_err(|_| CoreError::value(format!("{format} data is not valid base64"))),
-        "hex" => hex::decode(text()?).map_err(|_| CoreError::value("hex data is not valid hex")),
-        "admin" => {
-            let a = AdminJson::deserialize(value)
-                .map_err(|e| CoreError::value(format!("admin data: {e}")))?;
-            Ok(AdminRef {
-                handle: a.handle,
-                index: a.index,
-                perms: AdminPerms::from_bit_string(&a.permissions)?,
-            }
-            .encode())
-        }
-        "vlist" => {
-            let refs = Vec::<ValueRef>::deserialize(value)
-                .map_err(|e| CoreError::value(format!("vlist data: {e}")))?;
-            Ok(VList(refs).encode())
-        }
-        "site" => {
-            let s = SiteJson::deserialize(value)
-                .map_err(|e| CoreError::value(format!("site data: {e}")))?;
-            Ok(SiteInfo::from_json(&s)?.encode())
-        }
-        f => Err(CoreError::value(format!("unknown data format '{f}'"))),
     }
 }
 
@@ -356,6 +277,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::AdminPerms;
 
     fn parse_one(j: &str) -> Result<HandleValue, CoreError> {
         serde_json::from_str::<ValueIn>(j)

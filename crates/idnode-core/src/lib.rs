@@ -2,6 +2,7 @@
 //! binary encodings of the structured value types. No I/O happens here.
 
 mod admin;
+mod data_in;
 mod error;
 pub mod gs1;
 pub mod hash_id;
@@ -25,8 +26,8 @@ pub use profile::{Contact, EnterpriseProfile, LegalPerson, MAX_PROFILE_IMAGE, MA
 pub use rc::ResponseCode;
 pub use site::{address_bytes, address_to_string, SiteInfo, SiteInterface, SiteServer};
 pub use value::{
-    validate_record, HandleValue, Permissions, Ttl, DEFAULT_TTL, MAX_DATA_BYTES, MAX_INDEX,
-    MAX_TYPE_CHARS, MAX_VALUES,
+    validate_record, validate_record_shape, HandleValue, Permissions, Ttl, DEFAULT_TTL,
+    MAX_DATA_BYTES, MAX_INDEX, MAX_TYPE_CHARS, MAX_VALUES,
 };
 
 /// Index conventionally holding `HS_ADMIN`.

@@ -166,12 +166,19 @@ impl HandleValue {
                 self.index
             )));
         }
-        if self.type_name.chars().count() > MAX_TYPE_CHARS {
+        let t = &self.type_name;
+        // Type names are ASCII nearly always: counted and checked byte by byte then.
+        let (chars, control) = if t.is_ascii() {
+            (t.len(), t.bytes().any(|b| b.is_ascii_control()))
+        } else {
+            (t.chars().count(), t.chars().any(char::is_control))
+        };
+        if chars > MAX_TYPE_CHARS {
             return Err(CoreError::value(format!(
                 "value type longer than {MAX_TYPE_CHARS} characters"
             )));
         }
-        if self.type_name.chars().any(char::is_control) {
+        if control {
             return Err(CoreError::value("value type contains a control character"));
         }
         if self.data.len() > MAX_DATA_BYTES {
@@ -194,6 +201,13 @@ impl HandleValue {
 
 /// Checks a whole record: each value valid, indexes unique, count within limits.
 pub fn validate_record(values: &[HandleValue]) -> Result<(), CoreError> {
+    values.iter().try_for_each(HandleValue::validate)?;
+    validate_record_shape(values)
+}
+
+/// Checks a record of values each already valid (as [`crate::json::ValueIn::into_value`]
+/// makes them): indexes unique, count within limits.
+pub fn validate_record_shape(values: &[HandleValue]) -> Result<(), CoreError> {
     if values.len() > MAX_VALUES {
         return Err(CoreError::value(format!(
             "a handle may hold at most {MAX_VALUES} values"
@@ -203,7 +217,6 @@ pub fn validate_record(values: &[HandleValue]) -> Result<(), CoreError> {
     // long ones (up to MAX_VALUES) use a set.
     let mut seen = std::collections::HashSet::new();
     for (i, v) in values.iter().enumerate() {
-        v.validate()?;
         let twice = if values.len() <= 16 {
             values[..i].iter().any(|w| w.index == v.index)
         } else {

@@ -484,7 +484,7 @@ async fn batch(State(s): State<AppState>, a: Authed, body: Body) -> Result<Respo
             Some((k.to_owned(), hash))
         }
     };
-    let req: BatchRequest<'_> = serde_json::from_slice(&raw)
+    let req = BatchRequest::from_slice(&raw)
         .map_err(|e| ApiError::bad_request(format!("invalid batch: {e}")))?;
     let reply = s.0.registry.batch(p, req, key).await?;
     let mut r = Json(reply.outcome).into_response();

@@ -5,37 +5,121 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use idnode_core::json::ValueIn;
-use idnode_core::{validate_record, HandleValue, Identifier};
+use idnode_core::{validate_record, validate_record_shape, HandleValue, Identifier};
 use idnode_store::{HandleRecord, Idempotency, Op, StoreError};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::handles::{item_error, with_default_admin};
 use crate::pipeline::WriteFailure;
 use crate::scope::PrefixInfo;
 use crate::{ItemProblem, Principal, Registry, RegistryError, Result, MAX_BATCH};
 
-/// A batch as clients send it, borrowing from the request body (no copy of the values).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A batch as clients send it, borrowing from the request body. Read it with
+/// [`BatchRequest::from_slice`].
+#[derive(Debug)]
 pub struct BatchRequest<'a> {
     /// The operations, applied in order, all or none.
-    #[serde(borrow)]
     pub operations: Vec<BatchItem<'a>>,
 }
 
-/// One operation of a batch. Values stay raw JSON so each item's errors can be reported.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One operation of a batch.
+#[derive(Debug)]
 pub struct BatchItem<'a> {
     /// `create`, `update` (replace all values) or `delete`.
-    #[serde(borrow)]
     pub op: Cow<'a, str>,
     /// The handle.
-    #[serde(borrow)]
     pub handle: Cow<'a, str>,
-    /// Values in the REST form (create, update), parsed per item so errors name the item.
-    #[serde(default, borrow)]
-    pub values: Option<Vec<&'a serde_json::value::RawValue>>,
+    /// Values (create, update), each read from the REST form and checked, or why one could
+    /// not be.
+    pub values: Option<Result<Vec<HandleValue>>>,
+}
+
+/// An operation as sent, its values read as `V`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemIn<'a, V> {
+    #[serde(borrow)]
+    op: Cow<'a, str>,
+    #[serde(borrow)]
+    handle: Cow<'a, str>,
+    #[serde(default = "no_values")]
+    values: Option<Vec<V>>,
+}
+
+fn no_values<V>() -> Option<Vec<V>> {
+    None
+}
+
+/// A batch as sent.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "V: Deserialize<'de>, 'de: 'a")
+)]
+struct RequestIn<'a, V> {
+    #[serde(borrow)]
+    operations: Vec<ItemIn<'a, V>>,
+}
+
+/// A value read from the REST form and checked in one go: one that does not convert fails
+/// the whole one-pass read (and the item-by-item read then names its item).
+struct Converted(HandleValue);
+
+impl<'de> Deserialize<'de> for Converted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        ValueIn::deserialize(d)?
+            .into_value()
+            .map(Converted)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A raw value read and checked on its own.
+fn convert(raw: &RawValue) -> Result<HandleValue> {
+    serde_json::from_str::<ValueIn>(raw.get())
+        .map_err(|e| RegistryError::InvalidValue(e.to_string()))?
+        .into_value()
+        .map_err(RegistryError::from)
+}
+
+impl<'a> BatchRequest<'a> {
+    /// Reads a request body: in one pass, values and all, when every value is well-formed
+    /// and valid (the usual case); otherwise again with each item's values kept raw and
+    /// read item by item, so that the problems name their items. (Reading every value raw
+    /// first and parsing it again cost a sixth of the read.)
+    pub fn from_slice(body: &'a [u8]) -> std::result::Result<Self, serde_json::Error> {
+        // UTF-8 checked once, not string by string (a tenth of the read's time).
+        let body = std::str::from_utf8(body).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "the body is not UTF-8 (at byte {})",
+                e.valid_up_to()
+            ))
+        })?;
+        if let Ok(parsed) = serde_json::from_str::<RequestIn<'a, Converted>>(body) {
+            let operations = parsed.operations.into_iter().map(|i| BatchItem {
+                op: i.op,
+                handle: i.handle,
+                values: i
+                    .values
+                    .map(|vs| Ok(vs.into_iter().map(|Converted(v)| v).collect())),
+            });
+            return Ok(Self {
+                operations: operations.collect(),
+            });
+        }
+        let raw = serde_json::from_str::<RequestIn<'a, &'a RawValue>>(body)?;
+        let operations = raw.operations.into_iter().map(|i| BatchItem {
+            op: i.op,
+            handle: i.handle,
+            values: i
+                .values
+                .map(|vs| vs.iter().map(|v| convert(v)).collect::<Result<Vec<_>>>()),
+        });
+        Ok(Self {
+            operations: operations.collect(),
+        })
+    }
 }
 
 /// Summary of an applied batch.
@@ -125,26 +209,19 @@ pub(crate) fn problem(position: usize, handle: &str, e: &RegistryError) -> ItemP
     }
 }
 
-/// The change a REST batch item asks for, its values parsed so errors name the item.
-fn parse_kind(item: &BatchItem<'_>) -> Result<Change> {
+/// The change a REST batch item asks for (`op`, `values`).
+fn parse_kind(op: &str, values: Option<Result<Vec<HandleValue>>>) -> Result<Change> {
+    let present = values.is_some();
     let values = || -> Result<Vec<HandleValue>> {
-        let raw = item.values.as_deref().unwrap_or_default();
-        let vs = raw
-            .iter()
-            .map(|v| {
-                serde_json::from_str::<ValueIn>(v.get())
-                    .map_err(|e| RegistryError::InvalidValue(e.to_string()))?
-                    .into_value()
-                    .map_err(RegistryError::from)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        validate_record(&vs)?;
+        let vs = values.unwrap_or(Ok(Vec::new()))?;
+        // Each value was checked as it was read.
+        validate_record_shape(&vs)?;
         Ok(vs)
     };
-    match &*item.op {
+    match op {
         "create" => values().map(Change::Create),
         "update" => values().map(Change::Update),
-        "delete" if item.values.is_some() => Err(RegistryError::BadRequest(
+        "delete" if present => Err(RegistryError::BadRequest(
             "a delete carries no values".into(),
         )),
         "delete" => Ok(Change::Delete),
@@ -191,7 +268,7 @@ impl Registry {
             .operations
             .into_iter()
             .map(|item| {
-                let kind = parse_kind(&item);
+                let kind = parse_kind(&item.op, item.values);
                 (item.handle.into_owned(), kind)
             })
             .collect();
@@ -434,5 +511,16 @@ impl Registry {
             before: rec.values.clone(),
             values,
         })
+    }
+}
+#[cfg(test)]
+mod tmp_probe {
+    #[test]
+    fn probe() {
+        let body = r#"{"operations":[{"op":"create","handle":"88.118.8/p000000001","values":[{"index":1,"type":"URL","data":"https://trace.example.com/p/1"},{"index":2,"type":"productName","data":"gearbox housing"}]}]}"#;
+        let r = serde_json::from_slice::<super::RequestIn<'_, idnode_core::json::ValueIn>>(
+            body.as_bytes(),
+        );
+        println!("{:?}", r.err());
     }
 }

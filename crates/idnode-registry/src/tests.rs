@@ -310,7 +310,7 @@ async fn batches_are_all_or_nothing_with_every_problem_listed() {
     let n = node().await;
     // A request borrows from its body: the test's bodies live as long as the test.
     let req = |ops: serde_json::Value| -> BatchRequest<'static> {
-        serde_json::from_str(ops.to_string().leak()).unwrap()
+        BatchRequest::from_slice(ops.to_string().leak().as_bytes()).unwrap()
     };
     let bad = req(json!({"operations": [
         {"op": "create", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://1"}]},
@@ -336,6 +336,33 @@ async fn batches_are_all_or_nothing_with_every_problem_listed() {
         .await
         .unwrap()
         .is_none());
+    // Values that are not values at all (read item by item once the one-pass read fails):
+    // each problem still names its item.
+    let malformed = req(json!({"operations": [
+        {"op": "create", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://1"}]},
+        {"op": "create", "handle": "88.118.8/m-1", "values": [{"index": "one", "type": "URL", "data": "x"}]},
+        {"op": "create", "handle": "88.118.8/m-2", "values": [{"index": 1, "type": "URL", "data": 5}]}
+    ]}));
+    let Err(RegistryError::Batch(problems)) = n.reg.batch(&n.ent, malformed, None).await else {
+        panic!("expected a batch error")
+    };
+    let named: Vec<_> = problems
+        .iter()
+        .map(|p| (p.position, p.handle.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [(1, "88.118.8/m-1"), (2, "88.118.8/m-2")],
+        "{problems:?}"
+    );
+    assert!(
+        problems[0].message.contains("'one' is not an index"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].message.contains("a string or {format, value}"),
+        "{problems:?}"
+    );
 
     let good = json!({"operations": [
         {"op": "create", "handle": "88.118.8/ok-1", "values": [{"index": 1, "type": "URL", "data": "https://1"}]},
