@@ -11,11 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use idnode_handle_proto::{flags, rc, Request};
-use idnode_testkit::Cluster;
 use reqwest::Method;
-use serde_json::json;
 
-use crate::common::{node_with, Backend, TestNode};
+use crate::common::TestNode;
 use crate::hdl::{message, Tcp};
 
 /// The readiness load balancers route by, as `deploy/` configures it.
@@ -40,10 +38,7 @@ impl Drop for Haproxy {
 }
 
 fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    SocketAddr::from(([127, 0, 0, 1], idnode_testkit::free_port()))
 }
 
 /// haproxy with the shipped configuration, both backends' servers pointed at `n`.
@@ -119,15 +114,7 @@ async fn resolve_tcp(h: &Haproxy, handle: &str) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn haproxy_keeps_routing_cached_answers_while_the_database_is_down() {
-    let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
-    let url = cluster.database();
-    let n = node_with(Backend::Postgres, |c| c.database.url = url.clone()).await;
-    for h in ["88.118.8/HOT", "88.118.8/COLD"] {
-        let value = json!([{"index": 1, "type": "URL",
-            "data": {"format": "string", "value": "https://x.example/"}}]);
-        let path = format!("/api/handles/{h}");
-        assert_eq!(n.put(&path, Some(&n.a), &value).await.0, 201);
-    }
+    let (cluster, n) = crate::db_down::hot_and_cold().await;
     let mut proxy = haproxy(&n);
     // haproxy answers once it listens; the HOT answer is cached on both views' way in.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -41,8 +41,8 @@ fn value(url: &str) -> serde_json::Value {
     json!([{"index": 1, "type": "URL", "data": {"format": "string", "value": url}}])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_stopped_fails_fast_and_recovers() {
+/// A throwaway cluster and a node on it holding `88.118.8/HOT` and `88.118.8/COLD`.
+pub(crate) async fn hot_and_cold() -> (Cluster, TestNode) {
     let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
     let url = cluster.database();
     let n = node_with(Backend::Postgres, |c| c.database.url = url.clone()).await;
@@ -56,6 +56,12 @@ async fn postgres_stopped_fails_fast_and_recovers() {
             .await;
         assert_eq!(s, 201);
     }
+    (cluster, n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_fails_fast_and_recovers() {
+    let (cluster, n) = hot_and_cold().await;
     let (s, _, hot) = get(&n, "/api/handles/88.118.8/HOT").await;
     assert_eq!(s, 200);
 

@@ -173,7 +173,8 @@ fn pg_command(tool: &str, root: bool) -> Command {
     }
 }
 
-fn free_port() -> u16 {
+/// A TCP port on 127.0.0.1 free when asked (another process may take it before it is used).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
