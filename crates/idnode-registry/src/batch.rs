@@ -337,7 +337,7 @@ impl Registry {
         let mut problems = Vec::new();
         let mut out = Vec::with_capacity(items.len());
         let mut scopes: HashMap<String, Result<Arc<PrefixInfo>, ItemProblem>> = HashMap::new();
-        let mut touched = HashSet::new();
+        let mut touched = HashSet::with_capacity(items.len());
         for (k, (handle, kind)) in items.into_iter().enumerate() {
             let id = match Identifier::parse(&handle) {
                 Ok(id) => id,

@@ -80,7 +80,7 @@ impl Registry {
         let mut found = Findings::default();
         let mut releases = Vec::new();
         let mut uses = BTreeSet::new();
-        let mut created = HashSet::new();
+        let mut created = HashSet::with_capacity(ops.len());
         for op in ops {
             let (handle, values, before) = match op {
                 Op::Create { handle, values } => (handle, Some(values), None),

@@ -8,6 +8,7 @@ use idnode_store::{
     now_millis, Batch, HistoryAction, ItemError, ItemErrorKind, Op, Result, StoreError,
 };
 
+use crate::audit::Digests;
 use crate::dialect::WriteConn;
 use crate::sql::{Cols, Stmt};
 use crate::types::Types;
@@ -27,6 +28,8 @@ struct Progress<'a> {
     types: &'a Types,
     /// Folded key → handle of every create so far (a batch may not create one twice).
     seen: HashMap<String, String>,
+    /// The batch's audit entry, fed op by op with what is written.
+    audit: Digests<'a>,
 }
 
 pub(crate) async fn apply<D: Dialect>(store: &SqlStore<D>, batch: &Batch) -> Result<()> {
@@ -50,7 +53,8 @@ async fn transaction<D: Dialect>(
         errors: Vec::new(),
         history: Vec::new(),
         changes: Vec::new(),
-        seen: HashMap::new(),
+        seen: HashMap::with_capacity(batch.ops.len()),
+        audit: Digests::new(batch, store.audit),
     };
     let ops = &batch.ops;
     let mut i = 0;
@@ -67,6 +71,9 @@ async fn transaction<D: Dialect>(
             let start = i;
             while i < ops.len() && crate::templates::is_claim(&ops[i]) {
                 i += 1;
+            }
+            for op in &ops[start..i] {
+                p.audit.op(op, None, None);
             }
             let rows = crate::templates::claim_rows(&ops[start..i]);
             crate::templates::claims::<D>(&mut tx, &rows).await?;
@@ -102,7 +109,7 @@ async fn transaction<D: Dialect>(
     let change = idnode_store::Change::of_batch(batch);
     crate::announce::<D>(&mut tx, store.instance, &change).await?;
     // Last: the audit chain's lock is held from here to the commit.
-    crate::audit::append::<D>(&mut tx, batch, store.audit, p.now).await?;
+    crate::audit::append::<D>(&mut tx, batch, p.audit, p.now).await?;
     tx.commit().await.map_err(D::error)
 }
 
@@ -138,10 +145,12 @@ async fn creates<'a, D: Dialect>(
         }
         p.seen.insert(folded.clone(), handle.as_str().to_owned());
         positions.push(offset + k);
+        let packed = p.types.pack(values);
+        p.audit.op(op, None, Some(&packed));
         rows.push(NewHandle {
             handle: handle.as_str(),
             folded,
-            packed: p.types.pack(values),
+            packed,
         });
     }
     if rows.is_empty() {
@@ -204,18 +213,25 @@ async fn other<'a, D: Dialect>(
             before,
             values,
         } => {
+            let after = p.types.pack(values);
             let changed = Stmt::new(
                 "UPDATE handles SET packed = $1, vals = NULL, version = version + 1, \
                  updated_at = $2 WHERE folded = $3 AND COALESCE(handle, folded) = $4 \
                  AND version = $5",
             )
-            .bind(p.types.pack(values))
+            .bind(after.clone())
             .bind(p.now)
             .bind(handle.folded())
             .bind(handle.as_str())
             .bind(expected_version);
             if changed.execute::<D::DB>(conn).await.map_err(D::error)? > 0 {
-                p.changed(handle.as_str(), HistoryAction::Update, before);
+                p.changed(
+                    op,
+                    handle.as_str(),
+                    HistoryAction::Update,
+                    before,
+                    Some(&after),
+                );
             } else {
                 missing::<D>(conn, handle.as_str(), pos, p).await?;
             }
@@ -241,7 +257,7 @@ async fn other<'a, D: Dialect>(
             if let Some(run) = Cols::<D::DB>(row).opt_int("created_in")? {
                 crate::history::keep_create::<D>(conn, handle.as_str(), run).await?;
             }
-            p.changed(handle.as_str(), HistoryAction::Delete, before);
+            p.changed(op, handle.as_str(), HistoryAction::Delete, before, None);
         }
         Op::PutSecret {
             handle,
@@ -280,6 +296,9 @@ async fn other<'a, D: Dialect>(
         Op::AddStats { .. } | Op::PruneStats { .. } => crate::stats::apply::<D>(conn, op).await?,
         directory => crate::ops::apply_op::<D>(conn, directory, p.now).await?,
     }
+    if !matches!(op, Op::Update { .. } | Op::Delete { .. }) {
+        p.audit.op(op, None, None);
+    }
     Ok(())
 }
 
@@ -293,12 +312,22 @@ impl<'a> Progress<'a> {
         Ok(())
     }
 
-    /// Notes an update or delete of `handle`, which held `before`.
-    fn changed(&mut self, handle: &'a str, action: HistoryAction, before: &[HandleValue]) {
+    /// Notes an update or delete of `handle` (`op`), which held `before` and now holds
+    /// `after` (packed; `None` when deleted).
+    fn changed(
+        &mut self,
+        op: &'a Op,
+        handle: &'a str,
+        action: HistoryAction,
+        before: &[HandleValue],
+        after: Option<&[u8]>,
+    ) {
+        let before = self.types.pack(before);
+        self.audit.op(op, Some(&before), after);
         self.history.push(HistoryRow {
             handle,
             action,
-            before: Some(self.types.pack(before)),
+            before: Some(before),
         });
         self.changes.push((handle, action));
     }
