@@ -10,7 +10,8 @@
 #   - cold resolution: REST GET of random identifiers among all registered (wrk, 64
 #     connections, the node's cache off: every answer read from PostgreSQL), beside pgbench
 #     point selects of the same rows by the same key (8 clients, prepared); both after an
-#     unmeasured pass of the same REST load (the page cache warmed alike for both).
+#     unmeasured pass of the same REST load (the page cache warmed alike for both), in
+#     RES_ROUNDS (3) rounds of the node then pgbench, medians printed (every round at the end).
 # PostgreSQL on core 1. While loading, idnode runs on both cores (its parsing, checking and
 # packing is the load's limit; PostgreSQL used a quarter of its core) and the generator on
 # core 0; for the resolution runs idnode is restarted on core 0, beside wrk and pgbench.
@@ -48,6 +49,10 @@ start_node() {
 }
 echo "== idnode scale on PostgreSQL: steps $STEPS, ${T}s resolution runs, $(date -u +%FT%TZ) =="
 
+# ms LATENCY: wrk's latency (850.00us, 1.29ms, 1.02s) in milliseconds.
+ms() { python3 -c "import re,sys; v,u=re.fullmatch(r'([0-9.]+)(us|ms|s)',sys.argv[1]).groups(); print(f'{float(v)*{\"us\":1e-3,\"ms\":1,\"s\":1e3}[u]:.3f}')" "$1"; }
+# medians: the median of each column of the lines read.
+medians() { python3 -c "import sys,statistics as s; rows=[l.split() for l in sys.stdin if l.strip()]; print(*(f'{s.median(float(r[i]) for r in rows):g}' for i in range(len(rows[0]))))"; }
 misses() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^idnode_cache_lookups_total\{result="miss"\}/{print $2}'; }
 printf "%-12s %10s %8s %8s %6s %8s   %-28s %-28s %s\n" identifiers "load ids/s" "B/id" "B/id db" reads "store%" "idnode REST req/s p50 p99" "pgbench tps p50 p99" ratios
 DONE=0
@@ -104,32 +109,39 @@ for N in ${STEPS//,/ }; do
   # req/s and p99 9.84 ms, then 21,838 and 5.72 ms for the same setting two runs later).
   start_node taskset -c 0
   taskset -c 0 wrk -t1 -c64 -d${T}s -s "$W/paths.lua" "http://127.0.0.1:$PORT/" >/dev/null
-  RESTS=()
-  for R in $READS; do
-    conf "$R"; start_node taskset -c 0
-    M0=$(misses)
-    REST=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")
-    echo "$REST" | grep -q "Non-2xx" && { echo "idnode answered non-2xx:"; echo "$REST"; exit 1; }
-    REQS=$(echo "$REST" | awk '/requests in/{print $1}')
-    STORE=$(python3 -c "print(round(100*($(misses)-$M0)/$REQS))")
-    RPS=$(echo "$REST" | awk '/Requests\/sec/{print $2}')
-    RP50=$(echo "$REST" | awk '$1=="50%"{print $2}'); RP99=$(echo "$REST" | awk '$1=="99%"{print $2}')
-    RESTS+=("$R $STORE $RPS $RP50 $RP99")
-  done
-  conf 4
   cat >"$W/q.sql" <<SQL
 \set i random(0, $((N - 1)))
 SELECT packed FROM handles WHERE folded = '$PREFIX/p' || lpad(:i::text, 9, '0');
 SQL
-  rm -f "$W"/pgb*
-  PGB=$(cd "$W" && taskset -c 0 pgbench -h 127.0.0.1 -p $PGPORT -U postgres -n -M prepared -c 8 -j 1 -T "$T" \
-    -l --log-prefix=pgb -f "$W/q.sql" idnode 2>&1)
-  TPS=$(echo "$PGB" | awk '/^tps/{print $3}')
-  read -r GP50 GP99 < <(cat "$W"/pgb* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END{printf "%.2fms %.2fms\n", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')
-  for LINE in "${RESTS[@]}"; do
-    read -r R STORE RPS RP50 RP99 <<<"$LINE"
+  # RES_ROUNDS rounds, each the node (once per value of READS) then pgbench: the machine's
+  # state moves the figures of single runs (p99 at 1 M: 2.54 and 5.32 ms in two runs of the
+  # same build), the medians over rounds less.
+  for K in $(seq 1 "${RES_ROUNDS:-3}"); do
+    for R in $READS; do
+      conf "$R"; start_node taskset -c 0
+      M0=$(misses)
+      REST=$(taskset -c 0 wrk -t1 -c64 -d${T}s --latency -s "$W/paths.lua" "http://127.0.0.1:$PORT/")
+      echo "$REST" | grep -q "Non-2xx" && { echo "idnode answered non-2xx:"; echo "$REST"; exit 1; }
+      REQS=$(echo "$REST" | awk '/requests in/{print $1}')
+      STORE=$(python3 -c "print(round(100*($(misses)-$M0)/$REQS))")
+      RPS=$(echo "$REST" | awk '/Requests\/sec/{print $2}')
+      RP50=$(echo "$REST" | awk '$1=="50%"{print $2}'); RP99=$(echo "$REST" | awk '$1=="99%"{print $2}')
+      echo "$N $R $K $RPS $(ms "$RP50") $(ms "$RP99") $STORE" >>"$W/rests.txt"
+    done
+    conf 4
+    rm -f "$W"/pgb*
+    PGB=$(cd "$W" && taskset -c 0 pgbench -h 127.0.0.1 -p $PGPORT -U postgres -n -M prepared -c 8 -j 1 -T "$T" \
+      -l --log-prefix=pgb -f "$W/q.sql" idnode 2>&1)
+    TPS=$(echo "$PGB" | awk '/^tps/{printf "%.0f", $3}')
+    read -r GP50 GP99 < <(cat "$W"/pgb* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END{printf "%.3f %.3f\n", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')
+    echo "$N $K $TPS $GP50 $GP99" >>"$W/selects.txt"
+  done
+  # A line per value of READS: medians over the rounds (ms), beside pgbench's.
+  for R in $READS; do
+    read -r RPS RP50 RP99 STORE < <(awk -v n="$N" -v r="$R" '$1==n && $2==r {print $4, $5, $6, $7}' "$W/rests.txt" | medians)
+    read -r TPS GP50 GP99 < <(awk -v n="$N" '$1==n {print $3, $4, $5}' "$W/selects.txt" | medians)
     printf "%-12s %10s %8s %8s %6s %8s   %-28s %-28s %s\n" "$N" "$RATE" "$((TABLES / N))" "$((DBSIZE / N))" "$R" "$STORE" \
-      "$RPS $RP50 $RP99" "$TPS $GP50 $GP99" "req/s / tps $(python3 -c "print(f'{$RPS/$TPS:.2f}')")"
+      "$RPS ${RP50}ms ${RP99}ms" "$TPS ${GP50}ms ${GP99}ms" "req/s / tps $(python3 -c "print(f'{$RPS/$TPS:.2f}')")"
   done
 done
 if [ -n "${BACKUP:-}" ]; then
@@ -146,4 +158,14 @@ for K in "${!RATIOS[@]}"; do
   echo "  round $((K + 1)): idnode ${NODE_RATES[$K]} ids/s, \\copy ${COPY_RATES[$K]} rows/s, ratio ${RATIOS[$K]}"
 done
 echo "  median ratio $(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}') (target >= 0.7)"
+echo "cold resolution, every round (identifiers, reads in flight, round: idnode req/s p50 p99 ms, store%):"
+sed 's/^/  /' "$W/rests.txt"
+echo "pgbench, every round (identifiers, round: tps p50 p99 ms):"
+sed 's/^/  /' "$W/selects.txt"
+FIRST=${STEPS%%,*}; LAST=${STEPS##*,}; R1=${READS%% *}
+if [ "$FIRST" != "$LAST" ]; then
+  P99() { awk -v n="$1" -v r="$R1" '$1==n && $2==r {print $6}' "$W/rests.txt" | medians; }
+  G99() { awk -v n="$1" '$1==n {print $5}' "$W/selects.txt" | medians; }
+  echo "median p99 at $LAST / at $FIRST: idnode $(python3 -c "print(f'{$(P99 "$LAST")/$(P99 "$FIRST"):.2f}')") (goal <= 1.5), pgbench $(python3 -c "print(f'{$(G99 "$LAST")/$(G99 "$FIRST"):.2f}')")"
+fi
 echo "store% is the share of REST requests that read PostgreSQL (the node's miss counter)."
