@@ -9,9 +9,10 @@
 #     the whole database);
 #   - cold resolution: REST GET of random identifiers among all registered (wrk, 64
 #     connections, the node's cache off: every answer read from PostgreSQL), beside pgbench
-#     point selects of the same rows by the same key (8 clients, prepared); both after an
-#     unmeasured pass of the same REST load (the page cache warmed alike for both), in
-#     RES_ROUNDS (3) rounds of the node then pgbench, medians printed (every round at the end).
+#     point selects of the same rows by the same key (8 clients, prepared), both drawing
+#     rows uniformly from all registered; after unmeasured passes of the same REST load
+#     until its rate settles (the page cache warmed alike for both); in RES_ROUNDS (3)
+#     rounds of the node then pgbench, medians printed (every round at the end).
 # PostgreSQL on core 1. While loading, idnode runs on both cores (its parsing, checking and
 # packing is the load's limit; PostgreSQL used a quarter of its core) and the generator on
 # core 0; for the resolution runs idnode is restarted on core 0, beside wrk and pgbench.
@@ -104,11 +105,18 @@ for N in ${STEPS//,/ }; do
   # Cold resolution through the node (on core 0), for each value of READS, then pgbench
   # on the same rows.
   "$L" paths --prefix $PREFIX --count "$N" >"$W/paths.lua"
-  # A warm-up pass, not measured: after the vacuum the page cache holds what its scan read
-  # last, and the first run over random rows used to pay for the rest (at 100 M, 14,708
-  # req/s and p99 9.84 ms, then 21,838 and 5.72 ms for the same setting two runs later).
+  # Warm-up passes, not measured, until the page cache settles: after the load and the
+  # vacuum it holds what was written and scanned last, not what random look-ups need, and
+  # at 100 M (29 GB over 24 GB of memory) filling it takes minutes. Passes of T seconds
+  # until one is less than 5 % faster than the one before (at most WARM_PASSES, 12).
   start_node taskset -c 0
-  taskset -c 0 wrk -t1 -c64 -d${T}s -s "$W/paths.lua" "http://127.0.0.1:$PORT/" >/dev/null
+  PREV=0
+  for K in $(seq 1 "${WARM_PASSES:-12}"); do
+    WR=$(taskset -c 0 wrk -t1 -c64 -d${T}s -s "$W/paths.lua" "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/{print $2}')
+    echo "$N $K $WR" >>"$W/warm.txt"
+    python3 -c "import sys; sys.exit(0 if $WR < 1.05 * $PREV else 1)" && break
+    PREV=$WR
+  done
   cat >"$W/q.sql" <<SQL
 \set i random(0, $((N - 1)))
 SELECT packed FROM handles WHERE folded = '$PREFIX/p' || lpad(:i::text, 9, '0');
@@ -158,6 +166,8 @@ for K in "${!RATIOS[@]}"; do
   echo "  round $((K + 1)): idnode ${NODE_RATES[$K]} ids/s, \\copy ${COPY_RATES[$K]} rows/s, ratio ${RATIOS[$K]}"
 done
 echo "  median ratio $(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}') (target >= 0.7)"
+echo "warm-up passes (identifiers, pass: idnode req/s):"
+sed 's/^/  /' "$W/warm.txt"
 echo "cold resolution, every round (identifiers, reads in flight, round: idnode req/s p50 p99 ms, store%):"
 sed 's/^/  /' "$W/rests.txt"
 echo "pgbench, every round (identifiers, round: tps p50 p99 ms):"
