@@ -41,7 +41,7 @@ echo "== idnode HTTP benchmark: $N identifiers, ${T}s runs, $(date -u +%FT%TZ) =
 # --- SQLite: bulk registration, then cached resolution ---
 start_node "sqlite://$W/sqlite/idnode.db" 1
 SQLITE_BULK=$(bulk "$SECRET")
-"$BIN/idnode-loadtest" paths --prefix 88.100.1 --count "$N" > "$W/paths.lua"
+"$BIN/idnode-loadtest" paths --cycle --prefix 88.100.1 --count "$N" > "$W/paths.lua"
 # Warm the cache: the measured run is of cached answers, so 5 s rounds go on until one meets
 # almost no misses (< N/1000, from the node's own miss counter); the fill is reported.
 misses() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^idnode_cache_lookups_total\{result="miss"\}/{print $2}'; }

@@ -236,6 +236,11 @@ enum Cmd {
         /// How many identifiers were registered.
         #[arg(long, default_value_t = 100_000)]
         count: usize,
+        /// Draw 100,000 identifiers once and cycle through them, as the nginx anchor's
+        /// script does (`shared/bench/http_nginx.sh`): less work for wrk per request, and
+        /// the same load shape as that anchor's.
+        #[arg(long)]
+        cycle: bool,
     },
 }
 
@@ -359,20 +364,32 @@ fn post_batch(
 
 /// Writes a wrk script requesting, per request, an identifier drawn uniformly from all
 /// `count` (as pgbench's `random()` draws its rows), from a generator seeded per run. It
-/// once cycled through 100,000 identifiers drawn at start from wrk's unseeded generator:
-/// the same 100,000 in every run, a working set that fits in shared buffers however many
-/// identifiers the database holds.
-fn paths(prefix: &str, count: usize) -> anyhow::Result<()> {
+/// once always cycled through 100,000 identifiers drawn at start from wrk's unseeded
+/// generator: the same 100,000 in every run, a working set that fits in shared buffers
+/// however many identifiers the database holds. With `cycle` it still does, seeded, for
+/// comparisons with the nginx anchor, whose script does the same.
+fn paths(prefix: &str, count: usize, cycle: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    let last = count.saturating_sub(1);
+    let path = format!("string.format('/api/handles/{prefix}/p%09d', math.random(0, {last}))");
     writeln!(
         out,
         "math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16))"
     )?;
-    writeln!(
-        out,
-        "request = function() return wrk.format('GET', string.format('/api/handles/{prefix}/p%09d', math.random(0, {}))) end",
-        count - 1
-    )?;
+    if cycle {
+        writeln!(out, "local ids = {{}}")?;
+        writeln!(out, "for i = 1, 100000 do ids[i] = {path} end")?;
+        writeln!(out, "local k = 0")?;
+        writeln!(
+            out,
+            "request = function() k = k % 100000 + 1; return wrk.format('GET', ids[k]) end"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "request = function() return wrk.format('GET', {path}) end"
+        )?;
+    }
     Ok(())
 }
 
@@ -403,7 +420,11 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        Cmd::Paths { prefix, count } => paths(&prefix, count),
+        Cmd::Paths {
+            prefix,
+            count,
+            cycle,
+        } => paths(&prefix, count, cycle),
         Cmd::Scale {
             node,
             prefix,
