@@ -513,14 +513,3 @@ impl Registry {
         })
     }
 }
-#[cfg(test)]
-mod tmp_probe {
-    #[test]
-    fn probe() {
-        let body = r#"{"operations":[{"op":"create","handle":"88.118.8/p000000001","values":[{"index":1,"type":"URL","data":"https://trace.example.com/p/1"},{"index":2,"type":"productName","data":"gearbox housing"}]}]}"#;
-        let r = serde_json::from_slice::<super::RequestIn<'_, idnode_core::json::ValueIn>>(
-            body.as_bytes(),
-        );
-        println!("{:?}", r.err());
-    }
-}
