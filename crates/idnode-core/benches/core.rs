@@ -34,6 +34,19 @@ fn encoding(c: &mut Criterion) {
     c.bench_function("values_from_json_3_values", |b| {
         b.iter(|| values_from_json(black_box(&stored)).unwrap())
     });
+    // The record of the load tests (`idnode-loadtest bulk`): five short values and the
+    // HS_ADMIN value the node adds.
+    let six = vec![
+        HandleValue::text(1, "URL", "https://trace.example.com/p/000123456"),
+        HandleValue::text(2, "productName", "gearbox housing"),
+        HandleValue::text(3, "batchNumber", "B2026-0042"),
+        HandleValue::text(4, "productionDate", "2026-03-01"),
+        HandleValue::text(5, "manufacturer", "Chongqing Gearbox Co."),
+        HandleValue::admin(100, &AdminRef::new("0.NA/88.118.8", 300)),
+    ];
+    c.bench_function("render_record_6_values", |b| {
+        b.iter(|| render_record(black_box("88.118.8/p000123456"), &six))
+    });
     let admin = AdminRef::new("0.NA/88.118.8", 300);
     let bytes = admin.encode();
     c.bench_function("hs_admin_decode", |b| {

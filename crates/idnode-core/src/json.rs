@@ -1,15 +1,13 @@
 //! The Handle.Net REST JSON form of values (SPEC §4), used by the HTTP front end and as the
 //! storage form of a record.
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 pub use crate::data_in::DataIn;
-use crate::{AdminRef, CoreError, HandleValue, Permissions, SiteInfo, Ttl, VList, ValueRef};
+use crate::{CoreError, HandleValue, Permissions, Ttl, ValueRef};
 
 /// A value as clients send it; `data` is decoded according to its `format`.
 #[derive(Debug, Deserialize)]
@@ -70,145 +68,25 @@ impl ValueIn {
     }
 }
 
-/// The `data` of a value as it is rendered: borrowed where possible, so serialising a
-/// record allocates little.
-enum DataOut<'a> {
-    String(&'a str),
-    Base64(String),
-    Admin(AdminRef),
-    VList(VList),
-    Site(Box<SiteInfo>),
-    Key(String),
-}
-
-impl<'a> DataOut<'a> {
-    /// Picks the format a value's type calls for. A structured type is rendered
-    /// structurally only when its payload re-encodes to the exact same bytes; anything else
-    /// falls back to `string` (UTF-8 without NUL, which JSONB cannot store) or `base64`, so
-    /// nothing is lost.
-    fn of(v: &'a HandleValue) -> Self {
-        let d = &v.data;
-        let structured = match v.type_name.as_str() {
-            "HS_ADMIN" => AdminRef::decode(d)
-                .ok()
-                .filter(|a| a.encode() == *d)
-                .map(Self::Admin),
-            "HS_VLIST" => VList::decode(d)
-                .ok()
-                .filter(|l| l.encode() == *d)
-                .map(Self::VList),
-            "HS_SITE" | "HS_SITE.PREFIX" => SiteInfo::decode(d)
-                .ok()
-                .filter(|s| s.encode() == *d)
-                .map(|s| Self::Site(Box::new(s))),
-            "HS_PUBKEY" => Some(Self::Key(B64.encode(d))),
-            _ => None,
-        };
-        structured.unwrap_or_else(|| match std::str::from_utf8(d) {
-            Ok(s) if !s.contains('\0') => Self::String(s),
-            _ => Self::Base64(B64.encode(d)),
-        })
-    }
-}
-
-impl Serialize for DataOut<'_> {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        #[derive(Serialize)]
-        struct AdminOut<'a> {
-            handle: &'a str,
-            index: u32,
-            permissions: String,
-        }
-        let mut st = ser.serialize_struct("data", 2)?;
-        match self {
-            Self::String(s) => {
-                st.serialize_field("format", "string")?;
-                st.serialize_field("value", s)?;
-            }
-            Self::Base64(s) => {
-                st.serialize_field("format", "base64")?;
-                st.serialize_field("value", s)?;
-            }
-            Self::Key(s) => {
-                st.serialize_field("format", "key")?;
-                st.serialize_field("value", s)?;
-            }
-            Self::Admin(a) => {
-                st.serialize_field("format", "admin")?;
-                st.serialize_field(
-                    "value",
-                    &AdminOut {
-                        handle: &a.handle,
-                        index: a.index,
-                        permissions: a.perms.to_bit_string(),
-                    },
-                )?;
-            }
-            Self::VList(l) => {
-                st.serialize_field("format", "vlist")?;
-                st.serialize_field("value", &l.0)?;
-            }
-            Self::Site(s) => {
-                st.serialize_field("format", "site")?;
-                st.serialize_field("value", &s.to_json())?;
-            }
-        }
-        st.end()
-    }
-}
-
 /// The `data` object of a value, in the format its type calls for (see [`render_record`]).
 pub fn render_data(v: &HandleValue) -> Value {
-    serde_json::to_value(DataOut::of(v)).expect("plain data serialises")
-}
-
-#[derive(Serialize)]
-struct ValueOut<'a> {
-    index: u32,
-    #[serde(rename = "type")]
-    type_name: &'a str,
-    data: DataOut<'a>,
-    #[serde(rename = "ttlType", skip_serializing_if = "is_zero")]
-    ttl_type: u8,
-    ttl: u32,
-    timestamp: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<String>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    references: &'a [ValueRef],
-}
-
-fn is_zero(v: &u8) -> bool {
-    *v == 0
-}
-
-fn value_out(v: &HandleValue) -> ValueOut<'_> {
-    let (ttl_type, ttl) = match v.ttl {
-        Ttl::Relative(t) => (0, t),
-        Ttl::Absolute(t) => (1, t),
-    };
-    ValueOut {
-        index: v.index,
-        type_name: &v.type_name,
-        data: DataOut::of(v),
-        ttl_type,
-        ttl,
-        timestamp: format_time(v.timestamp),
-        permissions: (v.permissions != Permissions::DEFAULT).then(|| v.permissions.to_rest()),
-        references: &v.references,
-    }
+    let mut out = Vec::new();
+    crate::render::data(&mut out, v);
+    serde_json::from_slice(&out).expect("the renderer writes JSON")
 }
 
 /// One value in the REST JSON form.
 pub fn value_to_json(v: &HandleValue) -> Value {
-    serde_json::to_value(value_out(v)).expect("plain data serialises")
+    let mut out = Vec::new();
+    crate::render::value(&mut out, v);
+    serde_json::from_slice(&out).expect("the renderer writes JSON")
 }
 
 /// Serialises values as a JSON array (the storage form of a record).
 pub fn values_to_json<'a>(values: impl IntoIterator<Item = &'a HandleValue>) -> String {
-    let out: Vec<ValueOut<'_>> = values.into_iter().map(value_out).collect();
-    serde_json::to_string(&out).expect("serialising plain data cannot fail")
+    let mut out = Vec::new();
+    crate::render::array(&mut out, values);
+    String::from_utf8(out).expect("the renderer writes UTF-8")
 }
 
 /// Parses a JSON array of values (stored records, or client input).
@@ -219,50 +97,13 @@ pub fn values_from_json(text: &str) -> Result<Vec<HandleValue>, CoreError> {
 }
 
 /// A successful resolution response body: `{"responseCode":1,"handle":…,"values":[…]}`.
-pub fn render_record<'a>(
-    handle: &str,
-    values: impl IntoIterator<Item = &'a HandleValue>,
-) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Record<'a> {
-        #[serde(rename = "responseCode")]
-        response_code: u32,
-        handle: &'a str,
-        values: Vec<ValueOut<'a>>,
-    }
-    let r = Record {
-        response_code: 1,
-        handle,
-        values: values.into_iter().map(value_out).collect(),
-    };
-    serde_json::to_vec(&r).expect("serialising plain data cannot fail")
+pub fn render_record(handle: &str, values: &[HandleValue]) -> Vec<u8> {
+    crate::render::record(handle, values)
 }
 
-/// RFC 3339 UTC, whole seconds: `2001-11-21T16:21:35Z`. The last result is remembered per
-/// thread: the values of a batch share one timestamp.
+/// RFC 3339 UTC, whole seconds: `2001-11-21T16:21:35Z`.
 pub fn format_time(unix: u32) -> String {
-    thread_local! {
-        static LAST: std::cell::RefCell<(u32, String)> = const { std::cell::RefCell::new((u32::MAX, String::new())) };
-    }
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.0 != unix {
-            *last = (unix, format_time_uncached(unix));
-        }
-        last.1.clone()
-    })
-}
-
-fn format_time_uncached(unix: u32) -> String {
-    let t =
-        OffsetDateTime::from_unix_timestamp(i64::from(unix)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::render::Time20::of(unix).as_str().to_owned()
 }
 
 /// Parses an RFC 3339 time into unix seconds (clamped to the u32 range).
@@ -277,7 +118,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::AdminPerms;
+    use crate::{AdminPerms, AdminRef, SiteInfo, VList};
 
     fn parse_one(j: &str) -> Result<HandleValue, CoreError> {
         serde_json::from_str::<ValueIn>(j)

@@ -13,6 +13,7 @@ pub mod json;
 pub mod packed;
 mod profile;
 mod rc;
+mod render;
 mod site;
 mod value;
 pub mod wire;
