@@ -182,17 +182,16 @@ impl Time20 {
     /// of a batch, mostly share one timestamp.
     pub(crate) fn of(unix: u32) -> Self {
         thread_local! {
-            static LAST: std::cell::Cell<(u32, Time20)> =
-                const { std::cell::Cell::new((u32::MAX, Time20([b'0'; 20]))) };
+            static LAST: std::cell::Cell<Option<(u32, Time20)>> =
+                const { std::cell::Cell::new(None) };
         }
-        LAST.with(|last| {
-            let (at, t) = last.get();
-            if at == unix {
-                return t;
+        LAST.with(|last| match last.get() {
+            Some((at, t)) if at == unix => t,
+            _ => {
+                let t = Self::compute(unix);
+                last.set(Some((unix, t)));
+                t
             }
-            let t = Self::compute(unix);
-            last.set((unix, t));
-            t
         })
     }
 
@@ -292,6 +291,16 @@ mod tests {
             let mut out = Vec::new();
             string(&mut out, s);
             assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_time_of_a_thread_is_computed() {
+        // Any number may come first, the largest included (a sentinel once stood for "none").
+        for ts in [u32::MAX, 0] {
+            let t = std::thread::spawn(move || Time20::of(ts)).join().unwrap();
+            let want = OffsetDateTime::from_unix_timestamp(i64::from(ts)).unwrap();
+            assert_eq!(t.as_str(), want.format(&Rfc3339).unwrap());
         }
     }
 
