@@ -83,13 +83,15 @@ pub(crate) fn data(out: &mut Vec<u8>, v: &HandleValue) {
     let structured = match v.type_name.as_str() {
         "HS_ADMIN" => match AdminRef::decode(d) {
             Ok(a) if a.encode() == *d => {
-                out.extend_from_slice(b"{\"format\":\"admin\",\"value\":{\"handle\":");
-                string(out, &a.handle);
-                out.extend_from_slice(b",\"index\":");
-                number(out, a.index);
-                out.extend_from_slice(b",\"permissions\":\"");
-                out.extend_from_slice(a.perms.to_bit_string().as_bytes());
-                out.extend_from_slice(b"\"}}");
+                tagged(out, "admin", |out| {
+                    out.extend_from_slice(b"{\"handle\":");
+                    string(out, &a.handle);
+                    out.extend_from_slice(b",\"index\":");
+                    number(out, a.index);
+                    out.extend_from_slice(b",\"permissions\":\"");
+                    out.extend_from_slice(a.perms.to_bit_string().as_bytes());
+                    out.extend_from_slice(b"\"}");
+                });
                 true
             }
             _ => false,
