@@ -30,6 +30,37 @@ pub struct PgDialect;
 /// How long [`PgStore::connect`] waits for a server that is still starting.
 const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
+/// The migrations, compiled in (a new file is added here too: a test compares the list
+/// with the directory).
+static MIGRATIONS: idnode_store_sql::Embedded = idnode_store_sql::embed_migrations!("../../migrations/postgres":
+    "0001_init.sql",
+    "0002_sealed_secrets.sql",
+    "0003_upstream.sql",
+    "0004_escrow.sql",
+    "0005_usage.sql",
+    "0006_space_probe.sql",
+    "0007_templates.sql",
+    "0008_tokens.sql",
+    "0009_prefix_policy.sql",
+    "0010_unique_values_key.sql",
+    "0011_epcis.sql",
+    "0012_epcis_capture.sql",
+    "0013_epcis_covering.sql",
+    "0014_epcis_queries.sql",
+    "0015_epcis_subscriptions.sql",
+    "0016_epcis_lean_indexes.sql",
+    "0017_epcis_hash_digest.sql",
+    "0018_epcis_event_keys.sql",
+    "0019_epcis_lean_events.sql",
+    "0020_epcis_record_btree.sql",
+    "0021_audit_log.sql",
+    "0022_console_sessions.sql",
+    "0023_stats.sql",
+    "0024_instances.sql",
+    "0025_packed_records.sql",
+    "0026_value_types.sql",
+);
+
 impl Dialect for PgDialect {
     type DB = Postgres;
     const NAME: &'static str = "postgres";
@@ -105,7 +136,10 @@ impl Dialect for PgDialect {
         }
         // A replica takes no writes: its primary's migrations reach it by replication.
         if !replica {
-            sqlx::migrate!("../../migrations/postgres")
+            MIGRATIONS
+                .migrator()
+                .await
+                .map_err(|e| StoreError::Database(Box::new(e)))?
                 .run(&pools.write)
                 .await
                 .map_err(|e| StoreError::Database(Box::new(e)))?;
@@ -255,6 +289,13 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn every_migration_is_compiled_in() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/postgres");
+        assert_eq!(MIGRATIONS.differences(&dir).unwrap(), Vec::<String>::new());
+    }
+
     #[tokio::test]
     async fn conformance() {
         let url = tokio::task::spawn_blocking(idnode_testkit::pg_database)
@@ -274,7 +315,7 @@ mod tests {
             .await
             .unwrap();
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let migrator = sqlx::migrate!("../../migrations/postgres");
+        let migrator = MIGRATIONS.migrator().await.unwrap();
         idnode_store_sql::legacy::prepare(migrator, pool)
             .await
             .unwrap();

@@ -11,6 +11,7 @@ mod apply;
 mod audit;
 mod capture;
 mod dialect;
+mod embedded;
 mod events;
 mod grants;
 mod handles;
@@ -45,6 +46,7 @@ pub use capture::{hash_digest, insert_events, insert_keys, keys_json, KeyRow};
 pub use dialect::{
     existing, is_constraint_violation, Conn, Creates, Dialect, HistoryRow, NewHandle, Pools,
 };
+pub use embedded::Embedded;
 
 /// A [`Store`] on a SQL database.
 #[derive(Debug)]

@@ -12,6 +12,11 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use crate::Error;
 
+/// The stand-in's migrations, compiled in (a new file is added here too: a test compares
+/// the list with the directory).
+static MIGRATIONS: idnode_store_sql::Embedded =
+    idnode_store_sql::embed_migrations!("migrations": "0001_state.sql", "0002_escrow.sql");
+
 /// A logged-in secondary node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
@@ -22,7 +27,7 @@ pub struct Client {
 }
 
 /// A prefix application.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Application {
     /// The prefix.
     pub prefix: String,
@@ -35,7 +40,7 @@ pub struct Application {
 }
 
 /// One applied transform command.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     /// Client.
     pub client: String,
@@ -99,7 +104,10 @@ impl State {
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations")
+        MIGRATIONS
+            .migrator()
+            .await
+            .map_err(|e| Error::Database(e.to_string()))?
             .run(&pool)
             .await
             .map_err(|e| Error::Database(e.to_string()))?;
@@ -251,23 +259,43 @@ impl State {
 
     /// Prefix applications, oldest first.
     pub async fn applications(&self) -> Result<Vec<Application>, Error> {
-        Ok(
-            sqlx::query_as(
-                "SELECT prefix, client, ent_id, state FROM prefixes ORDER BY created_at",
-            )
-            .fetch_all(&self.pool)
-            .await?,
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT prefix, client, ent_id, state FROM prefixes ORDER BY created_at",
         )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(prefix, client, ent_id, state)| Application {
+                prefix,
+                client,
+                ent_id,
+                state,
+            })
+            .collect())
     }
 
     /// Every applied transform command, in order.
     pub async fn applied(&self) -> Result<Vec<Applied>, Error> {
-        Ok(sqlx::query_as(
+        let rows: Vec<(String, String, String, String, u16, u32)> = sqlx::query_as(
             "SELECT client, cl_trid, command, object, code, replays FROM transactions \
              ORDER BY at, rowid",
         )
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(client, cl_trid, command, object, code, replays)| Applied {
+                    client,
+                    cl_trid,
+                    command,
+                    object,
+                    code,
+                    replays,
+                },
+            )
+            .collect())
     }
 
     /// An identifier object by name.
@@ -323,4 +351,14 @@ fn transform_name(c: &Command) -> Option<(&'static str, String)> {
         Command::IdentifierDelete { name } => ("identifier:delete", name.clone()),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_migration_is_compiled_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let differ = super::MIGRATIONS.differences(&dir).unwrap();
+        assert_eq!(differ, Vec::<String>::new());
+    }
 }
