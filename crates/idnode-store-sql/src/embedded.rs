@@ -34,7 +34,7 @@ impl Embedded {
     }
 
     /// The migrations, in version order; a name sqlx would not take is an error.
-    pub fn migrations(&self) -> Result<Vec<Migration>, String> {
+    fn migrations(&self) -> Result<Vec<Migration>, String> {
         let mut all = self
             .0
             .iter()
