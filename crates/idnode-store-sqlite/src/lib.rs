@@ -31,36 +31,10 @@ const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
 const SQLITE_FULL: i64 = 13;
 
-/// The migrations, compiled in (a new file is added here too: a test compares the list
-/// with the directory).
-static MIGRATIONS: idnode_store_sql::Embedded = idnode_store_sql::embed_migrations!("../../migrations/sqlite":
-    "0001_init.sql",
-    "0002_sealed_secrets.sql",
-    "0003_upstream.sql",
-    "0004_escrow.sql",
-    "0005_usage.sql",
-    "0006_space_probe.sql",
-    "0007_templates.sql",
-    "0008_tokens.sql",
-    "0009_prefix_policy.sql",
-    "0010_unique_values_key.sql",
-    "0011_epcis.sql",
-    "0012_epcis_capture.sql",
-    "0013_epcis_covering.sql",
-    "0014_epcis_queries.sql",
-    "0015_epcis_subscriptions.sql",
-    "0016_epcis_lean_indexes.sql",
-    "0017_epcis_hash_digest.sql",
-    "0018_epcis_event_keys.sql",
-    "0019_epcis_lean_events.sql",
-    "0020_epcis_record_btree.sql",
-    "0021_audit_log.sql",
-    "0022_console_sessions.sql",
-    "0023_stats.sql",
-    "0024_instances.sql",
-    "0025_packed_records.sql",
-    "0026_value_types.sql",
-);
+/// The migrations, compiled in (named in `idnode_store_sql::node_migrations!`; a test
+/// compares them with the directory).
+static MIGRATIONS: idnode_store_sql::Embedded =
+    idnode_store_sql::node_migrations!("../../migrations/sqlite");
 
 /// Reader connections: each runs on its own worker thread, so more than two per usable core
 /// only adds context switches (and a page cache each to fill).
