@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod lease;
 mod model;
+mod outbox;
 mod subscription;
 mod template;
 mod token;
@@ -29,11 +30,11 @@ pub use events::{
 pub use lease::Lease;
 pub use model::{
     day_of, fill_created_values, fold, now_millis, prefix_range, profile_from_json,
-    profile_to_json, Batch, DepositRecord, Enterprise, EnterpriseStatus, HandleRecord,
-    HistoryAction, HistoryRecord, Idempotency, NewEnterprise, Op, OutboxItem, OutboxRow,
-    OutboxState, OutboxStats, PrefixRecord, PrefixStatus, Review, SecretHash, StatRow, Status,
-    StoreStats,
+    profile_to_json, Batch, Enterprise, EnterpriseStatus, HandleRecord, HistoryAction,
+    HistoryRecord, Idempotency, NewEnterprise, Op, PrefixRecord, PrefixStatus, Review, SecretHash,
+    StatRow, Status, StoreStats,
 };
+pub use outbox::{DepositRecord, OutboxItem, OutboxRow, OutboxState, OutboxStats};
 pub use subscription::{Delivery, Settled, Subscription};
 pub use template::{TemplateChange, TemplateOp, TemplateRecord};
 pub use token::{TokenOp, TokenRecord};
