@@ -271,9 +271,6 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         .with_context(|| format!("binding HTTP on {}", config.http.listen))?;
     let http_addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
     let _ = services.instance.set(instance::name_of(http_addr));
     let (handle_addr, tcp, udp) = bind_tcp_udp(config.handle.listen, "Handle").await?;
     let server_key = Arc::new(keys::server_key(&services.store, &config.server_key_path()).await?);
@@ -298,13 +295,7 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         http_addr,
     ));
     if !config.database.replicas.is_empty() {
-        let resolver = services.resolver.clone();
-        background.push(tokio::spawn(async move {
-            loop {
-                resolver.measure_replicas().await;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }));
+        background.push(tokio::spawn(measure_replicas(services.resolver.clone())));
     }
     let changes = {
         let (registry, trace) = (services.registry.clone(), trace.clone());
@@ -341,29 +332,8 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         tokio::spawn(serve_tcp(tcp, handle.clone(), limits, stopped(rx.clone()))),
         tokio::spawn(serve_udp(udp, handle.clone(), stopped(rx.clone()))),
     ];
-    let dns_addr = match config.dns.listen {
-        None => None,
-        Some(addr) => {
-            let service = Arc::new(dns::service(
-                &config.dns,
-                services.resolver.clone(),
-                handle_addr.port(),
-                http_addr.port(),
-            )?);
-            let (bound, tcp, udp) = bind_tcp_udp(addr, "DNS").await?;
-            handle_tasks.push(tokio::spawn(idnode_dns::serve_udp(
-                udp,
-                service.clone(),
-                stopped(rx.clone()),
-            )));
-            handle_tasks.push(tokio::spawn(idnode_dns::serve_tcp(
-                tcp,
-                service,
-                stopped(rx.clone()),
-            )));
-            Some(bound)
-        }
-    };
+    let ports = (handle_addr.port(), http_addr.port());
+    let dns_addr = start_dns(config, &services, ports, &rx, &mut handle_tasks).await?;
     let https_addr = match tls::start(config, &state, &router, stopped(rx.clone())).await? {
         None => None,
         Some((bound, serving, reload)) => {
@@ -394,6 +364,52 @@ pub async fn start(config: &Config, services: Arc<Services>) -> anyhow::Result<R
         snapshot: config.cache.snapshot_file.clone(),
         _changes: changes,
     })
+}
+
+/// Resolves when the node is told to stop.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// Measures the read replicas' lag, every 100 ms, for as long as the node runs.
+async fn measure_replicas(resolver: Arc<Resolver>) {
+    loop {
+        resolver.measure_replicas().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts the DNS front end when `[dns] listen` is set: its UDP and TCP serving tasks join
+/// `tasks`, and its bound address is returned. `ports` are the Handle and HTTP ports its
+/// SRV records name.
+async fn start_dns(
+    config: &Config,
+    services: &Services,
+    ports: (u16, u16),
+    rx: &watch::Receiver<bool>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(addr) = config.dns.listen else {
+        return Ok(None);
+    };
+    let service = Arc::new(dns::service(
+        &config.dns,
+        services.resolver.clone(),
+        ports.0,
+        ports.1,
+    )?);
+    let (bound, tcp, udp) = bind_tcp_udp(addr, "DNS").await?;
+    tasks.push(tokio::spawn(idnode_dns::serve_udp(
+        udp,
+        service.clone(),
+        stopped(rx.clone()),
+    )));
+    tasks.push(tokio::spawn(idnode_dns::serve_tcp(
+        tcp,
+        service,
+        stopped(rx.clone()),
+    )));
+    Ok(Some(bound))
 }
 
 /// Binds a TCP listener and a UDP socket on the same port for the `what` front end (with
