@@ -230,32 +230,7 @@ impl Sampler {
             ),
         ];
         history.push(now.clone());
-        let series = fronts
-            .iter()
-            .map(|f| Series {
-                name: (*f).to_owned(),
-                points: history
-                    .windows(2)
-                    .map(|w| {
-                        let dt = match (w[0].at, w[1].at) {
-                            (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
-                            _ => 0.0,
-                        };
-                        if dt > 0.0 {
-                            (w[1].resolutions_of(f) - w[0].resolutions_of(f)).max(0.0) / dt
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
-        let results: Vec<Vec<String>> = now
-            .resolutions
-            .iter()
-            .filter(|(_, v)| **v > 0.0)
-            .map(|((f, r), v)| vec![f.clone(), r.clone(), v.to_string()])
-            .collect();
+        let series = per_second(&history);
         Dashboard {
             tiles,
             lines: vec![(
@@ -268,21 +243,53 @@ impl Sampler {
                 series,
             )],
             bars: Vec::new(),
-            tables: vec![(
-                l.pick(
-                    "解析次数（按前端和结果，自启动以来）",
-                    "Resolutions by front end and result (since start)",
-                )
-                .into(),
-                vec![
-                    l.pick("前端", "Front end").into(),
-                    l.pick("结果", "Result").into(),
-                    l.pick("次数", "Count").into(),
-                ],
-                results,
-            )],
+            tables: vec![results_table(now, l)],
         }
     }
+}
+
+/// Resolutions by front end and result since the node started: (title, heads, rows).
+fn results_table(now: &Sample, l: Lang) -> (String, Vec<String>, Vec<Vec<String>>) {
+    let rows = now
+        .resolutions
+        .iter()
+        .filter(|(_, v)| **v > 0.0)
+        .map(|((f, r), v)| vec![f.clone(), r.clone(), v.to_string()])
+        .collect();
+    let heads = vec![
+        l.pick("前端", "Front end").into(),
+        l.pick("结果", "Result").into(),
+        l.pick("次数", "Count").into(),
+    ];
+    let title = l.pick(
+        "解析次数（按前端和结果，自启动以来）",
+        "Resolutions by front end and result (since start)",
+    );
+    (title.into(), heads, rows)
+}
+
+/// Resolutions per second of each front end between consecutive samples.
+fn per_second(history: &[Sample]) -> Vec<Series> {
+    idnode_resolver::FRONTENDS
+        .iter()
+        .map(|f| Series {
+            name: (*f).to_owned(),
+            points: history
+                .windows(2)
+                .map(|w| {
+                    let dt = match (w[0].at, w[1].at) {
+                        (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
+                        _ => 0.0,
+                    };
+                    if dt > 0.0 {
+                        (w[1].resolutions_of(f) - w[0].resolutions_of(f)).max(0.0) / dt
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
